@@ -1,0 +1,34 @@
+# Two entry points: `make run` and `make test`. Both set everything up first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup build run test lint bench clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Cython extensions: rebuilt in place whenever a .pyx changed (cythonize skips the rest).
+build: $(STAMP)
+	$(PY) setup.py -q build_ext --inplace
+
+setup: build
+
+run: setup
+	$(VENV)/bin/owl-planner serve
+
+lint: setup
+	$(VENV)/bin/ruff check planner feeds api tests benchmarks
+
+test: setup lint
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) benchmarks/compile.py
+	$(PY) benchmarks/routing.py
+
+clean:
+	rm -rf build planner/*.so planner/*.cpp .cache

@@ -1,0 +1,1 @@
+"""Timetable model and routing core. Never imports ``api``."""
