@@ -1,0 +1,274 @@
+"""Read, validate and merge GTFS feeds.
+
+gtfs-kit supplies the table schema (column dtypes) and the ``Feed`` container; we read
+the CSV files ourselves because gtfs-kit assumes UTF-8, and Norwegian and German feeds
+still ship Latin-1. Several feeds merge into one set of tables with feed-scoped ids
+(``feed:id``) so that ids from different agencies cannot collide.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gtfs_kit
+import pandas as pd
+from gtfs_kit import cleaners as gk_cleaners
+from gtfs_kit import constants as gk_constants
+
+log = logging.getLogger(__name__)
+
+REQUIRED = ("stops", "routes", "trips", "stop_times")
+#: Columns holding ids that get the feed prefix, per table.
+ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "agency": ("agency_id",),
+    "stops": ("stop_id", "parent_station"),
+    "routes": ("route_id", "agency_id"),
+    "trips": ("trip_id", "route_id", "service_id", "shape_id"),
+    "stop_times": ("trip_id", "stop_id"),
+    "calendar": ("service_id",),
+    "calendar_dates": ("service_id",),
+    "frequencies": ("trip_id",),
+    "transfers": ("from_stop_id", "to_stop_id", "from_route_id", "to_route_id",
+                  "from_trip_id", "to_trip_id"),
+    "shapes": ("shape_id",),
+}
+TABLES = tuple(ID_COLUMNS) + ("feed_info",)
+
+
+class GtfsError(ValueError):
+    """A feed that cannot be used; the message lists every problem found."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"GTFS feed {source} rejected: " + "; ".join(problems))
+
+
+@dataclass
+class GtfsData:
+    """Merged GTFS tables (pandas) with feed-scoped ids; times stay strings here."""
+
+    tables: dict[str, pd.DataFrame | None]
+    feeds: list[str]  # feed names, in load order
+    sources: dict[str, Path]
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (BOM or not) when it decodes, else Latin-1 (which always does)."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _read_raw_files(path: Path) -> dict[str, bytes]:
+    """The GTFS .txt files of a zip (files may sit in one sub-folder) or a folder."""
+    files: dict[str, bytes] = {}
+    if path.is_dir():
+        for p in path.iterdir():
+            if p.suffix == ".txt" and p.stem in TABLES:
+                files[p.stem] = p.read_bytes()
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                stem = Path(info.filename).stem
+                if not info.is_dir() and info.filename.endswith(".txt") and stem in TABLES:
+                    files[stem] = zf.read(info)
+    elif path.exists():
+        raise GtfsError(str(path), ["not a zip file or a folder"])
+    else:
+        raise GtfsError(str(path), ["file does not exist"])
+    return files
+
+
+def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+    """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings)."""
+    warnings: list[str] = []
+    tables: dict[str, pd.DataFrame | None] = {name: None for name in TABLES}
+    for name, raw in _read_raw_files(path).items():
+        if not raw.strip():
+            continue
+        text = decode(raw)
+        try:
+            df = pd.read_csv(
+                io.StringIO(text),
+                dtype=gk_constants.DTYPES.get(name, str),
+                na_values=["", " "],
+                keep_default_na=False,
+                skipinitialspace=True,
+            )
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise GtfsError(str(path), [f"{name}.txt cannot be parsed: {exc}"]) from exc
+        df = gk_cleaners.clean_column_names(df)
+        if not df.empty:
+            tables[name] = df
+    missing = [f"{t}.txt" for t in REQUIRED if tables[t] is None]
+    if missing:
+        raise GtfsError(str(path), [f"required file missing or empty: {', '.join(missing)}"])
+    if tables["calendar"] is None and tables["calendar_dates"] is None:
+        raise GtfsError(str(path), ["neither calendar.txt nor calendar_dates.txt present"])
+    if tables["agency"] is None:
+        warnings.append(f"{path}: agency.txt missing; agency names left empty")
+    return tables, warnings
+
+
+def _examples(values: Iterable[object], n: int = 3) -> str:
+    shown = [repr(v) for v in list(dict.fromkeys(values))[:n]]
+    return ", ".join(shown)
+
+
+def validate(tables: dict[str, pd.DataFrame | None], source: str) -> list[str]:
+    """Reference and value checks; raises GtfsError with every problem, returns warnings."""
+    problems: list[str] = []
+    warnings: list[str] = []
+
+    def check_refs(child: str, col: str, parent: str, pcol: str) -> None:
+        c, p = tables[child], tables[parent]
+        if c is None or col not in c.columns:
+            return
+        values = c[col].dropna()
+        known = set(p[pcol]) if p is not None and pcol in p.columns else set()
+        bad = values[~values.isin(known)]
+        if len(bad):
+            problems.append(
+                f"{child}.txt: {len(bad)} rows reference a {col} missing from {parent}.txt "
+                f"(e.g. {_examples(bad)})"
+            )
+
+    for table, cols in (("stops", ("stop_id",)), ("routes", ("route_id",)),
+                        ("trips", ("trip_id", "route_id", "service_id")),
+                        ("stop_times", ("trip_id", "stop_id", "stop_sequence"))):
+        df = tables[table]
+        assert df is not None
+        for col in cols:
+            if col not in df.columns:
+                problems.append(f"{table}.txt: required column {col} missing")
+    if problems:
+        raise GtfsError(source, problems)
+
+    for table, col in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id")):
+        df = tables[table]
+        assert df is not None
+        dup = df[col][df[col].duplicated()]
+        if len(dup):
+            problems.append(f"{table}.txt: {len(dup)} duplicate {col} (e.g. {_examples(dup)})")
+    check_refs("stop_times", "stop_id", "stops", "stop_id")
+    check_refs("stop_times", "trip_id", "trips", "trip_id")
+    check_refs("trips", "route_id", "routes", "route_id")
+    check_refs("frequencies", "trip_id", "trips", "trip_id")
+    stops = tables["stops"]
+    assert stops is not None
+    if "parent_station" in stops.columns:
+        dangling = stops["parent_station"].notna() & ~stops["parent_station"].isin(
+            set(stops["stop_id"])
+        )
+        if dangling.any():
+            warnings.append(
+                f"{source}: {int(dangling.sum())} stops name a parent_station that is not in "
+                f"stops.txt (e.g. {_examples(stops.loc[dangling, 'parent_station'])}); "
+                "treated as having no parent"
+            )
+            stops.loc[dangling, "parent_station"] = pd.NA
+
+    services: set[str] = set()
+    for cal in ("calendar", "calendar_dates"):
+        df = tables[cal]
+        if df is not None:
+            services.update(df["service_id"].dropna())
+    trips = tables["trips"]
+    assert trips is not None
+    bad_service = trips["service_id"][~trips["service_id"].isin(services)]
+    if len(bad_service):
+        problems.append(
+            f"trips.txt: {len(bad_service)} rows reference a service_id in neither "
+            f"calendar.txt nor calendar_dates.txt (e.g. {_examples(bad_service)})"
+        )
+    st = tables["stop_times"]
+    assert st is not None
+    for col in ("arrival_time", "departure_time"):
+        if col not in st.columns:
+            problems.append(f"stop_times.txt: required column {col} missing")
+    if {"stop_lat", "stop_lon"} - set(stops.columns):
+        problems.append("stops.txt: stop_lat/stop_lon columns missing")
+    else:
+        loc = stops.get("location_type")
+        need_coords = loc.isna() | loc.isin([0, 1, 2]) if loc is not None else True
+        no_coords = stops[need_coords & (stops["stop_lat"].isna() | stops["stop_lon"].isna())]
+        if len(no_coords):
+            problems.append(
+                f"stops.txt: {len(no_coords)} stops without coordinates "
+                f"(e.g. {_examples(no_coords['stop_id'])})"
+            )
+    if problems:
+        raise GtfsError(source, problems)
+
+    no_times = trips["trip_id"][~trips["trip_id"].isin(set(st["trip_id"]))]
+    if len(no_times):
+        warnings.append(f"{source}: {len(no_times)} trips have no stop_times and are ignored")
+    return warnings
+
+
+def _scope(tables: dict[str, pd.DataFrame | None], name: str) -> None:
+    """Prefix every id column with ``name:`` in place."""
+    prefix = f"{name}:"
+    for table, cols in ID_COLUMNS.items():
+        df = tables[table]
+        if df is None:
+            continue
+        for col in cols:
+            if col in df.columns:
+                s = df[col]
+                mask = s.notna()
+                df[col] = s.astype(object).where(~mask, prefix + s[mask].astype(str))
+
+
+def feed_name(path: Path) -> str:
+    """A short, stable scope for a feed: its folder name, or the zip name for a zip."""
+    if path.is_dir() and path.name == "gtfs":
+        return path.parent.name
+    if path.name in ("gtfs.zip", "google_transit.zip"):
+        return path.parent.name
+    return path.stem.replace(".gtfs", "")
+
+
+def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) -> GtfsData:
+    """Load, validate and merge feeds; any invalid feed rejects the whole call."""
+    merged: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    warnings: list[str] = []
+    feeds: list[str] = []
+    sources: dict[str, Path] = {}
+    for i, raw_path in enumerate(paths):
+        path = Path(raw_path)
+        name = names[i] if names else feed_name(path)
+        if name in sources:
+            name = f"{name}{i}"
+        tables, w = read_tables(path)
+        warnings += w
+        warnings += validate(tables, str(path))
+        _scope(tables, name)
+        for t, df in tables.items():
+            if df is not None:
+                if t == "agency" or t == "feed_info":
+                    df = df.assign(feed=name)
+                merged[t].append(df)
+        feeds.append(name)
+        sources[name] = path
+    for w in warnings:
+        log.warning(w)
+    out = {t: (pd.concat(dfs, ignore_index=True) if dfs else None) for t, dfs in merged.items()}
+    return GtfsData(tables=out, feeds=feeds, sources=sources, warnings=warnings)
+
+
+def as_gtfs_kit_feed(data: GtfsData) -> gtfs_kit.Feed:
+    """The merged tables as a gtfs-kit Feed, for its analysis helpers."""
+    kwargs = {t: df for t, df in data.tables.items() if t in gk_constants.DTYPES}
+    return gtfs_kit.Feed(dist_units="km", **kwargs)

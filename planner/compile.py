@@ -1,0 +1,489 @@
+"""Compile merged GTFS tables into a :class:`~planner.timetable.Timetable`.
+
+Every step is vectorised over stop_times; Python loops run over trips or patterns
+only, which keeps a 438k-stop_time feed well under ten seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time as clock
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from feeds.gtfs import GtfsData, load_feeds
+from planner.footpaths import build_footpaths
+from planner.timetable import Timetable, date_range, day_offsets
+
+log = logging.getLogger(__name__)
+DEFAULT_TIMEZONE = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    days_before: int = 1
+    days_after: int = 1
+    footpath_radius: float = 200.0
+    walk_speed_kmh: float = 4.5
+    default_change_time: int = 0
+    default_timezone: str = DEFAULT_TIMEZONE
+
+    def key(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+class OutOfRangeError(ValueError):
+    """The requested day has no service in any feed; names the valid range."""
+
+
+def parse_gtfs_times(values: pd.Series) -> np.ndarray:
+    """'H:MM:SS' / 'HH:MM:SS' (hours may exceed 24) to float seconds, NaN if empty."""
+    s = values.astype("string")
+    parts = s.str.strip().str.split(":", n=2, expand=True)
+    if parts.shape[1] < 3:
+        return np.full(len(values), np.nan)
+    h = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    m = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    sec = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return h * 3600 + m * 60 + sec
+
+
+def active_services(data: GtfsData, days: list[date]) -> list[set[str]]:
+    """service_ids running on each day: calendar.txt, then calendar_dates.txt on top."""
+    out: list[set[str]] = [set() for _ in days]
+    cal = data["calendar"]
+    weekday_cols = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                    "sunday"]
+    if cal is not None:
+        start = pd.to_datetime(cal["start_date"].astype(str), format="%Y%m%d")
+        end = pd.to_datetime(cal["end_date"].astype(str), format="%Y%m%d")
+        for i, d in enumerate(days):
+            ts = pd.Timestamp(d)
+            flag = cal[weekday_cols[d.weekday()]].astype(int) == 1
+            mask = flag & (start <= ts) & (end >= ts)
+            out[i].update(cal.loc[mask, "service_id"])
+    cd = data["calendar_dates"]
+    if cd is not None:
+        dates = cd["date"].astype(str)
+        for i, d in enumerate(days):
+            rows = cd[dates == d.strftime("%Y%m%d")]
+            etype = rows["exception_type"].astype(int)
+            out[i].update(rows.loc[etype == 1, "service_id"])
+            out[i].difference_update(rows.loc[etype == 2, "service_id"])
+    return out
+
+
+def feed_date_ranges(data: GtfsData) -> dict[str, tuple[str, str]]:
+    """Per feed, the first and last day with any service (ISO dates)."""
+    ranges: dict[str, tuple[str, str]] = {}
+    for feed in data.feeds:
+        prefix = f"{feed}:"
+        dates: list[str] = []
+        cal = data["calendar"]
+        if cal is not None:
+            mine = cal[cal["service_id"].str.startswith(prefix)]
+            if len(mine):
+                dates += [str(mine["start_date"].min()), str(mine["end_date"].max())]
+        cd = data["calendar_dates"]
+        if cd is not None:
+            mine = cd[cd["service_id"].str.startswith(prefix)]
+            added = mine[mine["exception_type"].astype(int) == 1]
+            if len(added):
+                dates += [str(added["date"].min()), str(added["date"].max())]
+        if dates:
+            lo, hi = min(dates), max(dates)
+            ranges[feed] = (f"{lo[:4]}-{lo[4:6]}-{lo[6:]}", f"{hi[:4]}-{hi[4:6]}-{hi[6:]}")
+    return ranges
+
+
+def check_day(day: date, ranges: dict[str, tuple[str, str]]) -> None:
+    """Raise OutOfRangeError when no feed covers ``day``, naming the valid ranges."""
+    iso = day.isoformat()
+    if any(lo <= iso <= hi for lo, hi in ranges.values()):
+        return
+    described = ", ".join(f"{f}: {lo} to {hi}" for f, (lo, hi) in ranges.items())
+    raise OutOfRangeError(f"no service on {iso}; the timetable is valid for {described}")
+
+
+def _agency_timezones(data: GtfsData, default_tz: str) -> tuple[pd.Series, str, pd.Series]:
+    """(route_id -> IANA zone, primary zone, route_id -> agency name)."""
+    routes = data["routes"]
+    assert routes is not None
+    agency = data["agency"]
+    feed_of_route = routes["route_id"].str.split(":", n=1).str[0]
+    if agency is None or "agency_timezone" not in agency.columns:
+        tz = pd.Series(default_tz, index=routes.index)
+        return tz, default_tz, pd.Series("", index=routes.index)
+    agency = agency.copy()
+    first_per_feed = agency.drop_duplicates("feed").set_index("feed")
+    primary = str(agency["agency_timezone"].iloc[0])
+    if "agency_id" in routes.columns and "agency_id" in agency.columns:
+        by_id = agency.dropna(subset=["agency_id"]).drop_duplicates("agency_id")
+        by_id = by_id.set_index("agency_id")
+        tz = routes["agency_id"].map(by_id["agency_timezone"])
+        name = routes["agency_id"].map(by_id["agency_name"])
+    else:
+        tz = pd.Series(np.nan, index=routes.index, dtype=object)
+        name = pd.Series(np.nan, index=routes.index, dtype=object)
+    tz = tz.fillna(feed_of_route.map(first_per_feed["agency_timezone"])).fillna(default_tz)
+    name = name.fillna(feed_of_route.map(first_per_feed["agency_name"])).fillna("")
+    return tz.astype(str), primary, name.astype(str)
+
+
+def _trip_templates(data: GtfsData, stop_index: dict[str, int]):
+    """Stop times sorted by trip and sequence, with times interpolated where empty."""
+    st = data["stop_times"]
+    assert st is not None
+    st = st[["trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"]
+            + [c for c in ("pickup_type", "drop_off_type") if c in st.columns]].copy()
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+    arr = parse_gtfs_times(st["arrival_time"])
+    dep = parse_gtfs_times(st["departure_time"])
+    arr = np.where(np.isnan(arr), dep, arr)
+    dep = np.where(np.isnan(dep), arr, dep)
+    trip_codes, trip_uniques = pd.factorize(st["trip_id"], sort=False)
+    missing = np.isnan(arr)
+    if missing.any():
+        # Linear interpolation by position between the surrounding timed stops.
+        pos = np.arange(len(arr), dtype=float)
+        known = ~missing
+        prev_idx = pd.Series(np.where(known, pos, np.nan)).ffill().to_numpy()
+        next_idx = pd.Series(np.where(known, pos, np.nan)).bfill().to_numpy()
+        ok = ~np.isnan(prev_idx) & ~np.isnan(next_idx)
+        ok &= missing
+        pi = prev_idx[ok].astype(int)
+        ni = next_idx[ok].astype(int)
+        same_trip = (trip_codes[pi] == trip_codes[ok]) & (trip_codes[ni] == trip_codes[ok])
+        frac = (pos[ok] - pi) / np.maximum(ni - pi, 1)
+        val = np.round(dep[pi] + (arr[ni] - dep[pi]) * frac)
+        fill = np.where(same_trip, val, np.nan)
+        arr[ok] = fill
+        dep[ok] = fill
+    pickup = (st["pickup_type"].fillna(0).to_numpy(dtype=int) != 1
+              if "pickup_type" in st.columns else np.ones(len(st), dtype=bool))
+    dropoff = (st["drop_off_type"].fillna(0).to_numpy(dtype=int) != 1
+               if "drop_off_type" in st.columns else np.ones(len(st), dtype=bool))
+    stop_idx = st["stop_id"].map(stop_index).to_numpy(dtype=np.int64)
+    bad_trip = np.zeros(len(trip_uniques), dtype=bool)
+    bad_trip[trip_codes[np.isnan(arr)]] = True
+    dropped = int(bad_trip.sum())
+    if dropped:
+        log.warning("%d trips dropped: first or last stop without a time", dropped)
+    return trip_codes, trip_uniques, stop_idx, arr, dep, pickup, dropoff, bad_trip
+
+
+def compile_timetable(
+    feeds: Sequence[str | Path] | GtfsData,
+    day: date,
+    options: CompileOptions | None = None,
+    *,
+    progress: bool = False,
+    version: str | None = None,
+) -> Timetable:
+    """Build the arrays for ``day`` and its neighbours (see CompileOptions)."""
+    opts = options or CompileOptions()
+    timings: dict[str, float] = {}
+    started = clock.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = clock.perf_counter()
+        timings[name] = round(now - started, 3)
+        started = now
+
+    data = feeds if isinstance(feeds, GtfsData) else load_feeds(list(feeds))
+    lap("read")
+    ranges = feed_date_ranges(data)
+    check_day(day, ranges)
+
+    # ---- stops ----------------------------------------------------------------------
+    stops = data["stops"]
+    assert stops is not None
+    stop_ids = stops["stop_id"].astype(str).to_numpy()
+    stop_index = {s: i for i, s in enumerate(stop_ids)}
+    parent = stops.get("parent_station")
+    stop_parent = (parent.map(stop_index).fillna(-1).to_numpy(dtype=np.int32)
+                   if parent is not None else np.full(len(stops), -1, dtype=np.int32))
+    stop_lat = stops["stop_lat"].to_numpy(dtype=float, na_value=np.nan)
+    stop_lon = stops["stop_lon"].to_numpy(dtype=float, na_value=np.nan)
+    stop_names = stops["stop_name"].fillna("").astype(str).to_numpy() \
+        if "stop_name" in stops.columns else np.full(len(stops), "", dtype=object)
+
+    # ---- lines and GTFS trips ----------------------------------------------------------
+    routes = data["routes"]
+    trips = data["trips"]
+    assert routes is not None and trips is not None
+    route_tz, primary_tz, agency_names = _agency_timezones(data, opts.default_timezone)
+    line_index = {r: i for i, r in enumerate(routes["route_id"])}
+
+    def col(df: pd.DataFrame, name: str) -> np.ndarray:
+        if name not in df.columns:
+            return np.full(len(df), "", dtype=object)
+        return df[name].astype("string").fillna("").to_numpy(dtype=object)
+
+    (trip_codes, trip_uniques, stop_idx, rel_arr, rel_dep, pickup, dropoff,
+     bad_trip) = _trip_templates(data, stop_index)
+    trips = trips.set_index("trip_id").reindex(trip_uniques)
+    gtfs_trip_line = trips["route_id"].map(line_index).to_numpy(dtype=np.int64)
+    trip_tz = route_tz.to_numpy()[gtfs_trip_line]
+    trip_service = trips["service_id"].to_numpy()
+    lap("stop_times")
+
+    # ---- service days and time zones --------------------------------------------------
+    max_time = float(np.nanmax(rel_arr)) if len(rel_arr) else 0.0
+    back = max(opts.days_before, int(max_time // 86400))
+    days = date_range(day - timedelta(days=back), day + timedelta(days=opts.days_after))
+    t0 = int(datetime.combine(days[0], time(0), ZoneInfo(primary_tz)).timestamp())
+    offsets_by_tz = {tz: day_offsets(tz, days, t0) for tz in set(trip_tz.tolist())}
+    running = active_services(data, days)
+
+    # ---- trip starts: (gtfs trip, day, shift); frequencies expand templates ------------
+    trip_start = np.zeros(len(trip_uniques) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(trip_codes, minlength=len(trip_uniques)), out=trip_start[1:])
+    first_dep = rel_dep[trip_start[:-1]]
+    shifts_of: dict[int, np.ndarray] = {}
+    freq = data["frequencies"]
+    if freq is not None:
+        code_of = {t: i for i, t in enumerate(trip_uniques)}
+        f_start = parse_gtfs_times(freq["start_time"])
+        f_end = parse_gtfs_times(freq["end_time"])
+        f_head = freq["headway_secs"].astype(float).to_numpy()
+        collected: dict[int, list[np.ndarray]] = {}
+        for tid, a, b, h in zip(freq["trip_id"], f_start, f_end, f_head, strict=True):
+            code = code_of.get(tid)
+            if code is None or h <= 0:
+                continue
+            starts = np.arange(a, b, h)
+            collected.setdefault(code, []).append(starts - first_dep[code])
+        shifts_of = {c: np.concatenate(v) for c, v in collected.items()}
+
+    inst_trip: list[np.ndarray] = []
+    inst_day: list[np.ndarray] = []
+    inst_shift: list[np.ndarray] = []
+    valid_trip = ~bad_trip & (np.diff(trip_start) >= 2)
+    for di in range(len(days)):
+        active = np.fromiter((s in running[di] for s in trip_service), dtype=bool,
+                             count=len(trip_service)) & valid_trip
+        codes = np.nonzero(active)[0]
+        plain = np.array([c for c in codes if c not in shifts_of], dtype=np.int64)
+        inst_trip.append(plain)
+        inst_shift.append(np.zeros(len(plain), dtype=np.int64))
+        for c in codes:
+            if c in shifts_of:
+                sh = shifts_of[c]
+                inst_trip.append(np.full(len(sh), c, dtype=np.int64))
+                inst_shift.append(sh.astype(np.int64))
+        inst_day.append(np.full(sum(len(x) for x in inst_trip) - sum(len(x) for x in inst_day),
+                                di, dtype=np.int64))
+    i_trip = np.concatenate(inst_trip) if inst_trip else np.zeros(0, dtype=np.int64)
+    i_day = np.concatenate(inst_day) if inst_day else np.zeros(0, dtype=np.int64)
+    i_shift = np.concatenate(inst_shift) if inst_shift else np.zeros(0, dtype=np.int64)
+    lap("calendar")
+
+    # ---- patterns: same stops and same pickup/drop-off rules ----------------------------
+    pattern_of_trip = np.full(len(trip_uniques), -1, dtype=np.int64)
+    pattern_keys: dict[bytes, int] = {}
+    flags = (pickup.astype(np.int64) | (dropoff.astype(np.int64) << 1))
+    key_arr = stop_idx * 4 + flags
+    for code in np.unique(i_trip):
+        a, b = trip_start[code], trip_start[code + 1]
+        key = key_arr[a:b].tobytes()
+        pattern_of_trip[code] = pattern_keys.setdefault(key, len(pattern_keys))
+
+    # Absolute times per instance, grouped by pattern; split to avoid overtaking.
+    tz_offsets = np.array([offsets_by_tz[trip_tz[c]][d] for c, d in zip(i_trip, i_day,
+                                                                          strict=True)],
+                          dtype=np.int64) if len(i_trip) else np.zeros(0, dtype=np.int64)
+    base = tz_offsets + i_shift
+    inst_pattern = pattern_of_trip[i_trip]
+    order = np.lexsort((base + first_dep[i_trip], inst_pattern))
+    route_stops_l: list[np.ndarray] = []
+    route_pick_l: list[np.ndarray] = []
+    route_drop_l: list[np.ndarray] = []
+    route_line_l: list[int] = []
+    trips_by_route: list[np.ndarray] = []
+    pat_bounds = np.flatnonzero(np.diff(inst_pattern[order])) + 1
+    for group in np.split(order, pat_bounds) if len(order) else []:
+        code0 = i_trip[group[0]]
+        a, b = trip_start[code0], trip_start[code0 + 1]
+        n = b - a
+        cols = np.arange(n)
+        starts = trip_start[i_trip[group]]
+        arr_m = rel_arr[starts[:, None] + cols] + base[group][:, None]
+        dep_m = rel_dep[starts[:, None] + cols] + base[group][:, None]
+        srt = np.lexsort(tuple(dep_m[:, ::-1].T) + ())
+        group, arr_m, dep_m = group[srt], arr_m[srt], dep_m[srt]
+        last_arr: list[np.ndarray] = []
+        last_dep: list[np.ndarray] = []
+        members: list[list[int]] = []
+        for k in range(len(group)):
+            for r in range(len(members)):
+                if (arr_m[k] >= last_arr[r]).all() and (dep_m[k] >= last_dep[r]).all():
+                    members[r].append(k)
+                    last_arr[r], last_dep[r] = arr_m[k], dep_m[k]
+                    break
+            else:
+                members.append([k])
+                last_arr.append(arr_m[k])
+                last_dep.append(dep_m[k])
+        for m in members:
+            route_stops_l.append(stop_idx[a:b])
+            route_pick_l.append(pickup[a:b])
+            route_drop_l.append(dropoff[a:b])
+            route_line_l.append(int(gtfs_trip_line[code0]))
+            trips_by_route.append(group[np.array(m)])
+    lap("routes")
+
+    # ---- flat arrays ----------------------------------------------------------------------
+    n_routes = len(route_stops_l)
+    route_len = np.array([len(s) for s in route_stops_l], dtype=np.int64)
+    route_stop_offset = np.zeros(n_routes + 1, dtype=np.int32)
+    np.cumsum(route_len, out=route_stop_offset[1:])
+    route_trip_count = np.array([len(t) for t in trips_by_route], dtype=np.int64)
+    route_trip_offset = np.zeros(n_routes + 1, dtype=np.int32)
+    np.cumsum(route_trip_count, out=route_trip_offset[1:])
+    inst_order = (np.concatenate(trips_by_route) if trips_by_route
+                  else np.zeros(0, dtype=np.int64))
+    trip_route = np.repeat(np.arange(n_routes, dtype=np.int32), route_trip_count)
+    trip_len = route_len[trip_route]
+    trip_st_offset = np.zeros(len(inst_order) + 1, dtype=np.int64)
+    np.cumsum(trip_len, out=trip_st_offset[1:])
+    # Gather times: for each instance, the template's rows plus its base offset.
+    tmpl_start = np.repeat(trip_start[i_trip[inst_order]], trip_len)
+    within = np.arange(trip_st_offset[-1]) - np.repeat(trip_st_offset[:-1], trip_len)
+    rows = tmpl_start + within
+    shift = np.repeat(base[inst_order], trip_len)
+    st_arr = (rel_arr[rows] + shift).astype(np.int32)
+    st_dep = (rel_dep[rows] + shift).astype(np.int32)
+
+    # stop -> (route, position)
+    all_route_stops = (np.concatenate(route_stops_l) if route_stops_l
+                       else np.zeros(0, dtype=np.int64))
+    rs_route = np.repeat(np.arange(n_routes), route_len)
+    rs_pos = np.arange(len(all_route_stops)) - np.repeat(route_stop_offset[:-1], route_len)
+    o = np.lexsort((rs_pos, rs_route, all_route_stops))
+    stop_route_offset = np.zeros(len(stop_ids) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(all_route_stops, minlength=len(stop_ids)), out=stop_route_offset[1:])
+
+    # CSA connections: every consecutive pair of a trip instance.
+    inst_idx = np.repeat(np.arange(len(inst_order)), trip_len)
+    not_last = within < (trip_len_rep := np.repeat(trip_len, trip_len)) - 1
+    ci = np.nonzero(not_last)[0]
+    route_pos_flat = route_stop_offset[trip_route[inst_idx[ci]]] + within[ci]
+    conn_dep_stop = all_route_stops[route_pos_flat]
+    conn_arr_stop = all_route_stops[route_pos_flat + 1]
+    all_pick = np.concatenate(route_pick_l) if route_pick_l else np.zeros(0, dtype=bool)
+    all_drop = np.concatenate(route_drop_l) if route_drop_l else np.zeros(0, dtype=bool)
+    c_dep = st_dep[ci]
+    c_arr = st_arr[ci + 1]
+    c_trip = inst_idx[ci]
+    c_pos = within[ci]
+    corder = np.lexsort((c_pos, c_trip, c_arr, c_dep))
+    del trip_len_rep
+    lap("connections")
+
+    # ---- footpaths --------------------------------------------------------------------------
+    transfers_rows: list[tuple[int, int, int, int]] = []
+    tr = data["transfers"]
+    if tr is not None:
+        plain_tr = tr
+        for c in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
+            if c in plain_tr.columns:
+                plain_tr = plain_tr[plain_tr[c].isna()]
+        fr = plain_tr["from_stop_id"].map(stop_index)
+        to = plain_tr["to_stop_id"].map(stop_index)
+        ttype = plain_tr["transfer_type"].fillna(0).astype(int) \
+            if "transfer_type" in plain_tr.columns else pd.Series(0, index=plain_tr.index)
+        mtt = plain_tr["min_transfer_time"].fillna(-1).astype(float).astype(int) \
+            if "min_transfer_time" in plain_tr.columns else pd.Series(-1, index=plain_tr.index)
+        ok = fr.notna() & to.notna()
+        transfers_rows = list(zip(fr[ok].astype(int), to[ok].astype(int), ttype[ok], mtt[ok],
+                                  strict=True))
+    fp = build_footpaths(stop_lat, stop_lon, transfers_rows, radius_m=opts.footpath_radius,
+                         speed_kmh=opts.walk_speed_kmh,
+                         default_change_time=opts.default_change_time)
+    lap("footpaths")
+
+    tt = Timetable(
+        version=version or "uncached",
+        timezone=primary_tz,
+        dates=days,
+        t0=t0,
+        feed_ranges=ranges,
+        stop_ids=stop_ids.astype(str),
+        stop_names=stop_names.astype(str),
+        stop_lat=stop_lat,
+        stop_lon=stop_lon,
+        stop_parent=stop_parent,
+        stop_change_time=fp.change_time,
+        route_stop_offset=route_stop_offset,
+        route_stops=all_route_stops.astype(np.int32),
+        route_pickup=all_pick.astype(np.uint8),
+        route_dropoff=all_drop.astype(np.uint8),
+        route_trip_offset=route_trip_offset,
+        route_line=np.array(route_line_l, dtype=np.int32),
+        trip_route=trip_route,
+        trip_gtfs=i_trip[inst_order].astype(np.int32),
+        trip_day=i_day[inst_order].astype(np.int16),
+        trip_st_offset=trip_st_offset.astype(np.int32),
+        st_arr=st_arr,
+        st_dep=st_dep,
+        stop_route_offset=stop_route_offset,
+        stop_route_route=rs_route[o].astype(np.int32),
+        stop_route_pos=rs_pos[o].astype(np.int32),
+        conn_dep_stop=conn_dep_stop[corder].astype(np.int32),
+        conn_arr_stop=conn_arr_stop[corder].astype(np.int32),
+        conn_dep=c_dep[corder].astype(np.int32),
+        conn_arr=c_arr[corder].astype(np.int32),
+        conn_trip=c_trip[corder].astype(np.int32),
+        conn_pos=c_pos[corder].astype(np.int32),
+        conn_pickup=all_pick[route_pos_flat][corder].astype(np.uint8),
+        conn_dropoff=all_drop[route_pos_flat + 1][corder].astype(np.uint8),
+        fp_offset=fp.offset,
+        fp_to=fp.to,
+        fp_dur=fp.dur,
+        fp_in_offset=fp.in_offset,
+        fp_in_from=fp.in_from,
+        fp_in_dur=fp.in_dur,
+        line_ids=routes["route_id"].astype(str).to_numpy(),
+        line_short_name=col(routes, "route_short_name").astype(str),
+        line_long_name=col(routes, "route_long_name").astype(str),
+        line_type=routes["route_type"].astype(int).to_numpy(dtype=np.int32),
+        line_color=col(routes, "route_color").astype(str),
+        line_text_color=col(routes, "route_text_color").astype(str),
+        line_agency_name=agency_names.to_numpy().astype(str),
+        gtfs_trip_ids=np.asarray(trip_uniques, dtype=str),
+        gtfs_trip_headsign=col(trips.reset_index(), "trip_headsign").astype(str),
+        gtfs_trip_line=gtfs_trip_line.astype(np.int32),
+        gtfs_trip_shape=col(trips.reset_index(), "shape_id").astype(str),
+    )
+    tt.extra.update({
+        "timings": timings,
+        "footpath_stats": fp.stats,
+        "warnings": data.warnings,
+        "query_day": day.isoformat(),
+    })
+    return tt
+
+
+def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date) -> str:
+    """Hash of the feeds' bytes, the options and the day: the cache key and version."""
+    h = hashlib.sha256()
+    for raw in paths:
+        p = Path(raw)
+        files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
+        for f in files:
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    h.update(options.key().encode())
+    h.update(day.isoformat().encode())
+    h.update(b"compile-v1")
+    return h.hexdigest()[:20]

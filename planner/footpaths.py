@@ -1,0 +1,149 @@
+"""Footpaths between stops: transfers.txt plus generated walking links, closed.
+
+The routing core allows one footpath hop between two trips, so the set must be
+transitively closed: a shortest-path closure per connected component
+(``scipy.sparse.csgraph``) over the union of generated and explicit links.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from planner.timetable import NO_TRANSFER
+
+EARTH_RADIUS_M = 6_371_000.0
+
+
+@dataclass
+class Footpaths:
+    offset: np.ndarray  # int32[S+1]
+    to: np.ndarray  # int32
+    dur: np.ndarray  # int32
+    in_offset: np.ndarray
+    in_from: np.ndarray
+    in_dur: np.ndarray
+    change_time: np.ndarray  # int32[S]
+    stats: dict[str, int]
+
+
+def project(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Equirectangular metres around the data's mean latitude (fine within a region)."""
+    lat0 = math.radians(float(np.nanmean(lat))) if len(lat) else 0.0
+    x = np.radians(lon) * math.cos(lat0) * EARTH_RADIUS_M
+    y = np.radians(lat) * EARTH_RADIUS_M
+    return np.column_stack([x, y])
+
+
+def walking_links(
+    lat: np.ndarray, lon: np.ndarray, radius_m: float, speed_kmh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetric stop pairs within ``radius_m`` straight line, seconds rounded up."""
+    if radius_m <= 0 or len(lat) < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    tree = cKDTree(project(lat, lon))
+    pairs = tree.query_pairs(radius_m, output_type="ndarray")
+    if len(pairs) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    a, b = pairs[:, 0], pairs[:, 1]
+    dist = np.hypot(*(tree.data[a] - tree.data[b]).T)
+    secs = np.ceil(dist / (speed_kmh / 3.6) - 1e-9).astype(np.int64)
+    return np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([secs, secs])
+
+
+def _csr(n: int, src: np.ndarray, dst: np.ndarray, dur: np.ndarray):
+    order = np.lexsort((dst, src))
+    src, dst, dur = src[order], dst[order], dur[order]
+    offset = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(src, minlength=n), out=offset[1:])
+    return offset, dst.astype(np.int32), dur.astype(np.int32)
+
+
+def build_footpaths(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    transfers: list[tuple[int, int, int, int]],
+    *,
+    radius_m: float = 200.0,
+    speed_kmh: float = 4.5,
+    default_change_time: int = 0,
+) -> Footpaths:
+    """Closed footpaths and per-stop change times.
+
+    ``transfers`` holds (from, to, transfer_type, min_transfer_time or -1) by stop index.
+    Type 3 between two stops removes that footpath (after closure); type 3 on one
+    stop forbids changing there; type 2 sets the time.
+    """
+    n = len(lat)
+    change = np.full(n, default_change_time, dtype=np.int32)
+    src, dst, dur = walking_links(lat, lon, radius_m, speed_kmh)
+    generated = len(src)
+    edges: dict[tuple[int, int], int] = {}
+    for a, b, d in zip(src.tolist(), dst.tolist(), dur.tolist(), strict=True):
+        edges[(a, b)] = d
+    forbidden: set[tuple[int, int]] = set()
+    gen_lookup = dict(edges)
+    for a, b, ttype, mtt in transfers:
+        if a == b:
+            if ttype == 3:
+                change[a] = NO_TRANSFER
+            elif mtt >= 0:
+                change[a] = mtt
+            continue
+        if ttype == 3:
+            forbidden.add((a, b))
+            edges.pop((a, b), None)
+        elif mtt >= 0:
+            edges[(a, b)] = mtt
+        elif (a, b) not in gen_lookup:
+            # A transfer without a time between stops: walk the straight line.
+            xy = project(lat[[a, b]], lon[[a, b]])
+            dist = float(np.hypot(*(xy[0] - xy[1])))
+            edges[(a, b)] = int(math.ceil(dist / (speed_kmh / 3.6) - 1e-9))
+
+    stats = {"generated_links": generated, "transfer_rows": len(transfers)}
+    if edges:
+        keys = np.array(list(edges.keys()), dtype=np.int64)
+        vals = np.array(list(edges.values()), dtype=np.float64)
+        # Zero-length links would vanish from a sparse matrix; keep them with epsilon.
+        graph = coo_matrix((np.maximum(vals, 1e-3), (keys[:, 0], keys[:, 1])), shape=(n, n))
+        graph = graph.tocsr()
+        ncomp, labels = connected_components(graph, directed=True, connection="weak")
+        out_src: list[np.ndarray] = []
+        out_dst: list[np.ndarray] = []
+        out_dur: list[np.ndarray] = []
+        sizes = np.bincount(labels, minlength=ncomp)
+        order = np.argsort(labels, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        for c in np.nonzero(sizes > 1)[0]:
+            members = order[starts[c] : starts[c + 1]]
+            sub = graph[members][:, members]
+            dist = dijkstra(sub, directed=True)
+            i, j = np.nonzero(np.isfinite(dist))
+            keep = i != j
+            i, j = i[keep], j[keep]
+            out_src.append(members[i])
+            out_dst.append(members[j])
+            out_dur.append(np.floor(dist[i, j] + 1e-6).astype(np.int64))
+        s = np.concatenate(out_src) if out_src else np.zeros(0, dtype=np.int64)
+        d = np.concatenate(out_dst) if out_dst else np.zeros(0, dtype=np.int64)
+        t = np.concatenate(out_dur) if out_dur else np.zeros(0, dtype=np.int64)
+        if forbidden:
+            bad = np.array([(a, b) in forbidden for a, b in zip(s.tolist(), d.tolist(),
+                                                                 strict=True)], dtype=bool)
+            s, d, t = s[~bad], d[~bad], t[~bad]
+        stats["largest_component"] = int(sizes.max())
+    else:
+        s = d = t = np.zeros(0, dtype=np.int64)
+        stats["largest_component"] = 1 if n else 0
+    offset, to, dur_out = _csr(n, s, d, t)
+    in_offset, in_from, in_dur = _csr(n, d, s, t)
+    stats["footpaths"] = len(to)
+    return Footpaths(offset, to, dur_out, in_offset, in_from, in_dur, change, stats)
