@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time as clock
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from feeds.gtfs import GtfsData, load_feeds
 from planner.footpaths import build_footpaths
@@ -192,12 +194,17 @@ def compile_timetable(
     opts = options or CompileOptions()
     timings: dict[str, float] = {}
     started = clock.perf_counter()
+    steps = ("read", "stop_times", "calendar", "routes", "connections", "footpaths")
+    bar = tqdm(total=len(steps), desc="compile", unit="step", disable=not progress,
+               file=sys.stderr)
 
     def lap(name: str) -> None:
         nonlocal started
         now = clock.perf_counter()
         timings[name] = round(now - started, 3)
         started = now
+        bar.set_postfix_str(name)
+        bar.update(1)
 
     data = feeds if isinstance(feeds, GtfsData) else load_feeds(list(feeds))
     lap("read")
@@ -411,6 +418,7 @@ def compile_timetable(
                          speed_kmh=opts.walk_speed_kmh,
                          default_change_time=opts.default_change_time)
     lap("footpaths")
+    bar.close()
 
     tt = Timetable(
         version=version or "uncached",

@@ -1,0 +1,22 @@
+"""``owl-planner``: the planner's commands plus ``serve`` and ``update`` from the API."""
+
+from __future__ import annotations
+
+import sys
+
+from planner.cli import build_parser, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, sub = build_parser()
+    try:
+        from api.commands import add_api_parsers
+    except ImportError:  # serve/update arrive with the API package
+        pass
+    else:
+        add_api_parsers(sub)
+    return run(parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

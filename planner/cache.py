@@ -1,0 +1,63 @@
+"""Compiled timetables on disk, keyed by feed content, options and day.
+
+A directory of ``.npy`` files is memory-mapped back, so a warm start costs a hash
+of the feed files plus a few ``open`` calls instead of a compile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from planner.compile import CompileOptions, compile_timetable, content_hash
+from planner.timetable import Timetable
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$OWL_CACHE_DIR`` or ``.cache/timetables`` under the working directory."""
+    return Path(os.environ.get("OWL_CACHE_DIR", ".cache/timetables"))
+
+
+def load_or_compile(
+    paths: Sequence[str | Path],
+    day: date,
+    options: CompileOptions | None = None,
+    *,
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> Timetable:
+    """The cached timetable for these inputs, compiling (and caching) it on a miss."""
+    opts = options or CompileOptions()
+    key = content_hash(paths, opts, day)
+    root = cache_dir or default_cache_dir()
+    target = root / key
+    if (target / "meta.json").exists():
+        try:
+            tt = Timetable.load(target)
+            tt.extra["cache"] = "hit"
+            return tt
+        except (OSError, ValueError, KeyError) as exc:  # a damaged entry is rebuilt
+            log.warning("cache entry %s unreadable (%s); recompiling", target, exc)
+            shutil.rmtree(target, ignore_errors=True)
+    tt = compile_timetable(paths, day, opts, progress=progress, version=key)
+    root.mkdir(parents=True, exist_ok=True)
+    # Write next to the target and rename: a reader never sees half an entry.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        tt.save(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race; its entry is equivalent
+            shutil.rmtree(tmp, ignore_errors=True)
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    tt.extra["cache"] = "miss"
+    return tt
