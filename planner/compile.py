@@ -92,6 +92,9 @@ def feed_date_ranges(data: GtfsData) -> dict[str, tuple[str, str]]:
         cal = data["calendar"]
         if cal is not None:
             mine = cal[cal["service_id"].str.startswith(prefix)]
+            weekdays = mine[["monday", "tuesday", "wednesday", "thursday", "friday",
+                             "saturday", "sunday"]].astype(int)
+            mine = mine[weekdays.sum(axis=1) > 0]  # all-zero rows only carry exceptions
             if len(mine):
                 dates += [str(mine["start_date"].min()), str(mine["end_date"].max())]
         cd = data["calendar_dates"]

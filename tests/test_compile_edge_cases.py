@@ -1,0 +1,303 @@
+"""Hand-made feeds for the compiler's edge cases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from feeds.gtfs import GtfsError, load_feeds
+from planner.compile import OutOfRangeError, compile_timetable
+from planner.timetable import NO_TRANSFER, Timetable
+from tests.feedmaker import LINE_STOPS, write_feed
+
+DAY = date(2026, 6, 10)  # a Wednesday
+
+
+def trips_of(tt: Timetable, gtfs_trip: str) -> list[int]:
+    ids = list(tt.gtfs_trip_ids)
+    code = ids.index(gtfs_trip)
+    return [int(t) for t in np.nonzero(tt.trip_gtfs == code)[0]]
+
+
+def times(tt: Timetable, trip: int) -> tuple[list[int], list[int]]:
+    a, b = tt.trip_st_offset[trip], tt.trip_st_offset[trip + 1]
+    return tt.st_arr[a:b].tolist(), tt.st_dep[a:b].tolist()
+
+
+def test_overtaking_trips_are_split_into_separate_routes(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f",
+        stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,slow\nR1,WK,fast\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "slow,08:00:00,08:00:00,S1,1\nslow,08:30:00,08:30:00,S2,2\nslow,09:00:00,09:00:00,S3,3\n"
+        "fast,08:10:00,08:10:00,S1,1\nfast,08:20:00,08:20:00,S2,2\nfast,08:40:00,08:40:00,S3,3\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    slow = {int(tt.trip_route[t]) for t in trips_of(tt, "f:slow")}
+    fast = {int(tt.trip_route[t]) for t in trips_of(tt, "f:fast")}
+    assert slow.isdisjoint(fast)
+
+
+def test_trips_of_one_route_never_overtake(tmp_path: Path) -> None:
+    rows = ["trip_id,arrival_time,departure_time,stop_id,stop_sequence"]
+    for i, (start, run) in enumerate([(0, 30), (5, 10), (10, 40), (12, 12), (20, 30)]):
+        for seq, stop in enumerate(["S1", "S2", "S3"]):
+            t = 8 * 3600 + start * 60 + seq * run * 30
+            hh = f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+            rows.append(f"t{i},{hh},{hh},{stop},{seq + 1}")
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\n" + "".join(f"R1,WK,t{i}\n" for i in range(5)),
+        stop_times="\n".join(rows) + "\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    assert_no_overtaking(tt)
+    assert tt.n_routes > 1
+
+
+def assert_no_overtaking(tt: Timetable) -> None:
+    for r in range(tt.n_routes):
+        trips = range(tt.route_trip_offset[r], tt.route_trip_offset[r + 1])
+        n = tt.route_stop_offset[r + 1] - tt.route_stop_offset[r]
+        arr = np.array([tt.st_arr[tt.trip_st_offset[t]:tt.trip_st_offset[t] + n] for t in trips])
+        dep = np.array([tt.st_dep[tt.trip_st_offset[t]:tt.trip_st_offset[t] + n] for t in trips])
+        assert (np.diff(arr, axis=0) >= 0).all(), f"route {r} overtakes (arrivals)"
+        assert (np.diff(dep, axis=0) >= 0).all(), f"route {r} overtakes (departures)"
+
+
+def test_times_after_midnight_belong_to_the_service_day(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,night\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "night,25:00:00,25:00:00,S1,1\nnight,25:30:00,25:30:00,S2,2\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    # The instance that runs on DAY (service day) arrives at 01:30 on the next calendar day.
+    day_index = tt.dates.index(DAY)
+    trip = next(t for t in trips_of(tt, "f:night") if tt.trip_day[t] == day_index)
+    arr, _ = times(tt, trip)
+    expected = datetime(2026, 6, 11, 1, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert tt.to_datetime(arr[1]) == expected
+    assert arr[1] == tt.time_of(DAY, 25 * 3600 + 1800)
+
+
+def test_removed_service_date_has_no_trips_that_day(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        calendar_dates="service_id,date,exception_type\nWK,20260610,2\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    days = sorted(tt.dates[tt.trip_day[t]] for t in trips_of(tt, "f:t"))
+    assert days == [date(2026, 6, 9), date(2026, 6, 11)]
+
+
+def test_added_service_date_runs_only_that_day(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,EXTRA,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        calendar=None,
+        calendar_dates="service_id,date,exception_type\nEXTRA,20260611,1\n",
+    )
+    tt = compile_timetable([feed], date(2026, 6, 11))
+    assert tt.dates == [date(2026, 6, 10), date(2026, 6, 11), date(2026, 6, 12)]
+    assert [tt.dates[tt.trip_day[t]] for t in trips_of(tt, "f:t")] == [date(2026, 6, 11)]
+
+
+def test_frequencies_expand_into_trips_with_the_template_running_times(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,tmpl\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "tmpl,00:00:00,00:00:00,S1,1\ntmpl,00:04:00,00:05:00,S2,2\ntmpl,00:09:00,00:09:00,S3,3\n",
+        frequencies="trip_id,start_time,end_time,headway_secs\ntmpl,08:00:00,09:00:00,600\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    day_index = tt.dates.index(DAY)
+    instances = [t for t in trips_of(tt, "f:tmpl") if tt.trip_day[t] == day_index]
+    starts = sorted(tt.seconds_after_midnight(DAY, times(tt, t)[1][0]) for t in instances)
+    assert starts == [8 * 3600 + i * 600 for i in range(6)]
+    for t in instances:
+        arr, dep = times(tt, t)
+        assert [arr[1] - dep[0], dep[1] - arr[1], arr[2] - dep[1]] == [240, 60, 240]
+
+
+def test_transfer_type_3_forbids_the_footpath_and_type_2_sets_its_time(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\nt,08:20:00,08:20:00,S3,3\n",
+        transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+        "S1,S2,3,\nS2,S3,2,300\nS3,S3,3,\nS2,S2,2,120\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    idx = {s: tt.stop_index(f"f:{s}") for s in ("S1", "S2", "S3")}
+
+    def footpath(a: str, b: str) -> int | None:
+        lo, hi = tt.fp_offset[idx[a]], tt.fp_offset[idx[a] + 1]
+        for k in range(lo, hi):
+            if tt.fp_to[k] == idx[b]:
+                return int(tt.fp_dur[k])
+        return None
+
+    assert footpath("S1", "S2") is None
+    assert footpath("S2", "S1") == 83  # 102.8 m at 4.5 km/h, rounded up
+    assert footpath("S2", "S3") == 300
+    assert tt.stop_change_time[idx["S3"]] == NO_TRANSFER
+    assert tt.stop_change_time[idx["S2"]] == 120
+
+
+def test_footpaths_are_transitively_closed(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S3,2\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    s1, s3 = tt.stop_index("f:S1"), tt.stop_index("f:S3")
+    # S1 and S3 are 206 m apart (beyond the 200 m radius) but linked through S2.
+    to = tt.fp_to[tt.fp_offset[s1]:tt.fp_offset[s1 + 1]].tolist()
+    dur = tt.fp_dur[tt.fp_offset[s1]:tt.fp_offset[s1 + 1]].tolist()
+    assert dur[to.index(s3)] == 83 + 83
+
+
+def test_dst_switch_day_keeps_local_clock_times(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,10:00:00,10:00:00,S1,1\nt,10:10:00,10:10:00,S2,2\n",
+    )
+    switch = date(2026, 3, 29)  # Europe/Berlin: 02:00 CET -> 03:00 CEST
+    tt = compile_timetable([feed], switch)
+    by_day = {tt.dates[tt.trip_day[t]]: times(tt, t)[1][0] for t in trips_of(tt, "f:t")}
+    tz = ZoneInfo("Europe/Berlin")
+    assert tt.to_datetime(by_day[switch]) == datetime(2026, 3, 29, 10, 0, tzinfo=tz)
+    assert tt.to_datetime(by_day[date(2026, 3, 28)]) == datetime(2026, 3, 28, 10, 0, tzinfo=tz)
+    assert by_day[switch] - by_day[date(2026, 3, 28)] == 23 * 3600
+
+
+def test_latin1_feed_keeps_non_ascii_names(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS.replace("Alpha", "Olsøya"),
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        encoding="latin-1",
+    )
+    tt = compile_timetable([feed], DAY)
+    assert tt.stop_names[tt.stop_index("f:S1")] == "Olsøya"
+
+
+def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS.replace("Alpha", "Gütersloh"),
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        encoding="utf-8-sig",
+    )
+    tt = compile_timetable([feed], DAY)
+    assert tt.stop_names[tt.stop_index("f:S1")] == "Gütersloh"
+
+
+def test_broken_references_reject_the_feed_with_counts_and_examples(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\nNOPE,WK,u\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,GHOST,2\n"
+        "u,08:00:00,08:00:00,S1,1\nu,08:10:00,08:10:00,GHOST2,2\n",
+    )
+    with pytest.raises(GtfsError) as err:
+        load_feeds([feed])
+    message = str(err.value)
+    assert "2 rows reference a stop_id missing from stops.txt" in message
+    assert "'GHOST'" in message
+    assert "1 rows reference a route_id missing from routes.txt" in message
+
+
+def test_one_broken_feed_rejects_the_whole_merge(tmp_path: Path) -> None:
+    good = write_feed(
+        tmp_path / "good", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+    )
+    bad = write_feed(
+        tmp_path / "bad", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,NOSERVICE,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+    )
+    with pytest.raises(GtfsError, match="service_id in neither"):
+        compile_timetable([good, bad], DAY)
+
+
+def test_pickup_and_drop_off_types_are_kept_per_route_position(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,"
+        "drop_off_type\nt,08:00:00,08:00:00,S1,1,0,1\nt,08:10:00,08:10:00,S2,2,1,0\n"
+        "t,08:20:00,08:20:00,S3,3,0,0\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    assert tt.route_pickup[:3].tolist() == [1, 0, 1]
+    assert tt.route_dropoff[:3].tolist() == [0, 1, 1]
+    c = int(np.nonzero(tt.conn_dep_stop == tt.stop_index("f:S2"))[0][0])
+    assert tt.conn_pickup[c] == 0
+
+
+def test_missing_times_are_interpolated_between_timepoints(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,,,S2,2\nt,08:20:00,08:20:00,S3,3\n",
+    )
+    tt = compile_timetable([feed], DAY)
+    arr, _ = times(tt, trips_of(tt, "f:t")[0])
+    assert arr[1] - arr[0] == 600
+
+
+def test_day_outside_validity_names_the_valid_range(tmp_path: Path) -> None:
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+    )
+    with pytest.raises(OutOfRangeError, match="valid for f: 2026-01-01 to 2026-12-31"):
+        compile_timetable([feed], date(2027, 2, 1))
+
+
+def test_cached_timetable_round_trips_through_memory_maps(tmp_path: Path) -> None:
+    from planner.cache import load_or_compile
+
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+    )
+    first = load_or_compile([feed], DAY, cache_dir=tmp_path / "cache")
+    second = load_or_compile([feed], DAY, cache_dir=tmp_path / "cache")
+    assert (first.extra["cache"], second.extra["cache"]) == ("miss", "hit")
+    assert isinstance(second.conn_dep, np.memmap)
+    assert second.version == first.version
+    assert second.conn_dep.tolist() == first.conn_dep.tolist()
+    assert second.stop_names.tolist() == first.stop_names.tolist()
+    assert second.dates == first.dates
