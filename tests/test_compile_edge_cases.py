@@ -301,3 +301,14 @@ def test_cached_timetable_round_trips_through_memory_maps(tmp_path: Path) -> Non
     assert second.conn_dep.tolist() == first.conn_dep.tolist()
     assert second.stop_names.tolist() == first.stop_names.tolist()
     assert second.dates == first.dates
+
+
+def test_gtfs_time_parser_handles_long_hours_blanks_and_odd_spellings() -> None:
+    import pandas as pd
+
+    from planner.compile import parse_gtfs_times
+
+    parsed = parse_gtfs_times(pd.Series(["8:00:00", "25:30:00", "", None, "120:00:01",
+                                         " 07:05:09", "8:0:00", "x"]))
+    expected = [28800, 91800, np.nan, np.nan, 432001, 25509, 28800, np.nan]
+    np.testing.assert_array_equal(parsed, np.array(expected, dtype=float))
