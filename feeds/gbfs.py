@@ -521,6 +521,7 @@ class GbfsFeed:
         error_backoff: float = 10.0,
         resolve: Resolve = "auto",
         store: StateStore | None = None,
+        redis_url: str | None = None,
         system_key: str | None = None,
     ) -> None:
         self.manifest_url = manifest_url
@@ -528,7 +529,7 @@ class GbfsFeed:
         self.max_age = max_age
         self.error_backoff = error_backoff
         self.resolve = resolve
-        self.store: StateStore = store if store is not None else MemoryStateStore()
+        self.store: StateStore = store if store is not None else make_store(redis_url)
         self.system_key = system_key or manifest_url
         self.version = ""
         self._client = client or httpx.Client(timeout=timeout, follow_redirects=True)
@@ -595,6 +596,8 @@ class GbfsFeed:
                     log.info("GBFS %s: %s not fetchable (%s), using %s",
                              name, url, exc, urls[i + 1])
             if resp.status_code == 304:
+                if st.payload is None:
+                    raise GbfsError("304 Not Modified without a previous copy")
                 st.url = url
             else:
                 payload = json.loads(resp.content)
@@ -670,8 +673,8 @@ class GbfsFeed:
                 continue
             if mine is not None and (mine.last_success or 0) >= (entry.get("last_success") or 0):
                 continue
-            other = FileStatus(**entry)
             try:
+                other = FileStatus(**entry)
                 self._accept(other, other.payload)
             except (ValueError, TypeError, KeyError) as exc:
                 log.warning("GBFS %s: bad %s in state store ignored: %s",
@@ -712,7 +715,7 @@ class GbfsFeed:
                 for tid, n in s.by_type.items():
                     ff = self._type(tid).form_factor
                     available[ff] = available.get(ff, 0) + n
-            elif s.total:
+            elif s.total:  # no per-type counts: only unambiguous if there is one form factor
                 types = {t.form_factor for t in self.vehicle_types.values()}
                 ff = types.pop() if len(types) == 1 else DEFAULT_VEHICLE_TYPE.form_factor
                 available[ff] = s.total
@@ -795,15 +798,18 @@ class GbfsFeed:
 
     def usable_vehicles(self, now: float | None = None, max_age: float | None = None,
                         form_factors: Iterable[str] | None = None) -> list[Vehicle]:
-        """Free vehicles that can be rented now: fresh, not reserved or disabled, and not
-        parked where geofencing forbids starting a ride."""
+        """Free-floating vehicles that can be rented now: fresh, not reserved or disabled,
+        not docked (station counts cover those) and not parked where geofencing forbids
+        starting a ride."""
         name = "vehicle_status" if "vehicle_status" in self.files else "free_bike_status"
         if not self._fresh(name, now, max_age):
             return []
         wanted = set(form_factors) if form_factors is not None else None
         out = []
         for v in self.vehicles:
-            if not v.is_available or (wanted is not None and v.form_factor not in wanted):
+            if not v.is_available or v.station_id is not None:
+                continue
+            if wanted is not None and v.form_factor not in wanted:
                 continue
             rule = self.rule_at(v.lat, v.lon, v.vehicle_type_id)
             if rule is not None and not rule.ride_start_allowed:

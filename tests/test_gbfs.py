@@ -63,6 +63,7 @@ class GbfsServer:
                 self.send_response(status)
                 if status in (200, 304):
                     self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", "Mon, 24 Oct 2022 05:52:37 GMT")
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -256,6 +257,9 @@ def test_station_that_empties_is_not_offered_for_pickup(server: GbfsServer) -> N
         offered.append("551" in pickup)
     assert server.fetched("station_status.json") == [200] * 5
     assert len(feed.usable_stations(T0 + 240)) == 260
+    sogn = next(s for s in feed.stations if s.id == "2351")
+    assert sogn.name == "Sogn Studentby" and sogn.capacity == 18
+    assert sogn.rental_uris["ios"] == "oslobysykkel://stations/2351"
     # Station 551 had 27, 12, 1, 0, 0 bikes in the five snapshots.
     assert offered == [True, True, True, False, False]
 
@@ -335,6 +339,7 @@ def test_unchanged_file_gets_304_and_keeps_state(server: GbfsServer) -> None:
     assert server.fetched("station_status.json") == [200, 304]
     conditional = [h for p, s, h in server.log if p.endswith("station_status.json") and s == 304]
     assert conditional[0]["If-None-Match"] == etag
+    assert conditional[0]["If-Modified-Since"] == "Mon, 24 Oct 2022 05:52:37 GMT"
     assert feed.files["station_status"].last_success == T0 + 60
     assert len(feed.usable_stations(T0 + 60)) == 260
 
@@ -390,7 +395,8 @@ def test_redis_store_lets_a_second_worker_use_state_fetched_by_the_first(
     assert "station_status" in worker_a.refresh(T0)
     requests_after_a = len(server.log)
 
-    worker_b = GbfsFeed(manifest, store=RedisStateStore(redis_url), system_key="oslo")
+    worker_b = GbfsFeed(manifest, redis_url=redis_url, system_key="oslo")
+    assert isinstance(worker_b.store, RedisStateStore)
     worker_b.refresh(T0 + 5)  # within every ttl: adopts A's copy, fetches nothing
     assert len(server.log) == requests_after_a
     assert {s.id for s in worker_b.pickup_stations(now=T0 + 5)} == \
