@@ -189,3 +189,40 @@ def test_scooter_is_faster_than_bike_on_the_same_streets(streets: Streets) -> No
     scooter = streets.many_to_many("scooter", [a], [b])[0, 0]
     assert scooter < bike
     assert bike > Streets().travel_time("bike", a, b)  # routed on streets, not crow-flies
+
+
+def test_graph_times_are_never_below_crow_flies(streets: Streets) -> None:
+    walk = streets.graphs["walk"]
+    rng = np.random.default_rng(7)
+    nodes = rng.choice(walk.snappable, 40, replace=False)
+    pts = np.column_stack([walk.lat[nodes], walk.lon[nodes]]) + rng.normal(0, 2e-4, (40, 2))
+    for mode in ("walk", "bike", "car"):
+        table = streets.many_to_many(mode, pts, pts)
+        crow = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+        # No leg (access walk, graph edge) beats the mode's top speed (motorway for cars).
+        top = 100 / 3.6 if mode == "car" else streets.model.speed_mps(mode)
+        assert (table >= crow / top - 1e-6).all()
+
+
+OSLO_OSM = Path("../shared/data/gbfs-no-oslo-bysykkel/osm/oslo-east-filtered.osm.pbf")
+
+
+@pytest.mark.slow
+def test_oslo_bike_station_table_is_fast_and_plausible() -> None:
+    pytest.importorskip("osmium")
+    if not OSLO_OSM.exists():
+        pytest.skip(f"{OSLO_OSM} not present")
+    import json
+    import time
+
+    streets = Streets.from_osm(OSLO_OSM, modes=("bike",))
+    info = json.loads((OSLO_OSM.parent.parent / "station_information.json").read_text())
+    pts = np.array([(s["lat"], s["lon"]) for s in info["data"]["stations"]])
+    start = time.perf_counter()
+    table = streets.many_to_many("bike", pts, pts, max_seconds=1800)
+    assert time.perf_counter() - start < 10
+    assert table.shape == (260, 260)
+    assert np.isfinite(table).mean() > 0.9
+    crow = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+    finite = np.isfinite(table)
+    assert (table[finite] >= crow[finite] / (15 / 3.6) - 1e-6).all()
