@@ -15,6 +15,12 @@ from planner.timetable import NO_TRANSFER, Timetable
 from tests.feedmaker import LINE_STOPS, write_feed
 
 DAY = date(2026, 6, 10)  # a Wednesday
+#: One trip S1 -> S2 at 08:00, the default for tests that need "some service".
+ONE_TRIP = {
+    "trips": "route_id,service_id,trip_id\nR1,WK,t\n",
+    "stop_times": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+    "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+}
 
 
 def trips_of(tt: Timetable, gtfs_trip: str) -> list[int]:
@@ -90,9 +96,7 @@ def test_times_after_midnight_belong_to_the_service_day(tmp_path: Path) -> None:
 def test_removed_service_date_has_no_trips_that_day(tmp_path: Path) -> None:
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS,
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
         calendar_dates="service_id,date,exception_type\nWK,20260610,2\n",
     )
     tt = compile_timetable([feed], DAY)
@@ -192,9 +196,7 @@ def test_dst_switch_day_keeps_local_clock_times(tmp_path: Path) -> None:
 def test_latin1_feed_keeps_non_ascii_names(tmp_path: Path) -> None:
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS.replace("Alpha", "Olsøya"),
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
         encoding="latin-1",
     )
     tt = compile_timetable([feed], DAY)
@@ -204,9 +206,7 @@ def test_latin1_feed_keeps_non_ascii_names(tmp_path: Path) -> None:
 def test_utf8_bom_is_stripped(tmp_path: Path) -> None:
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS.replace("Alpha", "Gütersloh"),
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
         encoding="utf-8-sig",
     )
     tt = compile_timetable([feed], DAY)
@@ -232,9 +232,7 @@ def test_broken_references_reject_the_feed_with_counts_and_examples(tmp_path: Pa
 def test_one_broken_feed_rejects_the_whole_merge(tmp_path: Path) -> None:
     good = write_feed(
         tmp_path / "good", stops=LINE_STOPS,
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
     )
     bad = write_feed(
         tmp_path / "bad", stops=LINE_STOPS,
@@ -276,9 +274,7 @@ def test_missing_times_are_interpolated_between_timepoints(tmp_path: Path) -> No
 def test_day_outside_validity_names_the_valid_range(tmp_path: Path) -> None:
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS,
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
     )
     with pytest.raises(OutOfRangeError, match="valid for f: 2026-01-01 to 2026-12-31"):
         compile_timetable([feed], date(2027, 2, 1))
@@ -289,9 +285,7 @@ def test_cached_timetable_round_trips_through_memory_maps(tmp_path: Path) -> Non
 
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS,
-        trips="route_id,service_id,trip_id\nR1,WK,t\n",
-        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
-        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n",
+        **ONE_TRIP,
     )
     first = load_or_compile([feed], DAY, cache_dir=tmp_path / "cache")
     second = load_or_compile([feed], DAY, cache_dir=tmp_path / "cache")
