@@ -1,0 +1,144 @@
+"""Journeys as legs, built in plain Python after a search.
+
+The Cython cores only keep parent pointers; they hand back a list of *steps* and
+:func:`build_journey` turns those into legs with times read from the timetable.
+Every search (earliest arrival, McRAPTOR, range, arrive-by) can reuse it:
+
+* ``("origin", stop, time)``: the journey starts at ``stop`` (a query source) at ``time``;
+* ``("walk", from_stop, to_stop, start, duration)``: a footpath;
+* ``("trip", trip, board_pos, alight_pos)``: ride trip ``trip`` between two route positions.
+
+Times are on the timetable axis (seconds since ``Timetable.t0``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from planner.timetable import Timetable
+
+Step = tuple
+
+
+@dataclass(frozen=True)
+class StopVisit:
+    """A stop served by a transit leg, with its scheduled times."""
+
+    stop: int
+    arrival: int
+    departure: int
+
+
+@dataclass(frozen=True)
+class WalkLeg:
+    from_stop: int
+    to_stop: int
+    start: int
+    end: int
+    duration: int
+
+    kind = "walk"
+
+
+@dataclass(frozen=True)
+class TransitLeg:
+    line: int  # index into Timetable.line_*
+    route: int  # RAPTOR route index
+    trip: int  # trip index (one per GTFS trip and service day)
+    gtfs_trip_id: str
+    headsign: str
+    board_stop: int
+    alight_stop: int
+    board_pos: int
+    alight_pos: int
+    departure: int
+    arrival: int
+    stops: tuple[StopVisit, ...]  # board stop, intermediate stops, alight stop
+
+    kind = "transit"
+
+
+Leg = WalkLeg | TransitLeg
+
+
+@dataclass(frozen=True)
+class Journey:
+    departure: int  # query departure at the origin (before the access walk)
+    arrival: int  # at the destination (after the egress walk)
+    transfers: int  # transit legs minus one (0 for walking only)
+    legs: tuple[Leg, ...]
+    source: int = -1  # source stop the journey starts from
+    target: int = -1  # target stop it ends at
+    access: int = 0  # seconds from the origin to ``source``
+    egress: int = 0  # seconds from ``target`` to the destination
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    @property
+    def transit_legs(self) -> list[TransitLeg]:
+        return [leg for leg in self.legs if isinstance(leg, TransitLeg)]
+
+
+def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> TransitLeg:
+    """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos``."""
+    route = int(tt.trip_route[trip])
+    stop_base = int(tt.route_stop_offset[route])
+    st_base = int(tt.trip_st_offset[trip])
+    visits = tuple(
+        StopVisit(int(tt.route_stops[stop_base + p]), int(tt.st_arr[st_base + p]),
+                  int(tt.st_dep[st_base + p]))
+        for p in range(board_pos, alight_pos + 1)
+    )
+    g = int(tt.trip_gtfs[trip])
+    return TransitLeg(
+        line=int(tt.route_line[route]),
+        route=route,
+        trip=trip,
+        gtfs_trip_id=str(tt.gtfs_trip_ids[g]),
+        headsign=str(tt.gtfs_trip_headsign[g]),
+        board_stop=visits[0].stop,
+        alight_stop=visits[-1].stop,
+        board_pos=board_pos,
+        alight_pos=alight_pos,
+        departure=visits[0].departure,
+        arrival=visits[-1].arrival,
+        stops=visits,
+    )
+
+
+def build_journey(
+    tt: Timetable,
+    steps: Sequence[Step],
+    *,
+    departure: int,
+    arrival: int,
+    target: int,
+    egress: int = 0,
+) -> Journey:
+    """A :class:`Journey` from core steps (origin first); see the module docstring."""
+    legs: list[Leg] = []
+    source = target
+    access = 0
+    for step in steps:
+        kind = step[0]
+        if kind == "origin":
+            source = int(step[1])
+            access = int(step[2]) - departure
+        elif kind == "walk":
+            _, a, b, start, dur = step
+            legs.append(WalkLeg(int(a), int(b), int(start), int(start) + int(dur), int(dur)))
+        elif kind == "trip":
+            legs.append(transit_leg(tt, int(step[1]), int(step[2]), int(step[3])))
+        else:
+            raise ValueError(f"unknown journey step {kind!r}")
+    n_transit = sum(isinstance(leg, TransitLeg) for leg in legs)
+    return Journey(
+        departure=departure,
+        arrival=arrival,
+        transfers=max(n_transit - 1, 0),
+        legs=tuple(legs),
+        source=source,
+        target=target,
+        access=access,
+        egress=egress,
+    )

@@ -1,0 +1,354 @@
+# cython: language_level=3
+"""RAPTOR earliest arrival (Delling, Pajor, Werneck 2012) on the ``planner.timetable`` model.
+
+Round ``k`` boards trips at stops whose ``ready`` time was set by rounds ``< k`` (ready
+labels are only written in the footpath phase after all routes are scanned), so the
+best arrival after round ``k`` is exactly the best arrival with at most ``k`` trips.
+Labels as in ``planner.csa``: ``tarr`` (alighted from a trip, may start a footpath),
+``arr`` (at the stop, what targets read) and ``ready`` (may board).
+
+Parents: ``tpar[k * S + s]`` records the trip, board and alight positions and a
+snapshot of the boarding stop's ``ready`` parent for the round-``k`` trip label at
+``s``; ``arr_par``/``ready_par`` encode ``k * S + x`` ("trip label of round ``k`` at
+``x``", a footpath when ``x`` differs) or ``-1 - source`` for the origin. Every step
+back lowers the round, so rebuilding a journey always terminates.
+"""
+
+from libcpp.vector cimport vector
+
+import numpy as np
+
+cdef extern from *:
+    """
+    struct OwlTripPar { int trip; int board_pos; int alight_pos; int ready_par; };
+    """
+    cdef struct OwlTripPar:
+        int trip
+        int board_pos
+        int alight_pos
+        int ready_par
+
+cdef int INF = 2147483647
+cdef int NO_TRANSFER = 1 << 29
+
+
+cdef class RaptorWorkspace:
+    """Per-thread scratch state of a RAPTOR search (never share between threads)."""
+
+    cdef vector[int] arr, ready, tarr, arr_par, ready_par, egress
+    cdef vector[OwlTripPar] tpar
+    cdef vector[int] stop_stamp, improved_stamp, route_stamp, route_first
+    cdef vector[int] marked, next_marked, improved, queue
+    cdef vector[int] src_stop, src_time
+    cdef vector[int] round_best
+    cdef int stamp
+    cdef int n_stops
+    cdef public int rounds
+
+    def __init__(self, int n_stops, int n_routes):
+        self.n_stops = n_stops
+        self.arr.resize(n_stops, INF)
+        self.ready.resize(n_stops, INF)
+        self.tarr.resize(n_stops, INF)
+        self.arr_par.resize(n_stops, 0)
+        self.ready_par.resize(n_stops, 0)
+        self.egress.resize(n_stops, -1)
+        self.stop_stamp.resize(n_stops, 0)
+        self.improved_stamp.resize(n_stops, 0)
+        self.route_stamp.resize(n_routes, 0)
+        self.route_first.resize(n_routes, 0)
+        self.stamp = 0
+
+    def arrivals(self):
+        """Copy of the arrival time per stop after the last search (INFINITY if unreached)."""
+        return np.asarray(<int[:self.n_stops]> self.arr.data()).copy()
+
+    def round_bests(self):
+        """Best destination arrival after round 0, 1, ... (0: walking only)."""
+        return [self.round_best[i] for i in range(self.round_best.size())]
+
+    cdef int next_stamp(self) noexcept nogil:
+        cdef size_t i
+        self.stamp += 1
+        if self.stamp == 2147483647:
+            for i in range(self.stop_stamp.size()):
+                self.stop_stamp[i] = 0
+                self.improved_stamp[i] = 0
+            for i in range(self.route_stamp.size()):
+                self.route_stamp[i] = 0
+            self.stamp = 1
+        return self.stamp
+
+
+cdef class Raptor:
+    """The timetable's routes, trips and footpaths, prebound for repeated searches."""
+
+    cdef const int[::1] route_stop_offset, route_stops, route_trip_offset, trip_route
+    cdef const int[::1] trip_st_offset, st_arr, st_dep
+    cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
+    cdef const unsigned char[::1] pickup, dropoff
+    cdef const int[::1] change, fp_offset, fp_to, fp_dur
+    cdef readonly int n_stops, n_routes, n_trips
+
+    def __init__(self, tt):
+        def i32(a):
+            return np.ascontiguousarray(a, dtype=np.int32)
+
+        self.n_stops = tt.n_stops
+        self.n_routes = tt.n_routes
+        self.n_trips = tt.n_trips
+        self.route_stop_offset = i32(tt.route_stop_offset)
+        self.route_stops = i32(tt.route_stops)
+        self.route_trip_offset = i32(tt.route_trip_offset)
+        self.trip_route = i32(tt.trip_route)
+        self.trip_st_offset = i32(tt.trip_st_offset)
+        self.st_arr = i32(tt.st_arr)
+        self.st_dep = i32(tt.st_dep)
+        self.stop_route_offset = i32(tt.stop_route_offset)
+        self.stop_route_route = i32(tt.stop_route_route)
+        self.stop_route_pos = i32(tt.stop_route_pos)
+        self.pickup = np.ascontiguousarray(tt.route_pickup, dtype=np.uint8)
+        self.dropoff = np.ascontiguousarray(tt.route_dropoff, dtype=np.uint8)
+        self.change = i32(tt.stop_change_time)
+        self.fp_offset = i32(tt.fp_offset)
+        self.fp_to = i32(tt.fp_to)
+        self.fp_dur = i32(tt.fp_dur)
+
+    def workspace(self):
+        return RaptorWorkspace(self.n_stops, self.n_routes)
+
+    cdef inline void _reach(self, RaptorWorkspace ws, int s, int t, int par,
+                            int* best) noexcept nogil:
+        cdef int e
+        if t < ws.arr[s]:
+            ws.arr[s] = t
+            ws.arr_par[s] = par
+            e = ws.egress[s]
+            if e >= 0 and t + e < best[0]:
+                best[0] = t + e
+
+    cdef inline void _set_ready(self, RaptorWorkspace ws, int s, int t, int par,
+                                int stamp) noexcept nogil:
+        if t < ws.ready[s]:
+            ws.ready[s] = t
+            ws.ready_par[s] = par
+            if ws.stop_stamp[s] != stamp:
+                ws.stop_stamp[s] = stamp
+                ws.next_marked.push_back(s)
+
+    def search(self, RaptorWorkspace ws, const int[:, ::1] sources,
+               const int[:, ::1] targets, int departure, int max_rounds=9, int slack=0):
+        """Earliest arrival at any target with at most ``max_rounds`` trips.
+
+        ``sources``/``targets`` are ``(stop, seconds)`` rows (access walk added to the
+        departure, egress walk to the arrival). No targets: one-to-all.
+        ``ws.round_bests()`` then lists the best arrival per number of trips.
+        """
+        cdef int n_src = sources.shape[0]
+        cdef int n_tgt = targets.shape[0]
+        cdef int S = self.n_stops
+        cdef int best = INF
+        cdef int i, j, k, s, u, a, r, p, p0, stamp, base, nstops, t0, t1, trip
+        cdef int lo, hi, mid, board_pos, board_par, tst, dep, cand
+        cdef size_t qi
+        cdef const int* rso = &self.route_stop_offset[0]
+        cdef const int* rstops = &self.route_stops[0] if self.route_stops.shape[0] else NULL
+        cdef const unsigned char* pick = &self.pickup[0] if self.pickup.shape[0] else NULL
+        cdef const unsigned char* drop = &self.dropoff[0] if self.dropoff.shape[0] else NULL
+        cdef const int* rto = &self.route_trip_offset[0]
+        cdef const int* tso = &self.trip_st_offset[0]
+        cdef const int* sarr = &self.st_arr[0] if self.st_arr.shape[0] else NULL
+        cdef const int* sdep = &self.st_dep[0] if self.st_dep.shape[0] else NULL
+        cdef const int* sro = &self.stop_route_offset[0]
+        cdef const int* srr = &self.stop_route_route[0] if self.stop_route_route.shape[0] else NULL
+        cdef const int* srp = &self.stop_route_pos[0] if self.stop_route_pos.shape[0] else NULL
+        cdef const int* change = &self.change[0] if S else NULL
+        cdef const int* fpo = &self.fp_offset[0]
+        cdef const int* fpt = &self.fp_to[0] if self.fp_to.shape[0] else NULL
+        cdef const int* fpd = &self.fp_dur[0] if self.fp_dur.shape[0] else NULL
+        cdef int* tarr
+        cdef int* ready
+        cdef OwlTripPar* tp
+        if max_rounds < 0:
+            raise ValueError("max_rounds must be >= 0")
+        for i in range(n_src):
+            if sources[i, 0] < 0 or sources[i, 0] >= S or sources[i, 1] < 0:
+                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
+        for i in range(n_tgt):
+            if targets[i, 0] < 0 or targets[i, 0] >= S or targets[i, 1] < 0:
+                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        if ws.tpar.size() < <size_t> ((max_rounds + 1) * S):
+            ws.tpar.resize((max_rounds + 1) * S)
+        ws.src_stop.clear()
+        ws.src_time.clear()
+        ws.round_best.clear()
+        with nogil:
+            for i in range(S):
+                ws.arr[i] = INF
+                ws.ready[i] = INF
+                ws.tarr[i] = INF
+            for i in range(n_tgt):
+                s = targets[i, 0]
+                if ws.egress[s] < 0 or targets[i, 1] < ws.egress[s]:
+                    ws.egress[s] = targets[i, 1]
+            tarr = ws.tarr.data()
+            ready = ws.ready.data()
+            tp = ws.tpar.data()
+            stamp = ws.next_stamp()
+            ws.next_marked.clear()
+            for i in range(n_src):
+                s = sources[i, 0]
+                a = departure + sources[i, 1]
+                ws.src_stop.push_back(s)
+                ws.src_time.push_back(a)
+                self._reach(ws, s, a, -1 - s, &best)
+                self._set_ready(ws, s, a, -1 - s, stamp)
+                for j in range(fpo[s], fpo[s + 1]):
+                    self._reach(ws, fpt[j], a + fpd[j], -1 - s, &best)
+                    self._set_ready(ws, fpt[j], a + fpd[j], -1 - s, stamp)
+            ws.round_best.push_back(best)
+            k = 0
+            while k < max_rounds and ws.next_marked.size() > 0:
+                k += 1
+                ws.marked.swap(ws.next_marked)
+                ws.next_marked.clear()
+                stamp = ws.next_stamp()
+                # routes serving a marked stop, from the earliest marked position
+                ws.queue.clear()
+                for qi in range(ws.marked.size()):
+                    s = ws.marked[qi]
+                    for j in range(sro[s], sro[s + 1]):
+                        r = srr[j]
+                        p = srp[j]
+                        if ws.route_stamp[r] != stamp:
+                            ws.route_stamp[r] = stamp
+                            ws.route_first[r] = p
+                            ws.queue.push_back(r)
+                        elif p < ws.route_first[r]:
+                            ws.route_first[r] = p
+                ws.improved.clear()
+                for qi in range(ws.queue.size()):
+                    r = ws.queue[qi]
+                    base = rso[r]
+                    nstops = rso[r + 1] - base
+                    t0 = rto[r]
+                    t1 = rto[r + 1]
+                    trip = -1
+                    tst = 0
+                    board_pos = 0
+                    board_par = 0
+                    for p in range(ws.route_first[r], nstops):
+                        s = rstops[base + p]
+                        if trip >= 0 and drop[base + p]:
+                            a = sarr[tst + p]
+                            if a < tarr[s] and a < best:
+                                tarr[s] = a
+                                tp[k * S + s].trip = trip
+                                tp[k * S + s].board_pos = board_pos
+                                tp[k * S + s].alight_pos = p
+                                tp[k * S + s].ready_par = board_par
+                                if ws.improved_stamp[s] != stamp:
+                                    ws.improved_stamp[s] = stamp
+                                    ws.improved.push_back(s)
+                                self._reach(ws, s, a, k * S + s, &best)
+                        if pick[base + p] and ready[s] != INF:
+                            if trip >= 0:
+                                if ready[s] > sdep[tst + p]:
+                                    continue
+                                hi = trip
+                            else:
+                                hi = t1
+                            # earliest trip in [t0, hi) departing here at or after ready
+                            lo = t0
+                            cand = hi
+                            while lo < hi:
+                                mid = (lo + hi) >> 1
+                                if sdep[tso[mid] + p] >= ready[s]:
+                                    cand = mid
+                                    hi = mid
+                                else:
+                                    lo = mid + 1
+                            if cand != trip and cand < t1:
+                                trip = cand
+                                tst = tso[trip]
+                                board_pos = p
+                                board_par = ws.ready_par[s]
+                # footpath phase: ready labels for round k + 1
+                stamp = ws.next_stamp()
+                for qi in range(ws.improved.size()):
+                    s = ws.improved[qi]
+                    a = tarr[s]
+                    if change[s] < NO_TRANSFER:
+                        self._set_ready(ws, s, a + change[s] + slack, k * S + s, stamp)
+                    for j in range(fpo[s], fpo[s + 1]):
+                        u = fpt[j]
+                        self._reach(ws, u, a + fpd[j], k * S + s, &best)
+                        self._set_ready(ws, u, a + fpd[j] + slack, k * S + s, stamp)
+                ws.round_best.push_back(best)
+            ws.rounds = k
+            for i in range(n_tgt):
+                ws.egress[targets[i, 0]] = -1
+        return best
+
+    cdef int _fp_dur(self, int a, int b) except -2:
+        cdef int j
+        for j in range(self.fp_offset[a], self.fp_offset[a + 1]):
+            if self.fp_to[j] == b:
+                return self.fp_dur[j]
+        return -1
+
+    cdef int _src_time(self, RaptorWorkspace ws, int s):
+        cdef int best = INF
+        cdef size_t i
+        for i in range(ws.src_stop.size()):
+            if ws.src_stop[i] == s and ws.src_time[i] < best:
+                best = ws.src_time[i]
+        return best
+
+    def journey_steps(self, RaptorWorkspace ws, int stop):
+        """Legs into ``stop`` from the last search, origin first (see ``planner.csa``)."""
+        if ws.arr[stop] == INF:
+            return None
+        cdef int S = self.n_stops
+        cdef list steps = []
+        cdef int par = ws.arr_par[stop]
+        cdef int cur = stop
+        cdef int x, k, d, guard = 0
+        cdef OwlTripPar P
+        while True:
+            guard += 1
+            if guard > 1000:
+                raise RuntimeError("journey reconstruction did not terminate")
+            if par < 0:
+                x = -1 - par
+                if x != cur:
+                    d = self._fp_dur(x, cur)
+                    steps.append(("walk", x, cur, self._src_time(ws, x), d))
+                steps.append(("origin", x, self._src_time(ws, x)))
+                break
+            k = par // S
+            x = par % S
+            P = ws.tpar[k * S + x]
+            if x != cur:
+                d = self._fp_dur(x, cur)
+                steps.append(("walk", x, cur, self.st_arr[self.trip_st_offset[P.trip] + P.alight_pos], d))
+            steps.append(("trip", P.trip, P.board_pos, P.alight_pos))
+            par = P.ready_par
+            cur = self.route_stops[self.route_stop_offset[self.trip_route[P.trip]] + P.board_pos]
+        steps.reverse()
+        return steps
+
+    def best_target(self, RaptorWorkspace ws, const int[:, ::1] targets):
+        """(target row, arrival incl. egress) with the fewest trips among the earliest."""
+        cdef int i, best = INF, arg = -1, a, rounds, best_rounds = INF, par
+        for i in range(targets.shape[0]):
+            a = ws.arr[targets[i, 0]]
+            if a == INF:
+                continue
+            par = ws.arr_par[targets[i, 0]]
+            rounds = par // self.n_stops if par >= 0 else 0
+            if a + targets[i, 1] < best or (a + targets[i, 1] == best and rounds < best_rounds):
+                best = a + targets[i, 1]
+                best_rounds = rounds
+                arg = i
+        return arg, best
