@@ -1,0 +1,376 @@
+"""The FastAPI application: MOTIS-style ``/api/v1`` endpoints over the compiled timetable.
+
+``create_app()`` is the factory (``uvicorn --factory api.app:create_app``); without
+arguments it reads its settings from the environment, which is how ``--workers N`` gets
+them. Slow work (compiling a day, searching) runs in a bounded thread pool with a
+per-request deadline, so the event loop stays free and one request cannot hold a worker.
+"""
+
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api import board
+from api.cache import RedisCache, make_cache
+from api.common import ApiError, decode_cursor, encode_cursor, parse_time, stop_place
+from api.metrics import CONTENT_TYPE_LATEST, Metrics
+from api.settings import Settings, load_settings
+from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
+from feeds.gtfs import GtfsError
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+T = TypeVar("T")
+
+
+class Runtime:
+    """Per-app state: settings, timetables, cache, metrics, the search pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.store = TimetableStore(settings)
+        self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
+                                on_error=self.metrics.cache_errors.inc)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
+                                       thread_name_prefix="owl-search")
+        self.started = time.time()
+        self.store.on_swap.append(self._on_swap)
+
+    def _on_swap(self) -> None:
+        self.cache.clear()
+        self.metrics.swaps.inc()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone)."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, fn)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.settings.search_deadline)
+        except TimeoutError:
+            future.cancel()  # only helps while it still waits in the queue
+            self.metrics.deadline.inc()
+            raise ApiError(503, f"the search did not finish within the "
+                                f"{self.settings.search_deadline:g} s deadline; narrow the "
+                                "request (searchWindow, numItineraries) or retry") from None
+
+    def prepared_for(self, moment: datetime | None) -> tuple[Prepared, datetime]:
+        """The timetable of the request's service day and the request time (default: now)."""
+        if moment is None:
+            day, _ = self.store.default_day()
+            zone = ZoneInfo(self.store.timezone())
+            now = datetime.now(zone)
+            moment = datetime.combine(day, now.time().replace(microsecond=0), zone)
+        day = moment.astimezone(ZoneInfo(self.store.timezone())).date()
+        try:
+            prepared = self.store.get(day)
+        except OutOfRangeError as exc:
+            raise ApiError(422, f"time: {exc}", "time") from None
+        if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
+            day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
+            prepared = self.store.get(day)
+        return prepared, moment
+
+    def health(self) -> dict[str, Any]:
+        s = self.settings
+        store = self.store
+        fs = store.feedset
+        day, note = store.default_day()
+        ages = feed_ages(fs)
+        age = time.time() - fs.published_at
+        update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
+        out: dict[str, Any] = {
+            "status": "ok",
+            "timetable": {
+                "feedVersion": fs.version,
+                "versions": {d: p.version for d, p in _loaded(store).items()},
+                "feeds": [str(p) for p in fs.paths],
+                "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
+                "defaultDay": day.isoformat(),
+                "timezone": store.timezone(),
+                "loadedDays": store.loaded_days(),
+                "swaps": store.swaps,
+            },
+            "feedAges": ages,
+            "dataAgeSeconds": round(age, 1),
+            "stale": age > s.stale_after,
+            "staleAfterSeconds": s.stale_after,
+            "cache": {"backend": self.cache.backend},
+            "uptimeSeconds": round(time.time() - self.started, 1),
+        }
+        if note:
+            out["timetable"]["note"] = note
+        if isinstance(self.cache, RedisCache):
+            out["cache"]["available"] = self.cache.ping()
+            if not self.cache.available:
+                out["cache"]["lastError"] = self.cache.last_error
+                out["status"] = "degraded"
+        if update_status is not None:
+            out["update"] = update_status
+            if update_status.get("lastError"):
+                out["status"] = "degraded"
+        if out["stale"]:
+            out["status"] = "degraded"
+        if fs.sources:
+            out["sources"] = fs.sources
+        return out
+
+
+def _loaded(store: TimetableStore) -> dict[str, Prepared]:
+    return {d.isoformat(): p for (_, d), p in list(store._days.items())}
+
+
+def read_update_status(data_dir: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        return json.loads((data_dir / "status.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _error(status: int, message: str, parameter: str | None = None,
+           **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if parameter:
+        body["parameter"] = parameter
+    body.update(extra)
+    return JSONResponse(body, status_code=status)
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    rt = Runtime(settings)
+    app = FastAPI(
+        title="OWL journey planner",
+        version="1.0",
+        description="Journey planning for Ostwestfalen-Lippe: MOTIS-style REST API "
+                    "(versioned paths, ISO 8601 times, places as `lat,lon` or a stop id). "
+                    "Leg geometries are Google encoded polylines with precision 7.",
+    )
+    app.state.runtime = rt
+    app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
+                       max_age=3600)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = _route_template(request)
+            rt.metrics.requests.labels(request.method, route, str(status)).inc()
+            rt.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message, exc.parameter)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        names = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ()) if x not in ("query", "path", "body")]
+            name = ".".join(loc) or "request"
+            names.append(name)
+            problems.append(f"{name}: {e.get('msg', 'invalid')}")
+        return _error(422, "invalid parameter " + "; ".join(problems),
+                      names[0] if names else None)
+
+    @app.exception_handler(GtfsError)
+    async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
+        return _error(503, f"timetable data unusable: {exc}")
+
+    # --- geocoding ------------------------------------------------------------------------
+    @app.get("/api/v1/geocode", tags=["geocode"], summary="Stop search by name")
+    async def geocode(
+        text: Annotated[str, Query(min_length=1, max_length=200,
+                                   description="name or part of it, any case, umlauts "
+                                               "optional (\"guetersloh\")")],
+        limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    ) -> list[dict[str, Any]]:
+        def work() -> list[dict[str, Any]]:
+            prepared, _ = rt.prepared_for(None)
+            from api.geocode import KIND_NAMES
+
+            out = []
+            for m in prepared.search.search(text, limit):
+                place = stop_place(prepared, m.stop)
+                out.append({"type": "STOP", "id": place["stopId"], "name": place["name"],
+                            "lat": place["lat"], "lon": place["lon"],
+                            "score": round(m.score, 3), "match": KIND_NAMES[m.kind],
+                            "hasService": bool(prepared.search.served[m.stop])})
+            return out
+
+        return await rt.run(work)
+
+    @app.get("/api/v1/reverse-geocode", tags=["geocode"], summary="Nearest stops")
+    async def reverse_geocode(
+        place: Annotated[str, Query(description="lat,lon")],
+        limit: Annotated[int, Query(ge=1, le=50)] = 10,
+        radius: Annotated[float, Query(gt=0, le=50_000, description="metres")] = 5000.0,
+    ) -> list[dict[str, Any]]:
+        from api.common import _COORD
+
+        m = _COORD.match(place)
+        if not m:
+            raise ApiError(400, f"place: expected 'lat,lon', got {place!r}", "place")
+        lat, lon = float(m.group(1)), float(m.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ApiError(400, f"place: coordinate out of range: {place!r}", "place")
+
+        def work() -> list[dict[str, Any]]:
+            prepared, _ = rt.prepared_for(None)
+            out = []
+            for stop, dist in prepared.stop_index.within(lat, lon, radius)[:limit]:
+                p = stop_place(prepared, stop)
+                out.append({"type": "STOP", "id": p["stopId"], "name": p["name"],
+                            "lat": p["lat"], "lon": p["lon"], "distance": round(dist, 1)})
+            return out
+
+        return await rt.run(work)
+
+    # --- departure board ------------------------------------------------------------------
+    @app.get("/api/v1/stoptimes", tags=["timetable"],
+             summary="Departures (or arrivals) at a stop and its platforms")
+    async def stoptimes(
+        stopId: Annotated[str, Query(min_length=1, max_length=200)],  # noqa: N803
+        time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
+        n: Annotated[int, Query(ge=1, le=settings.max_stoptimes)] = 10,
+        arriveBy: bool = False,  # noqa: N803
+        pageCursor: str | None = None,  # noqa: N803
+    ) -> dict[str, Any]:
+        zone = rt.store.timezone()
+        moment = parse_time(time, "time", zone)
+        cursor = decode_cursor(pageCursor) if pageCursor else None
+        if cursor is not None:
+            try:
+                moment = datetime.fromtimestamp(float(cursor["t"]), ZoneInfo(zone))
+                arrive = bool(cursor["arriveBy"])
+                direction = str(cursor["dir"])
+                anchor = int(cursor["trip"])
+            except (KeyError, TypeError, ValueError):
+                raise ApiError(400, "pageCursor: not a cursor returned by this server",
+                               "pageCursor") from None
+        else:
+            arrive, direction, anchor = arriveBy, "later", -1
+
+        def work() -> dict[str, Any]:
+            prepared, when = rt.prepared_for(moment)
+            try:
+                stop = prepared.resolve_stop(stopId)
+            except KeyError:
+                raise ApiError(404, f"stopId: unknown stop id {stopId!r}", "stopId") from None
+            tt = prepared.tt
+            t = int(when.timestamp()) - tt.t0
+            times, trips, stops = board.board_events(prepared, prepared.group(stop), arrive)
+            if direction == "earlier":
+                pos = board.select(times, trips, None, (t, anchor if anchor >= 0 else 0), n)
+            elif cursor is None and arrive:
+                pos = board.select(times, trips, None, (t + 1, 0), n)
+            else:
+                pos = board.select(times, trips, (t, anchor), None, n)
+            items = [board.stop_time_json(prepared, int(times[i]), int(trips[i]),
+                                          int(stops[i]), arrive) for i in pos]
+            out: dict[str, Any] = {"place": stop_place(prepared, stop), "stopTimes": items}
+            if len(pos):
+                first, last = int(pos[0]), int(pos[-1])
+                out["previousPageCursor"] = encode_cursor(
+                    {"t": int(times[first]) + tt.t0, "trip": int(trips[first]),
+                     "dir": "earlier", "arriveBy": arrive})
+                out["nextPageCursor"] = encode_cursor(
+                    {"t": int(times[last]) + tt.t0, "trip": int(trips[last]),
+                     "dir": "later", "arriveBy": arrive})
+            return out
+
+        return await rt.run(work)
+
+    # --- journey planning -----------------------------------------------------------------
+    from api.plan import register_plan
+
+    register_plan(app, rt)
+
+    # --- operations -----------------------------------------------------------------------
+    @app.get("/api/v1/health", tags=["operations"],
+             summary="Timetable version and validity, feed ages, cache state")
+    async def health() -> dict[str, Any]:
+        return await rt.run(rt.health)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=Response)
+    async def metrics() -> Response:
+        rt.metrics.days_loaded.set(len(rt.store.loaded_days()))
+        return Response(rt.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/api/v1/admin/reload", tags=["operations"],
+              summary="Adopt newly published data now (needs OWL_ADMIN_TOKEN)")
+    async def reload(request: Request) -> dict[str, Any]:
+        token = settings.admin_token
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not token or given != token:
+            raise ApiError(403, "reload needs the admin token (Authorization: Bearer ...)")
+        changed = await rt.run(lambda: rt.store.check_for_update(force=True))
+        return {"reloaded": changed, "feedVersion": rt.store.feedset.version}
+
+    # --- widget (files owned by the widget; served here) -----------------------------------
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        return _static_file("index.html")
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget() -> Response:
+        return _static_file("widget.js")
+
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    _install_reload_signal(rt)
+    return app
+
+
+def _static_file(name: str) -> Response:
+    path = STATIC_DIR / name
+    if not path.is_file():
+        return _error(404, f"{name} is not installed (api/static/{name} missing)")
+    return FileResponse(path)
+
+
+def _install_reload_signal(rt: Runtime) -> None:
+    """SIGHUP makes the store re-read the published pointer (main thread only)."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread() or os.name != "posix":
+        return
+    try:
+        signal.signal(signal.SIGHUP,
+                      lambda *_: rt.pool.submit(rt.store.check_for_update, True))
+    except ValueError:
+        pass
+
+
+__all__ = ["create_app", "Runtime"]

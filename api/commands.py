@@ -1,0 +1,92 @@
+"""``owl-planner serve`` and ``owl-planner update`` (added to the planner's CLI by api.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from planner.cli import add_timetable_args
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.settings import load_settings, to_env
+
+    overrides: dict[str, object] = {
+        "feeds": tuple(str(p) for p in args.feeds) or None,
+        "date": args.date,
+        "footpath_radius": args.footpath_radius,
+        "walk_speed_kmh": args.walk_speed,
+        "data_dir": str(args.data_dir) if args.data_dir else None,
+        "redis_url": args.redis_url,
+    }
+    settings = load_settings(config=args.config, **overrides)
+    # Workers are separate processes that build the app from the environment.
+    os.environ.update(to_env(settings))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Fail early, in this process, on feeds that do not exist.
+    from api.store import TimetableStore
+
+    store = TimetableStore(settings)
+    day, note = store.default_day()
+    print(f"owl-planner: serving {', '.join(str(p) for p in store.feedset.paths)} "
+          f"on http://{args.host}:{args.port} (docs at /docs); default day {day}"
+          + (f" ({note})" if note else ""), file=sys.stderr)
+    if args.workers > 1:
+        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=args.log_level)
+    else:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                    log_level=args.log_level)
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from api.update import UpdateError, load_config, run_update
+
+    config = load_config(args.config or DEFAULT_CONFIG)
+    try:
+        result = run_update(config, Path(args.data_dir), only=args.only, force=args.force,
+                            day=args.date, compile_check=not args.no_compile)
+    except UpdateError as exc:
+        print(f"owl-planner: update failed, keeping the last good version: {exc}",
+              file=sys.stderr)
+        return 1
+    print(f"owl-planner: published {result.version} "
+          f"({', '.join(f'{k}: {v}' for k, v in result.summary.items())})")
+    return 0
+
+
+def add_api_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the HTTP API (uvicorn)")
+    add_timetable_args(p, feeds_required=False)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1,
+                   help="uvicorn worker processes (settings travel via OWL_* variables)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="serve what `owl-planner update` published there (and follow updates)")
+    p.add_argument("--redis-url", default=None, help="share the plan cache (default: $REDIS_URL)")
+    p.add_argument("--config", type=Path, default=None, help="TOML settings ([server] table)")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=cmd_serve)
+
+    u = sub.add_parser("update", help="download, validate, clip, compile and publish the feeds")
+    u.add_argument("--config", type=Path, default=None,
+                   help=f"feed configuration (default {DEFAULT_CONFIG.relative_to(Path.cwd())}"
+                        if DEFAULT_CONFIG.is_relative_to(Path.cwd()) else "feed configuration")
+    u.add_argument("--data-dir", type=Path, default=Path("data/published"))
+    u.add_argument("--only", action="append", default=None, metavar="NAME",
+                   help="update only this source (repeatable)")
+    u.add_argument("--force", action="store_true", help="ignore ETag/Last-Modified")
+    u.add_argument("--date", default=None, help="service day for the compile check")
+    u.add_argument("--no-compile", action="store_true", help="skip the compile check")
+    u.set_defaults(func=cmd_update)

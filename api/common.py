@@ -1,0 +1,174 @@
+"""Request parsing and response pieces shared by the endpoints (MOTIS naming)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from api.store import Prepared
+
+
+class ApiError(Exception):
+    """An error the client caused (or a limit it hit); becomes ``{"error": message}``."""
+
+    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class Place:
+    """A request place: a stop (index) or a coordinate."""
+
+    lat: float
+    lon: float
+    stop: int | None = None
+    name: str = ""
+
+
+_NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
+_COORD = re.compile(rf"^{_NUM},{_NUM}(?:,{_NUM})?$")
+
+
+def parse_place(text: str, parameter: str, prepared: Prepared) -> Place:
+    """``lat,lon[,level]`` or a stop id (404 naming it when unknown)."""
+    m = _COORD.match(text)
+    if m:
+        lat, lon = float(m.group(1)), float(m.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ApiError(400, f"{parameter}: coordinate out of range: {text!r}", parameter)
+        return Place(lat=lat, lon=lon)
+    if not text.strip():
+        raise ApiError(400, f"{parameter}: empty; expected 'lat,lon' or a stop id", parameter)
+    try:
+        i = prepared.resolve_stop(text.strip())
+    except KeyError:
+        raise ApiError(404, f"{parameter}: unknown stop id {text!r}", parameter) from None
+    tt = prepared.tt
+    return Place(lat=float(tt.stop_lat[i]), lon=float(tt.stop_lon[i]), stop=i,
+                 name=str(tt.stop_names[i]))
+
+
+def parse_time(text: str | None, parameter: str, zone: str) -> datetime | None:
+    """ISO 8601; a time without offset is local time in the timetable's zone."""
+    if text is None or text == "":
+        return None
+    raw = text.strip().replace("z", "Z")
+    if raw.endswith("Z"):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, f"{parameter}: not an ISO 8601 date-time: {text!r} "
+                            "(e.g. 2026-04-20T08:00:00+02:00)", parameter) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return moment
+
+
+def iso(prepared: Prepared, t: int) -> str:
+    return prepared.tt.to_datetime(int(t)).isoformat()
+
+
+def parse_modes(text: str | None, parameter: str, allowed: frozenset[str],
+                default: tuple[str, ...]) -> tuple[str, ...]:
+    if text is None:
+        return default
+    modes = tuple(sorted({m.strip().upper() for m in text.split(",") if m.strip()}))
+    bad = [m for m in modes if m not in allowed]
+    if bad:
+        raise ApiError(400, f"{parameter}: unknown mode(s) {', '.join(bad)}; "
+                            f"expected any of {', '.join(sorted(allowed))}", parameter)
+    return modes
+
+
+# --- modes -------------------------------------------------------------------------------
+
+RAIL_MODES = frozenset({"RAIL", "HIGHSPEED_RAIL", "LONG_DISTANCE", "NIGHT_RAIL",
+                        "REGIONAL_FAST_RAIL", "REGIONAL_RAIL", "SUBURBAN"})
+TRANSIT_MODES = frozenset({"TRAM", "SUBWAY", "FERRY", "AIRPLANE", "BUS", "COACH", "METRO",
+                           "FUNICULAR", "AERIAL_LIFT", "CABLE_CAR", "OTHER"}) | RAIL_MODES
+#: transitModes values: concrete modes, plus the groups TRANSIT (all) and RAIL (all rail).
+TRANSIT_FILTERS = TRANSIT_MODES | {"TRANSIT"}
+
+
+def mode_of_route_type(route_type: int) -> str:
+    """GTFS basic and extended (HVT) route types to MOTIS mode names."""
+    rt = int(route_type)
+    basic = {0: "TRAM", 1: "SUBWAY", 2: "RAIL", 3: "BUS", 4: "FERRY", 5: "CABLE_CAR",
+             6: "AERIAL_LIFT", 7: "FUNICULAR", 11: "BUS", 12: "RAIL"}
+    if rt in basic:
+        return basic[rt]
+    exact = {101: "HIGHSPEED_RAIL", 102: "LONG_DISTANCE", 105: "NIGHT_RAIL",
+             106: "REGIONAL_RAIL", 109: "SUBURBAN", 401: "METRO", 1100: "AIRPLANE"}
+    if rt in exact:
+        return exact[rt]
+    ranges = ((100, 200, "RAIL"), (200, 300, "COACH"), (400, 500, "SUBWAY"),
+              (700, 800, "BUS"), (800, 900, "BUS"), (900, 1000, "TRAM"),
+              (1000, 1100, "FERRY"), (1100, 1200, "AIRPLANE"), (1200, 1300, "FERRY"),
+              (1300, 1400, "AERIAL_LIFT"), (1400, 1500, "FUNICULAR"))
+    for lo, hi, name in ranges:
+        if lo <= rt < hi:
+            return name
+    return "OTHER"
+
+
+def mode_allowed(mode: str, filters: tuple[str, ...]) -> bool:
+    if "TRANSIT" in filters or mode in filters:
+        return True
+    return "RAIL" in filters and mode in RAIL_MODES
+
+
+# --- places and cursors -------------------------------------------------------------------
+
+def stop_place(prepared: Prepared, stop: int, **times: object) -> dict[str, object]:
+    tt = prepared.tt
+    out: dict[str, object] = {
+        "name": str(tt.stop_names[stop]),
+        "stopId": str(tt.stop_ids[stop]),
+        "lat": _finite(tt.stop_lat[stop]),
+        "lon": _finite(tt.stop_lon[stop]),
+        "level": 0,
+        "vertexType": "TRANSIT",
+    }
+    parent = int(tt.stop_parent[stop])
+    if parent >= 0:
+        out["parentId"] = str(tt.stop_ids[parent])
+    out.update({k: v for k, v in times.items() if v is not None})
+    return out
+
+
+def coord_place(lat: float, lon: float, name: str, **times: object) -> dict[str, object]:
+    out: dict[str, object] = {"name": name, "lat": lat, "lon": lon, "level": 0,
+                              "vertexType": "NORMAL"}
+    out.update({k: v for k, v in times.items() if v is not None})
+    return out
+
+
+def _finite(x: float) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def encode_cursor(data: dict[str, object]) -> str:
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, parameter: str = "pageCursor") -> dict[str, object]:
+    try:
+        pad = "=" * (-len(text) % 4)
+        data = json.loads(base64.urlsafe_b64decode(text + pad))
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, f"{parameter}: not a cursor returned by this server", parameter) \
+            from None

@@ -1,0 +1,135 @@
+"""Server settings: defaults, then an optional TOML file, then ``OWL_*`` environment variables.
+
+Environment variables win so that ``uvicorn --factory --workers N`` processes, which get
+no command line of their own, see exactly what ``owl-planner serve`` decided.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from pathlib import Path
+
+from planner.cli import DEMO_FEED
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: GTFS zips/folders served; empty means "the published data in data_dir", else the demo.
+    feeds: tuple[str, ...] = ()
+    #: Directory ``owl-planner update`` publishes to (holds the ``current`` pointer).
+    data_dir: str = ""
+    #: Service day used when a request names no time ("now"); None: today, or nearest valid.
+    date: date | None = None
+    footpath_radius: float = 200.0
+    walk_speed_kmh: float = 4.5
+    redis_url: str = ""
+    cache_size: int = 2048  # in-process LRU entries
+    cache_ttl: int = 3600  # seconds; Redis entries expire too
+    timetable_days: int = 3  # service days kept compiled in memory
+    cors_origins: tuple[str, ...] = ("*",)
+    search_deadline: float = 5.0  # seconds per request before 503
+    search_threads: int = 4
+    max_search_window: int = 6 * 3600
+    max_itineraries: int = 10
+    max_stoptimes: int = 100
+    max_walk_seconds: int = 3600
+    stale_after: float = 7 * 86400.0  # data older than this is marked stale in health
+    reload_interval: float = 10.0  # seconds between checks of the published pointer
+    admin_token: str = ""  # enables POST /api/v1/admin/reload when set
+
+    def feed_paths(self) -> list[Path]:
+        return [Path(f) for f in self.feeds]
+
+
+_ENV: dict[str, str] = {
+    "feeds": "OWL_FEEDS",
+    "data_dir": "OWL_DATA_DIR",
+    "date": "OWL_DATE",
+    "footpath_radius": "OWL_FOOTPATH_RADIUS",
+    "walk_speed_kmh": "OWL_WALK_SPEED",
+    "redis_url": "REDIS_URL",
+    "cache_size": "OWL_CACHE_SIZE",
+    "cache_ttl": "OWL_CACHE_TTL",
+    "timetable_days": "OWL_TIMETABLE_DAYS",
+    "cors_origins": "OWL_CORS_ORIGINS",
+    "search_deadline": "OWL_SEARCH_DEADLINE",
+    "search_threads": "OWL_SEARCH_THREADS",
+    "max_search_window": "OWL_MAX_SEARCH_WINDOW",
+    "max_itineraries": "OWL_MAX_ITINERARIES",
+    "max_stoptimes": "OWL_MAX_STOPTIMES",
+    "max_walk_seconds": "OWL_MAX_WALK_SECONDS",
+    "stale_after": "OWL_STALE_AFTER",
+    "reload_interval": "OWL_RELOAD_INTERVAL",
+    "admin_token": "OWL_ADMIN_TOKEN",
+}
+CONFIG_ENV = "OWL_CONFIG"
+
+
+def _coerce(name: str, raw: object) -> object:
+    """Turn a TOML value or an environment string into the field's type."""
+    default = getattr(Settings(), name)
+    if name == "date":
+        if raw in (None, ""):
+            return None
+        return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+    if isinstance(default, tuple):
+        if isinstance(raw, list | tuple):
+            return tuple(str(x) for x in raw)
+        sep = os.pathsep if name == "feeds" else ","
+        return tuple(x.strip() for x in str(raw).split(sep) if x.strip())
+    if isinstance(default, bool):
+        return str(raw).lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)  # type: ignore[arg-type]
+    if isinstance(default, float):
+        return float(raw)  # type: ignore[arg-type]
+    return str(raw)
+
+
+def load_settings(
+    env: dict[str, str] | None = None, config: Path | None = None, **overrides: object
+) -> Settings:
+    """Defaults < config file ([server] table of TOML) < environment < explicit overrides."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, object] = {}
+    path = config or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
+    if path is not None:
+        data = tomllib.loads(Path(path).read_text())
+        table = data.get("server", data)
+        names = {f.name for f in fields(Settings)}
+        for key, value in table.items():
+            if key in names:
+                values[key] = _coerce(key, value)
+    for name, var in _ENV.items():
+        if var in env and env[var] != "":
+            try:
+                values[name] = _coerce(name, env[var])
+            except ValueError as exc:
+                raise ValueError(f"environment variable {var}: {exc}") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return replace(Settings(), **values)  # type: ignore[arg-type]
+
+
+def to_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes :func:`load_settings` return ``settings`` (for workers)."""
+    out: dict[str, str] = {}
+    for name, var in _ENV.items():
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            sep = os.pathsep if name == "feeds" else ","
+            out[var] = sep.join(value)
+        elif isinstance(value, date):
+            out[var] = value.isoformat()
+        else:
+            out[var] = str(value)
+    return out
+
+
+DEFAULT_FEEDS: tuple[str, ...] = (str(DEMO_FEED),)

@@ -1,0 +1,287 @@
+"""Which timetable answers a request: one compiled timetable per service day, kept in an LRU.
+
+A :class:`FeedSet` is one published version of the input feeds (fixed paths from the
+command line, or whatever the ``current`` pointer written by ``owl-planner update``
+names). Swapping the feed set is a single reference assignment: requests already running
+keep the timetable object they hold, new requests see the new version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from api.geo import StopIndex
+from api.geocode import StopSearch
+from api.settings import DEFAULT_FEEDS, Settings
+from feeds.gtfs import load_feeds
+from planner.cache import load_or_compile
+from planner.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
+from planner.timetable import Timetable
+
+log = logging.getLogger(__name__)
+POINTER = "current"
+
+
+@dataclass
+class FeedSet:
+    """One version of the input feeds."""
+
+    paths: list[Path]
+    version: str  # publication id, or "static" for fixed paths
+    published_at: float  # unix seconds; feed file mtime for fixed paths
+    sources: dict[str, dict[str, object]] = field(default_factory=dict)  # from the pointer
+    ranges: dict[str, tuple[str, str]] | None = None  # feed -> service range, once known
+
+    def describe_range(self) -> str:
+        if not self.ranges:
+            return "unknown"
+        return ", ".join(f"{f}: {lo} to {hi}" for f, (lo, hi) in self.ranges.items())
+
+    def overall_range(self) -> tuple[date, date] | None:
+        if not self.ranges:
+            return None
+        los = [date.fromisoformat(lo) for lo, _ in self.ranges.values()]
+        his = [date.fromisoformat(hi) for _, hi in self.ranges.values()]
+        return min(los), max(his)
+
+
+def read_pointer(data_dir: Path) -> FeedSet | None:
+    """The feed set named by ``data_dir/current`` (JSON written by ``owl-planner update``)."""
+    pointer = data_dir / POINTER
+    try:
+        meta = json.loads(pointer.read_text())
+    except FileNotFoundError:
+        return None
+    base = pointer.parent
+    paths = [(base / p).resolve() for p in meta["feeds"]]
+    return FeedSet(paths=paths, version=str(meta["version"]),
+                   published_at=float(meta.get("published_at", pointer.stat().st_mtime)),
+                   sources=dict(meta.get("sources", {})))
+
+
+def static_feedset(paths: list[Path]) -> FeedSet:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"feed not found: {', '.join(missing)}")
+    mtime = max(p.stat().st_mtime for p in paths)
+    return FeedSet(paths=paths, version="static", published_at=mtime)
+
+
+class Prepared:
+    """A timetable plus what the API derives from it once (indexes, lookups)."""
+
+    def __init__(self, tt: Timetable, feedset: FeedSet) -> None:
+        self.tt = tt
+        self.feedset = feedset
+        self.version = tt.version
+        self.stop_index = StopIndex(tt.stop_lat, tt.stop_lon)
+        self._search: StopSearch | None = None
+        self._lock = threading.Lock()
+        parent = np.asarray(tt.stop_parent)
+        self.children: dict[int, list[int]] = {}
+        for child in np.nonzero(parent >= 0)[0]:
+            self.children.setdefault(int(parent[child]), []).append(int(child))
+        self.zone = ZoneInfo(tt.timezone)
+
+    @property
+    def search(self) -> StopSearch:
+        if self._search is None:
+            with self._lock:
+                if self._search is None:
+                    self._search = StopSearch(self.tt)
+        return self._search
+
+    def group(self, stop: int) -> list[int]:
+        """The stop, its platforms, and (for a platform) its parent's other platforms."""
+        parent = int(self.tt.stop_parent[stop])
+        root = parent if parent >= 0 else stop
+        return [root, *self.children.get(root, [])]
+
+    def resolve_stop(self, stop_id: str) -> int:
+        """Index of a feed-scoped stop id; an unscoped id is accepted when unambiguous."""
+        try:
+            return self.tt.stop_index(stop_id)
+        except KeyError:
+            pass
+        lookup = self.tt.extra.get("_unscoped")
+        if lookup is None:
+            lookup = {}
+            for i, sid in enumerate(self.tt.stop_ids):
+                raw = str(sid).split(":", 1)[-1]
+                lookup[raw] = -1 if raw in lookup else i
+            self.tt.extra["_unscoped"] = lookup
+        i = lookup.get(stop_id, -1)  # type: ignore[union-attr]
+        if i < 0:
+            raise KeyError(f"unknown stop id {stop_id!r}")
+        return i
+
+
+class TimetableStore:
+    """Compiled timetables per service day (LRU), over the current feed set."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.options = CompileOptions(footpath_radius=settings.footpath_radius,
+                                      walk_speed_kmh=settings.walk_speed_kmh)
+        self._days: OrderedDict[tuple[str, date], Prepared] = OrderedDict()
+        self._day_locks: dict[tuple[str, date], threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._last_check = 0.0
+        self._pointer_mtime = 0.0
+        self.swaps = 0
+        self.zone_name = self.options.default_timezone
+        self.on_swap: list = []
+        self.feedset = self._initial_feedset()
+
+    # --- feed sets ------------------------------------------------------------------
+    def _initial_feedset(self) -> FeedSet:
+        s = self.settings
+        if s.feeds:
+            return static_feedset(s.feed_paths())
+        if s.data_dir:
+            fs = read_pointer(Path(s.data_dir))
+            if fs is not None:
+                self._pointer_mtime = (Path(s.data_dir) / POINTER).stat().st_mtime
+                return fs
+            log.warning("no published data in %s yet; serving the demo feed", s.data_dir)
+        return static_feedset([Path(p) for p in DEFAULT_FEEDS])
+
+    def check_for_update(self, force: bool = False) -> bool:
+        """Adopt a newly published feed set (at most every ``reload_interval`` seconds)."""
+        s = self.settings
+        if not s.data_dir:
+            return False
+        now = time.monotonic()
+        if not force and now - self._last_check < s.reload_interval:
+            return False
+        self._last_check = now
+        pointer = Path(s.data_dir) / POINTER
+        try:
+            mtime = pointer.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        if not force and mtime == self._pointer_mtime:
+            return False
+        try:
+            fs = read_pointer(Path(s.data_dir))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("published pointer %s unreadable (%s); keeping %s", pointer, exc,
+                        self.feedset.version)
+            return False
+        self._pointer_mtime = mtime
+        if fs is None or fs.version == self.feedset.version:
+            return False
+        self.swap(fs)
+        return True
+
+    def swap(self, fs: FeedSet) -> None:
+        """Switch to a new feed set: one assignment; old timetables stay with their users."""
+        with self._lock:
+            old = self.feedset.version
+            self.feedset = fs
+            self._days.clear()
+            self.swaps += 1
+        log.warning("timetable data switched from %s to %s", old, fs.version)
+        for callback in self.on_swap:
+            callback()
+
+    # --- days ---------------------------------------------------------------------------
+    def ranges(self) -> dict[str, tuple[str, str]]:
+        """Service ranges of the current feeds (read from the feeds once if not known)."""
+        fs = self.feedset
+        if fs.ranges is None:
+            fs.ranges = feed_date_ranges(load_feeds(fs.paths))
+        return fs.ranges
+
+    def check_day(self, day: date) -> None:
+        check_day(day, self.ranges())
+
+    def default_day(self) -> tuple[date, str]:
+        """The day "now" refers to and a note when it is not today."""
+        if self.settings.date is not None:
+            return self.settings.date, f"fixed by configuration to {self.settings.date}"
+        today = datetime.now(ZoneInfo(self.timezone())).date()
+        rng = self.feedset.overall_range() or self._range_from_feeds()
+        lo, hi = rng
+        if lo <= today <= hi:
+            return today, ""
+        nearest = lo if today < lo else hi
+        return nearest, (f"today ({today}) is outside the timetable's validity "
+                         f"({lo} to {hi}); requests without a time use {nearest}")
+
+    def _range_from_feeds(self) -> tuple[date, date]:
+        self.ranges()
+        rng = self.feedset.overall_range()
+        assert rng is not None
+        return rng
+
+    def timezone(self) -> str:
+        """The zone of the last timetable loaded (the compiler's default before any)."""
+        return self.zone_name
+
+    def get(self, day: date) -> Prepared:
+        """The prepared timetable for ``day``; raises OutOfRangeError naming the range."""
+        self.check_for_update()
+        fs = self.feedset
+        if fs.ranges is not None:
+            check_day(day, fs.ranges)  # cheap: no feed read for days we know are invalid
+        key = (fs.version, day)
+        with self._lock:
+            hit = self._days.get(key)
+            if hit is not None:
+                self._days.move_to_end(key)
+                return hit
+            day_lock = self._day_locks.setdefault(key, threading.Lock())
+        with day_lock:  # one compile per day, however many requests ask for it
+            with self._lock:
+                hit = self._days.get(key)
+            if hit is not None:
+                return hit
+            try:
+                tt = load_or_compile(fs.paths, day, self.options)
+            except OutOfRangeError:
+                if fs.ranges is None:
+                    self.ranges()
+                raise
+            if fs.ranges is None:
+                fs.ranges = dict(tt.feed_ranges)
+            prepared = Prepared(tt, fs)
+            self.zone_name = tt.timezone
+            with self._lock:
+                if self.feedset is fs:
+                    self._days[key] = prepared
+                    while len(self._days) > max(1, self.settings.timetable_days):
+                        self._days.popitem(last=False)
+                self._day_locks.pop(key, None)
+            return prepared
+
+    def loaded_days(self) -> list[str]:
+        return [d.isoformat() for (_, d) in list(self._days)]
+
+
+def feed_ages(fs: FeedSet, now: float | None = None) -> dict[str, float]:
+    """Seconds since each input file was written (published, for updated feeds)."""
+    now = time.time() if now is None else now
+    out: dict[str, float] = {}
+    for p in fs.paths:
+        try:
+            out[p.name] = round(now - p.stat().st_mtime, 1)
+        except OSError:
+            continue
+    return out
+
+
+def day_of(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+

@@ -1,0 +1,449 @@
+"""``owl-planner update``: download, validate, clip to the region, compile, publish atomically.
+
+Layout under the data directory::
+
+    downloads/<name>.zip, <name>.meta.json   last good download + ETag/Last-Modified
+    versions/<version>/<name>.gtfs.zip       clipped feeds of one published version
+    current                                  JSON pointer to the live version (os.replace)
+    status.json                              last attempt, last success, last error
+
+Nothing is replaced before the new data passed every check, so a failed download or a
+broken feed leaves the served version untouched; the error is kept in ``status.json``
+(shown by ``/api/v1/health``) and the command exits non-zero. The clipper streams
+``stop_times.txt`` with the csv module (two passes), so the full German feed never has
+to fit in a DataFrame.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.utils import formatdate
+from pathlib import Path
+
+import httpx
+
+from feeds.gtfs import GtfsError, load_feeds
+from planner.cache import load_or_compile
+from planner.compile import CompileOptions, OutOfRangeError, feed_date_ranges
+
+log = logging.getLogger(__name__)
+KEEP_VERSIONS = 3
+
+
+class UpdateError(RuntimeError):
+    """The update could not produce a new good version; the message says why."""
+
+
+@dataclass(frozen=True)
+class GtfsSource:
+    name: str
+    url: str
+    license: str = ""
+    attribution: str = ""
+    clip: bool = True
+
+
+@dataclass(frozen=True)
+class GbfsSource:
+    name: str
+    url: str
+    license: str = ""
+    attribution: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    region: str
+    bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
+    gtfs: tuple[GtfsSource, ...]
+    gbfs: tuple[GbfsSource, ...] = ()
+    timeout: float = 60.0
+    retries: int = 3
+    backoff: float = 2.0
+
+
+def load_config(path: Path) -> FeedConfig:
+    data = tomllib.loads(Path(path).read_text())
+    region = data.get("region", {})
+    bbox = tuple(float(x) for x in region.get("bbox", ()))
+    if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
+        raise UpdateError(f"{path}: region.bbox must be [min_lon, min_lat, max_lon, max_lat]")
+    dl = data.get("download", {})
+    gtfs = tuple(GtfsSource(**{k: v for k, v in s.items() if k in GtfsSource.__dataclass_fields__})
+                 for s in data.get("gtfs", []))
+    gbfs = tuple(GbfsSource(**{k: v for k, v in s.items() if k in GbfsSource.__dataclass_fields__})
+                 for s in data.get("gbfs", []))
+    if not gtfs:
+        raise UpdateError(f"{path}: no [[gtfs]] sources")
+    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,  # type: ignore[arg-type]
+                      gtfs=gtfs, gbfs=gbfs, timeout=float(dl.get("timeout", 60.0)),
+                      retries=int(dl.get("retries", 3)), backoff=float(dl.get("backoff", 2.0)))
+
+
+# --- download ---------------------------------------------------------------------------
+
+
+@dataclass
+class Download:
+    path: Path
+    changed: bool
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+def download(source: GtfsSource, folder: Path, cfg: FeedConfig, force: bool = False,
+             client: httpx.Client | None = None) -> Download:
+    """Fetch ``source`` into ``folder/<name>.zip.part`` with a conditional request.
+
+    Returns the new file (``changed``) or the previous download (304). Retries connect
+    errors, timeouts and 5xx with exponential backoff; 4xx fails at once.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    current = folder / f"{source.name}.zip"
+    meta_path = folder / f"{source.name}.meta.json"
+    meta: dict[str, object] = {}
+    if meta_path.exists() and current.exists():
+        meta = json.loads(meta_path.read_text())
+    headers = {"User-Agent": "owl-planner-update/1.0"}
+    if not force and meta:
+        if meta.get("etag"):
+            headers["If-None-Match"] = str(meta["etag"])
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = str(meta["last_modified"])
+    if source.url.startswith("file:") or "://" not in source.url:
+        local = Path(source.url.removeprefix("file:"))
+        if not local.exists():
+            raise UpdateError(f"{source.name}: {local} does not exist")
+        part = folder / f"{source.name}.zip.part"
+        shutil.copyfile(local, part)
+        return Download(part, True, {"url": source.url, "fetched_at": time.time(),
+                                     "last_modified": formatdate(local.stat().st_mtime,
+                                                                 usegmt=True)})
+    own = client is None
+    client = client or httpx.Client(timeout=cfg.timeout, follow_redirects=True)
+    last_error = ""
+    try:
+        for attempt in range(cfg.retries + 1):
+            if attempt:
+                time.sleep(cfg.backoff * 2 ** (attempt - 1))
+            try:
+                part = folder / f"{source.name}.zip.part"
+                with client.stream("GET", source.url, headers=headers) as r:
+                    if r.status_code == 304:
+                        log.info("%s: not modified", source.name)
+                        return Download(current, False, meta)
+                    if r.status_code >= 500:
+                        last_error = f"HTTP {r.status_code} from {source.url}"
+                        continue
+                    if r.status_code >= 400:
+                        raise UpdateError(f"{source.name}: HTTP {r.status_code} from {source.url}")
+                    with part.open("wb") as out:
+                        for chunk in r.iter_bytes(1 << 20):
+                            out.write(chunk)
+                    new_meta = {"url": source.url, "fetched_at": time.time(),
+                                "etag": r.headers.get("etag", ""),
+                                "last_modified": r.headers.get("last-modified", "")}
+                    return Download(part, True, new_meta)
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: attempt %d failed: %s", source.name, attempt + 1, last_error)
+    finally:
+        if own:
+            client.close()
+    raise UpdateError(f"{source.name}: download failed after {cfg.retries + 1} attempts "
+                      f"({last_error})")
+
+
+# --- clipping ---------------------------------------------------------------------------
+
+
+def _rows(zf: zipfile.ZipFile, name: str) -> tuple[list[str], Iterator[list[str]]] | None:
+    member = next((i for i in zf.infolist() if Path(i.filename).name == name), None)
+    if member is None:
+        return None
+    raw = zf.open(member)
+    head = raw.peek(4)[:3] if hasattr(raw, "peek") else b""
+    encoding = "utf-8-sig" if head == b"\xef\xbb\xbf" else "utf-8"
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+    reader = csv.reader(text)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return None
+    return header, reader
+
+
+def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> dict[str, int]:
+    """Keep stops inside ``bbox`` (plus their parent stations), stop_times at kept stops,
+    trips with at least two of them, and everything those reference."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    counts: dict[str, int] = {}
+    with zipfile.ZipFile(src) as zf:
+        def table(name: str) -> tuple[list[str], list[list[str]]] | None:
+            got = _rows(zf, name)
+            return (got[0], list(got[1])) if got else None
+
+        stops = table("stops.txt")
+        if stops is None:
+            raise GtfsError(str(src), ["required file missing or empty: stops.txt"])
+        h, rows = stops
+        i_id, i_lat, i_lon = h.index("stop_id"), h.index("stop_lat"), h.index("stop_lon")
+        i_par = h.index("parent_station") if "parent_station" in h else -1
+        inside: set[str] = set()
+        for r in rows:
+            try:
+                lat, lon = float(r[i_lat]), float(r[i_lon])
+            except (ValueError, IndexError):
+                continue
+            if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
+                inside.add(r[i_id])
+        # pass 1 over stop_times: how many kept stops each trip has
+        got = _rows(zf, "stop_times.txt")
+        if got is None:
+            raise GtfsError(str(src), ["required file missing or empty: stop_times.txt"])
+        sh, reader = got
+        s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
+        per_trip: dict[str, int] = {}
+        for r in reader:
+            if len(r) > s_stop and r[s_stop] in inside:
+                per_trip[r[s_trip]] = per_trip.get(r[s_trip], 0) + 1
+        keep_trips = {t for t, n in per_trip.items() if n >= 2}
+        used_stops: set[str] = set()
+
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            def write(name: str, header: list[str], body) -> None:  # type: ignore[no-untyped-def]
+                buf = io.StringIO()
+                w = csv.writer(buf, lineterminator="\n")
+                w.writerow(header)
+                n = 0
+                for row in body:
+                    w.writerow(row)
+                    n += 1
+                out.writestr(name, buf.getvalue())
+                counts[name.removesuffix(".txt")] = n
+
+            # pass 2: stop_times of kept trips at kept stops
+            sh, reader = _rows(zf, "stop_times.txt")  # type: ignore[misc]
+
+            def st_rows() -> Iterator[list[str]]:
+                for r in reader:
+                    if len(r) > s_stop and r[s_trip] in keep_trips and r[s_stop] in inside:
+                        used_stops.add(r[s_stop])
+                        yield r
+
+            write("stop_times.txt", sh, st_rows())
+            trips = table("trips.txt")
+            assert trips is not None
+            th, trows = trips
+            t_id, t_route, t_service = (th.index("trip_id"), th.index("route_id"),
+                                        th.index("service_id"))
+            t_shape = th.index("shape_id") if "shape_id" in th else -1
+            kept_trips = [r for r in trows if r[t_id] in keep_trips]
+            routes_used = {r[t_route] for r in kept_trips}
+            services = {r[t_service] for r in kept_trips}
+            shapes_used = {r[t_shape] for r in kept_trips if t_shape >= 0 and r[t_shape]}
+            write("trips.txt", th, kept_trips)
+            parents = {r[i_par] for r in rows if i_par >= 0 and r[i_id] in used_stops
+                       and r[i_par]}
+            write("stops.txt", h, (r for r in rows if r[i_id] in used_stops or r[i_id] in parents))
+            kept_stops = used_stops | parents
+            routes = table("routes.txt")
+            assert routes is not None
+            rh, rrows = routes
+            kept_routes = [r for r in rrows if r[rh.index("route_id")] in routes_used]
+            agencies = ({r[rh.index("agency_id")] for r in kept_routes}
+                        if "agency_id" in rh else None)
+            write("routes.txt", rh, kept_routes)
+            for name, col, keep in (("calendar.txt", "service_id", services),
+                                    ("calendar_dates.txt", "service_id", services),
+                                    ("shapes.txt", "shape_id", shapes_used),
+                                    ("frequencies.txt", "trip_id", keep_trips),
+                                    ("agency.txt", "agency_id", agencies)):
+                got = _rows(zf, name)
+                if got is None:
+                    continue
+                hh, rr = got
+                if keep is None or col not in hh:
+                    write(name, hh, rr)
+                    continue
+                k = hh.index(col)
+                write(name, hh, (r for r in rr if len(r) > k and r[k] in keep))
+            got = _rows(zf, "transfers.txt")
+            if got is not None:
+                hh, rr = got
+                a, b = hh.index("from_stop_id"), hh.index("to_stop_id")
+                write("transfers.txt", hh,
+                      (r for r in rr if r[a] in kept_stops and r[b] in kept_stops))
+            for name in ("feed_info.txt", "attributions.txt"):
+                got = _rows(zf, name)
+                if got is not None:
+                    write(name, got[0], got[1])
+    return counts
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+@dataclass
+class UpdateResult:
+    version: str
+    changed: bool
+    summary: dict[str, object]
+
+
+def _write_json(path: Path, data: dict[str, object]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _status(data_dir: Path, **fields: object) -> None:
+    path = data_dir / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        status = {}
+    status.update(fields)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(path, status)
+
+
+def _check_day(paths: list[Path], day: date | None) -> date:
+    """The day the compile check uses: ``day``, today if served, else the first served day."""
+    if day is not None:
+        return day
+    ranges = feed_date_ranges(load_feeds(paths))
+    if not ranges:
+        raise UpdateError("the clipped feeds have no service day at all")
+    today = date.today().isoformat()
+    if any(lo <= today <= hi for lo, hi in ranges.values()):
+        return date.today()
+    return date.fromisoformat(min(lo for lo, _ in ranges.values()))
+
+
+def run_update(cfg: FeedConfig, data_dir: Path, *, only: list[str] | None = None,
+               force: bool = False, day: date | str | None = None,
+               compile_check: bool = True, client: httpx.Client | None = None,
+               options: CompileOptions | None = None) -> UpdateResult:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    _status(data_dir, lastAttempt=started)
+    try:
+        result = _run(cfg, data_dir, only, force, day, compile_check, client, options)
+    except (UpdateError, GtfsError, OutOfRangeError, OSError, zipfile.BadZipFile) as exc:
+        message = str(exc)
+        if isinstance(exc, GtfsError | zipfile.BadZipFile):
+            message = f"validation failed: {exc}"
+        _status(data_dir, lastError=message, lastErrorAt=started)
+        raise UpdateError(message) from exc
+    _status(data_dir, lastError="", lastSuccess=started, version=result.version)
+    return result
+
+
+def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
+         day: date | str | None, compile_check: bool, client: httpx.Client | None,
+         options: CompileOptions | None) -> UpdateResult:
+    downloads = data_dir / "downloads"
+    sources = [s for s in cfg.gtfs if not only or s.name in only]
+    if only and not sources:
+        raise UpdateError(f"no source named {', '.join(only)} in the configuration")
+    fetched: dict[str, Download] = {}
+    for s in sources:
+        d = download(s, downloads, cfg, force=force, client=client)
+        if d.changed:
+            load_feeds([d.path])  # GtfsError: the new file never replaces the old one
+        fetched[s.name] = d
+    # sources not fetched this time use their last good download
+    for s in cfg.gtfs:
+        if s.name not in fetched:
+            prev = downloads / f"{s.name}.zip"
+            if not prev.exists():
+                raise UpdateError(f"{s.name}: never downloaded; run without --only first")
+            meta_path = downloads / f"{s.name}.meta.json"
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            fetched[s.name] = Download(prev, False, meta)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data_dir))
+    try:
+        summary: dict[str, object] = {}
+        h = hashlib.sha256()
+        clipped: list[Path] = []
+        for s in cfg.gtfs:
+            d = fetched[s.name]
+            target = staging / f"{s.name}.gtfs.zip"
+            if s.clip:
+                counts = clip_feed(d.path, target, cfg.bbox)
+                if counts.get("stops", 0) == 0 or counts.get("trips", 0) == 0:
+                    raise UpdateError(f"{s.name}: no stops or trips inside the region's bbox "
+                                      f"{list(cfg.bbox)}")
+                summary[s.name] = f"{counts['stops']} stops, {counts['trips']} trips"
+            else:
+                shutil.copyfile(d.path, target)
+                summary[s.name] = "not clipped"
+            h.update(s.name.encode())
+            h.update(target.read_bytes())
+            clipped.append(target)
+        load_feeds(clipped)
+        if compile_check:
+            check = _check_day(clipped, date.fromisoformat(day) if isinstance(day, str)
+                               else day)
+            load_or_compile(clipped, check, options)
+        version = h.hexdigest()[:16]
+        pointer_path = data_dir / "current"
+        old = json.loads(pointer_path.read_text()) if pointer_path.exists() else {}
+        # commit the downloads only now that everything passed
+        for s in sources:
+            d = fetched[s.name]
+            if d.changed:
+                os.replace(d.path, downloads / f"{s.name}.zip")
+                _write_json(downloads / f"{s.name}.meta.json", d.meta)
+        if old.get("version") == version:
+            return UpdateResult(version, False, {**summary, "published": "unchanged"})
+        versions = data_dir / "versions"
+        versions.mkdir(exist_ok=True)
+        final = versions / version
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        pointer = {
+            "version": version,
+            "published_at": time.time(),
+            "region": cfg.region,
+            "bbox": list(cfg.bbox),
+            "feeds": [f"versions/{version}/{p.name}" for p in clipped],
+            "sources": {s.name: {"url": s.url, "license": s.license,
+                                 "attribution": s.attribution,
+                                 "fetched_at": fetched[s.name].meta.get("fetched_at"),
+                                 "etag": fetched[s.name].meta.get("etag", "")}
+                        for s in cfg.gtfs},
+        }
+        _write_json(pointer_path, pointer)  # the switch: one atomic rename
+        _prune(versions, keep={version, str(old.get("version", ""))})
+        return UpdateResult(version, True, summary)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        for d in fetched.values():
+            if d.path.suffix == ".part" and d.path.exists():
+                d.path.unlink()
+
+
+def _prune(versions: Path, keep: set[str]) -> None:
+    """Drop old versions beyond the last few (never the live or the previous one)."""
+    entries = sorted(versions.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in entries[KEEP_VERSIONS:]:
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
