@@ -233,7 +233,10 @@ def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> 
                 for row in body:
                     w.writerow(row)
                     n += 1
-                out.writestr(name, buf.getvalue())
+                # fixed timestamps: the same content gives the same bytes (and version)
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                out.writestr(info, buf.getvalue())
                 counts[name.removesuffix(".txt")] = n
 
             # pass 2: stop_times of kept trips at kept stops

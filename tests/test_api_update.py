@@ -1,0 +1,158 @@
+"""``owl-planner update`` against a local HTTP server, and the server adopting new versions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import threading
+import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.cli import main
+from api.settings import load_settings
+from api.update import clip_feed
+from planner.cli import DEMO_FEED
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+BROKEN = DATA / "fi-hsl-broken" / "test_broken_gtfs.zip"
+OWL_BBOX = (7.95, 51.40, 9.47, 52.54)
+
+
+class Handler(SimpleHTTPRequestHandler):
+    log: list[tuple[str, int, str]] = []
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        Handler.log.append((self.path, int(code), self.headers.get("If-Modified-Since", "")))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server(tmp_path: Path):
+    root = tmp_path / "www"
+    root.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    Handler.log = []
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def write_config(path: Path, url: str, bbox: tuple[float, ...] = OWL_BBOX) -> Path:
+    path.write_text(f"""
+[region]
+name = "test"
+bbox = {list(bbox)}
+[download]
+timeout = 5.0
+retries = 1
+backoff = 0.01
+[[gtfs]]
+name = "owl"
+url = "{url}"
+license = "CC BY 4.0"
+attribution = "DELFI e.V. / gtfs.de"
+""")
+    return path
+
+
+def read_csv(zip_path: Path, name: str) -> list[dict[str, str]]:
+    with zipfile.ZipFile(zip_path) as zf:
+        return list(csv.DictReader(io.StringIO(zf.read(name).decode("utf-8-sig"))))
+
+
+def test_clip_keeps_stops_inside_and_trips_with_two_of_them(tmp_path: Path) -> None:
+    out = tmp_path / "owl.zip"
+    counts = clip_feed(DEMO_FEED, out, OWL_BBOX)
+    stops = read_csv(out, "stops.txt")
+    names = {s["stop_name"] for s in stops}
+    assert {"Bielefeld Hbf", "Herford", "Paderborn Hbf"} <= names
+    assert "München Hbf" not in names
+    used = {r["stop_id"] for r in read_csv(out, "stop_times.txt")}
+    for s in stops:
+        if s["stop_id"] in used:
+            assert OWL_BBOX[1] <= float(s["stop_lat"]) <= OWL_BBOX[3]
+            assert OWL_BBOX[0] <= float(s["stop_lon"]) <= OWL_BBOX[2]
+    per_trip: dict[str, int] = {}
+    for r in read_csv(out, "stop_times.txt"):
+        per_trip[r["trip_id"]] = per_trip.get(r["trip_id"], 0) + 1
+    assert per_trip and min(per_trip.values()) >= 2
+    assert set(per_trip) == {t["trip_id"] for t in read_csv(out, "trips.txt")}
+    assert counts["trips"] == len(per_trip) < 5379
+
+
+def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
+        tmp_path: Path, server, capsys) -> None:
+    root, base = server
+    shutil.copyfile(DEMO_FEED, root / "feed.zip")
+    data = tmp_path / "published"
+    cfg = write_config(tmp_path / "feeds.toml", f"{base}/feed.zip")
+    assert main(["update", "--config", str(cfg), "--data-dir", str(data)]) == 0
+    pointer = json.loads((data / "current").read_text())
+    first_version = pointer["version"]
+    assert pointer["sources"]["owl"]["license"] == "CC BY 4.0"
+    assert (data / pointer["feeds"][0]).exists()
+
+    # unchanged upstream: a conditional request, answered 304, publishes nothing new
+    assert main(["update", "--config", str(cfg), "--data-dir", str(data)]) == 0
+    assert Handler.log[-1][1] == 304 and Handler.log[-1][2]
+    assert json.loads((data / "current").read_text())["version"] == first_version
+
+    settings = load_settings(env={}, data_dir=str(data), admin_token="secret",
+                             reload_interval=0.0)
+    with TestClient(create_app(settings)) as c:
+        health = c.get("/api/v1/health").json()
+        assert health["timetable"]["feedVersion"] == first_version
+        r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",
+                                          "time": "2026-04-20T08:00:00+02:00"})
+        assert r.status_code == 200 and r.json()["itineraries"]
+        # a real feed with broken references: rejected, last good version stays
+        shutil.copyfile(BROKEN, root / "feed.zip") if BROKEN.exists() else \
+            (root / "feed.zip").write_bytes(b"not a zip")
+        capsys.readouterr()
+        assert main(["update", "--config", str(cfg), "--data-dir", str(data),
+                     "--force"]) == 1
+        assert "validation failed" in capsys.readouterr().err
+        assert json.loads((data / "current").read_text())["version"] == first_version
+        health = c.get("/api/v1/health").json()
+        assert health["status"] == "degraded"
+        assert "validation failed" in health["update"]["lastError"]
+        assert health["timetable"]["feedVersion"] == first_version
+        # a download failure (404) also keeps the last good version
+        missing = write_config(tmp_path / "missing.toml", f"{base}/nothing.zip")
+        assert main(["update", "--config", str(missing), "--data-dir", str(data)]) == 1
+        assert "HTTP 404" in capsys.readouterr().err
+
+        # a new good version (a smaller region): published, and adopted on reload
+        shutil.copyfile(DEMO_FEED, root / "feed.zip")
+        smaller = write_config(tmp_path / "small.toml", f"{base}/feed.zip",
+                               (8.3, 51.85, 8.7, 52.1))
+        assert main(["update", "--config", str(smaller), "--data-dir", str(data),
+                     "--force"]) == 0
+        second_version = json.loads((data / "current").read_text())["version"]
+        assert second_version != first_version
+        assert c.post("/api/v1/admin/reload").status_code == 403
+        reloaded = c.post("/api/v1/admin/reload", headers={"Authorization": "Bearer secret"})
+        assert reloaded.json() == {"reloaded": False, "feedVersion": second_version} or \
+            reloaded.json()["feedVersion"] == second_version
+        health = c.get("/api/v1/health").json()
+        assert health["timetable"]["feedVersion"] == second_version
+        assert health["status"] == "ok" and health["update"]["lastError"] == ""
+        # Paderborn is outside the smaller region now
+        gone = c.get("/api/v1/stoptimes", params={"stopId": "owl:469041",
+                                                  "time": "2026-04-20T08:00:00+02:00"})
+        assert gone.status_code == 404
+        r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",
+                                          "time": "2026-04-20T08:00:00+02:00"})
+        assert r.status_code == 200 and r.json()["itineraries"]
