@@ -259,7 +259,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/v1/stoptimes", tags=["timetable"],
              summary="Departures (or arrivals) at a stop and its platforms")
     async def stoptimes(
-        stopId: Annotated[str, Query(min_length=1, max_length=200)],  # noqa: N803
+        stopId: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
+                                     examples=["de-db-fv-2026:347953"])],
         time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
         n: Annotated[int, Query(ge=1, le=settings.max_stoptimes)] = 10,
         arriveBy: bool = False,  # noqa: N803

@@ -412,9 +412,11 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                                              "previousPageCursor, nextPageCursor}"}})
     async def plan(
         fromPlace: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
-                                        description="'lat,lon[,level]' or a stop id")],
+                                        description="'lat,lon[,level]' or a stop id",
+                                        examples=["52.0275,8.5327", "de-db-fv-2026:347953"])],
         toPlace: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
-                                      description="'lat,lon[,level]' or a stop id")],
+                                      description="'lat,lon[,level]' or a stop id",
+                                      examples=["51.9069,8.3894", "de-db-fv-2026:469041"])],
         time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
         arriveBy: bool = False,  # noqa: N803
         searchWindow: Annotated[int, Query(ge=0, le=s.max_search_window,  # noqa: N803

@@ -111,7 +111,7 @@ def load_settings(
                 values[name] = _coerce(name, env[var])
             except ValueError as exc:
                 raise ValueError(f"environment variable {var}: {exc}") from None
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
     return replace(Settings(), **values)  # type: ignore[arg-type]
 
 
