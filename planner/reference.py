@@ -1,0 +1,167 @@
+"""A deliberately simple earliest-arrival oracle for testing the Cython cores.
+
+Dijkstra (networkx) over a time-expanded graph built straight from the transfer
+model in ``planner.timetable``; it is slow and obviously correct rather than fast.
+
+Nodes (``L`` is the layer: the number of trips taken, or always 0 when unbounded):
+
+* ``("D", trip, pos, L)`` / ``("A", trip, pos, L)``: departure / arrival events;
+* ``("W", stop, time, L)``: waiting at ``stop``, ready to board at ``time``; one node
+  per distinct boardable departure time, chained by waiting edges;
+* ``("X", stop, L)``: "has arrived at ``stop``" (what targets read; a dead end).
+
+Edges (weight = seconds that pass): ride ``D(p) -> A(p+1)``; stay seated
+``A(p) -> D(p)``; board ``W(s, dep) -> D`` where pickup is allowed (next layer);
+after alighting at ``s`` at ``a`` where drop-off is allowed: ``A -> X(s)``,
+``A -> X(u)`` per footpath ``(s, u, d)`` (weight ``d``), ``A -> W(s, first >= a +
+change + slack)`` unless the stop forbids transfers, and ``A -> W(u, first >= a + d +
+slack)``. Per query a source node links to the sources (and their footpaths) and
+the targets' ``X`` nodes link to a sink with the egress as weight.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+
+import networkx as nx
+
+from planner.timetable import NO_TRANSFER, Timetable
+
+SOURCE = ("source",)
+SINK = ("sink",)
+
+
+class ReferenceRouter:
+    """Earliest arrival by Dijkstra on a time-expanded graph of ``tt``.
+
+    ``max_trips=None`` allows any number of trips; an integer builds ``max_trips + 1``
+    layers so :meth:`earliest_arrival` can also answer "with at most ``k`` trips".
+    """
+
+    def __init__(self, tt: Timetable, *, transfer_slack: int = 0,
+                 max_trips: int | None = None) -> None:
+        self.tt = tt
+        self.slack = transfer_slack
+        self.max_trips = max_trips
+        self.layers = 1 if max_trips is None else max_trips + 1
+        self.graph = nx.DiGraph()
+        self._build()
+
+    def _next_layer(self, layer: int) -> int | None:
+        if self.max_trips is None:
+            return 0
+        return layer + 1 if layer + 1 < self.layers else None
+
+    def _wait_node(self, stop: int, time: int, layer: int) -> tuple | None:
+        """The first waiting node at ``stop`` with time >= ``time`` (None if none)."""
+        times = self.wait_times[stop]
+        i = bisect_left(times, time)
+        return ("W", stop, times[i], layer) if i < len(times) else None
+
+    def _build(self) -> None:
+        tt = self.tt
+        g = self.graph
+        route_stops = tt.route_stops.tolist()
+        rso = tt.route_stop_offset.tolist()
+        pickup = tt.route_pickup.tolist()
+        dropoff = tt.route_dropoff.tolist()
+        trip_route = tt.trip_route.tolist()
+        tso = tt.trip_st_offset.tolist()
+        st_arr = tt.st_arr.tolist()
+        st_dep = tt.st_dep.tolist()
+        change = tt.stop_change_time.tolist()
+        fp_off = tt.fp_offset.tolist()
+        fp_to = tt.fp_to.tolist()
+        fp_dur = tt.fp_dur.tolist()
+        self.footpaths = [
+            list(zip(fp_to[fp_off[s]:fp_off[s + 1]], fp_dur[fp_off[s]:fp_off[s + 1]],
+                     strict=True))
+            for s in range(tt.n_stops)
+        ]
+        boardable: list[set[int]] = [set() for _ in range(tt.n_stops)]
+        for t in range(tt.n_trips):
+            r = trip_route[t]
+            base, n = rso[r], rso[r + 1] - rso[r]
+            for p in range(n - 1):
+                if pickup[base + p]:
+                    boardable[route_stops[base + p]].add(st_dep[tso[t] + p])
+        self.wait_times = [sorted(x) for x in boardable]
+
+        for layer in range(self.layers):
+            for s, times in enumerate(self.wait_times):
+                for a, b in zip(times, times[1:], strict=False):
+                    g.add_edge(("W", s, a, layer), ("W", s, b, layer), weight=b - a)
+            for t in range(tt.n_trips):
+                r = trip_route[t]
+                base, n = rso[r], rso[r + 1] - rso[r]
+                o = tso[t]
+                board_layer = self._next_layer(layer)
+                for p in range(n):
+                    s = route_stops[base + p]
+                    arr, dep = st_arr[o + p], st_dep[o + p]
+                    if p < n - 1:
+                        g.add_edge(("D", t, p, layer), ("A", t, p + 1, layer),
+                                   weight=st_arr[o + p + 1] - dep)
+                        if pickup[base + p] and board_layer is not None:
+                            g.add_edge(("W", s, dep, layer), ("D", t, p, board_layer), weight=0)
+                    if p == 0:
+                        continue
+                    a_node = ("A", t, p, layer)
+                    if p < n - 1:
+                        g.add_edge(a_node, ("D", t, p, layer), weight=dep - arr)
+                    if not dropoff[base + p]:
+                        continue
+                    g.add_edge(a_node, ("X", s, layer), weight=0)
+                    if change[s] < NO_TRANSFER:
+                        w = self._wait_node(s, arr + change[s] + self.slack, layer)
+                        if w is not None:
+                            g.add_edge(a_node, w, weight=w[2] - arr)
+                    for u, d in self.footpaths[s]:
+                        g.add_edge(a_node, ("X", u, layer), weight=d)
+                        w = self._wait_node(u, arr + d + self.slack, layer)
+                        if w is not None:
+                            g.add_edge(a_node, w, weight=w[2] - arr)
+
+    def earliest_arrival(self, sources: Sequence[tuple[int, int]],
+                         targets: Sequence[tuple[int, int]], departure: int,
+                         max_trips: int | None = None) -> int | None:
+        """Earliest arrival at the destination (None if unreachable).
+
+        ``max_trips`` (at most the one given to the constructor) limits the trips.
+        """
+        if max_trips is None:
+            top = self.layers - 1
+        else:
+            if self.max_trips is None or max_trips > self.max_trips:
+                raise ValueError("build the reference with max_trips >= the bound asked")
+            top = max_trips
+        g = self.graph
+        g.add_node(SOURCE)
+        g.add_node(SINK)
+        try:
+            for s, off in sources:
+                start = departure + int(off)
+                hops = [(int(s), 0)] + self.footpaths[int(s)]
+                for u, d in hops:
+                    self._link(SOURCE, ("X", u, 0), start + d - departure)
+                    w = self._wait_node(u, start + d, 0)
+                    if w is not None:
+                        self._link(SOURCE, w, w[2] - departure)
+            for s, egress in targets:
+                for layer in range(top + 1):
+                    self._link(("X", int(s), layer), SINK, int(egress))
+            try:
+                dist = nx.dijkstra_path_length(g, SOURCE, SINK)
+            except nx.NetworkXNoPath:
+                return None
+            return departure + int(dist)
+        finally:
+            g.remove_node(SOURCE)
+            g.remove_node(SINK)
+
+    def _link(self, a: tuple, b: tuple, weight: int) -> None:
+        """Add or shorten a query edge (several sources may reach the same node)."""
+        old = self.graph.get_edge_data(a, b)
+        if old is None or weight < old["weight"]:
+            self.graph.add_edge(a, b, weight=weight)

@@ -1,0 +1,324 @@
+"""CSA and RAPTOR on hand-made timetables: each rule of the transfer model in isolation.
+
+Every query is also answered by the reference Dijkstra, so a case that the three
+disagree on fails even where the expected time is spelled out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner.compile import CompileOptions, compile_timetable
+from planner.journeys import Journey, TransitLeg, WalkLeg
+from planner.reference import ReferenceRouter
+from planner.router import Router
+from planner.timetable import INFINITY, NO_TRANSFER, Timetable
+from tests.feedmaker import write_feed
+
+DAY = date(2026, 6, 10)
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+STOPS = (
+    "stop_id,stop_name,stop_lat,stop_lon\n"
+    "A,A,52.00,8.50\nB,B,52.02,8.50\nC,C,52.04,8.50\nD,D,52.06,8.50\n"
+    "E,E,52.08,8.50\nF,F,52.10,8.50\n"
+)
+ROUTES = (
+    "route_id,agency_id,route_short_name,route_long_name,route_type\n"
+    "R1,A,1,One,3\nR2,A,2,Two,3\nR3,A,3,Three,3\n"
+)
+TRIPS = (
+    "route_id,service_id,trip_id,trip_headsign\n"
+    "R1,WK,t1,to C\nR2,WK,t2,to D early\nR2,WK,t3,to D late\nR3,WK,t4,to D via E\n"
+)
+
+
+def stop_times(pickup_a: int = 0, dropoff_b: int = 0) -> str:
+    """t1 A 08:00 -> B 08:10 -> C 08:20; t2/t3 B -> D; t4 E 08:15 -> D 08:35."""
+    return (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type,drop_off_type\n"
+        f"t1,08:00:00,08:00:00,A,1,{pickup_a},0\n"
+        f"t1,08:10:00,08:10:00,B,2,0,{dropoff_b}\n"
+        "t1,08:20:00,08:20:00,C,3,0,0\n"
+        "t2,08:12:00,08:12:00,B,1,0,0\nt2,08:30:00,08:30:00,D,2,0,0\n"
+        "t3,08:20:00,08:20:00,B,1,0,0\nt3,08:40:00,08:40:00,D,2,0,0\n"
+        "t4,08:15:00,08:15:00,E,1,0,0\nt4,08:35:00,08:35:00,D,2,0,0\n"
+    )
+
+
+def tiny(tmp_path: Path, *, transfers: str | None = None, pickup_a: int = 0,
+         dropoff_b: int = 0) -> Timetable:
+    feed = write_feed(tmp_path / "f", stops=STOPS, routes=ROUTES, trips=TRIPS,
+                      stop_times=stop_times(pickup_a, dropoff_b), transfers=transfers)
+    return compile_timetable([feed], DAY, CompileOptions(footpath_radius=0))
+
+
+def at(tt: Timetable, hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return tt.time_of(DAY, int(h) * 3600 + int(m) * 60)
+
+
+def check_journey(tt: Timetable, j: Journey, sources: Sequence[tuple[int, int]],
+                  targets: Sequence[tuple[int, int]], slack: int = 0) -> None:
+    """Legs chain in time, follow the transfer model and end at the reported arrival."""
+    access = {}
+    for s, o in sources:
+        access[int(s)] = min(access.get(int(s), INFINITY), int(o))
+    egress = {}
+    for s, e in targets:
+        egress[int(s)] = min(egress.get(int(s), INFINITY), int(e))
+    assert j.source in access and j.access == access[j.source]
+    fps = {}
+    for s in range(tt.n_stops):
+        for k in range(tt.fp_offset[s], tt.fp_offset[s + 1]):
+            fps[(s, int(tt.fp_to[k]))] = int(tt.fp_dur[k])
+    cur, t, last = j.source, j.departure + j.access, "origin"
+    ready = t
+    for leg in j.legs:
+        if isinstance(leg, WalkLeg):
+            assert last in ("origin", "transit"), "two footpaths in a row"
+            assert leg.from_stop == cur and leg.start >= t
+            assert fps[(leg.from_stop, leg.to_stop)] == leg.duration
+            assert leg.end == leg.start + leg.duration
+            ready = leg.end + (slack if last == "transit" else 0)
+            cur, t, last = leg.to_stop, leg.end, "walk"
+        else:
+            assert isinstance(leg, TransitLeg)
+            assert leg.board_stop == cur
+            if last == "transit":
+                assert tt.stop_change_time[cur] < NO_TRANSFER, "changed at a no-transfer stop"
+                ready = t + int(tt.stop_change_time[cur]) + slack
+            assert leg.departure >= ready
+            base = int(tt.route_stop_offset[leg.route])
+            st = int(tt.trip_st_offset[leg.trip])
+            assert int(tt.trip_route[leg.trip]) == leg.route
+            assert tt.route_pickup[base + leg.board_pos] and tt.route_dropoff[base + leg.alight_pos]
+            assert leg.board_pos < leg.alight_pos
+            assert leg.departure == tt.st_dep[st + leg.board_pos]
+            assert leg.arrival == tt.st_arr[st + leg.alight_pos]
+            assert [v.stop for v in leg.stops] == \
+                tt.route_stops[base + leg.board_pos: base + leg.alight_pos + 1].tolist()
+            cur, t, last = leg.alight_stop, leg.arrival, "transit"
+    assert cur == j.target and j.egress == egress[j.target]
+    assert t + j.egress == j.arrival
+    n_transit = sum(isinstance(leg, TransitLeg) for leg in j.legs)
+    assert j.transfers == max(n_transit - 1, 0)
+
+
+def all_agree(tt: Timetable, sources: list[tuple[int, int]], targets: list[tuple[int, int]],
+              departure: int, slack: int = 0) -> int | None:
+    """The arrival all three searches agree on; journeys are checked on the way."""
+    router = Router(tt)
+    got = {}
+    for algo in ("csa", "raptor"):
+        j = router.earliest_arrival(sources, targets, departure, algorithm=algo,
+                                    max_transfers=20, transfer_slack=slack)
+        if j is not None:
+            check_journey(tt, j, sources, targets, slack)
+        got[algo] = None if j is None else j.arrival
+    got["reference"] = ReferenceRouter(tt, transfer_slack=slack).earliest_arrival(
+        sources, targets, departure)
+    assert got["csa"] == got["raptor"] == got["reference"], got
+    return got["csa"]
+
+
+def ix(tt: Timetable, stop: str) -> int:
+    return tt.stop_index(f"f:{stop}")
+
+
+def test_direct_trip_arrives_on_schedule(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "C"), 0)], at(tt, "07:50")) == \
+        at(tt, "08:20")
+
+
+def test_transfer_without_change_time_catches_next_trip(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) == \
+        at(tt, "08:30")
+
+
+def test_transfer_respects_min_transfer_time(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,2,180\n")
+    assert int(tt.stop_change_time[ix(tt, "B")]) == 180
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) == \
+        at(tt, "08:40")
+
+
+def test_transfer_slack_is_added_to_the_change_time(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    a, d = ix(tt, "A"), ix(tt, "D")
+    assert all_agree(tt, [(a, 0)], [(d, 0)], at(tt, "07:50"), slack=120) == at(tt, "08:30")
+    assert all_agree(tt, [(a, 0)], [(d, 0)], at(tt, "07:50"), slack=121) == at(tt, "08:40")
+
+
+def test_transfer_slack_is_added_to_footpaths_after_alighting(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,3,\nB,E,2,300\n")
+    a, d = ix(tt, "A"), ix(tt, "D")
+    # alight B 08:10, walk 300 s to E, t4 leaves E at 08:15
+    assert all_agree(tt, [(a, 0)], [(d, 0)], at(tt, "07:50"), slack=0) == at(tt, "08:35")
+    # one second more misses t4 and waits at E for tomorrow's t4
+    assert all_agree(tt, [(a, 0)], [(d, 0)], at(tt, "07:50"), slack=1) == \
+        tt.time_of(date(2026, 6, 11), 8 * 3600 + 35 * 60)
+
+
+def test_no_transfer_stop_forbids_changing_but_allows_walking_away(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,3,\nB,E,2,240\n")
+    assert int(tt.stop_change_time[ix(tt, "B")]) == NO_TRANSFER
+    got = all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50"))
+    assert got == at(tt, "08:35")  # via the walk to E, not t2 at B (08:30)
+    j = Router(tt).earliest_arrival([(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50"))
+    assert j is not None
+    assert [type(leg).__name__ for leg in j.legs] == ["TransitLeg", "WalkLeg", "TransitLeg"]
+    assert j.legs[2].gtfs_trip_id == "f:t4" and j.legs[0].headsign == "to C"
+
+
+def test_no_transfer_stop_allows_staying_seated(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,3,\n")
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "C"), 0)], at(tt, "07:50")) == \
+        at(tt, "08:20")
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) is None
+
+
+def test_drop_off_forbidden_stop_cannot_be_alighted_at(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, dropoff_b=1)
+    a = ix(tt, "A")
+    assert all_agree(tt, [(a, 0)], [(ix(tt, "B"), 0)], at(tt, "07:50")) is None
+    assert all_agree(tt, [(a, 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) is None
+    assert all_agree(tt, [(a, 0)], [(ix(tt, "C"), 0)], at(tt, "07:50")) == at(tt, "08:20")
+
+
+def test_pickup_forbidden_stop_cannot_be_boarded_at(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, pickup_a=1)
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "C"), 0)], at(tt, "07:50")) is None
+
+
+def test_access_offsets_are_added_to_the_departure(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    sources = [(ix(tt, "A"), 0), (ix(tt, "E"), 600)]
+    target = [(ix(tt, "D"), 0)]
+    # from A: 08:30 at D; E is ready at 08:00 but t4 only arrives at 08:35
+    assert all_agree(tt, sources, target, at(tt, "07:50")) == at(tt, "08:30")
+    # leaving at 08:01 misses t1 at A; E ready at 08:11 still catches t4
+    assert all_agree(tt, sources, target, at(tt, "08:01")) == at(tt, "08:35")
+    # at 08:06, E is only ready at 08:16: tomorrow's t1 and t2
+    assert all_agree(tt, sources, target, at(tt, "08:06")) == \
+        tt.time_of(date(2026, 6, 11), 8 * 3600 + 30 * 60)
+
+
+def test_egress_offsets_pick_the_best_target(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    targets = [(ix(tt, "C"), 900), (ix(tt, "D"), 60)]
+    # C 08:20 + 15 min = 08:35 > D 08:30 + 1 min
+    assert all_agree(tt, [(ix(tt, "A"), 0)], targets, at(tt, "07:50")) == at(tt, "08:31")
+    j = Router(tt).earliest_arrival([(ix(tt, "A"), 0)], targets, at(tt, "07:50"),
+                                    algorithm="csa")
+    assert j is not None and j.target == ix(tt, "D") and j.egress == 60
+
+
+def test_source_that_is_a_target_gives_a_walking_only_journey(tmp_path: Path) -> None:
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "A,F,2,400\n")
+    a, f = ix(tt, "A"), ix(tt, "F")
+    assert all_agree(tt, [(a, 30)], [(f, 20)], at(tt, "07:50")) == at(tt, "07:50") + 450
+    j = Router(tt).earliest_arrival([(a, 30)], [(f, 20)], at(tt, "07:50"))
+    assert j is not None and j.transfers == 0
+    assert [type(leg).__name__ for leg in j.legs] == ["WalkLeg"]
+
+
+def test_unreachable_target_returns_none(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    assert all_agree(tt, [(ix(tt, "D"), 0)], [(ix(tt, "A"), 0)], at(tt, "07:00")) is None
+    assert Router(tt).arrival_time([(ix(tt, "D"), 0)], [(ix(tt, "A"), 0)], at(tt, "07:00"),
+                                   algorithm="csa") is None
+
+
+def test_departing_after_the_last_trip_waits_for_the_next_day(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    got = all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "C"), 0)], at(tt, "09:00"))
+    assert got == tt.time_of(date(2026, 6, 11), 8 * 3600 + 20 * 60)
+
+
+def test_max_transfers_bounds_raptor_and_rounds_report_each_bound(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    router = Router(tt)
+    a, d = ix(tt, "A"), ix(tt, "D")
+    assert router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=0) is None
+    assert router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=1) == \
+        at(tt, "08:30")
+    assert router.arrivals_by_transfers([(a, 0)], [(d, 0)], at(tt, "07:50"),
+                                        max_transfers=2) == [None, at(tt, "08:30"),
+                                                             at(tt, "08:30")]
+    with pytest.raises(ValueError, match="max_transfers"):
+        router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=-1)
+
+
+def test_bad_queries_raise_clear_errors(tmp_path: Path) -> None:
+    tt = tiny(tmp_path)
+    router = Router(tt)
+    with pytest.raises(ValueError, match="bad source row 0"):
+        router.arrival_time([(tt.n_stops, 0)], [(0, 0)], 0)
+    with pytest.raises(ValueError, match="bad target row 0"):
+        router.arrival_time([(0, 0)], [(0, -5)], 0, algorithm="csa")
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        router.arrival_time([(0, 0)], [(1, 0)], 0, algorithm="dijkstra")
+    with pytest.raises(ValueError, match="at least one target"):
+        router.earliest_arrival([(0, 0)], [], 0)
+
+
+@pytest.fixture(scope="module")
+def db() -> Timetable:
+    path = DATA / "de-db-fv-2026" / "gtfs.zip"
+    if not path.exists():
+        pytest.skip(f"real feed missing: {path}")
+    return compile_timetable([path], date(2026, 4, 20))
+
+
+def random_pairs(tt: Timetable, n: int, seed: int) -> list[tuple[int, int, int]]:
+    rng = np.random.default_rng(seed)
+    served = np.nonzero(np.diff(tt.stop_route_offset) > 0)[0]
+    day = tt.dates[1]
+    return [(int(rng.choice(served)), int(rng.choice(served)),
+             tt.time_of(day, int(rng.integers(5 * 3600, 23 * 3600)))) for _ in range(n)]
+
+
+def test_one_to_all_csa_matches_raptor_on_every_stop(db: Timetable) -> None:
+    router = Router(db)
+    for s, _, dep in random_pairs(db, 20, seed=3):
+        csa = router.one_to_all([(s, 0)], dep, algorithm="csa")
+        raptor = router.one_to_all([(s, 0)], dep, algorithm="raptor", max_transfers=30)
+        assert csa.shape == (db.n_stops,)
+        assert np.array_equal(csa, raptor)
+        assert csa[s] == dep
+
+
+def test_queries_in_a_thread_pool_match_sequential_answers(db: Timetable) -> None:
+    router = Router(db)
+    queries = random_pairs(db, 200, seed=4)
+
+    def run(q: tuple[int, int, int], algo: str) -> int | None:
+        return router.arrival_time([(q[0], 0)], [(q[1], 0)], q[2], algorithm=algo)
+
+    for algo in ("csa", "raptor"):
+        sequential = [run(q, algo) for q in queries]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            parallel = list(pool.map(lambda q, a=algo: run(q, a), queries))
+        assert parallel == sequential
+        assert any(x is not None for x in sequential)
+
+
+def test_numpy_rows_and_tuples_give_the_same_answer(db: Timetable) -> None:
+    router = Router(db)
+    for s, t, dep in random_pairs(db, 20, seed=5):
+        rows = np.array([[s, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32)
+        assert router.arrival_time(*rows, dep) == router.arrival_time([(s, 0)], [(t, 0)], dep)
