@@ -1,0 +1,474 @@
+# cython: language_level=3
+"""rRAPTOR range queries (Delling, Pajor, Werneck 2012, section 3.3).
+
+All Pareto-optimal (departure, arrival) journeys departing in ``[t, t + window]``:
+RAPTOR runs once per distinct departure time at the sources, latest first, and the
+per-round labels are *kept* between runs. A label from a later departure is still a
+valid journey for an earlier one (wait at the source), so a run only marks stops it
+improves ("self-pruning") and is much cheaper than an independent query.
+
+Labels per round ``k`` (at most ``k`` trips, kept monotone in ``k``):
+``veh[k][p]`` arrival by alighting at ``p``, ``rdy[k][p]`` earliest boarding at
+``p``, ``tgt[k]`` best arrival at a target. The transfer model is the one of
+``planner.timetable`` (see ``planner.csa``).
+
+The first run is at ``t + window`` itself, so the result also holds the first
+journey departing after the window: for every ``d`` in the window, the earliest
+arrival departing at ``d`` is the minimum over journeys departing at ``>= d`` (or
+walking, reported separately since it can start at any time).
+"""
+
+from libcpp.vector cimport vector
+from libcpp.algorithm cimport sort
+
+import numpy as np
+
+cdef int INF = 2147483647
+cdef int NO_TRANSFER = 1 << 29
+
+cdef enum:
+    R_SOURCE = 0      # a = source row
+    R_SOURCE_FP = 1   # a = source row, b = footpath seconds
+    R_CHANGE = 2      # from veh[pround][stop]
+    R_FOOT = 3        # from veh[pround][a], b = footpath seconds
+
+cdef struct VehPar:
+    int trip
+    int bpos
+    int apos
+    int bstop
+    int pround
+
+cdef struct RdyPar:
+    int kind
+    int a
+    int b
+    int pround
+
+cdef struct TgtPar:
+    int stop       # -1: not reached
+    int eg         # egress option
+    int pround
+
+cdef struct EgOpt:
+    int time
+    int target
+    int fp
+    int next
+
+
+cdef class RangeWorkspace:
+    """Per-thread scratch of a range search (never share between threads)."""
+
+    cdef vector[int] veh, rdy, tgt
+    cdef vector[VehPar] veh_par
+    cdef vector[RdyPar] rdy_par
+    cdef vector[TgtPar] tgt_par
+    cdef vector[int] marked, next_marked, mark_stamp, improved, imp_stamp
+    cdef vector[int] route_first, routes
+    cdef vector[int] eg_head, eg_touched
+    cdef vector[EgOpt] eg
+    cdef vector[int] departures
+    cdef int stamp
+    cdef readonly int n_stops
+    cdef public int runs
+
+    def __init__(self, int n_stops, int n_routes):
+        self.n_stops = n_stops
+        self.mark_stamp.resize(n_stops, 0)
+        self.imp_stamp.resize(n_stops, 0)
+        self.eg_head.resize(n_stops, -1)
+        self.route_first.resize(n_routes, INF)
+        self.stamp = 0
+
+
+cdef class RangeRaptor:
+    """The timetable's RAPTOR arrays, prebound for repeated range searches."""
+
+    cdef const int[::1] route_stop_offset, route_stops, route_trip_offset
+    cdef const unsigned char[::1] route_pickup, route_dropoff
+    cdef const int[::1] trip_st_offset, st_arr, st_dep
+    cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
+    cdef const int[::1] change, fp_offset, fp_to, fp_dur, fp_in_offset, fp_in_from, fp_in_dur
+    cdef readonly int n_stops, n_routes
+
+    def __init__(self, tt):
+        def arr32(a):
+            return np.ascontiguousarray(a, dtype=np.int32)
+
+        self.n_stops = tt.n_stops
+        self.n_routes = tt.n_routes
+        self.route_stop_offset = arr32(tt.route_stop_offset)
+        self.route_stops = arr32(tt.route_stops)
+        self.route_trip_offset = arr32(tt.route_trip_offset)
+        self.route_pickup = np.ascontiguousarray(tt.route_pickup, dtype=np.uint8)
+        self.route_dropoff = np.ascontiguousarray(tt.route_dropoff, dtype=np.uint8)
+        self.trip_st_offset = arr32(tt.trip_st_offset)
+        self.st_arr = arr32(tt.st_arr)
+        self.st_dep = arr32(tt.st_dep)
+        self.stop_route_offset = arr32(tt.stop_route_offset)
+        self.stop_route_route = arr32(tt.stop_route_route)
+        self.stop_route_pos = arr32(tt.stop_route_pos)
+        self.change = arr32(tt.stop_change_time)
+        self.fp_offset = arr32(tt.fp_offset)
+        self.fp_to = np.append(arr32(tt.fp_to), np.int32(0))
+        self.fp_dur = np.append(arr32(tt.fp_dur), np.int32(0))
+        self.fp_in_offset = arr32(tt.fp_in_offset)
+        self.fp_in_from = np.append(arr32(tt.fp_in_from), np.int32(0))
+        self.fp_in_dur = np.append(arr32(tt.fp_in_dur), np.int32(0))
+
+    def workspace(self) -> RangeWorkspace:
+        return RangeWorkspace(self.n_stops, self.n_routes)
+
+    def search(self, RangeWorkspace ws, const int[:, ::1] sources, const int[:, ::1] targets,
+               int departure, int window, int slack=0, int max_transfers=10):
+        """Pareto (departure, arrival) journeys departing in ``[departure, +window]``.
+
+        Returns ``(journeys, walk_only)``: journeys are ``(departure, arrival, trips,
+        source_row, target_row, steps)`` sorted by departure (steps as in
+        ``planner.csa.CSA.journey_steps``), none dominated by another or by walking;
+        ``walk_only`` is the walking-only duration source to target, or ``None``.
+        """
+        cdef int i
+        for i in range(sources.shape[0]):
+            if sources[i, 0] < 0 or sources[i, 0] >= self.n_stops or sources[i, 1] < 0:
+                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
+        for i in range(targets.shape[0]):
+            if targets[i, 0] < 0 or targets[i, 0] >= self.n_stops or targets[i, 1] < 0:
+                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        if window < 0 or max_transfers < 0:
+            raise ValueError("window and max_transfers must be >= 0")
+        cdef int K = max_transfers + 1
+        cdef int S = self.n_stops
+        cdef int walk_only = INF
+        cdef int best = INF
+        cdef int tau, k, kmin, j
+        cdef size_t it
+        cdef list found = []
+        with nogil:
+            self._prepare(ws, sources, targets, departure, window, K)
+            walk_only = self._walk_only(ws, sources)
+            for it in range(ws.departures.size()):
+                tau = ws.departures[ws.departures.size() - 1 - it]
+                self._run(ws, sources, tau, slack, K)
+                if ws.tgt[K] < best:
+                    best = ws.tgt[K]
+                    kmin = K
+                    while kmin > 1 and ws.tgt[kmin - 1] == best:
+                        kmin -= 1
+                    with gil:
+                        found.append(self._journey(ws, sources, targets, kmin))
+            for j in range(<int>ws.eg_touched.size()):
+                ws.eg_head[ws.eg_touched[j]] = -1
+            ws.eg_touched.clear()
+        # Pareto filter on (departure, arrival); walking dominates what it beats.
+        found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
+        out = []
+        best_arr = INF
+        for jn in found:
+            if jn[1] < best_arr and (walk_only == INF or jn[0] + walk_only > jn[1]):
+                out.append(jn)
+                best_arr = jn[1]
+        out.reverse()
+        return out, (None if walk_only == INF else walk_only)
+
+    cdef void _prepare(self, RangeWorkspace ws, const int[:, ::1] sources,
+                       const int[:, ::1] targets, int t, int window, int K) noexcept nogil:
+        cdef int S = self.n_stops
+        cdef int i, j, s, u, d, e, r, pos, lo, hi, mid, off, base, dep, jj
+        cdef EgOpt opt
+        cdef VehPar vp
+        cdef RdyPar rp
+        cdef TgtPar tp
+        cdef size_t q
+        vp.trip = -1
+        rp.kind = -1
+        tp.stop = -1
+        ws.veh.assign((K + 1) * S, INF)
+        ws.rdy.assign((K + 1) * S, INF)
+        ws.tgt.assign(K + 1, INF)
+        ws.veh_par.assign((K + 1) * S, vp)
+        ws.rdy_par.assign((K + 1) * S, rp)
+        ws.tgt_par.assign(K + 1, tp)
+        ws.eg.clear()
+        ws.runs = 0
+        for i in range(targets.shape[0]):
+            s = targets[i, 0]
+            e = targets[i, 1]
+            opt.time = e
+            opt.target = i
+            opt.fp = 0
+            opt.next = ws.eg_head[s]
+            if opt.next < 0:
+                ws.eg_touched.push_back(s)
+            ws.eg_head[s] = <int>ws.eg.size()
+            ws.eg.push_back(opt)
+            for j in range(self.fp_in_offset[s], self.fp_in_offset[s + 1]):
+                u = self.fp_in_from[j]
+                opt.time = e + self.fp_in_dur[j]
+                opt.fp = self.fp_in_dur[j]
+                opt.next = ws.eg_head[u]
+                if opt.next < 0:
+                    ws.eg_touched.push_back(u)
+                ws.eg_head[u] = <int>ws.eg.size()
+                ws.eg.push_back(opt)
+        # departure times: trips leaving a source (or a footpath neighbour) in the window
+        ws.departures.clear()
+        ws.departures.push_back(t + window)
+        for i in range(sources.shape[0]):
+            s = sources[i, 0]
+            for jj in range(-1, self.fp_offset[s + 1] - self.fp_offset[s]):
+                if jj < 0:
+                    u = s
+                    d = 0
+                else:
+                    u = self.fp_to[self.fp_offset[s] + jj]
+                    d = self.fp_dur[self.fp_offset[s] + jj]
+                base = sources[i, 1] + d
+                for j in range(self.stop_route_offset[u], self.stop_route_offset[u + 1]):
+                    r = self.stop_route_route[j]
+                    pos = self.stop_route_pos[j]
+                    off = self.route_stop_offset[r]
+                    if not self.route_pickup[off + pos]:
+                        continue
+                    if pos == self.route_stop_offset[r + 1] - off - 1:
+                        continue
+                    lo = self.route_trip_offset[r]
+                    hi = self.route_trip_offset[r + 1]
+                    while lo < hi:
+                        mid = (lo + hi) >> 1
+                        if self.st_dep[self.trip_st_offset[mid] + pos] - base < t:
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    while lo < self.route_trip_offset[r + 1]:
+                        dep = self.st_dep[self.trip_st_offset[lo] + pos] - base
+                        if dep >= t + window:
+                            break
+                        ws.departures.push_back(dep)
+                        lo += 1
+        # distinct, ascending (runs go from the back: latest first)
+        sort(ws.departures.begin(), ws.departures.end())
+        j = 0
+        for i in range(<int>ws.departures.size()):
+            if j == 0 or ws.departures[i] != ws.departures[j - 1]:
+                ws.departures[j] = ws.departures[i]
+                j += 1
+        ws.departures.resize(j)
+
+    cdef int _walk_only(self, RangeWorkspace ws, const int[:, ::1] sources) noexcept nogil:
+        cdef int best = INF
+        cdef int i, e
+        for i in range(sources.shape[0]):
+            e = ws.eg_head[sources[i, 0]]
+            while e >= 0:
+                if sources[i, 1] + ws.eg[e].time < best:
+                    best = sources[i, 1] + ws.eg[e].time
+                e = ws.eg[e].next
+        return best
+
+    cdef inline void _set_rdy(self, RangeWorkspace ws, int k, int K, int p, int t,
+                              RdyPar* par) noexcept nogil:
+        """Improve ``rdy[k][p]`` and the rounds above (at most k trips is at most k+1)."""
+        cdef int S = self.n_stops
+        cdef int j
+        for j in range(k, K + 1):
+            if t < ws.rdy[j * S + p]:
+                ws.rdy[j * S + p] = t
+                ws.rdy_par[j * S + p] = par[0]
+            else:
+                break
+        if ws.mark_stamp[p] != ws.stamp:
+            ws.mark_stamp[p] = ws.stamp
+            ws.next_marked.push_back(p)
+
+    cdef void _run(self, RangeWorkspace ws, const int[:, ::1] sources, int tau, int slack,
+                   int K) noexcept nogil:
+        cdef int S = self.n_stops
+        cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo, hi, mid
+        cdef int a, rt, e, bpos, bstop, c
+        cdef size_t q
+        cdef RdyPar rp
+        cdef VehPar vp
+        cdef TgtPar tp
+        ws.runs += 1
+        ws.stamp += 1
+        ws.next_marked.clear()
+        for i in range(sources.shape[0]):
+            s = sources[i, 0]
+            rp.kind = R_SOURCE
+            rp.a = i
+            rp.b = 0
+            rp.pround = 0
+            a = tau + sources[i, 1]
+            if a < ws.rdy[s]:
+                self._set_rdy(ws, 0, K, s, a, &rp)
+            rp.kind = R_SOURCE_FP
+            for j in range(self.fp_offset[s], self.fp_offset[s + 1]):
+                u = self.fp_to[j]
+                rp.b = self.fp_dur[j]
+                if a + rp.b < ws.rdy[u]:
+                    self._set_rdy(ws, 0, K, u, a + rp.b, &rp)
+        for k in range(1, K + 1):
+            ws.marked.swap(ws.next_marked)
+            ws.next_marked.clear()
+            if ws.marked.size() == 0:
+                break
+            ws.stamp += 1
+            ws.routes.clear()
+            for q in range(ws.marked.size()):
+                s = ws.marked[q]
+                for j in range(self.stop_route_offset[s], self.stop_route_offset[s + 1]):
+                    r = self.stop_route_route[j]
+                    pos = self.stop_route_pos[j]
+                    if ws.route_first[r] == INF:
+                        ws.routes.push_back(r)
+                        ws.route_first[r] = pos
+                    elif pos < ws.route_first[r]:
+                        ws.route_first[r] = pos
+            ws.improved.clear()
+            for q in range(ws.routes.size()):
+                r = ws.routes[q]
+                first = ws.route_first[r]
+                ws.route_first[r] = INF
+                off = self.route_stop_offset[r]
+                n_pos = self.route_stop_offset[r + 1] - off
+                t_lo = self.route_trip_offset[r]
+                t_hi = self.route_trip_offset[r + 1]
+                trip = -1
+                bpos = -1
+                bstop = -1
+                for pos in range(first, n_pos):
+                    p = self.route_stops[off + pos]
+                    if trip >= 0 and self.route_dropoff[off + pos]:
+                        a = self.st_arr[self.trip_st_offset[trip] + pos]
+                        if a < ws.veh[k * S + p] and a < ws.tgt[k]:
+                            vp.trip = trip
+                            vp.bpos = bpos
+                            vp.apos = pos
+                            vp.bstop = bstop
+                            vp.pround = k - 1
+                            for j in range(k, K + 1):
+                                if a < ws.veh[j * S + p]:
+                                    ws.veh[j * S + p] = a
+                                    ws.veh_par[j * S + p] = vp
+                                else:
+                                    break
+                            if ws.imp_stamp[p] != ws.stamp:
+                                ws.imp_stamp[p] = ws.stamp
+                                ws.improved.push_back(p)
+                            e = ws.eg_head[p]
+                            while e >= 0:
+                                c = a + ws.eg[e].time
+                                tp.stop = p
+                                tp.eg = e
+                                tp.pround = k
+                                for j in range(k, K + 1):
+                                    if c < ws.tgt[j]:
+                                        ws.tgt[j] = c
+                                        ws.tgt_par[j] = tp
+                                    else:
+                                        break
+                                e = ws.eg[e].next
+                    if self.route_pickup[off + pos] and pos < n_pos - 1:
+                        rt = ws.rdy[(k - 1) * S + p]
+                        if rt == INF:
+                            continue
+                        if trip < 0:
+                            lo = t_lo
+                            hi = t_hi
+                            while lo < hi:
+                                mid = (lo + hi) >> 1
+                                if self.st_dep[self.trip_st_offset[mid] + pos] < rt:
+                                    lo = mid + 1
+                                else:
+                                    hi = mid
+                            if lo < t_hi:
+                                trip = lo
+                                bpos = pos
+                                bstop = p
+                        elif rt <= self.st_dep[self.trip_st_offset[trip] + pos]:
+                            lo = trip
+                            while (lo > t_lo and
+                                   self.st_dep[self.trip_st_offset[lo - 1] + pos] >= rt):
+                                lo -= 1
+                            if lo < trip:
+                                trip = lo
+                                bpos = pos
+                                bstop = p
+            # transfers from the stops improved in this round
+            for q in range(ws.improved.size()):
+                p = ws.improved[q]
+                a = ws.veh[k * S + p]
+                if self.change[p] < NO_TRANSFER:
+                    rp.kind = R_CHANGE
+                    rp.a = p
+                    rp.b = 0
+                    rp.pround = k
+                    c = a + self.change[p] + slack
+                    if c < ws.rdy[k * S + p] and c < ws.tgt[k]:
+                        self._set_rdy(ws, k, K, p, c, &rp)
+                rp.kind = R_FOOT
+                rp.a = p
+                rp.pround = k
+                for j in range(self.fp_offset[p], self.fp_offset[p + 1]):
+                    u = self.fp_to[j]
+                    rp.b = self.fp_dur[j]
+                    c = a + rp.b + slack
+                    if c < ws.rdy[k * S + u] and c < ws.tgt[k]:
+                        self._set_rdy(ws, k, K, u, c, &rp)
+
+    cdef tuple _journey(self, RangeWorkspace ws, const int[:, ::1] sources,
+                        const int[:, ::1] targets, int k):
+        cdef int S = self.n_stops
+        cdef TgtPar tp = ws.tgt_par[k]
+        cdef EgOpt opt = ws.eg[tp.eg]
+        cdef VehPar vp
+        cdef RdyPar rp
+        cdef int stop = tp.stop
+        cdef int rnd = tp.pround
+        cdef int trips = 0
+        cdef int dep = INF
+        cdef int row = -1
+        cdef int guard = 0
+        cdef list steps = []
+        cdef int wfrom = -1
+        cdef int wto = -1
+        cdef int wdur = 0
+        arrival = ws.tgt[k]
+        if opt.fp > 0 or targets[opt.target, 0] != stop:
+            wfrom = stop
+            wto = targets[opt.target, 0]
+            wdur = opt.fp
+        while True:
+            guard += 1
+            if guard > 1000:
+                raise RuntimeError("journey reconstruction did not terminate")
+            vp = ws.veh_par[rnd * S + stop]
+            if wfrom >= 0:  # a walk after this trip starts when it arrives
+                steps.append(("walk", wfrom, wto,
+                              self.st_arr[self.trip_st_offset[vp.trip] + vp.apos], wdur))
+                wfrom = -1
+            steps.append(("trip", vp.trip, vp.bpos, vp.apos))
+            trips += 1
+            dep = self.st_dep[self.trip_st_offset[vp.trip] + vp.bpos]
+            stop = vp.bstop
+            rnd = vp.pround
+            rp = ws.rdy_par[rnd * S + stop]
+            if rp.kind == R_SOURCE:
+                row = rp.a
+                dep -= sources[row, 1]
+                break
+            if rp.kind == R_SOURCE_FP:
+                row = rp.a
+                dep -= rp.b + sources[row, 1]
+                steps.append(("walk", sources[row, 0], stop, dep + sources[row, 1], rp.b))
+                break
+            if rp.kind == R_FOOT:
+                wfrom = rp.a
+                wto = stop
+                wdur = rp.b
+            stop = rp.a
+            rnd = rp.pround
+        steps.reverse()
+        return (dep, arrival, trips, row, opt.target, steps)

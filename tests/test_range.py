@@ -1,0 +1,126 @@
+"""rRAPTOR range queries against repeated earliest-arrival queries, minute by minute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.compile import compile_timetable
+from planner.timetable import INFINITY, Timetable
+from tests.shared_data import shared
+from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
+
+range_mod = pytest.importorskip("planner.range", reason="Cython extensions not built")
+
+N_QUERIES = {"de-db-fv-2026": 30, "us-caltrain-rt": 30, "de-vvs-herrenberg-751": 20,
+             "de-vpe-pforzheim": 30}
+WINDOW = 2 * 3600
+MAX_TRANSFERS = 15
+
+
+class EarliestArrival:
+    """The team's CSA when built, else the plain oracle: EA(departure) for one query."""
+
+    def __init__(self, tt: Timetable, oracle: Oracle) -> None:
+        self.oracle = oracle
+        try:
+            from planner.csa import CSA
+        except ImportError:
+            self.csa = None
+        else:
+            self.csa = CSA(tt)
+            self.ws = self.csa.workspace()
+
+    def __call__(self, src: np.ndarray, tgt: np.ndarray, dep: int, slack: int) -> int:
+        if self.csa is not None:
+            return int(self.csa.search(self.ws, src, tgt, dep, slack))
+        return self.oracle.ea_by_trips([tuple(r) for r in src.tolist()],
+                                       [tuple(r) for r in tgt.tolist()], dep, slack,
+                                       MAX_TRANSFERS + 1)[-1]
+
+
+@pytest.fixture(scope="module", params=list(FEEDS))
+def feed(request):
+    rel, day = FEEDS[request.param]
+    tt = compile_timetable([shared(rel)], day)
+    oracle = Oracle(tt)
+    return request.param, tt, oracle, EarliestArrival(tt, oracle)
+
+
+def earliest_from_profile(journeys: list[tuple], walk_only: int | None, d: int) -> int:
+    best = d + walk_only if walk_only is not None else INFINITY
+    return min([best] + [j[1] for j in journeys if j[0] >= d])
+
+
+@pytest.mark.parametrize("slack", [0, 90])
+def test_profile_gives_earliest_arrival_for_every_departure_minute(feed, slack):
+    name, tt, oracle, ea = feed
+    rr = range_mod.RangeRaptor(tt)
+    ws = rr.workspace()
+    n = N_QUERIES[name] // 2
+    queries = random_queries(tt, n, seed=21 + slack) + random_queries(tt, n, 22, multi=True)
+    nonempty = 0
+    for src, tgt, t, _, _ in queries:
+        journeys, walk_only = rr.search(ws, src, tgt, t, WINDOW, slack=slack,
+                                        max_transfers=MAX_TRANSFERS)
+        nonempty += bool(journeys)
+        for d in range(t, t + WINDOW + 1, 60):
+            expected = ea(src, tgt, d, slack)
+            got = earliest_from_profile(journeys, walk_only, d)
+            assert got == expected, (name, src.tolist(), tgt.tolist(), t, d, got, expected)
+        # the independent oracle agrees at the window's ends too
+        for d in (t, t + WINDOW):
+            best = oracle.ea_by_trips([tuple(r) for r in src.tolist()],
+                                      [tuple(r) for r in tgt.tolist()], d, slack,
+                                      MAX_TRANSFERS + 1)[-1]
+            assert earliest_from_profile(journeys, walk_only, d) == best
+    assert nonempty > 0
+
+
+def test_profile_is_sorted_pareto_and_journeys_replay(feed):
+    name, tt, _, _ = feed
+    rr = range_mod.RangeRaptor(tt)
+    ws = rr.workspace()
+    slack = 30
+    for src, tgt, t, _, _ in random_queries(tt, N_QUERIES[name], seed=23, multi=True):
+        journeys, walk_only = rr.search(ws, src, tgt, t, WINDOW, slack=slack)
+        deps = [j[0] for j in journeys]
+        arrs = [j[1] for j in journeys]
+        # sorted by departure; a later departure must arrive strictly later, else it
+        # would dominate the earlier one
+        assert all(a < b for a, b in zip(deps, deps[1:], strict=False))
+        assert all(a < b for a, b in zip(arrs, arrs[1:], strict=False))
+        assert all(j[0] >= t for j in journeys)
+        assert sum(j[0] > t + WINDOW for j in journeys) <= 1, "one journey after the window"
+        for dep, arr, trips, srow, trow, steps in journeys:
+            if walk_only is not None:
+                assert dep + walk_only > arr, "walking would dominate this journey"
+            assert replay(tt, steps, src, tgt, srow, trow, dep, slack)[:2] == (arr, trips)
+            # departing one second later misses the first vehicle (or the access walk)
+            later = replay_or_none(tt, steps, src, tgt, srow, trow, dep + 1, slack)
+            assert later is None
+
+
+def replay_or_none(tt, steps, src, tgt, srow, trow, dep, slack):
+    try:
+        return replay(tt, steps, src, tgt, srow, trow, dep, slack)
+    except AssertionError:
+        return None
+
+
+def test_empty_window_still_returns_first_journey_after_it(feed):
+    name, tt, _, ea = feed
+    rr = range_mod.RangeRaptor(tt)
+    ws = rr.workspace()
+    for src, tgt, t, _, _ in random_queries(tt, 10, seed=29):
+        journeys, walk_only = rr.search(ws, src, tgt, t, 0, max_transfers=MAX_TRANSFERS)
+        assert earliest_from_profile(journeys, walk_only, t) == ea(src, tgt, t, 0)
+        assert len(journeys) <= 1
+
+
+def test_negative_window_is_rejected():
+    tt = compile_timetable([shared(FEEDS["us-caltrain-rt"][0])], FEEDS["us-caltrain-rt"][1])
+    rr = range_mod.RangeRaptor(tt)
+    with pytest.raises(ValueError, match="window"):
+        rr.search(rr.workspace(), np.array([[0, 0]], dtype=np.int32),
+                  np.array([[1, 0]], dtype=np.int32), 0, -1)
