@@ -94,6 +94,23 @@ class Router:
                                   max_transfers, transfer_slack)
         return None if best == INFINITY else best
 
+    def arrival_and_transfers(self, sources: StopOffsets, targets: StopOffsets,
+                              departure: int, *, algorithm: str = "raptor",
+                              max_transfers: int = 8,
+                              transfer_slack: int = 0) -> tuple[int | None, int]:
+        """(earliest arrival or None, transfers of that journey or -1), no legs built."""
+        tgt = as_rows(targets)
+        if len(tgt) == 0:
+            raise ValueError("at least one target is needed")
+        core, ws, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
+                                      max_transfers, transfer_slack)
+        if best == INFINITY:
+            return None, -1
+        row, _ = core.best_target(ws, tgt)
+        steps = core.journey_steps(ws, int(tgt[row, 0]))
+        trips = sum(1 for step in steps if step[0] == "trip")
+        return best, max(trips - 1, 0)
+
     def earliest_arrival(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
                          algorithm: str = "raptor", max_transfers: int = 8,
                          transfer_slack: int = 0) -> Journey | None:
