@@ -1,0 +1,95 @@
+"""Arrive-by (reverse CSA) against forward earliest arrival at LD and LD + 1."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from planner.compile import compile_timetable
+from planner.timetable import INFINITY
+from tests.shared_data import shared
+from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
+from tests.test_range import EarliestArrival, replay_or_none
+
+arriveby = pytest.importorskip("planner.arriveby", reason="Cython extensions not built")
+
+N_QUERIES = {"de-db-fv-2026": 60, "us-caltrain-rt": 60, "de-vvs-herrenberg-751": 40,
+             "de-vpe-pforzheim": 60}
+
+
+@pytest.fixture(scope="module", params=list(FEEDS))
+def feed(request):
+    rel, day = FEEDS[request.param]
+    tt = compile_timetable([shared(rel)], day)
+    oracle = Oracle(tt)
+    return request.param, tt, oracle, EarliestArrival(tt, oracle)
+
+
+@pytest.mark.parametrize("slack", [0, 120])
+def test_latest_departure_is_tight_against_earliest_arrival(feed, slack):
+    name, tt, oracle, ea = feed
+    ab = arriveby.ArriveBy(tt)
+    ws = ab.workspace()
+    rng = random.Random(31 + slack)
+    n = N_QUERIES[name] // 2
+    found = 0
+    queries = random_queries(tt, n, seed=33 + slack) + random_queries(tt, n, 34, multi=True)
+    for src, tgt, t, _, _ in queries:
+        deadline = t + rng.randint(600, 5 * 3600)
+        result = ab.search(ws, src, tgt, deadline, slack=slack)
+        if result is None:
+            # nothing departing at the very start of the timetable makes it either
+            assert ea(src, tgt, -86400, slack) > deadline
+            continue
+        found += 1
+        dep, arr, trips, srow, trow, steps = result
+        assert ea(src, tgt, dep, slack) <= deadline
+        assert ea(src, tgt, dep + 1, slack) > deadline, (name, src.tolist(), tgt.tolist(),
+                                                          deadline, dep)
+        assert replay(tt, steps, src, tgt, srow, trow, dep, slack)[:2] == (arr, trips)
+        assert arr <= deadline
+        assert replay_or_none(tt, steps, src, tgt, srow, trow, dep + 1, slack) is None or \
+            trips == 0
+        if rng.random() < 0.2:  # the independent oracle agrees as well
+            srcs = [tuple(r) for r in src.tolist()]
+            tgts = [tuple(r) for r in tgt.tolist()]
+            assert oracle.ea_by_trips(srcs, tgts, dep, slack, 16)[-1] <= deadline
+            assert oracle.ea_by_trips(srcs, tgts, dep + 1, slack, 16)[-1] > deadline
+    assert found > 0
+
+
+def test_walking_only_answer_departs_walk_time_before_deadline(feed):
+    """A target that is the source: leave exactly egress + access before the deadline."""
+    name, tt, _, _ = feed
+    ab = arriveby.ArriveBy(tt)
+    ws = ab.workspace()
+    stop = int(np.flatnonzero(np.diff(tt.stop_route_offset) > 0)[0])
+    src = np.array([[stop, 90]], dtype=np.int32)
+    tgt = np.array([[stop, 30]], dtype=np.int32)
+    deadline = tt.time_of(tt.dates[1], 12 * 3600)
+    dep, arr, trips, _, _, steps = ab.search(ws, src, tgt, deadline)
+    assert (dep, arr, trips, steps) == (deadline - 120, deadline, 0, [])
+
+
+def test_deadline_before_any_service_is_unreachable(feed):
+    name, tt, _, ea = feed
+    ab = arriveby.ArriveBy(tt)
+    ws = ab.workspace()
+    src, tgt, _, _, _ = random_queries(tt, 1, seed=41)[0]
+    if int(src[0, 0]) == int(tgt[0, 0]):
+        pytest.skip("source equals target")
+    deadline = int(tt.conn_arr.min()) - 1
+    result = ab.search(ws, src, tgt, deadline)
+    assert result is None or result[2] == 0  # only walking can arrive before any trip
+    if result is None:
+        assert ea(src, tgt, -86400, 0) > deadline or ea(src, tgt, -86400, 0) == INFINITY
+
+
+def test_bad_target_row_is_rejected():
+    tt = compile_timetable([shared(FEEDS["us-caltrain-rt"][0])], FEEDS["us-caltrain-rt"][1])
+    ab = arriveby.ArriveBy(tt)
+    with pytest.raises(ValueError, match="bad target row 0"):
+        ab.search(ab.workspace(), np.array([[0, 0]], dtype=np.int32),
+                  np.array([[-1, 0]], dtype=np.int32), 0)
