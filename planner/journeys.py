@@ -84,11 +84,10 @@ def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> Tr
     route = int(tt.trip_route[trip])
     stop_base = int(tt.route_stop_offset[route])
     st_base = int(tt.trip_st_offset[trip])
-    visits = tuple(
-        StopVisit(int(tt.route_stops[stop_base + p]), int(tt.st_arr[st_base + p]),
-                  int(tt.st_dep[st_base + p]))
-        for p in range(board_pos, alight_pos + 1)
-    )
+    stops = tt.route_stops[stop_base + board_pos: stop_base + alight_pos + 1].tolist()
+    arrs = tt.st_arr[st_base + board_pos: st_base + alight_pos + 1].tolist()
+    deps = tt.st_dep[st_base + board_pos: st_base + alight_pos + 1].tolist()
+    visits = tuple(map(StopVisit, stops, arrs, deps))
     g = int(tt.trip_gtfs[trip])
     return TransitLeg(
         line=int(tt.route_line[route]),

@@ -149,7 +149,7 @@ cdef class Raptor:
         cdef int S = self.n_stops
         cdef int best = INF
         cdef int i, j, k, s, u, a, r, p, p0, stamp, base, nstops, t0, t1, trip
-        cdef int lo, hi, mid, board_pos, board_par, tst, dep, cand
+        cdef int lo, hi, mid, board_pos, board_par, tst, cand, prev_mark
         cdef size_t qi
         cdef const int* rso = &self.route_stop_offset[0]
         cdef const int* rstops = &self.route_stops[0] if self.route_stops.shape[0] else NULL
@@ -212,6 +212,7 @@ cdef class Raptor:
                 k += 1
                 ws.marked.swap(ws.next_marked)
                 ws.next_marked.clear()
+                prev_mark = stamp  # stop_stamp of the stops marked by the last phase
                 stamp = ws.next_stamp()
                 # routes serving a marked stop, from the earliest marked position
                 ws.queue.clear()
@@ -251,7 +252,9 @@ cdef class Raptor:
                                     ws.improved_stamp[s] = stamp
                                     ws.improved.push_back(s)
                                 self._reach(ws, s, a, k * S + s, &best)
-                        if pick[base + p] and ready[s] != INF:
+                        # Only stops improved by the last round can catch an earlier
+                        # trip: older ready times were tried when they were new.
+                        if pick[base + p] and ws.stop_stamp[s] == prev_mark:
                             if trip >= 0:
                                 if ready[s] > sdep[tst + p]:
                                     continue
