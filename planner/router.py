@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from planner.arriveby import ArriveBy
 from planner.csa import CSA
 from planner.journeys import Journey, Step, build_journey
+from planner.mcraptor import McRaptor
+from planner.range import RangeRaptor
 from planner.raptor import Raptor
 from planner.timetable import INFINITY, Timetable
 
@@ -153,6 +157,83 @@ class Router:
         _, ws, _ = self._search(algorithm, as_rows(sources), empty, int(departure),
                                 max_transfers, transfer_slack)
         return ws.arrivals()
+
+    # -- McRAPTOR, range (rRAPTOR) and arrive-by; cores built on first use ---------------
+    @cached_property
+    def mcraptor(self) -> McRaptor:
+        return McRaptor(self.tt)
+
+    @cached_property
+    def range_raptor(self) -> RangeRaptor:
+        return RangeRaptor(self.tt)
+
+    @cached_property
+    def arrive_by(self) -> ArriveBy:
+        return ArriveBy(self.tt)
+
+    def _from_core(self, src: np.ndarray, tgt: np.ndarray, steps: list[Step], *,
+                   departure: int, arrival: int, source_row: int,
+                   target_row: int) -> Journey:
+        origin = ("origin", int(src[source_row, 0]), departure + int(src[source_row, 1]))
+        return self.build_journey([origin, *steps], departure=departure, arrival=arrival,
+                                  target=int(tgt[target_row, 0]),
+                                  egress=int(tgt[target_row, 1]))
+
+    def pareto(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
+               max_transfers: int = 5, transfer_slack: int = 0,
+               source_extra: Sequence[int] | None = None,
+               target_extra: Sequence[int] | None = None) -> list[Journey]:
+        """McRAPTOR: journeys Pareto-optimal in arrival, transfers, walking and ``extra``.
+
+        ``source_extra``/``target_extra`` (one value per row, default 0) are summed into
+        a fourth criterion, e.g. rental seconds, so rental access is kept apart from
+        walking. Sorted by arrival; ``journey.extra`` has ``walk`` and ``criterion``.
+        """
+        src, tgt = as_rows(sources), as_rows(targets)
+        core = self.mcraptor
+        ws = self.workspace("mcraptor", core.workspace)
+        out = []
+        for arrival, _, walk, extra, srow, trow, steps in core.search(
+                ws, src, tgt, int(departure), transfer_slack, max_transfers,
+                source_extra, target_extra):
+            journey = self._from_core(src, tgt, steps, departure=int(departure),
+                                      arrival=arrival, source_row=srow, target_row=trow)
+            journey.extra.update(walk=walk, criterion=extra)
+            out.append(journey)
+        return out
+
+    def range_query(self, sources: StopOffsets, targets: StopOffsets, departure: int,
+                    window: int = 7200, *, max_transfers: int = 10,
+                    transfer_slack: int = 0) -> tuple[list[Journey], int | None]:
+        """rRAPTOR: (journeys, walking-only seconds or None) for departures in the window.
+
+        Journeys are sorted by departure (each one's latest departure), none dominated
+        in (departure, arrival); the last may depart after the window, so for every
+        ``d`` in it the earliest arrival is the best journey departing at ``>= d`` (or
+        ``d`` plus the walking-only time).
+        """
+        src, tgt = as_rows(sources), as_rows(targets)
+        core = self.range_raptor
+        ws = self.workspace("range", core.workspace)
+        found, walk_only = core.search(ws, src, tgt, int(departure), int(window),
+                                       transfer_slack, max_transfers)
+        journeys = [self._from_core(src, tgt, steps, departure=dep, arrival=arr,
+                                    source_row=srow, target_row=trow)
+                    for dep, arr, _, srow, trow, steps in found]
+        return journeys, walk_only
+
+    def latest_departure(self, sources: StopOffsets, targets: StopOffsets, arrival_by: int,
+                         *, transfer_slack: int = 0) -> Journey | None:
+        """Arrive-by (reverse CSA): the journey leaving latest that arrives by the time."""
+        src, tgt = as_rows(sources), as_rows(targets)
+        core = self.arrive_by
+        ws = self.workspace("arriveby", core.workspace)
+        found = core.search(ws, src, tgt, int(arrival_by), transfer_slack)
+        if found is None:
+            return None
+        dep, arr, _, srow, trow, steps = found
+        return self._from_core(src, tgt, steps, departure=dep, arrival=arr,
+                               source_row=srow, target_row=trow)
 
     def build_journey(self, steps: Sequence[Step], *, departure: int, arrival: int,
                       target: int, egress: int = 0) -> Journey:

@@ -93,3 +93,18 @@ def test_bad_target_row_is_rejected():
     with pytest.raises(ValueError, match="bad target row 0"):
         ab.search(ab.workspace(), np.array([[0, 0]], dtype=np.int32),
                   np.array([[-1, 0]], dtype=np.int32), 0)
+
+
+def test_router_latest_departure_journey_arrives_by_the_deadline(feed):
+    from planner.router import Router
+
+    name, tt, _, ea = feed
+    router = Router(tt)
+    for src, tgt, t, _, _ in random_queries(tt, 10, seed=43):
+        journey = router.latest_departure(src, tgt, t + 2 * 3600, transfer_slack=30)
+        if journey is None:
+            continue
+        assert journey.arrival <= t + 2 * 3600
+        assert ea(src, tgt, journey.departure, 30) <= t + 2 * 3600 < ea(
+            src, tgt, journey.departure + 1, 30)
+        assert journey.source == int(src[0, 0]) and journey.target == int(tgt[0, 0])

@@ -260,3 +260,41 @@ def test_bad_source_row_is_rejected():
     with pytest.raises(ValueError, match="one value per source"):
         mc.search(mc.workspace(), np.array([[0, 0]], dtype=np.int32),
                   np.array([[1, 0]], dtype=np.int32), 0, source_extra=[1, 2])
+
+
+def test_router_pareto_returns_journeys_with_legs_and_criteria(feed):
+    from planner.journeys import TransitLeg
+    from planner.router import Router
+
+    name, tt, _ = feed
+    router = Router(tt)
+    for src, tgt, dep, _, _ in random_queries(tt, 10, seed=13):
+        journeys = router.pareto(src, tgt, dep, max_transfers=3, transfer_slack=60)
+        assert [j.arrival for j in journeys] == sorted(j.arrival for j in journeys)
+        for j in journeys:
+            assert j.source == int(src[0, 0]) and j.target == int(tgt[0, 0])
+            assert j.transfers <= 3 and j.departure == dep
+            transit = [leg for leg in j.legs if isinstance(leg, TransitLeg)]
+            if transit:
+                assert transit[-1].arrival <= j.arrival
+            walked = sum(leg.duration for leg in j.legs if leg.kind == "walk")
+            assert walked == j.extra["walk"]
+
+
+@pytest.mark.slow
+def test_pareto_rounds_match_networkx_reference(feed):
+    """The team's deliberately simple Dijkstra oracle, layered by trips (small feeds)."""
+    name, tt, _ = feed
+    if name not in ("de-vvs-herrenberg-751", "us-caltrain-rt"):
+        pytest.skip("the networkx reference is only built for the small feeds")
+    reference = pytest.importorskip("planner.reference")
+    ref = reference.ReferenceRouter(tt, transfer_slack=60, max_trips=4)
+    mc = mcraptor.McRaptor(tt)
+    ws = mc.workspace()
+    for src, tgt, dep, sx, tx in random_queries(tt, 15, seed=17, multi=True):
+        result = mc.search(ws, src, tgt, dep, slack=60, max_transfers=3,
+                           source_extra=sx, target_extra=tx)
+        for k in range(5):
+            expected = ref.earliest_arrival(src.tolist(), tgt.tolist(), dep, max_trips=k)
+            got = min((j[0] for j in result if j[1] <= k), default=None)
+            assert got == expected, (k, got, expected)

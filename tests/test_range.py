@@ -124,3 +124,17 @@ def test_negative_window_is_rejected():
     with pytest.raises(ValueError, match="window"):
         rr.search(rr.workspace(), np.array([[0, 0]], dtype=np.int32),
                   np.array([[1, 0]], dtype=np.int32), 0, -1)
+
+
+def test_router_range_query_journeys_depart_in_order(feed):
+    from planner.router import Router
+
+    name, tt, _, ea = feed
+    router = Router(tt)
+    for src, tgt, t, _, _ in random_queries(tt, 10, seed=37):
+        journeys, walk_only = router.range_query(src, tgt, t, 3600, transfer_slack=0)
+        assert [j.departure for j in journeys] == sorted({j.departure for j in journeys})
+        for j in journeys:
+            assert ea(src, tgt, j.departure, 0) == j.arrival
+            last = j.legs[-1]
+            assert (last.end if last.kind == "walk" else last.arrival) + j.egress == j.arrival
