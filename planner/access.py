@@ -59,7 +59,7 @@ class MultimodalJourney:
 
 @dataclass
 class MultimodalPlan:
-    journeys: list[MultimodalJourney]  # walking-only first, then a faster rental journey
+    journeys: list[MultimodalJourney]  # by arrival; rental ones beat every walking-only one
     direct: list[MultimodalJourney]  # origin -> destination by rental alone
     warnings: list[str] = field(default_factory=list)
 
@@ -161,23 +161,31 @@ def _two_searches(router: Any, acc: AccessResult, egr: AccessResult, departure: 
     mj = splice(j, all_src[j.source], all_tgt[j.target])
     if mj.uses_rental and (best_walk is None or j.arrival < best_walk):
         out.append(mj)
-    return out
+    return sorted(out, key=lambda m: (m.arrival, m.transfers))
 
 
 def _pareto(router: Any, acc: AccessResult, egr: AccessResult, departure: int,
             max_transfers: int, transfer_slack: int) -> list[MultimodalJourney]:
-    """McRAPTOR with the rental criterion. Expects ``Router.pareto(sources, targets,
-    departure, *, source_extra, target_extra, max_transfers, transfer_slack)`` to return
-    :class:`Journey` objects with ``source``/``access``/``target``/``egress`` set."""
+    """McRAPTOR (``Router.pareto``) with rental seconds as the extra criterion; its journeys
+    carry ``source``/``access``/``target``/``egress`` and ``extra["criterion"]``."""
     if not acc.options or not egr.options:
         return []
     journeys = router.pareto(acc.rows(), egr.rows(), departure, source_extra=acc.extras(),
                              target_extra=egr.extras(), max_transfers=max_transfers,
                              transfer_slack=transfer_slack)
-    src = {(o.stop, o.duration): o for o in sorted(acc.options, key=lambda o: -o.extra)}
-    tgt = {(o.stop, o.duration): o for o in sorted(egr.options, key=lambda o: -o.extra)}
-    spliced = [splice(j, src[(j.source, j.access)], tgt[(j.target, j.egress)])
-               for j in journeys]
+    src: dict[tuple[int, int], list[AccessOption]] = {}
+    tgt: dict[tuple[int, int], list[AccessOption]] = {}
+    for o in acc.options:
+        src.setdefault((o.stop, o.duration), []).append(o)
+    for o in egr.options:
+        tgt.setdefault((o.stop, o.duration), []).append(o)
+    spliced = []
+    for j in journeys:
+        # rows are identified by (stop, seconds); the criterion settles a tie between kinds
+        pairs = [(a, e) for a in src[(j.source, j.access)] for e in tgt[(j.target, j.egress)]]
+        criterion = j.extra.get("criterion")
+        a, e = next(((a, e) for a, e in pairs if a.extra + e.extra == criterion), pairs[0])
+        spliced.append(splice(j, a, e))
     walking = [m for m in spliced if not m.uses_rental]
     best_walk = min((m.arrival for m in walking), default=None)
     rental = [m for m in spliced if m.uses_rental

@@ -401,9 +401,10 @@ class RentalPlanner:
             walked = best.get((i, Mode.WALK))
             if mode is not Mode.WALK and walked is not None and walked[0] <= c[0]:
                 del best[(i, mode)]
-        out = [AccessOption(int(target.stop[i]), int(round(t)), extra, mode, build())
-               for (i, mode), (t, _, _, extra, build) in sorted(best.items(),
-                                                                key=lambda kv: kv[1][0])]
+        out = []
+        for (i, mode), (_, _, _, extra, build) in sorted(best.items(), key=lambda kv: kv[1][0]):
+            legs = build()  # whole seconds per leg; the option lasts as long as its legs
+            out.append(AccessOption(int(target.stop[i]), legs[-1].end, extra, mode, legs))
         return AccessResult(out, warnings)
 
     def _top_speed(self, mode: str) -> float:

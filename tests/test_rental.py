@@ -1,0 +1,354 @@
+"""Rental access/egress/direct options and multimodal plans on real GBFS and GTFS data.
+
+The GBFS files are served from a loopback HTTP server. The feeds are refreshed and queried
+with one explicit GBFS clock ``T0`` (unix seconds), so data from 2021-2025 counts as
+current; the timetable's own date (2026-04-20) is a separate axis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feeds.gbfs import GbfsFeed
+from planner.access import plan_multimodal
+from planner.compile import compile_timetable
+from planner.rental import Mode, RentalLeg, RentalOptions, RentalPlanner, StreetLeg
+from planner.router import Router
+from planner.streets import Streets, haversine_m
+from planner.timetable import Timetable
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data not present")
+
+T0 = 1_700_000_000.0
+DAY = date(2026, 4, 20)
+WOLFSBURG_HBF = (52.4295, 10.7878)
+BIELEFELD_HBF = (52.0293, 8.5327)
+
+
+def east_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
+    lat, lon = point
+    return lat, lon + metres / (111_195.0 * math.cos(math.radians(lat)))
+
+
+# --- loopback GBFS server ---------------------------------------------------------------------
+
+Route = Callable[[], bytes]
+
+
+class GbfsServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                route = server.routes.get(self.path)
+                status, body = (200, route()) if route else (404, b"not found")
+                self.send_response(status)
+                self.send_header("ETag", '"' + hashlib.sha1(body).hexdigest() + '"')
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def serve_dir(self, prefix: str, directory: Path) -> str:
+        for f in directory.glob("*.json"):
+            self.routes[f"/{prefix}/{f.name}"] = f.read_bytes
+        return f"{self.base}/{prefix}/gbfs.json"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[GbfsServer]:
+    srv = GbfsServer()
+    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield srv
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def tt() -> Timetable:
+    path = DATA / "de-db-fv-2026" / "gtfs.zip"
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    return compile_timetable([path], DAY)
+
+
+@pytest.fixture(scope="module")
+def router(tt: Timetable) -> Router:
+    return Router(tt)
+
+
+def tier(server: GbfsServer, max_age: float = 900.0) -> GbfsFeed:
+    feed = GbfsFeed(server.serve_dir("tier", DATA / "gbfs-de-tier-wolfsburg"),
+                    resolve="manifest", max_age=max_age)
+    feed.refresh(T0)
+    return feed
+
+
+def stop_named(tt: Timetable, name: str) -> int:
+    return next(i for i, n in enumerate(tt.stop_names) if n == name)
+
+
+# --- Wolfsburg: TIER scooters after a DB train ----------------------------------------------------
+
+
+@pytest.mark.parametrize("use_pareto", [True, False], ids=["mcraptor", "two-searches"])
+def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
+    server: GbfsServer, tt: Timetable, router: Router, use_pareto: bool
+) -> None:
+    feed = tier(server)
+    rentals = RentalPlanner(tt)
+    dest = east_of(WOLFSBURG_HBF, 2000)
+    dep = tt.time_of(DAY, 8 * 3600)
+    plan = plan_multimodal(router, rentals, BIELEFELD_HBF, dest, dep,
+                           post_modes=["WALK", "SCOOTER_RENTAL"], feeds=[feed], now=T0,
+                           use_pareto=use_pareto)
+    assert plan.warnings == []
+    walking = [j for j in plan.journeys if not j.uses_rental]
+    rental = [j for j in plan.journeys if j.uses_rental]
+    assert walking and rental
+    assert max(j.arrival for j in rental) < min(j.arrival for j in walking)
+    scooter = rental[0]
+    # both searches find the same earliest arrival with and without the scooter
+    other = plan_multimodal(router, rentals, BIELEFELD_HBF, dest, dep,
+                            post_modes=["WALK", "SCOOTER_RENTAL"], feeds=[feed], now=T0,
+                            use_pareto=not use_pareto)
+    assert min(j.arrival for j in other.journeys if j.uses_rental) == scooter.arrival
+    assert min(j.arrival for j in other.journeys if not j.uses_rental) == \
+        min(j.arrival for j in walking)
+    assert tt.stop_names[scooter.transit.target].startswith("Wolfsburg")
+    (ride,) = scooter.rental_legs
+    assert ride.system_id == "TIER_Wolsburg" and ride.form_factor == "scooter_standing"
+    assert ride.propulsion_type == "electric" and ride.vehicle_id is not None
+    assert ride.duration == ride.ride_seconds + 120  # 60 s pick-up + 60 s drop-off
+    # the scooter leg comes after the train and ends at the destination
+    kinds = [leg.kind for leg in scooter.legs]
+    assert kinds.index("rental") > kinds.index("transit")
+    assert scooter.legs[-1] is ride and ride.to_place.kind == "destination"
+    assert ride.end == scooter.arrival
+    vehicle = next(v for v in feed.vehicles if v.id == ride.vehicle_id)
+    assert haversine_m(vehicle.lat, vehicle.lon, *WOLFSBURG_HBF) < 900  # parked near the stop
+
+
+def test_without_scooters_the_last_2km_are_walked(
+    server: GbfsServer, tt: Timetable, router: Router
+) -> None:
+    feed = tier(server)
+    dest = east_of(WOLFSBURG_HBF, 2000)
+    plan = plan_multimodal(router, RentalPlanner(tt), BIELEFELD_HBF, dest,
+                           tt.time_of(DAY, 8 * 3600), post_modes=["WALK"], feeds=[feed],
+                           now=T0)
+    assert plan.journeys and not any(j.uses_rental for j in plan.journeys)
+    last = plan.journeys[0].legs[-1]
+    assert isinstance(last, StreetLeg) and last.to_place.kind == "destination"
+    assert last.duration > 1500  # 2 km crow-flies on foot
+
+
+def test_stale_feed_is_reported_and_its_scooters_ignored(
+    server: GbfsServer, tt: Timetable, router: Router
+) -> None:
+    feed = tier(server, max_age=120)
+    dest = east_of(WOLFSBURG_HBF, 2000)
+    plan = plan_multimodal(router, RentalPlanner(tt), BIELEFELD_HBF, dest,
+                           tt.time_of(DAY, 8 * 3600), post_modes=["WALK", "SCOOTER_RENTAL"],
+                           direct_modes=["SCOOTER_RENTAL"], feeds=[feed], now=T0 + 121)
+    assert plan.journeys and not any(j.uses_rental for j in plan.journeys)
+    assert plan.direct == []
+    assert len(plan.warnings) == 1 and "TIER_Wolsburg" in plan.warnings[0]
+    assert "121 s old" in plan.warnings[0]
+
+
+def test_rental_providers_restrict_the_systems_used(server: GbfsServer, tt: Timetable) -> None:
+    feed = tier(server)
+    rentals = RentalPlanner(tt)
+    dest = east_of(WOLFSBURG_HBF, 2000)
+    kept = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0,
+                          providers=["TIER_Wolsburg"])
+    assert kept.options and kept.warnings == []
+    other = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0, providers=["voi_wob"])
+    assert other.options == []
+    assert other.warnings == ["rental provider 'voi_wob' is not known; ignored"]
+
+
+def test_scooter_with_too_little_range_is_not_offered(server: GbfsServer, tt: Timetable) -> None:
+    feed = tier(server)
+    usable = feed.usable_vehicles(T0)
+    weak = min(usable, key=lambda v: v.current_range_meters or math.inf)
+    assert weak.current_range_meters is not None and weak.current_range_meters <= 1500
+    rentals = RentalPlanner(tt)
+    start = (weak.lat, weak.lon)
+    near = rentals.direct(start, east_of(start, 0.3 * weak.current_range_meters),
+                          ["SCOOTER_RENTAL"], [feed], now=T0)
+    far = rentals.direct(start, east_of(start, weak.current_range_meters),
+                         ["SCOOTER_RENTAL"], [feed], now=T0)
+    assert near.options[0].legs[0].vehicle_id == weak.id  # type: ignore[union-attr]
+    used = {leg.vehicle_id for o in far.options for leg in o.legs if isinstance(leg, RentalLeg)}
+    assert far.options and weak.id not in used  # a farther scooter with more range instead
+
+
+def test_rental_options_dominated_by_walking_are_dropped(server: GbfsServer,
+                                                        tt: Timetable) -> None:
+    feed = tier(server)
+    res = RentalPlanner(tt).access(*WOLFSBURG_HBF, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
+    walk = {o.stop: o.duration for o in res.options if o.kind is Mode.WALK}
+    assert walk  # the Hbf stops are right there
+    for o in res.options:
+        if o.is_rental:
+            assert o.extra > 0 and o.duration < walk.get(o.stop, math.inf)
+        else:
+            assert o.extra == 0
+
+
+# --- Oslo bysykkel: stations that empty or fill up ----------------------------------------------
+
+OSLO = DATA / "gbfs-no-oslo-bysykkel"
+
+
+@dataclass
+class Stops:
+    stop_lat: np.ndarray
+    stop_lon: np.ndarray
+    stop_names: np.ndarray
+
+
+def test_empty_station_not_used_for_pickup_full_one_not_for_return(server: GbfsServer) -> None:
+    snapshots = sorted((OSLO / "station_status_series").glob("*.json"))
+    info = {s["station_id"]: s for s in
+            json.loads((OSLO / "station_information.json").read_text())["data"]["stations"]}
+    # The source has no gbfs.json or system_information (required by GBFS): write both.
+    manifest = {"last_updated": 1666548064, "ttl": 10, "version": "2.2", "data": {"nb": {
+        "feeds": [{"name": n, "url": f"{server.base}/oslo/{n}.json"} for n in
+                  ("system_information", "station_information", "station_status")]}}}
+    system = {"last_updated": 1666548064, "ttl": 3600, "version": "2.2", "data": {
+        "system_id": "oslobysykkel", "language": "nb", "name": "Oslo Bysykkel",
+        "timezone": "Europe/Oslo"}}
+    server.routes["/oslo/gbfs.json"] = lambda: json.dumps(manifest).encode()
+    server.routes["/oslo/system_information.json"] = lambda: json.dumps(system).encode()
+    server.routes["/oslo/station_information.json"] = (OSLO / "station_information.json"
+                                                       ).read_bytes
+    feed = GbfsFeed(f"{server.base}/oslo/gbfs.json")
+    origin = (info["551"]["lat"], info["551"]["lon"])  # Olaf Ryes plass
+    stop = (info["549"]["lat"], info["549"]["lon"])  # a stop at Linaaes gate
+    rentals = RentalPlanner(Stops(np.array([stop[0]]), np.array([stop[1]]),
+                                  np.array(["Linaaes gate stop"])))
+    seen = []
+    for i, snap in enumerate(snapshots):
+        server.routes["/oslo/station_status.json"] = snap.read_bytes
+        now = T0 + 60 * i
+        feed.refresh(now)
+        (option,) = rentals.access(*origin, ["BIKE_RENTAL"], [feed], now=now).options
+        (ride,) = [leg for leg in option.legs if isinstance(leg, RentalLeg)]
+        assert ride.vehicles_available and ride.vehicles_available > 0
+        assert ride.docks_available is None or ride.docks_available > 0
+        seen.append((ride.pickup_station_id == "551", ride.dropoff_station_id == "549"))
+    # 551 had 27, 12, 1, 0, 0 bikes; 549 had 12, 7, 0, 0, 0 free docks
+    assert seen == [(True, True), (True, True), (True, False), (False, False), (False, False)]
+
+
+# --- Call a Bike Darmstadt on the OSM street graph ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def darmstadt_streets() -> Streets:
+    return Streets.from_osm(
+        DATA / "gbfs-de-callabike-darmstadt/osm/frankfurt-darmstadt-test_case.osm.pbf",
+        modes=("walk", "bike"))
+
+
+DARMSTADT_WEST = (49.8710, 8.6200)  # inside the extract's Darmstadt part, west of the Hbf
+
+
+def test_call_a_bike_egress_uses_osm_street_times(
+    server: GbfsServer, tt: Timetable, darmstadt_streets: Streets
+) -> None:
+    feed = GbfsFeed(server.serve_dir("cab", DATA / "gbfs-de-callabike-darmstadt/gbfs"),
+                    resolve="manifest")
+    feed.refresh(T0)
+    rentals = RentalPlanner(tt, darmstadt_streets)
+    hbf = stop_named(tt, "Darmstadt Hbf")
+    res = rentals.egress(*DARMSTADT_WEST, ["WALK", "BIKE_RENTAL"], [feed], now=T0)
+    walk = next(o for o in res.options if o.stop == hbf and o.kind is Mode.WALK)
+    bike = next(o for o in res.options if o.stop == hbf and o.kind is Mode.BIKE_RENTAL)
+    stop_pt = [(float(tt.stop_lat[hbf]), float(tt.stop_lon[hbf]))]
+    graph_walk = darmstadt_streets.many_to_many("walk", stop_pt, [DARMSTADT_WEST])[0, 0]
+    crow_walk = darmstadt_streets.straight_line("walk", np.array(stop_pt),
+                                                np.array([DARMSTADT_WEST]))[0, 0]
+    assert walk.duration == round(graph_walk) and abs(graph_walk - crow_walk) > 5
+    assert bike.duration < walk.duration
+    (ride,) = [leg for leg in bike.legs if isinstance(leg, RentalLeg)]
+    assert ride.system_id == "callabike" and ride.form_factor == "bicycle"
+    assert ride.pickup_station_name == "Darmstadt Hbf" and ride.vehicles_available == 48
+    # return_constraint "hybrid": the bike is left at the destination, not at a station
+    assert ride.dropoff_station_id is None and ride.to_place.kind == "destination"
+    pick = (ride.from_place.lat, ride.from_place.lon)
+    assert ride.ride_seconds == round(
+        darmstadt_streets.many_to_many("bike", [pick], [DARMSTADT_WEST])[0, 0])
+    walk_to_bike = round(darmstadt_streets.many_to_many("walk", stop_pt, [pick])[0, 0])
+    assert bike.duration == walk_to_bike + 60 + ride.ride_seconds + 60
+
+
+def test_call_a_bike_after_train_to_darmstadt(
+    server: GbfsServer, tt: Timetable, router: Router, darmstadt_streets: Streets
+) -> None:
+    feed = GbfsFeed(server.serve_dir("cab", DATA / "gbfs-de-callabike-darmstadt/gbfs"),
+                    resolve="manifest")
+    feed.refresh(T0)
+    frankfurt = stop_named(tt, "Frankfurt(Main)Hbf")
+    origin = (float(tt.stop_lat[frankfurt]), float(tt.stop_lon[frankfurt]))
+    plan = plan_multimodal(router, RentalPlanner(tt, darmstadt_streets), origin,
+                           DARMSTADT_WEST, tt.time_of(DAY, 9 * 3600),
+                           post_modes=["WALK", "BIKE_RENTAL"], feeds=[feed], now=T0)
+    walking = [j for j in plan.journeys if not j.uses_rental]
+    rental = [j for j in plan.journeys if j.uses_rental]
+    assert walking and rental
+    assert max(j.arrival for j in rental) < min(j.arrival for j in walking)
+    biking = rental[0]
+    assert biking.rental_legs[0].system_name == "Call a Bike"
+    assert tt.stop_names[biking.transit.target].startswith("Darmstadt")
+
+
+# --- Check Almere (GBFS 3.0): geofencing -----------------------------------------------------
+
+
+def test_geofencing_forbids_ending_a_moped_ride_in_hub_bergnet(server: GbfsServer) -> None:
+    feed = GbfsFeed(server.serve_dir("check", DATA / "gbfs-nl-check-almere"))
+    feed.refresh(T0)
+    moped = next(v for v in feed.usable_vehicles(T0) if v.id.startswith("ce1c5047"))
+    start = (moped.lat, moped.lon)
+    hub = (52.3725, 5.2757)  # Hub Bergnet: ride_end_allowed false
+    town = (52.3700, 5.2550)  # Almere Stad: ending allowed
+    for point, allowed in ((hub, False), (town, True)):
+        rule = feed.rule_at(*point, moped.vehicle_type_id)
+        assert rule is not None and rule.ride_end_allowed is allowed
+    rentals = RentalPlanner(Stops(np.zeros(0), np.zeros(0), np.array([], dtype=str)))
+    opts = RentalOptions(max_access_seconds=3600)
+    to_town = rentals.direct(start, town, ["SCOOTER_RENTAL"], [feed], now=T0, options=opts)
+    (option,) = to_town.options
+    (ride,) = [leg for leg in option.legs if isinstance(leg, RentalLeg)]
+    assert ride.vehicle_id == moped.id and ride.form_factor == "moped"
+    assert rentals.direct(start, hub, ["SCOOTER_RENTAL"], [feed], now=T0,
+                          options=opts).options == []
+    # nor may it end outside every zone (global rule), e.g. in the Markermeer
+    assert rentals.direct(start, (52.40, 5.15), ["SCOOTER_RENTAL"], [feed], now=T0,
+                          options=opts).options == []
