@@ -85,6 +85,7 @@ cdef class Raptor:
 
     cdef const int[::1] route_stop_offset, route_stops, route_trip_offset, trip_route
     cdef const int[::1] trip_st_offset, st_arr, st_dep
+    cdef int[::1] dep_by_pos  # per route: departures position-major, trips contiguous
     cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
     cdef const unsigned char[::1] pickup, dropoff
     cdef const int[::1] change, fp_offset, fp_to, fp_dur
@@ -113,6 +114,20 @@ cdef class Raptor:
         self.fp_offset = i32(tt.fp_offset)
         self.fp_to = i32(tt.fp_to)
         self.fp_dur = i32(tt.fp_dur)
+        # Each route's trips occupy one (trips x stops) block of st_dep; its transpose
+        # lets the boarding binary search read one contiguous run per position.
+        dep = np.asarray(self.st_dep)
+        by_pos = np.empty_like(dep)
+        rto = np.asarray(self.route_trip_offset)
+        rso = np.asarray(self.route_stop_offset)
+        tso = np.asarray(self.trip_st_offset)
+        for r in range(self.n_routes):
+            t0, t1 = int(rto[r]), int(rto[r + 1])
+            if t1 > t0:
+                n = int(rso[r + 1] - rso[r])
+                a, b = int(tso[t0]), int(tso[t1])
+                by_pos[a:b] = dep[a:b].reshape(t1 - t0, n).T.ravel()
+        self.dep_by_pos = by_pos
 
     def workspace(self):
         return RaptorWorkspace(self.n_stops, self.n_routes)
@@ -166,6 +181,8 @@ cdef class Raptor:
         cdef const int* fpo = &self.fp_offset[0]
         cdef const int* fpt = &self.fp_to[0] if self.fp_to.shape[0] else NULL
         cdef const int* fpd = &self.fp_dur[0] if self.fp_dur.shape[0] else NULL
+        cdef const int* dbp = &self.dep_by_pos[0] if self.dep_by_pos.shape[0] else NULL
+        cdef const int* col
         cdef int* tarr
         cdef int* ready
         cdef OwlTripPar* tp
@@ -218,6 +235,8 @@ cdef class Raptor:
                 ws.queue.clear()
                 for qi in range(ws.marked.size()):
                     s = ws.marked[qi]
+                    if ready[s] >= best:  # boarding here cannot beat the best arrival
+                        continue
                     for j in range(sro[s], sro[s + 1]):
                         r = srr[j]
                         p = srp[j]
@@ -254,23 +273,26 @@ cdef class Raptor:
                                 self._reach(ws, s, a, k * S + s, &best)
                         # Only stops improved by the last round can catch an earlier
                         # trip: older ready times were tried when they were new.
-                        if pick[base + p] and ws.stop_stamp[s] == prev_mark:
+                        if (pick[base + p] and ws.stop_stamp[s] == prev_mark
+                                and ready[s] < best):
                             if trip >= 0:
                                 if ready[s] > sdep[tst + p]:
                                     continue
-                                hi = trip
+                                hi = trip - t0
                             else:
-                                hi = t1
+                                hi = t1 - t0
                             # earliest trip in [t0, hi) departing here at or after ready
-                            lo = t0
+                            col = dbp + tso[t0] + p * (t1 - t0)
+                            lo = 0
                             cand = hi
                             while lo < hi:
                                 mid = (lo + hi) >> 1
-                                if sdep[tso[mid] + p] >= ready[s]:
+                                if col[mid] >= ready[s]:
                                     cand = mid
                                     hi = mid
                                 else:
                                     lo = mid + 1
+                            cand += t0
                             if cand != trip and cand < t1:
                                 trip = cand
                                 tst = tso[trip]
