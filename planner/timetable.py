@@ -22,6 +22,10 @@ Transfer model (identical in CSA, RAPTOR and the reference)
 * At the origin, the traveller may board at the source stop at the departure time,
   or at ``u`` after one footpath from the source.
 * Boarding needs ``route_pickup`` and alighting ``route_dropoff`` at that position.
+* ``stop_change_time[s] == NO_TRANSFER`` forbids boarding at ``s`` after alighting
+  there; staying seated through ``s`` and walking away over a footpath stay allowed.
+* A query's ``transfer_slack`` is added to both "ready" times after alighting (change
+  time and footpath), never at the origin and never to arrival times.
 """
 
 from __future__ import annotations
