@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -333,6 +334,24 @@ class RentalPlanner:
         self.streets = streets or Streets()
         self.options = options or RentalOptions()
         self.stop_index = PointIndex(np.asarray(stops.stop_lat), np.asarray(stops.stop_lon))
+        # Snapshots (filtered stations/vehicles + KD-trees) per feed state: rebuilding them
+        # for 840 scooters took most of a query's time. Keyed by every file's last fetch.
+        self._snapshots: dict[tuple[Any, ...], _Snapshot] = {}
+        self._lock = threading.Lock()
+
+    def _snapshot(self, feed: GbfsFeed, now: float, max_age: float,
+                  form_factors: set[str]) -> _Snapshot:
+        key = (feed.system_key, max_age, frozenset(form_factors),
+               tuple((n, st.last_success) for n, st in sorted(feed.files.items())))
+        with self._lock:
+            snap = self._snapshots.get(key)
+        if snap is None:
+            snap = _snapshot(feed, now, max_age, form_factors)
+            with self._lock:
+                if len(self._snapshots) > 64:
+                    self._snapshots.clear()
+                self._snapshots[key] = snap
+        return snap
 
     # -- public ---------------------------------------------------------------------------
     def access(self, lat: float, lon: float, modes: Iterable[str | Mode],
@@ -445,7 +464,7 @@ class RentalPlanner:
                                 f"{age}, older than {max_age:.0f} s; its vehicles are not "
                                 f"offered")
                 continue
-            out.append((feed, _snapshot(feed, now, max_age, ffs)))
+            out.append((feed, self._snapshot(feed, now, max_age, ffs)))
         for missing in sorted((wanted or set()) - seen):
             warnings.append(f"rental provider {missing!r} is not known; ignored")
         return out

@@ -1,0 +1,147 @@
+"""Multimodal plan latency: DB long-distance trains + TIER e-scooters in Wolfsburg.
+
+Fixed seeded queries on de-db-fv-2026 (2026-04-20): origins at OWL stations, destinations
+at random points within 3 km of Wolfsburg Hbf and, for a share of queries, near other DB
+cities (no scooters there: the rental machinery runs and finds nothing). Each query is
+planned transit-only (walking access/egress) and multimodal (walking or scooter egress,
+direct scooter), the latter with both searches of ``planner.access`` (two earliest-arrival
+runs, and McRAPTOR via ``Router.pareto``). The GBFS feed is served from 127.0.0.1 and read
+with a fixed GBFS clock so the 2023 positions count as current.
+
+Usage: python benchmarks/multimodal.py [--queries N] [--seed S]
+The machine has 2 cores shared with other engineers: figures are noisy while others run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import threading
+import time
+from datetime import date
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+from feeds.gbfs import GbfsFeed
+from planner.access import plan_multimodal
+from planner.compile import compile_timetable
+from planner.rental import RentalOptions, RentalPlanner
+from planner.router import Router
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+DAY = date(2026, 4, 20)
+T0 = 1_700_000_000.0  # GBFS clock for refresh and queries
+OWL = ["Bielefeld Hbf", "Gütersloh Hbf", "Herford", "Paderborn Hbf", "Minden, Kaiserstraße",
+       "Bünde(Westf)", "Bad Oeynhausen"]
+WOLFSBURG = (52.4295, 10.7878)
+OTHER_CITIES = ["Hannover Hbf", "Berlin Hbf", "Köln Hbf", "Hamburg Hbf", "Frankfurt(Main)Hbf"]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def random_point(rng: np.random.Generator, center: tuple[float, float],
+                 radius_m: float) -> tuple[float, float]:
+    r = radius_m * math.sqrt(rng.random())
+    a = rng.random() * 2 * math.pi
+    lat = center[0] + r * math.cos(a) / 111_195.0
+    lon = center[1] + r * math.sin(a) / (111_195.0 * math.cos(math.radians(center[0])))
+    return lat, lon
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values) * 1000, q))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args()
+
+    tt = compile_timetable([SHARED / "de-db-fv-2026" / "gtfs.zip"], DAY)
+    router = Router(tt)
+    # 1 h of access/egress: every destination within 3 km of Wolfsburg Hbf is walkable,
+    # so transit-only plans answer the same queries
+    rentals = RentalPlanner(tt, options=RentalOptions(max_access_seconds=3600))
+    names = {str(n): i for i, n in reversed(list(enumerate(tt.stop_names)))}
+
+    def at(name: str) -> tuple[float, float]:
+        i = names[name]
+        return float(tt.stop_lat[i]), float(tt.stop_lon[i])
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(
+        _Quiet, directory=str(SHARED / "gbfs-de-tier-wolfsburg")))
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    feed = GbfsFeed(f"http://127.0.0.1:{httpd.server_address[1]}/gbfs.json",
+                    resolve="manifest", max_age=10 * 365 * 86400)
+    feed.refresh(T0)
+    httpd.shutdown()
+    httpd.server_close()
+    assert feed.last_error is None and feed.usable_vehicles(T0), "TIER feed not loaded"
+
+    rng = np.random.default_rng(args.seed)
+    queries = []
+    for _ in range(args.queries):
+        origin = at(OWL[int(rng.integers(len(OWL)))])
+        if rng.random() < 0.8:
+            dest = random_point(rng, WOLFSBURG, 3000)
+        else:
+            dest = random_point(rng, at(OTHER_CITIES[int(rng.integers(len(OTHER_CITIES)))]),
+                                1500)
+        dep = tt.time_of(DAY, int(rng.integers(6 * 3600, 20 * 3600)))
+        queries.append((origin, dest, dep))
+
+    runs = {
+        "transit-only (walk access/egress)": dict(post_modes=["WALK"], use_pareto=False),
+        "multimodal, two earliest-arrival runs": dict(
+            post_modes=["WALK", "SCOOTER_RENTAL"], direct_modes=["SCOOTER_RENTAL"],
+            use_pareto=False),
+        "multimodal, McRAPTOR (Router.pareto)": dict(
+            post_modes=["WALK", "SCOOTER_RENTAL"], direct_modes=["SCOOTER_RENTAL"],
+            use_pareto=True),
+    }
+    # warm-up: workspaces, imports
+    for kw in runs.values():
+        plan_multimodal(router, rentals, *queries[0], feeds=[feed], now=T0, **kw)  # type: ignore[arg-type]
+    print(f"{args.queries} queries, seed {args.seed}, de-db-fv-2026 {DAY}, "
+          f"{len(feed.usable_vehicles(T0))} TIER scooters")
+    arrivals: dict[str, list[int | None]] = {}
+    for label, kw in runs.items():
+        times: list[float] = []
+        arr: list[int | None] = []
+        scooter = 0
+        for q in queries:
+            t = time.perf_counter()
+            plan = plan_multimodal(router, rentals, *q, feeds=[feed], now=T0, **kw)  # type: ignore[arg-type]
+            times.append(time.perf_counter() - t)
+            arr.append(min((j.arrival for j in plan.journeys), default=None))
+            scooter += any(j.uses_rental for j in plan.journeys)
+        arrivals[label] = arr
+        answered = sum(a is not None for a in arr)
+        print(f"{label:38s} p50 {pct(times, 50):6.2f} ms  p99 {pct(times, 99):6.2f} ms  "
+              f"mean {statistics.fmean(times) * 1000:6.2f} ms  answered {answered}  "
+              f"with scooter {scooter}")
+    base, multi, pareto = arrivals.values()
+    gains = [(b - m) / 60 for b, m in zip(base, multi, strict=True)
+             if b is not None and m is not None and m < b]
+    same = sum(m == p for m, p in zip(multi, pareto, strict=True))
+    print(f"scooter saves time on {len(gains)} queries, median "
+          f"{statistics.median(gains) if gains else 0:.1f} min; "
+          f"earliest arrival equal in both multimodal searches on {same}/{len(queries)}")
+    t = time.perf_counter()
+    for _, dest, _ in queries:
+        rentals.egress(*dest, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
+    per = (time.perf_counter() - t) / len(queries) * 1000
+    print(f"egress options alone (walk + scooter): {per:.2f} ms per query")
+
+
+if __name__ == "__main__":
+    main()
