@@ -94,7 +94,7 @@ def _page(browser: Browser, width: int = 1280, zone: str = "America/New_York") -
     # The device sits in another zone than the timetable: shown and queried times must
     # still be Berlin wall-clock times.
     ctx = browser.new_context(viewport={"width": width, "height": 900}, timezone_id=zone,
-                              locale="de-DE")
+                              locale="de-DE", reduced_motion="reduce")
     page = ctx.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
@@ -393,3 +393,26 @@ def test_polyline_decoder_inverts_the_api_encoder_at_precision_7(
     assert len(decoded) == len(points)
     for (lat, lon), (dlat, dlon) in zip(points, decoded, strict=True):
         assert abs(lat - dlat) < 1e-9 and abs(lon - dlon) < 1e-9
+
+
+def test_swap_and_arrive_by_are_sent_to_the_api(page: Page, server: str) -> None:
+    page.goto(f"{server}/")
+    widget = page.locator("owl-trip-planner")
+    _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+    _pick(page, "Nach", "Paderb", "Paderborn Hbf")
+    widget.get_by_role("button", name="Start und Ziel tauschen").click()
+    expect(widget.get_by_role("combobox", name="Von")).to_have_value("Paderborn Hbf")
+    expect(widget.get_by_role("combobox", name="Nach")).to_have_value("Bielefeld Hbf")
+    widget.get_by_role("radio", name="Ankunft").check()
+    widget.get_by_label("Uhrzeit", exact=True).fill("12:00")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    query = parse_qs(urlsplit(url).query)
+    assert query["fromPlace"] == [_stop(server, "Paderborn Hbf")["id"]]
+    assert query["toPlace"] == [_stop(server, "Bielefeld Hbf")["id"]]
+    assert query["arriveBy"] == ["true"]
+    assert query["time"] == [f"{DEMO_DAY}T12:00:00+02:00"]
+    body = _expect_times_of(page, url)
+    deadline = datetime.fromisoformat(f"{DEMO_DAY}T12:00:00+02:00")
+    assert all(datetime.fromisoformat(it["endTime"]) <= deadline for it in body["itineraries"])

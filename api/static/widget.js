@@ -97,6 +97,7 @@
       arrival: "Arrival",
       tilesAttribution: "© OpenStreetMap contributors",
       selected: "shown on map",
+      wait: (min) => `${min} min to change`,
       noSharing: "Sharing vehicles are not available from this service; showing trips without them.",
     },
     de: {
@@ -162,6 +163,7 @@
       arrival: "Ankunft",
       tilesAttribution: "© OpenStreetMap-Mitwirkende",
       selected: "auf der Karte",
+      wait: (min) => `${min} Min. Umstiegszeit`,
       noSharing: "Leihfahrzeuge bietet dieser Dienst nicht an; Verbindungen ohne Leihfahrzeuge.",
     },
   };
@@ -431,6 +433,7 @@ li.itinerary.chosen { border-color: var(--accent); box-shadow: 0 0 0 1px var(--a
 ol.legs { list-style: none; margin: 0; padding: 0; }
 li.leg { display: grid; grid-template-columns: 3.2em 1fr; gap: 0 8px; padding: 8px 0; border-bottom: 1px dashed var(--line); }
 li.leg:last-child { border-bottom: 0; }
+li.wait { padding: 4px 0 4px 3.7em; font-size: .85em; color: var(--muted); border-bottom: 1px dashed var(--line); }
 .lt { font-variant-numeric: tabular-nums; font-weight: 600; }
 .lp { font-weight: 600; }
 .ld { grid-column: 2; color: #3d454e; font-size: .92em; display: flex; flex-wrap: wrap; align-items: center; gap: 6px; }
@@ -978,8 +981,16 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         el("span", { class: "transfers", text: t.transfers(transfers) })),
       strip,
       el("span", { class: "chev", "aria-hidden": "true" }, icon("chevron")));
+      const rows = [];
+      legs.forEach((leg, k) => {
+        if (k) {
+          const wait = (Date.parse(leg.startTime) - Date.parse(legs[k - 1].endTime)) / 1000;
+          if (wait >= 60) rows.push(el("li", { class: "wait", text: t.wait(minutes(wait)) }));
+        }
+        rows.push(this.renderLeg(leg));
+      });
       const detail = el("div", { class: "detail", id: detailId, hidden: true },
-        el("ol", { class: "legs" }, legs.map((leg) => this.renderLeg(leg))));
+        el("ol", { class: "legs" }, rows));
       return el("li", { class: "itinerary", "data-index": String(index) }, summary, detail);
     }
 
@@ -1106,6 +1117,12 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         const [x0, y0, x1, y1] = bounds(z);
         if (x1 - x0 <= W - 2 * pad && y1 - y0 <= H - 2 * pad) break;
       }
+      if (!this.tiles) {
+        // Tiles need a whole zoom level; a bare SVG map can fill the frame exactly.
+        const [a0, b0, a1, b1] = bounds(z);
+        const k = Math.min((W - 2 * pad) / Math.max(a1 - a0, 1e-6), (H - 2 * pad) / Math.max(b1 - b0, 1e-6));
+        z = Math.min(z + Math.log2(k), 17);
+      }
       const [x0, y0, x1, y1] = bounds(z);
       const ox = (x0 + x1) / 2 - W / 2;
       const oy = (y0 + y1) / 2 - H / 2;
@@ -1154,26 +1171,61 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         if (!transit) line.setAttribute("stroke-dasharray", "2 7");
         svg.append(line);
       }
+      // Intermediate stops as small dots under the boarding/alighting markers.
+      for (const leg of it.legs) {
+        for (const st of leg.intermediateStops || []) {
+          if (!Number.isFinite(st.lat) || !Number.isFinite(st.lon)) continue;
+          const [x, y] = proj(st.lat, st.lon);
+          const dot = svgEl("circle", { cx: x, cy: y, r: 3, fill: "#fff", stroke: "#56606b", "stroke-width": 1.5 });
+          const title = svgEl("title", {});
+          title.textContent = st.name || "";
+          dot.append(title);
+          svg.append(dot);
+        }
+      }
       // Stops where the traveller boards or alights, with names; start and end marked.
+      // Each remembers the x of its neighbouring line points so the label can avoid them.
       const marks = [];
-      it.legs.forEach((leg, i) => {
-        if (leg.from && Number.isFinite(leg.from.lat)) marks.push({ p: leg.from, end: i === 0 ? "start" : null });
-        if (i === it.legs.length - 1 && leg.to && Number.isFinite(leg.to.lat)) marks.push({ p: leg.to, end: "end" });
+      legs.forEach(({ leg, pts }, i) => {
+        const near = (k) => (pts[k] ? proj(pts[k][0], pts[k][1])[0] : null);
+        if (leg.from && Number.isFinite(leg.from.lat)) {
+          marks.push({ p: leg.from, end: i === 0 ? "start" : null, nx: [near(1)] });
+        }
+        if (leg.to && Number.isFinite(leg.to.lat)) {
+          marks.push({ p: leg.to, end: i === legs.length - 1 ? "end" : null, nx: [near(pts.length - 2)] });
+        }
       });
-      const seen = new Set();
+      const byKey = new Map();
+      for (const m of marks) {
+        const key = `${m.p.lat.toFixed(4)},${m.p.lon.toFixed(4)}`;
+        const seen = byKey.get(key);
+        if (seen) {
+          seen.nx.push(...m.nx);
+          seen.end = seen.end || m.end;
+        } else {
+          byKey.set(key, { ...m, nx: [...m.nx] });
+        }
+      }
       const labels = [];
-      for (const { p, end } of marks) {
-        const key = `${p.lat.toFixed(5)},${p.lon.toFixed(5)}`;
-        if (seen.has(key) && !end) continue;
-        seen.add(key);
+      for (const { p, end, nx } of byKey.values()) {
         const [x, y] = proj(p.lat, p.lon);
         svg.append(svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
-          end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2 }));
-        if (p.name) labels.push({ x, y, name: p.name });
+          end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
+          class: `stop-mark${end ? ` ${end}` : ""}` }));
+        if (p.name && p.name !== "START" && p.name !== "END") {
+          const xs = nx.filter((v) => v !== null);
+          const lineDx = xs.length ? xs.reduce((sum, v) => sum + (v - x), 0) : x - W / 2;
+          labels.push({ x, y, name: p.name, right: lineDx <= 0 });
+        }
       }
-      for (const { x, y, name } of labels) {
-        const right = x < W * 0.6;
-        const label = svgEl("text", { x: right ? x + 12 : x - 12, y: y + 4, class: "map-label",
+      for (const { x, y, name, right: prefer } of labels) {
+        // Rough width of the text: flip the side when the label would leave the map.
+        const width = name.length * 7.5 + 14;
+        let right = prefer;
+        if (right && x + width > W) right = false;
+        else if (!right && x - width < 0) right = true;
+        const lift = right === prefer ? 0 : 14; // flipped towards the line: move above it
+        const label = svgEl("text", { x: right ? x + 12 : x - 12, y: y + 4 - lift, class: "map-label",
           "text-anchor": right ? "start" : "end" });
         label.textContent = name;
         svg.append(label);
