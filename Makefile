@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup build run test lint bench clean
+.PHONY: setup build run test lint bench clean browser
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,13 +18,22 @@ build: $(STAMP)
 
 setup: build
 
+# Widget tests drive Debian's chromium through Playwright (never `playwright install`,
+# which downloads a browser). Installed once, as root, when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "note: /usr/bin/chromium missing and not root: widget tests will skip"; fi; \
+	fi
+
 run: setup
 	$(VENV)/bin/owl-planner serve
 
 lint: setup
 	$(VENV)/bin/ruff check planner feeds api tests benchmarks
 
-test: setup lint
+test: setup lint browser
 	$(VENV)/bin/pytest -q
 
 bench: setup
