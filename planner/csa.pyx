@@ -18,7 +18,13 @@ O(stops) for resets and nothing per trip.
 
 from libcpp.vector cimport vector
 
+from planner.arrays cimport (
+    INF, NO_TRANSFER, TimetableArrays, earliest_source_time, iptr,
+)
+
 import numpy as np
+
+from planner.arrays import arrays_for
 
 cdef extern from *:
     """
@@ -30,9 +36,6 @@ cdef extern from *:
         int dep_stop
         int arr_stop
         int trip
-
-cdef int INF = 2147483647
-cdef int NO_TRANSFER = 1 << 29
 
 
 cdef class CSAWorkspace:
@@ -69,34 +72,23 @@ cdef class CSA:
     """The timetable's connections and footpaths, prebound for repeated searches."""
 
     cdef vector[OwlConn] conns
-    cdef const int[::1] change, fp_offset, fp_to, fp_dur
-    cdef const int[::1] conn_trip, conn_pos, conn_dep_stop, conn_arr_stop, conn_dep, conn_arr
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
     cdef readonly int n_stops, n_trips, n_conns
 
     def __init__(self, tt):
-        self.n_stops = tt.n_stops
-        self.n_trips = tt.n_trips
-        self.n_conns = tt.n_connections
-        self.change = np.ascontiguousarray(tt.stop_change_time, dtype=np.int32)
-        self.fp_offset = np.ascontiguousarray(tt.fp_offset, dtype=np.int32)
-        self.fp_to = np.ascontiguousarray(tt.fp_to, dtype=np.int32)
-        self.fp_dur = np.ascontiguousarray(tt.fp_dur, dtype=np.int32)
-        self.conn_trip = np.ascontiguousarray(tt.conn_trip, dtype=np.int32)
-        self.conn_pos = np.ascontiguousarray(tt.conn_pos, dtype=np.int32)
-        self.conn_dep_stop = np.ascontiguousarray(tt.conn_dep_stop, dtype=np.int32)
-        self.conn_arr_stop = np.ascontiguousarray(tt.conn_arr_stop, dtype=np.int32)
-        self.conn_dep = np.ascontiguousarray(tt.conn_dep, dtype=np.int32)
-        self.conn_arr = np.ascontiguousarray(tt.conn_arr, dtype=np.int32)
-        cdef const unsigned char[::1] pick = np.ascontiguousarray(tt.conn_pickup, dtype=np.uint8)
-        cdef const unsigned char[::1] drop = np.ascontiguousarray(tt.conn_dropoff, dtype=np.uint8)
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_trips = self.a.n_trips
+        self.n_conns = self.a.n_conns
+        cdef TimetableArrays a = self.a
         self.conns.resize(self.n_conns)
         cdef Py_ssize_t i
         for i in range(self.n_conns):
-            self.conns[i].dep = self.conn_dep[i]
-            self.conns[i].arr = self.conn_arr[i]
-            self.conns[i].dep_stop = self.conn_dep_stop[i] if pick[i] else -1
-            self.conns[i].arr_stop = self.conn_arr_stop[i] if drop[i] else -1
-            self.conns[i].trip = self.conn_trip[i]
+            self.conns[i].dep = a.conn_dep[i]
+            self.conns[i].arr = a.conn_arr[i]
+            self.conns[i].dep_stop = a.conn_dep_stop[i] if a.conn_pickup[i] else -1
+            self.conns[i].arr_stop = a.conn_arr_stop[i] if a.conn_dropoff[i] else -1
+            self.conns[i].trip = a.conn_trip[i]
 
     def workspace(self):
         return CSAWorkspace(self.n_stops, self.n_trips)
@@ -129,17 +121,13 @@ cdef class CSA:
         cdef int* ready
         cdef int* tarr
         cdef int* trip_epoch
-        cdef const int* change = &self.change[0] if self.n_stops else NULL
-        cdef const int* fpo = &self.fp_offset[0]
-        cdef const int* fpt = &self.fp_to[0] if self.fp_to.shape[0] else NULL
-        cdef const int* fpd = &self.fp_dur[0] if self.fp_dur.shape[0] else NULL
+        cdef const int* change = iptr(self.a.change)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
         cdef OwlConn* c
-        for i in range(n_src):
-            if sources[i, 0] < 0 or sources[i, 0] >= self.n_stops or sources[i, 1] < 0:
-                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
-        for i in range(n_tgt):
-            if targets[i, 0] < 0 or targets[i, 0] >= self.n_stops or targets[i, 1] < 0:
-                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
         ws.departure = departure
         ws.src_stop.clear()
         ws.src_time.clear()
@@ -226,13 +214,6 @@ cdef class CSA:
                 ws.egress[targets[i, 0]] = -1
         return best
 
-    cdef int _fp_dur(self, int a, int b) except -2:
-        cdef int j
-        for j in range(self.fp_offset[a], self.fp_offset[a + 1]):
-            if self.fp_to[j] == b:
-                return self.fp_dur[j]
-        return -1
-
     def journey_steps(self, CSAWorkspace ws, int stop):
         """Legs into ``stop`` from the last search, origin first.
 
@@ -245,39 +226,28 @@ cdef class CSA:
         cdef list steps = []
         cdef int par = ws.arr_par[stop]
         cdef int end = ws.arr[stop]
-        cdef int x, c, c0, trip, board, d, guard = 0
+        cdef int x, c, c0, trip, guard = 0
         cdef int cur = stop
+        cdef TimetableArrays A = self.a
         while True:
             guard += 1
             if guard > 10000:
                 raise RuntimeError("journey reconstruction did not terminate")
             if par < 0:
                 x = -1 - par
-                if x != cur:
-                    d = self._fp_dur(x, cur)
-                    steps.append(("walk", x, cur, self._src_time(ws, x), d))
-                steps.append(("origin", x, self._src_time(ws, x)))
+                A.append_origin(steps, x, cur, earliest_source_time(ws.src_stop, ws.src_time, x))
                 break
             x = par
             if x != cur:
-                d = self._fp_dur(x, cur)
-                steps.append(("walk", x, cur, ws.tarr[x], d))
+                A.append_walk(steps, x, cur, ws.tarr[x])
             c = ws.tarr_exit[x]
-            trip = self.conn_trip[c]
+            trip = A.conn_trip[c]
             c0 = ws.trip_enter[trip]
-            steps.append(("trip", trip, self.conn_pos[c0], self.conn_pos[c] + 1))
+            steps.append(("trip", trip, A.conn_pos[c0], A.conn_pos[c] + 1))
             par = ws.trip_par[trip]
-            cur = self.conn_dep_stop[c0]
+            cur = A.conn_dep_stop[c0]
         steps.reverse()
         return steps
-
-    cdef int _src_time(self, CSAWorkspace ws, int s):
-        cdef int best = INF
-        cdef size_t i
-        for i in range(ws.src_stop.size()):
-            if ws.src_stop[i] == s and ws.src_time[i] < best:
-                best = ws.src_time[i]
-        return best
 
     def best_target(self, CSAWorkspace ws, const int[:, ::1] targets):
         """(target row index, arrival incl. egress) of the best target, or (-1, INFINITY)."""

@@ -1,0 +1,101 @@
+"""Shared timetable arrays of the routing cores: bound once, no copies, right per variant."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import fields, replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from planner.compile import CompileOptions, compile_timetable
+from planner.router import Router
+from planner.timetable import Timetable
+from tests.shared_data import shared
+
+arrays = pytest.importorskip("planner.arrays", reason="Cython extensions not built")
+csa = pytest.importorskip("planner.csa", reason="Cython extensions not built")
+
+FEED = ("de-vvs-herrenberg/vvs-bus-751-only.gtfs.zip", date(2020, 6, 9))
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory) -> Timetable:
+    """The feed saved and memory-mapped back read-only, as ``planner.cache`` serves it."""
+    rel, day = FEED
+    directory = tmp_path_factory.mktemp("tt")
+    compile_timetable([shared(rel)], day).save(directory)
+    return Timetable.load(directory, mmap=True)
+
+
+def routing_fields(tt: Timetable) -> list[str]:
+    return [f.name for f in fields(tt) if f.name in arrays._FIELDS]
+
+
+def reachable_pair(router: Router, start: int) -> tuple[list, list]:
+    """A served source stop and the stop it reaches last by transit (not walking)."""
+    tt = router.tt
+    served = np.flatnonzero(np.diff(tt.stop_route_offset) > 0)
+    src = [(int(served[0]), 0)]
+    arrivals = router.one_to_all(src, start, algorithm="csa").astype(np.int64)
+    arrivals[arrivals == np.iinfo(np.int32).max] = -1
+    assert arrivals.max() > start
+    return src, [(int(arrivals.argmax()), 0)]
+
+
+def test_memory_mapped_arrays_are_bound_without_copies(mapped):
+    bound = arrays.arrays_for(mapped)
+    assert len(routing_fields(mapped)) == len(arrays._FIELDS)
+    for name in arrays._FIELDS:
+        source = getattr(mapped, name)
+        assert isinstance(source, np.memmap) and not source.flags.writeable
+        view = np.asarray(getattr(bound, "change" if name == "stop_change_time" else name))
+        assert np.shares_memory(view, source) or len(source) == 0, name
+        assert np.array_equal(view, source), name
+
+
+def test_engines_of_one_timetable_share_one_arrays_instance(mapped):
+    first, second = csa.CSA(mapped), csa.CSA(mapped)
+    assert first.a is second.a is arrays.arrays_for(mapped)
+
+
+def test_arrays_are_released_with_the_last_engine_using_them(mapped):
+    engine = csa.CSA(mapped)
+    key_count = len(mapped.extra["_arrays"])
+    assert key_count >= 1
+    del engine
+    gc.collect()
+    assert len(mapped.extra["_arrays"]) == 0
+
+
+def test_replaced_timetable_routes_on_its_own_arrays(mapped):
+    """``dataclasses.replace`` shares ``extra``; the variant must not reuse the cache."""
+    original = Router(mapped)
+    no_boarding = replace(mapped, route_pickup=np.zeros_like(mapped.route_pickup),
+                          conn_pickup=np.zeros_like(mapped.conn_pickup))
+    assert no_boarding.extra is mapped.extra
+    variant = Router(no_boarding)
+    assert variant.csa.a is not original.csa.a
+    assert not np.asarray(variant.csa.a.conn_pickup).any()
+    start = mapped.time_of(FEED[1], 6 * 3600)
+    src, tgt = reachable_pair(original, start)
+    for algorithm in ("csa", "raptor"):
+        reached = original.arrival_time(src, tgt, start, algorithm=algorithm)
+        assert reached is not None
+        assert variant.arrival_time(src, tgt, start, algorithm=algorithm) is None
+        # the original keeps its own arrays after the variant was built
+        assert Router(mapped).arrival_time(src, tgt, start, algorithm=algorithm) == reached
+
+
+def test_timetable_without_footpaths_routes_without_sentinels():
+    rel, day = FEED
+    tt = compile_timetable([shared(rel)], day, CompileOptions(footpath_radius=0.0))
+    assert tt.n_footpaths == 0 and len(tt.fp_in_from) == 0
+    router = Router(tt)
+    start = tt.time_of(day, 6 * 3600)
+    src, tgt = reachable_pair(router, start)
+    got = {a: router.arrival_time(src, tgt, start, algorithm=a) for a in ("csa", "raptor")}
+    assert got["csa"] is not None and got["csa"] == got["raptor"]
+    journey = router.earliest_arrival(src, tgt, start, algorithm="csa")
+    assert journey is not None and journey.arrival == got["csa"]
