@@ -3,11 +3,13 @@
 * Places are stops (the stop and its platforms, no walk) or coordinates joined to the stops
   around them by :func:`access_egress`, the one place that turns a place into
   ``(stop, seconds)`` pairs; rental modes plug in there.
-* Depart-at: repeated earliest-arrival queries, each departing just after the previous
-  itinerary left, until ``numItineraries`` are found or the ``searchWindow`` is used up.
-* Arrive-by: the latest departure that still arrives in time, found by bisection over the
-  monotone "arrival for a departure" function (fast path without building journeys), then
-  repeated for earlier arrivals.
+* Depart-at: one rRAPTOR range query over ``[time, time + searchWindow]`` (Pareto in
+  departure and arrival), earliest departures first; McRAPTOR alternatives at the first
+  departure fill up when the window holds fewer than ``numItineraries``.
+* Arrive-by: the reverse CSA's latest departure that still arrives in time, repeated with
+  the deadline moved before each itinerary's arrival.
+* Page cursors continue from the first itinerary's departure (earlier: the window before
+  it) or just after the last one's (later).
 * ``transitModes`` builds (once per timetable and mode set) a router over a copy of the
   timetable in which boarding is disabled on routes of other modes; the arrays are shared.
 """
@@ -16,6 +18,7 @@
 import json
 import math
 import threading
+import time as clock
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,7 +47,7 @@ from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_lengt
 from api.shapes import ShapeStore
 from api.store import Prepared
 from planner.journeys import Journey, TransitLeg, WalkLeg
-from planner.router import Router
+from planner.router import Router, as_rows
 
 if TYPE_CHECKING:
     from api.app import Runtime
@@ -74,6 +77,7 @@ class PlanRequest:
     pre_transit_modes: tuple[str, ...]
     post_transit_modes: tuple[str, ...]
     direct_modes: tuple[str, ...]
+    earlier: bool = False  # previous page: departures before ``time``
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -158,62 +162,159 @@ def _leave_time(j: Journey) -> int:
     return first.departure - lead - j.access
 
 
+#: Depart-at searches first scan this much of the window per requested itinerary and only
+#: then the rest: journeys in a sub-window are exactly the Pareto (departure, arrival)
+#: journeys of the whole window that depart in it, so nothing changes but the work.
+FIRST_SPAN_PER_ITINERARY = 900
+
+
+def _signature(j: Journey) -> tuple:
+    return tuple((type(x).__name__, getattr(x, "trip", -1), x.from_stop if isinstance(
+        x, WalkLeg) else x.board_stop) for x in j.legs) + (_leave_time(j), j.arrival)
+
+
+class _Found:
+    """Journeys in the order found, without duplicates (same legs, departure, arrival)."""
+
+    def __init__(self) -> None:
+        self.items: list[Journey] = []
+        self._seen: set[tuple] = set()
+
+    def add(self, j: Journey) -> bool:
+        sig = _signature(j)
+        if sig in self._seen:
+            return False
+        self._seen.add(sig)
+        self.items.append(j)
+        return True
+
+
+def _range_spans(t: int, window: int, n: int) -> list[tuple[int, int]]:
+    first = min(window, FIRST_SPAN_PER_ITINERARY * (n - 1))
+    spans = [(t, first)]
+    if first < window:
+        spans.append((t + first + 1, window - first - 1))
+    return spans
+
+
+def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets: np.ndarray,
+                 t: int, deadline: float) -> tuple[list[Journey], str]:
+    """Depart-at: rRAPTOR over ``[t, t + searchWindow]``, earliest departures first.
+
+    Each journey is the latest departure for its arrival and the earliest arrival for its
+    departure. When the window holds fewer than ``numItineraries``, McRAPTOR alternatives
+    at the first departure (fewer transfers, less walking) fill up, as MOTIS does. With
+    nothing in the window, the first journey after it is returned.
+    """
+    slack = req.min_transfer_time * 60
+    n = req.num_itineraries
+    end = t + req.search_window
+    found = _Found()
+    after: Journey | None = None
+    for lo, width in _range_spans(t, req.search_window, n):
+        if len(found.items) >= n or clock.monotonic() > deadline:
+            break
+        journeys, _ = router.range_query(sources, targets, lo, width,
+                                         max_transfers=req.max_transfers,
+                                         transfer_slack=slack)
+        for j in journeys:
+            if not j.transit_legs:
+                continue
+            if j.departure > lo + width:  # past this span: the next span has it
+                if lo + width >= end and after is None:
+                    after = j
+                continue
+            found.add(j)
+    items = found.items[:n]
+    if not items and after is not None:
+        found.add(after)
+        items = found.items
+    if items and len(items) < n and clock.monotonic() < deadline:
+        found.items = items
+        for j in router.pareto(sources, targets, items[0].departure,
+                               max_transfers=req.max_transfers, transfer_slack=slack):
+            if len(found.items) >= n:
+                break
+            if j.transit_legs and _leave_time(j) <= end:
+                found.add(j)
+        items = found.items
+    return items, "" if items else "no connection departs within the search window"
+
+
+def search_earlier(router: Router, req: PlanRequest, sources: np.ndarray,
+                   targets: np.ndarray, t: int, deadline: float) -> tuple[list[Journey], str]:
+    """Previous page: the last ``numItineraries`` journeys departing in ``[t - window, t)``."""
+    if req.search_window < 1:
+        return [], "no connection departs within the search window"
+    journeys, _ = router.range_query(sources, targets, t - req.search_window,
+                                     req.search_window - 1, max_transfers=req.max_transfers,
+                                     transfer_slack=req.min_transfer_time * 60)
+    found = _Found()
+    for j in journeys:
+        if j.transit_legs and j.departure < t:
+            found.add(j)
+    items = found.items[-req.num_itineraries:]
+    return items, "" if items else "no connection departs within the search window"
+
+
+def _latest_bounded(router: Router, sources: np.ndarray, targets: np.ndarray, limit: int,
+                    upper: int, kw: dict[str, int]) -> Journey | None:
+    """Latest departure ``<= upper`` arriving by ``limit`` within ``max_transfers``.
+
+    The reverse CSA knows no transfer bound; when its journey needs too many transfers this
+    bisects the monotone "earliest arrival for a departure" of RAPTOR instead.
+    """
+    lo, hi = upper - 24 * 3600, upper + 1
+    if (router.arrival_time(sources, targets, lo, **kw) or math.inf) > limit:
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        a = router.arrival_time(sources, targets, mid, **kw)
+        if a is not None and a <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return router.earliest_arrival(sources, targets, lo, **kw)
+
+
+def search_arrive_by(router: Router, req: PlanRequest, sources: np.ndarray,
+                     targets: np.ndarray, t: int, deadline: float) -> tuple[list[Journey], str]:
+    """Arrive-by: reverse CSA for the latest departure, then again with a moving deadline.
+
+    Each departure is then searched forward (RAPTOR, ``maxTransfers``): the journey that
+    arrives earliest from it, fewest trips among those, so the next deadline (one second
+    before that arrival) cannot give the same departure again.
+    """
+    slack = req.min_transfer_time * 60
+    kw = {"max_transfers": req.max_transfers, "transfer_slack": slack}
+    found = _Found()
+    limit = t
+    while len(found.items) < req.num_itineraries and clock.monotonic() < deadline:
+        back = router.latest_departure(sources, targets, limit, transfer_slack=slack)
+        if back is None or not back.transit_legs:
+            break
+        j = router.earliest_arrival(sources, targets, back.departure, **kw)
+        if j is None or not j.transit_legs or j.arrival > limit:
+            j = _latest_bounded(router, sources, targets, limit, back.departure, kw)
+        if j is None or not j.transit_legs or j.arrival > limit:
+            break
+        if found.items and j.arrival < t - req.search_window:
+            break
+        found.add(j)
+        limit = j.arrival - 1
+    items = found.items
+    return items, "" if items else "no connection arrives in time within the search window"
+
+
 def search(router: Router, req: PlanRequest, sources: list[tuple[int, int]],
            targets: list[tuple[int, int]], t: int, deadline: float) -> tuple[list[Journey], str]:
     """Journeys for the request at timetable time ``t``; (journeys, reason if none)."""
-    import time as clock
-
-    slack = req.min_transfer_time * 60
-    kw = {"max_transfers": req.max_transfers, "transfer_slack": slack}
-    found: list[Journey] = []
-    seen: set[tuple] = set()
-
-    def remember(j: Journey) -> bool:
-        sig = tuple((type(x).__name__, getattr(x, "trip", -1), x.from_stop if isinstance(
-            x, WalkLeg) else x.board_stop) for x in j.legs) + (_leave_time(j), j.arrival)
-        if sig in seen:
-            return False
-        seen.add(sig)
-        found.append(j)
-        return True
-
-    if not req.arrive_by:
-        dep = t
-        while len(found) < req.num_itineraries and dep <= t + req.search_window:
-            if clock.monotonic() > deadline:
-                break
-            j = router.earliest_arrival(sources, targets, dep, **kw)
-            if j is None or not j.transit_legs:
-                break
-            leave = _leave_time(j)
-            if leave > t + req.search_window and found:
-                break
-            remember(j)
-            dep = max(dep, leave) + 1
-        return found, "" if found else "no connection departs within the search window"
-
-    # arrive-by: latest departure with arrival <= limit, by bisection
-    limit = t
-    lo_bound = t - req.search_window - 24 * 3600
-    while len(found) < req.num_itineraries and clock.monotonic() < deadline:
-        lo, hi = lo_bound, limit
-        if (router.arrival_time(sources, targets, lo, **kw) or math.inf) > limit:
-            break
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            a = router.arrival_time(sources, targets, mid, **kw)
-            if a is not None and a <= limit:
-                lo = mid
-            else:
-                hi = mid
-        j = router.earliest_arrival(sources, targets, lo, **kw)
-        if j is None or not j.transit_legs:
-            break
-        if found and j.arrival < t - req.search_window:
-            break
-        remember(j)
-        limit = j.arrival - 1
-    return found, "" if found else "no connection arrives in time within the search window"
+    src, tgt = as_rows(sources), as_rows(targets)
+    if req.arrive_by:
+        return search_arrive_by(router, req, src, tgt, t, deadline)
+    if req.earlier:
+        return search_earlier(router, req, src, tgt, t, deadline)
+    return search_later(router, req, src, tgt, t, deadline)
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -373,15 +474,22 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
     out["itineraries"] = [builder.itinerary(j) for j in journeys]
     if reason and not journeys:
         out["reason"] = reason
-    anchor_first = min((_leave_time(j) for j in journeys), default=t)
-    anchor_last = max((_leave_time(j) for j in journeys), default=t)
+    # Pages continue from this page's first / last departure (MOTIS-style cursors).
     tt = prepared.tt
     window = req.search_window
-    out["nextPageCursor"] = encode_cursor({"time": max(anchor_last + 60, t + 60) + tt.t0,
-                                           "arriveBy": False})
-    out["previousPageCursor"] = encode_cursor({
-        "time": min(anchor_first, t) + tt.t0 - 60 - (0 if journeys else window),
-        "arriveBy": True})
+    if journeys:
+        earlier_from = min(_leave_time(j) for j in journeys)
+        later_from = max(_leave_time(j) for j in journeys) + 1
+    elif req.earlier:
+        earlier_from, later_from = t - window, t
+    elif req.arrive_by:
+        earlier_from, later_from = t - window, t + 1
+    else:
+        earlier_from, later_from = t, t + window + 1
+    out["previousPageCursor"] = encode_cursor({"time": earlier_from + tt.t0, "arriveBy": False,
+                                               "dir": "earlier"})
+    out["nextPageCursor"] = encode_cursor({"time": later_from + tt.t0, "arriveBy": False,
+                                           "dir": "later"})
     return out
 
 
@@ -440,12 +548,14 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         zone = rt.store.timezone()
         moment = parse_time(time, "time", zone)
         arrive = arriveBy
+        earlier = False
         if pageCursor:
             cur = decode_cursor(pageCursor)
             try:
                 moment = datetime.fromtimestamp(float(cur["time"]))  # type: ignore[arg-type]
                 moment = moment.astimezone()
                 arrive = bool(cur["arriveBy"])
+                earlier = cur.get("dir", "later") == "earlier" and not arrive
             except (KeyError, TypeError, ValueError, OverflowError, OSError):
                 raise ApiError(400, "pageCursor: not a cursor returned by this server",
                                "pageCursor") from None
@@ -457,8 +567,6 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         )
         if not modes[0]:
             raise ApiError(400, "transitModes: empty", "transitModes")
-        import time as clock
-
         deadline = clock.monotonic() + s.search_deadline
 
         def work() -> bytes:
@@ -473,7 +581,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                 max_pre_transit_time=maxPreTransitTime,
                 max_post_transit_time=maxPostTransitTime, max_direct_time=maxDirectTime,
                 transit_modes=modes[0], pre_transit_modes=modes[1],
-                post_transit_modes=modes[2], direct_modes=modes[3])
+                post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier)
             key = cache_key("plan", prepared.version, req.key())
             cached = rt.cache.get(key)
             if cached is not None:

@@ -283,3 +283,130 @@ def test_hart_board_and_geocode(hart: TestClient) -> None:
                                                   "time": "2021-01-12T08:00:00"}).json()
     assert len(board["stopTimes"]) == 4
     assert board["stopTimes"][0]["place"]["departure"].startswith("2021-01-12T08")
+
+
+# --- plan search: range query (depart-at), reverse CSA (arrive-by), pages, alternatives ------
+
+HART_PAIRS = [("hart:4543", "hart:2660"), ("hart:1740", "hart:1149"),
+              ("hart:4480", "hart:3664"), ("hart:910", "hart:6695"),
+              ("hart:1161", "hart:1731")]
+HART_T = "2021-01-12T08:00:00-05:00"
+
+
+def hart_router(hart: TestClient):
+    rt = hart.app.state.runtime
+    prepared, _ = rt.prepared_for(ts(HART_T))
+    return prepared, rt.routers.get(prepared, ("TRANSIT",))
+
+
+def stop_rows(prepared, stop_id: str) -> list[tuple[int, int]]:
+    return [(s, 0) for s in prepared.group(prepared.resolve_stop(stop_id))]
+
+
+def tt_time(prepared, text: str) -> int:
+    return int(ts(text).timestamp()) - prepared.tt.t0
+
+
+def repeated_earliest_arrival(router, src, tgt, t: int, window: int, n: int) -> list[tuple]:
+    """(departure, arrival) from repeated earliest-arrival queries, each one's departure
+    pushed to the latest that keeps its arrival, the next query one second later."""
+    out: list[tuple[int, int]] = []
+    dep = t
+    while len(out) < n:
+        j = router.earliest_arrival(src, tgt, dep, max_transfers=7)
+        if j is None or not j.transit_legs:
+            break
+        lo, hi = dep, j.arrival  # arrival(lo) == j.arrival < arrival(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            a = router.arrival_time(src, tgt, mid, max_transfers=7)
+            if a is not None and a <= j.arrival:
+                lo = mid
+            else:
+                hi = mid
+        if lo > t + window and out:
+            break
+        out.append((lo, j.arrival))
+        dep = lo + 1
+    return out
+
+
+@pytest.mark.parametrize(("origin", "dest"), HART_PAIRS)
+def test_two_hour_window_lists_the_departures_of_repeated_earliest_arrival_queries(
+        hart: TestClient, origin: str, dest: str) -> None:
+    prepared, router = hart_router(hart)
+    n = 4
+    r = hart.get("/api/v1/plan", params={"fromPlace": origin, "toPlace": dest, "time": HART_T,
+                                         "searchWindow": 7200, "numItineraries": n})
+    assert r.status_code == 200, r.status_code
+    got = [(tt_time(prepared, it["startTime"]), tt_time(prepared, it["endTime"]))
+           for it in r.json()["itineraries"]]
+    t = tt_time(prepared, HART_T)
+    want = repeated_earliest_arrival(router, stop_rows(prepared, origin),
+                                     stop_rows(prepared, dest), t, 7200, n)
+    assert want, "the reference found no journey: pick another pair"
+    if len(want) == n:
+        assert got == want
+    else:  # fewer in the window: all of them, then alternatives at the first departure
+        assert set(want) <= set(got) and len(got) <= n
+        assert min(got) == want[0]
+
+
+@pytest.mark.parametrize(("origin", "dest"), HART_PAIRS[:3])
+def test_arrive_by_itineraries_arrive_in_time_and_leave_as_late_as_possible(
+        hart: TestClient, origin: str, dest: str) -> None:
+    prepared, router = hart_router(hart)
+    limit_text = "2021-01-12T12:00:00-05:00"
+    r = hart.get("/api/v1/plan", params={"fromPlace": origin, "toPlace": dest,
+                                         "time": limit_text, "arriveBy": "true",
+                                         "numItineraries": 3, "searchWindow": 4 * 3600})
+    its = r.json()["itineraries"]
+    assert len(its) == 3, r.status_code
+    src, tgt = stop_rows(prepared, origin), stop_rows(prepared, dest)
+    limit = tt_time(prepared, limit_text)
+    # latest first: each one is the latest departure arriving before the one after it
+    for it in sorted(its, key=lambda x: x["startTime"], reverse=True):
+        leave, arrival = tt_time(prepared, it["startTime"]), tt_time(prepared, it["endTime"])
+        assert arrival <= limit
+        assert router.arrival_time(src, tgt, leave, max_transfers=7) <= arrival
+        later = router.arrival_time(src, tgt, leave + 1, max_transfers=7)
+        assert later is None or later > limit, (it["startTime"], it["endTime"])
+        limit = arrival - 1
+
+
+def test_previous_page_ends_with_the_departure_just_before_the_first(
+        hart: TestClient) -> None:
+    origin, dest = HART_PAIRS[1]
+    params = {"fromPlace": origin, "toPlace": dest, "numItineraries": 3}
+    first = hart.get("/api/v1/plan", params={**params, "time": "2021-01-12T12:00:00"}).json()
+    prev = hart.get("/api/v1/plan", params={**params,
+                                            "pageCursor": first["previousPageCursor"]}).json()
+    starts = [it["startTime"] for it in prev["itineraries"]]
+    assert len(starts) == 3 and starts == sorted(starts)
+    assert ts(starts[-1]) < ts(first["itineraries"][0]["startTime"])
+    # no departure in between: a search from the previous page's last finds the first next
+    again = hart.get("/api/v1/plan", params={**params, "time": starts[-1],
+                                             "numItineraries": 2}).json()["itineraries"]
+    assert [it["startTime"] for it in again] == [starts[-1],
+                                                  first["itineraries"][0]["startTime"]]
+
+
+def test_short_window_is_filled_with_pareto_alternatives_without_duplicates(
+        hart: TestClient) -> None:
+    origin, dest = HART_PAIRS[4]
+    r = hart.get("/api/v1/plan", params={"fromPlace": origin, "toPlace": dest, "time": HART_T,
+                                         "searchWindow": 60, "numItineraries": 4})
+    its = r.json()["itineraries"]
+    assert len(its) >= 2, r.status_code
+
+    def criteria(it: dict) -> tuple[float, int, int]:
+        walk = sum(leg["duration"] for leg in it["legs"] if leg["mode"] == "WALK")
+        return ts(it["endTime"]).timestamp(), it["transfers"], walk
+
+    keys = [criteria(it) for it in its]
+    assert len({(it["startTime"], tuple(leg.get("tripId") for leg in it["legs"]))
+                for it in its}) == len(its)
+    for a in keys:
+        for b in keys:
+            dominated = all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+            assert not dominated, (a, b)
