@@ -162,10 +162,11 @@ def _leave_time(j: Journey) -> int:
     return first.departure - lead - j.access
 
 
-#: Depart-at searches first scan this much of the window per requested itinerary and only
-#: then the rest: journeys in a sub-window are exactly the Pareto (departure, arrival)
-#: journeys of the whole window that depart in it, so nothing changes but the work.
-FIRST_SPAN_PER_ITINERARY = 900
+#: Depart-at searches scan the window in spans, starting with this much per itinerary
+#: still missing and doubling: a span's journeys are exactly the Pareto (departure, arrival)
+#: journeys of the whole window that depart in it, so only the work changes (one short
+#: range query answers most requests for a few itineraries in a dense network).
+SPAN_PER_ITINERARY = 900
 
 
 def _signature(j: Journey) -> tuple:
@@ -189,14 +190,6 @@ class _Found:
         return True
 
 
-def _range_spans(t: int, window: int, n: int) -> list[tuple[int, int]]:
-    first = min(window, FIRST_SPAN_PER_ITINERARY * (n - 1))
-    spans = [(t, first)]
-    if first < window:
-        spans.append((t + first + 1, window - first - 1))
-    return spans
-
-
 def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets: np.ndarray,
                  t: int, deadline: float) -> tuple[list[Journey], str]:
     """Depart-at: rRAPTOR over ``[t, t + searchWindow]``, earliest departures first.
@@ -211,20 +204,22 @@ def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets:
     end = t + req.search_window
     found = _Found()
     after: Journey | None = None
-    for lo, width in _range_spans(t, req.search_window, n):
-        if len(found.items) >= n or clock.monotonic() > deadline:
-            break
+    lo, doubling = t, 0
+    while len(found.items) < n and lo <= end and clock.monotonic() < deadline:
+        width = min(end - lo, (SPAN_PER_ITINERARY * (n - len(found.items))) << doubling)
         journeys, _ = router.range_query(sources, targets, lo, width,
                                          max_transfers=req.max_transfers,
                                          transfer_slack=slack)
+        if not journeys:
+            break  # nothing departs at or after ``lo``
         for j in journeys:
             if not j.transit_legs:
                 continue
-            if j.departure > lo + width:  # past this span: the next span has it
-                if lo + width >= end and after is None:
-                    after = j
-                continue
-            found.add(j)
+            if j.departure <= lo + width:
+                found.add(j)
+            elif lo + width >= end and after is None:  # the first one after the window
+                after = j
+        lo, doubling = lo + width + 1, doubling + 1
     items = found.items[:n]
     if not items and after is not None:
         found.add(after)
