@@ -74,7 +74,15 @@ def parse_time(text: str | None, parameter: str, zone: str) -> datetime | None:
 
 
 def iso(prepared: Prepared, t: int) -> str:
-    return prepared.tt.to_datetime(int(t)).isoformat()
+    """ISO 8601 local time of timetable time ``t`` (memoised per timetable: a response has
+    hundreds of times and a zone conversion each is a large share of building it)."""
+    cache = prepared.iso_cache
+    text = cache.get(t)
+    if text is None:
+        text = prepared.tt.to_datetime(int(t)).isoformat()
+        if len(cache) < 400_000:
+            cache[t] = text
+    return text
 
 
 def parse_modes(text: str | None, parameter: str, allowed: frozenset[str],
@@ -129,6 +137,16 @@ def mode_allowed(mode: str, filters: tuple[str, ...]) -> bool:
 # --- places and cursors -------------------------------------------------------------------
 
 def stop_place(prepared: Prepared, stop: int, **times: object) -> dict[str, object]:
+    base = prepared.place_cache.get(stop)
+    if base is None:
+        base = prepared.place_cache[stop] = _stop_place(prepared, stop)
+    out = dict(base)
+    if times:
+        out.update({k: v for k, v in times.items() if v is not None})
+    return out
+
+
+def _stop_place(prepared: Prepared, stop: int) -> dict[str, object]:
     tt = prepared.tt
     out: dict[str, object] = {
         "name": str(tt.stop_names[stop]),
@@ -141,7 +159,6 @@ def stop_place(prepared: Prepared, stop: int, **times: object) -> dict[str, obje
     parent = int(tt.stop_parent[stop])
     if parent >= 0:
         out["parentId"] = str(tt.stop_ids[parent])
-    out.update({k: v for k, v in times.items() if v is not None})
     return out
 
 

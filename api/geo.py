@@ -72,22 +72,25 @@ class StopIndex:
 POLYLINE_PRECISION = 7
 
 
+_SHIFTS = np.arange(8, dtype=np.int64) * 5  # 8 x 5 bits cover any zig-zagged delta
+
+
 def encode_polyline(points: list[tuple[float, float]] | np.ndarray,
                     precision: int = POLYLINE_PRECISION) -> str:
-    """Google's encoded polyline algorithm over (lat, lon) pairs."""
-    factor = 10**precision
-    out: list[str] = []
-    prev_lat = prev_lon = 0
-    for lat, lon in points:
-        ilat, ilon = round(lat * factor), round(lon * factor)
-        for delta in (ilat - prev_lat, ilon - prev_lon):
-            v = ~(delta << 1) if delta < 0 else delta << 1
-            while v >= 0x20:
-                out.append(chr((0x20 | (v & 0x1F)) + 63))
-                v >>= 5
-            out.append(chr(v + 63))
-        prev_lat, prev_lon = ilat, ilon
-    return "".join(out)
+    """Google's encoded polyline algorithm over (lat, lon) pairs (vectorised)."""
+    arr = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(arr) == 0:
+        return ""
+    ints = np.round(arr * 10**precision).astype(np.int64)
+    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+    values = np.where(deltas < 0, ~(deltas << 1), deltas << 1)
+    rest = values[:, None] >> _SHIFTS  # what is left before emitting chunk k
+    present = rest > 0
+    present[:, 0] = True
+    more = np.zeros_like(present)
+    more[:, :-1] = rest[:, 1:] > 0
+    codes = (rest & 0x1F) + 0x20 * more + 63
+    return codes[present].astype(np.uint8).tobytes().decode("ascii")
 
 
 def decode_polyline(text: str, precision: int = POLYLINE_PRECISION) -> list[tuple[float, float]]:
@@ -114,7 +117,10 @@ def decode_polyline(text: str, precision: int = POLYLINE_PRECISION) -> list[tupl
 
 
 def path_length_m(points: list[tuple[float, float]] | np.ndarray) -> float:
-    total = 0.0
-    for (a, b), (c, d) in zip(points[:-1], points[1:], strict=True):
-        total += haversine_m(a, b, c, d)
-    return total
+    arr = np.radians(np.asarray(points, dtype=float).reshape(-1, 2))
+    if len(arr) < 2:
+        return 0.0
+    lat, lon = arr[:, 0], arr[:, 1]
+    a = (np.sin(np.diff(lat) / 2) ** 2
+         + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2)
+    return float(np.sum(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))))

@@ -52,6 +52,15 @@ from planner.router import Router, as_rows
 if TYPE_CHECKING:
     from api.app import Runtime
 
+try:  # orjson serialises a plan several times faster; plain json is the fallback
+    import orjson
+
+    def dumps(obj: object) -> bytes:
+        return orjson.dumps(obj)
+except ImportError:  # pragma: no cover - depends on the installation
+    def dumps(obj: object) -> bytes:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
 STREET_MODES = frozenset({"WALK"})
 #: Straight-line walks are longer on streets; the same factor as planner.streets.
 DETOUR = 1.3
@@ -118,10 +127,15 @@ class RouterCache:
 
     def __init__(self) -> None:
         self._routers: dict[tuple[str, tuple[str, ...]], Router] = {}
+        self._asked: dict[tuple[int, tuple[str, ...]], tuple[Prepared, Router]] = {}
         self._lock = threading.Lock()
 
     def get(self, prepared: Prepared, modes: tuple[str, ...]) -> Router:
+        fast = self._asked.get((id(prepared), modes))
+        if fast is not None and fast[0] is prepared:
+            return fast[1]
         tt = prepared.tt
+        requested = modes
         line_modes = [mode_of_route_type(int(x)) for x in tt.line_type]
         allowed_lines = np.array([mode_allowed(m, modes) for m in line_modes], dtype=bool)
         if allowed_lines.all():
@@ -129,6 +143,8 @@ class RouterCache:
         key = (id(prepared), modes)
         with self._lock:
             hit = self._routers.get(key)
+            if hit is not None:
+                self._asked[(id(prepared), requested)] = (prepared, hit)
         if hit is not None:
             return hit
         if modes == ("TRANSIT",):
@@ -146,6 +162,9 @@ class RouterCache:
             if len(self._routers) > 32:  # old timetables: drop everything, rebuild lazily
                 self._routers.clear()
             self._routers[key] = router
+            if len(self._asked) > 64:
+                self._asked.clear()
+            self._asked[(id(prepared), requested)] = (prepared, router)  # no mode scan
         return router
 
 
@@ -353,9 +372,7 @@ class ItineraryBuilder:
     def transit(self, leg: TransitLeg) -> dict[str, Any]:
         tt = self.tt
         line = leg.line
-        g = int(tt.trip_gtfs[leg.trip])
-        stops = [self._latlon(v.stop) for v in leg.stops]
-        geometry = self.shapes.cut(str(tt.gtfs_trip_shape[g]), stops)
+        points, n_points, distance = self.geometry(leg)
         dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
         return {
             "mode": mode_of_route_type(int(tt.line_type[line])),
@@ -364,7 +381,7 @@ class ItineraryBuilder:
             "startTime": dep, "endTime": arr,
             "scheduledStartTime": dep, "scheduledEndTime": arr,
             "duration": leg.arrival - leg.departure,
-            "distance": round(path_length_m(geometry), 1),
+            "distance": distance,
             "realTime": False,
             "routeId": str(tt.line_ids[line]),
             "routeShortName": str(tt.line_short_name[line]),
@@ -380,9 +397,26 @@ class ItineraryBuilder:
                 stop_place(self.p, v.stop, arrival=iso(self.p, v.arrival),
                            departure=iso(self.p, v.departure))
                 for v in leg.stops[1:-1]],
-            "legGeometry": {"points": encode_polyline(geometry),
-                            "precision": POLYLINE_PRECISION, "length": len(geometry)},
+            "legGeometry": {"points": points, "precision": POLYLINE_PRECISION,
+                            "length": n_points},
         }
+
+    def geometry(self, leg: TransitLeg) -> tuple[str, int, float]:
+        """(encoded polyline, points, metres) of a leg, once per timetable: a stop pattern
+        (route), its shape and the two positions fix it, and cutting shapes is costly."""
+        tt = self.tt
+        shape_id = str(tt.gtfs_trip_shape[int(tt.trip_gtfs[leg.trip])])
+        key = (shape_id, leg.route, leg.board_pos, leg.alight_pos)
+        cache = self.p.geometry_cache
+        hit = cache.get(key)
+        if hit is None:
+            stops = [self._latlon(v.stop) for v in leg.stops]
+            geometry = self.shapes.cut(shape_id, stops)
+            hit = (encode_polyline(geometry), len(geometry), round(path_length_m(geometry), 1))
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[key] = hit
+        return hit
 
     def itinerary(self, j: Journey) -> dict[str, Any]:
         legs: list[dict[str, Any]] = []
@@ -584,8 +618,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                 return cached
             rt.metrics.cache.labels("miss").inc()
             t = req.time - prepared.tt.t0
-            body = json.dumps(compute_plan(rt, prepared, req, origin, dest, t, deadline),
-                              ensure_ascii=False, separators=(",", ":")).encode()
+            body = dumps(compute_plan(rt, prepared, req, origin, dest, t, deadline))
             rt.cache.set(key, body)
             return body
 

@@ -77,11 +77,24 @@ def static_feedset(paths: list[Path]) -> FeedSet:
     return FeedSet(paths=paths, version="static", published_at=mtime)
 
 
+def plain_arrays(tt: Timetable) -> Timetable:
+    """The timetable with plain ndarray views of its memory maps (no copy).
+
+    ``np.memmap.__getitem__`` and ``__array_finalize__`` are Python code run on every scalar
+    read and slice; building a response reads thousands, so views skip that overhead.
+    """
+    from dataclasses import fields, replace
+
+    views = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
+             if isinstance(getattr(tt, f.name), np.memmap)}
+    return replace(tt, **views) if views else tt
+
+
 class Prepared:
     """A timetable plus what the API derives from it once (indexes, lookups)."""
 
     def __init__(self, tt: Timetable, feedset: FeedSet) -> None:
-        self.tt = tt
+        self.tt = tt = plain_arrays(tt)
         self.feedset = feedset
         self.version = tt.version
         self.stop_index = StopIndex(tt.stop_lat, tt.stop_lon)
@@ -92,6 +105,10 @@ class Prepared:
         for child in np.nonzero(parent >= 0)[0]:
             self.children.setdefault(int(parent[child]), []).append(int(child))
         self.zone = ZoneInfo(tt.timezone)
+        #: Response pieces that only depend on the timetable, built once per value.
+        self.place_cache: dict[int, dict[str, object]] = {}
+        self.iso_cache: dict[int, str] = {}
+        self.geometry_cache: dict[tuple[int, int, int], tuple[str, int, float]] = {}
 
     @property
     def search(self) -> StopSearch:
