@@ -77,7 +77,10 @@ _SHIFTS = np.arange(8, dtype=np.int64) * 5  # 8 x 5 bits cover any zig-zagged de
 
 def encode_polyline(points: list[tuple[float, float]] | np.ndarray,
                     precision: int = POLYLINE_PRECISION) -> str:
-    """Google's encoded polyline algorithm over (lat, lon) pairs (vectorised)."""
+    """Google's encoded polyline algorithm over (lat, lon) pairs (vectorised; short lines,
+    such as two-point walks, in plain Python where numpy's call overhead would dominate)."""
+    if len(points) <= 8:
+        return _encode_short(points, precision)
     arr = np.asarray(points, dtype=float).reshape(-1, 2)
     if len(arr) == 0:
         return ""
@@ -91,6 +94,22 @@ def encode_polyline(points: list[tuple[float, float]] | np.ndarray,
     more[:, :-1] = rest[:, 1:] > 0
     codes = (rest & 0x1F) + 0x20 * more + 63
     return codes[present].astype(np.uint8).tobytes().decode("ascii")
+
+
+def _encode_short(points: list[tuple[float, float]] | np.ndarray, precision: int) -> str:
+    factor = 10**precision
+    out: list[str] = []
+    prev_lat = prev_lon = 0
+    for lat, lon in points:
+        ilat, ilon = round(float(lat) * factor), round(float(lon) * factor)
+        for delta in (ilat - prev_lat, ilon - prev_lon):
+            v = ~(delta << 1) if delta < 0 else delta << 1
+            while v >= 0x20:
+                out.append(chr((0x20 | (v & 0x1F)) + 63))
+                v >>= 5
+            out.append(chr(v + 63))
+        prev_lat, prev_lon = ilat, ilon
+    return "".join(out)
 
 
 def decode_polyline(text: str, precision: int = POLYLINE_PRECISION) -> list[tuple[float, float]]:

@@ -411,7 +411,20 @@ class ItineraryBuilder:
         hit = cache.get(key)
         if hit is None:
             stops = [self._latlon(v.stop) for v in leg.stops]
-            geometry = self.shapes.cut(shape_id, stops)
+            pattern = cache.get((shape_id, leg.route))
+            if pattern is None:
+                base = int(tt.route_stop_offset[leg.route])
+                end = int(tt.route_stop_offset[leg.route + 1])
+                route_stops = [self._latlon(int(x)) for x in tt.route_stops[base:end]]
+                pattern = cache[(shape_id, leg.route)] = (
+                    self.shapes.match(shape_id, route_stops),)
+            idx = pattern[0]
+            if idx is None or len(stops) < 2:
+                geometry = stops
+            else:
+                shape = self.shapes.shapes[shape_id]
+                piece = shape[idx[leg.board_pos]:idx[leg.alight_pos] + 1].tolist()
+                geometry = [stops[0], *map(tuple, piece), stops[-1]]
             hit = (encode_polyline(geometry), len(geometry), round(path_length_m(geometry), 1))
             if len(cache) > 200_000:
                 cache.clear()

@@ -77,6 +77,23 @@ class ShapeStore:
                     self._shapes = load_shapes(self.paths)
         return self._shapes
 
+    def match(self, shape_id: str, stops: list[tuple[float, float]]) -> np.ndarray | None:
+        """Index of the shape point nearest each stop, matched in order along the shape
+        (so loops and out-and-back lines match the right pass); None without a shape.
+        Done once per stop pattern, any leg on it is then a slice of the shape."""
+        shape = self.shapes.get(shape_id) if shape_id else None
+        if shape is None or len(shape) < 2 or len(stops) < 2:
+            return None
+        scale = np.array([1.0, np.cos(np.radians(np.mean(shape[:, 0])))])
+        pts = shape * scale
+        want = np.asarray(stops, dtype=float) * scale
+        out = np.empty(len(stops), dtype=np.int64)
+        start = 0
+        for i, p in enumerate(want):
+            d = np.sum((pts[start:] - p) ** 2, axis=1)
+            start = out[i] = start + int(np.argmin(d))
+        return out
+
     def cut(self, shape_id: str, stops: list[tuple[float, float]]) -> list[tuple[float, float]]:
         """The shape from the first to the last of ``stops`` (lat, lon), or the stops
         themselves when there is no shape. Stops are matched in order along the shape so

@@ -108,7 +108,7 @@ class Prepared:
         #: Response pieces that only depend on the timetable, built once per value.
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
-        self.geometry_cache: dict[tuple[int, int, int], tuple[str, int, float]] = {}
+        self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
 
     @property
     def search(self) -> StopSearch:
