@@ -18,11 +18,13 @@ deadline, and departing at ``LD + 1`` it is later (or unreachable).
 
 from libcpp.vector cimport vector
 
+from planner.arrays cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+
 import numpy as np
 
-cdef int INF = 2147483647
+from planner.arrays import arrays_for
+
 cdef int NEG = -2147483647
-cdef int NO_TRANSFER = 1 << 29
 
 cdef enum:
     A_EGRESS = 0   # a = target row, b = footpath seconds to it
@@ -72,35 +74,16 @@ def arrival_order(tt) -> np.ndarray:
 cdef class ArriveBy:
     """The timetable's connections in arrival order, prebound for repeated searches."""
 
-    cdef const int[::1] order, conn_dep_stop, conn_arr_stop, conn_dep, conn_arr
-    cdef const int[::1] conn_trip, conn_pos
-    cdef const unsigned char[::1] conn_pickup, conn_dropoff
-    cdef const int[::1] change, fp_offset, fp_to, fp_dur, fp_in_offset, fp_in_from, fp_in_dur
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef const int[::1] order
     cdef readonly int n_stops, n_trips, n_conns
 
     def __init__(self, tt):
-        def arr32(a):
-            return np.ascontiguousarray(a, dtype=np.int32)
-
-        self.n_stops = tt.n_stops
-        self.n_trips = tt.n_trips
-        self.n_conns = tt.n_connections
-        self.order = np.append(arrival_order(tt), np.int32(0))
-        self.conn_dep_stop = arr32(tt.conn_dep_stop)
-        self.conn_arr_stop = arr32(tt.conn_arr_stop)
-        self.conn_dep = arr32(tt.conn_dep)
-        self.conn_arr = arr32(tt.conn_arr)
-        self.conn_trip = arr32(tt.conn_trip)
-        self.conn_pos = arr32(tt.conn_pos)
-        self.conn_pickup = np.ascontiguousarray(tt.conn_pickup, dtype=np.uint8)
-        self.conn_dropoff = np.ascontiguousarray(tt.conn_dropoff, dtype=np.uint8)
-        self.change = arr32(tt.stop_change_time)
-        self.fp_offset = arr32(tt.fp_offset)
-        self.fp_to = np.append(arr32(tt.fp_to), np.int32(0))
-        self.fp_dur = np.append(arr32(tt.fp_dur), np.int32(0))
-        self.fp_in_offset = arr32(tt.fp_in_offset)
-        self.fp_in_from = np.append(arr32(tt.fp_in_from), np.int32(0))
-        self.fp_in_dur = np.append(arr32(tt.fp_in_dur), np.int32(0))
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_trips = self.a.n_trips
+        self.n_conns = self.a.n_conns
+        self.order = arrival_order(tt)
 
     def workspace(self) -> ArriveByWorkspace:
         return ArriveByWorkspace(self.n_stops, self.n_trips)
@@ -113,13 +96,8 @@ cdef class ArriveBy:
         steps as in ``planner.csa.CSA.journey_steps`` (the arrival is the journey's own,
         ``<= deadline``).
         """
-        cdef int i
-        for i in range(sources.shape[0]):
-            if sources[i, 0] < 0 or sources[i, 0] >= self.n_stops or sources[i, 1] < 0:
-                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
-        for i in range(targets.shape[0]):
-            if targets[i, 0] < 0 or targets[i, 0] >= self.n_stops or targets[i, 1] < 0:
-                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
         cdef int best = NEG
         cdef int best_stop = -1
         cdef bint walk_only = False
@@ -132,9 +110,23 @@ cdef class ArriveBy:
     cdef void _run(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int slack, int* best,
                    int* best_stop, bint* walk_only) noexcept nogil:
+        cdef const int* fpio = iptr(self.a.fp_in_offset)
+        cdef const int* fpif = iptr(self.a.fp_in_from)
+        cdef const int* fpid = iptr(self.a.fp_in_dur)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* carr = iptr(self.a.conn_arr)
+        cdef const int* ctrip = iptr(self.a.conn_trip)
+        cdef const int* castop = iptr(self.a.conn_arr_stop)
+        cdef const unsigned char* cdrop = bptr(self.a.conn_dropoff)
+        cdef const int* cdstop = iptr(self.a.conn_dep_stop)
+        cdef const int* cdep = iptr(self.a.conn_dep)
+        cdef const unsigned char* cpick = bptr(self.a.conn_pickup)
+        cdef const int* change = iptr(self.a.change)
         cdef int i, j, s, u, d, e, t, lo, hi, mid, ci, trip, p, dep
         cdef int n = self.n_conns
-        cdef const int* order = &self.order[0]
+        cdef const int* order = iptr(self.order)
         cdef int epoch
         for i in range(self.n_stops):
             ws.la[i] = NEG
@@ -159,9 +151,9 @@ cdef class ArriveBy:
                 ws.la_kind[s] = A_EGRESS
                 ws.la_a[s] = i
                 ws.la_b[s] = 0
-            for j in range(self.fp_in_offset[s], self.fp_in_offset[s + 1]):
-                u = self.fp_in_from[j]
-                d = self.fp_in_dur[j]
+            for j in range(fpio[s], fpio[s + 1]):
+                u = fpif[j]
+                d = fpid[j]
                 if t - d > ws.egress_t[u]:
                     ws.egress_t[u] = t - d
                     ws.egress_row[u] = i
@@ -177,9 +169,9 @@ cdef class ArriveBy:
                 ws.acc[s] = sources[i, 1]
                 ws.acc_row[s] = i
                 ws.acc_fp[s] = 0
-            for j in range(self.fp_offset[s], self.fp_offset[s + 1]):
-                u = self.fp_to[j]
-                d = self.fp_dur[j]
+            for j in range(fpo[s], fpo[s + 1]):
+                u = fpt[j]
+                d = fpd[j]
                 if sources[i, 1] + d < ws.acc[u]:
                     ws.acc[u] = sources[i, 1] + d
                     ws.acc_row[u] = i
@@ -194,50 +186,51 @@ cdef class ArriveBy:
         hi = n
         while lo < hi:
             mid = (lo + hi) >> 1
-            if self.conn_arr[order[mid]] > deadline:
+            if carr[order[mid]] > deadline:
                 lo = mid + 1
             else:
                 hi = mid
         ci = lo
         while ci < n:
             i = order[ci]
-            if self.conn_arr[i] < best[0]:
+            if carr[i] < best[0]:
                 break  # every later connection departs before the best departure
-            trip = self.conn_trip[i]
+            trip = ctrip[i]
             if ws.trip_epoch[trip] != epoch:
-                if not self.conn_dropoff[i] or self.conn_arr[i] > ws.la[self.conn_arr_stop[i]]:
+                if not cdrop[i] or carr[i] > ws.la[castop[i]]:
                     ci += 1
                     continue
                 ws.trip_epoch[trip] = epoch
                 ws.trip_exit[trip] = i
-            p = self.conn_dep_stop[i]
-            dep = self.conn_dep[i]
-            if self.conn_pickup[i] and dep > ws.lr[p]:
+            p = cdstop[i]
+            dep = cdep[i]
+            if cpick[i] and dep > ws.lr[p]:
                 ws.lr[p] = dep
                 ws.lr_conn[p] = i
                 if ws.acc[p] != INF and dep - ws.acc[p] > best[0]:
                     best[0] = dep - ws.acc[p]
                     best_stop[0] = p
                     walk_only[0] = False
-                if self.change[p] < NO_TRANSFER:
-                    t = dep - self.change[p] - slack
+                if change[p] < NO_TRANSFER:
+                    t = dep - change[p] - slack
                     if t > ws.la[p]:
                         ws.la[p] = t
                         ws.la_kind[p] = A_CHANGE
-                for j in range(self.fp_in_offset[p], self.fp_in_offset[p + 1]):
-                    u = self.fp_in_from[j]
-                    t = dep - self.fp_in_dur[j] - slack
+                for j in range(fpio[p], fpio[p + 1]):
+                    u = fpif[j]
+                    t = dep - fpid[j] - slack
                     if t > ws.la[u]:
                         ws.la[u] = t
                         ws.la_kind[u] = A_FOOT
                         ws.la_a[u] = p
-                        ws.la_b[u] = self.fp_in_dur[j]
+                        ws.la_b[u] = fpid[j]
             ci += 1
         ws.scanned = ci - lo
 
     cdef tuple _journey(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int departure, int best_stop,
                         bint walk_only):
+        cdef TimetableArrays A = self.a
         cdef list steps = []
         cdef int row, p, c, trip, x, q, a, d, guard = 0, trips = 0
         cdef int s, j
@@ -260,12 +253,12 @@ cdef class ArriveBy:
             guard += 1
             if guard > 10000:
                 raise RuntimeError("journey reconstruction did not terminate")
-            trip = self.conn_trip[c]
+            trip = A.conn_trip[c]
             x = ws.trip_exit[trip]
-            steps.append(("trip", trip, self.conn_pos[c], self.conn_pos[x] + 1))
+            steps.append(("trip", trip, A.conn_pos[c], A.conn_pos[x] + 1))
             trips += 1
-            q = self.conn_arr_stop[x]
-            a = self.conn_arr[x]
+            q = A.conn_arr_stop[x]
+            a = A.conn_arr[x]
             if ws.la_kind[q] == A_EGRESS:
                 j = ws.la_a[q]
                 d = ws.la_b[q]

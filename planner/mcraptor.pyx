@@ -23,10 +23,11 @@ that differ in it are kept apart.
 
 from libcpp.vector cimport vector
 
+from planner.arrays cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+
 import numpy as np
 
-cdef int INF = 2147483647
-cdef int NO_TRANSFER = 1 << 29
+from planner.arrays import arrays_for
 
 # label kinds
 cdef enum:
@@ -104,41 +105,13 @@ cdef inline bint _dominated3(int t, int w, int x, int t2, int w2, int x2) noexce
 cdef class McRaptor:
     """The timetable's RAPTOR arrays, prebound for repeated McRAPTOR searches."""
 
-    cdef const int[::1] route_stop_offset, route_stops, route_trip_offset
-    cdef const unsigned char[::1] route_pickup, route_dropoff
-    cdef const int[::1] trip_st_offset, st_arr, st_dep
-    cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
-    cdef const int[::1] change, fp_offset, fp_to, fp_dur, fp_in_offset, fp_in_from, fp_in_dur
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
     cdef readonly int n_stops, n_routes
 
     def __init__(self, tt):
-        def arr32(a):
-            return np.ascontiguousarray(a, dtype=np.int32)
-
-        def arr8(a):
-            return np.ascontiguousarray(a, dtype=np.uint8)
-
-        self.n_stops = tt.n_stops
-        self.n_routes = tt.n_routes
-        self.route_stop_offset = arr32(tt.route_stop_offset)
-        self.route_stops = arr32(tt.route_stops)
-        self.route_trip_offset = arr32(tt.route_trip_offset)
-        self.route_pickup = arr8(tt.route_pickup)
-        self.route_dropoff = arr8(tt.route_dropoff)
-        self.trip_st_offset = arr32(tt.trip_st_offset)
-        self.st_arr = arr32(tt.st_arr)
-        self.st_dep = arr32(tt.st_dep)
-        self.stop_route_offset = arr32(tt.stop_route_offset)
-        self.stop_route_route = arr32(tt.stop_route_route)
-        self.stop_route_pos = arr32(tt.stop_route_pos)
-        self.change = arr32(tt.stop_change_time)
-        # a trailing sentinel keeps &x[0] valid for empty footpath arrays
-        self.fp_offset = arr32(tt.fp_offset)
-        self.fp_to = np.append(arr32(tt.fp_to), np.int32(0))
-        self.fp_dur = np.append(arr32(tt.fp_dur), np.int32(0))
-        self.fp_in_offset = arr32(tt.fp_in_offset)
-        self.fp_in_from = np.append(arr32(tt.fp_in_from), np.int32(0))
-        self.fp_in_dur = np.append(arr32(tt.fp_in_dur), np.int32(0))
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_routes = self.a.n_routes
 
     def workspace(self) -> McRaptorWorkspace:
         return McRaptorWorkspace(self.n_stops, self.n_routes)
@@ -249,13 +222,8 @@ cdef class McRaptor:
         """
         cdef int n_src = sources.shape[0]
         cdef int n_tgt = targets.shape[0]
-        cdef int i
-        for i in range(n_src):
-            if sources[i, 0] < 0 or sources[i, 0] >= self.n_stops or sources[i, 1] < 0:
-                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
-        for i in range(n_tgt):
-            if targets[i, 0] < 0 or targets[i, 0] >= self.n_stops or targets[i, 1] < 0:
-                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
         if max_transfers < 0:
             raise ValueError("max_transfers must be >= 0")
         sx = np.zeros(n_src, dtype=np.int32) if source_extra is None else \
@@ -273,6 +241,24 @@ cdef class McRaptor:
     cdef void _run(self, McRaptorWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, const int[::1] sx, const int[::1] tx,
                    int departure, int slack, int max_trips) noexcept nogil:
+        cdef const int* change = iptr(self.a.change)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* fpio = iptr(self.a.fp_in_offset)
+        cdef const int* fpif = iptr(self.a.fp_in_from)
+        cdef const int* fpid = iptr(self.a.fp_in_dur)
+        cdef const int* sro = iptr(self.a.stop_route_offset)
+        cdef const int* srr = iptr(self.a.stop_route_route)
+        cdef const int* srp = iptr(self.a.stop_route_pos)
+        cdef const int* rso = iptr(self.a.route_stop_offset)
+        cdef const int* rto = iptr(self.a.route_trip_offset)
+        cdef const int* rstops = iptr(self.a.route_stops)
+        cdef const unsigned char* drop = bptr(self.a.route_dropoff)
+        cdef const int* tso = iptr(self.a.trip_st_offset)
+        cdef const int* sarr = iptr(self.a.st_arr)
+        cdef const unsigned char* pick = bptr(self.a.route_pickup)
+        cdef const int* sdep = iptr(self.a.st_dep)
         cdef int i, j, k, s, u, d, e, t, w, x, lid, r, p, pos, first, off, n_pos
         cdef int t_lo, t_hi, lo, hi, mid, trip, a, dep_i
         cdef size_t q, m, z
@@ -281,10 +267,6 @@ cdef class McRaptor:
         cdef MLabel lab
         cdef MLabel* L
         cdef bint dom
-        cdef const int* change = &self.change[0]
-        cdef const int* fpo = &self.fp_offset[0]
-        cdef const int* fpt = &self.fp_to[0]
-        cdef const int* fpd = &self.fp_dur[0]
         cdef vector[int] tmp
 
         # reset (only what the previous query touched)
@@ -319,9 +301,9 @@ cdef class McRaptor:
                 ws.eg_touched.push_back(s)
             ws.eg_head[s] = <int>ws.eg.size()
             ws.eg.push_back(opt)
-            for j in range(self.fp_in_offset[s], self.fp_in_offset[s + 1]):
-                u = self.fp_in_from[j]
-                d = self.fp_in_dur[j]
+            for j in range(fpio[s], fpio[s + 1]):
+                u = fpif[j]
+                d = fpid[j]
                 opt.time = e + d
                 opt.walk = e + d
                 opt.fp = d
@@ -367,9 +349,9 @@ cdef class McRaptor:
             ws.routes_marked.clear()
             for q in range(ws.touched_prev.size()):
                 s = ws.touched_prev[q]
-                for j in range(self.stop_route_offset[s], self.stop_route_offset[s + 1]):
-                    r = self.stop_route_route[j]
-                    pos = self.stop_route_pos[j]
+                for j in range(sro[s], sro[s + 1]):
+                    r = srr[j]
+                    pos = srp[j]
                     if ws.route_first[r] == INF:
                         ws.routes_marked.push_back(r)
                         ws.route_first[r] = pos
@@ -379,18 +361,18 @@ cdef class McRaptor:
                 r = ws.routes_marked[q]
                 first = ws.route_first[r]
                 ws.route_first[r] = INF
-                off = self.route_stop_offset[r]
-                n_pos = self.route_stop_offset[r + 1] - off
-                t_lo = self.route_trip_offset[r]
-                t_hi = self.route_trip_offset[r + 1]
+                off = rso[r]
+                n_pos = rso[r + 1] - off
+                t_lo = rto[r]
+                t_hi = rto[r + 1]
                 ws.rbag.clear()
                 for pos in range(first, n_pos):
-                    p = self.route_stops[off + pos]
+                    p = rstops[off + pos]
                     # alight: every route-bag label arrives at p
-                    if self.route_dropoff[off + pos] and ws.rbag.size() > 0:
+                    if drop[off + pos] and ws.rbag.size() > 0:
                         for m in range(ws.rbag.size()):
                             rl = ws.rbag[m]
-                            a = self.st_arr[self.trip_st_offset[rl.trip] + pos]
+                            a = sarr[tso[rl.trip] + pos]
                             if self._target_dominates(ws, a, rl.walk, rl.extra):
                                 continue
                             lab.time = a
@@ -406,7 +388,7 @@ cdef class McRaptor:
                                 self._egress(ws, lid, k)
                                 self._transfer(ws, k, lid, slack)
                     # board: ready labels of the previous round catch their first trip
-                    if self.route_pickup[off + pos] and ws.ready_prev[p].size() > 0:
+                    if pick[off + pos] and ws.ready_prev[p].size() > 0:
                         for m in range(ws.ready_prev[p].size()):
                             lid = ws.ready_prev[p][m]
                             L = &ws.labels[lid]
@@ -416,7 +398,7 @@ cdef class McRaptor:
                             hi = t_hi
                             while lo < hi:
                                 mid = (lo + hi) >> 1
-                                if self.st_dep[self.trip_st_offset[mid] + pos] < L.time:
+                                if sdep[tso[mid] + pos] < L.time:
                                     lo = mid + 1
                                 else:
                                     hi = mid
@@ -451,16 +433,20 @@ cdef class McRaptor:
 
     cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack) noexcept nogil:
         """Ready labels from a new vehicle label: same stop and one footpath."""
+        cdef const int* change = iptr(self.a.change)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* fpt = iptr(self.a.fp_to)
         cdef int p = ws.labels[lid].stop
         cdef int a = ws.labels[lid].time
         cdef int w = ws.labels[lid].walk
         cdef int x = ws.labels[lid].extra
         cdef int j, d
-        if self.change[p] < NO_TRANSFER:
-            self._ready(ws, k, p, a + self.change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
-        for j in range(self.fp_offset[p], self.fp_offset[p + 1]):
-            d = self.fp_dur[j]
-            self._ready(ws, k, self.fp_to[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0)
+        if change[p] < NO_TRANSFER:
+            self._ready(ws, k, p, a + change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
+        for j in range(fpo[p], fpo[p + 1]):
+            d = fpd[j]
+            self._ready(ws, k, fpt[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):

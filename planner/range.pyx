@@ -21,10 +21,9 @@ walking, reported separately since it can start at any time).
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 
-import numpy as np
+from planner.arrays cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
 
-cdef int INF = 2147483647
-cdef int NO_TRANSFER = 1 << 29
+from planner.arrays import arrays_for
 
 cdef enum:
     R_SOURCE = 0      # a = source row
@@ -85,37 +84,13 @@ cdef class RangeWorkspace:
 cdef class RangeRaptor:
     """The timetable's RAPTOR arrays, prebound for repeated range searches."""
 
-    cdef const int[::1] route_stop_offset, route_stops, route_trip_offset
-    cdef const unsigned char[::1] route_pickup, route_dropoff
-    cdef const int[::1] trip_st_offset, st_arr, st_dep
-    cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
-    cdef const int[::1] change, fp_offset, fp_to, fp_dur, fp_in_offset, fp_in_from, fp_in_dur
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
     cdef readonly int n_stops, n_routes
 
     def __init__(self, tt):
-        def arr32(a):
-            return np.ascontiguousarray(a, dtype=np.int32)
-
-        self.n_stops = tt.n_stops
-        self.n_routes = tt.n_routes
-        self.route_stop_offset = arr32(tt.route_stop_offset)
-        self.route_stops = arr32(tt.route_stops)
-        self.route_trip_offset = arr32(tt.route_trip_offset)
-        self.route_pickup = np.ascontiguousarray(tt.route_pickup, dtype=np.uint8)
-        self.route_dropoff = np.ascontiguousarray(tt.route_dropoff, dtype=np.uint8)
-        self.trip_st_offset = arr32(tt.trip_st_offset)
-        self.st_arr = arr32(tt.st_arr)
-        self.st_dep = arr32(tt.st_dep)
-        self.stop_route_offset = arr32(tt.stop_route_offset)
-        self.stop_route_route = arr32(tt.stop_route_route)
-        self.stop_route_pos = arr32(tt.stop_route_pos)
-        self.change = arr32(tt.stop_change_time)
-        self.fp_offset = arr32(tt.fp_offset)
-        self.fp_to = np.append(arr32(tt.fp_to), np.int32(0))
-        self.fp_dur = np.append(arr32(tt.fp_dur), np.int32(0))
-        self.fp_in_offset = arr32(tt.fp_in_offset)
-        self.fp_in_from = np.append(arr32(tt.fp_in_from), np.int32(0))
-        self.fp_in_dur = np.append(arr32(tt.fp_in_dur), np.int32(0))
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_routes = self.a.n_routes
 
     def workspace(self) -> RangeWorkspace:
         return RangeWorkspace(self.n_stops, self.n_routes)
@@ -129,13 +104,8 @@ cdef class RangeRaptor:
         ``planner.csa.CSA.journey_steps``), none dominated by another or by walking;
         ``walk_only`` is the walking-only duration source to target, or ``None``.
         """
-        cdef int i
-        for i in range(sources.shape[0]):
-            if sources[i, 0] < 0 or sources[i, 0] >= self.n_stops or sources[i, 1] < 0:
-                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
-        for i in range(targets.shape[0]):
-            if targets[i, 0] < 0 or targets[i, 0] >= self.n_stops or targets[i, 1] < 0:
-                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
         if window < 0 or max_transfers < 0:
             raise ValueError("window and max_transfers must be >= 0")
         cdef int K = max_transfers + 1
@@ -174,6 +144,20 @@ cdef class RangeRaptor:
 
     cdef void _prepare(self, RangeWorkspace ws, const int[:, ::1] sources,
                        const int[:, ::1] targets, int t, int window, int K) noexcept nogil:
+        cdef const int* fpio = iptr(self.a.fp_in_offset)
+        cdef const int* fpif = iptr(self.a.fp_in_from)
+        cdef const int* fpid = iptr(self.a.fp_in_dur)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* sro = iptr(self.a.stop_route_offset)
+        cdef const int* srr = iptr(self.a.stop_route_route)
+        cdef const int* srp = iptr(self.a.stop_route_pos)
+        cdef const int* rso = iptr(self.a.route_stop_offset)
+        cdef const unsigned char* pick = bptr(self.a.route_pickup)
+        cdef const int* rto = iptr(self.a.route_trip_offset)
+        cdef const int* tso = iptr(self.a.trip_st_offset)
+        cdef const int* sdep = iptr(self.a.st_dep)
         cdef int S = self.n_stops
         cdef int i, j, s, u, d, e, r, pos, lo, hi, mid, off, base, dep, jj
         cdef EgOpt opt
@@ -203,10 +187,10 @@ cdef class RangeRaptor:
                 ws.eg_touched.push_back(s)
             ws.eg_head[s] = <int>ws.eg.size()
             ws.eg.push_back(opt)
-            for j in range(self.fp_in_offset[s], self.fp_in_offset[s + 1]):
-                u = self.fp_in_from[j]
-                opt.time = e + self.fp_in_dur[j]
-                opt.fp = self.fp_in_dur[j]
+            for j in range(fpio[s], fpio[s + 1]):
+                u = fpif[j]
+                opt.time = e + fpid[j]
+                opt.fp = fpid[j]
                 opt.next = ws.eg_head[u]
                 if opt.next < 0:
                     ws.eg_touched.push_back(u)
@@ -217,32 +201,32 @@ cdef class RangeRaptor:
         ws.departures.push_back(t + window)
         for i in range(sources.shape[0]):
             s = sources[i, 0]
-            for jj in range(-1, self.fp_offset[s + 1] - self.fp_offset[s]):
+            for jj in range(-1, fpo[s + 1] - fpo[s]):
                 if jj < 0:
                     u = s
                     d = 0
                 else:
-                    u = self.fp_to[self.fp_offset[s] + jj]
-                    d = self.fp_dur[self.fp_offset[s] + jj]
+                    u = fpt[fpo[s] + jj]
+                    d = fpd[fpo[s] + jj]
                 base = sources[i, 1] + d
-                for j in range(self.stop_route_offset[u], self.stop_route_offset[u + 1]):
-                    r = self.stop_route_route[j]
-                    pos = self.stop_route_pos[j]
-                    off = self.route_stop_offset[r]
-                    if not self.route_pickup[off + pos]:
+                for j in range(sro[u], sro[u + 1]):
+                    r = srr[j]
+                    pos = srp[j]
+                    off = rso[r]
+                    if not pick[off + pos]:
                         continue
-                    if pos == self.route_stop_offset[r + 1] - off - 1:
+                    if pos == rso[r + 1] - off - 1:
                         continue
-                    lo = self.route_trip_offset[r]
-                    hi = self.route_trip_offset[r + 1]
+                    lo = rto[r]
+                    hi = rto[r + 1]
                     while lo < hi:
                         mid = (lo + hi) >> 1
-                        if self.st_dep[self.trip_st_offset[mid] + pos] - base < t:
+                        if sdep[tso[mid] + pos] - base < t:
                             lo = mid + 1
                         else:
                             hi = mid
-                    while lo < self.route_trip_offset[r + 1]:
-                        dep = self.st_dep[self.trip_st_offset[lo] + pos] - base
+                    while lo < rto[r + 1]:
+                        dep = sdep[tso[lo] + pos] - base
                         if dep >= t + window:
                             break
                         ws.departures.push_back(dep)
@@ -284,6 +268,21 @@ cdef class RangeRaptor:
 
     cdef void _run(self, RangeWorkspace ws, const int[:, ::1] sources, int tau, int slack,
                    int K) noexcept nogil:
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* sro = iptr(self.a.stop_route_offset)
+        cdef const int* srr = iptr(self.a.stop_route_route)
+        cdef const int* srp = iptr(self.a.stop_route_pos)
+        cdef const int* rso = iptr(self.a.route_stop_offset)
+        cdef const int* rto = iptr(self.a.route_trip_offset)
+        cdef const int* rstops = iptr(self.a.route_stops)
+        cdef const unsigned char* drop = bptr(self.a.route_dropoff)
+        cdef const int* tso = iptr(self.a.trip_st_offset)
+        cdef const int* sarr = iptr(self.a.st_arr)
+        cdef const unsigned char* pick = bptr(self.a.route_pickup)
+        cdef const int* sdep = iptr(self.a.st_dep)
+        cdef const int* change = iptr(self.a.change)
         cdef int S = self.n_stops
         cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo, hi, mid
         cdef int a, rt, e, bpos, bstop, c
@@ -304,9 +303,9 @@ cdef class RangeRaptor:
             if a < ws.rdy[s]:
                 self._set_rdy(ws, 0, K, s, a, &rp)
             rp.kind = R_SOURCE_FP
-            for j in range(self.fp_offset[s], self.fp_offset[s + 1]):
-                u = self.fp_to[j]
-                rp.b = self.fp_dur[j]
+            for j in range(fpo[s], fpo[s + 1]):
+                u = fpt[j]
+                rp.b = fpd[j]
                 if a + rp.b < ws.rdy[u]:
                     self._set_rdy(ws, 0, K, u, a + rp.b, &rp)
         for k in range(1, K + 1):
@@ -318,9 +317,9 @@ cdef class RangeRaptor:
             ws.routes.clear()
             for q in range(ws.marked.size()):
                 s = ws.marked[q]
-                for j in range(self.stop_route_offset[s], self.stop_route_offset[s + 1]):
-                    r = self.stop_route_route[j]
-                    pos = self.stop_route_pos[j]
+                for j in range(sro[s], sro[s + 1]):
+                    r = srr[j]
+                    pos = srp[j]
                     if ws.route_first[r] == INF:
                         ws.routes.push_back(r)
                         ws.route_first[r] = pos
@@ -331,17 +330,17 @@ cdef class RangeRaptor:
                 r = ws.routes[q]
                 first = ws.route_first[r]
                 ws.route_first[r] = INF
-                off = self.route_stop_offset[r]
-                n_pos = self.route_stop_offset[r + 1] - off
-                t_lo = self.route_trip_offset[r]
-                t_hi = self.route_trip_offset[r + 1]
+                off = rso[r]
+                n_pos = rso[r + 1] - off
+                t_lo = rto[r]
+                t_hi = rto[r + 1]
                 trip = -1
                 bpos = -1
                 bstop = -1
                 for pos in range(first, n_pos):
-                    p = self.route_stops[off + pos]
-                    if trip >= 0 and self.route_dropoff[off + pos]:
-                        a = self.st_arr[self.trip_st_offset[trip] + pos]
+                    p = rstops[off + pos]
+                    if trip >= 0 and drop[off + pos]:
+                        a = sarr[tso[trip] + pos]
                         if a < ws.veh[k * S + p] and a < ws.tgt[k]:
                             vp.trip = trip
                             vp.bpos = bpos
@@ -370,7 +369,7 @@ cdef class RangeRaptor:
                                     else:
                                         break
                                 e = ws.eg[e].next
-                    if self.route_pickup[off + pos] and pos < n_pos - 1:
+                    if pick[off + pos] and pos < n_pos - 1:
                         rt = ws.rdy[(k - 1) * S + p]
                         if rt == INF:
                             continue
@@ -379,7 +378,7 @@ cdef class RangeRaptor:
                             hi = t_hi
                             while lo < hi:
                                 mid = (lo + hi) >> 1
-                                if self.st_dep[self.trip_st_offset[mid] + pos] < rt:
+                                if sdep[tso[mid] + pos] < rt:
                                     lo = mid + 1
                                 else:
                                     hi = mid
@@ -387,10 +386,10 @@ cdef class RangeRaptor:
                                 trip = lo
                                 bpos = pos
                                 bstop = p
-                        elif rt <= self.st_dep[self.trip_st_offset[trip] + pos]:
+                        elif rt <= sdep[tso[trip] + pos]:
                             lo = trip
                             while (lo > t_lo and
-                                   self.st_dep[self.trip_st_offset[lo - 1] + pos] >= rt):
+                                   sdep[tso[lo - 1] + pos] >= rt):
                                 lo -= 1
                             if lo < trip:
                                 trip = lo
@@ -400,26 +399,27 @@ cdef class RangeRaptor:
             for q in range(ws.improved.size()):
                 p = ws.improved[q]
                 a = ws.veh[k * S + p]
-                if self.change[p] < NO_TRANSFER:
+                if change[p] < NO_TRANSFER:
                     rp.kind = R_CHANGE
                     rp.a = p
                     rp.b = 0
                     rp.pround = k
-                    c = a + self.change[p] + slack
+                    c = a + change[p] + slack
                     if c < ws.rdy[k * S + p] and c < ws.tgt[k]:
                         self._set_rdy(ws, k, K, p, c, &rp)
                 rp.kind = R_FOOT
                 rp.a = p
                 rp.pround = k
-                for j in range(self.fp_offset[p], self.fp_offset[p + 1]):
-                    u = self.fp_to[j]
-                    rp.b = self.fp_dur[j]
+                for j in range(fpo[p], fpo[p + 1]):
+                    u = fpt[j]
+                    rp.b = fpd[j]
                     c = a + rp.b + slack
                     if c < ws.rdy[k * S + u] and c < ws.tgt[k]:
                         self._set_rdy(ws, k, K, u, c, &rp)
 
     cdef tuple _journey(self, RangeWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int k):
+        cdef TimetableArrays A = self.a
         cdef int S = self.n_stops
         cdef TgtPar tp = ws.tgt_par[k]
         cdef EgOpt opt = ws.eg[tp.eg]
@@ -447,11 +447,11 @@ cdef class RangeRaptor:
             vp = ws.veh_par[rnd * S + stop]
             if wfrom >= 0:  # a walk after this trip starts when it arrives
                 steps.append(("walk", wfrom, wto,
-                              self.st_arr[self.trip_st_offset[vp.trip] + vp.apos], wdur))
+                              A.st_arr[A.trip_st_offset[vp.trip] + vp.apos], wdur))
                 wfrom = -1
             steps.append(("trip", vp.trip, vp.bpos, vp.apos))
             trips += 1
-            dep = self.st_dep[self.trip_st_offset[vp.trip] + vp.bpos]
+            dep = A.st_dep[A.trip_st_offset[vp.trip] + vp.bpos]
             stop = vp.bstop
             rnd = vp.pround
             rp = ws.rdy_par[rnd * S + stop]

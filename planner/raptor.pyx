@@ -16,7 +16,13 @@ back lowers the round, so rebuilding a journey always terminates.
 
 from libcpp.vector cimport vector
 
+from planner.arrays cimport (
+    INF, NO_TRANSFER, TimetableArrays, bptr, earliest_source_time, iptr,
+)
+
 import numpy as np
+
+from planner.arrays import arrays_for
 
 cdef extern from *:
     """
@@ -27,9 +33,6 @@ cdef extern from *:
         int board_pos
         int alight_pos
         int ready_par
-
-cdef int INF = 2147483647
-cdef int NO_TRANSFER = 1 << 29
 
 
 cdef class RaptorWorkspace:
@@ -83,44 +86,22 @@ cdef class RaptorWorkspace:
 cdef class Raptor:
     """The timetable's routes, trips and footpaths, prebound for repeated searches."""
 
-    cdef const int[::1] route_stop_offset, route_stops, route_trip_offset, trip_route
-    cdef const int[::1] trip_st_offset, st_arr, st_dep
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
     cdef int[::1] dep_by_pos  # per route: departures position-major, trips contiguous
-    cdef const int[::1] stop_route_offset, stop_route_route, stop_route_pos
-    cdef const unsigned char[::1] pickup, dropoff
-    cdef const int[::1] change, fp_offset, fp_to, fp_dur
     cdef readonly int n_stops, n_routes, n_trips
 
     def __init__(self, tt):
-        def i32(a):
-            return np.ascontiguousarray(a, dtype=np.int32)
-
-        self.n_stops = tt.n_stops
-        self.n_routes = tt.n_routes
-        self.n_trips = tt.n_trips
-        self.route_stop_offset = i32(tt.route_stop_offset)
-        self.route_stops = i32(tt.route_stops)
-        self.route_trip_offset = i32(tt.route_trip_offset)
-        self.trip_route = i32(tt.trip_route)
-        self.trip_st_offset = i32(tt.trip_st_offset)
-        self.st_arr = i32(tt.st_arr)
-        self.st_dep = i32(tt.st_dep)
-        self.stop_route_offset = i32(tt.stop_route_offset)
-        self.stop_route_route = i32(tt.stop_route_route)
-        self.stop_route_pos = i32(tt.stop_route_pos)
-        self.pickup = np.ascontiguousarray(tt.route_pickup, dtype=np.uint8)
-        self.dropoff = np.ascontiguousarray(tt.route_dropoff, dtype=np.uint8)
-        self.change = i32(tt.stop_change_time)
-        self.fp_offset = i32(tt.fp_offset)
-        self.fp_to = i32(tt.fp_to)
-        self.fp_dur = i32(tt.fp_dur)
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_routes = self.a.n_routes
+        self.n_trips = self.a.n_trips
         # Each route's trips occupy one (trips x stops) block of st_dep; its transpose
         # lets the boarding binary search read one contiguous run per position.
-        dep = np.asarray(self.st_dep)
-        by_pos = np.empty_like(dep)
-        rto = np.asarray(self.route_trip_offset)
-        rso = np.asarray(self.route_stop_offset)
-        tso = np.asarray(self.trip_st_offset)
+        dep = np.asarray(self.a.st_dep)
+        by_pos = np.empty(len(dep), dtype=np.int32)
+        rto = np.asarray(self.a.route_trip_offset)
+        rso = np.asarray(self.a.route_stop_offset)
+        tso = np.asarray(self.a.trip_st_offset)
         for r in range(self.n_routes):
             t0, t1 = int(rto[r]), int(rto[r + 1])
             if t1 > t0:
@@ -166,21 +147,22 @@ cdef class Raptor:
         cdef int i, j, k, s, u, a, r, p, p0, stamp, base, nstops, t0, t1, trip
         cdef int lo, hi, mid, board_pos, board_par, tst, cand, prev_mark
         cdef size_t qi
-        cdef const int* rso = &self.route_stop_offset[0]
-        cdef const int* rstops = &self.route_stops[0] if self.route_stops.shape[0] else NULL
-        cdef const unsigned char* pick = &self.pickup[0] if self.pickup.shape[0] else NULL
-        cdef const unsigned char* drop = &self.dropoff[0] if self.dropoff.shape[0] else NULL
-        cdef const int* rto = &self.route_trip_offset[0]
-        cdef const int* tso = &self.trip_st_offset[0]
-        cdef const int* sarr = &self.st_arr[0] if self.st_arr.shape[0] else NULL
-        cdef const int* sdep = &self.st_dep[0] if self.st_dep.shape[0] else NULL
-        cdef const int* sro = &self.stop_route_offset[0]
-        cdef const int* srr = &self.stop_route_route[0] if self.stop_route_route.shape[0] else NULL
-        cdef const int* srp = &self.stop_route_pos[0] if self.stop_route_pos.shape[0] else NULL
-        cdef const int* change = &self.change[0] if S else NULL
-        cdef const int* fpo = &self.fp_offset[0]
-        cdef const int* fpt = &self.fp_to[0] if self.fp_to.shape[0] else NULL
-        cdef const int* fpd = &self.fp_dur[0] if self.fp_dur.shape[0] else NULL
+        cdef TimetableArrays A = self.a
+        cdef const int* rso = iptr(A.route_stop_offset)
+        cdef const int* rstops = iptr(A.route_stops)
+        cdef const unsigned char* pick = bptr(A.route_pickup)
+        cdef const unsigned char* drop = bptr(A.route_dropoff)
+        cdef const int* rto = iptr(A.route_trip_offset)
+        cdef const int* tso = iptr(A.trip_st_offset)
+        cdef const int* sarr = iptr(A.st_arr)
+        cdef const int* sdep = iptr(A.st_dep)
+        cdef const int* sro = iptr(A.stop_route_offset)
+        cdef const int* srr = iptr(A.stop_route_route)
+        cdef const int* srp = iptr(A.stop_route_pos)
+        cdef const int* change = iptr(A.change)
+        cdef const int* fpo = iptr(A.fp_offset)
+        cdef const int* fpt = iptr(A.fp_to)
+        cdef const int* fpd = iptr(A.fp_dur)
         cdef const int* dbp = &self.dep_by_pos[0] if self.dep_by_pos.shape[0] else NULL
         cdef const int* col
         cdef int* tarr
@@ -188,12 +170,8 @@ cdef class Raptor:
         cdef OwlTripPar* tp
         if max_rounds < 0:
             raise ValueError("max_rounds must be >= 0")
-        for i in range(n_src):
-            if sources[i, 0] < 0 or sources[i, 0] >= S or sources[i, 1] < 0:
-                raise ValueError(f"bad source row {i}: stop index out of range or negative offset")
-        for i in range(n_tgt):
-            if targets[i, 0] < 0 or targets[i, 0] >= S or targets[i, 1] < 0:
-                raise ValueError(f"bad target row {i}: stop index out of range or negative offset")
+        A.check_rows(sources, "source")
+        A.check_rows(targets, "target")
         if ws.tpar.size() < <size_t> ((max_rounds + 1) * S):
             ws.tpar.resize((max_rounds + 1) * S)
         ws.src_stop.clear()
@@ -315,21 +293,6 @@ cdef class Raptor:
                 ws.egress[targets[i, 0]] = -1
         return best
 
-    cdef int _fp_dur(self, int a, int b) except -2:
-        cdef int j
-        for j in range(self.fp_offset[a], self.fp_offset[a + 1]):
-            if self.fp_to[j] == b:
-                return self.fp_dur[j]
-        return -1
-
-    cdef int _src_time(self, RaptorWorkspace ws, int s):
-        cdef int best = INF
-        cdef size_t i
-        for i in range(ws.src_stop.size()):
-            if ws.src_stop[i] == s and ws.src_time[i] < best:
-                best = ws.src_time[i]
-        return best
-
     def journey_steps(self, RaptorWorkspace ws, int stop):
         """Legs into ``stop`` from the last search, origin first (see ``planner.csa``)."""
         if ws.arr[stop] == INF:
@@ -338,28 +301,25 @@ cdef class Raptor:
         cdef list steps = []
         cdef int par = ws.arr_par[stop]
         cdef int cur = stop
-        cdef int x, k, d, guard = 0
+        cdef int x, k, guard = 0
         cdef OwlTripPar P
+        cdef TimetableArrays A = self.a
         while True:
             guard += 1
             if guard > 1000:
                 raise RuntimeError("journey reconstruction did not terminate")
             if par < 0:
                 x = -1 - par
-                if x != cur:
-                    d = self._fp_dur(x, cur)
-                    steps.append(("walk", x, cur, self._src_time(ws, x), d))
-                steps.append(("origin", x, self._src_time(ws, x)))
+                A.append_origin(steps, x, cur, earliest_source_time(ws.src_stop, ws.src_time, x))
                 break
             k = par // S
             x = par % S
             P = ws.tpar[k * S + x]
             if x != cur:
-                d = self._fp_dur(x, cur)
-                steps.append(("walk", x, cur, self.st_arr[self.trip_st_offset[P.trip] + P.alight_pos], d))
+                A.append_walk(steps, x, cur, A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos])
             steps.append(("trip", P.trip, P.board_pos, P.alight_pos))
             par = P.ready_par
-            cur = self.route_stops[self.route_stop_offset[self.trip_route[P.trip]] + P.board_pos]
+            cur = A.route_stops[A.route_stop_offset[A.trip_route[P.trip]] + P.board_pos]
         steps.reverse()
         return steps
 

@@ -56,8 +56,11 @@ def test_memory_mapped_arrays_are_bound_without_copies(mapped):
 
 
 def test_engines_of_one_timetable_share_one_arrays_instance(mapped):
-    first, second = csa.CSA(mapped), csa.CSA(mapped)
-    assert first.a is second.a is arrays.arrays_for(mapped)
+    router = Router(mapped)
+    engines = [router.csa, router.raptor, router.mcraptor, router.range_raptor,
+               router.arrive_by, csa.CSA(mapped)]
+    shared_arrays = arrays.arrays_for(mapped)
+    assert all(engine.a is shared_arrays for engine in engines)
 
 
 def test_arrays_are_released_with_the_last_engine_using_them(mapped):
@@ -99,3 +102,8 @@ def test_timetable_without_footpaths_routes_without_sentinels():
     assert got["csa"] is not None and got["csa"] == got["raptor"]
     journey = router.earliest_arrival(src, tgt, start, algorithm="csa")
     assert journey is not None and journey.arrival == got["csa"]
+    assert min(j.arrival for j in router.pareto(src, tgt, start)) == got["csa"]
+    found, _ = router.range_query(src, tgt, start, 1800)
+    assert found and min(j.arrival for j in found) == got["csa"]
+    latest = router.latest_departure(src, tgt, got["csa"])
+    assert latest is not None and latest.arrival <= got["csa"]
