@@ -36,9 +36,13 @@ lint: setup
 test: setup lint browser
 	$(VENV)/bin/pytest -q
 
+# The API benchmark drives the server with Debian's wrk (falls back to a Python client).
 bench: setup
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } || true
 	$(PY) benchmarks/compile.py
 	$(PY) benchmarks/routing.py
+	$(PY) benchmarks/multimodal.py
+	$(PY) benchmarks/api.py
 
 clean:
 	rm -rf build planner/*.so planner/*.cpp .cache
