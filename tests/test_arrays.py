@@ -40,6 +40,8 @@ def reachable_pair(router: Router, start: int) -> tuple[list, list]:
     src = [(int(served[0]), 0)]
     arrivals = router.one_to_all(src, start, algorithm="csa").astype(np.int64)
     arrivals[arrivals == np.iinfo(np.int32).max] = -1
+    walkable = tt.fp_to[tt.fp_offset[served[0]]:tt.fp_offset[served[0] + 1]]
+    arrivals[[served[0], *walkable]] = -1
     assert arrivals.max() > start
     return src, [(int(arrivals.argmax()), 0)]
 
