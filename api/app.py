@@ -12,8 +12,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -30,6 +31,7 @@ from api.cache import RedisCache, make_cache
 from api.common import ApiError, decode_cursor, encode_cursor, parse_time, stop_place
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.settings import Settings, load_settings
+from api.sharing import SharingManager, iso_utc
 from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
 from feeds.gtfs import GtfsError
 
@@ -51,6 +53,8 @@ class Runtime:
                                        thread_name_prefix="owl-search")
         self.started = time.time()
         self.store.on_swap.append(self._on_swap)
+        #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
+        self.sharing = SharingManager(settings)
 
     def _on_swap(self) -> None:
         self.cache.clear()
@@ -128,6 +132,11 @@ class Runtime:
             out["status"] = "degraded"
         if fs.sources:
             out["sources"] = fs.sources
+        if self.sharing.enabled:
+            systems = self.sharing.health()
+            out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems}
+            if any(x["stale"] for x in systems):
+                out["status"] = "degraded"
         return out
 
 
@@ -192,7 +201,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     sys.setswitchinterval(SWITCH_INTERVAL)
     rt = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        rt.sharing.start()  # no thread without GBFS feeds
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(rt.sharing.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="OWL journey planner",
         version="1.0",
         description="Journey planning for Ostwestfalen-Lippe: MOTIS-style REST API "
@@ -338,7 +357,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # --- operations -----------------------------------------------------------------------
     @app.get("/api/v1/health", tags=["operations"],
-             summary="Timetable version and validity, feed ages, cache state")
+             summary="Timetable version and validity, feed ages, cache state, "
+                     "GBFS systems (last success, last error, stale)")
     async def health() -> dict[str, Any]:
         return await rt.run(rt.health)
 

@@ -12,6 +12,18 @@
   it) or just after the last one's (later).
 * ``transitModes`` builds (once per timetable and mode set) a router over a copy of the
   timetable in which boarding is disabled on routes of other modes; the arrays are shared.
+* Rental modes (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``): :mod:`planner.rental`
+  gives access/egress options (walk, ride, walk) from the live GBFS state of
+  :mod:`api.sharing`; only options faster than walking to the same stop are kept. The
+  walking search runs as without them; then McRAPTOR (``Router.pareto``) gets walking and
+  rental rows together, with rental seconds as ``source_extra``/``target_extra``, so the two
+  stay apart: a rental itinerary is added only where it arrives strictly earlier than the
+  walking journeys of the same search and no walking itinerary leaves later and arrives
+  no later. Depart-at repeats it from each found departure (at most ``numItineraries``
+  runs); arrive-by runs it once from the latest departure of all rows.
+* Plans with rental modes depend on live data: their cache key includes the GBFS state
+  (each file's last fetch and each feed's staleness), so a refresh or a feed going stale
+  makes a new entry; stale or broken feeds are named in ``warnings``.
 """
 
 
@@ -45,8 +57,11 @@ from api.common import (
 )
 from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_length_m
 from api.shapes import ShapeStore
+from api.sharing import iso_utc
 from api.store import Prepared
 from planner.journeys import Journey, TransitLeg, WalkLeg
+from planner.rental import AccessOption, RentalLeg, RentalOptions
+from planner.rental import Place as OptionPlace
 from planner.router import Router, as_rows
 
 if TYPE_CHECKING:
@@ -61,7 +76,10 @@ except ImportError:  # pragma: no cover - depends on the installation
     def dumps(obj: object) -> bytes:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
-STREET_MODES = frozenset({"WALK"})
+RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
+STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
+#: Longest walk to or from a vehicle within a rental access/egress option.
+RENTAL_MAX_WALK = 900
 #: Straight-line walks are longer on streets; the same factor as planner.streets.
 DETOUR = 1.3
 
@@ -87,6 +105,12 @@ class PlanRequest:
     post_transit_modes: tuple[str, ...]
     direct_modes: tuple[str, ...]
     earlier: bool = False  # previous page: departures before ``time``
+    rental_providers: tuple[str, ...] = ()  # GBFS system ids; empty: all
+
+    @property
+    def wants_rental(self) -> bool:
+        return any(m in RENTAL_MODES for m in
+                   self.pre_transit_modes + self.post_transit_modes + self.direct_modes)
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -331,6 +355,161 @@ def search(router: Router, req: PlanRequest, sources: list[tuple[int, int]],
     return search_later(router, req, src, tgt, t, deadline)
 
 
+# --- rental ---------------------------------------------------------------------------------
+
+Spliced = tuple[Journey, AccessOption | None, AccessOption | None]
+
+
+@dataclass
+class Rentals:
+    """Rental options of one request (faster than walking to the same stop), direct ones,
+    the GBFS clock they were computed at, and warnings about unusable feeds."""
+
+    access: list[AccessOption]
+    egress: list[AccessOption]
+    direct: list[AccessOption]
+    warnings: list[str]
+    now: float
+
+
+def _faster_than_walking(options: list[AccessOption], walk: list[Access]) -> list[AccessOption]:
+    best: dict[int, int] = {}
+    for a in walk:
+        best[a.stop] = min(a.seconds, best.get(a.stop, a.seconds))
+    return [o for o in options if o.duration < best.get(o.stop, math.inf)]
+
+
+def rental_options(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Place,
+                   dest: Place, walk_access: list[Access], walk_egress: list[Access]) -> Rentals:
+    """Access, egress and direct rental options for the request (each bounded by the
+    request's maxPreTransitTime / maxPostTransitTime / maxDirectTime)."""
+    sharing = rt.sharing
+    planner = sharing.planner_for(prepared)
+    now = sharing.now()
+    providers = list(req.rental_providers) or None
+    feeds = sharing.feeds
+    warnings: list[str] = []
+
+    def opts(seconds: int) -> RentalOptions:
+        return RentalOptions(max_access_seconds=seconds,
+                             max_walk_seconds=min(RENTAL_MAX_WALK, seconds))
+
+    def modes(of: tuple[str, ...]) -> list[str]:
+        return [m for m in of if m in RENTAL_MODES]
+
+    acc: list[AccessOption] = []
+    egr: list[AccessOption] = []
+    direct: list[AccessOption] = []
+    if modes(req.pre_transit_modes) and req.max_pre_transit_time > 0:
+        res = planner.access(origin.lat, origin.lon, modes(req.pre_transit_modes), feeds,
+                             now=now, providers=providers,
+                             options=opts(req.max_pre_transit_time))
+        acc, warnings = _faster_than_walking(res.options, walk_access), warnings + res.warnings
+    if modes(req.post_transit_modes) and req.max_post_transit_time > 0:
+        res = planner.egress(dest.lat, dest.lon, modes(req.post_transit_modes), feeds,
+                             now=now, providers=providers,
+                             options=opts(req.max_post_transit_time))
+        egr, warnings = _faster_than_walking(res.options, walk_egress), warnings + res.warnings
+    if modes(req.direct_modes) and req.max_direct_time > 0:
+        res = planner.direct((origin.lat, origin.lon), (dest.lat, dest.lon),
+                             modes(req.direct_modes), feeds, now=now, providers=providers,
+                             options=opts(req.max_direct_time))
+        direct, warnings = res.options, warnings + res.warnings
+    return Rentals(acc, egr, direct, list(dict.fromkeys(warnings)), now)
+
+
+@dataclass
+class _Rows:
+    """Walking and rental rows of one side, with their criterion values and options."""
+
+    rows: np.ndarray
+    extra: np.ndarray
+    options: dict[tuple[int, int], list[AccessOption | None]]
+
+    @classmethod
+    def of(cls, walk: list[Access], rental: list[AccessOption]) -> "_Rows":
+        pairs = [(a.stop, a.seconds) for a in walk] + [(o.stop, o.duration) for o in rental]
+        options: dict[tuple[int, int], list[AccessOption | None]] = {}
+        for (stop, sec), o in zip(pairs, [None] * len(walk) + list(rental), strict=True):
+            options.setdefault((stop, sec), []).append(o)
+        return cls(as_rows(pairs), np.array([0] * len(walk) + [o.extra for o in rental],
+                                            dtype=np.int32), options)
+
+
+def _extra(o: AccessOption | None) -> int:
+    return 0 if o is None else o.extra
+
+
+def _options_of(j: Journey, src: _Rows, tgt: _Rows
+                ) -> tuple[AccessOption | None, AccessOption | None]:
+    """The rows a Pareto journey used: rows are known by (stop, seconds); the criterion
+    settles a tie between a walking and a rental row."""
+    pairs = [(a, e) for a in src.options.get((j.source, j.access), [None])
+             for e in tgt.options.get((j.target, j.egress), [None])]
+    criterion = j.extra.get("criterion", 0)
+    return next(((a, e) for a, e in pairs if _extra(a) + _extra(e) == criterion), pairs[0])
+
+
+def _dominated(j: Journey, walking: list[Journey]) -> bool:
+    """A walking itinerary leaves no earlier and arrives no later: the rental buys nothing."""
+    leave = _leave_time(j)
+    return any(_leave_time(w) >= leave and w.arrival <= j.arrival for w in walking)
+
+
+def search_rental(router: Router, req: PlanRequest, src: _Rows, tgt: _Rows, t: int,
+                  deadline: float, walking: list[Journey]) -> list[Spliced]:
+    """Itineraries with a rental part, each strictly better than walking (see module doc)."""
+    slack = req.min_transfer_time * 60
+    n = req.num_itineraries
+    if req.arrive_by:
+        back = router.latest_departure(src.rows, tgt.rows, t, transfer_slack=slack)
+        if back is None or not back.transit_legs:
+            return []
+        lo, hi, latest_arrival, rounds = back.departure, t, t, 1
+    elif req.earlier:
+        lo, hi, latest_arrival, rounds = t - req.search_window, t - 1, None, n
+    else:
+        lo, hi, latest_arrival, rounds = t, t + req.search_window, None, n
+    found = _Found()
+    out: list[Spliced] = []
+    while rounds > 0 and lo <= hi and clock.monotonic() < deadline:
+        rounds -= 1
+        journeys = [j for j in router.pareto(src.rows, tgt.rows, lo,
+                                             max_transfers=req.max_transfers,
+                                             transfer_slack=slack, source_extra=src.extra,
+                                             target_extra=tgt.extra) if j.transit_legs]
+        if not journeys:
+            break
+        best_walk = min((j.arrival for j in journeys if j.extra.get("criterion") == 0),
+                        default=math.inf)
+        for j in journeys:
+            if (j.extra.get("criterion", 0) <= 0 or j.arrival >= best_walk
+                    or _leave_time(j) > hi or _dominated(j, walking)
+                    or (latest_arrival is not None and j.arrival > latest_arrival)):
+                continue
+            a, e = _options_of(j, src, tgt)
+            if (a is not None or e is not None) and found.add(j):
+                out.append((j, a, e))
+        lo = min(_leave_time(j) for j in journeys) + 1
+    return out
+
+
+def _merge(walking: list[Journey], rental: list[Spliced], req: PlanRequest) -> list[Spliced]:
+    """Walking itineraries and rental ones by departure. A full page of walking ones fixes
+    the page's span: rental ones outside it are left to the adjacent page (its cursor
+    starts at this page's first / last departure)."""
+    out: list[Spliced] = [(j, None, None) for j in walking]
+    if walking and len(walking) >= req.num_itineraries:
+        leaves = [_leave_time(j) for j in walking]
+        if req.arrive_by or req.earlier:  # the page ends at ``time``, filled backwards
+            rental = [r for r in rental if _leave_time(r[0]) >= min(leaves)]
+        else:
+            rental = [r for r in rental if _leave_time(r[0]) <= max(leaves)]
+    out += rental
+    out.sort(key=lambda x: (_leave_time(x[0]), x[0].arrival))
+    return out
+
+
 # --- JSON -----------------------------------------------------------------------------------
 
 
@@ -343,6 +522,7 @@ class ItineraryBuilder:
         self.origin = origin
         self.dest = dest
         self.speed = speed
+        self.gbfs_now: float | None = None  # GBFS clock of the rental options
 
     def _place(self, stop: int | None, place: Place | None, label: str,
                **times: object) -> dict[str, Any]:
@@ -431,12 +611,18 @@ class ItineraryBuilder:
             cache[key] = hit
         return hit
 
-    def itinerary(self, j: Journey) -> dict[str, Any]:
+    def itinerary(self, j: Journey, access: AccessOption | None = None,
+                  egress: AccessOption | None = None) -> dict[str, Any]:
+        """JSON of a journey; ``access``/``egress`` options (rental) replace the plain
+        walks to the first and from the last stop."""
         legs: list[dict[str, Any]] = []
         leave = _leave_time(j)
         t = leave
         origin_is_stop = self.origin.stop is not None
-        if j.access > 0 or not origin_is_stop:
+        if access is not None:
+            legs += self.option_legs(access, t)
+            t += access.duration
+        elif j.access > 0 or not origin_is_stop:
             if j.access > 0:
                 end = t + j.access
                 legs.append(self.walk((self.origin.lat, self.origin.lon),
@@ -459,7 +645,10 @@ class ItineraryBuilder:
                                       start, end, stop_place(self.p, leg.from_stop),
                                       stop_place(self.p, leg.to_stop)))
                 t = end
-        if j.egress > 0:
+        if egress is not None:
+            legs += self.option_legs(egress, t)
+            t += egress.duration
+        elif j.egress > 0:
             legs.append(self.walk(self._latlon(j.target), (self.dest.lat, self.dest.lon),
                                   t, t + j.egress, stop_place(self.p, j.target),
                                   self._place(None, self.dest, "END")))
@@ -471,6 +660,81 @@ class ItineraryBuilder:
             "transfers": j.transfers,
             "legs": legs,
         }
+
+    # -- rental options: walk, ride, walk ---------------------------------------------------
+    def _option_place(self, p: OptionPlace, vehicle_name: str) -> dict[str, Any]:
+        if p.stop >= 0:
+            return stop_place(self.p, p.stop)
+        if p.kind == "origin":
+            return self._place(self.origin.stop, self.origin, "START")
+        if p.kind == "destination":
+            return self._place(self.dest.stop, self.dest, "END")
+        name = vehicle_name if p.kind == "vehicle" else p.name
+        return {**coord_place(p.lat, p.lon, name), "vertexType": "BIKESHARE"}
+
+    def option_legs(self, option: AccessOption, start: int) -> list[dict[str, Any]]:
+        """An access/egress/direct option's legs from ``start`` (timetable axis)."""
+        ride = next((x for x in option.legs if isinstance(x, RentalLeg)), None)
+        vehicle = "" if ride is None else \
+            f"{ride.system_name} {ride.form_factor.replace('_', ' ')}"
+        out = []
+        for leg in option.legs_from(start):
+            frm = self._option_place(leg.from_place, vehicle)
+            to = self._option_place(leg.to_place, vehicle)
+            if isinstance(leg, RentalLeg):
+                out.append(self.rental(leg, frm, to))
+            else:
+                out.append(self.walk((leg.from_place.lat, leg.from_place.lon),
+                                     (leg.to_place.lat, leg.to_place.lon), leg.start,
+                                     leg.end, frm, to))
+        return out
+
+    def rental(self, leg: RentalLeg, frm: dict[str, Any], to: dict[str, Any]
+               ) -> dict[str, Any]:
+        """MOTIS-style ``RENTAL`` leg; ``rental`` holds the system, vehicle or stations and
+        the availability seen at the GBFS clock ``availabilityTime``."""
+        pts = [(leg.from_place.lat, leg.from_place.lon), (leg.to_place.lat, leg.to_place.lon)]
+        uris = leg.rental_uris
+        rental = {
+            "systemId": leg.system_id,
+            "systemName": leg.system_name,
+            "formFactor": leg.form_factor.upper(),
+            "propulsionType": leg.propulsion_type.upper(),
+            "vehicleId": leg.vehicle_id,
+            "vehicleTypeId": leg.vehicle_type_id or None,
+            "stationName": leg.pickup_station_name,
+            "fromStationName": leg.pickup_station_name,
+            "fromStationId": leg.pickup_station_id,
+            "toStationName": leg.dropoff_station_name,
+            "toStationId": leg.dropoff_station_id,
+            "vehiclesAvailable": leg.vehicles_available,
+            "docksAvailable": leg.docks_available,
+            "pickupSeconds": leg.pickup_seconds,
+            "rideSeconds": leg.ride_seconds,
+            "dropoffSeconds": leg.dropoff_seconds,
+            "availabilityTime": iso_utc(self.gbfs_now),
+            "rentalUriAndroid": uris.get("android"),
+            "rentalUriIOS": uris.get("ios"),
+            "rentalUriWeb": uris.get("web"),
+        }
+        return {
+            "mode": "RENTAL",
+            "from": frm, "to": to,
+            "startTime": iso(self.p, leg.start), "endTime": iso(self.p, leg.end),
+            "scheduledStartTime": iso(self.p, leg.start),
+            "scheduledEndTime": iso(self.p, leg.end),
+            "duration": leg.end - leg.start,
+            "distance": round(leg.distance_m, 1),
+            "realTime": False,
+            "legGeometry": {"points": encode_polyline(pts), "precision": POLYLINE_PRECISION,
+                            "length": len(pts)},
+            "rental": {k: v for k, v in rental.items() if v is not None},
+        }
+
+    def direct_option(self, option: AccessOption, start: int) -> dict[str, Any]:
+        legs = self.option_legs(option, start)
+        return {"duration": option.duration, "startTime": legs[0]["startTime"],
+                "endTime": legs[-1]["endTime"], "transfers": 0, "legs": legs}
 
     def direct_walk(self, start: int) -> dict[str, Any]:
         a = (self.origin.lat, self.origin.lon)
@@ -502,20 +766,38 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
                            req.pre_transit_modes)
     egress = access_egress(prepared, dest, req.max_post_transit_time, speed,
                            req.post_transit_modes)
+    rentals = Rentals([], [], [], [], 0.0)
+    if req.wants_rental:
+        rentals = rental_options(rt, prepared, req, origin, dest, access, egress)
+        builder.gbfs_now = rentals.now
+        for o in rentals.direct:
+            start = t if not req.arrive_by else t - o.duration
+            out["direct"].append(builder.direct_option(o, start))
     reason = ""
-    if not access:
+    if not access and not rentals.access:
         reason = (f"no stop within {req.max_pre_transit_time} s of walking from fromPlace")
-    elif not egress:
+    elif not egress and not rentals.egress:
         reason = (f"no stop within {req.max_post_transit_time} s of walking to toPlace")
     journeys: list[Journey] = []
+    rental: list[Spliced] = []
     if not reason:
         router = rt.routers.get(prepared, req.transit_modes)
-        journeys, reason = search(router, req, [(a.stop, a.seconds) for a in access],
-                                  [(e.stop, e.seconds) for e in egress], t, deadline)
-    journeys.sort(key=lambda j: (_leave_time(j), j.arrival))
-    out["itineraries"] = [builder.itinerary(j) for j in journeys]
-    if reason and not journeys:
+        if access and egress:
+            journeys, reason = search(router, req, [(a.stop, a.seconds) for a in access],
+                                      [(e.stop, e.seconds) for e in egress], t, deadline)
+        else:
+            reason = "no connection with a rental part helps within the search window"
+        if rentals.access or rentals.egress:
+            rental = search_rental(router, req, _Rows.of(access, rentals.access),
+                                   _Rows.of(egress, rentals.egress), t, deadline, journeys)
+            if rental:
+                reason = ""
+    found = _merge(journeys, rental, req)
+    out["itineraries"] = [builder.itinerary(*x) for x in found]
+    if reason and not found:
         out["reason"] = reason
+    out["warnings"] = rentals.warnings
+    journeys = [x[0] for x in found]
     # Pages continue from this page's first / last departure (MOTIS-style cursors).
     tt = prepared.tt
     window = req.search_window
@@ -533,6 +815,29 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
     out["nextPageCursor"] = encode_cursor({"time": later_from + tt.t0, "arriveBy": False,
                                            "dir": "later"})
     return out
+
+
+def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
+                 providers: str | None) -> tuple[str, ...]:
+    """400 for rental modes on a server without GBFS feeds (the widget then plans without
+    them) and for unknown ``rentalProviders``; returns the providers as system ids."""
+    names = ("preTransitModes", "postTransitModes", "directModes")
+    if not rt.sharing.enabled:
+        for name, given in zip(names, modes[1:], strict=True):
+            rental = [m for m in given if m in RENTAL_MODES]
+            if rental:
+                raise ApiError(400, f"{name}: {', '.join(rental)} not available: this server "
+                                    "has no shared-mobility (GBFS) feed configured", name)
+    if providers is None:
+        return ()
+    wanted = list(dict.fromkeys(p.strip() for p in providers.split(",") if p.strip()))
+    known = rt.sharing.known_providers()
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        ids = sorted({v for v in known.values() if v} | set(known))
+        raise ApiError(400, f"rentalProviders: unknown system id(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(ids) or 'none'}", "rentalProviders")
+    return tuple(sorted({known[p] or p for p in wanted}))
 
 
 _shape_stores: dict[int, ShapeStore] = {}
@@ -585,6 +890,9 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         preTransitModes: str | None = None,  # noqa: N803
         postTransitModes: str | None = None,  # noqa: N803
         directModes: str | None = None,  # noqa: N803
+        rentalProviders: Annotated[str | None, Query(  # noqa: N803
+            max_length=1000, description="comma-separated GBFS system ids (see "
+                                         "/api/v1/health); default all")] = None,
         pageCursor: str | None = None,  # noqa: N803
     ) -> Response:
         zone = rt.store.timezone()
@@ -609,6 +917,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         )
         if not modes[0]:
             raise ApiError(400, "transitModes: empty", "transitModes")
+        providers = check_rental(rt, modes, rentalProviders)
         deadline = clock.monotonic() + s.search_deadline
 
         def work() -> bytes:
@@ -623,8 +932,10 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                 max_pre_transit_time=maxPreTransitTime,
                 max_post_transit_time=maxPostTransitTime, max_direct_time=maxDirectTime,
                 transit_modes=modes[0], pre_transit_modes=modes[1],
-                post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier)
-            key = cache_key("plan", prepared.version, req.key())
+                post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
+                rental_providers=providers)
+            live = rt.sharing.state_token() if req.wants_rental else ""
+            key = cache_key("plan", prepared.version, req.key() + live)
             cached = rt.cache.get(key)
             if cached is not None:
                 rt.metrics.cache.labels("hit").inc()

@@ -41,6 +41,19 @@ class Settings:
     stale_after: float = 7 * 86400.0  # data older than this is marked stale in health
     reload_interval: float = 10.0  # seconds between checks of the published pointer
     admin_token: str = ""  # enables POST /api/v1/admin/reload when set
+    #: Extra GBFS manifest URLs (gbfs.json), besides the enabled ``[[gbfs]]`` entries of
+    #: ``gbfs_config``. No feed at all: no refresher runs and rental modes answer 400.
+    gbfs: tuple[str, ...] = ()
+    #: TOML with ``[[gbfs]]`` entries (name, url, enabled, resolve); "" reads none.
+    gbfs_config: str = str(REPO_ROOT / "config" / "feeds.toml")
+    gbfs_max_age: float = 900.0  # seconds: older live state is not offered (and warned)
+    gbfs_min_interval: float = 15.0  # seconds between refreshes of a feed, whatever its ttl
+    gbfs_timeout: float = 10.0  # seconds per GBFS request
+    #: How listed file URLs are resolved (feeds.gbfs.Resolve): auto, manifest or listed.
+    gbfs_resolve: str = "auto"
+    #: Unix seconds the GBFS clock reads at start-up; it then advances with real time.
+    #: 0 = wall clock. Replays archived feeds (e.g. the 2023 TIER snapshot) as current.
+    gbfs_epoch: float = 0.0
 
     def feed_paths(self) -> list[Path]:
         return [Path(f) for f in self.feeds]
@@ -66,6 +79,13 @@ _ENV: dict[str, str] = {
     "stale_after": "OWL_STALE_AFTER",
     "reload_interval": "OWL_RELOAD_INTERVAL",
     "admin_token": "OWL_ADMIN_TOKEN",
+    "gbfs": "OWL_GBFS",
+    "gbfs_config": "OWL_GBFS_CONFIG",
+    "gbfs_max_age": "OWL_GBFS_MAX_AGE",
+    "gbfs_min_interval": "OWL_GBFS_MIN_INTERVAL",
+    "gbfs_timeout": "OWL_GBFS_TIMEOUT",
+    "gbfs_resolve": "OWL_GBFS_RESOLVE",
+    "gbfs_epoch": "OWL_GBFS_EPOCH",
 }
 CONFIG_ENV = "OWL_CONFIG"
 
@@ -122,7 +142,9 @@ def to_env(settings: Settings) -> dict[str, str]:
         value = getattr(settings, name)
         if value is None:
             continue
-        if isinstance(value, tuple):
+        if name == "gbfs_config" and not value:
+            out[var] = "none"  # "" in the environment would mean "default"
+        elif isinstance(value, tuple):
             sep = os.pathsep if name == "feeds" else ","
             out[var] = sep.join(value)
         elif isinstance(value, date):

@@ -109,6 +109,7 @@ class Prepared:
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
+        self.rental_planner: object | None = None  # api.sharing.SharingManager.planner_for
 
     @property
     def search(self) -> StopSearch:
