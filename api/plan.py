@@ -470,6 +470,8 @@ def search_rental(router: Router, req: PlanRequest, src: _Rows, tgt: _Rows, t: i
         lo, hi, latest_arrival, rounds = t - req.search_window, t - 1, None, n
     else:
         lo, hi, latest_arrival, rounds = t, t + req.search_window, None, n
+        # nothing in the window: the walking search returned the first journey after it
+        hi = max([hi] + [_leave_time(w) for w in walking])
     found = _Found()
     out: list[Spliced] = []
     while rounds > 0 and lo <= hi and clock.monotonic() < deadline:

@@ -8,7 +8,12 @@ direct scooter), the latter with both searches of ``planner.access`` (two earlie
 runs, and McRAPTOR via ``Router.pareto``). The GBFS feed is served from 127.0.0.1 and read
 with a fixed GBFS clock so the 2023 positions count as current.
 
-Usage: python benchmarks/multimodal.py [--queries N] [--seed S]
+The same queries then go through the API's function path (``api.plan.compute_plan`` and
+the JSON serialisation, no HTTP, no response cache): transit-only requests
+(``postTransitModes=WALK``) against multimodal ones (``WALK,SCOOTER_RENTAL`` after and
+``WALK,SCOOTER_RENTAL`` direct), with the GBFS feed refreshed by the app's SharingManager.
+
+Usage: python benchmarks/multimodal.py [--queries N] [--seed S] [--api-only]
 The machine has 2 cores shared with other engineers: figures are noisy while others run.
 """
 
@@ -17,12 +22,14 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
+import sys
 import threading
 import time
 from datetime import date
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +38,9 @@ from planner.access import plan_multimodal
 from planner.compile import compile_timetable
 from planner.rental import RentalOptions, RentalPlanner
 from planner.router import Router
+from planner.timetable import Timetable
+
+Query = tuple[tuple[float, float], tuple[float, float], int]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -64,6 +74,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--api-only", action="store_true", help="only the API function path")
     args = ap.parse_args()
 
     tt = compile_timetable([SHARED / "de-db-fv-2026" / "gtfs.zip"], DAY)
@@ -83,12 +94,10 @@ def main() -> None:
     feed = GbfsFeed(f"http://127.0.0.1:{httpd.server_address[1]}/gbfs.json",
                     resolve="manifest", max_age=10 * 365 * 86400)
     feed.refresh(T0)
-    httpd.shutdown()
-    httpd.server_close()
     assert feed.last_error is None and feed.usable_vehicles(T0), "TIER feed not loaded"
 
     rng = np.random.default_rng(args.seed)
-    queries = []
+    queries: list[Query] = []
     for _ in range(args.queries):
         origin = at(OWL[int(rng.integers(len(OWL)))])
         if rng.random() < 0.8:
@@ -99,6 +108,15 @@ def main() -> None:
         dep = tt.time_of(DAY, int(rng.integers(6 * 3600, 20 * 3600)))
         queries.append((origin, dest, dep))
 
+    if not args.api_only:
+        planner_path(args, tt, router, rentals, feed, queries)
+    api_path(args, f"http://127.0.0.1:{httpd.server_address[1]}/gbfs.json", tt, queries)
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
+                 rentals: RentalPlanner, feed: GbfsFeed, queries: list[Query]) -> None:
     runs = {
         "transit-only (walk access/egress)": dict(post_modes=["WALK"], use_pareto=False),
         "multimodal, two earliest-arrival runs": dict(
@@ -141,6 +159,68 @@ def main() -> None:
         rentals.egress(*dest, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
     per = (time.perf_counter() - t) / len(queries) * 1000
     print(f"egress options alone (walk + scooter): {per:.2f} ms per query")
+
+
+def api_path(args: argparse.Namespace, gbfs_url: str, tt: Timetable,
+             queries: list[Query]) -> None:
+    """compute_plan + serialisation per request, transit-only against multimodal."""
+    # ``python benchmarks/multimodal.py`` puts benchmarks/ first on the path, where
+    # benchmarks/api.py would shadow the api package
+    if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        sys.path[0] = str(ROOT)
+    from api.app import create_app
+    from api.common import parse_place
+    from api.plan import PlanRequest, compute_plan, dumps
+    from api.settings import load_settings
+
+    settings = load_settings(env={}, feeds=(str(SHARED / "de-db-fv-2026" / "gtfs.zip"),),
+                             date=DAY.isoformat(), gbfs=(gbfs_url,), gbfs_config="",
+                             gbfs_resolve="manifest", gbfs_epoch=T0,
+                             gbfs_max_age=10 * 365 * 86400, search_deadline=60.0)
+    rt = create_app(settings).state.runtime  # no lifespan: refreshed here, no thread
+    rt.sharing.clock = lambda: T0
+    rt.sharing.refresh_all()
+    prepared = rt.store.get(DAY)
+    t0 = prepared.tt.t0
+    base = dict(search_window=7200, num_itineraries=5, max_transfers=7, min_transfer_time=0,
+                pedestrian_speed=1.25, max_pre_transit_time=900,
+                max_post_transit_time=3600, max_direct_time=3600,
+                transit_modes=("TRANSIT",), pre_transit_modes=("WALK",), arrive_by=False)
+    runs = {
+        "API transit-only (WALK)": dict(post_transit_modes=("WALK",), direct_modes=("WALK",)),
+        "API multimodal (WALK,SCOOTER_RENTAL)": dict(
+            post_transit_modes=("SCOOTER_RENTAL", "WALK"),
+            direct_modes=("SCOOTER_RENTAL", "WALK")),
+    }
+
+    def request(q: Query, modes: dict[str, Any]) -> tuple[PlanRequest, Any, Any, int]:
+        (olat, olon), (dlat, dlon), dep = q
+        fp, tp = f"{olat:.6f},{olon:.6f}", f"{dlat:.6f},{dlon:.6f}"
+        unix = dep + tt.t0  # the queries are on the benchmark timetable's axis
+        req = PlanRequest(from_place=fp, to_place=tp, time=unix, **base, **modes)
+        return (req, parse_place(fp, "fromPlace", prepared),
+                parse_place(tp, "toPlace", prepared), unix - t0)
+
+    for modes in runs.values():  # warm-up: routers, shapes, rental planner
+        compute_plan(rt, prepared, *request(queries[0], modes), time.monotonic() + 60)
+    print(f"API function path ({len(queries)} queries, numItineraries 5, window 2 h, "
+          "no response cache):")
+    for label, modes in runs.items():
+        times: list[float] = []
+        with_rental = 0
+        warnings = 0
+        for q in queries:
+            req, origin, dest, dep = request(q, modes)
+            t = time.perf_counter()
+            out = compute_plan(rt, prepared, req, origin, dest, dep, time.monotonic() + 60)
+            dumps(out)
+            times.append(time.perf_counter() - t)
+            with_rental += any(leg["mode"] == "RENTAL" for it in out["itineraries"]
+                               for leg in it["legs"])
+            warnings += bool(out["warnings"])
+        print(f"{label:38s} p50 {pct(times, 50):6.2f} ms  p99 {pct(times, 99):6.2f} ms  "
+              f"mean {statistics.fmean(times) * 1000:6.2f} ms  with scooter {with_rental}  "
+              f"with warnings {warnings}")
 
 
 if __name__ == "__main__":
