@@ -195,6 +195,23 @@ def test_scooter_leg_follows_the_train_to_a_point_2km_from_wolfsburg_hbf(
         assert not (w["startTime"] >= it["startTime"] and w["endTime"] <= it["endTime"])
 
 
+def test_scooter_access_leads_to_the_train_from_2km_outside_wolfsburg_hbf(
+    client: TestClient, server: GbfsServer
+) -> None:
+    fresh_feed(client, server)
+    body = plan(client, fromPlace=f"{DEST[0]:.6f},{DEST[1]:.6f}", toPlace=BIELEFELD,
+                preTransitModes="WALK,SCOOTER_RENTAL", maxPreTransitTime=2700,
+                time=f"{DAY}T10:00:00+02:00")
+    scooter = next(it for it in body["itineraries"] if rental_legs(it))
+    modes = [leg["mode"] for leg in scooter["legs"]]
+    first_train = min(i for i, m in enumerate(modes) if m not in ("WALK", "RENTAL"))
+    assert modes.index("RENTAL") < first_train
+    (ride,) = rental_legs(scooter)
+    assert ride["from"]["vertexType"] == "BIKESHARE" and ride["rental"]["vehicleId"]
+    assert ride["endTime"] <= scooter["legs"][first_train]["startTime"]
+    assert scooter["legs"][0]["startTime"] == scooter["startTime"]
+
+
 def test_with_walking_egress_only_the_last_2km_are_walked(
     client: TestClient, server: GbfsServer
 ) -> None:
