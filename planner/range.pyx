@@ -27,8 +27,8 @@ from planner.arrays cimport TimetableArrays, bptr, iptr
 from planner.arrays import arrays_for
 
 # Module variables copied from the shared constants rather than the constants
-# themselves: with compile-time values GCC lays out ``_run``'s label tests
-# differently, and the range benchmark measured ~2% slower.
+# themselves: with compile-time values GCC compiles ``_run`` differently and it
+# measured 1-2% slower on HART (small, but repeatable across interleaved runs).
 cdef int INF = _INF
 cdef int NO_TRANSFER = _NO_TRANSFER
 
