@@ -7,6 +7,7 @@ only, which keeps a 438k-stop_time feed well under ten seconds.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import logging
 import sys
@@ -203,6 +204,50 @@ def _trip_templates(data: GtfsData, stop_index: dict[str, int]):
     if dropped:
         log.warning("%d trips dropped: first or last stop without a time", dropped)
     return trip_codes, trip_uniques, stop_idx, arr, dep, pickup, dropoff, bad_trip
+
+
+def order_zero_duration_chains(order: np.ndarray, dep: np.ndarray, arr: np.ndarray,
+                               dep_stop: np.ndarray, arr_stop: np.ndarray) -> np.ndarray:
+    """Reorder runs of zero-duration connections at one second topologically.
+
+    CSA scans once in sorted order, so a hop arriving at stop s at time t must precede a
+    hop leaving s at t; (dep, arr) ties cannot say that, a topological order can (Kahn,
+    keeping the sorted order where free; a cycle keeps its sorted order).
+    """
+    d, a = dep[order], arr[order]
+    idx = np.nonzero(d == a)[0]
+    if len(idx) < 2:
+        return order
+    breaks = np.nonzero((np.diff(idx) != 1) | (np.diff(d[idx]) != 0))[0] + 1
+    order = order.copy()
+    for run in np.split(idx, breaks):
+        if len(run) < 2:
+            continue
+        conns = order[run].tolist()
+        leaving: dict[int, list[int]] = {}
+        for k, c in enumerate(conns):
+            leaving.setdefault(int(dep_stop[c]), []).append(k)
+        indegree = [0] * len(conns)
+        edges: list[list[int]] = [[] for _ in conns]
+        for k, c in enumerate(conns):
+            for m in leaving.get(int(arr_stop[c]), []):
+                if m != k:
+                    edges[k].append(m)
+                    indegree[m] += 1
+        ready = [k for k in range(len(conns)) if indegree[k] == 0]
+        heapq.heapify(ready)
+        placed: list[int] = []
+        while ready:
+            k = heapq.heappop(ready)
+            placed.append(k)
+            for m in edges[k]:
+                indegree[m] -= 1
+                if indegree[m] == 0:
+                    heapq.heappush(ready, m)
+        seen = set(placed)
+        placed += [k for k in range(len(conns)) if k not in seen]
+        order[run] = [conns[k] for k in placed]
+    return order
 
 
 def compile_timetable(
@@ -417,6 +462,8 @@ def compile_timetable(
     c_trip = inst_idx[ci]
     c_pos = within[ci]
     corder = np.lexsort((c_pos, c_trip, c_arr, c_dep))
+    corder = order_zero_duration_chains(corder, c_dep, c_arr, all_route_stops[route_pos_flat],
+                                        all_route_stops[route_pos_flat + 1])
     del trip_len_rep
     lap("connections")
 
@@ -516,5 +563,5 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
             h.update(f.read_bytes())
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
-    h.update(b"compile-v1")
+    h.update(b"compile-v2")  # bump when compiled arrays change
     return h.hexdigest()[:20]

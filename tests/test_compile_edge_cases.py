@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from feeds.gtfs import GtfsError, load_feeds
-from planner.compile import OutOfRangeError, compile_timetable
+from planner.compile import CompileOptions, OutOfRangeError, compile_timetable
 from planner.timetable import NO_TRANSFER, Timetable
 from tests.feedmaker import LINE_STOPS, write_feed
 
@@ -306,3 +306,24 @@ def test_gtfs_time_parser_handles_long_hours_blanks_and_odd_spellings() -> None:
                                          " 07:05:09", "8:0:00", "x"]))
     expected = [28800, 91800, np.nan, np.nan, 432001, 25509, 28800, np.nan]
     np.testing.assert_array_equal(parsed, np.array(expected, dtype=float))
+
+
+def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> None:
+    # Trip "b" arrives at S2 at 08:00:00 with a zero-duration hop; trip "a" leaves S2 at
+    # the same second, also zero-duration. CSA scans connections once, so "b"'s hop must
+    # come first although the two share (departure, arrival) and "a" sorts first by id.
+    from planner.router import Router
+
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,a\nR1,WK,b\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "a,08:00:00,08:00:00,S2,1\na,08:00:00,08:00:00,S3,2\n"
+        "b,08:00:00,08:00:00,S1,1\nb,08:00:00,08:00:00,S2,2\n",
+    )
+    tt = compile_timetable([feed], DAY, CompileOptions(footpath_radius=0))
+    s1, s3 = tt.stop_index("f:S1"), tt.stop_index("f:S3")
+    start = tt.time_of(DAY, 8 * 3600)
+    router = Router(tt)
+    for algorithm in ("csa", "raptor"):
+        assert router.arrival_time([(s1, 0)], [(s3, 0)], start, algorithm=algorithm) == start
