@@ -134,8 +134,10 @@ class Runtime:
             out["sources"] = fs.sources
         if self.sharing.enabled:
             systems = self.sharing.health()
-            out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems}
-            if any(x["stale"] for x in systems):
+            streets = self.sharing.streets_health()
+            out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems,
+                              "streets": streets}
+            if any(x["stale"] for x in systems) or streets["model"] == "failed":
                 out["status"] = "degraded"
         return out
 

@@ -32,6 +32,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(config=args.config, **overrides)
     if args.gbfs:  # in addition to OWL_GBFS and the enabled [[gbfs]] entries
         settings = replace(settings, gbfs=tuple(dict.fromkeys(settings.gbfs + tuple(args.gbfs))))
+    if args.osm:  # in addition to OWL_OSM
+        osm = tuple(str(p.resolve()) for p in args.osm)
+        settings = replace(settings, osm=tuple(dict.fromkeys(settings.osm + osm)))
+    missing = [p for p in settings.osm if not Path(p).is_file()]
+    if missing:
+        print(f"owl-planner: OSM extract not found: {', '.join(missing)}", file=sys.stderr)
+        return 2
     # Workers are separate processes that build the app from the environment.
     os.environ.update(to_env(settings))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -47,6 +54,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print("owl-planner: shared mobility (GBFS): "
               + ", ".join(f"{s.name}" if s.name == s.url else f"{s.name} ({s.url})"
                           for s in sharing), file=sys.stderr)
+    if settings.osm:
+        print("owl-planner: street graph for shared mobility from "
+              + ", ".join(settings.osm)
+              + ("" if sharing else " (not loaded: no GBFS feed configured)"), file=sys.stderr)
     print(f"owl-planner: serving {', '.join(str(p) for p in store.feedset.paths)} "
           f"on http://{args.host}:{args.port} (docs at /docs); default day {day}"
           + (f" ({note})" if note else ""), file=sys.stderr)
@@ -95,6 +106,10 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
                    help="live GBFS state older than this is not offered (default 900)")
     p.add_argument("--gbfs-epoch", type=float, default=None, metavar="UNIX",
                    help="start the GBFS clock at this time (replay archived feeds)")
+    p.add_argument("--osm", action="append", type=Path, default=[], metavar="PATH",
+                   help="OpenStreetMap extract (.osm.pbf), repeatable: street times and paths "
+                        "for shared bikes/scooters/cars and the walks to them (loaded in the "
+                        "background; straight-line until then); besides $OWL_OSM")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
 

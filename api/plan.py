@@ -21,6 +21,13 @@
   walking journeys of the same search and no walking itinerary leaves later and arrives
   no later. Depart-at repeats it from each found departure (at most ``numItineraries``
   runs); arrive-by runs it once from the latest departure of all rows.
+* With an OSM street graph (``OWL_OSM``, see :mod:`api.sharing`) rental options are timed
+  on streets, and their walks and rides are drawn along the street path
+  (:meth:`planner.streets.Streets.route`, the same snapping and times); where the graph
+  does not cover a leg it stays a straight line. Plain walking access/egress keeps the
+  straight-line model.
+* ``transitModes=`` (empty) asks for no transit, as in MOTIS: only ``direct[]`` (walking
+  and rental trips within ``maxDirectTime``), no itineraries and no page cursors.
 * Plans with rental modes depend on live data: their cache key includes the GBFS state
   (each file's last fetch and each feed's staleness), so a refresh or a feed going stale
   makes a new entry; stale or broken feeds are named in ``warnings``.
@@ -63,6 +70,7 @@ from planner.journeys import Journey, TransitLeg, WalkLeg
 from planner.rental import AccessOption, RentalLeg, RentalOptions
 from planner.rental import Place as OptionPlace
 from planner.router import Router, as_rows
+from planner.streets import FORM_FACTOR_MODE, StreetPath, Streets
 
 if TYPE_CHECKING:
     from api.app import Runtime
@@ -370,6 +378,7 @@ class Rentals:
     direct: list[AccessOption]
     warnings: list[str]
     now: float
+    streets: Streets | None = None  # the model the options were timed with
 
 
 def _faster_than_walking(options: list[AccessOption], walk: list[Access]) -> list[AccessOption]:
@@ -400,12 +409,13 @@ def rental_options(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: 
     acc: list[AccessOption] = []
     egr: list[AccessOption] = []
     direct: list[AccessOption] = []
-    if modes(req.pre_transit_modes) and req.max_pre_transit_time > 0:
+    transit = bool(req.transit_modes)
+    if transit and modes(req.pre_transit_modes) and req.max_pre_transit_time > 0:
         res = planner.access(origin.lat, origin.lon, modes(req.pre_transit_modes), feeds,
                              now=now, providers=providers,
                              options=opts(req.max_pre_transit_time))
         acc, warnings = _faster_than_walking(res.options, walk_access), warnings + res.warnings
-    if modes(req.post_transit_modes) and req.max_post_transit_time > 0:
+    if transit and modes(req.post_transit_modes) and req.max_post_transit_time > 0:
         res = planner.egress(dest.lat, dest.lon, modes(req.post_transit_modes), feeds,
                              now=now, providers=providers,
                              options=opts(req.max_post_transit_time))
@@ -415,7 +425,7 @@ def rental_options(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: 
                              modes(req.direct_modes), feeds, now=now, providers=providers,
                              options=opts(req.max_direct_time))
         direct, warnings = res.options, warnings + res.warnings
-    return Rentals(acc, egr, direct, list(dict.fromkeys(warnings)), now)
+    return Rentals(acc, egr, direct, list(dict.fromkeys(warnings)), now, planner.streets)
 
 
 @dataclass
@@ -525,6 +535,8 @@ class ItineraryBuilder:
         self.dest = dest
         self.speed = speed
         self.gbfs_now: float | None = None  # GBFS clock of the rental options
+        #: Street graphs the rental options were timed on (None: straight lines).
+        self.streets: Streets | None = None
 
     def _place(self, stop: int | None, place: Place | None, label: str,
                **times: object) -> dict[str, Any]:
@@ -537,15 +549,17 @@ class ItineraryBuilder:
         return float(self.tt.stop_lat[stop]), float(self.tt.stop_lon[stop])
 
     def walk(self, a: tuple[float, float], b: tuple[float, float], start: int, end: int,
-             frm: dict[str, Any], to: dict[str, Any]) -> dict[str, Any]:
-        pts = [a, b]
+             frm: dict[str, Any], to: dict[str, Any], path: StreetPath | None = None
+             ) -> dict[str, Any]:
+        pts = [a, b] if path is None else path.points
+        metres = haversine_m(*a, *b) * DETOUR if path is None else path.meters
         return {
             "mode": "WALK",
             "from": frm, "to": to,
             "startTime": iso(self.p, start), "endTime": iso(self.p, end),
             "scheduledStartTime": iso(self.p, start), "scheduledEndTime": iso(self.p, end),
             "duration": end - start,
-            "distance": round(haversine_m(*a, *b) * DETOUR, 1),
+            "distance": round(metres, 1),
             "realTime": False,
             "legGeometry": {"points": encode_polyline(pts), "precision": POLYLINE_PRECISION,
                             "length": len(pts)},
@@ -684,18 +698,30 @@ class ItineraryBuilder:
             frm = self._option_place(leg.from_place, vehicle)
             to = self._option_place(leg.to_place, vehicle)
             if isinstance(leg, RentalLeg):
-                out.append(self.rental(leg, frm, to))
+                path = self._path(FORM_FACTOR_MODE.get(leg.form_factor, "bike"), leg,
+                                  leg.ride_seconds)
+                out.append(self.rental(leg, frm, to, path))
             else:
                 out.append(self.walk((leg.from_place.lat, leg.from_place.lon),
                                      (leg.to_place.lat, leg.to_place.lon), leg.start,
-                                     leg.end, frm, to))
+                                     leg.end, frm, to, self._path("walk", leg, leg.duration)))
         return out
 
-    def rental(self, leg: RentalLeg, frm: dict[str, Any], to: dict[str, Any]
-               ) -> dict[str, Any]:
+    def _path(self, mode: str, leg: Any, seconds: int) -> StreetPath | None:
+        """The street path of an option leg timed at ``seconds`` (whole seconds of the
+        model's time), or None where the model timed it as a straight line."""
+        if self.streets is None or mode not in self.streets.graphs:
+            return None
+        return self.streets.route(mode, (leg.from_place.lat, leg.from_place.lon),
+                                  (leg.to_place.lat, leg.to_place.lon), seconds + 1)
+
+    def rental(self, leg: RentalLeg, frm: dict[str, Any], to: dict[str, Any],
+               path: StreetPath | None = None) -> dict[str, Any]:
         """MOTIS-style ``RENTAL`` leg; ``rental`` holds the system, vehicle or stations and
         the availability seen at the GBFS clock ``availabilityTime``."""
         pts = [(leg.from_place.lat, leg.from_place.lon), (leg.to_place.lat, leg.to_place.lon)]
+        if path is not None:
+            pts = path.points
         uris = leg.rental_uris
         rental = {
             "systemId": leg.system_id,
@@ -726,7 +752,7 @@ class ItineraryBuilder:
             "scheduledStartTime": iso(self.p, leg.start),
             "scheduledEndTime": iso(self.p, leg.end),
             "duration": leg.end - leg.start,
-            "distance": round(leg.distance_m, 1),
+            "distance": round(leg.distance_m if path is None else path.meters, 1),
             "realTime": False,
             "legGeometry": {"points": encode_polyline(pts), "precision": POLYLINE_PRECISION,
                             "length": len(pts)},
@@ -764,17 +790,27 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
         if beeline * DETOUR / speed <= req.max_direct_time:
             start = t if not req.arrive_by else t - int(math.ceil(beeline * DETOUR / speed))
             out["direct"].append(builder.direct_walk(start))
+    transit = bool(req.transit_modes)
     access = access_egress(prepared, origin, req.max_pre_transit_time, speed,
-                           req.pre_transit_modes)
+                           req.pre_transit_modes) if transit else []
     egress = access_egress(prepared, dest, req.max_post_transit_time, speed,
-                           req.post_transit_modes)
+                           req.post_transit_modes) if transit else []
     rentals = Rentals([], [], [], [], 0.0)
     if req.wants_rental:
         rentals = rental_options(rt, prepared, req, origin, dest, access, egress)
         builder.gbfs_now = rentals.now
+        if rentals.streets is not None and rentals.streets.graphs:
+            builder.streets = rentals.streets
         for o in rentals.direct:
             start = t if not req.arrive_by else t - o.duration
             out["direct"].append(builder.direct_option(o, start))
+    if not transit:
+        out["warnings"] = rentals.warnings
+        if not out["direct"]:
+            out["reason"] = ("transitModes is empty (direct trips only) and no direct trip "
+                             f"of the directModes takes at most maxDirectTime "
+                             f"({req.max_direct_time} s)")
+        return out
     reason = ""
     if not access and not rentals.access:
         reason = (f"no stop within {req.max_pre_transit_time} s of walking from fromPlace")
@@ -888,7 +924,10 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         maxPreTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,  # noqa: N803
         maxPostTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,  # noqa: N803
         maxDirectTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds * 4)] = 1800,  # noqa: N803
-        transitModes: str | None = None,  # noqa: N803
+        transitModes: Annotated[str | None, Query(  # noqa: N803
+            description="comma-separated transit modes (TRANSIT: all, RAIL: all rail, "
+                        "or BUS, TRAM, ...); default TRANSIT. Empty: no transit, only "
+                        "direct[] trips of directModes (as in MOTIS)")] = None,
         preTransitModes: str | None = None,  # noqa: N803
         postTransitModes: str | None = None,  # noqa: N803
         directModes: str | None = None,  # noqa: N803
@@ -917,8 +956,6 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
             parse_modes(postTransitModes, "postTransitModes", STREET_MODES, ("WALK",)),
             parse_modes(directModes, "directModes", STREET_MODES, ("WALK",)),
         )
-        if not modes[0]:
-            raise ApiError(400, "transitModes: empty", "transitModes")
         providers = check_rental(rt, modes, rentalProviders)
         deadline = clock.monotonic() + s.search_deadline
 

@@ -54,6 +54,10 @@ class Settings:
     #: Unix seconds the GBFS clock reads at start-up; it then advances with real time.
     #: 0 = wall clock. Replays archived feeds (e.g. the 2023 TIER snapshot) as current.
     gbfs_epoch: float = 0.0
+    #: OpenStreetMap extracts (.osm.pbf) for street times and paths of rental options
+    #: (walks to and from vehicles, rides). Loaded once in the background when GBFS feeds
+    #: are configured; until then, and without any, the straight-line model is used.
+    osm: tuple[str, ...] = ()
 
     def feed_paths(self) -> list[Path]:
         return [Path(f) for f in self.feeds]
@@ -86,6 +90,7 @@ _ENV: dict[str, str] = {
     "gbfs_timeout": "OWL_GBFS_TIMEOUT",
     "gbfs_resolve": "OWL_GBFS_RESOLVE",
     "gbfs_epoch": "OWL_GBFS_EPOCH",
+    "osm": "OWL_OSM",
 }
 CONFIG_ENV = "OWL_CONFIG"
 

@@ -10,6 +10,13 @@
 * With ``REDIS_URL`` the raw payloads go through :class:`~feeds.gbfs.RedisStateStore`:
   every worker runs a refresher, but adopts a newer copy another worker stored instead of
   fetching it again.
+* Street times: the straight-line model until the OSM extracts of ``osm`` (``OWL_OSM`` /
+  ``serve --osm PATH``) are loaded, once, by a background thread started with the
+  refresher; then one :class:`~planner.streets.Streets` with a graph per mode serves every
+  timetable's :class:`~planner.rental.RentalPlanner`. Planners are rebuilt when the model
+  changes, and the model's state is part of :meth:`SharingManager.state_token`, so plans
+  cached while it loaded are not served after. A failed load keeps the straight line and
+  shows in health.
 * The GBFS clock is :attr:`SharingManager.clock` (unix seconds). ``gbfs_epoch`` starts it
   at a fixed moment and lets it run with real time, so archived snapshots (the 2023 TIER
   Wolfsburg files) count as current; tests may also replace ``clock`` on the runtime.
@@ -104,6 +111,20 @@ class SharingManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        #: Street model of the rental planners: straight line at the server's walking
+        #: speed, replaced by the OSM graphs once loaded.
+        self.model = StraightLine(speeds_kmh={**StraightLine().speeds_kmh,
+                                              "walk": settings.walk_speed_kmh})
+        self.streets = Streets(model=self.model)
+        self.osm_paths: tuple[str, ...] = tuple(getattr(settings, "osm", ()) or ())
+        self.streets_status = "loading" if self.osm_paths and self.feeds else "straight-line"
+        self.streets_error: str | None = None
+        self.streets_seconds: float | None = None
+        #: Set once the street model is final (loaded, failed, or nothing to load).
+        self.streets_ready = threading.Event()
+        if self.streets_status != "loading":
+            self.streets_ready.set()
+        self._osm_thread: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
@@ -140,12 +161,35 @@ class SharingManager:
         return min(300.0, max(self.settings.gbfs_min_interval, wait))
 
     def start(self) -> None:
-        """Start the refresher thread (nothing to do without feeds)."""
+        """Start the refresher thread and the OSM load (nothing to do without feeds)."""
         if not self.feeds or self._thread is not None:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="owl-gbfs", daemon=True)
         self._thread.start()
+        if self.osm_paths and self._osm_thread is None and not self.streets_ready.is_set():
+            self._osm_thread = threading.Thread(target=self.load_streets, name="owl-osm",
+                                                daemon=True)
+            self._osm_thread.start()
+
+    def load_streets(self) -> None:
+        """Build the street graphs of ``osm`` (seconds to a minute for a city) and switch
+        the planners to them; on failure keep the straight line and report the error."""
+        started = time.monotonic()
+        try:
+            streets = Streets.from_osm(self.osm_paths, model=self.model)
+        except Exception as exc:  # a broken extract must not take the server down
+            log.exception("OSM %s: street graph not loaded", ", ".join(self.osm_paths))
+            self.streets_error = f"{type(exc).__name__}: {exc}"
+            self.streets_status = "failed"
+        else:
+            with self._lock:
+                self.streets = streets
+            self.streets_status = "osm"
+            log.info("OSM street graph ready in %.1f s: %s", time.monotonic() - started,
+                     ", ".join(f"{m} {g.n_nodes} nodes" for m, g in streets.graphs.items()))
+        self.streets_seconds = round(time.monotonic() - started, 2)
+        self.streets_ready.set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -184,21 +228,36 @@ class SharingManager:
         for feed in self.feeds:
             files = sorted((n, st.last_success) for n, st in list(feed.files.items()))
             parts.append(f"{feed.system_key}:{files}:{feed.is_stale(None, now)}")
+        parts.append(f"streets:{self.streets_status}")
         return "|".join(parts)
 
     def planner_for(self, prepared: Any) -> RentalPlanner:
-        """One rental planner per timetable (stop KD-tree, snapshot cache), walking at the
-        server's speed like the API's own walks."""
+        """One rental planner per timetable (stop KD-tree, snapshot cache) on the current
+        street model, walking at the server's speed like the API's own walks."""
+        streets = self.streets
         planner = getattr(prepared, "rental_planner", None)
-        if planner is None:
+        if planner is None or planner.streets is not streets:
             with self._lock:
+                streets = self.streets
                 planner = getattr(prepared, "rental_planner", None)
-                if planner is None:
-                    model = StraightLine(speeds_kmh={
-                        **StraightLine().speeds_kmh, "walk": self.settings.walk_speed_kmh})
-                    planner = RentalPlanner(prepared.tt, Streets(model=model))
+                if planner is None or planner.streets is not streets:
+                    planner = RentalPlanner(prepared.tt, streets)
                     prepared.rental_planner = planner
         return planner
+
+    def streets_health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"model": self.streets_status}
+        if self.osm_paths:
+            out["osm"] = list(self.osm_paths)
+        graphs = self.streets.graphs
+        if graphs:
+            out["graphs"] = {m: {"nodes": g.n_nodes, "edges": int(g.matrix.nnz)}
+                             for m, g in graphs.items()}
+        if self.streets_seconds is not None:
+            out["loadSeconds"] = self.streets_seconds
+        if self.streets_error:
+            out["error"] = self.streets_error
+        return out
 
     # --- health -------------------------------------------------------------------------
     def health(self) -> list[dict[str, Any]]:

@@ -289,6 +289,16 @@ def build_graph(ways: list[tuple[dict[str, str], list[int]]], coords: dict[int, 
 # --- the interface -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StreetPath:
+    """A pair's way on the graph: the query points, the snapped nodes and the nodes between."""
+
+    mode: str
+    seconds: float  # as many_to_many gives it (gaps walked, car parking included)
+    points: list[Point]
+    meters: float  # along the points
+
+
 class Streets:
     """Travel times on streets; graph where there is one, straight line elsewhere."""
 
@@ -301,10 +311,18 @@ class Streets:
         self.chunk = chunk
 
     @classmethod
-    def from_osm(cls, path: str | Path, modes: Iterable[str] = MODES,
+    def from_osm(cls, path: str | Path | Sequence[str | Path], modes: Iterable[str] = MODES,
                  model: StraightLine | None = None, max_snap_m: float = 400.0) -> Streets:
+        """Graphs of one extract or several (merged: a way in two overlapping extracts
+        gives parallel edges, of which the graph keeps one)."""
         model = model or StraightLine()
-        ways, coords = _read_osm(Path(path))
+        paths = [path] if isinstance(path, str | Path) else list(path)
+        ways: list[tuple[dict[str, str], list[int]]] = []
+        coords: dict[int, Point] = {}
+        for one in paths:
+            w, c = _read_osm(Path(one))
+            ways += w
+            coords.update(c)
         graphs: dict[str, ModeGraph] = {}
         for mode in modes:
             base = "bike" if mode == "scooter" else mode
@@ -365,3 +383,40 @@ class Streets:
 
     def travel_time(self, mode: str, origin: Point, destination: Point) -> float:
         return float(self.many_to_many(mode, [origin], [destination])[0, 0])
+
+    def route(self, mode: str, origin: Point, destination: Point,
+              max_seconds: float = math.inf) -> StreetPath | None:
+        """The street path behind :meth:`many_to_many`'s time for one pair, or None where
+        that time is the straight-line model's (no graph, off the graph, unlinked parts)
+        or beyond ``max_seconds``. Same snapping and time, so a leg timed by
+        ``many_to_many`` can be drawn with this path."""
+        graph = self.graphs.get(mode)
+        if graph is None:
+            return None
+        ends = np.array([origin, destination], dtype=float)
+        nodes, gaps = graph.snap(ends, self.max_snap_m)
+        a, b = int(nodes[0]), int(nodes[1])
+        if a < 0 or b < 0 or graph.component[a] != graph.component[b]:
+            return None
+        dist, pred = dijkstra(graph.matrix, directed=True, indices=a, limit=max_seconds,
+                              return_predecessors=True)
+        if not np.isfinite(dist[b]):
+            return None
+        chain = [b]
+        while chain[-1] != a:
+            chain.append(int(pred[chain[-1]]))
+        chain.reverse()
+        seconds = float(dist[b]) + float(gaps.sum()) / self.model.speed_mps("walk")
+        if mode == "car":
+            seconds += self.model.car_parking_s
+        if seconds > max_seconds:
+            return None
+        points: list[Point] = []
+        for pt in [tuple(origin)] + [(float(graph.lat[n]), float(graph.lon[n]))
+                                     for n in chain] + [tuple(destination)]:
+            if not points or pt != points[-1]:  # a query point on a node: no zero step
+                points.append(pt)  # type: ignore[arg-type]
+        lat = np.array([p[0] for p in points])
+        lon = np.array([p[1] for p in points])
+        meters = float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+        return StreetPath(mode, seconds, points, meters)
