@@ -694,9 +694,13 @@ class ItineraryBuilder:
         vehicle = "" if ride is None else \
             f"{ride.system_name} {ride.form_factor.replace('_', ' ')}"
         out = []
-        for leg in option.legs_from(start):
+        legs = option.legs_from(start)
+        for k, leg in enumerate(legs):
             frm = self._option_place(leg.from_place, vehicle)
-            to = self._option_place(leg.to_place, vehicle)
+            if option.stop < 0 and k == len(legs) - 1:  # a direct trip ends at toPlace
+                to = self._place(self.dest.stop, self.dest, "END")
+            else:
+                to = self._option_place(leg.to_place, vehicle)
             if isinstance(leg, RentalLeg):
                 path = self._path(FORM_FACTOR_MODE.get(leg.form_factor, "bike"), leg,
                                   leg.ride_seconds)

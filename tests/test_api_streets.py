@@ -163,6 +163,9 @@ def test_direct_bike_ride_takes_the_street_graph_time_and_follows_the_streets(
     r = ride["rental"]
     assert r["systemId"] == "callabike" and r["fromStationName"] == "Darmstadt Hbf"
     assert (ride["from"]["lat"], ride["from"]["lon"]) == pytest.approx(CAB_STATION)
+    # parked at the request's toPlace, which the direct trip ends at like a walk would
+    assert ride["to"] == {"name": "END", "lat": NORTH[0], "lon": NORTH[1], "level": 0,
+                          "vertexType": "NORMAL"}
     on_streets = seconds(streets, "bike", CAB_STATION, NORTH)
     crow = straight(streets, "bike", CAB_STATION, NORTH)
     assert abs(round(on_streets) - round(crow)) >= 5  # the two models disagree here

@@ -49,6 +49,7 @@
       modes: "Means of transport",
       transit: "Public transport",
       bike: "Bike sharing",
+      scooter: "E-scooter",
       car: "Car sharing",
       search: "Search",
       searching: "Searching…",
@@ -84,6 +85,7 @@
       rentalStation: "Pick up at",
       rentalVehicle: "Vehicle",
       rentalReturn: "Return at",
+      rentalAvailable: (n) => `${n} available`,
       towards: "towards",
       platform: "Platform",
       stops: (n) => (n === 1 ? "1 intermediate stop" : `${n} intermediate stops`),
@@ -115,6 +117,7 @@
       modes: "Verkehrsmittel",
       transit: "Bus & Bahn",
       bike: "Leihrad",
+      scooter: "E-Scooter",
       car: "Carsharing",
       search: "Suchen",
       searching: "Suche läuft …",
@@ -150,6 +153,7 @@
       rentalStation: "Ausleihe an",
       rentalVehicle: "Fahrzeug",
       rentalReturn: "Rückgabe an",
+      rentalAvailable: (n) => `${n} verfügbar`,
       towards: "Richtung",
       platform: "Gleis",
       stops: (n) => (n === 1 ? "1 Zwischenhalt" : `${n} Zwischenhalte`),
@@ -613,7 +617,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         el("fieldset", {},
           el("legend", { class: "legend", text: t.modes }),
           el("div", { class: "modes" },
-            toggle("transit", "train", true), toggle("bike", "bike", false), toggle("car", "car", false))),
+            toggle("transit", "train", true), toggle("bike", "bike", false),
+            toggle("scooter", "scooter", false), toggle("car", "car", false))),
         el("div", {}, this.$submit));
 
       const wrapper = el("div", { class: "owl", lang: this.lang },
@@ -838,6 +843,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const f = this.$form.elements;
       const extra = [];
       if (f.bike.checked) extra.push("BIKE_RENTAL");
+      if (f.scooter.checked) extra.push("SCOOTER_RENTAL");
       if (f.car.checked) extra.push("CAR_RENTAL");
       const modes = ["WALK", ...extra].join(",");
       const params = new URLSearchParams({
@@ -849,6 +855,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         postTransitModes: modes,
         directModes: modes,
       });
+      // Without "Bus & Bahn" ask for direct trips only: an empty transitModes (as in MOTIS).
+      if (!f.transit.checked) params.set("transitModes", "");
       if (cursor) params.set("pageCursor", cursor);
       return params;
     }
@@ -873,6 +881,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         return;
       }
       this.params = this.query(null);
+      this.searched = { from: this.places.from.name, to: this.places.to.name };
       await this.run(this.params);
     }
 
@@ -927,7 +936,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const f = this.$form.elements;
       let itineraries = Array.isArray(data.itineraries) ? data.itineraries : [];
       const direct = Array.isArray(data.direct) ? data.direct : [];
-      // Without the transit toggle only the direct (street-only) options are of interest.
+      // Without the transit toggle only the direct (street-only) options are of interest
+      // (the request says transitModes=; this also holds against a server that ignores it).
       if (!f.transit.checked) itineraries = itineraries.filter((it) => !(it.legs || []).some(isTransit));
       this.itins = [...itineraries, ...direct];
       this.chosen = 0;
@@ -994,6 +1004,16 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       return el("li", { class: "itinerary", "data-index": String(index) }, summary, detail);
     }
 
+    /**
+     * A place's name as shown: the API labels coordinates "START" / "END"; those are the
+     * places the visitor searched from and to, under the names the widget showed them.
+     */
+    placeName(p) {
+      if (p.name === "START") return (this.searched && this.searched.from) || this.t.start;
+      if (p.name === "END") return (this.searched && this.searched.to) || this.t.destination;
+      return p.name || "";
+    }
+
     legName(leg) {
       return leg.routeShortName || leg.tripShortName || leg.displayName || leg.routeLongName || "";
     }
@@ -1021,7 +1041,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const track = (p) => (p.track ? el("span", { class: "track", text: ` ${t.platform} ${p.track}` }) : null);
       const rows = [
         el("span", { class: "lt", text: this.fmtTime(leg.startTime) }),
-        el("span", { class: "lp" }, from.name || "", track(from)),
+        el("span", { class: "lp" }, this.placeName(from), track(from)),
       ];
       if (isTransit(leg)) {
         const stops = leg.intermediateStops || [];
@@ -1041,7 +1061,10 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
           leg.distance ? ` (${this.fmtDistance(leg.distance)})` : ""));
         const bits = [];
         if (r.systemName || r.systemId) bits.push(r.systemName || r.systemId);
-        if (r.fromStationName || r.stationName) bits.push(`${t.rentalStation} ${r.fromStationName || r.stationName}`);
+        if (r.fromStationName || r.stationName) {
+          const n = typeof r.vehiclesAvailable === "number" ? ` (${t.rentalAvailable(r.vehiclesAvailable)})` : "";
+          bits.push(`${t.rentalStation} ${r.fromStationName || r.stationName}${n}`);
+        }
         if (r.vehicleId) bits.push(`${t.rentalVehicle} ${r.vehicleId}`);
         if (r.toStationName) bits.push(`${t.rentalReturn} ${r.toStationName}`);
         if (bits.length) rows.push(el("p", { class: "rental", text: bits.join(" · ") }));
@@ -1052,7 +1075,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         rows.push(el("span", { class: "ld" }, icon(modeIcon(leg)), text));
       }
       rows.push(el("span", { class: "lt", text: this.fmtTime(leg.endTime) }),
-        el("span", { class: "lp" }, to.name || "", track(to)));
+        el("span", { class: "lp" }, this.placeName(to), track(to)));
       return el("li", { class: "leg" }, rows);
     }
 
@@ -1131,8 +1154,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         return [x - ox, y - oy];
       };
       const t = this.t;
-      const fromName = (it.legs[0].from || {}).name || t.start;
-      const toName = (it.legs[it.legs.length - 1].to || {}).name || t.destination;
+      const fromName = this.placeName(it.legs[0].from || {}) || t.start;
+      const toName = this.placeName(it.legs[it.legs.length - 1].to || {}) || t.destination;
       const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.map(fromName, toName),
         preserveAspectRatio: "xMidYMid meet" });
       svg.append(svgEl("rect", { x: -2 * W, y: -H, width: 5 * W, height: 3 * H, fill: "#eef2ef" }));
@@ -1212,10 +1235,10 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         svg.append(svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
           end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
           class: `stop-mark${end ? ` ${end}` : ""}` }));
-        if (p.name && p.name !== "START" && p.name !== "END") {
+        if (this.placeName(p)) {
           const xs = nx.filter((v) => v !== null);
           const lineDx = xs.length ? xs.reduce((sum, v) => sum + (v - x), 0) : x - W / 2;
-          labels.push({ x, y, name: p.name, right: lineDx <= 0 });
+          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0 });
         }
       }
       for (const { x, y, name, right: prefer } of labels) {

@@ -1,0 +1,220 @@
+"""Browser tests of the widget with shared bikes: rental legs, and trips without transit.
+
+``owl-planner serve`` runs in a subprocess on the demo feed (DB long-distance trains) with
+the Call a Bike Darmstadt GBFS fixture (one station at Darmstadt Hbf, 48 bikes, rides may
+end anywhere) served from a loopback HTTP server, ``--gbfs-epoch`` at the fixture's 2024
+timestamp so it counts as current, and the Frankfurt-Darmstadt OSM extract (``--osm``).
+Headless Debian Chromium via Playwright; screenshots go to ``test-output/``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
+
+from tests.test_api_streets import (  # noqa: E402
+    DB,
+    EPOCH,
+    GBFS_DIR,
+    OSM,
+    DirectoryServer,
+)
+from tests.test_widget import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEMO_DAY,
+    OUTPUT,
+    PLAN_MODES,
+    REPO,
+    _free_port,
+    _hhmm,
+    _page,
+    _pick,
+)
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM or not os.path.exists(CHROMIUM),
+                       reason="needs Debian's chromium (apt-get install chromium)"),
+    pytest.mark.skipif(not (DB.exists() and GBFS_DIR.is_dir() and OSM.exists()),
+                       reason="../shared/data (gbfs-de-callabike-darmstadt with osm/) missing"),
+]
+expect.set_options(timeout=30_000)
+
+#: Darmstadt, Luisenplatz: 1.6 km from the Hbf, too far to walk within the 15 min default.
+LUISENPLATZ = (49.8728, 8.6512)
+LUISENPLATZ_PRESET = f"{LUISENPLATZ[0]},{LUISENPLATZ[1]}|Darmstadt Luisenplatz"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The API with the Call a Bike feed and the OSM extract, once both are loaded."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OWL_") and k != "REDIS_URL"}
+    env.update(OWL_GBFS_CONFIG="none", OWL_GBFS_RESOLVE="manifest")  # loopback siblings only
+    OUTPUT.mkdir(exist_ok=True)
+    log = OUTPUT / "widget-rental-server.log"
+    with DirectoryServer(GBFS_DIR) as gbfs, log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--date", DEMO_DAY, "--gbfs", gbfs.url, "--gbfs-epoch", str(EPOCH),
+             "--osm", str(OSM)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"API server exited with {proc.returncode}: "
+                                f"{log.read_text()[-2000:]}")
+                try:
+                    health = httpx.get(f"{base}/api/v1/health", timeout=2).json()
+                    sharing = health.get("sharing", {})
+                    systems = sharing.get("systems", [])
+                    if (systems and systems[0]["lastSuccess"]
+                            and sharing["streets"]["model"] != "loading"):
+                        assert sharing["streets"]["model"] == "osm", sharing["streets"]
+                        break
+                except (httpx.HTTPError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"API server not ready after 180 s: {log.read_text()[-2000:]}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    p = _page(browser)
+    yield p
+    assert p.errors == []  # type: ignore[attr-defined]
+    p.context.close()
+
+
+def _embed_to(page: Page, server: str, to: str) -> None:
+    """A city page embedding the widget with the destination preset (a coordinate)."""
+    html = ('<!doctype html><html lang="de"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width"></head><body>'
+            f'<script src="{server}/widget.js" data-api="{server}" data-lang="de" '
+            f'data-date="{DEMO_DAY}" data-time="08:00"></script>'
+            f'<owl-trip-planner data-to="{to}"></owl-trip-planner></body></html>')
+    page.route(f"{server}/rental-test.html",
+               lambda route: route.fulfill(body=html, content_type="text/html"))
+    page.goto(f"{server}/rental-test.html")
+
+
+def _rental(trip: dict) -> dict | None:
+    return next((leg for leg in trip["legs"] if leg["mode"] == "RENTAL"), None)
+
+
+def _shown_times_match(page: Page, url: str) -> dict:
+    """The widget lists the API's itineraries, then its direct trips, with their times."""
+    body = httpx.get(url, timeout=30).json()
+    trips = body["itineraries"] + body["direct"]
+    assert trips, url
+    items = page.locator("owl-trip-planner li.itinerary")
+    expect(items.locator("time.start")).to_have_text([_hhmm(t["startTime"]) for t in trips])
+    expect(items.locator("time.end")).to_have_text([_hhmm(t["endTime"]) for t in trips])
+    return body
+
+
+def test_bike_sharing_toggle_shows_the_rental_leg_after_the_train_with_its_details(
+        page: Page, server: str) -> None:
+    _embed_to(page, server, LUISENPLATZ_PRESET)
+    widget = page.locator("owl-trip-planner")
+    _pick(page, "Von", "Frankfurt(M", "Frankfurt(Main)Hbf")
+    widget.get_by_role("checkbox", name="Leihrad").check()
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    query = parse_qs(urlsplit(url).query)
+    assert all(query[m] == ["WALK,BIKE_RENTAL"] for m in PLAN_MODES)
+    assert "transitModes" not in query
+    body = _shown_times_match(page, url)
+    assert body["warnings"] == []
+
+    index, trip = next((i, it) for i, it in enumerate(body["itineraries"]) if _rental(it))
+    ride = _rental(trip)
+    assert ride is not None
+    assert any(leg.get("tripId") for leg in trip["legs"])  # the train, then the bike
+    item = widget.locator("li.itinerary").nth(index)
+    expect(item.locator(".strip .chip")).to_have_count(
+        sum(1 for leg in trip["legs"] if not leg.get("tripId")))
+    item.locator(".summary").click()
+    detail = item.locator(".detail")
+    expect(detail).to_be_visible()
+    r = ride["rental"]
+    minutes = math.floor(ride["duration"] / 60 + 0.5)  # Math.round, as the widget
+    expect(detail).to_contain_text(f"Leihrad, {minutes} Min.")  # the form factor
+    expect(detail).to_contain_text(r["systemName"])  # Call a Bike
+    expect(detail).to_contain_text(
+        f"Ausleihe an {r['fromStationName']} ({r['vehiclesAvailable']} verfügbar)")
+    expect(detail).to_contain_text("Darmstadt Luisenplatz")
+    assert r["systemName"] == "Call a Bike" and r["fromStationName"] == "Darmstadt Hbf"
+    # the leg row shows the API's start and end of the ride
+    rental_row = detail.locator("li.leg").filter(has_text="Leihrad,")
+    expect(rental_row.locator(".lt")).to_have_text([_hhmm(ride["startTime"]),
+                                                    _hhmm(ride["endTime"])])
+    the_map = widget.get_by_role("img", name="Karte der Verbindung von Frankfurt(Main)Hbf "
+                                              "nach Darmstadt Luisenplatz")
+    expect(the_map.locator("path.leg-line")).to_have_count(len(trip["legs"]))
+    expect(the_map.locator("path.leg-line[data-mode=RENTAL]")).to_have_count(1)
+    page.screenshot(path=str(OUTPUT / "widget-rental-bike.png"), full_page=True)
+
+
+def test_without_bus_and_train_only_direct_walk_and_bike_trips_are_asked_for_and_shown(
+        page: Page, server: str) -> None:
+    _embed_to(page, server, LUISENPLATZ_PRESET)
+    widget = page.locator("owl-trip-planner")
+    _pick(page, "Von", "Darmstadt H", "Darmstadt Hbf")
+    widget.get_by_role("checkbox", name="Bus & Bahn").uncheck()
+    widget.get_by_role("checkbox", name="Leihrad").check()
+    widget.get_by_role("checkbox", name="E-Scooter").check()
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    query = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    assert query["transitModes"] == [""]
+    assert all(query[m] == ["WALK,BIKE_RENTAL,SCOOTER_RENTAL"] for m in PLAN_MODES)
+    body = _shown_times_match(page, url)
+    assert body["itineraries"] == []
+    kinds = sorted(tuple(leg["mode"] for leg in d["legs"]) for d in body["direct"])
+    assert kinds == [("WALK",), ("WALK", "RENTAL")]  # walking, and walk + Call a Bike
+    expect(widget.get_by_role("heading", name="Ohne Bus & Bahn")).to_be_visible()
+    expect(widget.get_by_role("status")).to_have_text(f"{len(body['direct'])} Verbindungen "
+                                                      "gefunden.")
+    expect(widget.get_by_role("button", name="Später")).to_be_hidden()
+    bike = next(d for d in body["direct"] if _rental(d))
+    item = widget.locator("li.itinerary").nth(body["direct"].index(bike))
+    item.locator(".summary").click()
+    detail = item.locator(".detail")
+    expect(detail).to_contain_text("Call a Bike")
+    expect(detail.locator(".lp").last).to_have_text("Darmstadt Luisenplatz")  # the API's END
+    assert bike["legs"][-1]["to"]["name"] == "END"
+    # the walk to the station is drawn along the streets of the OSM extract
+    walk = bike["legs"][0]
+    assert walk["mode"] == "WALK" and walk["legGeometry"]["length"] > 2
+    page.screenshot(path=str(OUTPUT / "widget-rental-direct.png"), full_page=True)
