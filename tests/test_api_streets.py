@@ -16,9 +16,11 @@ import math
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ from api.app import Runtime, create_app
 from api.cli import main as cli_main
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
+from api.sharing import SharingManager
 from planner.streets import Streets
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -248,3 +251,57 @@ def test_serve_refuses_a_missing_osm_extract(tmp_path: Path,
     missing = tmp_path / "nowhere.osm.pbf"
     assert cli_main(["serve", str(DB), "--osm", str(missing)]) == 2
     assert "nowhere.osm.pbf" in capsys.readouterr().err
+
+
+# --- loading in the background ---------------------------------------------------------------
+
+
+def _manager(gbfs_url: str, osm: tuple[str, ...]) -> SharingManager:
+    settings = load_settings(env={}, feeds=(str(DB),), date=DAY, gbfs=(gbfs_url,),
+                             gbfs_config="", gbfs_resolve="manifest", osm=osm)
+    return SharingManager(settings, clock=lambda: EPOCH)
+
+
+def test_planners_use_the_straight_line_until_the_osm_graph_is_loaded(
+    gbfs_url: str, with_osm: TestClient,
+) -> None:
+    prepared = SimpleNamespace(tt=runtime(with_osm).store.get(date.fromisoformat(DAY)).tt)
+    sharing = _manager(gbfs_url, (str(OSM),))
+    try:
+        assert not sharing.streets_ready.is_set()
+        before, token = sharing.planner_for(prepared), sharing.state_token()
+        assert before.streets.graphs == {} and "streets:loading" in token
+        assert sharing.planner_for(prepared) is before  # kept per timetable
+        sharing.load_streets()  # what the background thread runs
+        assert sharing.streets_ready.is_set() and sharing.streets_status == "osm"
+        after = sharing.planner_for(prepared)
+        assert after is not before and "bike" in after.streets.graphs
+        assert sharing.state_token() != token  # plans cached while loading expire
+    finally:
+        sharing.close()
+
+
+def test_a_broken_osm_extract_keeps_the_straight_line_and_degrades_health(
+    gbfs_url: str, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(b"not a protobuf file at all" * 10)
+    sharing = _manager(gbfs_url, (str(broken),))
+    try:
+        sharing.load_streets()
+        assert sharing.streets_ready.is_set() and sharing.streets.graphs == {}
+        health = sharing.streets_health()
+        assert health["model"] == "failed" and health["error"]
+        assert health["osm"] == [str(broken)]
+    finally:
+        sharing.close()
+
+
+def test_without_gbfs_feeds_the_osm_extract_is_not_loaded() -> None:
+    settings = load_settings(env={}, feeds=(str(DB),), date=DAY, gbfs_config="",
+                             osm=(str(OSM),))
+    sharing = SharingManager(settings)
+    sharing.start()
+    assert sharing.streets_ready.is_set() and sharing.streets_status == "straight-line"
+    assert sharing._osm_thread is None
+    sharing.close()
