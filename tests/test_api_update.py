@@ -6,10 +6,7 @@ import csv
 import io
 import json
 import shutil
-import threading
 import zipfile
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,33 +17,27 @@ from api.cli import main
 from api.settings import load_settings
 from api.update import clip_feed
 from planner.cli import DEMO_FEED
+from tests.servers import QuietFileHandler, serve_directory
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 BROKEN = DATA / "fi-hsl-broken" / "test_broken_gtfs.zip"
 OWL_BBOX = (7.95, 51.40, 9.47, 52.54)
 
 
-class Handler(SimpleHTTPRequestHandler):
+class Handler(QuietFileHandler):
     log: list[tuple[str, int, str]] = []
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         Handler.log.append((self.path, int(code), self.headers.get("If-Modified-Since", "")))
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture()
 def server(tmp_path: Path):
     root = tmp_path / "www"
     root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     Handler.log = []
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_directory(root, Handler) as srv:
+        yield root, srv.base
 
 
 def write_config(path: Path, url: str, bbox: tuple[float, ...] = OWL_BBOX) -> Path:

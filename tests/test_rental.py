@@ -7,14 +7,12 @@ current; the timetable's own date (2026-04-20) is a separate axis.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from planner.rental import Mode, RentalLeg, RentalOptions, RentalPlanner, Street
 from planner.router import Router
 from planner.streets import Streets, haversine_m
 from planner.timetable import Timetable
+from tests.servers import JsonServer, etag_of
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data not present")
@@ -47,28 +46,17 @@ def east_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
 Route = Callable[[], bytes]
 
 
-class GbfsServer:
+class GbfsServer(JsonServer):
+    """Routes by path, every answer with an ETag (no conditional requests)."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, Route] = {}
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
-                route = server.routes.get(self.path)
-                status, body = (200, route()) if route else (404, b"not found")
-                self.send_response(status)
-                self.send_header("ETag", '"' + hashlib.sha1(body).hexdigest() + '"')
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+    def answer(self, path: str, headers: Message) -> tuple[int, bytes, dict[str, str]]:
+        route = self.routes.get(path)
+        status, body = (200, route()) if route else (404, b"not found")
+        return status, body, {"ETag": etag_of(body)}
 
     def serve_dir(self, prefix: str, directory: Path) -> str:
         for f in directory.glob("*.json"):
@@ -78,12 +66,8 @@ class GbfsServer:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[GbfsServer]:
-    srv = GbfsServer()
-    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    with GbfsServer() as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

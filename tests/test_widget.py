@@ -7,12 +7,6 @@ serve`` on the demo feed in a subprocess on a free loopback port. Everything sta
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +20,15 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install 
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 from api.geo import encode_polyline  # noqa: E402
+from tests.servers import (  # noqa: E402
+    CHROMIUM,
+    REPO,
+    free_port,
+    headless_chromium,
+    owl_planner_serve,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "test-output"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 DEMO_DAY = "2026-04-20"
 BERLIN = ZoneInfo("Europe/Berlin")
 PLAN_MODES = ("preTransitModes", "postTransitModes", "directModes")
@@ -42,52 +38,17 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
 expect.set_options(timeout=30_000)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``owl-planner serve`` on the demo feed, fixed to a day inside its validity."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OWL_") and k != "REDIS_URL"}
-    log = (OUTPUT / "widget-server.log")
-    OUTPUT.mkdir(exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--date", DEMO_DAY], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"API server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"API server not healthy after 180 s: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    with owl_planner_serve(["--date", DEMO_DAY], OUTPUT / "widget-server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser: Browser, width: int = 1280, zone: str = "America/New_York") -> Page:
@@ -298,7 +259,7 @@ def test_a_day_without_service_shows_the_api_message(page: Page, server: str) ->
 
 
 def test_unreachable_api_says_so_in_english(page: Page, server: str) -> None:
-    closed = _free_port()  # bound and released: nothing listens there
+    closed = free_port()  # bound and released: nothing listens there
     _embed(page, server, f"http://127.0.0.1:{closed}", lang="en")
     widget = page.locator("owl-trip-planner")
     widget.get_by_role("combobox", name="From").fill("Bielefeld")

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,25 +20,14 @@ import pytest
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-from tests.test_api_streets import (  # noqa: E402
-    DB,
-    EPOCH,
-    GBFS_DIR,
-    OSM,
-    DirectoryServer,
-)
-from tests.test_widget import (  # noqa: E402
+from tests.servers import (  # noqa: E402
     CHROMIUM,
-    CHROMIUM_ARGS,
-    DEMO_DAY,
-    OUTPUT,
-    PLAN_MODES,
-    REPO,
-    _free_port,
-    _hhmm,
-    _page,
-    _pick,
+    headless_chromium,
+    owl_planner_serve,
+    serve_directory,
 )
+from tests.test_api_streets import DB, EPOCH, GBFS_DIR, OSM  # noqa: E402
+from tests.test_widget import DEMO_DAY, OUTPUT, PLAN_MODES, _hhmm, _page, _pick  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM or not os.path.exists(CHROMIUM),
@@ -56,54 +42,31 @@ LUISENPLATZ = (49.8728, 8.6512)
 LUISENPLATZ_PRESET = f"{LUISENPLATZ[0]},{LUISENPLATZ[1]}|Darmstadt Luisenplatz"
 
 
+def _gbfs_and_streets_loaded(health: httpx.Response) -> bool:
+    sharing = health.json().get("sharing", {})
+    systems = sharing.get("systems", [])
+    if systems and systems[0]["lastSuccess"] and sharing["streets"]["model"] != "loading":
+        assert sharing["streets"]["model"] == "osm", sharing["streets"]
+        return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The API with the Call a Bike feed and the OSM extract, once both are loaded."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OWL_") and k != "REDIS_URL"}
-    env.update(OWL_GBFS_CONFIG="none", OWL_GBFS_RESOLVE="manifest")  # loopback siblings only
-    OUTPUT.mkdir(exist_ok=True)
-    log = OUTPUT / "widget-rental-server.log"
-    with DirectoryServer(GBFS_DIR) as gbfs, log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--date", DEMO_DAY, "--gbfs", gbfs.url, "--gbfs-epoch", str(EPOCH),
-             "--osm", str(OSM)], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"API server exited with {proc.returncode}: "
-                                f"{log.read_text()[-2000:]}")
-                try:
-                    health = httpx.get(f"{base}/api/v1/health", timeout=2).json()
-                    sharing = health.get("sharing", {})
-                    systems = sharing.get("systems", [])
-                    if (systems and systems[0]["lastSuccess"]
-                            and sharing["streets"]["model"] != "loading"):
-                        assert sharing["streets"]["model"] == "osm", sharing["streets"]
-                        break
-                except (httpx.HTTPError, ValueError):
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"API server not ready after 180 s: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with serve_directory(GBFS_DIR) as gbfs, owl_planner_serve(
+            ["--date", DEMO_DAY, "--gbfs", f"{gbfs.base}/gbfs.json", "--gbfs-epoch", str(EPOCH),
+             "--osm", str(OSM)], OUTPUT / "widget-rental-server.log",
+            ready=_gbfs_and_streets_loaded,
+            env={"OWL_GBFS_CONFIG": "none", "OWL_GBFS_RESOLVE": "manifest"},  # loopback only
+    ) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()
