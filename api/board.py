@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.common import iso, mode_of_route_type, stop_place
+from api.common import iso, mode_of_route_type, route_fields, stop_place
 from api.store import Prepared
 
 
@@ -76,12 +76,7 @@ def stop_time_json(prepared: Prepared, t: int, trip: int, stop: int, arrivals: b
         "realTime": False,
         "headsign": str(tt.gtfs_trip_headsign[g]),
         "agencyName": str(tt.line_agency_name[line]),
-        "routeId": str(tt.line_ids[line]),
-        "routeShortName": str(tt.line_short_name[line]),
-        "routeLongName": str(tt.line_long_name[line]),
-        "routeColor": str(tt.line_color[line]),
-        "routeTextColor": str(tt.line_text_color[line]),
-        "routeType": int(tt.line_type[line]),
+        **route_fields(tt, line),
         "tripId": str(tt.gtfs_trip_ids[g]),
         "serviceDate": day.isoformat(),
     }

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.store import Prepared
+from planner.timetable import Timetable
 
 
 class ApiError(Exception):
@@ -126,6 +127,18 @@ def mode_of_route_type(route_type: int) -> str:
         if lo <= rt < hi:
             return name
     return "OTHER"
+
+
+def route_fields(tt: Timetable, line: int) -> dict[str, object]:
+    """The route* fields of a leg or board entry; one place so plans and boards agree."""
+    return {
+        "routeId": str(tt.line_ids[line]),
+        "routeShortName": str(tt.line_short_name[line]),
+        "routeLongName": str(tt.line_long_name[line]),
+        "routeColor": str(tt.line_color[line]),
+        "routeTextColor": str(tt.line_text_color[line]),
+        "routeType": int(tt.line_type[line]),
+    }
 
 
 def mode_allowed(mode: str, filters: tuple[str, ...]) -> bool:

@@ -60,6 +60,7 @@ from api.common import (
     parse_modes,
     parse_place,
     parse_time,
+    route_fields,
     stop_place,
 )
 from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_length_m
@@ -579,12 +580,7 @@ class ItineraryBuilder:
             "duration": leg.arrival - leg.departure,
             "distance": distance,
             "realTime": False,
-            "routeId": str(tt.line_ids[line]),
-            "routeShortName": str(tt.line_short_name[line]),
-            "routeLongName": str(tt.line_long_name[line]),
-            "routeColor": str(tt.line_color[line]),
-            "routeTextColor": str(tt.line_text_color[line]),
-            "routeType": int(tt.line_type[line]),
+            **route_fields(tt, line),
             "agencyName": str(tt.line_agency_name[line]),
             "tripId": leg.gtfs_trip_id,
             "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
