@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import sys
 
+from api.commands import add_api_parsers
 from planner.cli import build_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
     parser, sub = build_parser()
-    try:
-        from api.commands import add_api_parsers
-    except ImportError:  # serve/update arrive with the API package
-        pass
-    else:
-        add_api_parsers(sub)
+    add_api_parsers(sub)
     return run(parser, argv)
 
 

@@ -1,4 +1,4 @@
-"""The planner's own commands (``compile``); ``api.cli`` adds ``serve`` and ``update``."""
+"""The planner's commands (``compile``, ``route``); ``api.cli`` adds ``serve``, ``update``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from feeds.gtfs import GtfsError
+from planner.batch import add_route_parser
 from planner.cache import load_or_compile
 from planner.compile import CompileOptions, OutOfRangeError
 from planner.timetable import Timetable
@@ -88,12 +89,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     add_timetable_args(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_compile)
-    try:
-        from planner.batch import add_route_parser
-    except ImportError:  # the batch module ships with the routing core
-        pass
-    else:
-        add_route_parser(sub)
+    add_route_parser(sub)
     return parser, sub
 
 
