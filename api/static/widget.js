@@ -587,8 +587,9 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.$later = el("button", { type: "button", class: "later", hidden: true,
         onclick: () => this.page("next") }, t.later, icon("later"));
       this.$map = el("div", { class: "map", hidden: true });
+      this.$resultsHeading = el("h3", { id: id("results-h"), text: t.results });
       this.$results = el("section", { class: "results", hidden: true, "aria-labelledby": id("results-h") },
-        el("h3", { id: id("results-h"), text: t.results }),
+        this.$resultsHeading,
         el("div", { class: "paging" }, this.$earlier, this.$later),
         this.$list, this.$directBox, this.$map);
       this.$submit = el("button", { type: "submit", class: "submit" }, icon("search"),
@@ -944,6 +945,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.$list.replaceChildren(...itineraries.map((it, i) => this.renderItinerary(it, i)));
       this.$direct.replaceChildren(...direct.map((it, i) => this.renderItinerary(it, itineraries.length + i)));
       this.$directBox.hidden = direct.length === 0;
+      // Direct-only answers (transit off) have their own heading; keep one, not two.
+      this.$resultsHeading.hidden = !itineraries.length && direct.length > 0;
       this.$earlier.hidden = !data.previousPageCursor || !itineraries.length;
       this.$later.hidden = !data.nextPageCursor || !itineraries.length;
       const total = itineraries.length + direct.length;
