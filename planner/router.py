@@ -86,16 +86,24 @@ class Router:
             raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
         return core, ws, best
 
+    def _search_to(self, algorithm: str, sources: StopOffsets, targets: StopOffsets,
+                   departure: int, max_transfers: int,
+                   transfer_slack: int) -> tuple[Any, Any, int, np.ndarray]:
+        """A search towards targets (at least one): (core, workspace, best, target rows)."""
+        tgt = as_rows(targets)
+        if len(tgt) == 0:
+            raise ValueError("at least one target is needed")
+        core, ws, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
+                                      max_transfers, transfer_slack)
+        return core, ws, best, tgt
+
     # -- queries ------------------------------------------------------------------------
     def arrival_time(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
                      algorithm: str = "raptor", max_transfers: int = 8,
                      transfer_slack: int = 0) -> int | None:
         """Earliest arrival at the destination, or None; no journey is built (fast path)."""
-        tgt = as_rows(targets)
-        if len(tgt) == 0:
-            raise ValueError("at least one target is needed")
-        _, _, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
-                                  max_transfers, transfer_slack)
+        _, _, best, _ = self._search_to(algorithm, sources, targets, departure,
+                                        max_transfers, transfer_slack)
         return None if best == INFINITY else best
 
     def arrival_and_transfers(self, sources: StopOffsets, targets: StopOffsets,
@@ -103,11 +111,8 @@ class Router:
                               max_transfers: int = 8,
                               transfer_slack: int = 0) -> tuple[int | None, int]:
         """(earliest arrival or None, transfers of that journey or -1), no legs built."""
-        tgt = as_rows(targets)
-        if len(tgt) == 0:
-            raise ValueError("at least one target is needed")
-        core, ws, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
-                                      max_transfers, transfer_slack)
+        core, ws, best, tgt = self._search_to(algorithm, sources, targets, departure,
+                                              max_transfers, transfer_slack)
         if best == INFINITY:
             return None, -1
         row, _ = core.best_target(ws, tgt)
@@ -119,11 +124,8 @@ class Router:
                          algorithm: str = "raptor", max_transfers: int = 8,
                          transfer_slack: int = 0) -> Journey | None:
         """The earliest-arrival journey (RAPTOR: the one with fewest trips among them)."""
-        tgt = as_rows(targets)
-        if len(tgt) == 0:
-            raise ValueError("at least one target is needed")
-        core, ws, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
-                                      max_transfers, transfer_slack)
+        core, ws, best, tgt = self._search_to(algorithm, sources, targets, departure,
+                                              max_transfers, transfer_slack)
         if best == INFINITY:
             return None
         row, arrival = core.best_target(ws, tgt)
