@@ -45,4 +45,4 @@ bench: setup
 	$(PY) benchmarks/api.py
 
 clean:
-	rm -rf build planner/*.so planner/*.cpp .cache
+	rm -rf build planner/**/*.so planner/**/*.cpp .cache

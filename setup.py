@@ -15,13 +15,14 @@ extensions = [
         language="c++",
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
-    for path in sorted(glob("planner/*.pyx"))
+    for path in sorted(glob("planner/**/*.pyx", recursive=True))
 ]
 
 setup(
     ext_modules=cythonize(
         extensions,
         language_level=3,
+        include_path=["."],
         compiler_directives={
             "boundscheck": False,
             "wraparound": False,

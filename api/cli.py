@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from api.commands import add_api_parsers
-from planner.cli import build_parser, run
+from planner.commands.main import build_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:

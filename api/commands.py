@@ -9,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from planner.cli import add_timetable_args
+from planner.commands.args import add_timetable_args
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api.store import Prepared
-from planner.timetable import Timetable
+from planner.timetable.model import Timetable
 
 
 class ApiError(Exception):

@@ -12,8 +12,9 @@
   it) or just after the last one's (later).
 * ``transitModes`` builds (once per timetable and mode set) a router over a copy of the
   timetable in which boarding is disabled on routes of other modes; the arrays are shared.
-* Rental modes (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``): :mod:`planner.rental`
-  gives access/egress options (walk, ride, walk) from the live GBFS state of
+* Rental modes (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``):
+  :mod:`planner.multimodal.rentals` gives access/egress options (walk, ride, walk) from the live
+  GBFS state of
   :mod:`api.sharing`; only options faster than walking to the same stop are kept. The
   walking search runs as without them; then McRAPTOR (``Router.pareto``) gets walking and
   rental rows together, with rental seconds as ``source_extra``/``target_extra``, so the two
@@ -23,7 +24,7 @@
   runs); arrive-by runs it once from the latest departure of all rows.
 * With an OSM street graph (``OWL_OSM``, see :mod:`api.sharing`) rental options are timed
   on streets, and their walks and rides are drawn along the street path
-  (:meth:`planner.streets.Streets.route`, the same snapping and times); where the graph
+  (:meth:`planner.multimodal.streets.Streets.route`, the same snapping and times); where the graph
   does not cover a leg it stays a straight line. Plain walking access/egress keeps the
   straight-line model.
 * ``transitModes=`` (empty) asks for no transit, as in MOTIS: only ``direct[]`` (walking
@@ -67,11 +68,11 @@ from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_lengt
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
-from planner.journeys import Journey, TransitLeg, WalkLeg
-from planner.rental import AccessOption, RentalLeg, RentalOptions
-from planner.rental import Place as OptionPlace
-from planner.router import Router, as_rows
-from planner.streets import FORM_FACTOR_MODE, StreetPath, Streets
+from planner.multimodal.rentals import AccessOption, RentalLeg, RentalOptions
+from planner.multimodal.rentals import Place as OptionPlace
+from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
+from planner.routing.journeys import Journey, TransitLeg, WalkLeg
+from planner.routing.router import Router, as_rows
 
 if TYPE_CHECKING:
     from api.app import Runtime
@@ -89,7 +90,7 @@ RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
 STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
 #: Longest walk to or from a vehicle within a rental access/egress option.
 RENTAL_MAX_WALK = 900
-#: Straight-line walks are longer on streets; the same factor as planner.streets.
+#: Straight-line walks are longer on streets; the same factor as planner.multimodal.streets.
 DETOUR = 1.3
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 
-from planner.cli import DEMO_FEED
+from feeds.demo import DEMO_FEED
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

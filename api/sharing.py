@@ -12,8 +12,9 @@
   fetching it again.
 * Street times: the straight-line model until the OSM extracts of ``osm`` (``OWL_OSM`` /
   ``serve --osm PATH``) are loaded, once, by a background thread started with the
-  refresher; then one :class:`~planner.streets.Streets` with a graph per mode serves every
-  timetable's :class:`~planner.rental.RentalPlanner`. Planners are rebuilt when the model
+  refresher; then one :class:`~planner.multimodal.streets.Streets` with a graph per mode
+  serves every timetable's :class:`~planner.multimodal.rentals.RentalPlanner`. Planners are rebuilt
+  when the model
   changes, and the model's state is part of :meth:`SharingManager.state_token`, so plans
   cached while it loaded are not served after. A failed load keeps the straight line and
   shows in health.
@@ -35,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore, StateStore
-from planner.rental import RentalPlanner
-from planner.streets import StraightLine, Streets
+from planner.multimodal.rentals import RentalPlanner
+from planner.multimodal.streets import StraightLine, Streets
 
 log = logging.getLogger(__name__)
 

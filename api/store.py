@@ -24,9 +24,9 @@ from api.geo import StopIndex
 from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
 from feeds.gtfs import load_feeds
-from planner.cache import load_or_compile
-from planner.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
-from planner.timetable import Timetable
+from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
+from planner.timetable.disk_cache import load_or_compile
+from planner.timetable.model import Timetable
 
 log = logging.getLogger(__name__)
 POINTER = "current"

@@ -36,8 +36,8 @@ from pathlib import Path
 import httpx
 
 from feeds.gtfs import GtfsError, load_feeds
-from planner.cache import load_or_compile
-from planner.compile import CompileOptions, OutOfRangeError, feed_date_ranges
+from planner.timetable.compile import CompileOptions, OutOfRangeError, feed_date_ranges
+from planner.timetable.disk_cache import load_or_compile
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3

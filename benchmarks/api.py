@@ -88,7 +88,7 @@ def pick_requests(n: int, seed: int, num_itineraries: int = 1) -> list[dict[str,
     sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from planner.cache import load_or_compile
+    from planner.timetable.disk_cache import load_or_compile
 
     tt = load_or_compile([HART], DAY)
     served = [int(x) for x in np.nonzero(np.diff(np.asarray(tt.stop_route_offset)) > 0)[0]]

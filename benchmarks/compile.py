@@ -26,7 +26,7 @@ import json, resource, sys, time
 from datetime import date
 from pathlib import Path
 t = time.perf_counter()
-from planner.cache import load_or_compile
+from planner.timetable.disk_cache import load_or_compile
 imported = time.perf_counter()
 tt = load_or_compile([sys.argv[1]], date.fromisoformat(sys.argv[2]), cache_dir=Path(sys.argv[3]))
 done = time.perf_counter()

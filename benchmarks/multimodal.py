@@ -4,8 +4,9 @@ Fixed seeded queries on de-db-fv-2026 (2026-04-20): origins at OWL stations, des
 at random points within 3 km of Wolfsburg Hbf and, for a share of queries, near other DB
 cities (no scooters there: the rental machinery runs and finds nothing). Each query is
 planned transit-only (walking access/egress) and multimodal (walking or scooter egress,
-direct scooter), the latter with both searches of ``planner.access`` (two earliest-arrival
-runs, and McRAPTOR via ``Router.pareto``). The GBFS feed is served from 127.0.0.1 and read
+direct scooter), the latter with both searches of ``planner.multimodal.search`` (two
+earliest-arrival runs, and McRAPTOR via ``Router.pareto``). The GBFS feed is served
+from 127.0.0.1 and read
 with a fixed GBFS clock so the 2023 positions count as current.
 
 The same queries then go through the API's function path (``api.plan.compute_plan`` and
@@ -34,11 +35,11 @@ from typing import Any
 import numpy as np
 
 from feeds.gbfs import GbfsFeed
-from planner.access import plan_multimodal
-from planner.compile import compile_timetable
-from planner.rental import RentalOptions, RentalPlanner
-from planner.router import Router
-from planner.timetable import Timetable
+from planner.multimodal.rentals import RentalOptions, RentalPlanner
+from planner.multimodal.search import plan_multimodal
+from planner.routing.router import Router
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import Timetable
 
 Query = tuple[tuple[float, float], tuple[float, float], int]
 

@@ -25,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.cache import load_or_compile  # noqa: E402
-from planner.router import Router  # noqa: E402
-from planner.timetable import Timetable  # noqa: E402
+from planner.routing.router import Router  # noqa: E402
+from planner.timetable.disk_cache import load_or_compile  # noqa: E402
+from planner.timetable.model import Timetable  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data"
 FEEDS = {
@@ -69,14 +69,14 @@ def searches(router: Router) -> dict[str, Callable]:
         "csa+journey": lambda s, t, d: router.earliest_arrival(s, t, d, algorithm="csa"),
         "raptor+journey": lambda s, t, d: router.earliest_arrival(s, t, d, algorithm="raptor"),
     }
-    if importlib.util.find_spec("planner.mcraptor") is not None:
-        from planner.mcraptor import McRaptor
+    if importlib.util.find_spec("planner.routing.mcraptor") is not None:
+        from planner.routing.mcraptor import McRaptor
 
         mc = McRaptor(tt)
         fns["mcraptor"] = lambda s, t, d: mc.search(
             router.workspace("mcraptor", mc.workspace), s, t, d)
-    if importlib.util.find_spec("planner.range") is not None:
-        from planner.range import RangeRaptor
+    if importlib.util.find_spec("planner.routing.rraptor") is not None:
+        from planner.routing.rraptor import RangeRaptor
 
         rr = RangeRaptor(tt)
         fns["range 2h"] = lambda s, t, d: rr.search(

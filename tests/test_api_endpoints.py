@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
-from planner.cli import DEMO_FEED
+from feeds.demo import DEMO_FEED
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 HART = DATA / "us-hart-tampa" / "hart.zip"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import load_settings
-from planner.cli import DEMO_FEED
+from feeds.demo import DEMO_FEED
 from tests.servers import redis_server as shared_redis_server
 
 BIELEFELD = "de-db-fv-2026:347953"

@@ -24,8 +24,8 @@ from api.app import Runtime, create_app
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
 from api.sharing import SharingManager
+from feeds.demo import DEMO_FEED
 from feeds.gbfs import RedisStateStore
-from planner.cli import DEMO_FEED
 from tests.servers import JsonServer, etag_of
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.settings import load_settings  # noqa: E402
-from planner.cli import DEMO_FEED  # noqa: E402
+from feeds.demo import DEMO_FEED  # noqa: E402
 
 # A fixed default day keeps "now" inside the demo feed's validity for generated requests.
 app = create_app(load_settings(env={}, feeds=(str(DEMO_FEED),), date="2026-04-20",

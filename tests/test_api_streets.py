@@ -29,7 +29,7 @@ from api.cli import main as cli_main
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
 from api.sharing import SharingManager
-from planner.streets import Streets
+from planner.multimodal.streets import Streets
 from tests.servers import serve_directory
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

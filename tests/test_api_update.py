@@ -16,7 +16,7 @@ from api.app import create_app
 from api.cli import main
 from api.settings import load_settings
 from api.update import clip_feed
-from planner.cli import DEMO_FEED
+from feeds.demo import DEMO_FEED
 from tests.servers import QuietFileHandler, serve_directory
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

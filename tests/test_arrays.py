@@ -9,20 +9,20 @@ from datetime import date
 import numpy as np
 import pytest
 
-from planner.compile import CompileOptions, compile_timetable
-from planner.router import Router
-from planner.timetable import Timetable
+from planner.routing.router import Router
+from planner.timetable.compile import CompileOptions, compile_timetable
+from planner.timetable.model import Timetable
 from tests.shared_data import shared
 
-arrays = pytest.importorskip("planner.arrays", reason="Cython extensions not built")
-csa = pytest.importorskip("planner.csa", reason="Cython extensions not built")
+arrays = pytest.importorskip("planner.routing.kernel", reason="Cython extensions not built")
+csa = pytest.importorskip("planner.routing.csa", reason="Cython extensions not built")
 
 FEED = ("de-vvs-herrenberg/vvs-bus-751-only.gtfs.zip", date(2020, 6, 9))
 
 
 @pytest.fixture(scope="module")
 def mapped(tmp_path_factory) -> Timetable:
-    """The feed saved and memory-mapped back read-only, as ``planner.cache`` serves it."""
+    """The feed saved and memory-mapped back read-only, as the disk cache serves it."""
     rel, day = FEED
     directory = tmp_path_factory.mktemp("tt")
     compile_timetable([shared(rel)], day).save(directory)

@@ -7,13 +7,13 @@ import random
 import numpy as np
 import pytest
 
-from planner.compile import compile_timetable
-from planner.timetable import INFINITY
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import INFINITY
 from tests.shared_data import shared
 from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
 from tests.test_range import EarliestArrival, replay_or_none
 
-arriveby = pytest.importorskip("planner.arriveby", reason="Cython extensions not built")
+arriveby = pytest.importorskip("planner.routing.reverse_csa", reason="Cython extensions not built")
 
 N_QUERIES = {"de-db-fv-2026": 60, "us-caltrain-rt": 60, "de-vvs-herrenberg-751": 40,
              "de-vpe-pforzheim": 60}
@@ -96,7 +96,7 @@ def test_bad_target_row_is_rejected():
 
 
 def test_router_latest_departure_journey_arrives_by_the_deadline(feed):
-    from planner.router import Router
+    from planner.routing.router import Router
 
     name, tt, _, ea = feed
     router = Router(tt)

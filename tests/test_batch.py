@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.batch import add_route_parser, run_batch
-from planner.cache import load_or_compile
-from planner.reference import ReferenceRouter
+from planner.commands.route import add_route_parser, run_batch
+from planner.routing.reference import ReferenceRouter
+from planner.timetable.disk_cache import load_or_compile
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FEED = DATA / "us-caltrain-rt" / "ct.zip"
@@ -76,7 +76,7 @@ def test_batch_arrivals_match_the_reference(cache: Path, algorithm: str) -> None
 
 def test_route_command_writes_output_and_reports_unknown_stops(cache: Path,
                                                               capsys) -> None:
-    from planner.cli import build_parser, run
+    from planner.commands.main import build_parser, run
 
     rows = random_rows(5, seed=22)
     q = write_queries(cache / "q.csv", rows)
@@ -100,7 +100,7 @@ def test_missing_column_is_a_clear_error(cache: Path) -> None:
 
 
 def test_mcraptor_batch_reports_the_earliest_pareto_member(cache: Path) -> None:
-    pytest.importorskip("planner.mcraptor", reason="McRAPTOR module not built")
+    pytest.importorskip("planner.routing.mcraptor", reason="McRAPTOR module not built")
     rows = random_rows(20, seed=23)
     q = write_queries(cache / "q.csv", rows)
     run_batch([FEED], DAY, q, "raptor", cache / "r.csv", max_transfers=8)

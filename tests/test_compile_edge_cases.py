@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from feeds.gtfs import GtfsError, load_feeds
-from planner.compile import CompileOptions, OutOfRangeError, compile_timetable
-from planner.timetable import NO_TRANSFER, Timetable
+from planner.timetable.compile import CompileOptions, OutOfRangeError, compile_timetable
+from planner.timetable.model import NO_TRANSFER, Timetable
 from tests.feedmaker import LINE_STOPS, write_feed
 
 DAY = date(2026, 6, 10)  # a Wednesday
@@ -281,7 +281,7 @@ def test_day_outside_validity_names_the_valid_range(tmp_path: Path) -> None:
 
 
 def test_cached_timetable_round_trips_through_memory_maps(tmp_path: Path) -> None:
-    from planner.cache import load_or_compile
+    from planner.timetable.disk_cache import load_or_compile
 
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS,
@@ -300,7 +300,7 @@ def test_cached_timetable_round_trips_through_memory_maps(tmp_path: Path) -> Non
 def test_gtfs_time_parser_handles_long_hours_blanks_and_odd_spellings() -> None:
     import pandas as pd
 
-    from planner.compile import parse_gtfs_times
+    from planner.timetable.compile import parse_gtfs_times
 
     parsed = parse_gtfs_times(pd.Series(["8:00:00", "25:30:00", "", None, "120:00:01",
                                          " 07:05:09", "8:0:00", "x"]))
@@ -312,7 +312,7 @@ def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> 
     # Trip "b" arrives at S2 at 08:00:00 with a zero-duration hop; trip "a" leaves S2 at
     # the same second, also zero-duration. CSA scans connections once, so "b"'s hop must
     # come first although the two share (departure, arrival) and "a" sorts first by id.
-    from planner.router import Router
+    from planner.routing.router import Router
 
     feed = write_feed(
         tmp_path / "f", stops=LINE_STOPS,

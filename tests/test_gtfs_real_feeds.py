@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from feeds.gtfs import GtfsError, load_feeds
-from planner.compile import compile_timetable
+from planner.timetable.compile import compile_timetable
 from tests.shared_data import shared
 from tests.test_compile_edge_cases import assert_no_overtaking
 

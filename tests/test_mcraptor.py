@@ -13,11 +13,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from planner.compile import compile_timetable
-from planner.timetable import INFINITY, NO_TRANSFER, Timetable
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
 from tests.shared_data import shared
 
-mcraptor = pytest.importorskip("planner.mcraptor", reason="Cython extensions not built")
+mcraptor = pytest.importorskip("planner.routing.mcraptor", reason="Cython extensions not built")
 
 FEEDS = {
     "de-db-fv-2026": ("de-db-fv-2026/gtfs.zip", date(2026, 4, 20)),
@@ -263,8 +263,8 @@ def test_bad_source_row_is_rejected():
 
 
 def test_router_pareto_returns_journeys_with_legs_and_criteria(feed):
-    from planner.journeys import TransitLeg
-    from planner.router import Router
+    from planner.routing.journeys import TransitLeg
+    from planner.routing.router import Router
 
     name, tt, _ = feed
     router = Router(tt)
@@ -287,7 +287,7 @@ def test_pareto_rounds_match_networkx_reference(feed):
     name, tt, _ = feed
     if name not in ("de-vvs-herrenberg-751", "us-caltrain-rt"):
         pytest.skip("the networkx reference is only built for the small feeds")
-    reference = pytest.importorskip("planner.reference")
+    reference = pytest.importorskip("planner.routing.reference")
     ref = reference.ReferenceRouter(tt, transfer_slack=60, max_trips=4)
     mc = mcraptor.McRaptor(tt)
     ws = mc.workspace()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.compile import compile_timetable
-from planner.timetable import INFINITY, Timetable
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import INFINITY, Timetable
 from tests.shared_data import shared
 from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
 
-range_mod = pytest.importorskip("planner.range", reason="Cython extensions not built")
+range_mod = pytest.importorskip("planner.routing.rraptor", reason="Cython extensions not built")
 
 N_QUERIES = {"de-db-fv-2026": 30, "us-caltrain-rt": 30, "de-vvs-herrenberg-751": 20,
              "de-vpe-pforzheim": 30}
@@ -24,7 +24,7 @@ class EarliestArrival:
     def __init__(self, tt: Timetable, oracle: Oracle) -> None:
         self.oracle = oracle
         try:
-            from planner.csa import CSA
+            from planner.routing.csa import CSA
         except ImportError:
             self.csa = None
         else:
@@ -127,7 +127,7 @@ def test_negative_window_is_rejected():
 
 
 def test_router_range_query_journeys_depart_in_order(feed):
-    from planner.router import Router
+    from planner.routing.router import Router
 
     name, tt, _, ea = feed
     router = Router(tt)

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from feeds.gbfs import GbfsFeed
-from planner.access import plan_multimodal
-from planner.compile import compile_timetable
-from planner.rental import Mode, RentalLeg, RentalOptions, RentalPlanner, StreetLeg
-from planner.router import Router
-from planner.streets import Streets, haversine_m
-from planner.timetable import Timetable
+from planner.multimodal.rentals import Mode, RentalLeg, RentalOptions, RentalPlanner, StreetLeg
+from planner.multimodal.search import plan_multimodal
+from planner.multimodal.streets import Streets, haversine_m
+from planner.routing.router import Router
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import Timetable
 from tests.servers import JsonServer, etag_of
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.compile import CompileOptions, compile_timetable
-from planner.journeys import Journey, TransitLeg, WalkLeg
-from planner.reference import ReferenceRouter
-from planner.router import Router
-from planner.timetable import INFINITY, NO_TRANSFER, Timetable
+from planner.routing.journeys import Journey, TransitLeg, WalkLeg
+from planner.routing.reference import ReferenceRouter
+from planner.routing.router import Router
+from planner.timetable.compile import CompileOptions, compile_timetable
+from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
 from tests.feedmaker import write_feed
 
 DAY = date(2026, 6, 10)

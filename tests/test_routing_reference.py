@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.compile import compile_timetable
-from planner.reference import ReferenceRouter
-from planner.router import Router
-from planner.timetable import NO_TRANSFER, Timetable
+from planner.routing.reference import ReferenceRouter
+from planner.routing.router import Router
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import NO_TRANSFER, Timetable
 from tests.test_routing_core import check_journey
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.streets import (
+from planner.multimodal.streets import (
     ModeGraph,
     StraightLine,
     Streets,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from planner.compile import CompileOptions, compile_timetable, content_hash
-from planner.timetable import Timetable
+from planner.timetable.compile import CompileOptions, compile_timetable, content_hash
+from planner.timetable.model import Timetable
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Connection Scan earliest arrival (Dibbelt, Pajor, Strasser, Wagner 2018).
 
-Implements the transfer model of ``planner.timetable`` exactly:
+Implements the transfer model of ``planner.timetable.model`` exactly:
 
 * ``tarr[s]``: best arrival at ``s`` by alighting from a trip; only these labels may
   start a footpath (one hop, the footpaths are closed).
@@ -18,13 +18,13 @@ O(stops) for resets and nothing per trip.
 
 from libcpp.vector cimport vector
 
-from planner.arrays cimport (
+from planner.routing.kernel cimport (
     INF, NO_TRANSFER, TimetableArrays, earliest_source_time, iptr,
 )
 
 import numpy as np
 
-from planner.arrays import arrays_for
+from planner.routing.kernel import arrays_for
 
 cdef extern from *:
     """

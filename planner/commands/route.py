@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.cache import load_or_compile
-from planner.compile import CompileOptions
-from planner.router import Router
-from planner.timetable import Timetable
+from planner.commands.args import add_timetable_args, options_from
+from planner.routing.router import Router
+from planner.timetable.compile import CompileOptions
+from planner.timetable.disk_cache import load_or_compile
+from planner.timetable.model import Timetable
 
 ALGORITHMS = ("csa", "raptor", "mcraptor")
 Query = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
@@ -56,9 +57,9 @@ def query_function(router: Router, algorithm: str, max_transfers: int,
         return run
     if algorithm == "mcraptor":
         try:
-            from planner.mcraptor import McRaptor
+            from planner.routing.mcraptor import McRaptor
         except ImportError:
-            raise ValueError("algorithm 'mcraptor' is not available: planner.mcraptor "
+            raise ValueError("algorithm 'mcraptor' is not available: planner.routing.mcraptor "
                              "is not built in this installation") from None
         core = McRaptor(router.tt)
 
@@ -120,8 +121,6 @@ def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from planner.cli import options_from
-
     day = args.date or date.today()
     try:
         summary = run_batch(args.feeds, day, args.queries, args.algorithm, args.out,
@@ -138,8 +137,6 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def add_route_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """``owl-planner route FEED... --date D --queries Q.csv --algorithm A --out OUT.csv``."""
-    from planner.cli import add_timetable_args
-
     p = subparsers.add_parser("route", help="answer earliest-arrival queries from a CSV file")
     add_timetable_args(p)
     p.add_argument("--queries", type=Path, required=True, metavar="Q.csv",

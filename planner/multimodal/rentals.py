@@ -28,7 +28,7 @@ nothing and add a line to ``warnings``.
 
 Search bounds: every option takes at most ``max_access_seconds``, each walking part at most
 ``max_walk_seconds``; candidates are found with KD-trees (stops, stations, vehicles) and
-timed with batched :meth:`planner.streets.Streets.many_to_many` calls (one per feed, form
+timed with batched :meth:`planner.multimodal.streets.Streets.many_to_many` calls (one per feed, form
 factor and leg kind). Only the ``max_pickup_candidates`` nearest pick-up points per query
 point are ridden from.
 """
@@ -47,7 +47,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from feeds.gbfs import GbfsFeed, Station, Vehicle
-from planner.streets import EARTH_RADIUS_M, FORM_FACTOR_MODE, Streets, haversine_m
+from planner.multimodal.streets import EARTH_RADIUS_M, FORM_FACTOR_MODE, Streets, haversine_m
 
 Direction = Literal["access", "egress"]
 
@@ -93,7 +93,7 @@ class RentalOptions:
 
 
 class StopTable(Protocol):
-    """What we read from a :class:`~planner.timetable.Timetable`."""
+    """What we read from a :class:`~planner.timetable.model.Timetable`."""
 
     stop_lat: np.ndarray
     stop_lon: np.ndarray

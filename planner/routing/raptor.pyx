@@ -1,10 +1,10 @@
 # cython: language_level=3
-"""RAPTOR earliest arrival (Delling, Pajor, Werneck 2012) on the ``planner.timetable`` model.
+"""RAPTOR earliest arrival (Delling, Pajor, Werneck 2012) on the ``planner.timetable.model`` model.
 
 Round ``k`` boards trips at stops whose ``ready`` time was set by rounds ``< k`` (ready
 labels are only written in the footpath phase after all routes are scanned), so the
 best arrival after round ``k`` is exactly the best arrival with at most ``k`` trips.
-Labels as in ``planner.csa``: ``tarr`` (alighted from a trip, may start a footpath),
+Labels as in ``planner.routing.csa``: ``tarr`` (alighted from a trip, may start a footpath),
 ``arr`` (at the stop, what targets read) and ``ready`` (may board).
 
 Parents: ``tpar[k * S + s]`` records the trip, board and alight positions and a
@@ -16,13 +16,13 @@ back lowers the round, so rebuilding a journey always terminates.
 
 from libcpp.vector cimport vector
 
-from planner.arrays cimport (
+from planner.routing.kernel cimport (
     INF, NO_TRANSFER, TimetableArrays, bptr, earliest_source_time, iptr,
 )
 
 import numpy as np
 
-from planner.arrays import arrays_for
+from planner.routing.kernel import arrays_for
 
 cdef extern from *:
     """
@@ -294,7 +294,7 @@ cdef class Raptor:
         return best
 
     def journey_steps(self, RaptorWorkspace ws, int stop):
-        """Legs into ``stop`` from the last search, origin first (see ``planner.csa``)."""
+        """Legs into ``stop`` from the last search, origin first (see ``planner.routing.csa``)."""
         if ws.arr[stop] == INF:
             return None
         cdef int S = self.n_stops

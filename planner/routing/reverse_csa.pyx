@@ -2,7 +2,7 @@
 """Arrive-by: the latest departure reaching a target by a deadline (reverse CSA).
 
 Connections are scanned by *decreasing* arrival (a permutation computed once per
-timetable). The transfer model of ``planner.timetable`` is run backwards:
+timetable). The transfer model of ``planner.timetable.model`` is run backwards:
 
 * ``la[p]``: latest time one may *alight* at ``p`` and still make the deadline:
   directly or after one footpath to a target (egress), after the change time plus
@@ -18,11 +18,11 @@ deadline, and departing at ``LD + 1`` it is later (or unreachable).
 
 from libcpp.vector cimport vector
 
-from planner.arrays cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
 
 import numpy as np
 
-from planner.arrays import arrays_for
+from planner.routing.kernel import arrays_for
 
 cdef int NEG = -2147483647
 
@@ -93,7 +93,7 @@ cdef class ArriveBy:
         """Latest departure arriving by ``deadline``, or ``None``.
 
         Returns ``(departure, arrival, trips, source_row, target_row, steps)`` with
-        steps as in ``planner.csa.CSA.journey_steps`` (the arrival is the journey's own,
+        steps as in ``planner.routing.csa.CSA.journey_steps`` (the arrival is the journey's own,
         ``<= deadline``).
         """
         self.a.check_rows(sources, "source")

@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from planner.arriveby import ArriveBy
-from planner.csa import CSA
-from planner.journeys import Journey, Step, build_journey
-from planner.mcraptor import McRaptor
-from planner.range import RangeRaptor
-from planner.raptor import Raptor
-from planner.timetable import INFINITY, Timetable
+from planner.routing.csa import CSA
+from planner.routing.journeys import Journey, Step, build_journey
+from planner.routing.mcraptor import McRaptor
+from planner.routing.raptor import Raptor
+from planner.routing.reverse_csa import ArriveBy
+from planner.routing.rraptor import RangeRaptor
+from planner.timetable.model import INFINITY, Timetable
 
 ALGORITHMS = ("raptor", "csa")
 StopOffsets = Sequence[tuple[int, int]] | np.ndarray

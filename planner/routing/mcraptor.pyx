@@ -3,8 +3,8 @@
 (arrival, trips, walking seconds, extra criterion).
 
 Trips are counted by rounds, so each stop keeps Pareto bags over the remaining
-three criteria. The transfer model is the one of ``planner.timetable`` (and of
-``planner.csa``): a *vehicle* label is an arrival by alighting; it reaches targets
+three criteria. The transfer model is the one of ``planner.timetable.model`` (and of
+``planner.routing.csa``): a *vehicle* label is an arrival by alighting; it reaches targets
 directly or over one footpath, and becomes a *ready* label (may board) at the same
 stop after ``change time + slack`` or at a footpath neighbour after ``walk + slack``.
 Source labels are ready without slack, at the source and its footpath neighbours.
@@ -23,11 +23,11 @@ that differ in it are kept apart.
 
 from libcpp.vector cimport vector
 
-from planner.arrays cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
 
 import numpy as np
 
-from planner.arrays import arrays_for
+from planner.routing.kernel import arrays_for
 
 # label kinds
 cdef enum:
@@ -214,10 +214,10 @@ cdef class McRaptor:
                int max_transfers=5, source_extra=None, target_extra=None):
         """Pareto-optimal journeys from ``departure``.
 
-        ``sources``/``targets`` are ``(stop, seconds)`` rows as in ``planner.csa``;
+        ``sources``/``targets`` are ``(stop, seconds)`` rows as in ``planner.routing.csa``;
         ``source_extra``/``target_extra`` give each row's extra criterion (default 0).
         Returns a list of ``(arrival, trips, walk, extra, source_row, target_row, steps)``
-        sorted by arrival, steps as in ``planner.csa.CSA.journey_steps`` (plus a last
+        sorted by arrival, steps as in ``planner.routing.csa.CSA.journey_steps`` (plus a last
         walk into the target stop when egress starts with a footpath).
         """
         cdef int n_src = sources.shape[0]

@@ -1,6 +1,6 @@
 """Multimodal queries: walking and rental access/egress around the transit router.
 
-The access and egress options of :mod:`planner.rental` become the router's source and
+The access and egress options of :mod:`planner.multimodal.rentals` become the router's source and
 target rows. A rental leg must pay for itself: a journey that uses one is returned only
 if it arrives strictly earlier than the best walking-only journey.
 
@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 
 from feeds.gbfs import GbfsFeed
-from planner.journeys import Journey, TransitLeg
-from planner.rental import (
+from planner.multimodal.rentals import (
     AccessOption,
     AccessResult,
     Mode,
@@ -33,6 +32,7 @@ from planner.rental import (
     RentalPlanner,
     parse_modes,
 )
+from planner.routing.journeys import Journey, TransitLeg
 
 
 @dataclass(frozen=True)

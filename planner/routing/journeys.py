@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from planner.timetable import Timetable
+from planner.timetable.model import Timetable
 
 Step = tuple
 

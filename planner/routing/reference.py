@@ -1,7 +1,7 @@
 """A deliberately simple earliest-arrival oracle for testing the Cython cores.
 
 Dijkstra (networkx) over a time-expanded graph built straight from the transfer
-model in ``planner.timetable``; it is slow and obviously correct rather than fast.
+model in ``planner.timetable.model``; it is slow and obviously correct rather than fast.
 
 Nodes (``L`` is the layer: the number of trips taken, or always 0 when unbounded):
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from planner.timetable import NO_TRANSFER, Timetable
+from planner.timetable.model import NO_TRANSFER, Timetable
 
 SOURCE = ("source",)
 SINK = ("sink",)

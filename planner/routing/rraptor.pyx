@@ -10,7 +10,7 @@ improves ("self-pruning") and is much cheaper than an independent query.
 Labels per round ``k`` (at most ``k`` trips, kept monotone in ``k``):
 ``veh[k][p]`` arrival by alighting at ``p``, ``rdy[k][p]`` earliest boarding at
 ``p``, ``tgt[k]`` best arrival at a target. The transfer model is the one of
-``planner.timetable`` (see ``planner.csa``).
+``planner.timetable.model`` (see ``planner.routing.csa``).
 
 The first run is at ``t + window`` itself, so the result also holds the first
 journey departing after the window: for every ``d`` in the window, the earliest
@@ -21,10 +21,10 @@ walking, reported separately since it can start at any time).
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 
-from planner.arrays cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
-from planner.arrays cimport TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
+from planner.routing.kernel cimport TimetableArrays, bptr, iptr
 
-from planner.arrays import arrays_for
+from planner.routing.kernel import arrays_for
 
 # Module variables copied from the shared constants rather than the constants
 # themselves: with compile-time values GCC compiles ``_run`` differently and it
@@ -108,7 +108,7 @@ cdef class RangeRaptor:
 
         Returns ``(journeys, walk_only)``: journeys are ``(departure, arrival, trips,
         source_row, target_row, steps)`` sorted by departure (steps as in
-        ``planner.csa.CSA.journey_steps``), none dominated by another or by walking;
+        ``planner.routing.csa.CSA.journey_steps``), none dominated by another or by walking;
         ``walk_only`` is the walking-only duration source to target, or ``None``.
         """
         self.a.check_rows(sources, "source")

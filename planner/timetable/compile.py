@@ -1,4 +1,4 @@
-"""Compile merged GTFS tables into a :class:`~planner.timetable.Timetable`.
+"""Compile merged GTFS tables into a :class:`~planner.timetable.model.Timetable`.
 
 Every step is vectorised over stop_times; Python loops run over trips or patterns
 only, which keeps a 438k-stop_time feed well under ten seconds.
@@ -23,8 +23,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from feeds.gtfs import GtfsData, load_feeds
-from planner.footpaths import build_footpaths
-from planner.timetable import Timetable, date_range, day_offsets
+from planner.timetable.footpaths import build_footpaths
+from planner.timetable.model import Timetable, date_range, day_offsets
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Europe/Berlin"

@@ -15,7 +15,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from planner.timetable import NO_TRANSFER
+from planner.timetable.model import NO_TRANSFER
 
 EARTH_RADIUS_M = 6_371_000.0
 

@@ -2,14 +2,14 @@
 """Typed views of a ``Timetable``'s arrays, bound once and shared by all routing cores.
 
 ``cimport`` this from an engine and keep a ``TimetableArrays`` reference; see
-``planner/arrays.pyx`` for why it exists.
+``planner/routing/kernel.pyx`` for why it exists.
 """
 
 from libcpp.vector cimport vector
 
 cdef enum:
-    INF = 2147483647           # planner.timetable.INFINITY: "unreached"
-    NO_TRANSFER = 1 << 29      # planner.timetable.NO_TRANSFER: no change at this stop
+    INF = 2147483647           # planner.timetable.model.INFINITY: "unreached"
+    NO_TRANSFER = 1 << 29      # planner.timetable.model.NO_TRANSFER: no change at this stop
 
 
 cdef class TimetableArrays:

@@ -1,0 +1,1 @@
+"""The planner's command line: ``owl-planner compile`` and ``owl-planner route``."""

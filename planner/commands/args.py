@@ -1,0 +1,43 @@
+"""Arguments every command that compiles a timetable shares, and the timetable they name."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from planner.timetable.compile import CompileOptions, compile_timetable
+from planner.timetable.disk_cache import load_or_compile
+from planner.timetable.model import Timetable
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_timetable_args(p: argparse.ArgumentParser, feeds_required: bool = True) -> None:
+    """Arguments shared by every command that compiles a timetable."""
+    p.add_argument("feeds", nargs="+" if feeds_required else "*", type=Path,
+                   metavar="FEED", help="GTFS zip files or folders")
+    p.add_argument("--date", type=parse_date, default=None,
+                   help="service day (YYYY-MM-DD); default: today")
+    p.add_argument("--footpath-radius", type=float, default=200.0, metavar="M",
+                   help="generate walking links up to M metres (0: transfers.txt only)")
+    p.add_argument("--walk-speed", type=float, default=4.5, metavar="KMH")
+    p.add_argument("--no-cache", action="store_true", help="always compile from scratch")
+
+
+def options_from(args: argparse.Namespace) -> CompileOptions:
+    return CompileOptions(footpath_radius=args.footpath_radius, walk_speed_kmh=args.walk_speed)
+
+
+def timetable_from(args: argparse.Namespace, progress: bool = True) -> Timetable:
+    """Compile (or load) the timetable that the arguments describe."""
+    day = args.date or date.today()
+    opts = options_from(args)
+    if args.no_cache:
+        return compile_timetable(args.feeds, day, opts, progress=progress)
+    return load_or_compile(args.feeds, day, opts, progress=progress)

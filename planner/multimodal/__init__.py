@@ -1,0 +1,2 @@
+"""Street modes around transit: geometry, street graphs, sharing (GBFS) options and the one
+multimodal search."""
