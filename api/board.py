@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.common import iso, mode_of_route_type, route_fields, stop_place
+from api.common import iso, route_fields, stop_place
 from api.store import Prepared
+from planner.routing.modes import mode_of_route_type
 
 
 def board_events(prepared: Prepared, stops: list[int], arrivals: bool

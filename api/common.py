@@ -98,37 +98,6 @@ def parse_modes(text: str | None, parameter: str, allowed: frozenset[str],
     return modes
 
 
-# --- modes -------------------------------------------------------------------------------
-
-RAIL_MODES = frozenset({"RAIL", "HIGHSPEED_RAIL", "LONG_DISTANCE", "NIGHT_RAIL",
-                        "REGIONAL_FAST_RAIL", "REGIONAL_RAIL", "SUBURBAN"})
-TRANSIT_MODES = frozenset({"TRAM", "SUBWAY", "FERRY", "AIRPLANE", "BUS", "COACH", "METRO",
-                           "FUNICULAR", "AERIAL_LIFT", "CABLE_CAR", "OTHER"}) | RAIL_MODES
-#: transitModes values: concrete modes, plus the groups TRANSIT (all) and RAIL (all rail).
-TRANSIT_FILTERS = TRANSIT_MODES | {"TRANSIT"}
-
-
-def mode_of_route_type(route_type: int) -> str:
-    """GTFS basic and extended (HVT) route types to MOTIS mode names."""
-    rt = int(route_type)
-    basic = {0: "TRAM", 1: "SUBWAY", 2: "RAIL", 3: "BUS", 4: "FERRY", 5: "CABLE_CAR",
-             6: "AERIAL_LIFT", 7: "FUNICULAR", 11: "BUS", 12: "RAIL"}
-    if rt in basic:
-        return basic[rt]
-    exact = {101: "HIGHSPEED_RAIL", 102: "LONG_DISTANCE", 105: "NIGHT_RAIL",
-             106: "REGIONAL_RAIL", 109: "SUBURBAN", 401: "METRO", 1100: "AIRPLANE"}
-    if rt in exact:
-        return exact[rt]
-    ranges = ((100, 200, "RAIL"), (200, 300, "COACH"), (400, 500, "SUBWAY"),
-              (700, 800, "BUS"), (800, 900, "BUS"), (900, 1000, "TRAM"),
-              (1000, 1100, "FERRY"), (1100, 1200, "AIRPLANE"), (1200, 1300, "FERRY"),
-              (1300, 1400, "AERIAL_LIFT"), (1400, 1500, "FUNICULAR"))
-    for lo, hi, name in ranges:
-        if lo <= rt < hi:
-            return name
-    return "OTHER"
-
-
 def route_fields(tt: Timetable, line: int) -> dict[str, object]:
     """The route* fields of a leg or board entry; one place so plans and boards agree."""
     return {
@@ -139,12 +108,6 @@ def route_fields(tt: Timetable, line: int) -> dict[str, object]:
         "routeTextColor": str(tt.line_text_color[line]),
         "routeType": int(tt.line_type[line]),
     }
-
-
-def mode_allowed(mode: str, filters: tuple[str, ...]) -> bool:
-    if "TRANSIT" in filters or mode in filters:
-        return True
-    return "RAIL" in filters and mode in RAIL_MODES
 
 
 # --- places and cursors -------------------------------------------------------------------

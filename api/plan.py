@@ -39,7 +39,7 @@ import json
 import math
 import threading
 import time as clock
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -49,15 +49,12 @@ from fastapi.responses import Response
 
 from api.cache import cache_key
 from api.common import (
-    TRANSIT_FILTERS,
     ApiError,
     Place,
     coord_place,
     decode_cursor,
     encode_cursor,
     iso,
-    mode_allowed,
-    mode_of_route_type,
     parse_modes,
     parse_place,
     parse_time,
@@ -72,7 +69,10 @@ from planner.multimodal.rentals import AccessOption, RentalLeg, RentalOptions
 from planner.multimodal.rentals import Place as OptionPlace
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
 from planner.routing.journeys import Journey, TransitLeg, WalkLeg
-from planner.routing.router import Router, as_rows
+from planner.routing.modes import TRANSIT_FILTERS, mode_of_route_type, route_mask
+from planner.routing.query import Query as SearchQuery
+from planner.routing.query import as_rows
+from planner.routing.router import Router
 
 if TYPE_CHECKING:
     from api.app import Runtime
@@ -156,52 +156,6 @@ def access_egress(prepared: Prepared, place: Place, max_seconds: int, speed: flo
     return out
 
 
-class RouterCache:
-    """Routers per (timetable, transit mode set), built once and shared by threads."""
-
-    def __init__(self) -> None:
-        self._routers: dict[tuple[str, tuple[str, ...]], Router] = {}
-        self._asked: dict[tuple[int, tuple[str, ...]], tuple[Prepared, Router]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, prepared: Prepared, modes: tuple[str, ...]) -> Router:
-        fast = self._asked.get((id(prepared), modes))
-        if fast is not None and fast[0] is prepared:
-            return fast[1]
-        tt = prepared.tt
-        requested = modes
-        line_modes = [mode_of_route_type(int(x)) for x in tt.line_type]
-        allowed_lines = np.array([mode_allowed(m, modes) for m in line_modes], dtype=bool)
-        if allowed_lines.all():
-            modes = ("TRANSIT",)
-        key = (id(prepared), modes)
-        with self._lock:
-            hit = self._routers.get(key)
-            if hit is not None:
-                self._asked[(id(prepared), requested)] = (prepared, hit)
-        if hit is not None:
-            return hit
-        if modes == ("TRANSIT",):
-            router = Router(tt)
-        else:
-            route_ok = allowed_lines[np.asarray(tt.route_line)] if len(tt.route_line) else \
-                np.zeros(0, dtype=bool)
-            pos_route = np.repeat(np.arange(tt.n_routes), np.diff(tt.route_stop_offset))
-            pickup = np.asarray(tt.route_pickup) * route_ok[pos_route].astype(np.uint8)
-            conn_ok = route_ok[np.asarray(tt.trip_route)[np.asarray(tt.conn_trip)]]
-            conn_pickup = np.asarray(tt.conn_pickup) * conn_ok.astype(np.uint8)
-            router = Router(replace(tt, route_pickup=np.ascontiguousarray(pickup),
-                                    conn_pickup=np.ascontiguousarray(conn_pickup)))
-        with self._lock:
-            if len(self._routers) > 32:  # old timetables: drop everything, rebuild lazily
-                self._routers.clear()
-            self._routers[key] = router
-            if len(self._asked) > 64:
-                self._asked.clear()
-            self._asked[(id(prepared), requested)] = (prepared, router)  # no mode scan
-        return router
-
-
 def _leave_time(j: Journey) -> int:
     """When the traveller really leaves the origin: access and leading walks end at boarding."""
     first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
@@ -260,9 +214,9 @@ def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets:
     lo, doubling = t, 0
     while len(found.items) < n and lo <= end and clock.monotonic() < deadline:
         width = min(end - lo, (SPAN_PER_ITINERARY * (n - len(found.items))) << doubling)
-        journeys, _ = router.range_query(sources, targets, lo, width,
-                                         max_transfers=req.max_transfers,
-                                         transfer_slack=slack)
+        journeys = router.profile(SearchQuery(sources, targets, lo, window=width,
+                                        max_transfers=req.max_transfers,
+                                        transfer_slack=slack)).journeys
         if not journeys:
             break  # nothing departs at or after ``lo``
         for j in journeys:
@@ -279,8 +233,8 @@ def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets:
         items = found.items
     if items and len(items) < n and clock.monotonic() < deadline:
         found.items = items
-        for j in router.pareto(sources, targets, items[0].departure,
-                               max_transfers=req.max_transfers, transfer_slack=slack):
+        for j in router.pareto(SearchQuery(sources, targets, items[0].departure,
+                                     max_transfers=req.max_transfers, transfer_slack=slack)):
             if len(found.items) >= n:
                 break
             if j.transit_legs and _leave_time(j) <= end:
@@ -294,9 +248,10 @@ def search_earlier(router: Router, req: PlanRequest, sources: np.ndarray,
     """Previous page: the last ``numItineraries`` journeys departing in ``[t - window, t)``."""
     if req.search_window < 1:
         return [], "no connection departs within the search window"
-    journeys, _ = router.range_query(sources, targets, t - req.search_window,
-                                     req.search_window - 1, max_transfers=req.max_transfers,
-                                     transfer_slack=req.min_transfer_time * 60)
+    journeys = router.profile(SearchQuery(sources, targets, t - req.search_window,
+                                    window=req.search_window - 1,
+                                    max_transfers=req.max_transfers,
+                                    transfer_slack=req.min_transfer_time * 60)).journeys
     found = _Found()
     for j in journeys:
         if j.transit_legs and j.departure < t:
@@ -313,16 +268,16 @@ def _latest_bounded(router: Router, sources: np.ndarray, targets: np.ndarray, li
     bisects the monotone "earliest arrival for a departure" of RAPTOR instead.
     """
     lo, hi = upper - 24 * 3600, upper + 1
-    if (router.arrival_time(sources, targets, lo, **kw) or math.inf) > limit:
+    if (router.arrival(SearchQuery(sources, targets, lo, **kw)) or math.inf) > limit:
         return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        a = router.arrival_time(sources, targets, mid, **kw)
+        a = router.arrival(SearchQuery(sources, targets, mid, **kw))
         if a is not None and a <= limit:
             lo = mid
         else:
             hi = mid
-    return router.earliest_arrival(sources, targets, lo, **kw)
+    return router.earliest(SearchQuery(sources, targets, lo, **kw))
 
 
 def search_arrive_by(router: Router, req: PlanRequest, sources: np.ndarray,
@@ -338,10 +293,11 @@ def search_arrive_by(router: Router, req: PlanRequest, sources: np.ndarray,
     found = _Found()
     limit = t
     while len(found.items) < req.num_itineraries and clock.monotonic() < deadline:
-        back = router.latest_departure(sources, targets, limit, transfer_slack=slack)
+        back = router.latest_departure(SearchQuery(sources, targets, limit, arrive_by=True,
+                                                     transfer_slack=slack))
         if back is None or not back.transit_legs:
             break
-        j = router.earliest_arrival(sources, targets, back.departure, **kw)
+        j = router.earliest(SearchQuery(sources, targets, back.departure, **kw))
         if j is None or not j.transit_legs or j.arrival > limit:
             j = _latest_bounded(router, sources, targets, limit, back.departure, kw)
         if j is None or not j.transit_legs or j.arrival > limit:
@@ -474,7 +430,8 @@ def search_rental(router: Router, req: PlanRequest, src: _Rows, tgt: _Rows, t: i
     slack = req.min_transfer_time * 60
     n = req.num_itineraries
     if req.arrive_by:
-        back = router.latest_departure(src.rows, tgt.rows, t, transfer_slack=slack)
+        back = router.latest_departure(SearchQuery(src.rows, tgt.rows, t, arrive_by=True,
+                                                     transfer_slack=slack))
         if back is None or not back.transit_legs:
             return []
         lo, hi, latest_arrival, rounds = back.departure, t, t, 1
@@ -488,10 +445,9 @@ def search_rental(router: Router, req: PlanRequest, src: _Rows, tgt: _Rows, t: i
     out: list[Spliced] = []
     while rounds > 0 and lo <= hi and clock.monotonic() < deadline:
         rounds -= 1
-        journeys = [j for j in router.pareto(src.rows, tgt.rows, lo,
-                                             max_transfers=req.max_transfers,
-                                             transfer_slack=slack, source_extra=src.extra,
-                                             target_extra=tgt.extra) if j.transit_legs]
+        q = SearchQuery(src.rows, tgt.rows, lo, max_transfers=req.max_transfers,
+                  transfer_slack=slack, source_extra=src.extra, target_extra=tgt.extra)
+        journeys = [j for j in router.pareto(q) if j.transit_legs]
         if not journeys:
             break
         best_walk = min((j.arrival for j in journeys if j.extra.get("criterion") == 0),
@@ -820,7 +776,8 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
     journeys: list[Journey] = []
     rental: list[Spliced] = []
     if not reason:
-        router = rt.routers.get(prepared, req.transit_modes)
+        mask = route_mask(prepared.tt, req.transit_modes, prepared.line_modes)
+        router = prepared.router._for_mask(SearchQuery([], [], 0, route_mask=mask))
         if access and egress:
             journeys, reason = search(router, req, [(a.stop, a.seconds) for a in access],
                                       [(e.stop, e.seconds) for e in egress], t, deadline)
@@ -896,7 +853,6 @@ def shapes_for(prepared: Prepared) -> ShapeStore:
 
 def register_plan(app: FastAPI, rt: "Runtime") -> None:
     s = rt.settings
-    rt.routers = RouterCache()  # type: ignore[attr-defined]
     walk_default = 900
 
     @app.get("/api/v1/plan", tags=["routing"], summary="Plan journeys between two places",

@@ -24,6 +24,8 @@ from api.geo import StopIndex
 from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
 from feeds.gtfs import load_feeds
+from planner.routing.modes import line_modes
+from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.model import Timetable
@@ -110,6 +112,10 @@ class Prepared:
         self.iso_cache: dict[int, str] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
         self.rental_planner: object | None = None  # api.sharing.SharingManager.planner_for
+        #: The routing engines of this timetable (shared by the search threads).
+        self.router = Router(tt)
+        #: Mode of each line, for the route masks of ``transitModes``.
+        self.line_modes = line_modes(tt)
 
     @property
     def search(self) -> StopSearch:

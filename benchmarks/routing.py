@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from planner.routing.query import Query  # noqa: E402
 from planner.routing.router import Router  # noqa: E402
 from planner.timetable.disk_cache import load_or_compile  # noqa: E402
 from planner.timetable.model import Timetable  # noqa: E402
@@ -44,19 +45,19 @@ def draw_queries(tt: Timetable, day: date, n: int, seed: int):
     for _ in range(n):
         s, t = rng.choice(served, 2, replace=False)
         dep = tt.time_of(day, int(rng.integers(6 * 3600, 22 * 3600 + 1)))
-        out.append((np.array([[s, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32),
-                    dep))
+        out.append(Query(np.array([[s, 0]], dtype=np.int32),
+                         np.array([[t, 0]], dtype=np.int32), dep, max_transfers=8))
     return out
 
 
-def measure(fn: Callable[[np.ndarray, np.ndarray, int], object], qs) -> np.ndarray:
-    for src, tgt, dep in qs[:20]:  # warm caches and workspaces
-        fn(src, tgt, dep)
+def measure(fn: Callable[[Query], object], qs: list[Query]) -> np.ndarray:
+    for q in qs[:20]:  # warm caches and workspaces
+        fn(q)
     out = np.empty(len(qs))
     clock = time.perf_counter
-    for i, (src, tgt, dep) in enumerate(qs):
+    for i, q in enumerate(qs):
         started = clock()
-        fn(src, tgt, dep)
+        fn(q)
         out[i] = clock() - started
     return out * 1e6
 
@@ -64,23 +65,23 @@ def measure(fn: Callable[[np.ndarray, np.ndarray, int], object], qs) -> np.ndarr
 def searches(router: Router) -> dict[str, Callable]:
     tt = router.tt
     fns: dict[str, Callable] = {
-        "csa": lambda s, t, d: router.arrival_time(s, t, d, algorithm="csa"),
-        "raptor": lambda s, t, d: router.arrival_time(s, t, d, algorithm="raptor"),
-        "csa+journey": lambda s, t, d: router.earliest_arrival(s, t, d, algorithm="csa"),
-        "raptor+journey": lambda s, t, d: router.earliest_arrival(s, t, d, algorithm="raptor"),
+        "csa": lambda q: router.arrival(q, "csa"),
+        "raptor": lambda q: router.arrival(q, "raptor"),
+        "csa+journey": lambda q: router.earliest(q, "csa"),
+        "raptor+journey": lambda q: router.earliest(q, "raptor"),
     }
     if importlib.util.find_spec("planner.routing.mcraptor") is not None:
         from planner.routing.mcraptor import McRaptor
 
         mc = McRaptor(tt)
-        fns["mcraptor"] = lambda s, t, d: mc.search(
-            router.workspace("mcraptor", mc.workspace), s, t, d)
+        fns["mcraptor"] = lambda q: mc.search(
+            router.workspace("mcraptor", mc.workspace), q.sources, q.targets, q.time)
     if importlib.util.find_spec("planner.routing.rraptor") is not None:
         from planner.routing.rraptor import RangeRaptor
 
         rr = RangeRaptor(tt)
-        fns["range 2h"] = lambda s, t, d: rr.search(
-            router.workspace("range", rr.workspace), s, t, d, 7200)
+        fns["range 2h"] = lambda q: rr.search(
+            router.workspace("range", rr.workspace), q.sources, q.targets, q.time, 7200)
     return fns
 
 

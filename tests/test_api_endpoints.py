@@ -12,6 +12,7 @@ from api.app import create_app
 from api.geo import decode_polyline, haversine_m
 from api.settings import load_settings
 from feeds.demo import DEMO_FEED
+from planner.routing.query import Query
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 HART = DATA / "us-hart-tampa" / "hart.zip"
@@ -296,7 +297,7 @@ HART_T = "2021-01-12T08:00:00-05:00"
 def hart_router(hart: TestClient):
     rt = hart.app.state.runtime
     prepared, _ = rt.prepared_for(ts(HART_T))
-    return prepared, rt.routers.get(prepared, ("TRANSIT",))
+    return prepared, prepared.router
 
 
 def stop_rows(prepared, stop_id: str) -> list[tuple[int, int]]:
@@ -313,13 +314,13 @@ def repeated_earliest_arrival(router, src, tgt, t: int, window: int, n: int) -> 
     out: list[tuple[int, int]] = []
     dep = t
     while len(out) < n:
-        j = router.earliest_arrival(src, tgt, dep, max_transfers=7)
+        j = router.earliest(Query(src, tgt, dep, max_transfers=7))
         if j is None or not j.transit_legs:
             break
         lo, hi = dep, j.arrival  # arrival(lo) == j.arrival < arrival(hi)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            a = router.arrival_time(src, tgt, mid, max_transfers=7)
+            a = router.arrival(Query(src, tgt, mid, max_transfers=7))
             if a is not None and a <= j.arrival:
                 lo = mid
             else:
@@ -368,8 +369,8 @@ def test_arrive_by_itineraries_arrive_in_time_and_leave_as_late_as_possible(
     for it in sorted(its, key=lambda x: x["startTime"], reverse=True):
         leave, arrival = tt_time(prepared, it["startTime"]), tt_time(prepared, it["endTime"])
         assert arrival <= limit
-        assert router.arrival_time(src, tgt, leave, max_transfers=7) <= arrival
-        later = router.arrival_time(src, tgt, leave + 1, max_transfers=7)
+        assert router.arrival(Query(src, tgt, leave, max_transfers=7)) <= arrival
+        later = router.arrival(Query(src, tgt, leave + 1, max_transfers=7))
         assert later is None or later > limit, (it["startTime"], it["endTime"])
         limit = arrival - 1
 

@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import Timetable
@@ -38,7 +39,7 @@ def reachable_pair(router: Router, start: int) -> tuple[list, list]:
     tt = router.tt
     served = np.flatnonzero(np.diff(tt.stop_route_offset) > 0)
     src = [(int(served[0]), 0)]
-    arrivals = router.one_to_all(src, start, algorithm="csa").astype(np.int64)
+    arrivals = router.one_to_all(Query(src, [], start, max_transfers=8), "csa").astype(np.int64)
     arrivals[arrivals == np.iinfo(np.int32).max] = -1
     walkable = tt.fp_to[tt.fp_offset[served[0]]:tt.fp_offset[served[0] + 1]]
     arrivals[[served[0], *walkable]] = -1
@@ -86,11 +87,11 @@ def test_replaced_timetable_routes_on_its_own_arrays(mapped):
     start = mapped.time_of(FEED[1], 6 * 3600)
     src, tgt = reachable_pair(original, start)
     for algorithm in ("csa", "raptor"):
-        reached = original.arrival_time(src, tgt, start, algorithm=algorithm)
+        reached = original.arrival(Query(src, tgt, start, max_transfers=8), algorithm)
         assert reached is not None
-        assert variant.arrival_time(src, tgt, start, algorithm=algorithm) is None
+        assert variant.arrival(Query(src, tgt, start, max_transfers=8), algorithm) is None
         # the original keeps its own arrays after the variant was built
-        assert Router(mapped).arrival_time(src, tgt, start, algorithm=algorithm) == reached
+        assert Router(mapped).arrival(Query(src, tgt, start, max_transfers=8), algorithm) == reached
 
 
 def test_timetable_without_footpaths_routes_without_sentinels():
@@ -100,12 +101,13 @@ def test_timetable_without_footpaths_routes_without_sentinels():
     router = Router(tt)
     start = tt.time_of(day, 6 * 3600)
     src, tgt = reachable_pair(router, start)
-    got = {a: router.arrival_time(src, tgt, start, algorithm=a) for a in ("csa", "raptor")}
+    got = {a: router.arrival(Query(src, tgt, start, max_transfers=8), a) for a in ("csa", "raptor")}
     assert got["csa"] is not None and got["csa"] == got["raptor"]
-    journey = router.earliest_arrival(src, tgt, start, algorithm="csa")
+    journey = router.earliest(Query(src, tgt, start, max_transfers=8), "csa")
     assert journey is not None and journey.arrival == got["csa"]
-    assert min(j.arrival for j in router.pareto(src, tgt, start)) == got["csa"]
-    found, _ = router.range_query(src, tgt, start, 1800)
+    assert min(j.arrival for j in router.pareto(Query(src, tgt, start,
+                                                      max_transfers=5))) == got["csa"]
+    found = router.profile(Query(src, tgt, start, window=1800, max_transfers=10)).journeys
     assert found and min(j.arrival for j in found) == got["csa"]
-    latest = router.latest_departure(src, tgt, got["csa"])
+    latest = router.latest_departure(Query(src, tgt, got["csa"], arrive_by=True))
     assert latest is not None and latest.arrival <= got["csa"]

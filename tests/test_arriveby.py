@@ -96,12 +96,14 @@ def test_bad_target_row_is_rejected():
 
 
 def test_router_latest_departure_journey_arrives_by_the_deadline(feed):
+    from planner.routing.query import Query
     from planner.routing.router import Router
 
     name, tt, _, ea = feed
     router = Router(tt)
     for src, tgt, t, _, _ in random_queries(tt, 10, seed=43):
-        journey = router.latest_departure(src, tgt, t + 2 * 3600, transfer_slack=30)
+        journey = router.latest_departure(Query(src, tgt, t + 2 * 3600, transfer_slack=30,
+                                                arrive_by=True))
         if journey is None:
             continue
         assert journey.arrival <= t + 2 * 3600

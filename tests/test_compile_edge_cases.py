@@ -312,6 +312,7 @@ def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> 
     # Trip "b" arrives at S2 at 08:00:00 with a zero-duration hop; trip "a" leaves S2 at
     # the same second, also zero-duration. CSA scans connections once, so "b"'s hop must
     # come first although the two share (departure, arrival) and "a" sorts first by id.
+    from planner.routing.query import Query
     from planner.routing.router import Router
 
     feed = write_feed(
@@ -326,4 +327,5 @@ def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> 
     start = tt.time_of(DAY, 8 * 3600)
     router = Router(tt)
     for algorithm in ("csa", "raptor"):
-        assert router.arrival_time([(s1, 0)], [(s3, 0)], start, algorithm=algorithm) == start
+        assert router.arrival(Query([(s1, 0)], [(s3, 0)], start, max_transfers=8),
+                              algorithm) == start

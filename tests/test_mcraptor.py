@@ -264,12 +264,13 @@ def test_bad_source_row_is_rejected():
 
 def test_router_pareto_returns_journeys_with_legs_and_criteria(feed):
     from planner.routing.journeys import TransitLeg
+    from planner.routing.query import Query
     from planner.routing.router import Router
 
     name, tt, _ = feed
     router = Router(tt)
     for src, tgt, dep, _, _ in random_queries(tt, 10, seed=13):
-        journeys = router.pareto(src, tgt, dep, max_transfers=3, transfer_slack=60)
+        journeys = router.pareto(Query(src, tgt, dep, max_transfers=3, transfer_slack=60))
         assert [j.arrival for j in journeys] == sorted(j.arrival for j in journeys)
         for j in journeys:
             assert j.source == int(src[0, 0]) and j.target == int(tgt[0, 0])

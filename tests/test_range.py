@@ -127,12 +127,14 @@ def test_negative_window_is_rejected():
 
 
 def test_router_range_query_journeys_depart_in_order(feed):
+    from planner.routing.query import Query
     from planner.routing.router import Router
 
     name, tt, _, ea = feed
     router = Router(tt)
     for src, tgt, t, _, _ in random_queries(tt, 10, seed=37):
-        journeys, walk_only = router.range_query(src, tgt, t, 3600, transfer_slack=0)
+        result = router.profile(Query(src, tgt, t, window=3600, max_transfers=10))
+        journeys = result.journeys
         assert [j.departure for j in journeys] == sorted({j.departure for j in journeys})
         for j in journeys:
             assert ea(src, tgt, j.departure, 0) == j.arrival

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from planner.routing.journeys import Journey, TransitLeg, WalkLeg
+from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, compile_timetable
@@ -117,8 +118,8 @@ def all_agree(tt: Timetable, sources: list[tuple[int, int]], targets: list[tuple
     router = Router(tt)
     got = {}
     for algo in ("csa", "raptor"):
-        j = router.earliest_arrival(sources, targets, departure, algorithm=algo,
-                                    max_transfers=20, transfer_slack=slack)
+        j = router.earliest(Query(sources, targets, departure, max_transfers=MAX_TRANSFERS,
+                                  transfer_slack=slack), algo)
         if j is not None:
             check_journey(tt, j, sources, targets, slack)
         got[algo] = None if j is None else j.arrival
@@ -176,7 +177,8 @@ def test_no_transfer_stop_forbids_changing_but_allows_walking_away(tmp_path: Pat
     assert int(tt.stop_change_time[ix(tt, "B")]) == NO_TRANSFER
     got = all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50"))
     assert got == at(tt, "08:35")  # via the walk to E, not t2 at B (08:30)
-    j = Router(tt).earliest_arrival([(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50"))
+    j = Router(tt).earliest(Query([(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50"),
+                                  max_transfers=8))
     assert j is not None
     assert [type(leg).__name__ for leg in j.legs] == ["TransitLeg", "WalkLeg", "TransitLeg"]
     assert j.legs[2].gtfs_trip_id == "f:t4" and j.legs[0].headsign == "to C"
@@ -221,8 +223,8 @@ def test_egress_offsets_pick_the_best_target(tmp_path: Path) -> None:
     targets = [(ix(tt, "C"), 900), (ix(tt, "D"), 60)]
     # C 08:20 + 15 min = 08:35 > D 08:30 + 1 min
     assert all_agree(tt, [(ix(tt, "A"), 0)], targets, at(tt, "07:50")) == at(tt, "08:31")
-    j = Router(tt).earliest_arrival([(ix(tt, "A"), 0)], targets, at(tt, "07:50"),
-                                    algorithm="csa")
+    j = Router(tt).earliest(Query([(ix(tt, "A"), 0)], targets, at(tt, "07:50"), max_transfers=8),
+                            "csa")
     assert j is not None and j.target == ix(tt, "D") and j.egress == 60
 
 
@@ -231,7 +233,7 @@ def test_source_that_is_a_target_gives_a_walking_only_journey(tmp_path: Path) ->
               "A,F,2,400\n")
     a, f = ix(tt, "A"), ix(tt, "F")
     assert all_agree(tt, [(a, 30)], [(f, 20)], at(tt, "07:50")) == at(tt, "07:50") + 450
-    j = Router(tt).earliest_arrival([(a, 30)], [(f, 20)], at(tt, "07:50"))
+    j = Router(tt).earliest(Query([(a, 30)], [(f, 20)], at(tt, "07:50"), max_transfers=8))
     assert j is not None and j.transfers == 0
     assert [type(leg).__name__ for leg in j.legs] == ["WalkLeg"]
 
@@ -239,8 +241,8 @@ def test_source_that_is_a_target_gives_a_walking_only_journey(tmp_path: Path) ->
 def test_unreachable_target_returns_none(tmp_path: Path) -> None:
     tt = tiny(tmp_path)
     assert all_agree(tt, [(ix(tt, "D"), 0)], [(ix(tt, "A"), 0)], at(tt, "07:00")) is None
-    assert Router(tt).arrival_time([(ix(tt, "D"), 0)], [(ix(tt, "A"), 0)], at(tt, "07:00"),
-                                   algorithm="csa") is None
+    assert Router(tt).arrival(Query([(ix(tt, "D"), 0)], [(ix(tt, "A"), 0)], at(tt, "07:00"),
+                                    max_transfers=8), "csa") is None
 
 
 def test_departing_after_the_last_trip_waits_for_the_next_day(tmp_path: Path) -> None:
@@ -253,27 +255,27 @@ def test_max_transfers_bounds_raptor_and_rounds_report_each_bound(tmp_path: Path
     tt = tiny(tmp_path)
     router = Router(tt)
     a, d = ix(tt, "A"), ix(tt, "D")
-    assert router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=0) is None
-    assert router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=1) == \
+    assert router.arrival(Query([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=0)) is None
+    assert router.arrival(Query([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=1)) == \
         at(tt, "08:30")
-    assert router.arrivals_by_transfers([(a, 0)], [(d, 0)], at(tt, "07:50"),
-                                        max_transfers=2) == [None, at(tt, "08:30"),
+    assert router.arrivals_by_transfers(Query([(a, 0)], [(d, 0)], at(tt, "07:50"),
+                                              max_transfers=2)) == [None, at(tt, "08:30"),
                                                              at(tt, "08:30")]
     with pytest.raises(ValueError, match="max_transfers"):
-        router.arrival_time([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=-1)
+        router.arrival(Query([(a, 0)], [(d, 0)], at(tt, "07:50"), max_transfers=-1))
 
 
 def test_bad_queries_raise_clear_errors(tmp_path: Path) -> None:
     tt = tiny(tmp_path)
     router = Router(tt)
     with pytest.raises(ValueError, match="bad source row 0"):
-        router.arrival_time([(tt.n_stops, 0)], [(0, 0)], 0)
+        router.arrival(Query([(tt.n_stops, 0)], [(0, 0)], 0, max_transfers=8))
     with pytest.raises(ValueError, match="bad target row 0"):
-        router.arrival_time([(0, 0)], [(0, -5)], 0, algorithm="csa")
-    with pytest.raises(ValueError, match="unknown algorithm"):
-        router.arrival_time([(0, 0)], [(1, 0)], 0, algorithm="dijkstra")
+        router.arrival(Query([(0, 0)], [(0, -5)], 0, max_transfers=8), "csa")
+    with pytest.raises(ValueError, match="unknown earliest-arrival engine"):
+        router.arrival(Query([(0, 0)], [(1, 0)], 0, max_transfers=8), "dijkstra")
     with pytest.raises(ValueError, match="at least one target"):
-        router.earliest_arrival([(0, 0)], [], 0)
+        router.earliest(Query([(0, 0)], [], 0, max_transfers=8))
 
 
 @pytest.fixture(scope="module")
@@ -295,8 +297,8 @@ def random_pairs(tt: Timetable, n: int, seed: int) -> list[tuple[int, int, int]]
 def test_one_to_all_csa_matches_raptor_on_every_stop(db: Timetable) -> None:
     router = Router(db)
     for s, _, dep in random_pairs(db, 20, seed=3):
-        csa = router.one_to_all([(s, 0)], dep, algorithm="csa")
-        raptor = router.one_to_all([(s, 0)], dep, algorithm="raptor", max_transfers=30)
+        csa = router.one_to_all(Query([(s, 0)], [], dep, max_transfers=8), "csa")
+        raptor = router.one_to_all(Query([(s, 0)], [], dep, max_transfers=MAX_TRANSFERS), "raptor")
         assert csa.shape == (db.n_stops,)
         assert np.array_equal(csa, raptor)
         assert csa[s] == dep
@@ -307,7 +309,7 @@ def test_queries_in_a_thread_pool_match_sequential_answers(db: Timetable) -> Non
     queries = random_pairs(db, 200, seed=4)
 
     def run(q: tuple[int, int, int], algo: str) -> int | None:
-        return router.arrival_time([(q[0], 0)], [(q[1], 0)], q[2], algorithm=algo)
+        return router.arrival(Query([(q[0], 0)], [(q[1], 0)], q[2], max_transfers=8), algo)
 
     for algo in ("csa", "raptor"):
         sequential = [run(q, algo) for q in queries]
@@ -321,4 +323,4 @@ def test_numpy_rows_and_tuples_give_the_same_answer(db: Timetable) -> None:
     router = Router(db)
     for s, t, dep in random_pairs(db, 20, seed=5):
         rows = np.array([[s, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32)
-        assert router.arrival_time(*rows, dep) == router.arrival_time([(s, 0)], [(t, 0)], dep)
+        assert router.arrival(Query(*rows, dep)) == router.arrival(Query([(s, 0)], [(t, 0)], dep))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
@@ -67,14 +68,14 @@ def compare(tt: Timetable, qs, slack: int = 0) -> dict[str, int]:
     for sources, targets, dep in qs:
         expected = ref.earliest_arrival(sources, targets, dep)
         for algo in ("csa", "raptor"):
-            j = router.earliest_arrival(sources, targets, dep, algorithm=algo,
-                                        max_transfers=BIG, transfer_slack=slack)
+            j = router.earliest(Query(sources, targets, dep, max_transfers=MAX_TRANSFERS,
+                                      transfer_slack=slack), algo)
             got = None if j is None else j.arrival
             assert got == expected, (algo, sources, targets, dep)
             if j is not None:
                 check_journey(tt, j, sources, targets, slack)
-            assert router.arrival_time(sources, targets, dep, algorithm=algo,
-                                       max_transfers=BIG, transfer_slack=slack) == expected
+            assert router.arrival(Query(sources, targets, dep, max_transfers=MAX_TRANSFERS,
+                                        transfer_slack=slack), algo) == expected
         stats["reachable" if expected is not None else "unreachable"] += 1
     return stats
 
@@ -112,9 +113,9 @@ def test_slack_never_makes_arrival_earlier(feed: tuple[Timetable, int]) -> None:
     router = Router(tt)
     for sources, targets, dep in queries(tt, 60, seed=16):
         for algo in ("csa", "raptor"):
-            plain = router.arrival_time(sources, targets, dep, algorithm=algo)
-            slow = router.arrival_time(sources, targets, dep, algorithm=algo,
-                                       transfer_slack=600)
+            plain = router.arrival(Query(sources, targets, dep, max_transfers=8), algo)
+            slow = router.arrival(Query(sources, targets, dep, transfer_slack=600,
+                                        max_transfers=8), algo)
             if plain is None:
                 assert slow is None
             elif slow is not None:
@@ -132,8 +133,8 @@ def test_raptor_round_bests_match_reference_with_k_trips(name: str) -> None:
     ref = ReferenceRouter(tt, max_trips=k_max)
     router = Router(tt)
     for sources, targets, dep in queries(tt, 60, seed=17):
-        by_transfers = router.arrivals_by_transfers(sources, targets, dep,
-                                                    max_transfers=k_max - 1)
+        by_transfers = router.arrivals_by_transfers(Query(sources, targets, dep,
+                                                          max_transfers=k_max - 1))
         finite = [x for x in by_transfers if x is not None]
         assert finite == sorted(finite, reverse=True)  # non-increasing
         assert by_transfers[: len(by_transfers) - len(finite)] == \
@@ -141,7 +142,7 @@ def test_raptor_round_bests_match_reference_with_k_trips(name: str) -> None:
         for trips in range(1, k_max + 1):
             assert by_transfers[trips - 1] == ref.earliest_arrival(sources, targets, dep,
                                                                    max_trips=trips)
-        j = router.earliest_arrival(sources, targets, dep, max_transfers=k_max - 1)
+        j = router.earliest(Query(sources, targets, dep, max_transfers=k_max - 1))
         if j is not None:
             assert j.arrival == by_transfers[-1]
             # the journey uses the fewest trips that reach the best arrival

@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from planner.commands.args import add_timetable_args, options_from
+from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.model import Timetable
 
 ALGORITHMS = ("csa", "raptor", "mcraptor")
-Query = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
+QueryFn = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
 
 
 def resolve_stop(tt: Timetable, stop_id: str, prefix: str | None) -> int:
@@ -47,29 +48,23 @@ def single_feed_prefix(tt: Timetable, n_paths: int) -> str | None:
 
 
 def query_function(router: Router, algorithm: str, max_transfers: int,
-                   transfer_slack: int) -> Query:
+                   transfer_slack: int) -> QueryFn:
     """``(sources, targets, departure) -> (arrival or None, transfers)`` for one algorithm."""
     if algorithm in ("csa", "raptor"):
         def run(src: np.ndarray, tgt: np.ndarray, dep: int) -> tuple[int | None, int]:
-            return router.arrival_and_transfers(src, tgt, dep, algorithm=algorithm,
-                                                max_transfers=max_transfers,
-                                                transfer_slack=transfer_slack)
+            q = Query(src, tgt, dep, max_transfers=max_transfers,
+                      transfer_slack=transfer_slack)
+            return router.arrival_and_transfers(q, algorithm)
         return run
     if algorithm == "mcraptor":
-        try:
-            from planner.routing.mcraptor import McRaptor
-        except ImportError:
-            raise ValueError("algorithm 'mcraptor' is not available: planner.routing.mcraptor "
-                             "is not built in this installation") from None
-        core = McRaptor(router.tt)
-
         def run_mc(src: np.ndarray, tgt: np.ndarray, dep: int) -> tuple[int | None, int]:
-            ws = router.workspace("mcraptor", core.workspace)
-            pareto = core.search(ws, src, tgt, dep, transfer_slack, max_transfers)
+            q = Query(src, tgt, dep, max_transfers=max_transfers,
+                      transfer_slack=transfer_slack)
+            pareto = router.pareto(q)
             if not pareto:
                 return None, -1
-            arrival, trips = pareto[0][0], pareto[0][1]  # sorted by arrival, then trips
-            return int(arrival), max(int(trips) - 1, 0)
+            first = min(pareto, key=lambda j: (j.arrival, j.transfers))
+            return first.arrival, first.transfers
         return run_mc
     raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
 

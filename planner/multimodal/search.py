@@ -33,6 +33,7 @@ from planner.multimodal.rentals import (
     parse_modes,
 )
 from planner.routing.journeys import Journey, TransitLeg
+from planner.routing.query import Query
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _two_searches(router: Any, acc: AccessResult, egr: AccessResult, departure: 
     walk_tgt = _reduce([o for o in egr.options if not o.is_rental])
     best_walk: int | None = None
     if walk_src and walk_tgt:
-        j = router.earliest_arrival(_rows(walk_src), _rows(walk_tgt), departure, **kw)
+        j = router.earliest(Query(_rows(walk_src), _rows(walk_tgt), departure, **kw))
         if j is not None:
             out.append(splice(j, walk_src[j.source], walk_tgt[j.target]))
             best_walk = j.arrival
@@ -155,7 +156,7 @@ def _two_searches(router: Any, acc: AccessResult, egr: AccessResult, departure: 
     all_src, all_tgt = _reduce(acc.options), _reduce(egr.options)
     if not all_src or not all_tgt:
         return out
-    j = router.earliest_arrival(_rows(all_src), _rows(all_tgt), departure, **kw)
+    j = router.earliest(Query(_rows(all_src), _rows(all_tgt), departure, **kw))
     if j is None:
         return out
     mj = splice(j, all_src[j.source], all_tgt[j.target])
@@ -170,9 +171,10 @@ def _pareto(router: Any, acc: AccessResult, egr: AccessResult, departure: int,
     carry ``source``/``access``/``target``/``egress`` and ``extra["criterion"]``."""
     if not acc.options or not egr.options:
         return []
-    journeys = router.pareto(acc.rows(), egr.rows(), departure, source_extra=acc.extras(),
-                             target_extra=egr.extras(), max_transfers=max_transfers,
-                             transfer_slack=transfer_slack)
+    journeys = router.pareto(Query(acc.rows(), egr.rows(), departure,
+                                   source_extra=acc.extras(), target_extra=egr.extras(),
+                                   max_transfers=max_transfers,
+                                   transfer_slack=transfer_slack))
     src: dict[tuple[int, int], list[AccessOption]] = {}
     tgt: dict[tuple[int, int], list[AccessOption]] = {}
     for o in acc.options:

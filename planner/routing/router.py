@@ -1,29 +1,24 @@
-"""The small Python interface to the routing cores: queries in, journeys out.
+"""The small interface to the routing engines: a :class:`Query` in, journeys out.
 
-Like OTP's RAPTOR module, a :class:`Router` is built once per timetable (it prebinds
-the arrays in Cython objects) and answers many queries; each thread gets its own
-scratch workspaces (``threading.local``), so queries can run in a thread pool.
+Like OTP's RAPTOR module, a :class:`Router` is built once per timetable (it prebinds the
+arrays in Cython objects) and answers many queries; each thread gets its own scratch
+workspaces (``threading.local``), so queries can run in a thread pool. The search policy
+(windows, pages, arrive-by) lives in :mod:`planner.routing.search`; the router runs one
+engine once.
 
-Query conventions
------------------
-* ``sources``/``targets``: sequences of ``(stop_index, seconds)`` or an ``int32``
-  array of shape ``(n, 2)``: the access walk from the query origin to the stop
-  (added to the departure) and the egress walk from the stop to the destination
-  (added to the arrival). The arrival at the destination is the minimum over
-  targets of ``arrival(stop) + egress``; a source that is (or walks to) a target
-  yields a walking-only journey.
-* Times are on the timetable axis (``Timetable.time_of``).
-* ``transfer_slack`` seconds are added to every transfer: the change time at a
-  stop and a footpath taken after alighting (not the walk from the origin, and not
-  the arrival at a stop, so a final footpath to a target costs no slack).
-* ``max_transfers`` bounds RAPTOR's rounds (``max_transfers + 1`` trips). CSA has
-  no such bound; compare the two with a bound that is never reached.
+Engines (``ENGINES``): ``csa`` and ``raptor`` (earliest arrival; RAPTOR also per number of
+trips), ``mcraptor`` (Pareto sets over arrival, transfers, walking and an extra
+criterion), ``rraptor`` (range: every Pareto (departure, arrival) journey of a window)
+and ``reverse`` (arrive-by: the latest departure arriving by ``Query.time``). Every one
+returns a :class:`RoutingResult`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -32,135 +27,56 @@ import numpy as np
 from planner.routing.csa import CSA
 from planner.routing.journeys import Journey, Step, build_journey
 from planner.routing.mcraptor import McRaptor
+from planner.routing.query import Query
 from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
 from planner.routing.rraptor import RangeRaptor
 from planner.timetable.model import INFINITY, Timetable
 
-ALGORITHMS = ("raptor", "csa")
-StopOffsets = Sequence[tuple[int, int]] | np.ndarray
+ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse")
+EARLIEST_ARRIVAL = ("raptor", "csa")
 
 
-def as_rows(pairs: StopOffsets) -> np.ndarray:
-    """``(stop, seconds)`` pairs as the C-contiguous ``int32[n, 2]`` the cores take."""
-    if (isinstance(pairs, np.ndarray) and pairs.dtype == np.int32 and pairs.ndim == 2
-            and pairs.flags.c_contiguous):
-        return pairs
-    arr = np.ascontiguousarray(np.asarray(pairs, dtype=np.int32).reshape(-1, 2))
-    return arr
+@dataclass(frozen=True)
+class SearchStats:
+    """Where one engine run spent its time (ULTRA passes a profiler; counters suffice)."""
+
+    engine: str
+    rounds: int = 0
+    routes_scanned: int = 0
+    connections_scanned: int = 0
+    labels: int = 0
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    """One engine run: journeys (by arrival; ``rraptor`` by departure), its counters, and
+    for ``rraptor`` the walking-only seconds (None if the targets are out of walking)."""
+
+    journeys: list[Journey]
+    stats: SearchStats
+    walk_only: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Router:
-    """Earliest-arrival queries on one :class:`Timetable` (thread-safe)."""
+    """Routing queries on one :class:`Timetable` (thread-safe)."""
 
     def __init__(self, tt: Timetable) -> None:
         self.tt = tt
-        self.csa = CSA(tt)
-        self.raptor = Raptor(tt)
         self._local = threading.local()
+        self._masked: OrderedDict[bytes, Router] = OrderedDict()
+        self._masked_lock = threading.Lock()
 
-    # -- per-thread workspaces (also for searches that other modules add) -------------
-    def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
-        """This thread's scratch object ``key``, created by ``factory`` on first use."""
-        spaces = getattr(self._local, "spaces", None)
-        if spaces is None:
-            spaces = self._local.spaces = {}
-        ws = spaces.get(key)
-        if ws is None:
-            ws = spaces[key] = factory()
-        return ws
+    # -- engines, built on first use ------------------------------------------------------
+    @cached_property
+    def csa(self) -> CSA:
+        return CSA(self.tt)
 
-    def _search(self, algorithm: str, src: np.ndarray, tgt: np.ndarray, departure: int,
-                max_transfers: int, transfer_slack: int) -> tuple[Any, Any, int]:
-        if algorithm == "raptor":
-            if max_transfers < 0:
-                raise ValueError("max_transfers must be >= 0")
-            core = self.raptor
-            ws = self.workspace("raptor", core.workspace)
-            best = core.search(ws, src, tgt, departure, max_transfers + 1, transfer_slack)
-        elif algorithm == "csa":
-            core = self.csa
-            ws = self.workspace("csa", core.workspace)
-            best = core.search(ws, src, tgt, departure, transfer_slack)
-        else:
-            raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {ALGORITHMS}")
-        return core, ws, best
+    @cached_property
+    def raptor(self) -> Raptor:
+        return Raptor(self.tt)
 
-    def _search_to(self, algorithm: str, sources: StopOffsets, targets: StopOffsets,
-                   departure: int, max_transfers: int,
-                   transfer_slack: int) -> tuple[Any, Any, int, np.ndarray]:
-        """A search towards targets (at least one): (core, workspace, best, target rows)."""
-        tgt = as_rows(targets)
-        if len(tgt) == 0:
-            raise ValueError("at least one target is needed")
-        core, ws, best = self._search(algorithm, as_rows(sources), tgt, int(departure),
-                                      max_transfers, transfer_slack)
-        return core, ws, best, tgt
-
-    # -- queries ------------------------------------------------------------------------
-    def arrival_time(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
-                     algorithm: str = "raptor", max_transfers: int = 8,
-                     transfer_slack: int = 0) -> int | None:
-        """Earliest arrival at the destination, or None; no journey is built (fast path)."""
-        _, _, best, _ = self._search_to(algorithm, sources, targets, departure,
-                                        max_transfers, transfer_slack)
-        return None if best == INFINITY else best
-
-    def arrival_and_transfers(self, sources: StopOffsets, targets: StopOffsets,
-                              departure: int, *, algorithm: str = "raptor",
-                              max_transfers: int = 8,
-                              transfer_slack: int = 0) -> tuple[int | None, int]:
-        """(earliest arrival or None, transfers of that journey or -1), no legs built."""
-        core, ws, best, tgt = self._search_to(algorithm, sources, targets, departure,
-                                              max_transfers, transfer_slack)
-        if best == INFINITY:
-            return None, -1
-        row, _ = core.best_target(ws, tgt)
-        steps = core.journey_steps(ws, int(tgt[row, 0]))
-        trips = sum(1 for step in steps if step[0] == "trip")
-        return best, max(trips - 1, 0)
-
-    def earliest_arrival(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
-                         algorithm: str = "raptor", max_transfers: int = 8,
-                         transfer_slack: int = 0) -> Journey | None:
-        """The earliest-arrival journey (RAPTOR: the one with fewest trips among them)."""
-        core, ws, best, tgt = self._search_to(algorithm, sources, targets, departure,
-                                              max_transfers, transfer_slack)
-        if best == INFINITY:
-            return None
-        row, arrival = core.best_target(ws, tgt)
-        stop, egress = int(tgt[row, 0]), int(tgt[row, 1])
-        steps: list[Step] = core.journey_steps(ws, stop)
-        journey = self.build_journey(steps, departure=int(departure), arrival=int(arrival),
-                                     target=stop, egress=egress)
-        if algorithm == "raptor":
-            journey.extra["round_bests"] = self._round_bests(ws)
-        return journey
-
-    def arrivals_by_transfers(self, sources: StopOffsets, targets: StopOffsets,
-                              departure: int, *, max_transfers: int = 8,
-                              transfer_slack: int = 0) -> list[int | None]:
-        """RAPTOR: entry ``k`` is the earliest arrival using at most ``k`` transfers."""
-        tgt = as_rows(targets)
-        _, ws, _ = self._search("raptor", as_rows(sources), tgt, int(departure),
-                                max_transfers, transfer_slack)
-        bests = self._round_bests(ws)[1:]  # round 0 is walking only
-        bests += [bests[-1] if bests else None] * (max_transfers + 1 - len(bests))
-        return bests
-
-    @staticmethod
-    def _round_bests(ws: Any) -> list[int | None]:
-        return [None if b == INFINITY else b for b in ws.round_bests()]
-
-    def one_to_all(self, sources: StopOffsets, departure: int, *, algorithm: str = "raptor",
-                   max_transfers: int = 8, transfer_slack: int = 0) -> np.ndarray:
-        """Earliest arrival at every stop (``INFINITY`` where unreachable), int32[S]."""
-        empty = np.zeros((0, 2), dtype=np.int32)
-        _, ws, _ = self._search(algorithm, as_rows(sources), empty, int(departure),
-                                max_transfers, transfer_slack)
-        return ws.arrivals()
-
-    # -- McRAPTOR, range (rRAPTOR) and arrive-by; cores built on first use ---------------
     @cached_property
     def mcraptor(self) -> McRaptor:
         return McRaptor(self.tt)
@@ -173,71 +89,200 @@ class Router:
     def arrive_by(self) -> ArriveBy:
         return ArriveBy(self.tt)
 
-    def _from_core(self, src: np.ndarray, tgt: np.ndarray, steps: list[Step], *,
-                   departure: int, arrival: int, source_row: int,
-                   target_row: int) -> Journey:
+    def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
+        """This thread's scratch object ``key``, created by ``factory`` on first use."""
+        spaces = getattr(self._local, "spaces", None)
+        if spaces is None:
+            spaces = self._local.spaces = {}
+        ws = spaces.get(key)
+        if ws is None:
+            ws = spaces[key] = factory()
+        return ws
+
+    def last_stats(self) -> SearchStats:
+        """Counters of this thread's last engine run."""
+        return getattr(self._local, "stats", None) or SearchStats("none")
+
+    def _record(self, engine: str, ws: Any) -> SearchStats:
+        stats = SearchStats(engine, rounds=int(getattr(ws, "rounds", 0)),
+                            connections_scanned=int(getattr(ws, "scanned", 0)))
+        self._local.stats = stats
+        return stats
+
+    def _for_mask(self, q: Query) -> Router:
+        """Until the engines read ``route_mask`` themselves: a router over the timetable
+        with boarding disabled on masked routes (bounded LRU, arrays shared)."""
+        mask = q.route_mask
+        if mask is None or bool(mask.all()):
+            return self
+        key = mask.tobytes()
+        with self._masked_lock:
+            hit = self._masked.get(key)
+            if hit is not None:
+                self._masked.move_to_end(key)
+                return hit
+        tt = self.tt
+        ok = mask.astype(bool)
+        pos_route = np.repeat(np.arange(tt.n_routes), np.diff(tt.route_stop_offset))
+        pickup = np.asarray(tt.route_pickup) * ok[pos_route].astype(np.uint8)
+        conn_ok = ok[np.asarray(tt.trip_route)[np.asarray(tt.conn_trip)]]
+        conn_pickup = np.asarray(tt.conn_pickup) * conn_ok.astype(np.uint8)
+        router = Router(replace(tt, route_pickup=np.ascontiguousarray(pickup),
+                                conn_pickup=np.ascontiguousarray(conn_pickup)))
+        with self._masked_lock:
+            self._masked[key] = router
+            while len(self._masked) > 8:
+                self._masked.popitem(last=False)
+        return router
+
+    # -- earliest arrival -----------------------------------------------------------------
+    def _forward(self, q: Query, engine: str) -> tuple[Any, Any, int]:
+        if engine == "raptor":
+            core: Any = self.raptor
+            ws = self.workspace("raptor", core.workspace)
+            best = core.search(ws, q.sources, q.targets, q.time, q.max_trips, q.transfer_slack)
+        elif engine == "csa":
+            core = self.csa
+            ws = self.workspace("csa", core.workspace)
+            best = core.search(ws, q.sources, q.targets, q.time, q.transfer_slack)
+        else:
+            raise ValueError(f"unknown earliest-arrival engine {engine!r}; choose one of "
+                             f"{EARLIEST_ARRIVAL}")
+        self._record(engine, ws)
+        return core, ws, best
+
+    def arrival(self, q: Query, engine: str = "raptor") -> int | None:
+        """Earliest arrival at the destination, or None; no journey is built (fast path)."""
+        r = self._for_mask(q)
+        if len(q.targets) == 0:
+            raise ValueError("at least one target is needed")
+        _, _, best = r._forward(q, engine)
+        return None if best == INFINITY else best
+
+    def arrival_and_transfers(self, q: Query, engine: str = "raptor") -> tuple[int | None, int]:
+        """(earliest arrival or None, transfers of that journey or -1), no legs built."""
+        r = self._for_mask(q)
+        if len(q.targets) == 0:
+            raise ValueError("at least one target is needed")
+        core, ws, best = r._forward(q, engine)
+        if best == INFINITY:
+            return None, -1
+        row, _ = core.best_target(ws, q.targets)
+        steps = core.journey_steps(ws, int(q.targets[row, 0]))
+        trips = sum(1 for step in steps if step[0] == "trip")
+        return best, max(trips - 1, 0)
+
+    def earliest(self, q: Query, engine: str = "raptor") -> Journey | None:
+        """The earliest-arrival journey (RAPTOR: the one with fewest trips among them)."""
+        found = self.route(q, engine).journeys
+        return found[0] if found else None
+
+    def arrivals_by_transfers(self, q: Query) -> list[int | None]:
+        """RAPTOR: entry ``k`` is the earliest arrival using at most ``k`` transfers."""
+        r = self._for_mask(q)
+        _, ws, _ = r._forward(q, "raptor")
+        bests = r._round_bests(ws)[1:]  # round 0 is walking only
+        bests += [bests[-1] if bests else None] * (q.max_trips - len(bests))
+        return bests
+
+    @staticmethod
+    def _round_bests(ws: Any) -> list[int | None]:
+        return [None if b == INFINITY else b for b in ws.round_bests()]
+
+    def one_to_all(self, q: Query, engine: str = "raptor") -> np.ndarray:
+        """Earliest arrival at every stop (``INFINITY`` where unreachable), int32[S]; the
+        query's targets are ignored (the search scans to the end)."""
+        r = self._for_mask(q)
+        _, ws, _ = r._forward(replace(q, targets=np.zeros((0, 2), dtype=np.int32),
+                                      target_extra=None), engine)
+        return ws.arrivals()
+
+    # -- one entry for every engine --------------------------------------------------------
+    def route(self, q: Query, engine: str = "raptor") -> RoutingResult:
+        """Run one engine once on ``q``; journeys are built with their legs."""
+        r = self._for_mask(q)
+        if engine in EARLIEST_ARRIVAL:
+            return r._earliest(q, engine)
+        if engine == "mcraptor":
+            return r._pareto(q)
+        if engine == "rraptor":
+            return r._range(q)
+        if engine == "reverse":
+            return r._reverse(q)
+        raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
+
+    def _earliest(self, q: Query, engine: str) -> RoutingResult:
+        if len(q.targets) == 0:
+            raise ValueError("at least one target is needed")
+        core, ws, best = self._forward(q, engine)
+        stats = self.last_stats()
+        if best == INFINITY:
+            return RoutingResult([], stats)
+        row, arrival = core.best_target(ws, q.targets)
+        stop, egress = int(q.targets[row, 0]), int(q.targets[row, 1])
+        steps: list[Step] = core.journey_steps(ws, stop)
+        journey = build_journey(self.tt, steps, departure=q.time, arrival=int(arrival),
+                                target=stop, egress=egress)
+        if engine == "raptor":
+            journey.extra["round_bests"] = self._round_bests(ws)
+        return RoutingResult([journey], stats)
+
+    def _from_core(self, q: Query, steps: list[Step], *, departure: int, arrival: int,
+                   source_row: int, target_row: int) -> Journey:
+        src, tgt = q.sources, q.targets
         origin = ("origin", int(src[source_row, 0]), departure + int(src[source_row, 1]))
-        return self.build_journey([origin, *steps], departure=departure, arrival=arrival,
-                                  target=int(tgt[target_row, 0]),
-                                  egress=int(tgt[target_row, 1]))
+        return build_journey(self.tt, [origin, *steps], departure=departure, arrival=arrival,
+                             target=int(tgt[target_row, 0]), egress=int(tgt[target_row, 1]))
 
-    def pareto(self, sources: StopOffsets, targets: StopOffsets, departure: int, *,
-               max_transfers: int = 5, transfer_slack: int = 0,
-               source_extra: Sequence[int] | None = None,
-               target_extra: Sequence[int] | None = None) -> list[Journey]:
-        """McRAPTOR: journeys Pareto-optimal in arrival, transfers, walking and ``extra``.
-
-        ``source_extra``/``target_extra`` (one value per row, default 0) are summed into
-        a fourth criterion, e.g. rental seconds, so rental access is kept apart from
-        walking. Sorted by arrival; ``journey.extra`` has ``walk`` and ``criterion``.
-        """
-        src, tgt = as_rows(sources), as_rows(targets)
+    def _pareto(self, q: Query) -> RoutingResult:
+        """McRAPTOR: journeys Pareto-optimal in arrival, transfers, walking and ``extra``;
+        ``journey.extra`` has ``walk`` and ``criterion``."""
         core = self.mcraptor
         ws = self.workspace("mcraptor", core.workspace)
         out = []
         for arrival, _, walk, extra, srow, trow, steps in core.search(
-                ws, src, tgt, int(departure), transfer_slack, max_transfers,
-                source_extra, target_extra):
-            journey = self._from_core(src, tgt, steps, departure=int(departure),
-                                      arrival=arrival, source_row=srow, target_row=trow)
+                ws, q.sources, q.targets, q.time, q.transfer_slack, q.max_transfers,
+                q.source_extra, q.target_extra):
+            journey = self._from_core(q, steps, departure=q.time, arrival=arrival,
+                                      source_row=srow, target_row=trow)
             journey.extra.update(walk=walk, criterion=extra)
             out.append(journey)
-        return out
+        return RoutingResult(out, self._record("mcraptor", ws))
 
-    def range_query(self, sources: StopOffsets, targets: StopOffsets, departure: int,
-                    window: int = 7200, *, max_transfers: int = 10,
-                    transfer_slack: int = 0) -> tuple[list[Journey], int | None]:
-        """rRAPTOR: (journeys, walking-only seconds or None) for departures in the window.
-
-        Journeys are sorted by departure (each one's latest departure), none dominated
-        in (departure, arrival); the last may depart after the window, so for every
-        ``d`` in it the earliest arrival is the best journey departing at ``>= d`` (or
-        ``d`` plus the walking-only time).
-        """
-        src, tgt = as_rows(sources), as_rows(targets)
+    def _range(self, q: Query) -> RoutingResult:
+        """rRAPTOR over departures in ``[q.time, q.time + q.window]``: journeys by departure
+        (each its latest departure), none dominated in (departure, arrival); the last may
+        depart after the window, so for every ``d`` in it the earliest arrival is the best
+        journey departing at ``>= d`` (or ``d`` plus the walking-only time)."""
         core = self.range_raptor
         ws = self.workspace("range", core.workspace)
-        found, walk_only = core.search(ws, src, tgt, int(departure), int(window),
-                                       transfer_slack, max_transfers)
-        journeys = [self._from_core(src, tgt, steps, departure=dep, arrival=arr,
-                                    source_row=srow, target_row=trow)
+        found, walk_only = core.search(ws, q.sources, q.targets, q.time, q.window,
+                                       q.transfer_slack, q.max_transfers)
+        journeys = [self._from_core(q, steps, departure=dep, arrival=arr, source_row=srow,
+                                    target_row=trow)
                     for dep, arr, _, srow, trow, steps in found]
-        return journeys, walk_only
+        return RoutingResult(journeys, self._record("rraptor", ws), walk_only)
 
-    def latest_departure(self, sources: StopOffsets, targets: StopOffsets, arrival_by: int,
-                         *, transfer_slack: int = 0) -> Journey | None:
-        """Arrive-by (reverse CSA): the journey leaving latest that arrives by the time."""
-        src, tgt = as_rows(sources), as_rows(targets)
+    def _reverse(self, q: Query) -> RoutingResult:
+        """Arrive-by: the journey leaving latest that arrives by ``q.time``."""
         core = self.arrive_by
         ws = self.workspace("arriveby", core.workspace)
-        found = core.search(ws, src, tgt, int(arrival_by), transfer_slack)
+        found = core.search(ws, q.sources, q.targets, q.time, q.transfer_slack)
+        stats = self._record("reverse", ws)
         if found is None:
-            return None
+            return RoutingResult([], stats)
         dep, arr, _, srow, trow, steps = found
-        return self._from_core(src, tgt, steps, departure=dep, arrival=arr,
-                               source_row=srow, target_row=trow)
+        return RoutingResult([self._from_core(q, steps, departure=dep, arrival=arr,
+                                              source_row=srow, target_row=trow)], stats)
 
-    def build_journey(self, steps: Sequence[Step], *, departure: int, arrival: int,
-                      target: int, egress: int = 0) -> Journey:
-        return build_journey(self.tt, steps, departure=departure, arrival=arrival,
-                             target=target, egress=egress)
+    # -- conveniences over route() ---------------------------------------------------------
+    def pareto(self, q: Query) -> list[Journey]:
+        return self.route(q, "mcraptor").journeys
+
+    def profile(self, q: Query) -> RoutingResult:
+        return self.route(q, "rraptor")
+
+    def latest_departure(self, q: Query) -> Journey | None:
+        found = self.route(q, "reverse").journeys
+        return found[0] if found else None
+
