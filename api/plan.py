@@ -1,49 +1,28 @@
-"""``GET /api/v1/plan``: places to stops (access/egress), the router, itineraries as JSON.
+"""``GET /api/v1/plan``: HTTP parameters in, MOTIS-style JSON out.
 
-* Places are stops (the stop and its platforms, no walk) or coordinates joined to the stops
-  around them by :func:`access_egress`, the one place that turns a place into
-  ``(stop, seconds)`` pairs; rental modes plug in there.
-* Depart-at: one rRAPTOR range query over ``[time, time + searchWindow]`` (Pareto in
-  departure and arrival), earliest departures first; McRAPTOR alternatives at the first
-  departure fill up when the window holds fewer than ``numItineraries``.
-* Arrive-by: the reverse CSA's latest departure that still arrives in time, repeated with
-  the deadline moved before each itinerary's arrival.
-* Page cursors continue from the first itinerary's departure (earlier: the window before
-  it) or just after the last one's (later).
-* ``transitModes`` builds (once per timetable and mode set) a router over a copy of the
-  timetable in which boarding is disabled on routes of other modes; the arrays are shared.
-* Rental modes (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``):
-  :mod:`planner.multimodal.rentals` gives access/egress options (walk, ride, walk) from the live
-  GBFS state of
-  :mod:`api.sharing`; only options faster than walking to the same stop are kept. The
-  walking search runs as without them; then McRAPTOR (``Router.pareto``) gets walking and
-  rental rows together, with rental seconds as ``source_extra``/``target_extra``, so the two
-  stay apart: a rental itinerary is added only where it arrives strictly earlier than the
-  walking journeys of the same search and no walking itinerary leaves later and arrives
-  no later. Depart-at repeats it from each found departure (at most ``numItineraries``
-  runs); arrive-by runs it once from the latest departure of all rows.
-* With an OSM street graph (``OWL_OSM``, see :mod:`api.sharing`) rental options are timed
-  on streets, and their walks and rides are drawn along the street path
-  (:meth:`planner.multimodal.streets.Streets.route`, the same snapping and times); where the graph
-  does not cover a leg it stays a straight line. Plain walking access/egress keeps the
-  straight-line model.
-* ``transitModes=`` (empty) asks for no transit, as in MOTIS: only ``direct[]`` (walking
-  and rental trips within ``maxDirectTime``), no itineraries and no page cursors.
-* Plans with rental modes depend on live data: their cache key includes the GBFS state
-  (each file's last fetch and each feed's staleness), so a refresh or a feed going stale
-  makes a new entry; stale or broken feeds are named in ``warnings``.
+The search itself is :func:`planner.multimodal.search.plan_trip` (places to stops,
+transit search policy, sharing options, direct trips); this module parses and checks the
+parameters, caches whole responses and renders the plan:
+
+* ``pageCursor`` continues from the first itinerary's departure (earlier: the journeys
+  before it) or just after the last one's (later); the planner says where.
+* ``transitModes`` becomes a route mask (:func:`planner.routing.modes.route_mask`);
+  ``transitModes=`` (empty) asks for direct trips only, as in MOTIS.
+* ``searchWindow`` is the first window; the planner widens it up to the server's
+  ``max_search_window`` until ``numItineraries`` are found (as MOTIS does).
+* Rental legs are drawn along the street path of the model they were timed on
+  (:meth:`planner.multimodal.streets.Streets.route`); plans with rental modes depend on
+  live data, so their cache key includes the GBFS state token, and stale or broken feeds
+  are named in ``warnings``.
 """
 
 
 import json
-import math
-import threading
 import time as clock
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 from fastapi import FastAPI, Query
 from fastapi.responses import Response
 
@@ -65,14 +44,25 @@ from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_lengt
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
-from planner.multimodal.rentals import AccessOption, RentalLeg, RentalOptions
+from planner.multimodal.rentals import AccessOption, RentalLeg
 from planner.multimodal.rentals import Place as OptionPlace
+from planner.multimodal.search import (
+    DETOUR,
+    RENTAL_MODES,
+    STREET_MODES,
+    DirectTrip,
+    Itinerary,
+    Location,
+    Network,
+    Sharing,
+    TripPlan,
+    TripRequest,
+    plan_trip,
+)
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
-from planner.routing.journeys import Journey, TransitLeg, WalkLeg
+from planner.routing.journeys import TransitLeg, leave_time
 from planner.routing.modes import TRANSIT_FILTERS, mode_of_route_type, route_mask
-from planner.routing.query import Query as SearchQuery
-from planner.routing.query import as_rows
-from planner.routing.router import Router
+from planner.routing.search import Page
 
 if TYPE_CHECKING:
     from api.app import Runtime
@@ -85,13 +75,6 @@ try:  # orjson serialises a plan several times faster; plain json is the fallbac
 except ImportError:  # pragma: no cover - depends on the installation
     def dumps(obj: object) -> bytes:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-
-RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
-STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
-#: Longest walk to or from a vehicle within a rental access/egress option.
-RENTAL_MAX_WALK = 900
-#: Straight-line walks are longer on streets; the same factor as planner.multimodal.streets.
-DETOUR = 1.3
 
 
 @dataclass(frozen=True)
@@ -126,361 +109,27 @@ class PlanRequest:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-@dataclass(frozen=True)
-class Access:
-    """One way between a place and a stop: ``seconds`` on ``mode`` over ``meters``."""
-
-    stop: int
-    seconds: int
-    meters: float
-    mode: str
-
-
-def access_egress(prepared: Prepared, place: Place, max_seconds: int, speed: float,
-                  modes: tuple[str, ...]) -> list[Access]:
-    """Stops reachable from (or to) ``place`` within ``max_seconds``.
-
-    A stop place yields its station group at no cost. A coordinate yields the stops within
-    walking range (KD-tree radius ``max_seconds * speed / DETOUR``), timed as straight line
-    x ``DETOUR`` / ``speed``. Walking is symmetric, so access and egress share this.
-    """
-    if place.stop is not None:
-        return [Access(s, 0, 0.0, "WALK") for s in prepared.group(place.stop)]
-    out: list[Access] = []
-    if "WALK" in modes and max_seconds > 0:
-        radius = max_seconds * speed / DETOUR
-        for stop, metres in prepared.stop_index.within(place.lat, place.lon, radius):
-            seconds = int(math.ceil(metres * DETOUR / speed))
-            if seconds <= max_seconds:
-                out.append(Access(stop, seconds, metres * DETOUR, "WALK"))
-    return out
-
-
-def _leave_time(j: Journey) -> int:
-    """When the traveller really leaves the origin: access and leading walks end at boarding."""
-    first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
-    if first is None:
-        return j.arrival - sum(leg.duration for leg in j.legs) - j.access - j.egress
-    lead = 0
-    for leg in j.legs:
-        if isinstance(leg, TransitLeg):
-            break
-        lead += leg.duration
-    return first.departure - lead - j.access
-
-
-#: Depart-at searches scan the window in spans, starting with this much per itinerary
-#: still missing and doubling: a span's journeys are exactly the Pareto (departure, arrival)
-#: journeys of the whole window that depart in it, so only the work changes (one short
-#: range query answers most requests for a few itineraries in a dense network).
-SPAN_PER_ITINERARY = 900
-
-
-def _signature(j: Journey) -> tuple:
-    return tuple((type(x).__name__, getattr(x, "trip", -1), x.from_stop if isinstance(
-        x, WalkLeg) else x.board_stop) for x in j.legs) + (_leave_time(j), j.arrival)
-
-
-class _Found:
-    """Journeys in the order found, without duplicates (same legs, departure, arrival)."""
-
-    def __init__(self) -> None:
-        self.items: list[Journey] = []
-        self._seen: set[tuple] = set()
-
-    def add(self, j: Journey) -> bool:
-        sig = _signature(j)
-        if sig in self._seen:
-            return False
-        self._seen.add(sig)
-        self.items.append(j)
-        return True
-
-
-def search_later(router: Router, req: PlanRequest, sources: np.ndarray, targets: np.ndarray,
-                 t: int, deadline: float) -> tuple[list[Journey], str]:
-    """Depart-at: rRAPTOR over ``[t, t + searchWindow]``, earliest departures first.
-
-    Each journey is the latest departure for its arrival and the earliest arrival for its
-    departure. When the window holds fewer than ``numItineraries``, McRAPTOR alternatives
-    at the first departure (fewer transfers, less walking) fill up, as MOTIS does. With
-    nothing in the window, the first journey after it is returned.
-    """
-    slack = req.min_transfer_time * 60
-    n = req.num_itineraries
-    end = t + req.search_window
-    found = _Found()
-    after: Journey | None = None
-    lo, doubling = t, 0
-    while len(found.items) < n and lo <= end and clock.monotonic() < deadline:
-        width = min(end - lo, (SPAN_PER_ITINERARY * (n - len(found.items))) << doubling)
-        journeys = router.profile(SearchQuery(sources, targets, lo, window=width,
-                                        max_transfers=req.max_transfers,
-                                        transfer_slack=slack)).journeys
-        if not journeys:
-            break  # nothing departs at or after ``lo``
-        for j in journeys:
-            if not j.transit_legs:
-                continue
-            if j.departure <= lo + width:
-                found.add(j)
-            elif lo + width >= end and after is None:  # the first one after the window
-                after = j
-        lo, doubling = lo + width + 1, doubling + 1
-    items = found.items[:n]
-    if not items and after is not None:
-        found.add(after)
-        items = found.items
-    if items and len(items) < n and clock.monotonic() < deadline:
-        found.items = items
-        for j in router.pareto(SearchQuery(sources, targets, items[0].departure,
-                                     max_transfers=req.max_transfers, transfer_slack=slack)):
-            if len(found.items) >= n:
-                break
-            if j.transit_legs and _leave_time(j) <= end:
-                found.add(j)
-        items = found.items
-    return items, "" if items else "no connection departs within the search window"
-
-
-def search_earlier(router: Router, req: PlanRequest, sources: np.ndarray,
-                   targets: np.ndarray, t: int, deadline: float) -> tuple[list[Journey], str]:
-    """Previous page: the last ``numItineraries`` journeys departing in ``[t - window, t)``."""
-    if req.search_window < 1:
-        return [], "no connection departs within the search window"
-    journeys = router.profile(SearchQuery(sources, targets, t - req.search_window,
-                                    window=req.search_window - 1,
-                                    max_transfers=req.max_transfers,
-                                    transfer_slack=req.min_transfer_time * 60)).journeys
-    found = _Found()
-    for j in journeys:
-        if j.transit_legs and j.departure < t:
-            found.add(j)
-    items = found.items[-req.num_itineraries:]
-    return items, "" if items else "no connection departs within the search window"
-
-
-def _latest_bounded(router: Router, sources: np.ndarray, targets: np.ndarray, limit: int,
-                    upper: int, kw: dict[str, int]) -> Journey | None:
-    """Latest departure ``<= upper`` arriving by ``limit`` within ``max_transfers``.
-
-    The reverse CSA knows no transfer bound; when its journey needs too many transfers this
-    bisects the monotone "earliest arrival for a departure" of RAPTOR instead.
-    """
-    lo, hi = upper - 24 * 3600, upper + 1
-    if (router.arrival(SearchQuery(sources, targets, lo, **kw)) or math.inf) > limit:
-        return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        a = router.arrival(SearchQuery(sources, targets, mid, **kw))
-        if a is not None and a <= limit:
-            lo = mid
-        else:
-            hi = mid
-    return router.earliest(SearchQuery(sources, targets, lo, **kw))
-
-
-def search_arrive_by(router: Router, req: PlanRequest, sources: np.ndarray,
-                     targets: np.ndarray, t: int, deadline: float) -> tuple[list[Journey], str]:
-    """Arrive-by: reverse CSA for the latest departure, then again with a moving deadline.
-
-    Each departure is then searched forward (RAPTOR, ``maxTransfers``): the journey that
-    arrives earliest from it, fewest trips among those, so the next deadline (one second
-    before that arrival) cannot give the same departure again.
-    """
-    slack = req.min_transfer_time * 60
-    kw = {"max_transfers": req.max_transfers, "transfer_slack": slack}
-    found = _Found()
-    limit = t
-    while len(found.items) < req.num_itineraries and clock.monotonic() < deadline:
-        back = router.latest_departure(SearchQuery(sources, targets, limit, arrive_by=True,
-                                                     transfer_slack=slack))
-        if back is None or not back.transit_legs:
-            break
-        j = router.earliest(SearchQuery(sources, targets, back.departure, **kw))
-        if j is None or not j.transit_legs or j.arrival > limit:
-            j = _latest_bounded(router, sources, targets, limit, back.departure, kw)
-        if j is None or not j.transit_legs or j.arrival > limit:
-            break
-        if found.items and j.arrival < t - req.search_window:
-            break
-        found.add(j)
-        limit = j.arrival - 1
-    items = found.items
-    return items, "" if items else "no connection arrives in time within the search window"
-
-
-def search(router: Router, req: PlanRequest, sources: list[tuple[int, int]],
-           targets: list[tuple[int, int]], t: int, deadline: float) -> tuple[list[Journey], str]:
-    """Journeys for the request at timetable time ``t``; (journeys, reason if none)."""
-    src, tgt = as_rows(sources), as_rows(targets)
-    if req.arrive_by:
-        return search_arrive_by(router, req, src, tgt, t, deadline)
-    if req.earlier:
-        return search_earlier(router, req, src, tgt, t, deadline)
-    return search_later(router, req, src, tgt, t, deadline)
-
-
-# --- rental ---------------------------------------------------------------------------------
-
-Spliced = tuple[Journey, AccessOption | None, AccessOption | None]
-
-
-@dataclass
-class Rentals:
-    """Rental options of one request (faster than walking to the same stop), direct ones,
-    the GBFS clock they were computed at, and warnings about unusable feeds."""
-
-    access: list[AccessOption]
-    egress: list[AccessOption]
-    direct: list[AccessOption]
-    warnings: list[str]
-    now: float
-    streets: Streets | None = None  # the model the options were timed with
-
-
-def _faster_than_walking(options: list[AccessOption], walk: list[Access]) -> list[AccessOption]:
-    best: dict[int, int] = {}
-    for a in walk:
-        best[a.stop] = min(a.seconds, best.get(a.stop, a.seconds))
-    return [o for o in options if o.duration < best.get(o.stop, math.inf)]
-
-
-def rental_options(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Place,
-                   dest: Place, walk_access: list[Access], walk_egress: list[Access]) -> Rentals:
-    """Access, egress and direct rental options for the request (each bounded by the
-    request's maxPreTransitTime / maxPostTransitTime / maxDirectTime)."""
-    sharing = rt.sharing
-    planner = sharing.planner_for(prepared)
-    now = sharing.now()
-    providers = list(req.rental_providers) or None
-    feeds = sharing.feeds
-    warnings: list[str] = []
-
-    def opts(seconds: int) -> RentalOptions:
-        return RentalOptions(max_access_seconds=seconds,
-                             max_walk_seconds=min(RENTAL_MAX_WALK, seconds))
-
-    def modes(of: tuple[str, ...]) -> list[str]:
-        return [m for m in of if m in RENTAL_MODES]
-
-    acc: list[AccessOption] = []
-    egr: list[AccessOption] = []
-    direct: list[AccessOption] = []
-    transit = bool(req.transit_modes)
-    if transit and modes(req.pre_transit_modes) and req.max_pre_transit_time > 0:
-        res = planner.access(origin.lat, origin.lon, modes(req.pre_transit_modes), feeds,
-                             now=now, providers=providers,
-                             options=opts(req.max_pre_transit_time))
-        acc, warnings = _faster_than_walking(res.options, walk_access), warnings + res.warnings
-    if transit and modes(req.post_transit_modes) and req.max_post_transit_time > 0:
-        res = planner.egress(dest.lat, dest.lon, modes(req.post_transit_modes), feeds,
-                             now=now, providers=providers,
-                             options=opts(req.max_post_transit_time))
-        egr, warnings = _faster_than_walking(res.options, walk_egress), warnings + res.warnings
-    if modes(req.direct_modes) and req.max_direct_time > 0:
-        res = planner.direct((origin.lat, origin.lon), (dest.lat, dest.lon),
-                             modes(req.direct_modes), feeds, now=now, providers=providers,
-                             options=opts(req.max_direct_time))
-        direct, warnings = res.options, warnings + res.warnings
-    return Rentals(acc, egr, direct, list(dict.fromkeys(warnings)), now, planner.streets)
-
-
-@dataclass
-class _Rows:
-    """Walking and rental rows of one side, with their criterion values and options."""
-
-    rows: np.ndarray
-    extra: np.ndarray
-    options: dict[tuple[int, int], list[AccessOption | None]]
-
-    @classmethod
-    def of(cls, walk: list[Access], rental: list[AccessOption]) -> "_Rows":
-        pairs = [(a.stop, a.seconds) for a in walk] + [(o.stop, o.duration) for o in rental]
-        options: dict[tuple[int, int], list[AccessOption | None]] = {}
-        for (stop, sec), o in zip(pairs, [None] * len(walk) + list(rental), strict=True):
-            options.setdefault((stop, sec), []).append(o)
-        return cls(as_rows(pairs), np.array([0] * len(walk) + [o.extra for o in rental],
-                                            dtype=np.int32), options)
-
-
-def _extra(o: AccessOption | None) -> int:
-    return 0 if o is None else o.extra
-
-
-def _options_of(j: Journey, src: _Rows, tgt: _Rows
-                ) -> tuple[AccessOption | None, AccessOption | None]:
-    """The rows a Pareto journey used: rows are known by (stop, seconds); the criterion
-    settles a tie between a walking and a rental row."""
-    pairs = [(a, e) for a in src.options.get((j.source, j.access), [None])
-             for e in tgt.options.get((j.target, j.egress), [None])]
-    criterion = j.extra.get("criterion", 0)
-    return next(((a, e) for a, e in pairs if _extra(a) + _extra(e) == criterion), pairs[0])
-
-
-def _dominated(j: Journey, walking: list[Journey]) -> bool:
-    """A walking itinerary leaves no earlier and arrives no later: the rental buys nothing."""
-    leave = _leave_time(j)
-    return any(_leave_time(w) >= leave and w.arrival <= j.arrival for w in walking)
-
-
-def search_rental(router: Router, req: PlanRequest, src: _Rows, tgt: _Rows, t: int,
-                  deadline: float, walking: list[Journey]) -> list[Spliced]:
-    """Itineraries with a rental part, each strictly better than walking (see module doc)."""
-    slack = req.min_transfer_time * 60
-    n = req.num_itineraries
-    if req.arrive_by:
-        back = router.latest_departure(SearchQuery(src.rows, tgt.rows, t, arrive_by=True,
-                                                     transfer_slack=slack))
-        if back is None or not back.transit_legs:
-            return []
-        lo, hi, latest_arrival, rounds = back.departure, t, t, 1
-    elif req.earlier:
-        lo, hi, latest_arrival, rounds = t - req.search_window, t - 1, None, n
-    else:
-        lo, hi, latest_arrival, rounds = t, t + req.search_window, None, n
-        # nothing in the window: the walking search returned the first journey after it
-        hi = max([hi] + [_leave_time(w) for w in walking])
-    found = _Found()
-    out: list[Spliced] = []
-    while rounds > 0 and lo <= hi and clock.monotonic() < deadline:
-        rounds -= 1
-        q = SearchQuery(src.rows, tgt.rows, lo, max_transfers=req.max_transfers,
-                  transfer_slack=slack, source_extra=src.extra, target_extra=tgt.extra)
-        journeys = [j for j in router.pareto(q) if j.transit_legs]
-        if not journeys:
-            break
-        best_walk = min((j.arrival for j in journeys if j.extra.get("criterion") == 0),
-                        default=math.inf)
-        for j in journeys:
-            if (j.extra.get("criterion", 0) <= 0 or j.arrival >= best_walk
-                    or _leave_time(j) > hi or _dominated(j, walking)
-                    or (latest_arrival is not None and j.arrival > latest_arrival)):
-                continue
-            a, e = _options_of(j, src, tgt)
-            if (a is not None or e is not None) and found.add(j):
-                out.append((j, a, e))
-        lo = min(_leave_time(j) for j in journeys) + 1
-    return out
-
-
-def _merge(walking: list[Journey], rental: list[Spliced], req: PlanRequest) -> list[Spliced]:
-    """Walking itineraries and rental ones by departure. A full page of walking ones fixes
-    the page's span: rental ones outside it are left to the adjacent page (its cursor
-    starts at this page's first / last departure)."""
-    out: list[Spliced] = [(j, None, None) for j in walking]
-    if walking and len(walking) >= req.num_itineraries:
-        leaves = [_leave_time(j) for j in walking]
-        if req.arrive_by or req.earlier:  # the page ends at ``time``, filled backwards
-            rental = [r for r in rental if _leave_time(r[0]) >= min(leaves)]
-        else:
-            rental = [r for r in rental if _leave_time(r[0]) <= max(leaves)]
-    out += rental
-    out.sort(key=lambda x: (_leave_time(x[0]), x[0].arrival))
-    return out
-
-
-# --- JSON -----------------------------------------------------------------------------------
+def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
+                 providers: str | None) -> tuple[str, ...]:
+    """400 for rental modes on a server without GBFS feeds (the widget then plans without
+    them) and for unknown ``rentalProviders``; returns the providers as system ids."""
+    names = ("preTransitModes", "postTransitModes", "directModes")
+    if not rt.sharing.enabled:
+        for name, given in zip(names, modes[1:], strict=True):
+            rental = [m for m in given if m in RENTAL_MODES]
+            if rental:
+                raise ApiError(400, f"{name}: {', '.join(rental)} not available: this server "
+                                    "has no shared-mobility (GBFS) feed configured", name)
+    if providers is None:
+        return ()
+    wanted = list(dict.fromkeys(p.strip() for p in providers.split(",") if p.strip()))
+    known = rt.sharing.known_providers()
+    unknown = [p for p in wanted if p not in known]
+    if unknown:
+        ids = sorted({v for v in known.values() if v} | set(known))
+        raise ApiError(400, f"rentalProviders: unknown system id(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(ids) or 'none'}", "rentalProviders")
+    return tuple(sorted({known[p] or p for p in wanted}))
 
 
 class ItineraryBuilder:
@@ -580,12 +229,12 @@ class ItineraryBuilder:
             cache[key] = hit
         return hit
 
-    def itinerary(self, j: Journey, access: AccessOption | None = None,
-                  egress: AccessOption | None = None) -> dict[str, Any]:
-        """JSON of a journey; ``access``/``egress`` options (rental) replace the plain
-        walks to the first and from the last stop."""
+    def itinerary(self, it: Itinerary) -> dict[str, Any]:
+        """JSON of an itinerary; its ``access``/``egress`` options (rental) replace the
+        plain walks to the first and from the last stop."""
+        j, access, egress = it.journey, it.access, it.egress
         legs: list[dict[str, Any]] = []
-        leave = _leave_time(j)
+        leave = leave_time(j)
         t = leave
         origin_is_stop = self.origin.stop is not None
         if access is not None:
@@ -716,15 +365,15 @@ class ItineraryBuilder:
             "rental": {k: v for k, v in rental.items() if v is not None},
         }
 
-    def direct_option(self, option: AccessOption, start: int) -> dict[str, Any]:
-        legs = self.option_legs(option, start)
-        return {"duration": option.duration, "startTime": legs[0]["startTime"],
-                "endTime": legs[-1]["endTime"], "transfers": 0, "legs": legs}
-
-    def direct_walk(self, start: int) -> dict[str, Any]:
+    def direct(self, trip: DirectTrip) -> dict[str, Any]:
+        """A direct trip: the rental option's legs, or one walk."""
+        if trip.option is not None:
+            legs = self.option_legs(trip.option, trip.start)
+            return {"duration": trip.duration, "startTime": legs[0]["startTime"],
+                    "endTime": legs[-1]["endTime"], "transfers": 0, "legs": legs}
         a = (self.origin.lat, self.origin.lon)
         b = (self.dest.lat, self.dest.lon)
-        seconds = int(math.ceil(haversine_m(*a, *b) * DETOUR / self.speed))
+        start, seconds = trip.start, trip.duration
         leg = self.walk(a, b, start, start + seconds,
                         self._place(self.origin.stop, self.origin, "START"),
                         self._place(self.dest.stop, self.dest, "END"))
@@ -732,123 +381,69 @@ class ItineraryBuilder:
                 "transfers": 0, "legs": [leg]}
 
 
+def trip_request(rt: "Runtime", req: PlanRequest, origin: Place, dest: Place, t: int,
+                 prepared: Prepared, deadline: float) -> TripRequest:
+    """The planner's request for an HTTP one (``t`` on the timetable axis)."""
+    s = rt.settings
+    return TripRequest(
+        origin=Location(origin.lat, origin.lon, origin.stop, origin.name),
+        destination=Location(dest.lat, dest.lon, dest.stop, dest.name),
+        time=t, arrive_by=req.arrive_by,
+        page=Page.EARLIER if req.earlier else Page.LATER,
+        window=req.search_window, max_window=max(req.search_window, s.max_search_window),
+        num_itineraries=req.num_itineraries, max_transfers=req.max_transfers,
+        transfer_slack=req.min_transfer_time * 60, walk_speed=req.pedestrian_speed,
+        max_pre_transit=req.max_pre_transit_time, max_post_transit=req.max_post_transit_time,
+        max_direct=req.max_direct_time, transit=bool(req.transit_modes),
+        route_mask=route_mask(prepared.tt, req.transit_modes, prepared.line_modes)
+        if req.transit_modes else None,
+        pre_modes=req.pre_transit_modes, post_modes=req.post_transit_modes,
+        direct_modes=req.direct_modes, providers=req.rental_providers, deadline=deadline)
+
+
 def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Place,
                  dest: Place, t: int, deadline: float) -> dict[str, Any]:
-    speed = req.pedestrian_speed
-    builder = ItineraryBuilder(prepared, shapes_for(prepared), origin, dest, speed)
+    trip = trip_request(rt, req, origin, dest, t, prepared, deadline)
+    sharing = None
+    if trip.wants_rental:
+        sharing = Sharing(rt.sharing.planner_for(prepared), rt.sharing.feeds,
+                          rt.sharing.now())
+    network = Network(prepared.router, prepared.stop_index, prepared.group)
+    plan = plan_trip(network, trip, sharing)
+    return render_plan(prepared, plan, req, origin, dest,
+                       None if sharing is None else sharing.now)
+
+
+def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Place,
+                dest: Place, gbfs_now: float | None) -> dict[str, Any]:
+    builder = ItineraryBuilder(prepared, prepared.feedset.shapes, origin, dest,
+                               req.pedestrian_speed)
+    builder.gbfs_now = gbfs_now
+    if plan.streets is not None and plan.streets.graphs:
+        builder.streets = plan.streets
     out: dict[str, Any] = {
         "from": builder._place(origin.stop, origin, "START"),
         "to": builder._place(dest.stop, dest, "END"),
-        "itineraries": [], "direct": [],
+        "itineraries": [builder.itinerary(it) for it in plan.itineraries],
+        "direct": [builder.direct(d) for d in plan.direct],
         "previousPageCursor": None, "nextPageCursor": None,
     }
-    if "WALK" in req.direct_modes:
-        beeline = haversine_m(origin.lat, origin.lon, dest.lat, dest.lon)
-        if beeline * DETOUR / speed <= req.max_direct_time:
-            start = t if not req.arrive_by else t - int(math.ceil(beeline * DETOUR / speed))
-            out["direct"].append(builder.direct_walk(start))
-    transit = bool(req.transit_modes)
-    access = access_egress(prepared, origin, req.max_pre_transit_time, speed,
-                           req.pre_transit_modes) if transit else []
-    egress = access_egress(prepared, dest, req.max_post_transit_time, speed,
-                           req.post_transit_modes) if transit else []
-    rentals = Rentals([], [], [], [], 0.0)
-    if req.wants_rental:
-        rentals = rental_options(rt, prepared, req, origin, dest, access, egress)
-        builder.gbfs_now = rentals.now
-        if rentals.streets is not None and rentals.streets.graphs:
-            builder.streets = rentals.streets
-        for o in rentals.direct:
-            start = t if not req.arrive_by else t - o.duration
-            out["direct"].append(builder.direct_option(o, start))
-    if not transit:
-        out["warnings"] = rentals.warnings
+    out["warnings"] = plan.warnings
+    if plan.pages is None:  # direct trips only
         if not out["direct"]:
             out["reason"] = ("transitModes is empty (direct trips only) and no direct trip "
                              f"of the directModes takes at most maxDirectTime "
                              f"({req.max_direct_time} s)")
         return out
-    reason = ""
-    if not access and not rentals.access:
-        reason = (f"no stop within {req.max_pre_transit_time} s of walking from fromPlace")
-    elif not egress and not rentals.egress:
-        reason = (f"no stop within {req.max_post_transit_time} s of walking to toPlace")
-    journeys: list[Journey] = []
-    rental: list[Spliced] = []
-    if not reason:
-        mask = route_mask(prepared.tt, req.transit_modes, prepared.line_modes)
-        router = prepared.router._for_mask(SearchQuery([], [], 0, route_mask=mask))
-        if access and egress:
-            journeys, reason = search(router, req, [(a.stop, a.seconds) for a in access],
-                                      [(e.stop, e.seconds) for e in egress], t, deadline)
-        else:
-            reason = "no connection with a rental part helps within the search window"
-        if rentals.access or rentals.egress:
-            rental = search_rental(router, req, _Rows.of(access, rentals.access),
-                                   _Rows.of(egress, rentals.egress), t, deadline, journeys)
-            if rental:
-                reason = ""
-    found = _merge(journeys, rental, req)
-    out["itineraries"] = [builder.itinerary(*x) for x in found]
-    if reason and not found:
-        out["reason"] = reason
-    out["warnings"] = rentals.warnings
-    journeys = [x[0] for x in found]
-    # Pages continue from this page's first / last departure (MOTIS-style cursors).
-    tt = prepared.tt
-    window = req.search_window
-    if journeys:
-        earlier_from = min(_leave_time(j) for j in journeys)
-        later_from = max(_leave_time(j) for j in journeys) + 1
-    elif req.earlier:
-        earlier_from, later_from = t - window, t
-    elif req.arrive_by:
-        earlier_from, later_from = t - window, t + 1
-    else:
-        earlier_from, later_from = t, t + window + 1
-    out["previousPageCursor"] = encode_cursor({"time": earlier_from + tt.t0, "arriveBy": False,
+    if plan.reason:
+        out["reason"] = plan.reason
+    earlier_from, later_from = plan.pages
+    t0 = prepared.tt.t0
+    out["previousPageCursor"] = encode_cursor({"time": earlier_from + t0, "arriveBy": False,
                                                "dir": "earlier"})
-    out["nextPageCursor"] = encode_cursor({"time": later_from + tt.t0, "arriveBy": False,
+    out["nextPageCursor"] = encode_cursor({"time": later_from + t0, "arriveBy": False,
                                            "dir": "later"})
     return out
-
-
-def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
-                 providers: str | None) -> tuple[str, ...]:
-    """400 for rental modes on a server without GBFS feeds (the widget then plans without
-    them) and for unknown ``rentalProviders``; returns the providers as system ids."""
-    names = ("preTransitModes", "postTransitModes", "directModes")
-    if not rt.sharing.enabled:
-        for name, given in zip(names, modes[1:], strict=True):
-            rental = [m for m in given if m in RENTAL_MODES]
-            if rental:
-                raise ApiError(400, f"{name}: {', '.join(rental)} not available: this server "
-                                    "has no shared-mobility (GBFS) feed configured", name)
-    if providers is None:
-        return ()
-    wanted = list(dict.fromkeys(p.strip() for p in providers.split(",") if p.strip()))
-    known = rt.sharing.known_providers()
-    unknown = [p for p in wanted if p not in known]
-    if unknown:
-        ids = sorted({v for v in known.values() if v} | set(known))
-        raise ApiError(400, f"rentalProviders: unknown system id(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(ids) or 'none'}", "rentalProviders")
-    return tuple(sorted({known[p] or p for p in wanted}))
-
-
-_shape_stores: dict[int, ShapeStore] = {}
-_shape_lock = threading.Lock()
-
-
-def shapes_for(prepared: Prepared) -> ShapeStore:
-    """One ShapeStore per feed set (shapes do not depend on the service day)."""
-    fs = prepared.feedset
-    with _shape_lock:
-        store = getattr(fs, "_shape_store", None)
-        if store is None:
-            store = ShapeStore(fs.paths)
-            fs._shape_store = store  # type: ignore[attr-defined]
-    return store
 
 
 def register_plan(app: FastAPI, rt: "Runtime") -> None:

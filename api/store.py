@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ import numpy as np
 from api.geo import StopIndex
 from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
+from api.shapes import ShapeStore
 from feeds.gtfs import load_feeds
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
@@ -43,6 +45,11 @@ class FeedSet:
     published_at: float  # unix seconds; feed file mtime for fixed paths
     sources: dict[str, dict[str, object]] = field(default_factory=dict)  # from the pointer
     ranges: dict[str, tuple[str, str]] | None = None  # feed -> service range, once known
+
+    @cached_property
+    def shapes(self) -> ShapeStore:
+        """Shapes of these feeds (they do not depend on the service day), read lazily."""
+        return ShapeStore(self.paths)
 
     def describe_range(self) -> str:
         if not self.ranges:

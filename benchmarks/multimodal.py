@@ -3,11 +3,10 @@
 Fixed seeded queries on de-db-fv-2026 (2026-04-20): origins at OWL stations, destinations
 at random points within 3 km of Wolfsburg Hbf and, for a share of queries, near other DB
 cities (no scooters there: the rental machinery runs and finds nothing). Each query is
-planned transit-only (walking access/egress) and multimodal (walking or scooter egress,
-direct scooter), the latter with both searches of ``planner.multimodal.search`` (two
-earliest-arrival runs, and McRAPTOR via ``Router.pareto``). The GBFS feed is served
-from 127.0.0.1 and read
-with a fixed GBFS clock so the 2023 positions count as current.
+planned by ``planner.multimodal.search.plan_trip`` (one itinerary from the departure)
+transit-only (walking access/egress) and multimodal (walking or scooter egress, direct
+scooter). The GBFS feed is served from 127.0.0.1 and read with a fixed GBFS clock so the
+2023 positions count as current.
 
 The same queries then go through the API's function path (``api.plan.compute_plan`` and
 the JSON serialisation, no HTTP, no response cache): transit-only requests
@@ -36,7 +35,7 @@ import numpy as np
 
 from feeds.gbfs import GbfsFeed
 from planner.multimodal.rentals import RentalOptions, RentalPlanner
-from planner.multimodal.search import plan_multimodal
+from planner.multimodal.search import Location, Network, Sharing, TripRequest, plan_trip
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable
@@ -116,20 +115,33 @@ def main() -> None:
     httpd.server_close()
 
 
+# ``python benchmarks/multimodal.py`` puts benchmarks/ first on the path, where
+# benchmarks/api.py would shadow the api package
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(ROOT)
+
+
 def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
                  rentals: RentalPlanner, feed: GbfsFeed, queries: list[Query]) -> None:
+    from api.geo import StopIndex  # the point index the API uses
+
+    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    sharing = Sharing(rentals, [feed], T0)
     runs = {
-        "transit-only (walk access/egress)": dict(post_modes=["WALK"], use_pareto=False),
-        "multimodal, two earliest-arrival runs": dict(
-            post_modes=["WALK", "SCOOTER_RENTAL"], direct_modes=["SCOOTER_RENTAL"],
-            use_pareto=False),
-        "multimodal, McRAPTOR (Router.pareto)": dict(
-            post_modes=["WALK", "SCOOTER_RENTAL"], direct_modes=["SCOOTER_RENTAL"],
-            use_pareto=True),
+        "transit-only (walk access/egress)": dict(post_modes=("WALK",), direct_modes=()),
+        "multimodal (walk or scooter egress)": dict(
+            post_modes=("WALK", "SCOOTER_RENTAL"), direct_modes=("SCOOTER_RENTAL",)),
     }
-    # warm-up: workspaces, imports
-    for kw in runs.values():
-        plan_multimodal(router, rentals, *queries[0], feeds=[feed], now=T0, **kw)  # type: ignore[arg-type]
+
+    def plan(q: Query, kw: dict[str, Any]) -> Any:
+        origin, dest, dep = q
+        req = TripRequest(Location(*origin), Location(*dest), dep, window=0, max_window=0,
+                          num_itineraries=1, max_pre_transit=3600, max_post_transit=3600,
+                          **kw)
+        return plan_trip(network, req, sharing)
+
+    for kw in runs.values():  # warm-up: workspaces, imports
+        plan(queries[0], kw)
     print(f"{args.queries} queries, seed {args.seed}, de-db-fv-2026 {DAY}, "
           f"{len(feed.usable_vehicles(T0))} TIER scooters")
     arrivals: dict[str, list[int | None]] = {}
@@ -139,22 +151,20 @@ def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
         scooter = 0
         for q in queries:
             t = time.perf_counter()
-            plan = plan_multimodal(router, rentals, *q, feeds=[feed], now=T0, **kw)  # type: ignore[arg-type]
+            result = plan(q, kw)
             times.append(time.perf_counter() - t)
-            arr.append(min((j.arrival for j in plan.journeys), default=None))
-            scooter += any(j.uses_rental for j in plan.journeys)
+            arr.append(min((it.arrival for it in result.itineraries), default=None))
+            scooter += any(it.uses_rental for it in result.itineraries)
         arrivals[label] = arr
         answered = sum(a is not None for a in arr)
         print(f"{label:38s} p50 {pct(times, 50):6.2f} ms  p99 {pct(times, 99):6.2f} ms  "
               f"mean {statistics.fmean(times) * 1000:6.2f} ms  answered {answered}  "
               f"with scooter {scooter}")
-    base, multi, pareto = arrivals.values()
+    base, multi = arrivals.values()
     gains = [(b - m) / 60 for b, m in zip(base, multi, strict=True)
              if b is not None and m is not None and m < b]
-    same = sum(m == p for m, p in zip(multi, pareto, strict=True))
     print(f"scooter saves time on {len(gains)} queries, median "
-          f"{statistics.median(gains) if gains else 0:.1f} min; "
-          f"earliest arrival equal in both multimodal searches on {same}/{len(queries)}")
+          f"{statistics.median(gains) if gains else 0:.1f} min")
     t = time.perf_counter()
     for _, dest, _ in queries:
         rentals.egress(*dest, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
@@ -165,10 +175,6 @@ def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
 def api_path(args: argparse.Namespace, gbfs_url: str, tt: Timetable,
              queries: list[Query]) -> None:
     """compute_plan + serialisation per request, transit-only against multimodal."""
-    # ``python benchmarks/multimodal.py`` puts benchmarks/ first on the path, where
-    # benchmarks/api.py would shadow the api package
-    if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-        sys.path[0] = str(ROOT)
     from api.app import create_app
     from api.common import parse_place
     from api.plan import PlanRequest, compute_plan, dumps

@@ -18,10 +18,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from api.geo import StopIndex
 from feeds.gbfs import GbfsFeed
-from planner.multimodal.rentals import Mode, RentalLeg, RentalOptions, RentalPlanner, StreetLeg
-from planner.multimodal.search import plan_multimodal
+from planner.multimodal.rentals import Mode, RentalLeg, RentalOptions, RentalPlanner
+from planner.multimodal.search import (
+    Location,
+    Network,
+    Sharing,
+    TripPlan,
+    TripRequest,
+    plan_trip,
+    walking_access,
+)
 from planner.multimodal.streets import Streets, haversine_m
+from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable
@@ -97,31 +107,43 @@ def stop_named(tt: Timetable, name: str) -> int:
 # --- Wolfsburg: TIER scooters after a DB train ----------------------------------------------------
 
 
-@pytest.mark.parametrize("use_pareto", [True, False], ids=["mcraptor", "two-searches"])
+def trip(tt: Timetable, router: Router, rentals: RentalPlanner, origin: tuple[float, float],
+         dest: tuple[float, float], dep: int, feeds: list[GbfsFeed], now: float,
+         post: tuple[str, ...] = ("WALK",), direct: tuple[str, ...] = ()) -> TripPlan:
+    """The multimodal search for one departure (the first itinerary from ``dep`` on)."""
+    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    req = TripRequest(Location(*origin), Location(*dest), dep, window=0, max_window=0,
+                      num_itineraries=1, max_pre_transit=2700, max_post_transit=2700,
+                      post_modes=post, direct_modes=direct)
+    return plan_trip(network, req, Sharing(rentals, feeds, now))
+
+
 def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
-    server: GbfsServer, tt: Timetable, router: Router, use_pareto: bool
+    server: GbfsServer, tt: Timetable, router: Router
 ) -> None:
     feed = tier(server)
     rentals = RentalPlanner(tt)
     dest = east_of(WOLFSBURG_HBF, 2000)
     dep = tt.time_of(DAY, 8 * 3600)
-    plan = plan_multimodal(router, rentals, BIELEFELD_HBF, dest, dep,
-                           post_modes=["WALK", "SCOOTER_RENTAL"], feeds=[feed], now=T0,
-                           use_pareto=use_pareto)
+    plan = trip(tt, router, rentals, BIELEFELD_HBF, dest, dep, [feed], T0,
+                post=("WALK", "SCOOTER_RENTAL"))
     assert plan.warnings == []
-    walking = [j for j in plan.journeys if not j.uses_rental]
-    rental = [j for j in plan.journeys if j.uses_rental]
+    walking = [it for it in plan.itineraries if not it.uses_rental]
+    rental = [it for it in plan.itineraries if it.uses_rental]
     assert walking and rental
-    assert max(j.arrival for j in rental) < min(j.arrival for j in walking)
+    assert max(it.arrival for it in rental) < min(it.arrival for it in walking)
     scooter = rental[0]
-    # both searches find the same earliest arrival with and without the scooter
-    other = plan_multimodal(router, rentals, BIELEFELD_HBF, dest, dep,
-                            post_modes=["WALK", "SCOOTER_RENTAL"], feeds=[feed], now=T0,
-                            use_pareto=not use_pareto)
-    assert min(j.arrival for j in other.journeys if j.uses_rental) == scooter.arrival
-    assert min(j.arrival for j in other.journeys if not j.uses_rental) == \
-        min(j.arrival for j in walking)
-    assert tt.stop_names[scooter.transit.target].startswith("Wolfsburg")
+    # McRAPTOR's rental arrival is RAPTOR's earliest arrival over walking and scooter rows
+    egress = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0,
+                            options=RentalOptions(max_access_seconds=2700,
+                                                  max_walk_seconds=900)).options
+    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    src = [(a.stop, a.seconds) for a in walking_access(network, Location(*BIELEFELD_HBF),
+                                                       2700, 1.25, ("WALK",))]
+    best = router.arrival(Query(src, [(o.stop, o.duration) for o in egress],
+                                scooter.journey.departure))
+    assert best == scooter.arrival
+    assert tt.stop_names[scooter.journey.target].startswith("Wolfsburg")
     (ride,) = scooter.rental_legs
     assert ride.system_id == "TIER_Wolsburg" and ride.form_factor == "scooter_standing"
     assert ride.propulsion_type == "electric" and ride.vehicle_id is not None
@@ -129,7 +151,7 @@ def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
     # the scooter leg comes after the train and ends at the destination
     kinds = [leg.kind for leg in scooter.legs]
     assert kinds.index("rental") > kinds.index("transit")
-    assert scooter.legs[-1] is ride and ride.to_place.kind == "destination"
+    assert scooter.legs[-1] == ride and ride.to_place.kind == "destination"
     assert ride.end == scooter.arrival
     vehicle = next(v for v in feed.vehicles if v.id == ride.vehicle_id)
     assert haversine_m(vehicle.lat, vehicle.lon, *WOLFSBURG_HBF) < 900  # parked near the stop
@@ -140,13 +162,10 @@ def test_without_scooters_the_last_2km_are_walked(
 ) -> None:
     feed = tier(server)
     dest = east_of(WOLFSBURG_HBF, 2000)
-    plan = plan_multimodal(router, RentalPlanner(tt), BIELEFELD_HBF, dest,
-                           tt.time_of(DAY, 8 * 3600), post_modes=["WALK"], feeds=[feed],
-                           now=T0)
-    assert plan.journeys and not any(j.uses_rental for j in plan.journeys)
-    last = plan.journeys[0].legs[-1]
-    assert isinstance(last, StreetLeg) and last.to_place.kind == "destination"
-    assert last.duration > 1500  # 2 km crow-flies on foot
+    plan = trip(tt, router, RentalPlanner(tt), BIELEFELD_HBF, dest,
+                tt.time_of(DAY, 8 * 3600), [feed], T0, post=("WALK",))
+    assert plan.itineraries and not any(it.uses_rental for it in plan.itineraries)
+    assert plan.itineraries[0].journey.egress > 1500  # 2 km crow-flies on foot
 
 
 def test_stale_feed_is_reported_and_its_scooters_ignored(
@@ -154,10 +173,10 @@ def test_stale_feed_is_reported_and_its_scooters_ignored(
 ) -> None:
     feed = tier(server, max_age=120)
     dest = east_of(WOLFSBURG_HBF, 2000)
-    plan = plan_multimodal(router, RentalPlanner(tt), BIELEFELD_HBF, dest,
-                           tt.time_of(DAY, 8 * 3600), post_modes=["WALK", "SCOOTER_RENTAL"],
-                           direct_modes=["SCOOTER_RENTAL"], feeds=[feed], now=T0 + 121)
-    assert plan.journeys and not any(j.uses_rental for j in plan.journeys)
+    plan = trip(tt, router, RentalPlanner(tt), BIELEFELD_HBF, dest,
+                tt.time_of(DAY, 8 * 3600), [feed], T0 + 121,
+                post=("WALK", "SCOOTER_RENTAL"), direct=("SCOOTER_RENTAL",))
+    assert plan.itineraries and not any(it.uses_rental for it in plan.itineraries)
     assert plan.direct == []
     assert len(plan.warnings) == 1 and "TIER_Wolsburg" in plan.warnings[0]
     assert "121 s old" in plan.warnings[0]
@@ -300,16 +319,15 @@ def test_call_a_bike_after_train_to_darmstadt(
     feed.refresh(T0)
     frankfurt = stop_named(tt, "Frankfurt(Main)Hbf")
     origin = (float(tt.stop_lat[frankfurt]), float(tt.stop_lon[frankfurt]))
-    plan = plan_multimodal(router, RentalPlanner(tt, darmstadt_streets), origin,
-                           DARMSTADT_WEST, tt.time_of(DAY, 9 * 3600),
-                           post_modes=["WALK", "BIKE_RENTAL"], feeds=[feed], now=T0)
-    walking = [j for j in plan.journeys if not j.uses_rental]
-    rental = [j for j in plan.journeys if j.uses_rental]
+    plan = trip(tt, router, RentalPlanner(tt, darmstadt_streets), origin, DARMSTADT_WEST,
+                tt.time_of(DAY, 9 * 3600), [feed], T0, post=("WALK", "BIKE_RENTAL"))
+    walking = [it for it in plan.itineraries if not it.uses_rental]
+    rental = [it for it in plan.itineraries if it.uses_rental]
     assert walking and rental
-    assert max(j.arrival for j in rental) < min(j.arrival for j in walking)
+    assert max(it.arrival for it in rental) < min(it.arrival for it in walking)
     biking = rental[0]
     assert biking.rental_legs[0].system_name == "Call a Bike"
-    assert tt.stop_names[biking.transit.target].startswith("Darmstadt")
+    assert tt.stop_names[biking.journey.target].startswith("Darmstadt")
 
 
 # --- Check Almere (GBFS 3.0): geofencing -----------------------------------------------------

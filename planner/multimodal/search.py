@@ -1,195 +1,437 @@
-"""Multimodal queries: walking and rental access/egress around the transit router.
+"""The one multimodal search: walking and shared vehicles around transit, and direct trips.
 
-The access and egress options of :mod:`planner.multimodal.rentals` become the router's source and
-target rows. A rental leg must pay for itself: a journey that uses one is returned only
-if it arrives strictly earlier than the best walking-only journey.
+What a trip request becomes (the API only parses it and renders the :class:`TripPlan`):
 
-* With McRAPTOR (``Router.pareto``, when the router has it): all rows go in at once with
-  their criterion (rental seconds) as ``source_extra``/``target_extra``; Pareto journeys
-  with a rental part are kept where they arrive before every walking-only one.
-* Until then: two ``earliest_arrival`` runs, walking rows only and all rows reduced to the
-  fastest per stop; the second result is kept if it is strictly earlier.
-
-Access legs are placed to end when the first transit leg (or footpath) starts, i.e. the
-traveller leaves as late as possible; egress legs start on arrival at the last stop.
+* **Places to stops.** A stop place yields its station group at no cost; a coordinate
+  yields the stops within walking range (straight line x ``DETOUR`` at the walking
+  speed, bounded by ``max_pre_transit``/``max_post_transit``). Walking is symmetric, so
+  access and egress share :func:`walking_access`.
+* **Transit** runs the search policy of :mod:`planner.routing.search` (windows, pages,
+  arrive-by) on the walking rows.
+* **Sharing** (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``): the
+  :class:`~planner.multimodal.rentals.RentalPlanner` gives access/egress options (walk,
+  ride, walk) from the sharing state at ``Sharing.now``; only options faster than
+  walking to the same stop are kept. McRAPTOR then gets walking and rental rows together,
+  rental seconds as the extra criterion so the two stay apart; a rental itinerary is kept
+  only where it arrives strictly earlier than the walking journeys of the same run and no
+  walking itinerary leaves later and arrives no later. Depart-at repeats the run from each
+  found departure (at most ``num_itineraries`` runs); arrive-by runs it once from the
+  latest departure of all rows. A full page of walking itineraries fixes the page's span.
+* **Direct** trips: a walk (within ``max_direct``) and rental trips of ``direct_modes``.
+* ``transit=False`` asks for direct trips only (MOTIS's empty ``transitModes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import time as clock
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
 from feeds.gbfs import GbfsFeed
 from planner.multimodal.rentals import (
     AccessOption,
-    AccessResult,
-    Mode,
+    OptionLeg,
     RentalLeg,
     RentalOptions,
     RentalPlanner,
-    parse_modes,
 )
-from planner.routing.journeys import Journey, TransitLeg
-from planner.routing.query import Query
+from planner.multimodal.streets import Streets, haversine_m
+from planner.routing.journeys import Journey, Leg, leave_time
+from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query, as_rows
+from planner.routing.router import Router
+from planner.routing.search import Found, Page, SearchOutcome, page_starts, search
+
+RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
+STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
+#: Longest walk to or from a vehicle within a rental access/egress option.
+RENTAL_MAX_WALK = 900
+#: Straight-line walks are longer on streets; the same factor as planner.multimodal.streets.
+DETOUR = 1.3
+NO_RENTAL_HELPS = "no connection with a rental part helps within the search window"
 
 
 @dataclass(frozen=True)
-class MultimodalJourney:
-    departure: int  # leaving the origin (timetable axis)
-    arrival: int  # at the destination
-    legs: tuple[Any, ...]  # StreetLeg/RentalLeg, then journeys.WalkLeg/TransitLeg, then ...
-    transit: Journey | None  # None for a direct (street-only) trip
-    access: AccessOption | None
-    egress: AccessOption | None
+class Location:
+    """A trip's origin or destination: a stop (index) or a coordinate."""
+
+    lat: float
+    lon: float
+    stop: int | None = None
+    name: str = ""
+
+
+class StopsNear(Protocol):
+    """A point index over the timetable's stops."""
+
+    def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[int, float]]:
+        """(stop index, metres) within ``radius_m``, nearest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class Network:
+    """What the multimodal search reads of one timetable."""
+
+    router: Router
+    stops: StopsNear
+    group: Callable[[int], list[int]]  # a stop and its platforms (its station group)
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """The sharing side of one request: options are computed on ``feeds`` at ``now``
+    (GBFS clock, unix seconds) by ``planner``."""
+
+    planner: RentalPlanner
+    feeds: Sequence[GbfsFeed]
+    now: float
+
+
+@dataclass(frozen=True)
+class TripRequest:
+    """A trip between two places; times on the timetable axis, durations in seconds."""
+
+    origin: Location
+    destination: Location
+    time: int
+    arrive_by: bool = False
+    page: Page = Page.LATER
+    window: int = 7200
+    max_window: int = 7200
+    num_itineraries: int = 5
+    max_transfers: int = DEFAULT_MAX_TRANSFERS
+    transfer_slack: int = 0
+    walk_speed: float = 1.25  # m/s
+    max_pre_transit: int = 900
+    max_post_transit: int = 900
+    max_direct: int = 1800
+    transit: bool = True
+    route_mask: np.ndarray | None = None
+    pre_modes: tuple[str, ...] = ("WALK",)
+    post_modes: tuple[str, ...] = ("WALK",)
+    direct_modes: tuple[str, ...] = ("WALK",)
+    providers: tuple[str, ...] = ()  # GBFS system ids; empty: all
+    deadline: float = math.inf
+
+    @property
+    def wants_rental(self) -> bool:
+        return any(m in RENTAL_MODES for m in
+                   self.pre_modes + self.post_modes + self.direct_modes)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One walk between a place and a stop: ``seconds`` over ``meters``."""
+
+    stop: int
+    seconds: int
+    meters: float
+
+
+@dataclass(frozen=True)
+class Itinerary:
+    """A transit journey; ``access``/``egress`` rental options replace its plain walks."""
+
+    journey: Journey
+    access: AccessOption | None = None
+    egress: AccessOption | None = None
+
+    @property
+    def leave(self) -> int:
+        return leave_time(self.journey)
+
+    @property
+    def arrival(self) -> int:
+        return self.journey.arrival
 
     @property
     def uses_rental(self) -> bool:
-        return any(isinstance(leg, RentalLeg) for leg in self.legs)
+        return self.access is not None or self.egress is not None
+
+    @property
+    def legs(self) -> tuple[OptionLeg | Leg, ...]:
+        """Rental access legs, the journey's legs, rental egress legs (timetable axis)."""
+        j = self.journey
+        head = self.access.legs_from(self.leave) if self.access is not None else ()
+        tail = (self.egress.legs_from(j.arrival - self.egress.duration)
+                if self.egress is not None else ())
+        return (*head, *j.legs, *tail)
 
     @property
     def rental_legs(self) -> list[RentalLeg]:
         return [leg for leg in self.legs if isinstance(leg, RentalLeg)]
 
-    @property
-    def transfers(self) -> int:
-        return self.transit.transfers if self.transit is not None else 0
+
+@dataclass(frozen=True)
+class DirectTrip:
+    """Origin to destination without transit: a walk (``option`` None) or a rental."""
+
+    start: int
+    duration: int
+    option: AccessOption | None = None
 
 
 @dataclass
-class MultimodalPlan:
-    journeys: list[MultimodalJourney]  # by arrival; rental ones beat every walking-only one
-    direct: list[MultimodalJourney]  # origin -> destination by rental alone
+class TripPlan:
+    itineraries: list[Itinerary]  # by leaving time, then arrival
+    direct: list[DirectTrip]
+    warnings: list[str] = field(default_factory=list)
+    reason: str = ""  # why there is no itinerary ("" when there are)
+    #: Where the previous and the next page start (depart-at, timetable axis); None
+    #: without transit.
+    pages: tuple[int, int] | None = None
+    streets: Streets | None = None  # the street model the rental options were timed on
+
+
+def walking_access(network: Network, place: Location, max_seconds: int, speed: float,
+                   modes: tuple[str, ...]) -> list[Access]:
+    """Stops reachable on foot from (or to) ``place`` within ``max_seconds``; a stop place
+    is its station group, whatever the modes."""
+    if place.stop is not None:
+        return [Access(s, 0, 0.0) for s in network.group(place.stop)]
+    out: list[Access] = []
+    if "WALK" in modes and max_seconds > 0:
+        radius = max_seconds * speed / DETOUR
+        for stop, metres in network.stops.within(place.lat, place.lon, radius):
+            seconds = int(math.ceil(metres * DETOUR / speed))
+            if seconds <= max_seconds:
+                out.append(Access(stop, seconds, metres * DETOUR))
+    return out
+
+
+def direct_walk_seconds(req: TripRequest) -> int:
+    a, b = req.origin, req.destination
+    return int(math.ceil(haversine_m(a.lat, a.lon, b.lat, b.lon) * DETOUR / req.walk_speed))
+
+
+@dataclass
+class _Rentals:
+    access: list[AccessOption] = field(default_factory=list)
+    egress: list[AccessOption] = field(default_factory=list)
+    direct: list[AccessOption] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
-def _reduce(options: Sequence[AccessOption]) -> dict[int, AccessOption]:
-    """The fastest option per stop (what an earliest-arrival search can use)."""
-    best: dict[int, AccessOption] = {}
-    for o in options:
-        cur = best.get(o.stop)
-        if cur is None or (o.duration, o.extra) < (cur.duration, cur.extra):
-            best[o.stop] = o
-    return best
+def _rental_modes(of: Iterable[str]) -> list[str]:
+    return [m for m in of if m in RENTAL_MODES]
 
 
-def _rows(by_stop: dict[int, AccessOption]) -> np.ndarray:
-    return np.array([(s, o.duration) for s, o in by_stop.items()],
-                    dtype=np.int32).reshape(-1, 2)
+def _faster_than_walking(options: list[AccessOption], walk: list[Access]) -> list[AccessOption]:
+    best: dict[int, int] = {}
+    for a in walk:
+        best[a.stop] = min(a.seconds, best.get(a.stop, a.seconds))
+    return [o for o in options if o.duration < best.get(o.stop, math.inf)]
 
 
-def splice(journey: Journey, access: AccessOption, egress: AccessOption) -> MultimodalJourney:
-    """Access legs + the router's legs + egress legs, on the timetable axis."""
-    if journey.legs:
-        first = journey.legs[0]
-        leave_stop = first.departure if isinstance(first, TransitLeg) else first.start
-    else:
-        leave_stop = journey.departure + access.duration
-    start = leave_stop - access.duration
-    at_stop = journey.arrival - egress.duration
-    legs = access.legs_from(start) + tuple(journey.legs) + egress.legs_from(at_stop)
-    return MultimodalJourney(start, journey.arrival, legs, journey, access, egress)
+def rental_options(sharing: Sharing, req: TripRequest, walk_access: list[Access],
+                   walk_egress: list[Access]) -> _Rentals:
+    """Access, egress and direct rental options (bounded by ``max_pre_transit`` /
+    ``max_post_transit`` / ``max_direct``)."""
+    planner, feeds, now = sharing.planner, sharing.feeds, sharing.now
+    providers = list(req.providers) or None
+    out = _Rentals()
+
+    def opts(seconds: int) -> RentalOptions:
+        return RentalOptions(max_access_seconds=seconds,
+                             max_walk_seconds=min(RENTAL_MAX_WALK, seconds))
+
+    o, d = req.origin, req.destination
+    pre, post = _rental_modes(req.pre_modes), _rental_modes(req.post_modes)
+    if req.transit and pre and req.max_pre_transit > 0:
+        res = planner.access(o.lat, o.lon, pre, feeds, now=now, providers=providers,
+                             options=opts(req.max_pre_transit))
+        out.access = _faster_than_walking(res.options, walk_access)
+        out.warnings += res.warnings
+    if req.transit and post and req.max_post_transit > 0:
+        res = planner.egress(d.lat, d.lon, post, feeds, now=now, providers=providers,
+                             options=opts(req.max_post_transit))
+        out.egress = _faster_than_walking(res.options, walk_egress)
+        out.warnings += res.warnings
+    direct = _rental_modes(req.direct_modes)
+    if direct and req.max_direct > 0:
+        res = planner.direct((o.lat, o.lon), (d.lat, d.lon), direct, feeds, now=now,
+                             providers=providers, options=opts(req.max_direct))
+        out.direct = res.options
+        out.warnings += res.warnings
+    out.warnings = list(dict.fromkeys(out.warnings))
+    return out
 
 
+@dataclass
+class _Rows:
+    """Walking and rental rows of one side, with their criterion values and options."""
 
-def plan_multimodal(
-    router: Any,
-    rentals: RentalPlanner,
-    origin: tuple[float, float],
-    destination: tuple[float, float],
-    departure: int,
-    *,
-    pre_modes: Iterable[str | Mode] = (Mode.WALK,),
-    post_modes: Iterable[str | Mode] = (Mode.WALK,),
-    direct_modes: Iterable[str | Mode] = (),
-    feeds: Sequence[GbfsFeed] = (),
-    now: float,
-    providers: Iterable[str] | None = None,
-    options: RentalOptions | None = None,
-    max_transfers: int = 8,
-    transfer_slack: int = 0,
-    use_pareto: bool | None = None,
-) -> MultimodalPlan:
-    """Plan origin -> destination with the given access/egress/direct modes.
+    rows: np.ndarray
+    extra: np.ndarray
+    options: dict[tuple[int, int], list[AccessOption | None]]
 
-    ``departure`` is on the timetable axis; ``now`` is the GBFS clock (unix seconds) the
-    feeds were refreshed with, used for availability and staleness.
-    """
-    pre, post = parse_modes(pre_modes), parse_modes(post_modes)
-    providers = list(providers) if providers is not None else None
-    acc = rentals.access(*origin, pre, feeds, now=now, providers=providers, options=options)
-    egr = rentals.egress(*destination, post, feeds, now=now, providers=providers,
-                         options=options)
-    warnings = list(dict.fromkeys(acc.warnings + egr.warnings))
-    direct: list[MultimodalJourney] = []
-    rental_direct = parse_modes(direct_modes) - {Mode.WALK}
-    if rental_direct:
-        dres = rentals.direct(origin, destination, rental_direct, feeds, now=now,
-                              providers=providers, options=options)
-        warnings = list(dict.fromkeys(warnings + dres.warnings))
-        for o in dres.options:
-            direct.append(MultimodalJourney(departure, departure + o.duration,
-                                            o.legs_from(departure), None, o, None))
-    if use_pareto is None:
-        use_pareto = hasattr(router, "pareto")
-    search = _pareto if use_pareto else _two_searches
-    journeys = search(router, acc, egr, departure, max_transfers, transfer_slack)
-    return MultimodalPlan(journeys, direct, warnings)
+    @classmethod
+    def of(cls, walk: list[Access], rental: list[AccessOption]) -> _Rows:
+        pairs = [(a.stop, a.seconds) for a in walk] + [(o.stop, o.duration) for o in rental]
+        options: dict[tuple[int, int], list[AccessOption | None]] = {}
+        kinds: list[AccessOption | None] = [None] * len(walk) + list(rental)
+        for (stop, sec), o in zip(pairs, kinds, strict=True):
+            options.setdefault((stop, sec), []).append(o)
+        extra = np.array([0] * len(walk) + [o.extra for o in rental], dtype=np.int32)
+        return cls(as_rows(pairs), extra, options)
 
 
-def _two_searches(router: Any, acc: AccessResult, egr: AccessResult, departure: int,
-                  max_transfers: int, transfer_slack: int) -> list[MultimodalJourney]:
-    out: list[MultimodalJourney] = []
-    kw = {"max_transfers": max_transfers, "transfer_slack": transfer_slack}
-    walk_src = _reduce([o for o in acc.options if not o.is_rental])
-    walk_tgt = _reduce([o for o in egr.options if not o.is_rental])
-    best_walk: int | None = None
-    if walk_src and walk_tgt:
-        j = router.earliest(Query(_rows(walk_src), _rows(walk_tgt), departure, **kw))
-        if j is not None:
-            out.append(splice(j, walk_src[j.source], walk_tgt[j.target]))
-            best_walk = j.arrival
-    if not any(o.is_rental for o in acc.options + egr.options):
-        return out
-    all_src, all_tgt = _reduce(acc.options), _reduce(egr.options)
-    if not all_src or not all_tgt:
-        return out
-    j = router.earliest(Query(_rows(all_src), _rows(all_tgt), departure, **kw))
-    if j is None:
-        return out
-    mj = splice(j, all_src[j.source], all_tgt[j.target])
-    if mj.uses_rental and (best_walk is None or j.arrival < best_walk):
-        out.append(mj)
-    return sorted(out, key=lambda m: (m.arrival, m.transfers))
+def _extra(o: AccessOption | None) -> int:
+    return 0 if o is None else o.extra
 
 
-def _pareto(router: Any, acc: AccessResult, egr: AccessResult, departure: int,
-            max_transfers: int, transfer_slack: int) -> list[MultimodalJourney]:
-    """McRAPTOR (``Router.pareto``) with rental seconds as the extra criterion; its journeys
-    carry ``source``/``access``/``target``/``egress`` and ``extra["criterion"]``."""
-    if not acc.options or not egr.options:
+def _options_of(j: Journey, src: _Rows, tgt: _Rows
+                ) -> tuple[AccessOption | None, AccessOption | None]:
+    """The rows a Pareto journey used: rows are known by (stop, seconds); the criterion
+    settles a tie between a walking and a rental row."""
+    pairs = [(a, e) for a in src.options.get((j.source, j.access), [None])
+             for e in tgt.options.get((j.target, j.egress), [None])]
+    criterion = j.extra.get("criterion", 0)
+    return next(((a, e) for a, e in pairs if _extra(a) + _extra(e) == criterion), pairs[0])
+
+
+def _dominated(j: Journey, walking: list[Journey]) -> bool:
+    """A walking itinerary leaves no earlier and arrives no later: the rental buys nothing."""
+    leave = leave_time(j)
+    return any(leave_time(w) >= leave and w.arrival <= j.arrival for w in walking)
+
+
+def _rental_bounds(router: Router, req: TripRequest, base: Query,
+                   walking: list[Journey]) -> tuple[int, int, int | None, int] | None:
+    """(first departure, last departure, latest arrival, McRAPTOR runs) of the rental
+    search, or None when nothing can depart."""
+    n = req.num_itineraries
+    if req.arrive_by:
+        back = router.latest_departure(base)
+        if back is None or not back.transit_legs:
+            return None
+        return back.departure, req.time, req.time, 1
+    if req.page is Page.EARLIER:
+        return req.time - req.window, req.time - 1, None, n
+    # nothing in the window: the walking search returned journeys after it
+    hi = max([req.time + req.window] + [leave_time(w) for w in walking])
+    return req.time, hi, None, n
+
+
+def search_rental(router: Router, req: TripRequest, base: Query, src: _Rows, tgt: _Rows,
+                  walking: list[Journey]) -> list[Itinerary]:
+    """Itineraries with a rental part, each strictly better than walking."""
+    bounds = _rental_bounds(router, req, Query(src.rows, tgt.rows, req.time, arrive_by=True,
+                                               max_transfers=base.max_transfers,
+                                               transfer_slack=base.transfer_slack,
+                                               route_mask=base.route_mask), walking)
+    if bounds is None:
         return []
-    journeys = router.pareto(Query(acc.rows(), egr.rows(), departure,
-                                   source_extra=acc.extras(), target_extra=egr.extras(),
-                                   max_transfers=max_transfers,
-                                   transfer_slack=transfer_slack))
-    src: dict[tuple[int, int], list[AccessOption]] = {}
-    tgt: dict[tuple[int, int], list[AccessOption]] = {}
-    for o in acc.options:
-        src.setdefault((o.stop, o.duration), []).append(o)
-    for o in egr.options:
-        tgt.setdefault((o.stop, o.duration), []).append(o)
-    spliced = []
-    for j in journeys:
-        # rows are identified by (stop, seconds); the criterion settles a tie between kinds
-        pairs = [(a, e) for a in src[(j.source, j.access)] for e in tgt[(j.target, j.egress)]]
-        criterion = j.extra.get("criterion")
-        a, e = next(((a, e) for a, e in pairs if a.extra + e.extra == criterion), pairs[0])
-        spliced.append(splice(j, a, e))
-    walking = [m for m in spliced if not m.uses_rental]
-    best_walk = min((m.arrival for m in walking), default=None)
-    rental = [m for m in spliced if m.uses_rental
-              and (best_walk is None or m.arrival < best_walk)]
-    return sorted(walking + rental, key=lambda m: (m.arrival, m.transfers))
+    lo, hi, latest_arrival, runs = bounds
+    found = Found()
+    out: list[Itinerary] = []
+    while runs > 0 and lo <= hi and clock.monotonic() < req.deadline:
+        runs -= 1
+        q = Query(src.rows, tgt.rows, lo, max_transfers=base.max_transfers,
+                  transfer_slack=base.transfer_slack, route_mask=base.route_mask,
+                  source_extra=src.extra, target_extra=tgt.extra)
+        journeys = [j for j in router.pareto(q) if j.transit_legs]
+        if not journeys:
+            break
+        best_walk = min((j.arrival for j in journeys if j.extra.get("criterion") == 0),
+                        default=math.inf)
+        for j in journeys:
+            if (j.extra.get("criterion", 0) <= 0 or j.arrival >= best_walk
+                    or leave_time(j) > hi or _dominated(j, walking)
+                    or (latest_arrival is not None and j.arrival > latest_arrival)):
+                continue
+            a, e = _options_of(j, src, tgt)
+            if (a is not None or e is not None) and found.add(j):
+                out.append(Itinerary(j, a, e))
+        lo = min(leave_time(j) for j in journeys) + 1
+    return out
+
+
+def merge(walking: list[Journey], rental: list[Itinerary], req: TripRequest
+          ) -> list[Itinerary]:
+    """Walking itineraries and rental ones by leaving time. A full page of walking ones
+    fixes the page's span: rental ones outside it are left to the adjacent page."""
+    out = [Itinerary(j) for j in walking]
+    if walking and len(walking) >= req.num_itineraries:
+        leaves = [leave_time(j) for j in walking]
+        if req.arrive_by or req.page is Page.EARLIER:  # the page ends at ``time``
+            rental = [r for r in rental if r.leave >= min(leaves)]
+        else:
+            rental = [r for r in rental if r.leave <= max(leaves)]
+    out += rental
+    out.sort(key=lambda x: (x.leave, x.arrival))
+    return out
+
+
+def _direct(req: TripRequest, rentals: _Rentals) -> list[DirectTrip]:
+    out: list[DirectTrip] = []
+    if "WALK" in req.direct_modes:
+        seconds = direct_walk_seconds(req)
+        if seconds <= req.max_direct:
+            out.append(DirectTrip(req.time - seconds if req.arrive_by else req.time, seconds))
+    for o in rentals.direct:
+        out.append(DirectTrip(req.time - o.duration if req.arrive_by else req.time,
+                              o.duration, o))
+    return out
+
+
+def _window(req: TripRequest) -> tuple[int, int]:
+    """The request's own interval (before any widening)."""
+    if req.arrive_by or req.page is Page.EARLIER:
+        return req.time - req.window, req.time
+    return req.time, req.time + req.window
+
+
+def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None) -> TripPlan:
+    """Itineraries and direct trips for ``req`` (see the module docstring)."""
+    access: list[Access] = []
+    egress: list[Access] = []
+    if req.transit:
+        access = walking_access(network, req.origin, req.max_pre_transit, req.walk_speed,
+                                req.pre_modes)
+        egress = walking_access(network, req.destination, req.max_post_transit,
+                                req.walk_speed, req.post_modes)
+    rentals = _Rentals()
+    if req.wants_rental and sharing is not None:
+        rentals = rental_options(sharing, req, access, egress)
+    plan = TripPlan([], _direct(req, rentals), rentals.warnings,
+                    streets=sharing.planner.streets if sharing is not None else None)
+    if not req.transit:
+        return plan
+    router = network.router
+    base = Query(np.zeros((0, 2), np.int32), np.zeros((0, 2), np.int32), req.time,
+                 arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
+                 min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
+                 transfer_slack=req.transfer_slack, route_mask=req.route_mask,
+                 deadline=req.deadline)
+    reason = ""
+    if not access and not rentals.access:
+        reason = f"no stop within {req.max_pre_transit} s of walking from fromPlace"
+    elif not egress and not rentals.egress:
+        reason = f"no stop within {req.max_post_transit} s of walking to toPlace"
+    outcome = SearchOutcome([], reason, _window(req))
+    rental: list[Itinerary] = []
+    if not reason:
+        if access and egress:
+            q = Query(as_rows([(a.stop, a.seconds) for a in access]),
+                      as_rows([(e.stop, e.seconds) for e in egress]), req.time,
+                      arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
+                      min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
+                      transfer_slack=req.transfer_slack, route_mask=req.route_mask,
+                      deadline=req.deadline)
+            outcome = search(router, q, req.page)
+        else:
+            outcome = SearchOutcome([], NO_RENTAL_HELPS, _window(req))
+        if rentals.access or rentals.egress:
+            rental = search_rental(router, req, base, _Rows.of(access, rentals.access),
+                                   _Rows.of(egress, rentals.egress), outcome.journeys)
+    plan.itineraries = merge(outcome.journeys, rental, req)
+    if not plan.itineraries:
+        plan.reason = outcome.reason or NO_RENTAL_HELPS
+    plan.pages = page_starts([i.journey for i in plan.itineraries], base, req.page,
+                             outcome.searched)
+    return plan

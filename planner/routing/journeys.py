@@ -141,3 +141,18 @@ def build_journey(
         access=access,
         egress=egress,
     )
+
+
+def leave_time(j: Journey) -> int:
+    """When the traveller really leaves the origin: the access and the walks before the
+    first trip end at boarding (an engine's departure may be earlier, e.g. the query
+    time of an earliest-arrival search)."""
+    first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
+    if first is None:
+        return j.arrival - sum(leg.duration for leg in j.legs) - j.access - j.egress
+    lead = 0
+    for leg in j.legs:
+        if isinstance(leg, TransitLeg):
+            break
+        lead += leg.duration
+    return first.departure - lead - j.access

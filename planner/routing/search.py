@@ -1,0 +1,225 @@
+"""The search policy: which engine runs when, over which window, for how many journeys.
+
+What nigiri's ``search`` does around its RAPTOR, and what the API used to do in HTTP
+handlers; here it is one module, driven by a :class:`~planner.routing.query.Query`:
+
+* **Depart-at** (``search_later``): rRAPTOR (``Router.profile``) over departures in
+  ``[time, time + window]`` in spans (short first, doubling), so one short range query
+  answers most requests in a dense network. While fewer than ``min_journeys`` are found
+  the window is **widened** (doubled) up to ``max_window``. Each journey is the latest
+  departure for its arrival and the earliest arrival for its departure. When even the
+  widest window holds fewer, the first journey after it counts, then McRAPTOR
+  alternatives at the first departure (fewer transfers, less walking) fill up.
+* **Earlier page** (``search_earlier``): the last ``min_journeys`` departures before
+  ``time``, the window widened backwards the same way; never empty while a journey
+  departs within ``max_window`` before ``time``.
+* **Arrive-by** (``search_arrive_by``): the reverse engine's latest departure arriving by
+  ``time`` within ``max_transfers``; the forward journey from that departure (earliest
+  arrival, fewest trips) is the itinerary; the deadline then moves to one second before
+  its arrival, until ``min_journeys`` or the arrivals leave ``[time - max_window, time]``.
+* Every loop stops at ``Query.deadline`` (monotonic clock) with what it has.
+
+Journeys without a transit leg are never itineraries here (direct walks are the
+multimodal search's); duplicates (same legs, departure and arrival) are dropped.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from dataclasses import dataclass
+from enum import StrEnum
+
+from planner.routing.journeys import Journey, WalkLeg, leave_time
+from planner.routing.query import Query
+from planner.routing.router import Router
+
+#: Depart-at spans start at this many seconds per journey still missing, then double: a
+#: span's journeys are exactly the Pareto (departure, arrival) journeys of the whole
+#: window that depart in it (later departures prune them), so only the work changes.
+SPAN_PER_JOURNEY = 900
+NONE_DEPARTS = "no connection departs within the search window"
+NONE_ARRIVES = "no connection arrives in time within the search window"
+
+
+class Page(StrEnum):
+    """Which journeys a depart-at query asks for: from ``time`` on, or the ones before."""
+
+    LATER = "later"
+    EARLIER = "earlier"
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """Journeys by departure (the time the traveller leaves), why there are none, and the
+    interval of departures (arrive-by: arrivals) the policy looked at."""
+
+    journeys: list[Journey]
+    reason: str
+    searched: tuple[int, int]
+
+
+def signature(j: Journey) -> tuple[object, ...]:
+    """What makes two journeys the same itinerary: legs, leaving and arrival time."""
+    legs = tuple((type(x).__name__, getattr(x, "trip", -1),
+                  x.from_stop if isinstance(x, WalkLeg) else x.board_stop) for x in j.legs)
+    return (*legs, leave_time(j), j.arrival)
+
+
+class Found:
+    """Journeys in the order found, without duplicates."""
+
+    def __init__(self) -> None:
+        self.items: list[Journey] = []
+        self._seen: set[tuple[object, ...]] = set()
+
+    def add(self, j: Journey) -> bool:
+        sig = signature(j)
+        if sig in self._seen:
+            return False
+        self._seen.add(sig)
+        self.items.append(j)
+        return True
+
+
+def _open(q: Query) -> bool:
+    return clock.monotonic() < q.deadline
+
+
+def search(router: Router, q: Query, page: Page = Page.LATER) -> SearchOutcome:
+    """The journeys ``q`` asks for (see the module docstring)."""
+    if q.arrive_by:
+        return search_arrive_by(router, q)
+    if page is Page.EARLIER:
+        return search_earlier(router, q)
+    return search_later(router, q)
+
+
+def _widen(window: int, max_window: int) -> int:
+    return min(max_window, max(2 * window, window + SPAN_PER_JOURNEY))
+
+
+def search_later(router: Router, q: Query) -> SearchOutcome:
+    """Depart-at from ``q.time``: spans of rRAPTOR, the window widened while too few."""
+    n, t = q.min_journeys, q.time
+    end = t + q.window
+    found = Found()
+    after: Journey | None = None
+    lo, doubling = t, 0
+    while len(found.items) < n and _open(q):
+        if lo > end:
+            if end >= t + q.max_window:
+                break
+            end = t + _widen(end - t, q.max_window)
+        width = min(end - lo, (SPAN_PER_JOURNEY * (n - len(found.items))) << doubling)
+        journeys = router.profile(q.at(lo, width)).journeys
+        if not journeys:
+            break  # nothing departs at or after ``lo``
+        after = None
+        for j in journeys:
+            if not j.transit_legs:
+                continue
+            if j.departure <= lo + width:
+                found.add(j)
+            elif after is None:  # the first one after the span
+                after = j
+        lo, doubling = lo + width + 1, doubling + 1
+    items = found.items[:n]
+    found.items = items
+    if not items and after is not None and lo > end:
+        found.add(after)
+    if found.items and len(found.items) < n and _open(q):
+        first = found.items[0].departure
+        for j in router.pareto(q.at(first, 0)):
+            if len(found.items) >= n:
+                break
+            if j.transit_legs and leave_time(j) <= end:
+                found.add(j)
+    items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
+    return SearchOutcome(items, "" if items else NONE_DEPARTS, (t, end))
+
+
+def search_earlier(router: Router, q: Query) -> SearchOutcome:
+    """The last ``min_journeys`` departures before ``q.time``, the window widened
+    backwards while too few (spans compose as in ``search_later``)."""
+    n, t = q.min_journeys, q.time
+    window = q.window
+    if q.max_window < 1:
+        return SearchOutcome([], NONE_DEPARTS, (t, t))
+    window = max(window, 1)
+    found: list[Journey] = []
+    hi = t - 1  # departures in [t - window, hi] are searched next
+    while _open(q):
+        lo = t - window
+        span = [j for j in router.profile(q.at(lo, hi - lo)).journeys
+                if j.transit_legs and j.departure <= hi]
+        found = span + found
+        if len(found) >= n or window >= q.max_window:
+            break
+        hi = lo - 1
+        window = _widen(window, q.max_window)
+    unique = Found()
+    for j in found:
+        unique.add(j)
+    items = sorted(unique.items, key=lambda j: (leave_time(j), j.arrival))[-n:]
+    return SearchOutcome(items, "" if items else NONE_DEPARTS, (t - window, t))
+
+
+def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
+    """Arrive by ``q.time``: latest departures, each the reverse engine's answer for a
+    deadline one second before the previous itinerary's arrival."""
+    found = Found()
+    limit = q.time
+    earliest_arrival = q.time - q.max_window
+    while len(found.items) < q.min_journeys and _open(q):
+        back = router.latest_departure(q.at(limit))
+        if back is None or not back.transit_legs:
+            break
+        j = router.earliest(Query(q.sources, q.targets, back.departure,
+                                  max_transfers=q.max_transfers,
+                                  transfer_slack=q.transfer_slack, route_mask=q.route_mask))
+        if j is None or not j.transit_legs or j.arrival > limit:
+            j = _latest_bounded(router, q, limit, back.departure)
+        if j is None or not j.transit_legs or j.arrival > limit:
+            break
+        if found.items and j.arrival < earliest_arrival:
+            break
+        found.add(j)
+        limit = j.arrival - 1
+    items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
+    return SearchOutcome(items, "" if items else NONE_ARRIVES, (earliest_arrival, q.time))
+
+
+def _latest_bounded(router: Router, q: Query, limit: int, upper: int) -> Journey | None:
+    """Latest departure ``<= upper`` arriving by ``limit`` within ``max_transfers``, by
+    bisecting RAPTOR's monotone earliest arrival (while the reverse engine is a CSA,
+    which knows no transfer bound)."""
+    forward = Query(q.sources, q.targets, upper, max_transfers=q.max_transfers,
+                    transfer_slack=q.transfer_slack, route_mask=q.route_mask)
+    lo, hi = upper - 24 * 3600, upper + 1
+    first = router.arrival(forward.at(lo))
+    if first is None or first > limit:
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        a = router.arrival(forward.at(mid))
+        if a is not None and a <= limit:
+            lo = mid
+        else:
+            hi = mid
+    return router.earliest(forward.at(lo))
+
+
+def page_starts(journeys: list[Journey], q: Query, page: Page,
+                searched: tuple[int, int]) -> tuple[int, int]:
+    """Where the previous and the next page start (timetable axis, depart-at): at this
+    page's first departure and one second after its last; with nothing found, around the
+    interval searched."""
+    if journeys:
+        leaves = [leave_time(j) for j in journeys]
+        return min(leaves), max(leaves) + 1
+    lo, hi = searched
+    if q.arrive_by:
+        return lo, hi + 1
+    if page is Page.EARLIER:
+        return lo, q.time
+    return q.time, hi + 1
