@@ -81,6 +81,21 @@ class Found:
         return True
 
 
+def walk_seconds(j: Journey) -> int:
+    """Walking of a journey: access, footpaths and egress."""
+    return j.access + j.egress + sum(leg.duration for leg in j.legs if isinstance(leg, WalkLeg))
+
+
+def undominated(journeys: list[Journey]) -> list[Journey]:
+    """Journeys no other one beats in every criterion: leaving no earlier, arriving,
+    transferring and walking no more (rRAPTOR picks one journey per (departure, arrival)
+    pair; McRAPTOR alternatives may walk less on the same trips)."""
+    keys = [(-leave_time(j), j.arrival, j.transfers, walk_seconds(j)) for j in journeys]
+    return [j for j, a in zip(journeys, keys, strict=True)
+            if not any(b != a and all(x <= y for x, y in zip(b, a, strict=True))
+                       for b in keys)]
+
+
 def _open(q: Query) -> bool:
     return clock.monotonic() < q.deadline
 
@@ -134,6 +149,7 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
                 break
             if j.transit_legs and leave_time(j) <= end:
                 found.add(j)
+        found.items = undominated(found.items)
     items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t, end))
 
