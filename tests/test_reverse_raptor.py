@@ -210,6 +210,38 @@ def test_negative_trip_bound_and_bad_rows_are_rejected(feed: Feed) -> None:
         feed.rr.search(ws, np.array([[0, -5]], dtype=np.int32), ok, 0, 2)
 
 
+def test_memory_mapped_footpath_free_and_masked_timetables_agree_with_reverse_csa(
+        tmp_path: Path) -> None:
+    """The variants the disk cache and mode filters produce: read-only maps, no
+    footpaths at all, and a copy with boarding disabled on some routes."""
+    from planner.routing.kernel import arrays_for
+
+    rel, day, _ = FEEDS["de-vpe-pforzheim"]
+    compile_timetable([shared(rel)], day).save(tmp_path / "tt")
+    mapped = Timetable.load(tmp_path / "tt", mmap=True)
+    bare = compile_timetable([shared(rel)], day, CompileOptions(footpath_radius=0.0))
+    assert bare.n_footpaths == 0
+    ok = np.arange(mapped.n_routes) % 2 == 0  # boarding on every other route only
+    pos_route = np.repeat(np.arange(mapped.n_routes), np.diff(mapped.route_stop_offset))
+    conn_ok = ok[np.asarray(mapped.trip_route)[np.asarray(mapped.conn_trip)]]
+    masked = dataclasses.replace(
+        mapped, route_pickup=np.asarray(mapped.route_pickup) * ok[pos_route].astype(np.uint8),
+        conn_pickup=np.asarray(mapped.conn_pickup) * conn_ok.astype(np.uint8))
+    for tt in (mapped, bare, masked):
+        rr = reverse_raptor.ReverseRaptor(tt)
+        assert rr.a is arrays_for(tt)
+        ab = ArriveBy(tt)
+        ws, aws = rr.workspace(), ab.workspace()
+        fwd = Feed("variant", tt, Router(tt), rr, 0)
+        for i, (src, tgt, deadline, slack) in enumerate(queries(tt, 30, seed=56)):
+            got = rr.search(ws, src, tgt, deadline, 16, slack)
+            want = ab.search(aws, src, tgt, deadline, slack)
+            assert (None if got is None else got[0]) == (None if want is None else want[0])
+            if i % 3 == 0:
+                check_latest(fwd, src, tgt, deadline, 2, slack,
+                             rr.search(ws, src, tgt, deadline, 2, slack))
+
+
 # ---------------------------------------------------------------------------------------
 # hand-made feed: the bound changes the answer
 # ---------------------------------------------------------------------------------------
