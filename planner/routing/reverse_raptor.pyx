@@ -1,0 +1,382 @@
+# cython: language_level=3
+"""Arrive-by with a bound on trips: RAPTOR (Delling, Pajor, Werneck 2012) run backwards.
+
+Reverse CSA finds the latest departure but cannot count trips; here round ``k`` adds
+one trip *before* the labels of round ``k - 1``, so after ``K`` rounds the best
+departure is the latest one with at most ``K`` trips. The transfer model of
+``planner.timetable.model`` is run backwards (as in ``planner.routing.reverse_csa``):
+
+* ``la[p]``: latest time one may *alight* at ``p`` and still make the deadline with
+  the trips left: directly or after one footpath to a target (egress, round 0),
+  after the change time plus slack to board at ``p`` (not at ``NO_TRANSFER`` stops),
+  or after a footpath plus slack to board at a neighbour;
+* ``lb[p]``: latest departure of a boarding at ``p`` (``route_pickup``) of a trip that
+  reaches an alighting ``q`` (``route_dropoff``) with ``arr <= la[q]``;
+* the departure is ``lb[p] - access(p)`` (source offset plus at most one footpath,
+  no slack), or walking only.
+
+``la`` is written only in the transfer phase after all routes of a round are scanned,
+and a route is scanned backwards from its latest marked stop, catching at each marked
+stop the latest trip with ``st_arr <= la`` (one binary search in the route's
+position-major copy of ``st_arr``; trips of a route never overtake). Labels whose time
+is ``<=`` the best departure so far cannot improve it and are pruned; so among equal
+departures the journey with the fewest trips (walking only first) is returned.
+
+Every trip of the compiled days that arrives by the deadline is searched, with no
+lower bound, so the answer is exact over the timetable; with few trips allowed it
+may lie more than 24 h before the deadline. ``None`` means no journey with at most
+``max_trips`` trips departs anywhere in the timetable.
+
+Parents: ``tpar[k * S + p]`` records the round-``k`` boarding at ``p`` (trip, board and
+alight positions) and a snapshot of the alighting stop's ``la_par``: ``k' * S + x``
+(board at ``x`` in round ``k' < k``, after a footpath when ``x`` differs) or ``-1``
+(egress). Every step forward lowers the round, so rebuilding always terminates.
+"""
+
+from libcpp.vector cimport vector
+
+from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+
+import numpy as np
+
+from planner.routing.kernel import arrays_for
+
+cdef int NEG = -2147483647
+
+cdef extern from *:
+    """
+    struct OwlRevTripPar { int trip; int board_pos; int alight_pos; int la_par; };
+    """
+    cdef struct OwlRevTripPar:
+        int trip
+        int board_pos
+        int alight_pos
+        int la_par
+
+
+cdef class ReverseRaptorWorkspace:
+    """Per-thread scratch of a reverse RAPTOR search (never share between threads)."""
+
+    cdef vector[int] la, lb, la_par, egress_row, egress_fp, acc, acc_row, acc_fp
+    cdef vector[OwlRevTripPar] tpar
+    cdef vector[int] stop_stamp, improved_stamp, route_stamp, route_last
+    cdef vector[int] marked, next_marked, improved, queue, touched
+    cdef int stamp
+    cdef readonly int n_stops
+    cdef public int rounds
+
+    def __init__(self, int n_stops, int n_routes):
+        self.n_stops = n_stops
+        self.la.resize(n_stops, NEG)
+        self.lb.resize(n_stops, NEG)
+        self.la_par.resize(n_stops, -1)
+        self.egress_row.resize(n_stops, -1)
+        self.egress_fp.resize(n_stops, 0)
+        self.acc.resize(n_stops, INF)
+        self.acc_row.resize(n_stops, -1)
+        self.acc_fp.resize(n_stops, 0)
+        self.stop_stamp.resize(n_stops, 0)
+        self.improved_stamp.resize(n_stops, 0)
+        self.route_stamp.resize(n_routes, 0)
+        self.route_last.resize(n_routes, 0)
+        self.stamp = 0
+
+    cdef int next_stamp(self) noexcept nogil:
+        self.stamp += 1
+        return self.stamp
+
+    cdef void reserve_stamps(self, int max_trips) noexcept nogil:
+        """Wrap the stamps before a search, never inside one (marks would be lost)."""
+        cdef size_t i
+        if self.stamp < 2147483647 - 2 * (max_trips + 2):
+            return
+        for i in range(self.stop_stamp.size()):
+            self.stop_stamp[i] = 0
+            self.improved_stamp[i] = 0
+        for i in range(self.route_stamp.size()):
+            self.route_stamp[i] = 0
+        self.stamp = 0
+
+
+def arrivals_by_position(tt, arrays) -> np.ndarray:
+    """Per route, ``st_arr`` position-major (each position's trips contiguous), cached."""
+    cached = tt.extra.get("_arr_by_pos")
+    if cached is not None and cached[0] is tt.st_arr:
+        return cached[1]
+    arr = np.asarray(arrays.st_arr)
+    by_pos = np.empty(len(arr), dtype=np.int32)
+    rto = np.asarray(arrays.route_trip_offset)
+    rso = np.asarray(arrays.route_stop_offset)
+    tso = np.asarray(arrays.trip_st_offset)
+    for r in range(arrays.n_routes):
+        t0, t1 = int(rto[r]), int(rto[r + 1])
+        if t1 > t0:
+            n = int(rso[r + 1] - rso[r])
+            a, b = int(tso[t0]), int(tso[t1])
+            by_pos[a:b] = arr[a:b].reshape(t1 - t0, n).T.ravel()
+    tt.extra["_arr_by_pos"] = (tt.st_arr, by_pos)
+    return by_pos
+
+
+cdef class ReverseRaptor:
+    """The timetable's routes and footpaths, prebound for repeated arrive-by searches."""
+
+    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef const int[::1] arr_by_pos
+    cdef readonly int n_stops, n_routes, n_trips
+
+    def __init__(self, tt):
+        self.a = arrays_for(tt)
+        self.n_stops = self.a.n_stops
+        self.n_routes = self.a.n_routes
+        self.n_trips = self.a.n_trips
+        self.arr_by_pos = arrivals_by_position(tt, self.a)
+
+    def workspace(self) -> ReverseRaptorWorkspace:
+        return ReverseRaptorWorkspace(self.n_stops, self.n_routes)
+
+    def search(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
+               const int[:, ::1] targets, int deadline, int max_trips, int slack=0):
+        """Latest departure arriving by ``deadline`` with at most ``max_trips`` trips.
+
+        Returns ``None`` or ``(departure, arrival, trips, source_row, target_row, steps)``
+        like ``planner.routing.reverse_csa.ArriveBy.search``.
+        """
+        if max_trips < 0:
+            raise ValueError("max_trips must be >= 0")
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
+        if max_trips > self.n_trips:  # an optimal journey never rides a trip twice
+            max_trips = self.n_trips
+        cdef size_t need = <size_t> (max_trips + 1) * <size_t> self.n_stops
+        if ws.tpar.size() < need:
+            ws.tpar.resize(need)
+        cdef int best = NEG
+        cdef int best_par = -1
+        cdef int walk_row = -1
+        with nogil:
+            self._run(ws, sources, targets, deadline, max_trips, slack, &best, &best_par,
+                      &walk_row)
+        if best == NEG:
+            return None
+        return self._journey(ws, sources, targets, best, best_par, walk_row)
+
+    cdef void _run(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
+                   const int[:, ::1] targets, int deadline, int max_trips, int slack,
+                   int* best, int* best_par, int* walk_row) noexcept nogil:
+        cdef const int* rso = iptr(self.a.route_stop_offset)
+        cdef const int* rstops = iptr(self.a.route_stops)
+        cdef const unsigned char* pick = bptr(self.a.route_pickup)
+        cdef const unsigned char* drop = bptr(self.a.route_dropoff)
+        cdef const int* rto = iptr(self.a.route_trip_offset)
+        cdef const int* tso = iptr(self.a.trip_st_offset)
+        cdef const int* sarr = iptr(self.a.st_arr)
+        cdef const int* sdep = iptr(self.a.st_dep)
+        cdef const int* sro = iptr(self.a.stop_route_offset)
+        cdef const int* srr = iptr(self.a.stop_route_route)
+        cdef const int* srp = iptr(self.a.stop_route_pos)
+        cdef const int* change = iptr(self.a.change)
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef const int* fpio = iptr(self.a.fp_in_offset)
+        cdef const int* fpif = iptr(self.a.fp_in_from)
+        cdef const int* fpid = iptr(self.a.fp_in_dur)
+        cdef const int* abp = iptr(self.arr_by_pos)
+        cdef const int* col
+        cdef int S = self.n_stops
+        cdef int* la = ws.la.data()
+        cdef int* lb = ws.lb.data()
+        cdef OwlRevTripPar* tp = ws.tpar.data()
+        cdef int i, j, k, s, u, d, t, r, p, base, nstops, t0, t1, trip, tst
+        cdef int lo, hi, mid, cand, alight_pos, alight_par, stamp, prev_mark, dep
+        cdef size_t qi
+        for i in range(S):
+            la[i] = NEG
+            lb[i] = NEG
+        for qi in range(ws.touched.size()):  # egress and access of the last search
+            ws.egress_row[ws.touched[qi]] = -1
+            ws.acc[ws.touched[qi]] = INF
+        ws.touched.clear()
+        ws.reserve_stamps(max_trips)
+        stamp = ws.next_stamp()
+        ws.next_marked.clear()
+        # round 0, egress: latest arrival at a stop (any means) that reaches a target
+        for i in range(targets.shape[0]):
+            s = targets[i, 0]
+            t = deadline - targets[i, 1]
+            self._egress(ws, s, t, i, 0, stamp)
+            for j in range(fpio[s], fpio[s + 1]):
+                self._egress(ws, fpif[j], t - fpid[j], i, fpid[j], stamp)
+        # access: seconds from leaving the origin until at a stop (no slack)
+        for i in range(sources.shape[0]):
+            s = sources[i, 0]
+            self._access(ws, s, sources[i, 1], i, 0)
+            for j in range(fpo[s], fpo[s + 1]):
+                self._access(ws, fpt[j], sources[i, 1] + fpd[j], i, fpd[j])
+        for i in range(sources.shape[0]):  # walking only
+            s = sources[i, 0]
+            if ws.egress_row[s] >= 0 and la[s] - sources[i, 1] > best[0]:
+                best[0] = la[s] - sources[i, 1]
+                walk_row[0] = i
+        k = 0
+        while k < max_trips and ws.next_marked.size() > 0:
+            k += 1
+            ws.marked.swap(ws.next_marked)
+            ws.next_marked.clear()
+            prev_mark = stamp
+            stamp = ws.next_stamp()
+            # routes serving a marked stop, from the latest marked position
+            ws.queue.clear()
+            for qi in range(ws.marked.size()):
+                s = ws.marked[qi]
+                if la[s] <= best[0]:  # every trip caught here departs too early
+                    continue
+                for j in range(sro[s], sro[s + 1]):
+                    r = srr[j]
+                    p = srp[j]
+                    if ws.route_stamp[r] != stamp:
+                        ws.route_stamp[r] = stamp
+                        ws.route_last[r] = p
+                        ws.queue.push_back(r)
+                    elif p > ws.route_last[r]:
+                        ws.route_last[r] = p
+            ws.improved.clear()
+            for qi in range(ws.queue.size()):
+                r = ws.queue[qi]
+                base = rso[r]
+                nstops = rso[r + 1] - base
+                t0 = rto[r]
+                t1 = rto[r + 1]
+                trip = -1
+                tst = 0
+                alight_pos = 0
+                alight_par = 0
+                p = ws.route_last[r]
+                while p >= 0:
+                    s = rstops[base + p]
+                    if trip >= 0 and pick[base + p]:
+                        dep = sdep[tst + p]
+                        if dep > lb[s] and dep > best[0]:
+                            lb[s] = dep
+                            tp[k * S + s].trip = trip
+                            tp[k * S + s].board_pos = p
+                            tp[k * S + s].alight_pos = alight_pos
+                            tp[k * S + s].la_par = alight_par
+                            if ws.improved_stamp[s] != stamp:
+                                ws.improved_stamp[s] = stamp
+                                ws.improved.push_back(s)
+                    # Only stops improved by the last round can catch a later trip:
+                    # older labels were tried when they were new.
+                    if (drop[base + p] and ws.stop_stamp[s] == prev_mark
+                            and la[s] > best[0]):
+                        if trip >= 0:
+                            if la[s] < sarr[tst + p]:
+                                p -= 1
+                                continue
+                            lo = trip - t0 + 1
+                        else:
+                            lo = 0
+                        # latest trip in [lo, t1 - t0) arriving here by la[s]
+                        col = abp + tso[t0] + p * (t1 - t0)
+                        hi = t1 - t0
+                        cand = lo - 1
+                        while lo < hi:
+                            mid = (lo + hi) >> 1
+                            if col[mid] <= la[s]:
+                                cand = mid
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        cand += t0
+                        if cand >= t0 and cand != trip:
+                            trip = cand
+                            tst = tso[trip]
+                            alight_pos = p
+                            alight_par = ws.la_par[s]
+                    p -= 1
+            # transfer phase: departures, and alighting labels for round k + 1
+            stamp = ws.next_stamp()
+            for qi in range(ws.improved.size()):
+                s = ws.improved[qi]
+                dep = lb[s]
+                if ws.acc[s] != INF and dep - ws.acc[s] > best[0]:
+                    best[0] = dep - ws.acc[s]
+                    best_par[0] = k * S + s
+                    walk_row[0] = -1
+                if change[s] < NO_TRANSFER:
+                    self._set_la(ws, s, dep - change[s] - slack, k * S + s, stamp)
+                for j in range(fpio[s], fpio[s + 1]):
+                    self._set_la(ws, fpif[j], dep - fpid[j] - slack, k * S + s, stamp)
+        ws.rounds = k
+
+    cdef inline void _egress(self, ReverseRaptorWorkspace ws, int s, int t, int row, int fp,
+                             int stamp) noexcept nogil:
+        if t > ws.la[s]:
+            ws.la[s] = t
+            ws.la_par[s] = -1
+            ws.egress_row[s] = row
+            ws.egress_fp[s] = fp
+            ws.touched.push_back(s)
+            if ws.stop_stamp[s] != stamp:
+                ws.stop_stamp[s] = stamp
+                ws.next_marked.push_back(s)
+
+    cdef inline void _access(self, ReverseRaptorWorkspace ws, int s, int t, int row,
+                             int fp) noexcept nogil:
+        if t < ws.acc[s]:
+            ws.acc[s] = t
+            ws.acc_row[s] = row
+            ws.touched.push_back(s)
+            ws.acc_fp[s] = fp
+
+    cdef inline void _set_la(self, ReverseRaptorWorkspace ws, int s, int t, int par,
+                             int stamp) noexcept nogil:
+        if t > ws.la[s]:
+            ws.la[s] = t
+            ws.la_par[s] = par
+            if ws.stop_stamp[s] != stamp:
+                ws.stop_stamp[s] = stamp
+                ws.next_marked.push_back(s)
+
+    cdef tuple _journey(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
+                        const int[:, ::1] targets, int departure, int par, int walk_row):
+        """Steps of the best journey, origin side first (no origin step)."""
+        cdef TimetableArrays A = self.a
+        cdef int S = self.n_stops
+        cdef list steps = []
+        cdef int row, p, q, x, a, d, trips = 0, guard = 0
+        cdef OwlRevTripPar P
+        if walk_row >= 0:
+            row = walk_row
+            p = sources[row, 0]
+            x = ws.egress_row[p]
+            d = ws.egress_fp[p]
+            if p != targets[x, 0]:  # footpaths may take 0 s
+                steps.append(("walk", p, targets[x, 0], departure + sources[row, 1], d))
+            return (departure, departure + sources[row, 1] + d + targets[x, 1], 0, row, x,
+                    steps)
+        p = par % S
+        row = ws.acc_row[p]
+        if p != sources[row, 0]:
+            steps.append(("walk", sources[row, 0], p, departure + sources[row, 1],
+                          ws.acc_fp[p]))
+        while True:
+            guard += 1
+            if guard > 10000:
+                raise RuntimeError("journey reconstruction did not terminate")
+            P = ws.tpar[par]
+            steps.append(("trip", P.trip, P.board_pos, P.alight_pos))
+            trips += 1
+            q = A.route_stops[A.route_stop_offset[A.trip_route[P.trip]] + P.alight_pos]
+            a = A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos]
+            par = P.la_par
+            if par < 0:
+                x = ws.egress_row[q]
+                d = ws.egress_fp[q]
+                if q != targets[x, 0]:
+                    steps.append(("walk", q, targets[x, 0], a, d))
+                return (departure, a + d + targets[x, 1], trips, row, x, steps)
+            x = par % S
+            if x != q:
+                A.append_walk(steps, q, x, a)
