@@ -9,7 +9,8 @@ engine once.
 Engines (``ENGINES``): ``csa`` and ``raptor`` (earliest arrival; RAPTOR also per number of
 trips), ``mcraptor`` (Pareto sets over arrival, transfers, walking and an extra
 criterion), ``rraptor`` (range: every Pareto (departure, arrival) journey of a window)
-and ``reverse`` (arrive-by: the latest departure arriving by ``Query.time``). Every one
+and ``reverse`` (arrive-by: the latest departure arriving by ``Query.time`` within
+``max_transfers``, a reverse RAPTOR; ``reverse_csa`` is the unbounded reverse CSA). Every one
 returns a :class:`RoutingResult`.
 """
 
@@ -30,10 +31,11 @@ from planner.routing.mcraptor import McRaptor
 from planner.routing.query import Query
 from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
+from planner.routing.reverse_raptor import ReverseRaptor
 from planner.routing.rraptor import RangeRaptor
 from planner.timetable.model import INFINITY, Timetable
 
-ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse")
+ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse", "reverse_csa")
 EARLIEST_ARRIVAL = ("raptor", "csa")
 
 
@@ -88,6 +90,10 @@ class Router:
     @cached_property
     def arrive_by(self) -> ArriveBy:
         return ArriveBy(self.tt)
+
+    @cached_property
+    def reverse_raptor(self) -> ReverseRaptor:
+        return ReverseRaptor(self.tt)
 
     def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
         """This thread's scratch object ``key``, created by ``factory`` on first use."""
@@ -209,6 +215,8 @@ class Router:
             return r._range(q)
         if engine == "reverse":
             return r._reverse(q)
+        if engine == "reverse_csa":
+            return r._reverse_csa(q)
         raise ValueError(f"unknown engine {engine!r}; choose one of {ENGINES}")
 
     def _earliest(self, q: Query, engine: str) -> RoutingResult:
@@ -264,11 +272,24 @@ class Router:
         return RoutingResult(journeys, self._record("rraptor", ws), walk_only)
 
     def _reverse(self, q: Query) -> RoutingResult:
-        """Arrive-by: the journey leaving latest that arrives by ``q.time``."""
+        """Arrive-by (reverse RAPTOR): the journey leaving latest that arrives by
+        ``q.time`` with at most ``q.max_transfers`` transfers."""
+        core = self.reverse_raptor
+        ws = self.workspace("reverse", core.workspace)
+        found = core.search(ws, q.sources, q.targets, q.time, q.max_trips, q.transfer_slack)
+        stats = self._record("reverse", ws)
+        if found is None:
+            return RoutingResult([], stats)
+        dep, arr, _, srow, trow, steps = found
+        return RoutingResult([self._from_core(q, steps, departure=dep, arrival=arr,
+                                              source_row=srow, target_row=trow)], stats)
+
+    def _reverse_csa(self, q: Query) -> RoutingResult:
+        """Arrive-by without a transfer bound (reverse CSA; faster than reverse RAPTOR)."""
         core = self.arrive_by
         ws = self.workspace("arriveby", core.workspace)
         found = core.search(ws, q.sources, q.targets, q.time, q.transfer_slack)
-        stats = self._record("reverse", ws)
+        stats = self._record("reverse_csa", ws)
         if found is None:
             return RoutingResult([], stats)
         dep, arr, _, srow, trow, steps = found

@@ -194,35 +194,13 @@ def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
                                   max_transfers=q.max_transfers,
                                   transfer_slack=q.transfer_slack, route_mask=q.route_mask))
         if j is None or not j.transit_legs or j.arrival > limit:
-            j = _latest_bounded(router, q, limit, back.departure)
-        if j is None or not j.transit_legs or j.arrival > limit:
-            break
+            break  # cannot happen: the reverse search proved a journey from there
         if found.items and j.arrival < earliest_arrival:
             break
         found.add(j)
         limit = j.arrival - 1
     items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
     return SearchOutcome(items, "" if items else NONE_ARRIVES, (earliest_arrival, q.time))
-
-
-def _latest_bounded(router: Router, q: Query, limit: int, upper: int) -> Journey | None:
-    """Latest departure ``<= upper`` arriving by ``limit`` within ``max_transfers``, by
-    bisecting RAPTOR's monotone earliest arrival (while the reverse engine is a CSA,
-    which knows no transfer bound)."""
-    forward = Query(q.sources, q.targets, upper, max_transfers=q.max_transfers,
-                    transfer_slack=q.transfer_slack, route_mask=q.route_mask)
-    lo, hi = upper - 24 * 3600, upper + 1
-    first = router.arrival(forward.at(lo))
-    if first is None or first > limit:
-        return None
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        a = router.arrival(forward.at(mid))
-        if a is not None and a <= limit:
-            lo = mid
-        else:
-            hi = mid
-    return router.earliest(forward.at(lo))
 
 
 def page_starts(journeys: list[Journey], q: Query, page: Page,
