@@ -280,6 +280,12 @@ class _Rows:
         return cls(as_rows(pairs), extra, options)
 
 
+def _criterion(j: Journey) -> int:
+    """McRAPTOR's extra criterion of a journey (rental seconds; 0 for walking only)."""
+    value = j.extra.get("criterion", 0)
+    return int(value) if isinstance(value, int | np.integer) else 0
+
+
 def _extra(o: AccessOption | None) -> int:
     return 0 if o is None else o.extra
 
@@ -290,7 +296,7 @@ def _options_of(j: Journey, src: _Rows, tgt: _Rows
     settles a tie between a walking and a rental row."""
     pairs = [(a, e) for a in src.options.get((j.source, j.access), [None])
              for e in tgt.options.get((j.target, j.egress), [None])]
-    criterion = j.extra.get("criterion", 0)
+    criterion = _criterion(j)
     return next(((a, e) for a, e in pairs if _extra(a) + _extra(e) == criterion), pairs[0])
 
 
@@ -337,10 +343,10 @@ def search_rental(router: Router, req: TripRequest, base: Query, src: _Rows, tgt
         journeys = [j for j in router.pareto(q) if j.transit_legs]
         if not journeys:
             break
-        best_walk = min((j.arrival for j in journeys if j.extra.get("criterion") == 0),
+        best_walk = min((j.arrival for j in journeys if _criterion(j) == 0),
                         default=math.inf)
         for j in journeys:
-            if (j.extra.get("criterion", 0) <= 0 or j.arrival >= best_walk
+            if (_criterion(j) <= 0 or j.arrival >= best_walk
                     or leave_time(j) > hi or _dominated(j, walking)
                     or (latest_arrival is not None and j.arrival > latest_arrival)):
                 continue

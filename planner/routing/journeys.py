@@ -149,7 +149,8 @@ def leave_time(j: Journey) -> int:
     time of an earliest-arrival search)."""
     first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
     if first is None:
-        return j.arrival - sum(leg.duration for leg in j.legs) - j.access - j.egress
+        walks = sum(leg.duration for leg in j.legs if isinstance(leg, WalkLeg))
+        return j.arrival - walks - j.access - j.egress
     lead = 0
     for leg in j.legs:
         if isinstance(leg, TransitLeg):

@@ -45,7 +45,8 @@ class ReferenceRouter:
         self.slack = transfer_slack
         self.max_trips = max_trips
         self.layers = 1 if max_trips is None else max_trips + 1
-        self.graph = nx.DiGraph()
+        self.graph: nx.DiGraph[tuple] = nx.DiGraph()
+        self._a: dict[str, list[int]] = {}
         self._build()
 
     def _next_layer(self, layer: int) -> int | None:
@@ -61,67 +62,76 @@ class ReferenceRouter:
 
     def _build(self) -> None:
         tt = self.tt
-        g = self.graph
-        route_stops = tt.route_stops.tolist()
-        rso = tt.route_stop_offset.tolist()
-        pickup = tt.route_pickup.tolist()
-        dropoff = tt.route_dropoff.tolist()
-        trip_route = tt.trip_route.tolist()
-        tso = tt.trip_st_offset.tolist()
-        st_arr = tt.st_arr.tolist()
-        st_dep = tt.st_dep.tolist()
-        change = tt.stop_change_time.tolist()
-        fp_off = tt.fp_offset.tolist()
-        fp_to = tt.fp_to.tolist()
-        fp_dur = tt.fp_dur.tolist()
+        self._a = {name: getattr(tt, name).tolist() for name in (
+            "route_stops", "route_stop_offset", "route_pickup", "route_dropoff", "trip_route",
+            "trip_st_offset", "st_arr", "st_dep", "stop_change_time", "fp_offset", "fp_to",
+            "fp_dur")}
+        fp_off, fp_to, fp_dur = self._a["fp_offset"], self._a["fp_to"], self._a["fp_dur"]
         self.footpaths = [
             list(zip(fp_to[fp_off[s]:fp_off[s + 1]], fp_dur[fp_off[s]:fp_off[s + 1]],
                      strict=True))
             for s in range(tt.n_stops)
         ]
-        boardable: list[set[int]] = [set() for _ in range(tt.n_stops)]
-        for t in range(tt.n_trips):
-            r = trip_route[t]
-            base, n = rso[r], rso[r + 1] - rso[r]
-            for p in range(n - 1):
-                if pickup[base + p]:
-                    boardable[route_stops[base + p]].add(st_dep[tso[t] + p])
-        self.wait_times = [sorted(x) for x in boardable]
-
+        self.wait_times = self._boarding_times()
         for layer in range(self.layers):
             for s, times in enumerate(self.wait_times):
                 for a, b in zip(times, times[1:], strict=False):
-                    g.add_edge(("W", s, a, layer), ("W", s, b, layer), weight=b - a)
+                    self.graph.add_edge(("W", s, a, layer), ("W", s, b, layer), weight=b - a)
             for t in range(tt.n_trips):
-                r = trip_route[t]
-                base, n = rso[r], rso[r + 1] - rso[r]
-                o = tso[t]
-                board_layer = self._next_layer(layer)
-                for p in range(n):
-                    s = route_stops[base + p]
-                    arr, dep = st_arr[o + p], st_dep[o + p]
-                    if p < n - 1:
-                        g.add_edge(("D", t, p, layer), ("A", t, p + 1, layer),
-                                   weight=st_arr[o + p + 1] - dep)
-                        if pickup[base + p] and board_layer is not None:
-                            g.add_edge(("W", s, dep, layer), ("D", t, p, board_layer), weight=0)
-                    if p == 0:
-                        continue
-                    a_node = ("A", t, p, layer)
-                    if p < n - 1:
-                        g.add_edge(a_node, ("D", t, p, layer), weight=dep - arr)
-                    if not dropoff[base + p]:
-                        continue
-                    g.add_edge(a_node, ("X", s, layer), weight=0)
-                    if change[s] < NO_TRANSFER:
-                        w = self._wait_node(s, arr + change[s] + self.slack, layer)
-                        if w is not None:
-                            g.add_edge(a_node, w, weight=w[2] - arr)
-                    for u, d in self.footpaths[s]:
-                        g.add_edge(a_node, ("X", u, layer), weight=d)
-                        w = self._wait_node(u, arr + d + self.slack, layer)
-                        if w is not None:
-                            g.add_edge(a_node, w, weight=w[2] - arr)
+                self._trip_edges(t, layer)
+
+    def _boarding_times(self) -> list[list[int]]:
+        """Per stop, the sorted departures one may board there (the waiting chain)."""
+        a = self._a
+        boardable: list[set[int]] = [set() for _ in range(self.tt.n_stops)]
+        for t in range(self.tt.n_trips):
+            r = a["trip_route"][t]
+            base, n = a["route_stop_offset"][r], a["route_stop_offset"][r + 1] - a[
+                "route_stop_offset"][r]
+            for p in range(n - 1):
+                if a["route_pickup"][base + p]:
+                    boardable[a["route_stops"][base + p]].add(a["st_dep"][a["trip_st_offset"][t]
+                                                                          + p])
+        return [sorted(x) for x in boardable]
+
+    def _trip_edges(self, t: int, layer: int) -> None:
+        """Ride, board and alight edges of trip ``t`` in ``layer``."""
+        a, g = self._a, self.graph
+        r = a["trip_route"][t]
+        rso = a["route_stop_offset"]
+        base, n = rso[r], rso[r + 1] - rso[r]
+        o = a["trip_st_offset"][t]
+        st_arr, st_dep = a["st_arr"], a["st_dep"]
+        board_layer = self._next_layer(layer)
+        for p in range(n):
+            s = a["route_stops"][base + p]
+            arr, dep = st_arr[o + p], st_dep[o + p]
+            if p < n - 1:
+                g.add_edge(("D", t, p, layer), ("A", t, p + 1, layer),
+                           weight=st_arr[o + p + 1] - dep)
+                if a["route_pickup"][base + p] and board_layer is not None:
+                    g.add_edge(("W", s, dep, layer), ("D", t, p, board_layer), weight=0)
+            if p == 0:
+                continue
+            if p < n - 1:
+                g.add_edge(("A", t, p, layer), ("D", t, p, layer), weight=dep - arr)
+            if a["route_dropoff"][base + p]:
+                self._alight_edges(("A", t, p, layer), s, arr, layer)
+
+    def _alight_edges(self, a_node: tuple, s: int, arr: int, layer: int) -> None:
+        """Alighting at ``s``: arrive there, change there, or walk one footpath."""
+        g = self.graph
+        g.add_edge(a_node, ("X", s, layer), weight=0)
+        change = self._a["stop_change_time"][s]
+        if change < NO_TRANSFER:
+            w = self._wait_node(s, arr + change + self.slack, layer)
+            if w is not None:
+                g.add_edge(a_node, w, weight=w[2] - arr)
+        for u, d in self.footpaths[s]:
+            g.add_edge(a_node, ("X", u, layer), weight=d)
+            w = self._wait_node(u, arr + d + self.slack, layer)
+            if w is not None:
+                g.add_edge(a_node, w, weight=w[2] - arr)
 
     def earliest_arrival(self, sources: Sequence[tuple[int, int]],
                          targets: Sequence[tuple[int, int]], departure: int,
