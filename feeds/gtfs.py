@@ -262,8 +262,8 @@ def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) 
                 merged[t].append(df)
         feeds.append(name)
         sources[name] = path
-    for w in warnings:
-        log.warning(w)
+    for message in warnings:
+        log.warning(message)
     out = {t: (pd.concat(dfs, ignore_index=True) if dfs else None) for t, dfs in merged.items()}
     return GtfsData(tables=out, feeds=feeds, sources=sources, warnings=warnings)
 
