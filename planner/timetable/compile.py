@@ -164,7 +164,9 @@ def _agency_timezones(data: GtfsData, default_tz: str) -> tuple[pd.Series, str, 
     return tz.astype(str), primary, name.astype(str)
 
 
-def _trip_templates(data: GtfsData, stop_index: dict[str, int]):
+def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
+        np.ndarray, pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+        np.ndarray]:
     """Stop times sorted by trip and sequence, with times interpolated where empty."""
     st = data["stop_times"]
     assert st is not None
@@ -351,7 +353,7 @@ def compile_timetable(
         plain = np.array([c for c in codes if c not in shifts_of], dtype=np.int64)
         inst_trip.append(plain)
         inst_shift.append(np.zeros(len(plain), dtype=np.int64))
-        for c in codes:
+        for c in codes.tolist():
             if c in shifts_of:
                 sh = shifts_of[c]
                 inst_trip.append(np.full(len(sh), c, dtype=np.int64))
@@ -472,9 +474,9 @@ def compile_timetable(
     tr = data["transfers"]
     if tr is not None:
         plain_tr = tr
-        for c in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
-            if c in plain_tr.columns:
-                plain_tr = plain_tr[plain_tr[c].isna()]
+        for column in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
+            if column in plain_tr.columns:
+                plain_tr = plain_tr[plain_tr[column].isna()]
         fr = plain_tr["from_stop_id"].map(stop_index)
         to = plain_tr["to_stop_id"].map(stop_index)
         ttype = plain_tr["transfer_type"].fillna(0).astype(int) \
