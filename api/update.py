@@ -27,7 +27,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import formatdate
@@ -89,7 +89,7 @@ def load_config(path: Path) -> FeedConfig:
                  for s in data.get("gbfs", []))
     if not gtfs:
         raise UpdateError(f"{path}: no [[gtfs]] sources")
-    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,  # type: ignore[arg-type]
+    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,
                       gtfs=gtfs, gbfs=gbfs, timeout=float(dl.get("timeout", 60.0)),
                       retries=int(dl.get("retries", 3)), backoff=float(dl.get("backoff", 2.0)))
 
@@ -225,7 +225,7 @@ def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> 
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as out:
-            def write(name: str, header: list[str], body) -> None:  # type: ignore[no-untyped-def]
+            def write(name: str, header: list[str], body: Iterable[list[str]]) -> None:
                 buf = io.StringIO()
                 w = csv.writer(buf, lineterminator="\n")
                 w.writerow(header)
@@ -240,7 +240,9 @@ def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> 
                 counts[name.removesuffix(".txt")] = n
 
             # pass 2: stop_times of kept trips at kept stops
-            sh, reader = _rows(zf, "stop_times.txt")  # type: ignore[misc]
+            got = _rows(zf, "stop_times.txt")
+            assert got is not None  # pass 1 read it
+            sh, reader = got
 
             def st_rows() -> Iterator[list[str]]:
                 for r in reader:
