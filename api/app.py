@@ -318,13 +318,13 @@ def _register_stoptimes(app: FastAPI, rt: Runtime, settings: Settings) -> None:
 
     @app.get("/api/v1/stoptimes", tags=["timetable"],
              summary="Departures (or arrivals) at a stop and its platforms")
-    async def stoptimes(
-        stopId: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
+    async def stoptimes(  # camelCase parameters: MOTIS's names
+        stopId: Annotated[str, Query(min_length=1, max_length=200,
                                      examples=["de-db-fv-2026:347953"])],
         time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
         n: Annotated[int, Query(ge=1, le=settings.max_stoptimes)] = 10,
-        arriveBy: bool = False,  # noqa: N803
-        pageCursor: str | None = None,  # noqa: N803
+        arriveBy: bool = False,
+        pageCursor: str | None = None,
     ) -> dict[str, Any]:
         zone = rt.store.timezone()
         moment = parse_time(time, "time", zone)
