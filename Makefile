@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup build run test lint bench clean browser
+.PHONY: setup build run test lint typecheck bench clean browser
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,7 +33,11 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check planner feeds api tests benchmarks
 
-test: setup lint browser
+# Files, strictness and per-library exceptions live in pyproject.toml [tool.mypy].
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck browser
 	$(VENV)/bin/pytest -q
 
 # The API benchmark drives the server with Debian's wrk (falls back to a Python client).

@@ -227,6 +227,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
 
+    _register_errors(app)
+    _register_geocoding(app, rt)
+    _register_stoptimes(app, rt, settings)
+    from api.plan import register_plan
+
+    register_plan(app, rt)
+    _register_operations(app, rt, settings)
+    _register_widget(app)
+    _install_reload_signal(rt)
+    return app
+
+
+def _register_errors(app: FastAPI) -> None:
+    """Every error leaves as ``{"error", "parameter"?}`` JSON, validation errors too."""
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.message, exc.parameter)
@@ -247,7 +262,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
         return _error(503, f"timetable data unusable: {exc}")
 
-    # --- geocoding ------------------------------------------------------------------------
+
+def _register_geocoding(app: FastAPI, rt: Runtime) -> None:
     @app.get("/api/v1/geocode", tags=["geocode"], summary="Stop search by name")
     async def geocode(
         text: Annotated[str, Query(min_length=1, max_length=200,
@@ -296,16 +312,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await rt.run(work)
 
-    # --- departure board ------------------------------------------------------------------
+
+def _register_stoptimes(app: FastAPI, rt: Runtime, settings: Settings) -> None:
+    """The departure board; ``settings`` bounds ``n`` in the schema."""
+
     @app.get("/api/v1/stoptimes", tags=["timetable"],
              summary="Departures (or arrivals) at a stop and its platforms")
-    async def stoptimes(
-        stopId: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
+    async def stoptimes(  # camelCase parameters: MOTIS's names
+        stopId: Annotated[str, Query(min_length=1, max_length=200,
                                      examples=["de-db-fv-2026:347953"])],
         time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
         n: Annotated[int, Query(ge=1, le=settings.max_stoptimes)] = 10,
-        arriveBy: bool = False,  # noqa: N803
-        pageCursor: str | None = None,  # noqa: N803
+        arriveBy: bool = False,
+        pageCursor: str | None = None,
     ) -> dict[str, Any]:
         zone = rt.store.timezone()
         moment = parse_time(time, "time", zone)
@@ -352,12 +371,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return await rt.run(work)
 
-    # --- journey planning -----------------------------------------------------------------
-    from api.plan import register_plan
 
-    register_plan(app, rt)
-
-    # --- operations -----------------------------------------------------------------------
+def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
     @app.get("/api/v1/health", tags=["operations"],
              summary="Timetable version and validity, feed ages, cache state, "
                      "GBFS systems (last success, last error, stale)")
@@ -380,7 +395,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         changed = await rt.run(lambda: rt.store.check_for_update(force=True))
         return {"reloaded": changed, "feedVersion": rt.store.feedset.version}
 
-    # --- widget (files owned by the widget; served here) -----------------------------------
+
+def _register_widget(app: FastAPI) -> None:
+    """The widget's files: owned by the widget, served here."""
+
     @app.get("/", include_in_schema=False)
     async def index() -> Response:
         return _static_file("index.html")
@@ -391,9 +409,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-    _install_reload_signal(rt)
-    return app
 
 
 def _static_file(name: str) -> Response:

@@ -115,6 +115,7 @@ class RedisCache:
             self._failed(exc)
             return None
         self._ok()
+        # redis-py types every command as sync-or-async; this client is the sync one.
         return value  # type: ignore[return-value]
 
     def set(self, key: str, value: bytes) -> None:

@@ -29,7 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "gbfs_max_age": args.gbfs_max_age,
         "gbfs_epoch": args.gbfs_epoch,
     }
-    settings = load_settings(config=args.config, **overrides)
+    settings = load_settings(env=None, config=args.config, **overrides)
     if args.gbfs:  # in addition to OWL_GBFS and the enabled [[gbfs]] entries
         settings = replace(settings, gbfs=tuple(dict.fromkeys(settings.gbfs + tuple(args.gbfs))))
     if args.osm:  # in addition to OWL_OSM

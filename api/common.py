@@ -8,6 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.store import Prepared
@@ -155,7 +156,7 @@ def encode_cursor(data: dict[str, object]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(text: str, parameter: str = "pageCursor") -> dict[str, object]:
+def decode_cursor(text: str, parameter: str = "pageCursor") -> dict[str, Any]:
     try:
         pad = "=" * (-len(text) % 4)
         data = json.loads(base64.urlsafe_b64decode(text + pad))

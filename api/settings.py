@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from feeds.demo import DEMO_FEED
 
@@ -109,10 +110,10 @@ def _coerce(name: str, raw: object) -> object:
         return tuple(x.strip() for x in str(raw).split(sep) if x.strip())
     if isinstance(default, bool):
         return str(raw).lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int):
-        return int(raw)  # type: ignore[arg-type]
-    if isinstance(default, float):
-        return float(raw)  # type: ignore[arg-type]
+    if isinstance(default, int | float):
+        if not isinstance(raw, str | int | float):
+            raise ValueError(f"{name}: expected a number, got {raw!r}")
+        return int(raw) if isinstance(default, int) else float(raw)
     return str(raw)
 
 
@@ -121,7 +122,7 @@ def load_settings(
 ) -> Settings:
     """Defaults < config file ([server] table of TOML) < environment < explicit overrides."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}  # field name -> value coerced to that field's type
     path = config or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     if path is not None:
         data = tomllib.loads(Path(path).read_text())
@@ -137,7 +138,7 @@ def load_settings(
             except ValueError as exc:
                 raise ValueError(f"environment variable {var}: {exc}") from None
     values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
-    return replace(Settings(), **values)  # type: ignore[arg-type]
+    return replace(Settings(), **values)
 
 
 def to_env(settings: Settings) -> dict[str, str]:

@@ -112,5 +112,5 @@ class ShapeStore:
             cuts.append(k)
             start = k
         a, b = cuts[0], cuts[-1]
-        piece = [tuple(map(float, p)) for p in shape[a:b + 1]]
+        piece = [(float(lat), float(lon)) for lat, lon in shape[a:b + 1]]
         return [stops[0], *piece, stops[-1]]  # exact stop positions at both ends

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -94,8 +95,8 @@ def plain_arrays(tt: Timetable) -> Timetable:
     """
     from dataclasses import fields, replace
 
-    views = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
-             if isinstance(getattr(tt, f.name), np.memmap)}
+    views: dict[str, Any] = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
+                             if isinstance(getattr(tt, f.name), np.memmap)}
     return replace(tt, **views) if views else tt
 
 
@@ -145,13 +146,13 @@ class Prepared:
         except KeyError:
             pass
         lookup = self.tt.extra.get("_unscoped")
-        if lookup is None:
-            lookup = {}
+        if not isinstance(lookup, dict):
+            unscoped: dict[str, int] = {}
             for i, sid in enumerate(self.tt.stop_ids):
                 raw = str(sid).split(":", 1)[-1]
-                lookup[raw] = -1 if raw in lookup else i
-            self.tt.extra["_unscoped"] = lookup
-        i = lookup.get(stop_id, -1)  # type: ignore[union-attr]
+                unscoped[raw] = -1 if raw in unscoped else i
+            self.tt.extra["_unscoped"] = lookup = unscoped
+        i = lookup.get(stop_id, -1)
         if i < 0:
             raise KeyError(f"unknown stop id {stop_id!r}")
         return i

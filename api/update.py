@@ -27,7 +27,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import formatdate
@@ -89,7 +89,7 @@ def load_config(path: Path) -> FeedConfig:
                  for s in data.get("gbfs", []))
     if not gtfs:
         raise UpdateError(f"{path}: no [[gtfs]] sources")
-    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,  # type: ignore[arg-type]
+    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,
                       gtfs=gtfs, gbfs=gbfs, timeout=float(dl.get("timeout", 60.0)),
                       retries=int(dl.get("retries", 3)), backoff=float(dl.get("backoff", 2.0)))
 
@@ -186,116 +186,170 @@ def _rows(zf: zipfile.ZipFile, name: str) -> tuple[list[str], Iterator[list[str]
     return header, reader
 
 
+def _table(zf: zipfile.ZipFile, name: str) -> tuple[list[str], list[list[str]]] | None:
+    """A whole (small) member in memory; stop_times is streamed with _rows instead."""
+    got = _rows(zf, name)
+    return (got[0], list(got[1])) if got else None
+
+
+class _MemberWriter:
+    """Writes CSV members into the clipped zip and counts their rows (per table name)."""
+
+    def __init__(self, out: zipfile.ZipFile) -> None:
+        self.out = out
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, name: str, header: list[str], body: Iterable[list[str]]) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(header)
+        n = 0
+        for row in body:
+            w.writerow(row)
+            n += 1
+        # fixed timestamps: the same content gives the same bytes (and version)
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self.out.writestr(info, buf.getvalue())
+        self.counts[name.removesuffix(".txt")] = n
+
+
+def _stops_inside(header: list[str], rows: list[list[str]],
+                  bbox: tuple[float, float, float, float]) -> set[str]:
+    min_lon, min_lat, max_lon, max_lat = bbox
+    i_id, i_lat, i_lon = (header.index("stop_id"), header.index("stop_lat"),
+                          header.index("stop_lon"))
+    inside: set[str] = set()
+    for r in rows:
+        try:
+            lat, lon = float(r[i_lat]), float(r[i_lon])
+        except (ValueError, IndexError):
+            continue
+        if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
+            inside.add(r[i_id])
+    return inside
+
+
+def _trips_with_two_stops(src: Path, zf: zipfile.ZipFile, inside: set[str]) -> set[str]:
+    """Pass 1 over stop_times: the trips that keep at least two stops (a ride)."""
+    got = _rows(zf, "stop_times.txt")
+    if got is None:
+        raise GtfsError(str(src), ["required file missing or empty: stop_times.txt"])
+    sh, reader = got
+    s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
+    per_trip: dict[str, int] = {}
+    for r in reader:
+        if len(r) > s_stop and r[s_stop] in inside:
+            per_trip[r[s_trip]] = per_trip.get(r[s_trip], 0) + 1
+    return {t for t, n in per_trip.items() if n >= 2}
+
+
+def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter, keep_trips: set[str],
+                      inside: set[str]) -> set[str]:
+    """Pass 2: stop_times of kept trips at kept stops; returns the stops they use."""
+    got = _rows(zf, "stop_times.txt")
+    assert got is not None  # pass 1 read it
+    sh, reader = got
+    s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
+    used_stops: set[str] = set()
+
+    def st_rows() -> Iterator[list[str]]:
+        for r in reader:
+            if len(r) > s_stop and r[s_trip] in keep_trips and r[s_stop] in inside:
+                used_stops.add(r[s_stop])
+                yield r
+
+    write("stop_times.txt", sh, st_rows())
+    return used_stops
+
+
+def _write_trips(zf: zipfile.ZipFile, write: _MemberWriter,
+                 keep_trips: set[str]) -> tuple[set[str], set[str], set[str]]:
+    """The kept trips; returns the routes, services and shapes they reference."""
+    trips = _table(zf, "trips.txt")
+    assert trips is not None
+    th, trows = trips
+    t_id, t_route, t_service = (th.index("trip_id"), th.index("route_id"),
+                                th.index("service_id"))
+    t_shape = th.index("shape_id") if "shape_id" in th else -1
+    kept_trips = [r for r in trows if r[t_id] in keep_trips]
+    routes_used = {r[t_route] for r in kept_trips}
+    services = {r[t_service] for r in kept_trips}
+    shapes_used = {r[t_shape] for r in kept_trips if t_shape >= 0 and r[t_shape]}
+    write("trips.txt", th, kept_trips)
+    return routes_used, services, shapes_used
+
+
+def _write_routes(zf: zipfile.ZipFile, write: _MemberWriter,
+                  routes_used: set[str]) -> set[str] | None:
+    """The used routes; returns their agencies (None: routes.txt has no agency_id)."""
+    routes = _table(zf, "routes.txt")
+    assert routes is not None
+    rh, rrows = routes
+    kept_routes = [r for r in rrows if r[rh.index("route_id")] in routes_used]
+    agencies = ({r[rh.index("agency_id")] for r in kept_routes}
+                if "agency_id" in rh else None)
+    write("routes.txt", rh, kept_routes)
+    return agencies
+
+
+def _write_referenced(zf: zipfile.ZipFile, write: _MemberWriter,
+                      tables: Iterable[tuple[str, str, set[str] | None]]) -> None:
+    """Optional tables, each filtered to rows whose ``col`` is in ``keep`` (None: all)."""
+    for name, col, keep in tables:
+        got = _rows(zf, name)
+        if got is None:
+            continue
+        hh, rr = got
+        if keep is None or col not in hh:
+            write(name, hh, rr)
+            continue
+        k = hh.index(col)
+        write(name, hh, (r for r in rr if len(r) > k and r[k] in keep))
+
+
+def _write_transfers(zf: zipfile.ZipFile, write: _MemberWriter, kept_stops: set[str]) -> None:
+    got = _rows(zf, "transfers.txt")
+    if got is not None:
+        hh, rr = got
+        a, b = hh.index("from_stop_id"), hh.index("to_stop_id")
+        write("transfers.txt", hh,
+              (r for r in rr if r[a] in kept_stops and r[b] in kept_stops))
+
+
 def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> dict[str, int]:
     """Keep stops inside ``bbox`` (plus their parent stations), stop_times at kept stops,
     trips with at least two of them, and everything those reference."""
-    min_lon, min_lat, max_lon, max_lat = bbox
-    counts: dict[str, int] = {}
     with zipfile.ZipFile(src) as zf:
-        def table(name: str) -> tuple[list[str], list[list[str]]] | None:
-            got = _rows(zf, name)
-            return (got[0], list(got[1])) if got else None
-
-        stops = table("stops.txt")
+        stops = _table(zf, "stops.txt")
         if stops is None:
             raise GtfsError(str(src), ["required file missing or empty: stops.txt"])
         h, rows = stops
-        i_id, i_lat, i_lon = h.index("stop_id"), h.index("stop_lat"), h.index("stop_lon")
+        i_id = h.index("stop_id")
         i_par = h.index("parent_station") if "parent_station" in h else -1
-        inside: set[str] = set()
-        for r in rows:
-            try:
-                lat, lon = float(r[i_lat]), float(r[i_lon])
-            except (ValueError, IndexError):
-                continue
-            if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
-                inside.add(r[i_id])
-        # pass 1 over stop_times: how many kept stops each trip has
-        got = _rows(zf, "stop_times.txt")
-        if got is None:
-            raise GtfsError(str(src), ["required file missing or empty: stop_times.txt"])
-        sh, reader = got
-        s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
-        per_trip: dict[str, int] = {}
-        for r in reader:
-            if len(r) > s_stop and r[s_stop] in inside:
-                per_trip[r[s_trip]] = per_trip.get(r[s_trip], 0) + 1
-        keep_trips = {t for t, n in per_trip.items() if n >= 2}
-        used_stops: set[str] = set()
+        inside = _stops_inside(h, rows, bbox)
+        keep_trips = _trips_with_two_stops(src, zf, inside)
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as out:
-            def write(name: str, header: list[str], body) -> None:  # type: ignore[no-untyped-def]
-                buf = io.StringIO()
-                w = csv.writer(buf, lineterminator="\n")
-                w.writerow(header)
-                n = 0
-                for row in body:
-                    w.writerow(row)
-                    n += 1
-                # fixed timestamps: the same content gives the same bytes (and version)
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                out.writestr(info, buf.getvalue())
-                counts[name.removesuffix(".txt")] = n
-
-            # pass 2: stop_times of kept trips at kept stops
-            sh, reader = _rows(zf, "stop_times.txt")  # type: ignore[misc]
-
-            def st_rows() -> Iterator[list[str]]:
-                for r in reader:
-                    if len(r) > s_stop and r[s_trip] in keep_trips and r[s_stop] in inside:
-                        used_stops.add(r[s_stop])
-                        yield r
-
-            write("stop_times.txt", sh, st_rows())
-            trips = table("trips.txt")
-            assert trips is not None
-            th, trows = trips
-            t_id, t_route, t_service = (th.index("trip_id"), th.index("route_id"),
-                                        th.index("service_id"))
-            t_shape = th.index("shape_id") if "shape_id" in th else -1
-            kept_trips = [r for r in trows if r[t_id] in keep_trips]
-            routes_used = {r[t_route] for r in kept_trips}
-            services = {r[t_service] for r in kept_trips}
-            shapes_used = {r[t_shape] for r in kept_trips if t_shape >= 0 and r[t_shape]}
-            write("trips.txt", th, kept_trips)
+            write = _MemberWriter(out)
+            used_stops = _write_stop_times(zf, write, keep_trips, inside)
+            routes_used, services, shapes_used = _write_trips(zf, write, keep_trips)
             parents = {r[i_par] for r in rows if i_par >= 0 and r[i_id] in used_stops
                        and r[i_par]}
             write("stops.txt", h, (r for r in rows if r[i_id] in used_stops or r[i_id] in parents))
-            kept_stops = used_stops | parents
-            routes = table("routes.txt")
-            assert routes is not None
-            rh, rrows = routes
-            kept_routes = [r for r in rrows if r[rh.index("route_id")] in routes_used]
-            agencies = ({r[rh.index("agency_id")] for r in kept_routes}
-                        if "agency_id" in rh else None)
-            write("routes.txt", rh, kept_routes)
-            for name, col, keep in (("calendar.txt", "service_id", services),
-                                    ("calendar_dates.txt", "service_id", services),
-                                    ("shapes.txt", "shape_id", shapes_used),
-                                    ("frequencies.txt", "trip_id", keep_trips),
-                                    ("agency.txt", "agency_id", agencies)):
-                got = _rows(zf, name)
-                if got is None:
-                    continue
-                hh, rr = got
-                if keep is None or col not in hh:
-                    write(name, hh, rr)
-                    continue
-                k = hh.index(col)
-                write(name, hh, (r for r in rr if len(r) > k and r[k] in keep))
-            got = _rows(zf, "transfers.txt")
-            if got is not None:
-                hh, rr = got
-                a, b = hh.index("from_stop_id"), hh.index("to_stop_id")
-                write("transfers.txt", hh,
-                      (r for r in rr if r[a] in kept_stops and r[b] in kept_stops))
+            agencies = _write_routes(zf, write, routes_used)
+            _write_referenced(zf, write, (("calendar.txt", "service_id", services),
+                                          ("calendar_dates.txt", "service_id", services),
+                                          ("shapes.txt", "shape_id", shapes_used),
+                                          ("frequencies.txt", "trip_id", keep_trips),
+                                          ("agency.txt", "agency_id", agencies)))
+            _write_transfers(zf, write, used_stops | parents)
             for name in ("feed_info.txt", "attributions.txt"):
                 got = _rows(zf, name)
                 if got is not None:
                     write(name, got[0], got[1])
-    return counts
+    return write.counts
 
 
 # --- publishing ---------------------------------------------------------------------------
@@ -357,20 +411,15 @@ def run_update(cfg: FeedConfig, data_dir: Path, *, only: list[str] | None = None
     return result
 
 
-def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
-         day: date | str | None, compile_check: bool, client: httpx.Client | None,
-         options: CompileOptions | None) -> UpdateResult:
-    downloads = data_dir / "downloads"
-    sources = [s for s in cfg.gtfs if not only or s.name in only]
-    if only and not sources:
-        raise UpdateError(f"no source named {', '.join(only)} in the configuration")
+def _fetch(cfg: FeedConfig, downloads: Path, sources: list[GtfsSource], force: bool,
+           client: httpx.Client | None) -> dict[str, Download]:
+    """Download ``sources``; every other configured source uses its last good download."""
     fetched: dict[str, Download] = {}
     for s in sources:
         d = download(s, downloads, cfg, force=force, client=client)
         if d.changed:
             load_feeds([d.path])  # GtfsError: the new file never replaces the old one
         fetched[s.name] = d
-    # sources not fetched this time use their last good download
     for s in cfg.gtfs:
         if s.name not in fetched:
             prev = downloads / f"{s.name}.zip"
@@ -379,32 +428,75 @@ def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
             meta_path = downloads / f"{s.name}.meta.json"
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
             fetched[s.name] = Download(prev, False, meta)
+    return fetched
+
+
+def _stage(cfg: FeedConfig, fetched: dict[str, Download],
+           staging: Path) -> tuple[dict[str, object], str, list[Path]]:
+    """Clip (or copy) every feed into ``staging``; returns the summary, the version (hash
+    of the staged bytes) and the staged files."""
+    summary: dict[str, object] = {}
+    h = hashlib.sha256()
+    clipped: list[Path] = []
+    for s in cfg.gtfs:
+        d = fetched[s.name]
+        target = staging / f"{s.name}.gtfs.zip"
+        if s.clip:
+            counts = clip_feed(d.path, target, cfg.bbox)
+            if counts.get("stops", 0) == 0 or counts.get("trips", 0) == 0:
+                raise UpdateError(f"{s.name}: no stops or trips inside the region's bbox "
+                                  f"{list(cfg.bbox)}")
+            summary[s.name] = f"{counts['stops']} stops, {counts['trips']} trips"
+        else:
+            shutil.copyfile(d.path, target)
+            summary[s.name] = "not clipped"
+        h.update(s.name.encode())
+        h.update(target.read_bytes())
+        clipped.append(target)
+    return summary, h.hexdigest()[:16], clipped
+
+
+def _publish(cfg: FeedConfig, data_dir: Path, staging: Path, version: str,
+             clipped: list[Path], fetched: dict[str, Download], previous: str) -> None:
+    """Move the staged version in place, then switch the pointer to it (one rename)."""
+    versions = data_dir / "versions"
+    versions.mkdir(exist_ok=True)
+    final = versions / version
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+    pointer = {
+        "version": version,
+        "published_at": time.time(),
+        "region": cfg.region,
+        "bbox": list(cfg.bbox),
+        "feeds": [f"versions/{version}/{p.name}" for p in clipped],
+        "sources": {s.name: {"url": s.url, "license": s.license,
+                             "attribution": s.attribution,
+                             "fetched_at": fetched[s.name].meta.get("fetched_at"),
+                             "etag": fetched[s.name].meta.get("etag", "")}
+                    for s in cfg.gtfs},
+    }
+    _write_json(data_dir / "current", pointer)  # the switch: one atomic rename
+    _prune(versions, keep={version, previous})
+
+
+def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
+         day: date | str | None, compile_check: bool, client: httpx.Client | None,
+         options: CompileOptions | None) -> UpdateResult:
+    downloads = data_dir / "downloads"
+    sources = [s for s in cfg.gtfs if not only or s.name in only]
+    if only and not sources:
+        raise UpdateError(f"no source named {', '.join(only)} in the configuration")
+    fetched = _fetch(cfg, downloads, sources, force, client)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data_dir))
     try:
-        summary: dict[str, object] = {}
-        h = hashlib.sha256()
-        clipped: list[Path] = []
-        for s in cfg.gtfs:
-            d = fetched[s.name]
-            target = staging / f"{s.name}.gtfs.zip"
-            if s.clip:
-                counts = clip_feed(d.path, target, cfg.bbox)
-                if counts.get("stops", 0) == 0 or counts.get("trips", 0) == 0:
-                    raise UpdateError(f"{s.name}: no stops or trips inside the region's bbox "
-                                      f"{list(cfg.bbox)}")
-                summary[s.name] = f"{counts['stops']} stops, {counts['trips']} trips"
-            else:
-                shutil.copyfile(d.path, target)
-                summary[s.name] = "not clipped"
-            h.update(s.name.encode())
-            h.update(target.read_bytes())
-            clipped.append(target)
+        summary, version, clipped = _stage(cfg, fetched, staging)
         load_feeds(clipped)
         if compile_check:
             check = _check_day(clipped, date.fromisoformat(day) if isinstance(day, str)
                                else day)
             load_or_compile(clipped, check, options)
-        version = h.hexdigest()[:16]
         pointer_path = data_dir / "current"
         old = json.loads(pointer_path.read_text()) if pointer_path.exists() else {}
         # commit the downloads only now that everything passed
@@ -415,26 +507,8 @@ def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
                 _write_json(downloads / f"{s.name}.meta.json", d.meta)
         if old.get("version") == version:
             return UpdateResult(version, False, {**summary, "published": "unchanged"})
-        versions = data_dir / "versions"
-        versions.mkdir(exist_ok=True)
-        final = versions / version
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
-        pointer = {
-            "version": version,
-            "published_at": time.time(),
-            "region": cfg.region,
-            "bbox": list(cfg.bbox),
-            "feeds": [f"versions/{version}/{p.name}" for p in clipped],
-            "sources": {s.name: {"url": s.url, "license": s.license,
-                                 "attribution": s.attribution,
-                                 "fetched_at": fetched[s.name].meta.get("fetched_at"),
-                                 "etag": fetched[s.name].meta.get("etag", "")}
-                        for s in cfg.gtfs},
-        }
-        _write_json(pointer_path, pointer)  # the switch: one atomic rename
-        _prune(versions, keep={version, str(old.get("version", ""))})
+        _publish(cfg, data_dir, staging, version, clipped, fetched,
+                 previous=str(old.get("version", "")))
         return UpdateResult(version, True, summary)
     finally:
         if staging.exists():

@@ -194,7 +194,8 @@ def _data(payload: Any) -> dict[str, Any]:
 
 def _records(payload: Any, key: str) -> list[dict[str, Any]]:
     items = _data(payload).get(key)
-    _require(isinstance(items, list), f"'data.{key}' is not a list")
+    if not isinstance(items, list):
+        raise GbfsError(f"'data.{key}' is not a list")
     bad = [i for i in items if not isinstance(i, dict)]
     _require(not bad, f"'data.{key}' has non-object entries")
     return items
@@ -267,7 +268,8 @@ def parse_system_information(payload: Any, version: str, language: str | None) -
     data = _data(payload)
     _require(bool(data.get("system_id")), "system_information without system_id")
     langs = data.get("languages") or [data.get("language") or ""]
-    lang = language if language in langs else str(langs[0] if langs else "")
+    lang = language if language is not None and language in langs else str(
+        langs[0] if langs else "")
     return GbfsSystem(
         system_id=str(data["system_id"]),
         name=_text(data.get("name"), lang),
@@ -341,7 +343,8 @@ def parse_station_status(payload: Any) -> dict[str, _StationStatus]:
             log.warning("GBFS station_status entry without station_id skipped")
             continue
         total = rec.get("num_vehicles_available", rec.get("num_bikes_available"))
-        _require(isinstance(total, int | float), f"station {sid}: no num_bikes_available")
+        if not isinstance(total, int | float):
+            raise GbfsError(f"station {sid}: no num_bikes_available")
         by_type = {str(t.get("vehicle_type_id")): int(t.get("count") or 0)
                    for t in rec.get("vehicle_types_available") or [] if isinstance(t, dict)}
         docks = rec.get("num_docks_available")
@@ -403,8 +406,8 @@ def parse_geofencing_zones(
 ) -> tuple[list[GeofencingZone], list[GeofencingRule]]:
     data = _data(payload)
     fc = data.get("geofencing_zones")
-    _require(isinstance(fc, dict) and isinstance(fc.get("features"), list),
-             "'data.geofencing_zones' is not a FeatureCollection")
+    if not (isinstance(fc, dict) and isinstance(fc.get("features"), list)):
+        raise GbfsError("'data.geofencing_zones' is not a FeatureCollection")
     zones: list[GeofencingZone] = []
     for feat in fc["features"]:
         geom = (feat or {}).get("geometry") or {}
@@ -458,7 +461,8 @@ class RedisStateStore:
     """Redis hash per system (``<prefix><system>``), one JSON value per file, so workers
     writing different files never overwrite each other."""
 
-    def __init__(self, url: str, prefix: str = "owl:gbfs:", expire_seconds: int = 7 * 86400):
+    def __init__(self, url: str, prefix: str = "owl:gbfs:",
+                 expire_seconds: int = 7 * 86400) -> None:
         import redis  # imported here: only deployments with Redis need a server
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
@@ -467,6 +471,7 @@ class RedisStateStore:
 
     def load(self, system: str) -> dict[str, dict[str, Any]]:
         raw = self._redis.hgetall(self.prefix + system)
+        # redis-py types every command as sync-or-async; this client is the sync one.
         return {k.decode(): json.loads(v) for k, v in raw.items()}  # type: ignore[union-attr]
 
     def save(self, system: str, name: str, entry: dict[str, Any]) -> None:
@@ -769,7 +774,8 @@ class GbfsFeed:
     def last_success(self) -> float | None:
         """Oldest last successful fetch among the live files (the age of the live state)."""
         times = [st.last_success for st in self._live() or self.files.values()]
-        return None if any(t is None for t in times) else min(times)  # type: ignore[type-var]
+        known = [t for t in times if t is not None]
+        return min(known) if len(known) == len(times) else None
 
     @property
     def last_error(self) -> str | None:

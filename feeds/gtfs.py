@@ -126,24 +126,24 @@ def _examples(values: Iterable[object], n: int = 3) -> str:
     return ", ".join(shown)
 
 
-def validate(tables: dict[str, pd.DataFrame | None], source: str) -> list[str]:
-    """Reference and value checks; raises GtfsError with every problem, returns warnings."""
+def _missing_refs(tables: dict[str, pd.DataFrame | None], child: str, col: str,
+                  parent: str, pcol: str) -> list[str]:
+    """``child.col`` values that ``parent.pcol`` does not define (one problem or none)."""
+    c, p = tables[child], tables[parent]
+    if c is None or col not in c.columns:
+        return []
+    values = c[col].dropna()
+    known = set(p[pcol]) if p is not None and pcol in p.columns else set()
+    bad = values[~values.isin(known)]
+    if not len(bad):
+        return []
+    return [f"{child}.txt: {len(bad)} rows reference a {col} missing from {parent}.txt "
+            f"(e.g. {_examples(bad)})"]
+
+
+def _missing_columns(tables: dict[str, pd.DataFrame | None]) -> list[str]:
+    """Columns without which the other checks cannot even run."""
     problems: list[str] = []
-    warnings: list[str] = []
-
-    def check_refs(child: str, col: str, parent: str, pcol: str) -> None:
-        c, p = tables[child], tables[parent]
-        if c is None or col not in c.columns:
-            return
-        values = c[col].dropna()
-        known = set(p[pcol]) if p is not None and pcol in p.columns else set()
-        bad = values[~values.isin(known)]
-        if len(bad):
-            problems.append(
-                f"{child}.txt: {len(bad)} rows reference a {col} missing from {parent}.txt "
-                f"(e.g. {_examples(bad)})"
-            )
-
     for table, cols in (("stops", ("stop_id",)), ("routes", ("route_id",)),
                         ("trips", ("trip_id", "route_id", "service_id")),
                         ("stop_times", ("trip_id", "stop_id", "stop_sequence"))):
@@ -152,62 +152,84 @@ def validate(tables: dict[str, pd.DataFrame | None], source: str) -> list[str]:
         for col in cols:
             if col not in df.columns:
                 problems.append(f"{table}.txt: required column {col} missing")
-    if problems:
-        raise GtfsError(source, problems)
+    return problems
 
+
+def _duplicate_ids(tables: dict[str, pd.DataFrame | None]) -> list[str]:
+    problems: list[str] = []
     for table, col in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id")):
         df = tables[table]
         assert df is not None
         dup = df[col][df[col].duplicated()]
         if len(dup):
             problems.append(f"{table}.txt: {len(dup)} duplicate {col} (e.g. {_examples(dup)})")
-    check_refs("stop_times", "stop_id", "stops", "stop_id")
-    check_refs("stop_times", "trip_id", "trips", "trip_id")
-    check_refs("trips", "route_id", "routes", "route_id")
-    check_refs("frequencies", "trip_id", "trips", "trip_id")
-    stops = tables["stops"]
-    assert stops is not None
-    if "parent_station" in stops.columns:
-        dangling = stops["parent_station"].notna() & ~stops["parent_station"].isin(
-            set(stops["stop_id"])
-        )
-        if dangling.any():
-            warnings.append(
-                f"{source}: {int(dangling.sum())} stops name a parent_station that is not in "
-                f"stops.txt (e.g. {_examples(stops.loc[dangling, 'parent_station'])}); "
-                "treated as having no parent"
-            )
-            stops.loc[dangling, "parent_station"] = pd.NA
+    return problems
 
+
+def _drop_dangling_parents(stops: pd.DataFrame, source: str) -> list[str]:
+    """Clear parent_station ids that stops.txt lacks (in place); a warning, not an error,
+    because such a stop is still usable on its own."""
+    if "parent_station" not in stops.columns:
+        return []
+    dangling = stops["parent_station"].notna() & ~stops["parent_station"].isin(
+        set(stops["stop_id"])
+    )
+    if not dangling.any():
+        return []
+    warning = (
+        f"{source}: {int(dangling.sum())} stops name a parent_station that is not in "
+        f"stops.txt (e.g. {_examples(stops.loc[dangling, 'parent_station'])}); "
+        "treated as having no parent"
+    )
+    stops.loc[dangling, "parent_station"] = pd.NA
+    return [warning]
+
+
+def _unknown_services(tables: dict[str, pd.DataFrame | None], trips: pd.DataFrame) -> list[str]:
     services: set[str] = set()
     for cal in ("calendar", "calendar_dates"):
         df = tables[cal]
         if df is not None:
             services.update(df["service_id"].dropna())
-    trips = tables["trips"]
-    assert trips is not None
     bad_service = trips["service_id"][~trips["service_id"].isin(services)]
-    if len(bad_service):
-        problems.append(
-            f"trips.txt: {len(bad_service)} rows reference a service_id in neither "
-            f"calendar.txt nor calendar_dates.txt (e.g. {_examples(bad_service)})"
-        )
-    st = tables["stop_times"]
-    assert st is not None
-    for col in ("arrival_time", "departure_time"):
-        if col not in st.columns:
-            problems.append(f"stop_times.txt: required column {col} missing")
+    if not len(bad_service):
+        return []
+    return [f"trips.txt: {len(bad_service)} rows reference a service_id in neither "
+            f"calendar.txt nor calendar_dates.txt (e.g. {_examples(bad_service)})"]
+
+
+def _stops_without_coordinates(stops: pd.DataFrame) -> list[str]:
+    """Stops, stations and entrances need a position; generic nodes and boarding areas
+    (location_type 3, 4) may go without."""
     if {"stop_lat", "stop_lon"} - set(stops.columns):
-        problems.append("stops.txt: stop_lat/stop_lon columns missing")
-    else:
-        loc = stops.get("location_type")
-        need_coords = loc.isna() | loc.isin([0, 1, 2]) if loc is not None else True
-        no_coords = stops[need_coords & (stops["stop_lat"].isna() | stops["stop_lon"].isna())]
-        if len(no_coords):
-            problems.append(
-                f"stops.txt: {len(no_coords)} stops without coordinates "
-                f"(e.g. {_examples(no_coords['stop_id'])})"
-            )
+        return ["stops.txt: stop_lat/stop_lon columns missing"]
+    loc = stops.get("location_type")
+    need_coords = loc.isna() | loc.isin([0, 1, 2]) if loc is not None else True
+    no_coords = stops[need_coords & (stops["stop_lat"].isna() | stops["stop_lon"].isna())]
+    if not len(no_coords):
+        return []
+    return [f"stops.txt: {len(no_coords)} stops without coordinates "
+            f"(e.g. {_examples(no_coords['stop_id'])})"]
+
+
+def validate(tables: dict[str, pd.DataFrame | None], source: str) -> list[str]:
+    """Reference and value checks; raises GtfsError with every problem, returns warnings."""
+    problems = _missing_columns(tables)
+    if problems:
+        raise GtfsError(source, problems)
+
+    stops, trips, st = tables["stops"], tables["trips"], tables["stop_times"]
+    assert stops is not None and trips is not None and st is not None
+    problems += _duplicate_ids(tables)
+    problems += _missing_refs(tables, "stop_times", "stop_id", "stops", "stop_id")
+    problems += _missing_refs(tables, "stop_times", "trip_id", "trips", "trip_id")
+    problems += _missing_refs(tables, "trips", "route_id", "routes", "route_id")
+    problems += _missing_refs(tables, "frequencies", "trip_id", "trips", "trip_id")
+    warnings = _drop_dangling_parents(stops, source)
+    problems += _unknown_services(tables, trips)
+    problems += [f"stop_times.txt: required column {col} missing"
+                 for col in ("arrival_time", "departure_time") if col not in st.columns]
+    problems += _stops_without_coordinates(stops)
     if problems:
         raise GtfsError(source, problems)
 
@@ -262,8 +284,8 @@ def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) 
                 merged[t].append(df)
         feeds.append(name)
         sources[name] = path
-    for w in warnings:
-        log.warning(w)
+    for message in warnings:
+        log.warning(message)
     out = {t: (pd.concat(dfs, ignore_index=True) if dfs else None) for t, dfs in merged.items()}
     return GtfsData(tables=out, feeds=feeds, sources=sources, warnings=warnings)
 

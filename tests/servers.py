@@ -93,7 +93,7 @@ class JsonServer(HttpServer):
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:  # the name http.server calls
                 status, body, headers = server.answer(self.path, self.headers)
                 self.send_response(status)
                 for name, value in headers.items():

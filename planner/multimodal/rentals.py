@@ -47,7 +47,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from feeds.gbfs import GbfsFeed, Station, Vehicle
-from planner.multimodal.streets import EARTH_RADIUS_M, FORM_FACTOR_MODE, Streets, haversine_m
+from planner.multimodal.streets import (
+    EARTH_RADIUS_M,
+    FORM_FACTOR_MODE,
+    Point,
+    Streets,
+    haversine_m,
+)
 
 Direction = Literal["access", "egress"]
 
@@ -270,11 +276,11 @@ def _return_constraints(feed: GbfsFeed) -> dict[str, str]:
     """``return_constraint`` per vehicle type, read from the raw vehicle_types payload
     (the parsed ``VehicleType`` does not keep it)."""
     st = feed.files.get("vehicle_types")
-    payload = st.payload if st is not None else None
+    payload: Any = st.payload if st is not None else None  # JSON, checked by the except
     if isinstance(payload, str):
         payload = json.loads(payload)
     try:
-        recs = payload["data"]["vehicle_types"]  # type: ignore[index]
+        recs = payload["data"]["vehicle_types"]
     except (KeyError, TypeError):
         return {}
     return {str(r.get("vehicle_type_id")): str(r.get("return_constraint") or "")
@@ -323,6 +329,11 @@ class _Target:
 
 
 Candidate = tuple[float, int, Mode, int, Callable[[], tuple[OptionLeg, ...]]]
+
+
+def _built(*legs: OptionLeg) -> Callable[[], tuple[OptionLeg, ...]]:
+    """A Candidate's leg builder for legs that already exist (a walk needs no routing)."""
+    return lambda: legs
 
 
 class RentalPlanner:
@@ -391,7 +402,7 @@ class RentalPlanner:
         q_kind = "origin" if direction == "access" else "destination"
         q = Place("Origin" if direction == "access" else "Destination", lat, lon, -1, q_kind)
         warnings: list[str] = []
-        rental = [m for m in wanted if m is not Mode.WALK]
+        rental: list[Mode] = [m for m in wanted if m is not Mode.WALK]
         reach = opt.max_access_seconds * max(
             [self._top_speed("walk")] + [self._top_speed(FORM_FACTOR_MODE[ff])
                                          for m in rental for ff in RENTAL_FORM_FACTORS[m]])
@@ -486,7 +497,7 @@ class RentalPlanner:
             stop_place = target.place(int(i), "point")
             a, b = (q, stop_place) if direction == "access" else (stop_place, q)
             leg = StreetLeg(a, b, 0, d, d)
-            out.append((float(t[i]), int(i), Mode.WALK, 0, lambda leg=leg: (leg,)))
+            out.append((float(t[i]), int(i), Mode.WALK, 0, _built(leg)))
         return out
 
     # -- geofencing and range -------------------------------------------------------------
@@ -504,7 +515,8 @@ class RentalPlanner:
                     break
         return ok
 
-    def _ride(self, mode: str, a: np.ndarray, b: np.ndarray, budget: float) -> np.ndarray:
+    def _ride(self, mode: str, a: Iterable[Point] | np.ndarray,
+              b: Iterable[Point] | np.ndarray, budget: float) -> np.ndarray:
         return self.streets.many_to_many(mode, a, b, budget)
 
     # -- station-based ----------------------------------------------------------------------

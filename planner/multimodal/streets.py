@@ -226,7 +226,7 @@ def _read_osm(path: Path) -> tuple[list[tuple[dict[str, str], list[int]]], dict[
     coords: dict[int, Point] = {}
     reader = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
     for obj in reader:
-        if not obj.is_way() or "highway" not in obj.tags:
+        if not isinstance(obj, osmium.osm.Way) or "highway" not in obj.tags:
             continue
         refs = []
         for n in obj.nodes:
@@ -251,18 +251,20 @@ def build_graph(ways: list[tuple[dict[str, str], list[int]]], coords: dict[int, 
     speed: list[float] = []
     for tags, refs in ways:
         kmh = way_speed_kmh(tags, mode, model)
-        direction = _direction(tags, mode) if kmh else 2
+        if not kmh:
+            continue
+        direction = _direction(tags, mode)
         if direction == 2:
             continue
         a, b = refs[:-1], refs[1:]
         if direction >= 0:
             src += a
             dst += b
-            speed += [kmh / 3.6] * len(a)  # type: ignore[operator]
+            speed += [kmh / 3.6] * len(a)
         if direction <= 0:
             src += b
             dst += a
-            speed += [kmh / 3.6] * len(a)  # type: ignore[operator]
+            speed += [kmh / 3.6] * len(a)
     if not src:
         return None
     node_ids, inverse = np.unique(np.array(src + dst, dtype=np.int64), return_inverse=True)
@@ -398,8 +400,9 @@ class Streets:
         a, b = int(nodes[0]), int(nodes[1])
         if a < 0 or b < 0 or graph.component[a] != graph.component[b]:
             return None
-        dist, pred = dijkstra(graph.matrix, directed=True, indices=a, limit=max_seconds,
-                              return_predecessors=True)
+        # scipy-stubs type ``indices`` as arrays only; a scalar (1-D results) is documented.
+        dist, pred = dijkstra(  # type: ignore[call-overload]
+            graph.matrix, directed=True, indices=a, limit=max_seconds, return_predecessors=True)
         if not np.isfinite(dist[b]):
             return None
         chain = [b]
@@ -412,10 +415,10 @@ class Streets:
         if seconds > max_seconds:
             return None
         points: list[Point] = []
-        for pt in [tuple(origin)] + [(float(graph.lat[n]), float(graph.lon[n]))
-                                     for n in chain] + [tuple(destination)]:
+        for pt in [(origin[0], origin[1])] + [(float(graph.lat[n]), float(graph.lon[n]))
+                                              for n in chain] + [(destination[0], destination[1])]:
             if not points or pt != points[-1]:  # a query point on a node: no zero step
-                points.append(pt)  # type: ignore[arg-type]
+                points.append(pt)
         lat = np.array([p[0] for p in points])
         lon = np.array([p[1] for p in points])
         meters = float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())

@@ -164,7 +164,9 @@ def _agency_timezones(data: GtfsData, default_tz: str) -> tuple[pd.Series, str, 
     return tz.astype(str), primary, name.astype(str)
 
 
-def _trip_templates(data: GtfsData, stop_index: dict[str, int]):
+def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
+        np.ndarray, pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+        np.ndarray]:
     """Stop times sorted by trip and sequence, with times interpolated where empty."""
     st = data["stop_times"]
     assert st is not None
@@ -250,6 +252,101 @@ def order_zero_duration_chains(order: np.ndarray, dep: np.ndarray, arr: np.ndarr
     return order
 
 
+def _text_column(df: pd.DataFrame, name: str) -> np.ndarray:
+    """An optional text column as objects, "" where empty or absent."""
+    if name not in df.columns:
+        return np.full(len(df), "", dtype=object)
+    return df[name].astype("string").fillna("").to_numpy(dtype=object)
+
+
+def _frequency_shifts(data: GtfsData, trip_uniques: pd.Index,
+                      first_dep: np.ndarray) -> dict[int, np.ndarray]:
+    """frequencies.txt as, per template trip code, the start shifts of its copies."""
+    freq = data["frequencies"]
+    if freq is None:
+        return {}
+    code_of = {t: i for i, t in enumerate(trip_uniques)}
+    f_start = parse_gtfs_times(freq["start_time"])
+    f_end = parse_gtfs_times(freq["end_time"])
+    f_head = freq["headway_secs"].astype(float).to_numpy()
+    collected: dict[int, list[np.ndarray]] = {}
+    for tid, a, b, h in zip(freq["trip_id"], f_start, f_end, f_head, strict=True):
+        code = code_of.get(tid)
+        if code is None or h <= 0:
+            continue
+        starts = np.arange(a, b, h)
+        collected.setdefault(code, []).append(starts - first_dep[code])
+    return {c: np.concatenate(v) for c, v in collected.items()}
+
+
+def _trip_instances(running: list[set[str]], trip_service: np.ndarray, valid_trip: np.ndarray,
+                    shifts_of: dict[int, np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(template trip, service day, shift) of every trip that runs: plain trips once per
+    active day, frequency templates once per start."""
+    inst_trip: list[np.ndarray] = []
+    inst_day: list[np.ndarray] = []
+    inst_shift: list[np.ndarray] = []
+    for di in range(len(running)):
+        active = np.fromiter((s in running[di] for s in trip_service), dtype=bool,
+                             count=len(trip_service)) & valid_trip
+        codes = np.nonzero(active)[0]
+        plain = np.array([c for c in codes if c not in shifts_of], dtype=np.int64)
+        inst_trip.append(plain)
+        inst_shift.append(np.zeros(len(plain), dtype=np.int64))
+        for c in codes.tolist():
+            if c in shifts_of:
+                sh = shifts_of[c]
+                inst_trip.append(np.full(len(sh), c, dtype=np.int64))
+                inst_shift.append(sh.astype(np.int64))
+        inst_day.append(np.full(sum(len(x) for x in inst_trip) - sum(len(x) for x in inst_day),
+                                di, dtype=np.int64))
+    i_trip = np.concatenate(inst_trip) if inst_trip else np.zeros(0, dtype=np.int64)
+    i_day = np.concatenate(inst_day) if inst_day else np.zeros(0, dtype=np.int64)
+    i_shift = np.concatenate(inst_shift) if inst_shift else np.zeros(0, dtype=np.int64)
+    return i_trip, i_day, i_shift
+
+
+def _non_overtaking(arr_m: np.ndarray, dep_m: np.ndarray) -> list[list[int]]:
+    """Split one pattern's trips (rows, sorted by departures) into groups in which no trip
+    overtakes another: RAPTOR's routes need trips ordered at every stop. Greedy first fit."""
+    last_arr: list[np.ndarray] = []
+    last_dep: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for k in range(len(arr_m)):
+        for r in range(len(members)):
+            if (arr_m[k] >= last_arr[r]).all() and (dep_m[k] >= last_dep[r]).all():
+                members[r].append(k)
+                last_arr[r], last_dep[r] = arr_m[k], dep_m[k]
+                break
+        else:
+            members.append([k])
+            last_arr.append(arr_m[k])
+            last_dep.append(dep_m[k])
+    return members
+
+
+def _stop_transfers(data: GtfsData,
+                    stop_index: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """transfers.txt rows between stops (trip- and route-specific ones are not footpaths)
+    as (from, to, transfer_type, min_transfer_time or -1) by stop index."""
+    tr = data["transfers"]
+    if tr is None:
+        return []
+    plain_tr = tr
+    for column in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
+        if column in plain_tr.columns:
+            plain_tr = plain_tr[plain_tr[column].isna()]
+    fr = plain_tr["from_stop_id"].map(stop_index)
+    to = plain_tr["to_stop_id"].map(stop_index)
+    ttype = plain_tr["transfer_type"].fillna(0).astype(int) \
+        if "transfer_type" in plain_tr.columns else pd.Series(0, index=plain_tr.index)
+    mtt = plain_tr["min_transfer_time"].fillna(-1).astype(float).astype(int) \
+        if "min_transfer_time" in plain_tr.columns else pd.Series(-1, index=plain_tr.index)
+    ok = fr.notna() & to.notna()
+    return list(zip(fr[ok].astype(int), to[ok].astype(int), ttype[ok], mtt[ok], strict=True))
+
+
 def compile_timetable(
     feeds: Sequence[str | Path] | GtfsData,
     day: date,
@@ -299,11 +396,6 @@ def compile_timetable(
     route_tz, primary_tz, agency_names = _agency_timezones(data, opts.default_timezone)
     line_index = {r: i for i, r in enumerate(routes["route_id"])}
 
-    def col(df: pd.DataFrame, name: str) -> np.ndarray:
-        if name not in df.columns:
-            return np.full(len(df), "", dtype=object)
-        return df[name].astype("string").fillna("").to_numpy(dtype=object)
-
     (trip_codes, trip_uniques, stop_idx, rel_arr, rel_dep, pickup, dropoff,
      bad_trip) = _trip_templates(data, stop_index)
     trips = trips.set_index("trip_id").reindex(trip_uniques)
@@ -324,43 +416,9 @@ def compile_timetable(
     trip_start = np.zeros(len(trip_uniques) + 1, dtype=np.int64)
     np.cumsum(np.bincount(trip_codes, minlength=len(trip_uniques)), out=trip_start[1:])
     first_dep = rel_dep[trip_start[:-1]]
-    shifts_of: dict[int, np.ndarray] = {}
-    freq = data["frequencies"]
-    if freq is not None:
-        code_of = {t: i for i, t in enumerate(trip_uniques)}
-        f_start = parse_gtfs_times(freq["start_time"])
-        f_end = parse_gtfs_times(freq["end_time"])
-        f_head = freq["headway_secs"].astype(float).to_numpy()
-        collected: dict[int, list[np.ndarray]] = {}
-        for tid, a, b, h in zip(freq["trip_id"], f_start, f_end, f_head, strict=True):
-            code = code_of.get(tid)
-            if code is None or h <= 0:
-                continue
-            starts = np.arange(a, b, h)
-            collected.setdefault(code, []).append(starts - first_dep[code])
-        shifts_of = {c: np.concatenate(v) for c, v in collected.items()}
-
-    inst_trip: list[np.ndarray] = []
-    inst_day: list[np.ndarray] = []
-    inst_shift: list[np.ndarray] = []
+    shifts_of = _frequency_shifts(data, trip_uniques, first_dep)
     valid_trip = ~bad_trip & (np.diff(trip_start) >= 2)
-    for di in range(len(days)):
-        active = np.fromiter((s in running[di] for s in trip_service), dtype=bool,
-                             count=len(trip_service)) & valid_trip
-        codes = np.nonzero(active)[0]
-        plain = np.array([c for c in codes if c not in shifts_of], dtype=np.int64)
-        inst_trip.append(plain)
-        inst_shift.append(np.zeros(len(plain), dtype=np.int64))
-        for c in codes:
-            if c in shifts_of:
-                sh = shifts_of[c]
-                inst_trip.append(np.full(len(sh), c, dtype=np.int64))
-                inst_shift.append(sh.astype(np.int64))
-        inst_day.append(np.full(sum(len(x) for x in inst_trip) - sum(len(x) for x in inst_day),
-                                di, dtype=np.int64))
-    i_trip = np.concatenate(inst_trip) if inst_trip else np.zeros(0, dtype=np.int64)
-    i_day = np.concatenate(inst_day) if inst_day else np.zeros(0, dtype=np.int64)
-    i_shift = np.concatenate(inst_shift) if inst_shift else np.zeros(0, dtype=np.int64)
+    i_trip, i_day, i_shift = _trip_instances(running, trip_service, valid_trip, shifts_of)
     lap("calendar")
 
     # ---- patterns: same stops and same pickup/drop-off rules ----------------------------
@@ -389,27 +447,13 @@ def compile_timetable(
     for group in np.split(order, pat_bounds) if len(order) else []:
         code0 = i_trip[group[0]]
         a, b = trip_start[code0], trip_start[code0 + 1]
-        n = b - a
-        cols = np.arange(n)
+        cols = np.arange(b - a)
         starts = trip_start[i_trip[group]]
         arr_m = rel_arr[starts[:, None] + cols] + base[group][:, None]
         dep_m = rel_dep[starts[:, None] + cols] + base[group][:, None]
         srt = np.lexsort(tuple(dep_m[:, ::-1].T) + ())
-        group, arr_m, dep_m = group[srt], arr_m[srt], dep_m[srt]
-        last_arr: list[np.ndarray] = []
-        last_dep: list[np.ndarray] = []
-        members: list[list[int]] = []
-        for k in range(len(group)):
-            for r in range(len(members)):
-                if (arr_m[k] >= last_arr[r]).all() and (dep_m[k] >= last_dep[r]).all():
-                    members[r].append(k)
-                    last_arr[r], last_dep[r] = arr_m[k], dep_m[k]
-                    break
-            else:
-                members.append([k])
-                last_arr.append(arr_m[k])
-                last_dep.append(dep_m[k])
-        for m in members:
+        group = group[srt]
+        for m in _non_overtaking(arr_m[srt], dep_m[srt]):
             route_stops_l.append(stop_idx[a:b])
             route_pick_l.append(pickup[a:b])
             route_drop_l.append(dropoff[a:b])
@@ -468,22 +512,7 @@ def compile_timetable(
     lap("connections")
 
     # ---- footpaths --------------------------------------------------------------------------
-    transfers_rows: list[tuple[int, int, int, int]] = []
-    tr = data["transfers"]
-    if tr is not None:
-        plain_tr = tr
-        for c in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
-            if c in plain_tr.columns:
-                plain_tr = plain_tr[plain_tr[c].isna()]
-        fr = plain_tr["from_stop_id"].map(stop_index)
-        to = plain_tr["to_stop_id"].map(stop_index)
-        ttype = plain_tr["transfer_type"].fillna(0).astype(int) \
-            if "transfer_type" in plain_tr.columns else pd.Series(0, index=plain_tr.index)
-        mtt = plain_tr["min_transfer_time"].fillna(-1).astype(float).astype(int) \
-            if "min_transfer_time" in plain_tr.columns else pd.Series(-1, index=plain_tr.index)
-        ok = fr.notna() & to.notna()
-        transfers_rows = list(zip(fr[ok].astype(int), to[ok].astype(int), ttype[ok], mtt[ok],
-                                  strict=True))
+    transfers_rows = _stop_transfers(data, stop_index)
     fp = build_footpaths(stop_lat, stop_lon, transfers_rows, radius_m=opts.footpath_radius,
                          speed_kmh=opts.walk_speed_kmh,
                          default_change_time=opts.default_change_time)
@@ -532,16 +561,16 @@ def compile_timetable(
         fp_in_from=fp.in_from,
         fp_in_dur=fp.in_dur,
         line_ids=routes["route_id"].astype(str).to_numpy(),
-        line_short_name=col(routes, "route_short_name").astype(str),
-        line_long_name=col(routes, "route_long_name").astype(str),
+        line_short_name=_text_column(routes, "route_short_name").astype(str),
+        line_long_name=_text_column(routes, "route_long_name").astype(str),
         line_type=routes["route_type"].astype(int).to_numpy(dtype=np.int32),
-        line_color=col(routes, "route_color").astype(str),
-        line_text_color=col(routes, "route_text_color").astype(str),
+        line_color=_text_column(routes, "route_color").astype(str),
+        line_text_color=_text_column(routes, "route_text_color").astype(str),
         line_agency_name=agency_names.to_numpy().astype(str),
         gtfs_trip_ids=np.asarray(trip_uniques, dtype=str),
-        gtfs_trip_headsign=col(trips.reset_index(), "trip_headsign").astype(str),
+        gtfs_trip_headsign=_text_column(trips.reset_index(), "trip_headsign").astype(str),
         gtfs_trip_line=gtfs_trip_line.astype(np.int32),
-        gtfs_trip_shape=col(trips.reset_index(), "shape_id").astype(str),
+        gtfs_trip_shape=_text_column(trips.reset_index(), "shape_id").astype(str),
     )
     tt.extra.update({
         "timings": timings,

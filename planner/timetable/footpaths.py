@@ -58,7 +58,8 @@ def walking_links(
     return np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([secs, secs])
 
 
-def _csr(n: int, src: np.ndarray, dst: np.ndarray, dur: np.ndarray):
+def _csr(n: int, src: np.ndarray, dst: np.ndarray,
+         dur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.lexsort((dst, src))
     src, dst, dur = src[order], dst[order], dur[order]
     offset = np.zeros(n + 1, dtype=np.int32)
@@ -105,16 +106,16 @@ def build_footpaths(
         elif (a, b) not in gen_lookup:
             # A transfer without a time between stops: walk the straight line.
             xy = project(lat[[a, b]], lon[[a, b]])
-            dist = float(np.hypot(*(xy[0] - xy[1])))
-            edges[(a, b)] = int(math.ceil(dist / (speed_kmh / 3.6) - 1e-9))
+            metres = float(np.hypot(*(xy[0] - xy[1])))
+            edges[(a, b)] = int(math.ceil(metres / (speed_kmh / 3.6) - 1e-9))
 
     stats = {"generated_links": generated, "transfer_rows": len(transfers)}
     if edges:
         keys = np.array(list(edges.keys()), dtype=np.int64)
         vals = np.array(list(edges.values()), dtype=np.float64)
         # Zero-length links would vanish from a sparse matrix; keep them with epsilon.
-        graph = coo_matrix((np.maximum(vals, 1e-3), (keys[:, 0], keys[:, 1])), shape=(n, n))
-        graph = graph.tocsr()
+        graph = coo_matrix((np.maximum(vals, 1e-3), (keys[:, 0], keys[:, 1])),
+                           shape=(n, n)).tocsr()
         ncomp, labels = connected_components(graph, directed=True, connection="weak")
         out_src: list[np.ndarray] = []
         out_dst: list[np.ndarray] = []

@@ -34,6 +34,7 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -162,11 +163,11 @@ class Timetable:
     def stop_index(self, stop_id: str) -> int:
         """Index of a feed-scoped stop id; raises KeyError naming it."""
         lookup = self.extra.get("_stop_lookup")
-        if lookup is None:
+        if not isinstance(lookup, dict):
             lookup = {str(s): i for i, s in enumerate(self.stop_ids)}
             self.extra["_stop_lookup"] = lookup
         try:
-            return lookup[stop_id]  # type: ignore[index]
+            return lookup[stop_id]
         except KeyError:
             raise KeyError(f"unknown stop id {stop_id!r}") from None
 
@@ -194,7 +195,7 @@ class Timetable:
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> Timetable:
         meta = json.loads((directory / "meta.json").read_text())
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}  # field name -> its value from meta.json or its .npy
         for f in fields(cls):
             if f.name in meta:
                 value = meta[f.name]
@@ -207,7 +208,7 @@ class Timetable:
                 kwargs[f.name] = np.load(
                     directory / f"{f.name}.npy", mmap_mode="r" if mmap else None
                 )
-        return cls(**kwargs)  # type: ignore[arg-type]
+        return cls(**kwargs)
 
 
 def day_offsets(timezone: str, dates: list[date], t0: int) -> np.ndarray:
