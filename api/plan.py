@@ -456,37 +456,37 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                               "description": "{from, to, itineraries[], direct[], "
                                              "previousPageCursor, nextPageCursor}"}})
     async def plan(
-        fromPlace: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
+        fromPlace: Annotated[str, Query(min_length=1, max_length=200,
                                         description="'lat,lon[,level]' or a stop id",
                                         examples=["52.0275,8.5327", "de-db-fv-2026:347953"])],
-        toPlace: Annotated[str, Query(min_length=1, max_length=200,  # noqa: N803
+        toPlace: Annotated[str, Query(min_length=1, max_length=200,
                                       description="'lat,lon[,level]' or a stop id",
                                       examples=["51.9069,8.3894", "de-db-fv-2026:469041"])],
         time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
-        arriveBy: bool = False,  # noqa: N803
-        searchWindow: Annotated[int, Query(ge=0, le=s.max_search_window,  # noqa: N803
+        arriveBy: bool = False,
+        searchWindow: Annotated[int, Query(ge=0, le=s.max_search_window,
                                            description="seconds")] = 7200,
-        numItineraries: Annotated[int, Query(ge=1, le=s.max_itineraries)] = 5,  # noqa: N803
-        maxTransfers: Annotated[int, Query(ge=0, le=15)] = 7,  # noqa: N803
-        minTransferTime: Annotated[int, Query(ge=0, le=60,  # noqa: N803
+        numItineraries: Annotated[int, Query(ge=1, le=s.max_itineraries)] = 5,
+        maxTransfers: Annotated[int, Query(ge=0, le=15)] = 7,
+        minTransferTime: Annotated[int, Query(ge=0, le=60,
                                               description="minutes added to every transfer"
                                               )] = 0,
-        pedestrianSpeed: Annotated[float, Query(ge=0.3, le=3.0,  # noqa: N803
+        pedestrianSpeed: Annotated[float, Query(ge=0.3, le=3.0,
                                                 description="m/s")] = s.walk_speed_kmh / 3.6,
-        maxPreTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,  # noqa: N803
-        maxPostTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,  # noqa: N803
-        maxDirectTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds * 4)] = 1800,  # noqa: N803
-        transitModes: Annotated[str | None, Query(  # noqa: N803
+        maxPreTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,
+        maxPostTransitTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds)] = walk_default,
+        maxDirectTime: Annotated[int, Query(ge=0, le=s.max_walk_seconds * 4)] = 1800,
+        transitModes: Annotated[str | None, Query(
             description="comma-separated transit modes (TRANSIT: all, RAIL: all rail, "
                         "or BUS, TRAM, ...); default TRANSIT. Empty: no transit, only "
                         "direct[] trips of directModes (as in MOTIS)")] = None,
-        preTransitModes: str | None = None,  # noqa: N803
-        postTransitModes: str | None = None,  # noqa: N803
-        directModes: str | None = None,  # noqa: N803
-        rentalProviders: Annotated[str | None, Query(  # noqa: N803
+        preTransitModes: str | None = None,
+        postTransitModes: str | None = None,
+        directModes: str | None = None,
+        rentalProviders: Annotated[str | None, Query(
             max_length=1000, description="comma-separated GBFS system ids (see "
                                          "/api/v1/health); default all")] = None,
-        pageCursor: str | None = None,  # noqa: N803
+        pageCursor: str | None = None,
     ) -> Response:
         zone = rt.store.timezone()
         moment = parse_time(time, "time", zone)
@@ -495,7 +495,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         if pageCursor:
             cur = decode_cursor(pageCursor)
             try:
-                moment = datetime.fromtimestamp(float(cur["time"]))  # type: ignore[arg-type]
+                moment = datetime.fromtimestamp(float(cur["time"]))
                 moment = moment.astimezone()
                 arrive = bool(cur["arriveBy"])
                 earlier = cur.get("dir", "later") == "earlier" and not arrive
