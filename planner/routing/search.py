@@ -8,8 +8,9 @@ handlers; here it is one module, driven by a :class:`~planner.routing.query.Quer
   answers most requests in a dense network. While fewer than ``min_journeys`` are found
   the window is **widened** (doubled) up to ``max_window``. Each journey is the latest
   departure for its arrival and the earliest arrival for its departure. When even the
-  widest window holds fewer, the first journey after it counts, then McRAPTOR
-  alternatives at the first departure (fewer transfers, less walking) fill up.
+  widest window holds fewer, the first journey after it counts (leaving as late as
+  it can for its arrival), then McRAPTOR alternatives at the first departure (fewer
+  transfers, less walking) fill up.
 * **Earlier page** (``search_earlier``): the last ``min_journeys`` departures before
   ``time``, the window widened backwards the same way; never empty while a journey
   departs within ``max_window`` before ``time``.
@@ -141,7 +142,7 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
     items = found.items[:n]
     found.items = items
     if not items and after is not None and lo > end:
-        found.add(after)
+        found.add(_leaving_latest(router, q, after))
     if found.items and len(found.items) < n and _open(q):
         first = found.items[0].departure
         for j in router.pareto(q.at(first, 0)):
@@ -152,6 +153,18 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
         found.items = undominated(found.items)
     items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t, end))
+
+
+def _leaving_latest(router: Router, q: Query, j: Journey) -> Journey:
+    """The journey that arrives as early as ``j`` but leaves latest (an earliest-arrival
+    search boards the first trip that makes it; one reverse search finds the last)."""
+    back = router.latest_departure(Query(q.sources, q.targets, j.arrival, arrive_by=True,
+                                         max_transfers=q.max_transfers,
+                                         transfer_slack=q.transfer_slack,
+                                         route_mask=q.route_mask))
+    if back is None or not back.transit_legs or leave_time(back) < leave_time(j):
+        return j
+    return back
 
 
 def search_earlier(router: Router, q: Query) -> SearchOutcome:
