@@ -1,72 +1,12 @@
-"""Geometry helpers: distances, a KD-tree over stops, Google polylines."""
+"""Google encoded polylines for responses (HTTP rendering only).
+
+Distances, the Earth radius and the nearest-stop index live in
+:mod:`planner.multimodal.geometry`.
+"""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.spatial import cKDTree
-
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
-class StopIndex:
-    """Nearest stops by great-circle distance.
-
-    Points live on the unit sphere so the tree's Euclidean (chord) distance is monotone
-    in the true distance anywhere on Earth, with no projection to choose per feed.
-    """
-
-    def __init__(self, lat: np.ndarray, lon: np.ndarray) -> None:
-        lat = np.asarray(lat, dtype=float)
-        lon = np.asarray(lon, dtype=float)
-        ok = np.isfinite(lat) & np.isfinite(lon)
-        self.index = np.nonzero(ok)[0]
-        self.tree = cKDTree(_unit_vectors(lat[ok], lon[ok])) if len(self.index) else None
-
-    @staticmethod
-    def _chord(metres: float) -> float:
-        return 2 * math.sin(min(math.pi, metres / EARTH_RADIUS_M) / 2)
-
-    @staticmethod
-    def _metres(chord: np.ndarray) -> np.ndarray:
-        return 2 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2, 0, 1))
-
-    def within(self, lat: float, lon: float, radius_m: float) -> list[tuple[int, float]]:
-        """(stop index, metres) within ``radius_m``, nearest first."""
-        if self.tree is None or radius_m <= 0:
-            return []
-        p = _unit_vectors(np.array([lat]), np.array([lon]))[0]
-        hits = self.tree.query_ball_point(p, self._chord(radius_m))
-        if not hits:
-            return []
-        hits_arr = np.asarray(hits)
-        d = self._metres(np.linalg.norm(self.tree.data[hits_arr] - p, axis=1))
-        order = np.argsort(d, kind="stable")
-        return [(int(self.index[hits_arr[i]]), float(d[i])) for i in order]
-
-    def nearest(self, lat: float, lon: float, k: int) -> list[tuple[int, float]]:
-        if self.tree is None or k <= 0:
-            return []
-        k = min(k, len(self.index))
-        p = _unit_vectors(np.array([lat]), np.array([lon]))[0]
-        d, i = self.tree.query(p, k=k)
-        d, i = np.atleast_1d(d), np.atleast_1d(i)
-        metres = self._metres(d)
-        return [(int(self.index[j]), float(m)) for j, m in zip(i, metres, strict=True)]
-
 
 #: Polylines are encoded with precision 7 (1e-7 degrees), as MOTIS does.
 POLYLINE_PRECISION = 7
@@ -133,13 +73,3 @@ def decode_polyline(text: str, precision: int = POLYLINE_PRECISION) -> list[tupl
         lon += vals[1]
         coords.append((lat / factor, lon / factor))
     return coords
-
-
-def path_length_m(points: list[tuple[float, float]] | np.ndarray) -> float:
-    arr = np.radians(np.asarray(points, dtype=float).reshape(-1, 2))
-    if len(arr) < 2:
-        return 0.0
-    lat, lon = arr[:, 0], arr[:, 1]
-    a = (np.sin(np.diff(lat) / 2) ** 2
-         + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2)
-    return float(np.sum(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))))

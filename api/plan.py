@@ -40,10 +40,11 @@ from api.common import (
     route_fields,
     stop_place,
 )
-from api.geo import POLYLINE_PRECISION, encode_polyline, haversine_m, path_length_m
+from api.geo import POLYLINE_PRECISION, encode_polyline
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
+from planner.multimodal.geometry import haversine_m, path_length_m
 from planner.multimodal.rentals import AccessOption, RentalLeg
 from planner.multimodal.rentals import Place as OptionPlace
 from planner.multimodal.search import (

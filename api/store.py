@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from api.geo import StopIndex
 from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
 from api.shapes import ShapeStore
 from feeds.gtfs import load_feeds
+from planner.multimodal.geometry import PointIndex
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
@@ -107,7 +107,7 @@ class Prepared:
         self.tt = tt = plain_arrays(tt)
         self.feedset = feedset
         self.version = tt.version
-        self.stop_index = StopIndex(tt.stop_lat, tt.stop_lon)
+        self.stop_index = PointIndex(tt.stop_lat, tt.stop_lon)
         self._search: StopSearch | None = None
         self._lock = threading.Lock()
         parent = np.asarray(tt.stop_parent)

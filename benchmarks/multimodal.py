@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from feeds.gbfs import GbfsFeed
+from planner.multimodal.geometry import PointIndex
 from planner.multimodal.rentals import RentalOptions, RentalPlanner
 from planner.multimodal.search import Location, Network, Sharing, TripRequest, plan_trip
 from planner.routing.router import Router
@@ -123,9 +124,7 @@ if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
                  rentals: RentalPlanner, feed: GbfsFeed, queries: list[Query]) -> None:
-    from api.geo import StopIndex  # the point index the API uses
-
-    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
     sharing = Sharing(rentals, [feed], T0)
     runs = {
         "transit-only (walk access/egress)": dict(post_modes=("WALK",), direct_modes=()),

@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.geo import decode_polyline, haversine_m
+from api.geo import decode_polyline
 from api.settings import load_settings
 from feeds.demo import DEMO_FEED
+from planner.multimodal.geometry import haversine_m
 from planner.routing.query import Query
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -21,11 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import Runtime, create_app
-from api.geo import decode_polyline, haversine_m
+from api.geo import decode_polyline
 from api.settings import load_settings
 from api.sharing import SharingManager
 from feeds.demo import DEMO_FEED
 from feeds.gbfs import RedisStateStore
+from planner.multimodal.geometry import haversine_m
 from tests.servers import JsonServer, etag_of
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

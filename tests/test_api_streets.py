@@ -26,9 +26,10 @@ from fastapi.testclient import TestClient
 
 from api.app import Runtime, create_app
 from api.cli import main as cli_main
-from api.geo import decode_polyline, haversine_m
+from api.geo import decode_polyline
 from api.settings import load_settings
 from api.sharing import SharingManager
+from planner.multimodal.geometry import haversine_m
 from planner.multimodal.streets import Streets
 from tests.servers import serve_directory
 

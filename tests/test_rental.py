@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.geo import StopIndex
 from feeds.gbfs import GbfsFeed
+from planner.multimodal.geometry import PointIndex, haversine_m
 from planner.multimodal.rentals import Mode, RentalLeg, RentalOptions, RentalPlanner
 from planner.multimodal.search import (
     Location,
@@ -30,7 +30,7 @@ from planner.multimodal.search import (
     plan_trip,
     walking_access,
 )
-from planner.multimodal.streets import Streets, haversine_m
+from planner.multimodal.streets import Streets
 from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
@@ -111,7 +111,7 @@ def trip(tt: Timetable, router: Router, rentals: RentalPlanner, origin: tuple[fl
          dest: tuple[float, float], dep: int, feeds: list[GbfsFeed], now: float,
          post: tuple[str, ...] = ("WALK",), direct: tuple[str, ...] = ()) -> TripPlan:
     """The multimodal search for one departure (the first itinerary from ``dep`` on)."""
-    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
     req = TripRequest(Location(*origin), Location(*dest), dep, window=0, max_window=0,
                       num_itineraries=1, max_pre_transit=2700, max_post_transit=2700,
                       post_modes=post, direct_modes=direct)
@@ -137,7 +137,7 @@ def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
     egress = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0,
                             options=RentalOptions(max_access_seconds=2700,
                                                   max_walk_seconds=900)).options
-    network = Network(router, StopIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
     src = [(a.stop, a.seconds) for a in walking_access(network, Location(*BIELEFELD_HBF),
                                                        2700, 1.25, ("WALK",))]
     best = router.arrival(Query(src, [(o.stop, o.duration) for o in egress],

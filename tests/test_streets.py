@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from planner.multimodal.geometry import haversine_m, haversine_m_array
 from planner.multimodal.streets import (
     ModeGraph,
     StraightLine,
     Streets,
     build_graph,
-    haversine_m,
     way_speed_kmh,
 )
 
@@ -38,7 +38,7 @@ def streets() -> Streets:
 
 def straight_seconds(mode: str, a: tuple[float, float], b: tuple[float, float]) -> float:
     """Crow-flies time without detour or penalties: a hard lower bound."""
-    return float(haversine_m(*a, *b)) / StraightLine().speed_mps(mode)
+    return haversine_m(*a, *b) / StraightLine().speed_mps(mode)
 
 
 # --- straight-line model ------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_graph_times_are_never_below_crow_flies(streets: Streets) -> None:
     pts = np.column_stack([walk.lat[nodes], walk.lon[nodes]]) + rng.normal(0, 2e-4, (40, 2))
     for mode in ("walk", "bike", "car"):
         table = streets.many_to_many(mode, pts, pts)
-        crow = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+        crow = haversine_m_array(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
         # No leg (access walk, graph edge) beats the mode's top speed (motorway for cars).
         top = 100 / 3.6 if mode == "car" else streets.model.speed_mps(mode)
         assert (table >= crow / top - 1e-6).all()
@@ -223,6 +223,6 @@ def test_oslo_bike_station_table_is_fast_and_plausible() -> None:
     assert time.perf_counter() - start < 10
     assert table.shape == (260, 260)
     assert np.isfinite(table).mean() > 0.9
-    crow = haversine_m(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+    crow = haversine_m_array(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
     finite = np.isfinite(table)
     assert (table[finite] >= crow[finite] / (15 / 3.6) - 1e-6).all()

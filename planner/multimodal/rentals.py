@@ -36,7 +36,6 @@ point are ridden from.
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,16 +43,10 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from feeds.gbfs import GbfsFeed, Station, Vehicle
-from planner.multimodal.streets import (
-    EARTH_RADIUS_M,
-    FORM_FACTOR_MODE,
-    Point,
-    Streets,
-    haversine_m,
-)
+from planner.multimodal.geometry import PointIndex, haversine_m_array
+from planner.multimodal.streets import FORM_FACTOR_MODE, Point, Streets
 
 Direction = Literal["access", "egress"]
 
@@ -204,41 +197,6 @@ class AccessResult:
 
     def extras(self) -> np.ndarray:
         return np.array([o.extra for o in self.options], dtype=np.int32)
-
-
-# --- spatial index ----------------------------------------------------------------------
-
-
-def _unit(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
-def _chord(metres: float) -> float:
-    return 2 * math.sin(min(math.pi, metres / EARTH_RADIUS_M) / 2)
-
-
-class PointIndex:
-    """KD-tree on the unit sphere: chord distance is monotone in great-circle distance."""
-
-    def __init__(self, lat: np.ndarray, lon: np.ndarray) -> None:
-        self.lat = np.asarray(lat, dtype=float)
-        self.lon = np.asarray(lon, dtype=float)
-        ok = np.isfinite(self.lat) & np.isfinite(self.lon)
-        self.index = np.flatnonzero(ok)
-        self.tree = cKDTree(_unit(self.lat[ok], self.lon[ok])) if len(self.index) else None
-
-    def within(self, lat: float, lon: float, radius_m: float) -> np.ndarray:
-        return self.within_any(np.array([lat]), np.array([lon]), radius_m)
-
-    def within_any(self, lat: np.ndarray, lon: np.ndarray, radius_m: float) -> np.ndarray:
-        """Sorted indices of points within ``radius_m`` of any of the given points."""
-        if self.tree is None or len(lat) == 0 or radius_m <= 0:
-            return np.zeros(0, dtype=np.int64)
-        hits = self.tree.query_ball_point(_unit(np.asarray(lat), np.asarray(lon)),
-                                          _chord(radius_m))
-        found = np.unique(np.concatenate([np.asarray(h, dtype=np.int64) for h in hits]))
-        return self.index[found]
 
 
 # --- per-feed snapshot ------------------------------------------------------------------
@@ -445,7 +403,7 @@ class RentalPlanner:
         return v
 
     def _stops_near(self, lat: float, lon: float, radius: float) -> _Target:
-        idx = self.stop_index.within(lat, lon, radius)
+        idx = self.stop_index.within_any(lat, lon, radius)
         slat = np.asarray(self.stops.stop_lat)[idx]
         slon = np.asarray(self.stops.stop_lon)[idx]
         names = [str(self.stops.stop_names[i]) for i in idx]
@@ -545,7 +503,7 @@ class RentalPlanner:
                          free_return: bool, budget: float, r_walk: float, r_ride: float
                          ) -> list[Candidate]:
         opt, walk = ctx.opt, self.streets
-        near = pick.index.within(q.lat, q.lon, r_walk)
+        near = pick.index.within_any(q.lat, q.lon, r_walk)
         if len(near) == 0:
             return []
         w1 = walk.many_to_many("walk", [(q.lat, q.lon)], _xy(pick, near),
@@ -556,7 +514,7 @@ class RentalPlanner:
         out: list[Candidate] = []
         # ends at return stations, then a walk to the target
         rets = ctx.snap.returns
-        r_idx = rets.index.within(q.lat, q.lon, r_ride + r_walk)
+        r_idx = rets.index.within_any(q.lat, q.lon, r_ride + r_walk)
         if len(r_idx):
             ride = self._ride(ctx.smode, _xy(pick, near), _xy(rets, r_idx), budget)
             same = np.array([[pick.items[p].id == rets.items[r].id for r in r_idx]
@@ -596,7 +554,7 @@ class RentalPlanner:
                        stations: bool) -> list[Candidate]:
         """Access: from pick-up points ``near`` (walked to in ``w1``) ride to and park at
         the targets themselves."""
-        t_idx = target.index.within(q.lat, q.lon, r_ride)
+        t_idx = target.index.within_any(q.lat, q.lon, r_ride)
         if len(t_idx) == 0:
             return []
         ride = self._ride(ctx.smode, _xy(pts, near), _txy(target, t_idx), budget)
@@ -635,7 +593,7 @@ class RentalPlanner:
             allowed = self._end_allowed(ctx.feed, [v.vehicle_type_id], end_lat, end_lon)
             ride[k, ~allowed] = np.inf
             if v.current_range_meters is not None:
-                dist = haversine_m(v.lat, v.lon, end_lat, end_lon) * detour
+                dist = haversine_m_array(v.lat, v.lon, end_lat, end_lon) * detour
                 ride[k, dist > v.current_range_meters] = np.inf
         return ride
 
@@ -646,7 +604,7 @@ class RentalPlanner:
         qp = [(q.lat, q.lon)]
         # ends: return stations near Q (then walk), or Q itself when returns are free
         rets = ctx.snap.returns
-        r_idx = rets.index.within(q.lat, q.lon, r_walk)
+        r_idx = rets.index.within_any(q.lat, q.lon, r_walk)
         end_lat = list(rets.lat[r_idx])
         end_lon = list(rets.lon[r_idx])
         end_cost = []
@@ -663,7 +621,7 @@ class RentalPlanner:
         cost = np.asarray(end_cost, dtype=float)
         if not np.isfinite(cost).any():
             return []
-        p_idx = pick.index.within(q.lat, q.lon, r_ride + r_walk)
+        p_idx = pick.index.within_any(q.lat, q.lon, r_ride + r_walk)
         p_idx = np.intersect1d(p_idx, pick.index.within_any(target.lat, target.lon, r_walk))
         if len(p_idx) == 0:
             return []
@@ -717,7 +675,7 @@ class RentalPlanner:
         r_walk = opt.max_walk_seconds * self._top_speed("walk")
         r_ride = budget * self._top_speed(smode)
         if direction == "access":
-            near = pts.index.within(q.lat, q.lon, r_walk)
+            near = pts.index.within_any(q.lat, q.lon, r_walk)
             if len(near) == 0:
                 return []
             w1 = self.streets.many_to_many("walk", [(q.lat, q.lon)], _xy(pts, near),
@@ -728,7 +686,7 @@ class RentalPlanner:
             return self._free_end_from(ctx, pts, near, w1, q, target, budget, r_ride,
                                        stations=False)
         # egress: vehicles parked near the stop, ridden to Q and parked there
-        v_idx = pts.index.within(q.lat, q.lon, r_ride)
+        v_idx = pts.index.within_any(q.lat, q.lon, r_ride)
         v_idx = np.intersect1d(v_idx, pts.index.within_any(target.lat, target.lon, r_walk))
         if len(v_idx) == 0:
             return []
@@ -843,7 +801,7 @@ class _Legs:
             form_factor=ctx.ff, propulsion_type=propulsion, from_place=pick, to_place=drop,
             start=t, end=t + dur, duration=dur, ride_seconds=ride,
             pickup_seconds=opt.pickup_seconds, dropoff_seconds=opt.dropoff_seconds,
-            distance_m=float(haversine_m(pick.lat, pick.lon, drop.lat, drop.lon))
+            distance_m=float(haversine_m_array(pick.lat, pick.lon, drop.lat, drop.lon))
             * ctx.detour,
             vehicle_type_id=type_id,
             vehicle_id=self.vehicle.id if self.vehicle is not None else None,

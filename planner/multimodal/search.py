@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from feeds.gbfs import GbfsFeed
+from planner.multimodal.geometry import haversine_m
 from planner.multimodal.rentals import (
     AccessOption,
     OptionLeg,
@@ -39,7 +40,7 @@ from planner.multimodal.rentals import (
     RentalOptions,
     RentalPlanner,
 )
-from planner.multimodal.streets import Streets, haversine_m
+from planner.multimodal.streets import Streets
 from planner.routing.journeys import Journey, Leg, leave_time
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query, as_rows
 from planner.routing.router import Router

@@ -39,9 +39,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from planner.multimodal.geometry import haversine_m_array, project_m
+
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_M = 6_371_008.8
 MODES = ("walk", "bike", "scooter", "car")
 #: Which street mode a GBFS form factor travels as (mopeds: the car graph, no motorway ban).
 FORM_FACTOR_MODE = {
@@ -98,15 +99,6 @@ class StraightLine:
         return t + (self.car_parking_s if mode == "car" else 0.0)
 
 
-def haversine_m(lat1: np.ndarray | float, lon1: np.ndarray | float,
-                lat2: np.ndarray | float, lon2: np.ndarray | float) -> np.ndarray:
-    """Great-circle distance in metres, broadcasting over arrays."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
-
-
 def _as_points(points: Iterable[Point] | np.ndarray) -> np.ndarray:
     arr = np.asarray(list(points) if not isinstance(points, np.ndarray) else points, float)
     return arr.reshape(-1, 2)
@@ -137,9 +129,7 @@ class ModeGraph:
 
     def project(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Equirectangular metres around ``lat0``: accurate to ~0.1 % over a city."""
-        k = math.pi / 180 * EARTH_RADIUS_M
-        return np.column_stack([np.asarray(lon) * k * math.cos(math.radians(self.lat0)),
-                                np.asarray(lat) * k])
+        return project_m(lat, lon, self.lat0)
 
     def snap(self, points: np.ndarray, max_m: float) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node index per point (-1 beyond ``max_m``) and the gap in metres."""
@@ -147,7 +137,7 @@ class ModeGraph:
             return np.zeros(0, np.int64), np.zeros(0)
         _, idx = self.tree.query(self.project(points[:, 0], points[:, 1]))
         nodes = self.snappable[idx]
-        gap = haversine_m(points[:, 0], points[:, 1], self.lat[nodes], self.lon[nodes])
+        gap = haversine_m_array(points[:, 0], points[:, 1], self.lat[nodes], self.lon[nodes])
         return np.where(gap <= max_m, nodes, -1), gap
 
     def scaled(self, factor: float) -> ModeGraph:
@@ -271,7 +261,8 @@ def build_graph(ways: list[tuple[dict[str, str], list[int]]], coords: dict[int, 
     lat = np.array([coords[int(n)][0] for n in node_ids])
     lon = np.array([coords[int(n)][1] for n in node_ids])
     i, j = inverse[: len(src)], inverse[len(src):]
-    seconds = np.maximum(haversine_m(lat[i], lon[i], lat[j], lon[j]) / np.array(speed), 0.01)
+    meters = haversine_m_array(lat[i], lon[i], lat[j], lon[j])
+    seconds = np.maximum(meters / np.array(speed), 0.01)
     order = np.lexsort((seconds, j, i))  # fastest first within each (i, j)
     i, j, seconds = i[order], j[order], seconds[order]
     first = np.ones(len(i), bool)
@@ -344,8 +335,8 @@ class Streets:
 
     def straight_line(self, mode: str, origins: np.ndarray, destinations: np.ndarray
                       ) -> np.ndarray:
-        meters = haversine_m(origins[:, None, 0], origins[:, None, 1],
-                             destinations[None, :, 0], destinations[None, :, 1])
+        meters = haversine_m_array(origins[:, None, 0], origins[:, None, 1],
+                                   destinations[None, :, 0], destinations[None, :, 1])
         return self.model.seconds(mode, meters)
 
     def many_to_many(self, mode: str, origins: Iterable[Point] | np.ndarray,
@@ -421,5 +412,5 @@ class Streets:
                 points.append(pt)
         lat = np.array([p[0] for p in points])
         lon = np.array([p[1] for p in points])
-        meters = float(haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
+        meters = float(haversine_m_array(lat[:-1], lon[:-1], lat[1:], lon[1:]).sum())
         return StreetPath(mode, seconds, points, meters)

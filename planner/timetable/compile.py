@@ -592,5 +592,5 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
             h.update(f.read_bytes())
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
-    h.update(b"compile-v2")  # bump when compiled arrays change
+    h.update(b"compile-v3")  # bump when compiled arrays change (v3: one Earth radius)
     return h.hexdigest()[:20]

@@ -15,9 +15,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from planner.multimodal.geometry import project_m
 from planner.timetable.model import NO_TRANSFER
-
-EARTH_RADIUS_M = 6_371_000.0
 
 
 @dataclass
@@ -34,10 +33,7 @@ class Footpaths:
 
 def project(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Equirectangular metres around the data's mean latitude (fine within a region)."""
-    lat0 = math.radians(float(np.nanmean(lat))) if len(lat) else 0.0
-    x = np.radians(lon) * math.cos(lat0) * EARTH_RADIUS_M
-    y = np.radians(lat) * EARTH_RADIUS_M
-    return np.column_stack([x, y])
+    return project_m(lat, lon, float(np.nanmean(lat)) if len(lat) else 0.0)
 
 
 def walking_links(
