@@ -9,9 +9,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from feeds.config import DEFAULT_CONFIG, FeedConfigError
 from planner.commands.args import add_timetable_args
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config" / "feeds.toml"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -75,7 +74,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     from api.update import UpdateError, load_config, run_update
 
-    config = load_config(args.config or DEFAULT_CONFIG)
+    try:
+        config = load_config(args.config or DEFAULT_CONFIG)
+    except FeedConfigError as exc:
+        print(f"owl-planner: error: {exc}", file=sys.stderr)
+        return 2
     try:
         result = run_update(config, Path(args.data_dir), only=args.only, force=args.force,
                             day=args.date, compile_check=not args.no_compile)

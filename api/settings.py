@@ -7,15 +7,13 @@ no command line of their own, see exactly what ``owl-planner serve`` decided.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from feeds.config import DEFAULT_CONFIG, read_toml
 from feeds.demo import DEMO_FEED
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class Settings:
     #: ``gbfs_config``. No feed at all: no refresher runs and rental modes answer 400.
     gbfs: tuple[str, ...] = ()
     #: TOML with ``[[gbfs]]`` entries (name, url, enabled, resolve); "" reads none.
-    gbfs_config: str = str(REPO_ROOT / "config" / "feeds.toml")
+    gbfs_config: str = str(DEFAULT_CONFIG)
     gbfs_max_age: float = 900.0  # seconds: older live state is not offered (and warned)
     gbfs_min_interval: float = 15.0  # seconds between refreshes of a feed, whatever its ttl
     gbfs_timeout: float = 10.0  # seconds per GBFS request
@@ -125,7 +123,7 @@ def load_settings(
     values: dict[str, Any] = {}  # field name -> value coerced to that field's type
     path = config or (Path(env[CONFIG_ENV]) if env.get(CONFIG_ENV) else None)
     if path is not None:
-        data = tomllib.loads(Path(path).read_text())
+        data = read_toml(path)
         table = data.get("server", data)
         names = {f.name for f in fields(Settings)}
         for key, value in table.items():

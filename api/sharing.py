@@ -28,47 +28,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from api.settings import Settings
+from feeds.config import RESOLVE_MODES, GbfsSource, load_feed_config
 from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore, StateStore
 from planner.multimodal.rentals import RentalPlanner
 from planner.multimodal.streets import StraightLine, Streets
 
 log = logging.getLogger(__name__)
 
-RESOLVE_MODES = ("auto", "manifest", "listed")
 
-
-@dataclass(frozen=True)
-class GbfsSource:
-    name: str  # config name, or the URL for feeds given on the command line
-    url: str
-    resolve: str = "auto"
-    attribution: str = ""
-
-
-def gbfs_sources(settings: Any) -> list[GbfsSource]:
-    """Enabled ``[[gbfs]]`` entries of the config file, then the extra URLs (deduplicated)."""
+def gbfs_sources(settings: Settings) -> list[GbfsSource]:
+    """Enabled ``[[gbfs]]`` entries of the config file, then the extra URLs (named by
+    themselves), deduplicated; ``resolve`` is always set (default ``gbfs_resolve``)."""
     out: list[GbfsSource] = []
     path = settings.gbfs_config
     if path and path.lower() != "none":
         try:
-            entries = tomllib.loads(Path(path).read_text()).get("gbfs", [])
+            entries = load_feed_config(path).enabled_gbfs
         except FileNotFoundError:
-            entries = []
+            entries = ()
             log.warning("GBFS config %s not found; only OWL_GBFS feeds are used", path)
-        for e in entries:
-            if not e.get("enabled", True) or not e.get("url"):
-                continue
-            out.append(GbfsSource(str(e.get("name") or e["url"]), str(e["url"]),
-                                  str(e.get("resolve") or settings.gbfs_resolve),
-                                  str(e.get("attribution") or "")))
-    out += [GbfsSource(url, url, settings.gbfs_resolve) for url in settings.gbfs]
+        out += [replace(e, resolve=e.resolve or settings.gbfs_resolve) for e in entries]
+    out += [GbfsSource(url, url, resolve=settings.gbfs_resolve) for url in settings.gbfs]
     seen: set[str] = set()
     unique = []
     for src in out:
@@ -95,7 +81,7 @@ def iso_utc(t: float | None) -> str | None:
 class SharingManager:
     """The GBFS feeds of one API process, their refresher and per-timetable planners."""
 
-    def __init__(self, settings: Any, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] | None = None) -> None:
         self.settings = settings
         self.sources = gbfs_sources(settings)
         self.clock: Callable[[], float] = clock or make_clock(settings.gbfs_epoch)
@@ -117,7 +103,7 @@ class SharingManager:
         self.model = StraightLine(speeds_kmh={**StraightLine().speeds_kmh,
                                               "walk": settings.walk_speed_kmh})
         self.streets = Streets(model=self.model)
-        self.osm_paths: tuple[str, ...] = tuple(getattr(settings, "osm", ()) or ())
+        self.osm_paths: tuple[str, ...] = tuple(settings.osm)
         self.streets_status = "loading" if self.osm_paths and self.feeds else "straight-line"
         self.streets_error: str | None = None
         self.streets_seconds: float | None = None

@@ -25,7 +25,6 @@ import os
 import shutil
 import tempfile
 import time
-import tomllib
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,63 +34,29 @@ from pathlib import Path
 
 import httpx
 
+from feeds.config import FeedConfig, FeedConfigError, GtfsSource, load_feed_config
 from feeds.gtfs import GtfsError, load_feeds
 from planner.timetable.compile import CompileOptions, OutOfRangeError, feed_date_ranges
 from planner.timetable.disk_cache import load_or_compile
 
 log = logging.getLogger(__name__)
 KEEP_VERSIONS = 3
+BBox = tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
 
 
 class UpdateError(RuntimeError):
     """The update could not produce a new good version; the message says why."""
 
 
-@dataclass(frozen=True)
-class GtfsSource:
-    name: str
-    url: str
-    license: str = ""
-    attribution: str = ""
-    clip: bool = True
-
-
-@dataclass(frozen=True)
-class GbfsSource:
-    name: str
-    url: str
-    license: str = ""
-    attribution: str = ""
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    region: str
-    bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
-    gtfs: tuple[GtfsSource, ...]
-    gbfs: tuple[GbfsSource, ...] = ()
-    timeout: float = 60.0
-    retries: int = 3
-    backoff: float = 2.0
-
-
 def load_config(path: Path) -> FeedConfig:
-    data = tomllib.loads(Path(path).read_text())
-    region = data.get("region", {})
-    bbox = tuple(float(x) for x in region.get("bbox", ()))
-    if len(bbox) != 4 or not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
-        raise UpdateError(f"{path}: region.bbox must be [min_lon, min_lat, max_lon, max_lat]")
-    dl = data.get("download", {})
-    gtfs = tuple(GtfsSource(**{k: v for k, v in s.items() if k in GtfsSource.__dataclass_fields__})
-                 for s in data.get("gtfs", []))
-    gbfs = tuple(GbfsSource(**{k: v for k, v in s.items() if k in GbfsSource.__dataclass_fields__})
-                 for s in data.get("gbfs", []))
-    if not gtfs:
-        raise UpdateError(f"{path}: no [[gtfs]] sources")
-    return FeedConfig(region=str(region.get("name", "")), bbox=bbox,
-                      gtfs=gtfs, gbfs=gbfs, timeout=float(dl.get("timeout", 60.0)),
-                      retries=int(dl.get("retries", 3)), backoff=float(dl.get("backoff", 2.0)))
+    """The feed configuration, with what an update needs: a region and GTFS sources."""
+    cfg = load_feed_config(path)
+    if cfg.bbox is None:
+        raise FeedConfigError(f"{path}: region.bbox: missing; expected "
+                              "[min_lon, min_lat, max_lon, max_lat]")
+    if not cfg.gtfs:
+        raise FeedConfigError(f"{path}: no [[gtfs]] sources")
+    return cfg
 
 
 # --- download ---------------------------------------------------------------------------
@@ -317,7 +282,7 @@ def _write_transfers(zf: zipfile.ZipFile, write: _MemberWriter, kept_stops: set[
               (r for r in rr if r[a] in kept_stops and r[b] in kept_stops))
 
 
-def clip_feed(src: Path, dst: Path, bbox: tuple[float, float, float, float]) -> dict[str, int]:
+def clip_feed(src: Path, dst: Path, bbox: BBox) -> dict[str, int]:
     """Keep stops inside ``bbox`` (plus their parent stations), stop_times at kept stops,
     trips with at least two of them, and everything those reference."""
     with zipfile.ZipFile(src) as zf:
@@ -431,7 +396,7 @@ def _fetch(cfg: FeedConfig, downloads: Path, sources: list[GtfsSource], force: b
     return fetched
 
 
-def _stage(cfg: FeedConfig, fetched: dict[str, Download],
+def _stage(cfg: FeedConfig, bbox: BBox, fetched: dict[str, Download],
            staging: Path) -> tuple[dict[str, object], str, list[Path]]:
     """Clip (or copy) every feed into ``staging``; returns the summary, the version (hash
     of the staged bytes) and the staged files."""
@@ -442,10 +407,10 @@ def _stage(cfg: FeedConfig, fetched: dict[str, Download],
         d = fetched[s.name]
         target = staging / f"{s.name}.gtfs.zip"
         if s.clip:
-            counts = clip_feed(d.path, target, cfg.bbox)
+            counts = clip_feed(d.path, target, bbox)
             if counts.get("stops", 0) == 0 or counts.get("trips", 0) == 0:
                 raise UpdateError(f"{s.name}: no stops or trips inside the region's bbox "
-                                  f"{list(cfg.bbox)}")
+                                  f"{list(bbox)}")
             summary[s.name] = f"{counts['stops']} stops, {counts['trips']} trips"
         else:
             shutil.copyfile(d.path, target)
@@ -456,7 +421,7 @@ def _stage(cfg: FeedConfig, fetched: dict[str, Download],
     return summary, h.hexdigest()[:16], clipped
 
 
-def _publish(cfg: FeedConfig, data_dir: Path, staging: Path, version: str,
+def _publish(cfg: FeedConfig, bbox: BBox, data_dir: Path, staging: Path, version: str,
              clipped: list[Path], fetched: dict[str, Download], previous: str) -> None:
     """Move the staged version in place, then switch the pointer to it (one rename)."""
     versions = data_dir / "versions"
@@ -469,7 +434,7 @@ def _publish(cfg: FeedConfig, data_dir: Path, staging: Path, version: str,
         "version": version,
         "published_at": time.time(),
         "region": cfg.region,
-        "bbox": list(cfg.bbox),
+        "bbox": list(bbox),
         "feeds": [f"versions/{version}/{p.name}" for p in clipped],
         "sources": {s.name: {"url": s.url, "license": s.license,
                              "attribution": s.attribution,
@@ -484,6 +449,9 @@ def _publish(cfg: FeedConfig, data_dir: Path, staging: Path, version: str,
 def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
          day: date | str | None, compile_check: bool, client: httpx.Client | None,
          options: CompileOptions | None) -> UpdateResult:
+    if cfg.bbox is None:
+        raise UpdateError(f"{cfg.path}: region.bbox: missing; nothing to clip to")
+    bbox = cfg.bbox
     downloads = data_dir / "downloads"
     sources = [s for s in cfg.gtfs if not only or s.name in only]
     if only and not sources:
@@ -491,7 +459,7 @@ def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
     fetched = _fetch(cfg, downloads, sources, force, client)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=data_dir))
     try:
-        summary, version, clipped = _stage(cfg, fetched, staging)
+        summary, version, clipped = _stage(cfg, bbox, fetched, staging)
         load_feeds(clipped)
         if compile_check:
             check = _check_day(clipped, date.fromisoformat(day) if isinstance(day, str)
@@ -507,7 +475,7 @@ def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
                 _write_json(downloads / f"{s.name}.meta.json", d.meta)
         if old.get("version") == version:
             return UpdateResult(version, False, {**summary, "published": "unchanged"})
-        _publish(cfg, data_dir, staging, version, clipped, fetched,
+        _publish(cfg, bbox, data_dir, staging, version, clipped, fetched,
                  previous=str(old.get("version", "")))
         return UpdateResult(version, True, summary)
     finally:
