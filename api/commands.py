@@ -24,6 +24,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "footpath_radius": args.footpath_radius,
         "walk_speed_kmh": args.walk_speed,
         "data_dir": str(args.data_dir) if args.data_dir else None,
+        "cache_dir": str(args.cache_dir) if args.cache_dir else None,
         "redis_url": args.redis_url,
         "gbfs_max_age": args.gbfs_max_age,
         "gbfs_epoch": args.gbfs_epoch,
@@ -81,7 +82,8 @@ def cmd_update(args: argparse.Namespace) -> int:
         return 2
     try:
         result = run_update(config, Path(args.data_dir), only=args.only, force=args.force,
-                            day=args.date, compile_check=not args.no_compile)
+                            day=args.date, compile_check=not args.no_compile,
+                            cache_dir=args.cache_dir)
     except UpdateError as exc:
         print(f"owl-planner: update failed, keeping the last good version: {exc}",
               file=sys.stderr)
@@ -126,4 +128,6 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
     u.add_argument("--force", action="store_true", help="ignore ETag/Last-Modified")
     u.add_argument("--date", default=None, help="service day for the compile check")
     u.add_argument("--no-compile", action="store_true", help="skip the compile check")
+    u.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                   help="compiled timetables of the check (default: $OWL_CACHE_DIR)")
     u.set_defaults(func=cmd_update)

@@ -14,6 +14,7 @@ from typing import Any
 
 from feeds.config import DEFAULT_CONFIG, read_toml
 from feeds.demo import DEMO_FEED
+from planner.timetable.disk_cache import DEFAULT_CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Settings:
     data_dir: str = ""
     #: Service day used when a request names no time ("now"); None: today, or nearest valid.
     date: date | None = None
+    #: Compiled timetables on disk (relative to the working directory).
+    cache_dir: str = str(DEFAULT_CACHE_DIR)
     footpath_radius: float = 200.0
     walk_speed_kmh: float = 4.5
     redis_url: str = ""
@@ -66,6 +69,7 @@ _ENV: dict[str, str] = {
     "feeds": "OWL_FEEDS",
     "data_dir": "OWL_DATA_DIR",
     "date": "OWL_DATE",
+    "cache_dir": "OWL_CACHE_DIR",
     "footpath_radius": "OWL_FOOTPATH_RADIUS",
     "walk_speed_kmh": "OWL_WALK_SPEED",
     "redis_url": "REDIS_URL",

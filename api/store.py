@@ -280,7 +280,8 @@ class TimetableStore:
             if hit is not None:
                 return hit
             try:
-                tt = load_or_compile(fs.paths, day, self.options)
+                tt = load_or_compile(fs.paths, day, self.options,
+                                     cache_dir=Path(self.settings.cache_dir))
             except OutOfRangeError:
                 if fs.ranges is None:
                     self.ranges()

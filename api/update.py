@@ -360,12 +360,14 @@ def _check_day(paths: list[Path], day: date | None) -> date:
 def run_update(cfg: FeedConfig, data_dir: Path, *, only: list[str] | None = None,
                force: bool = False, day: date | str | None = None,
                compile_check: bool = True, client: httpx.Client | None = None,
-               options: CompileOptions | None = None) -> UpdateResult:
+               options: CompileOptions | None = None,
+               cache_dir: Path | None = None) -> UpdateResult:
     data_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     _status(data_dir, lastAttempt=started)
     try:
-        result = _run(cfg, data_dir, only, force, day, compile_check, client, options)
+        result = _run(cfg, data_dir, only, force, day, compile_check, client, options,
+                      cache_dir)
     except (UpdateError, GtfsError, OutOfRangeError, OSError, zipfile.BadZipFile) as exc:
         message = str(exc)
         if isinstance(exc, GtfsError | zipfile.BadZipFile):
@@ -448,7 +450,7 @@ def _publish(cfg: FeedConfig, bbox: BBox, data_dir: Path, staging: Path, version
 
 def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
          day: date | str | None, compile_check: bool, client: httpx.Client | None,
-         options: CompileOptions | None) -> UpdateResult:
+         options: CompileOptions | None, cache_dir: Path | None) -> UpdateResult:
     if cfg.bbox is None:
         raise UpdateError(f"{cfg.path}: region.bbox: missing; nothing to clip to")
     bbox = cfg.bbox
@@ -464,7 +466,7 @@ def _run(cfg: FeedConfig, data_dir: Path, only: list[str] | None, force: bool,
         if compile_check:
             check = _check_day(clipped, date.fromisoformat(day) if isinstance(day, str)
                                else day)
-            load_or_compile(clipped, check, options)
+            load_or_compile(clipped, check, options, cache_dir=cache_dir)
         pointer_path = data_dir / "current"
         old = json.loads(pointer_path.read_text()) if pointer_path.exists() else {}
         # commit the downloads only now that everything passed

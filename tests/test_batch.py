@@ -19,8 +19,8 @@ DAY = date(2023, 11, 7)
 
 
 @pytest.fixture()
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("OWL_CACHE_DIR", str(tmp_path / "cache"))
+def cache(tmp_path: Path) -> Path:
+    """A work directory; compiled timetables go to its ``cache`` folder."""
     if not FEED.exists():
         pytest.skip(f"real feed missing: {FEED}")
     return tmp_path
@@ -35,8 +35,8 @@ def write_queries(path: Path, rows: list[tuple[str, str, int]]) -> Path:
     return path
 
 
-def random_rows(n: int, seed: int) -> list[tuple[str, str, int]]:
-    tt = load_or_compile([FEED], DAY)
+def random_rows(work: Path, n: int, seed: int) -> list[tuple[str, str, int]]:
+    tt = load_or_compile([FEED], DAY, cache_dir=work / "cache")
     rng = np.random.default_rng(seed)
     served = np.nonzero(np.diff(tt.stop_route_offset) > 0)[0]
     ids = [str(tt.stop_ids[i]).split(":", 1)[1] for i in served]
@@ -46,16 +46,16 @@ def random_rows(n: int, seed: int) -> list[tuple[str, str, int]]:
 
 @pytest.mark.parametrize("algorithm", ["csa", "raptor"])
 def test_batch_arrivals_match_the_reference(cache: Path, algorithm: str) -> None:
-    rows = random_rows(60, seed=21)
+    rows = random_rows(cache, 60, seed=21)
     q = write_queries(cache / "q.csv", rows)
     out = cache / f"out-{algorithm}.csv"
-    summary = run_batch([FEED], DAY, q, algorithm, out)
+    summary = run_batch([FEED], DAY, q, algorithm, out, cache_dir=cache / "cache")
     assert summary["queries"] == 60
     with open(out, newline="") as fh:
         result = list(csv.DictReader(fh))
     assert list(result[0].keys()) == ["source", "target", "departure", "note", "arrival",
                                       "transfers", "query_us"]
-    tt = load_or_compile([FEED], DAY)
+    tt = load_or_compile([FEED], DAY, cache_dir=cache / "cache")
     ref = ReferenceRouter(tt)
     midnight = tt.time_of(DAY, 0)
     prefix = str(tt.stop_ids[0]).split(":", 1)[0] + ":"
@@ -78,12 +78,12 @@ def test_route_command_writes_output_and_reports_unknown_stops(cache: Path,
                                                               capsys) -> None:
     from planner.commands.main import build_parser, run
 
-    rows = random_rows(5, seed=22)
+    rows = random_rows(cache, 5, seed=22)
     q = write_queries(cache / "q.csv", rows)
     out = cache / "out.csv"
     parser, _ = build_parser()
     argv = ["route", str(FEED), "--date", DAY.isoformat(), "--queries", str(q),
-            "--algorithm", "csa", "--out", str(out)]
+            "--algorithm", "csa", "--out", str(out), "--cache-dir", str(cache / "cache")]
     assert run(parser, argv) == 0
     assert "5 queries" in capsys.readouterr().out
     assert len(out.read_text().splitlines()) == 6
@@ -96,15 +96,17 @@ def test_missing_column_is_a_clear_error(cache: Path) -> None:
     q = cache / "q.csv"
     q.write_text("source,target\na,b\n")
     with pytest.raises(ValueError, match="missing column 'departure'"):
-        run_batch([FEED], DAY, q, "raptor", cache / "out.csv")
+        run_batch([FEED], DAY, q, "raptor", cache / "out.csv", cache_dir=cache / "cache")
 
 
 def test_mcraptor_batch_reports_the_earliest_pareto_member(cache: Path) -> None:
     pytest.importorskip("planner.routing.mcraptor", reason="McRAPTOR module not built")
-    rows = random_rows(20, seed=23)
+    rows = random_rows(cache, 20, seed=23)
     q = write_queries(cache / "q.csv", rows)
-    run_batch([FEED], DAY, q, "raptor", cache / "r.csv", max_transfers=8)
-    run_batch([FEED], DAY, q, "mcraptor", cache / "m.csv", max_transfers=8)
+    run_batch([FEED], DAY, q, "raptor", cache / "r.csv", max_transfers=8,
+              cache_dir=cache / "cache")
+    run_batch([FEED], DAY, q, "mcraptor", cache / "m.csv", max_transfers=8,
+              cache_dir=cache / "cache")
     with open(cache / "r.csv") as a, open(cache / "m.csv") as b:
         ra, rb = list(csv.DictReader(a)), list(csv.DictReader(b))
     assert [r["arrival"] for r in ra] == [r["arrival"] for r in rb]
@@ -120,3 +122,20 @@ def test_route_parser_accepts_the_documented_arguments() -> None:
                               "--footpath-radius", "150"])
     assert (args.algorithm, args.footpath_radius, args.out) == ("mcraptor", 150.0,
                                                                 Path("o.csv"))
+
+
+def test_owl_cache_dir_reaches_the_planner_commands_through_the_settings(
+        cache: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The planner reads no environment; ``owl-planner`` (api.cli) hands it the setting."""
+    from api.cli import main
+
+    monkeypatch.setenv("OWL_CACHE_DIR", str(cache / "from-env"))
+    assert main(["compile", str(FEED), "--date", DAY.isoformat(), "--json"]) == 0
+    assert '"cache": "miss"' in capsys.readouterr().out
+    assert any((cache / "from-env").iterdir())
+    assert main(["compile", str(FEED), "--date", DAY.isoformat(), "--json",
+                 "--cache-dir", str(cache / "flag")]) == 0
+    assert any((cache / "flag").iterdir())
+    monkeypatch.setenv("OWL_CACHE_SIZE", "many")
+    assert main(["compile", str(FEED), "--date", DAY.isoformat()]) == 2
+    assert "OWL_CACHE_SIZE" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from planner.timetable.compile import CompileOptions, compile_timetable
-from planner.timetable.disk_cache import load_or_compile
+from planner.timetable.disk_cache import DEFAULT_CACHE_DIR, load_or_compile
 from planner.timetable.model import Timetable
 
 
@@ -28,6 +28,9 @@ def add_timetable_args(p: argparse.ArgumentParser, feeds_required: bool = True) 
                    help="generate walking links up to M metres (0: transfers.txt only)")
     p.add_argument("--walk-speed", type=float, default=4.5, metavar="KMH")
     p.add_argument("--no-cache", action="store_true", help="always compile from scratch")
+    p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                   help=f"compiled timetables (default {DEFAULT_CACHE_DIR}; owl-planner: "
+                        "$OWL_CACHE_DIR)")
 
 
 def options_from(args: argparse.Namespace) -> CompileOptions:
@@ -40,4 +43,4 @@ def timetable_from(args: argparse.Namespace, progress: bool = True) -> Timetable
     opts = options_from(args)
     if args.no_cache:
         return compile_timetable(args.feeds, day, opts, progress=progress)
-    return load_or_compile(args.feeds, day, opts, progress=progress)
+    return load_or_compile(args.feeds, day, opts, progress=progress, cache_dir=args.cache_dir)

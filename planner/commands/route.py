@@ -71,9 +71,10 @@ def query_function(router: Router, algorithm: str, max_transfers: int,
 
 def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
               algorithm: str, out_csv: str | Path, options: CompileOptions | None = None,
-              *, max_transfers: int = 8, transfer_slack: int = 0) -> dict[str, float]:
+              *, max_transfers: int = 8, transfer_slack: int = 0,
+              cache_dir: Path | None = None) -> dict[str, float]:
     """Answer every query of ``queries_csv`` and write ``out_csv``; returns a summary."""
-    tt = load_or_compile(paths, day, options)
+    tt = load_or_compile(paths, day, options, cache_dir=cache_dir)
     router = Router(tt)
     query = query_function(router, algorithm, max_transfers, transfer_slack)
     prefix = single_feed_prefix(tt, len(paths))
@@ -120,7 +121,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     try:
         summary = run_batch(args.feeds, day, args.queries, args.algorithm, args.out,
                             options_from(args), max_transfers=args.max_transfers,
-                            transfer_slack=args.transfer_slack)
+                            transfer_slack=args.transfer_slack, cache_dir=args.cache_dir)
     except ValueError as exc:
         print(f"owl-planner: error: {exc}", file=sys.stderr)
         return 2

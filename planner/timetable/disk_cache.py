@@ -7,7 +7,6 @@ of the feed files plus a few ``open`` calls instead of a compile.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -20,9 +19,10 @@ from planner.timetable.model import Timetable
 log = logging.getLogger(__name__)
 
 
-def default_cache_dir() -> Path:
-    """``$OWL_CACHE_DIR`` or ``.cache/timetables`` under the working directory."""
-    return Path(os.environ.get("OWL_CACHE_DIR", ".cache/timetables"))
+#: Where compiled timetables go unless the caller says otherwise (relative to the working
+#: directory). The planner reads no environment: ``OWL_CACHE_DIR`` is a setting of the API
+#: (``api.settings.Settings.cache_dir``), which passes it down, also to the CLI.
+DEFAULT_CACHE_DIR = Path(".cache/timetables")
 
 
 def load_or_compile(
@@ -36,7 +36,7 @@ def load_or_compile(
     """The cached timetable for these inputs, compiling (and caching) it on a miss."""
     opts = options or CompileOptions()
     key = content_hash(paths, opts, day)
-    root = cache_dir or default_cache_dir()
+    root = cache_dir or DEFAULT_CACHE_DIR
     target = root / key
     if (target / "meta.json").exists():
         try:
