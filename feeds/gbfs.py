@@ -82,6 +82,9 @@ class VehicleType:
     propulsion_type: str
     name: str = ""
     max_range_meters: float | None = None
+    #: GBFS 2.3+: where a ride may end (``free_floating``, ``roundtrip_station``,
+    #: ``any_station``, ``hybrid``); "" when the feed does not say.
+    return_constraint: str = ""
 
 
 #: GBFS: without vehicle_types.json all vehicles are human-powered bicycles.
@@ -299,6 +302,7 @@ def parse_vehicle_types(payload: Any, language: str | None = None) -> dict[str, 
             propulsion_type=str(rec.get("propulsion_type") or "human"),
             name=_text(rec.get("name"), language),
             max_range_meters=_float(rec.get("max_range_meters")),
+            return_constraint=str(rec.get("return_constraint") or ""),
         )
     return types
 
@@ -690,6 +694,14 @@ class GbfsFeed:
         return adopted
 
     # --- reading --------------------------------------------------------------------------
+    @property
+    def state_version(self) -> tuple[tuple[str, float | None], ...]:
+        """Changes whenever the parsed state may have changed (each file's last successful
+        fetch or adoption): a key for what readers derive from it, without their reading
+        the fetch bookkeeping in :attr:`files`. Lock-free (a copy of the dict): a refresh
+        holds the lock for its HTTP requests, and readers must not wait for those."""
+        return tuple((n, st.last_success) for n, st in sorted(list(self.files.items())))
+
     @property
     def system(self) -> GbfsSystem | None:
         return self._parsed.get("system_information")

@@ -145,6 +145,8 @@ def test_call_a_bike_darmstadt_station_and_free_bike(
     assert bike.form_factor == "bicycle" and bike.propulsion_type == "human"
     assert bike.rental_uris["ios"] == "https://www.callabike.de/bike?number=12404"
     assert feed.geofencing_zones == []
+    # kept for the planner: a hybrid system's bikes may also be left outside a station
+    assert [t.return_constraint for t in feed.vehicle_types.values()] == ["hybrid"]
 
 
 def test_listed_url_unreachable_falls_back_to_manifest_sibling(
@@ -164,8 +166,11 @@ def test_only_expired_files_are_refetched(server: GbfsServer) -> None:
     first = feed.refresh(T0)
     assert set(first) == {"gbfs", "system_information", "vehicle_types", "station_information",
                           "station_status", "free_bike_status", "geofencing_zones"}
+    version = feed.state_version
     assert feed.refresh(T0 + 100) == []  # shortest ttl is 240 s
+    assert feed.state_version == version  # what readers derived is still good
     assert sorted(feed.refresh(T0 + 300)) == ["free_bike_status", "station_status"]
+    assert feed.state_version != version
     assert server.fetched("station_information.json") == [200]
 
 

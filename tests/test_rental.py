@@ -330,6 +330,22 @@ def test_call_a_bike_after_train_to_darmstadt(
     assert tt.stop_names[biking.journey.target].startswith("Darmstadt")
 
 
+def test_rentals_read_the_parsed_model_not_the_raw_payloads(server: GbfsServer,
+                                                            tt: Timetable) -> None:
+    """``return_constraint`` comes from ``feeds.gbfs.VehicleType``: with the client's raw
+    payloads gone, a hybrid Call a Bike taken at a station still ends at the destination
+    (its only station is where it starts: without the constraint no station ride at all)."""
+    feed = GbfsFeed(server.serve_dir("cab", DATA / "gbfs-de-callabike-darmstadt/gbfs"),
+                    resolve="manifest")
+    feed.refresh(T0)
+    for status in feed.files.values():
+        status.payload = None
+    res = RentalPlanner(tt).egress(*DARMSTADT_WEST, ["BIKE_RENTAL"], [feed], now=T0)
+    rides = [leg for o in res.options for leg in o.legs if isinstance(leg, RentalLeg)]
+    from_station = [r for r in rides if r.pickup_station_id is not None]
+    assert from_station and all(r.dropoff_station_id is None for r in from_station)
+
+
 # --- Check Almere (GBFS 3.0): geofencing -----------------------------------------------------
 
 

@@ -35,7 +35,6 @@ point are ridden from.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -230,21 +229,6 @@ class _Snapshot:
     return_constraint: dict[str, str]  # vehicle type id -> GBFS return_constraint
 
 
-def _return_constraints(feed: GbfsFeed) -> dict[str, str]:
-    """``return_constraint`` per vehicle type, read from the raw vehicle_types payload
-    (the parsed ``VehicleType`` does not keep it)."""
-    st = feed.files.get("vehicle_types")
-    payload: Any = st.payload if st is not None else None  # JSON, checked by the except
-    if isinstance(payload, str):
-        payload = json.loads(payload)
-    try:
-        recs = payload["data"]["vehicle_types"]
-    except (KeyError, TypeError):
-        return {}
-    return {str(r.get("vehicle_type_id")): str(r.get("return_constraint") or "")
-            for r in recs if isinstance(r, dict)}
-
-
 def _snapshot(feed: GbfsFeed, now: float, max_age: float | None,
               form_factors: set[str]) -> _Snapshot:
     system = feed.system
@@ -263,7 +247,7 @@ def _snapshot(feed: GbfsFeed, now: float, max_age: float | None,
         system_id=system.system_id, system_name=system.name or system.system_id,
         pickup=pickup, returns=_Points.of([s for s in stations if s.can_return()]),
         vehicles=by_ff, type_ids=type_ids, propulsion=propulsion,
-        return_constraint=_return_constraints(feed),
+        return_constraint={t.id: t.return_constraint for t in feed.vehicle_types.values()},
     )
 
 
@@ -310,8 +294,7 @@ class RentalPlanner:
 
     def _snapshot(self, feed: GbfsFeed, now: float, max_age: float,
                   form_factors: set[str]) -> _Snapshot:
-        key = (feed.system_key, max_age, frozenset(form_factors),
-               tuple((n, st.last_success) for n, st in sorted(feed.files.items())))
+        key = (feed.system_key, max_age, frozenset(form_factors), feed.state_version)
         with self._lock:
             snap = self._snapshots.get(key)
         if snap is None:
