@@ -32,8 +32,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from api.settings import Settings
+from api.store import Prepared
 from feeds.config import RESOLVE_MODES, GbfsSource, load_feed_config
 from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore, StateStore
 from planner.multimodal.rentals import RentalPlanner
@@ -112,6 +114,7 @@ class SharingManager:
         if self.streets_status != "loading":
             self.streets_ready.set()
         self._osm_thread: threading.Thread | None = None
+        self._planners: WeakKeyDictionary[Prepared, RentalPlanner] = WeakKeyDictionary()
 
     @property
     def enabled(self) -> bool:
@@ -218,18 +221,18 @@ class SharingManager:
         parts.append(f"streets:{self.streets_status}")
         return "|".join(parts)
 
-    def planner_for(self, prepared: Any) -> RentalPlanner:
+    def planner_for(self, prepared: Prepared) -> RentalPlanner:
         """One rental planner per timetable (stop KD-tree, snapshot cache) on the current
-        street model, walking at the server's speed like the API's own walks."""
-        streets = self.streets
-        planner = getattr(prepared, "rental_planner", None)
-        if planner is None or planner.streets is not streets:
-            with self._lock:
-                streets = self.streets
-                planner = getattr(prepared, "rental_planner", None)
-                if planner is None or planner.streets is not streets:
-                    planner = RentalPlanner(prepared.tt, streets)
-                    prepared.rental_planner = planner
+        street model, walking at the server's speed like the API's own walks.
+
+        Kept here, weakly keyed by the prepared timetable, not patched onto it: the store
+        owns its timetables, and a planner goes when the store drops its timetable."""
+        with self._lock:
+            streets = self.streets
+            planner = self._planners.get(prepared)
+            if planner is None or planner.streets is not streets:
+                planner = RentalPlanner(prepared.tt, streets)
+                self._planners[prepared] = planner
         return planner
 
     def streets_health(self) -> dict[str, Any]:

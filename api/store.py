@@ -119,7 +119,6 @@ class Prepared:
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
-        self.rental_planner: object | None = None  # api.sharing.SharingManager.planner_for
         #: The routing engines of this timetable (shared by the search threads).
         self.router = Router(tt)
         #: Mode of each line, for the route masks of ``transitModes``.

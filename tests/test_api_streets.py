@@ -12,12 +12,13 @@ is the reference for expected times.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from api.cli import main as cli_main
 from api.geo import decode_polyline
 from api.settings import load_settings
 from api.sharing import SharingManager
+from api.store import Prepared
 from planner.multimodal.geometry import haversine_m
 from planner.multimodal.streets import Streets
 from tests.servers import serve_directory
@@ -240,7 +242,7 @@ def _manager(gbfs_url: str, osm: tuple[str, ...]) -> SharingManager:
 def test_planners_use_the_straight_line_until_the_osm_graph_is_loaded(
     gbfs_url: str, with_osm: TestClient,
 ) -> None:
-    prepared = SimpleNamespace(tt=runtime(with_osm).store.get(date.fromisoformat(DAY)).tt)
+    prepared = runtime(with_osm).store.get(date.fromisoformat(DAY))
     sharing = _manager(gbfs_url, (str(OSM),))
     try:
         assert not sharing.streets_ready.is_set()
@@ -252,6 +254,13 @@ def test_planners_use_the_straight_line_until_the_osm_graph_is_loaded(
         after = sharing.planner_for(prepared)
         assert after is not before and "bike" in after.streets.graphs
         assert sharing.state_token() != token  # plans cached while loading expire
+        other = Prepared(prepared.tt, prepared.feedset)
+        assert sharing.planner_for(other) is not after  # one per prepared timetable
+        planner = weakref.ref(sharing.planner_for(other))
+        del other
+        gc.collect()
+        assert planner() is None  # gone with its timetable
+        assert sharing.planner_for(prepared) is after
     finally:
         sharing.close()
 

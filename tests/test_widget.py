@@ -8,9 +8,11 @@ serve`` on the demo feed in a subprocess on a free loopback port. Everything sta
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -51,17 +53,32 @@ def browser() -> Iterator[Browser]:
         yield b
 
 
+@dataclass
+class PageLog:
+    """What a page did that the tests check: script errors and its /api/v1/plan requests."""
+
+    errors: list[str] = field(default_factory=list)
+    plan_urls: list[str] = field(default_factory=list)
+
+
+#: Kept beside each page rather than patched onto playwright's object.
+_LOGS: WeakKeyDictionary[Page, PageLog] = WeakKeyDictionary()
+
+
+def log_of(page: Page) -> PageLog:
+    return _LOGS[page]
+
+
 def _page(browser: Browser, width: int = 1280, zone: str = "America/New_York") -> Page:
     # The device sits in another zone than the timetable: shown and queried times must
     # still be Berlin wall-clock times.
     ctx = browser.new_context(viewport={"width": width, "height": 900}, timezone_id=zone,
                               locale="de-DE", reduced_motion="reduce")
     page = ctx.new_page()
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))  # type: ignore[attr-defined]
-    page.plan_urls = []  # type: ignore[attr-defined]
-    page.on("request", lambda r: page.plan_urls.append(r.url)  # type: ignore[attr-defined]
-            if "/api/v1/plan" in r.url else None)
+    log = _LOGS[page] = PageLog()
+    page.on("pageerror", lambda e: log.errors.append(str(e)))
+    page.on("request", lambda r: log.plan_urls.append(r.url) if "/api/v1/plan" in r.url
+            else None)
     return page
 
 
@@ -69,7 +86,7 @@ def _page(browser: Browser, width: int = 1280, zone: str = "America/New_York") -
 def page(browser: Browser) -> Iterator[Page]:
     p = _page(browser)
     yield p
-    assert p.errors == []  # type: ignore[attr-defined]
+    assert log_of(p).errors == []
     p.context.close()
 
 
@@ -118,12 +135,12 @@ def _search_bielefeld_paderborn(page: Page, server: str) -> dict:
     _pick(page, "Nach", "Paderb", "Paderborn Hbf")
     page.locator("owl-trip-planner").get_by_role("button", name="Suchen").click()
     expect(page.locator("owl-trip-planner li.itinerary").first).to_be_visible()
-    return _expect_times_of(page, page.plan_urls[-1])  # type: ignore[attr-defined]
+    return _expect_times_of(page, log_of(page).plan_urls[-1])
 
 
 def test_search_shows_the_itineraries_the_api_returns(page: Page, server: str) -> None:
     body = _search_bielefeld_paderborn(page, server)
-    query = parse_qs(urlsplit(page.plan_urls[-1]).query)  # type: ignore[attr-defined]
+    query = parse_qs(urlsplit(log_of(page).plan_urls[-1]).query)
     assert query["fromPlace"] == [_stop(server, "Bielefeld Hbf")["id"]]
     assert query["toPlace"] == [_stop(server, "Paderborn Hbf")["id"]]
     assert query["time"] == [f"{DEMO_DAY}T08:00:00+02:00"]  # Berlin, not the device's zone
@@ -219,7 +236,7 @@ def test_keyboard_alone_plans_a_trip_and_opens_its_details(page: Page, server: s
     _choose_by_keyboard(page, "to", "Paderb", "Paderborn Hbf")
     page.keyboard.press("Enter")  # listbox closed: Enter submits the form
     expect(page.locator("owl-trip-planner li.itinerary").first).to_be_visible()
-    body = _expect_times_of(page, page.plan_urls[-1])  # type: ignore[attr-defined]
+    body = _expect_times_of(page, log_of(page).plan_urls[-1])
 
     now = _tab_to(page, lambda f: "summary" in (f["cls"] or ""))
     assert _hhmm(body["itineraries"][0]["startTime"]) in now["text"]
@@ -238,7 +255,7 @@ def test_no_connection_is_reported_with_the_api_reason(page: Page, server: str) 
     widget.get_by_role("button", name="Suchen").click()
     alert = widget.get_by_role("alert")
     expect(alert).to_contain_text("Keine Verbindung gefunden.")
-    body = httpx.get(page.plan_urls[-1]).json()  # type: ignore[attr-defined]
+    body = httpx.get(log_of(page).plan_urls[-1]).json()
     assert body["itineraries"] == [] and body["reason"]
     expect(alert).to_contain_text(body["reason"])
     expect(widget.locator("li.itinerary")).to_have_count(0)
@@ -253,7 +270,7 @@ def test_a_day_without_service_shows_the_api_message(page: Page, server: str) ->
     widget.get_by_role("button", name="Suchen").click()
     alert = widget.get_by_role("alert")
     expect(alert).to_contain_text("Die Suche ist fehlgeschlagen")
-    response = httpx.get(page.plan_urls[-1])  # type: ignore[attr-defined]
+    response = httpx.get(log_of(page).plan_urls[-1])
     assert response.status_code >= 400
     expect(alert).to_contain_text(response.json()["error"])
 
@@ -284,19 +301,19 @@ def test_rental_toggles_ask_for_rental_modes_and_fall_back_when_unsupported(
     widget.get_by_role("checkbox", name="Carsharing").check()
     widget.get_by_role("button", name="Suchen").click()
     expect(widget.locator("li.itinerary").first).to_be_visible()
-    first = parse_qs(urlsplit(page.plan_urls[0]).query)  # type: ignore[attr-defined]
+    first = parse_qs(urlsplit(log_of(page).plan_urls[0]).query)
     for m in PLAN_MODES:
         assert first[m] == ["WALK,BIKE_RENTAL,CAR_RENTAL"]
-    answer = httpx.get(page.plan_urls[0])  # type: ignore[attr-defined]
+    answer = httpx.get(log_of(page).plan_urls[0])
     if answer.status_code == 400 and answer.json().get("parameter") in PLAN_MODES:
         # This server has no sharing data yet: the widget plans on foot and says so.
-        assert len(page.plan_urls) == 2  # type: ignore[attr-defined]
-        retry = parse_qs(urlsplit(page.plan_urls[1]).query)  # type: ignore[attr-defined]
+        assert len(log_of(page).plan_urls) == 2
+        retry = parse_qs(urlsplit(log_of(page).plan_urls[1]).query)
         assert all(retry[m] == ["WALK"] for m in PLAN_MODES)
         expect(widget.locator(".message.info")).to_contain_text("Leihfahrzeuge")
     else:
         assert answer.status_code == 200
-    _expect_times_of(page, page.plan_urls[-1])  # type: ignore[attr-defined]
+    _expect_times_of(page, log_of(page).plan_urls[-1])
 
 
 def test_site_css_does_not_reach_into_the_widget_nor_the_widget_out(
@@ -339,7 +356,7 @@ def test_layout_fits_desktop_and_phone_and_is_screenshotted(
             assert button is not None and button["height"] >= 44  # touch target
         OUTPUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUTPUT / f"widget-{width}.png"), full_page=True)
-        assert page.errors == []  # type: ignore[attr-defined]
+        assert log_of(page).errors == []
     finally:
         page.context.close()
 
@@ -368,7 +385,7 @@ def test_swap_and_arrive_by_are_sent_to_the_api(page: Page, server: str) -> None
     widget.get_by_label("Uhrzeit", exact=True).fill("12:00")
     widget.get_by_role("button", name="Suchen").click()
     expect(widget.locator("li.itinerary").first).to_be_visible()
-    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    url = log_of(page).plan_urls[-1]
     query = parse_qs(urlsplit(url).query)
     assert query["fromPlace"] == [_stop(server, "Paderborn Hbf")["id"]]
     assert query["toPlace"] == [_stop(server, "Bielefeld Hbf")["id"]]

@@ -27,7 +27,15 @@ from tests.servers import (  # noqa: E402
     serve_directory,
 )
 from tests.test_api_streets import DB, EPOCH, GBFS_DIR, OSM  # noqa: E402
-from tests.test_widget import DEMO_DAY, OUTPUT, PLAN_MODES, _hhmm, _page, _pick  # noqa: E402
+from tests.test_widget import (  # noqa: E402
+    DEMO_DAY,
+    OUTPUT,
+    PLAN_MODES,
+    _hhmm,
+    _page,
+    _pick,
+    log_of,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM or not os.path.exists(CHROMIUM),
@@ -73,7 +81,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     p = _page(browser)
     yield p
-    assert p.errors == []  # type: ignore[attr-defined]
+    assert log_of(p).errors == []
     p.context.close()
 
 
@@ -112,7 +120,7 @@ def test_bike_sharing_toggle_shows_the_rental_leg_after_the_train_with_its_detai
     widget.get_by_role("checkbox", name="Leihrad").check()
     widget.get_by_role("button", name="Suchen").click()
     expect(widget.locator("li.itinerary").first).to_be_visible()
-    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    url = log_of(page).plan_urls[-1]
     query = parse_qs(urlsplit(url).query)
     assert all(query[m] == ["WALK,BIKE_RENTAL"] for m in PLAN_MODES)
     assert "transitModes" not in query
@@ -158,7 +166,7 @@ def test_without_bus_and_train_only_direct_walk_and_bike_trips_are_asked_for_and
     widget.get_by_role("checkbox", name="E-Scooter").check()
     widget.get_by_role("button", name="Suchen").click()
     expect(widget.locator("li.itinerary").first).to_be_visible()
-    url = page.plan_urls[-1]  # type: ignore[attr-defined]
+    url = log_of(page).plan_urls[-1]
     query = parse_qs(urlsplit(url).query, keep_blank_values=True)
     assert query["transitModes"] == [""]
     assert all(query[m] == ["WALK,BIKE_RENTAL,SCOOTER_RENTAL"] for m in PLAN_MODES)
