@@ -31,7 +31,7 @@ from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
 from planner.timetable.disk_cache import load_or_compile
-from planner.timetable.model import Timetable
+from planner.timetable.model import StopLookup, Timetable
 
 log = logging.getLogger(__name__)
 POINTER = "current"
@@ -108,6 +108,7 @@ class Prepared:
         self.feedset = feedset
         self.version = tt.version
         self.stop_index = PointIndex(tt.stop_lat, tt.stop_lon)
+        self.stops = StopLookup(tt.stop_ids)
         self._search: StopSearch | None = None
         self._lock = threading.Lock()
         parent = np.asarray(tt.stop_parent)
@@ -140,21 +141,7 @@ class Prepared:
 
     def resolve_stop(self, stop_id: str) -> int:
         """Index of a feed-scoped stop id; an unscoped id is accepted when unambiguous."""
-        try:
-            return self.tt.stop_index(stop_id)
-        except KeyError:
-            pass
-        lookup = self.tt.extra.get("_unscoped")
-        if not isinstance(lookup, dict):
-            unscoped: dict[str, int] = {}
-            for i, sid in enumerate(self.tt.stop_ids):
-                raw = str(sid).split(":", 1)[-1]
-                unscoped[raw] = -1 if raw in unscoped else i
-            self.tt.extra["_unscoped"] = lookup = unscoped
-        i = lookup.get(stop_id, -1)
-        if i < 0:
-            raise KeyError(f"unknown stop id {stop_id!r}")
-        return i
+        return self.stops.resolve(stop_id)
 
 
 class TimetableStore:

@@ -11,7 +11,7 @@ import pytest
 
 from feeds.gtfs import GtfsError, load_feeds
 from planner.timetable.compile import CompileOptions, OutOfRangeError, compile_timetable
-from planner.timetable.model import NO_TRANSFER, Timetable
+from planner.timetable.model import NO_TRANSFER, StopLookup, Timetable
 from tests.feedmaker import LINE_STOPS, write_feed
 
 DAY = date(2026, 6, 10)  # a Wednesday
@@ -329,3 +329,25 @@ def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> 
     for algorithm in ("csa", "raptor"):
         assert router.arrival(Query([(s1, 0)], [(s3, 0)], start, max_transfers=8),
                               algorithm) == start
+
+
+def test_stop_lookup_resolves_ids_and_nothing_is_cached_in_the_timetable(
+        tmp_path: Path) -> None:
+    f = write_feed(tmp_path / "f", stops=LINE_STOPS, **ONE_TRIP)
+    g = write_feed(
+        tmp_path / "g",
+        stops="stop_id,stop_name,stop_lat,stop_lon\nS1,Other S1,52.1,8.6\nG2,Gee,52.11,8.6\n",
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,09:00:00,09:00:00,S1,1\nt,09:10:00,09:10:00,G2,2\n",
+    )
+    tt = compile_timetable([f, g], DAY)
+    extra = dict(tt.extra)
+    stops = StopLookup(tt.stop_ids)
+    assert stops.index("g:S1") == tt.stop_index("g:S1") != stops.index("f:S1")
+    assert tt.stop_names[stops.resolve("G2")] == "Gee"  # unscoped: only g has it
+    assert stops.resolve("f:S2") == stops.index("f:S2")
+    for lookup in (stops.index, stops.resolve, tt.stop_index):
+        with pytest.raises(KeyError, match="unknown stop id 'S1'"):
+            lookup("S1")  # in both feeds: ambiguous without its prefix
+    assert tt.extra == extra  # the immutable timetable remembers no lookups

@@ -25,20 +25,20 @@ from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
-from planner.timetable.model import Timetable
+from planner.timetable.model import StopLookup, Timetable
 
 ALGORITHMS = ("csa", "raptor", "mcraptor")
 QueryFn = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
 
 
-def resolve_stop(tt: Timetable, stop_id: str, prefix: str | None) -> int:
+def resolve_stop(stops: StopLookup, stop_id: str, prefix: str | None) -> int:
     """Stop index of a CSV id; a bare id gets the single feed's prefix."""
     if prefix is not None:
         try:
-            return tt.stop_index(prefix + stop_id)
+            return stops.index(prefix + stop_id)
         except KeyError:
             pass
-    return tt.stop_index(stop_id)
+    return stops.index(stop_id)
 
 
 def single_feed_prefix(tt: Timetable, n_paths: int) -> str | None:
@@ -78,6 +78,7 @@ def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
     router = Router(tt)
     query = query_function(router, algorithm, max_transfers, transfer_slack)
     prefix = single_feed_prefix(tt, len(paths))
+    stops = StopLookup(tt.stop_ids)  # one dict for all rows
     midnight = tt.time_of(day, 0)
     with open(queries_csv, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -95,8 +96,8 @@ def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
         except ValueError:
             raise ValueError(f"{queries_csv}:{line}: departure must be whole seconds, "
                              f"got {row['departure']!r}") from None
-        src = np.array([[resolve_stop(tt, row["source"].strip(), prefix), 0]], dtype=np.int32)
-        tgt = np.array([[resolve_stop(tt, row["target"].strip(), prefix), 0]], dtype=np.int32)
+        src = np.array([[resolve_stop(stops, row["source"].strip(), prefix), 0]], dtype=np.int32)
+        tgt = np.array([[resolve_stop(stops, row["target"].strip(), prefix), 0]], dtype=np.int32)
         started = time.perf_counter()
         arrival, transfers = query(src, tgt, dep)
         elapsed = (time.perf_counter() - started) * 1e6

@@ -31,8 +31,10 @@ Transfer model (identical in CSA, RAPTOR and the reference)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -161,15 +163,15 @@ class Timetable:
         return self.dates[0] <= day <= self.dates[-1]
 
     def stop_index(self, stop_id: str) -> int:
-        """Index of a feed-scoped stop id; raises KeyError naming it."""
-        lookup = self.extra.get("_stop_lookup")
-        if not isinstance(lookup, dict):
-            lookup = {str(s): i for i, s in enumerate(self.stop_ids)}
-            self.extra["_stop_lookup"] = lookup
-        try:
-            return lookup[stop_id]
-        except KeyError:
-            raise KeyError(f"unknown stop id {stop_id!r}") from None
+        """Index of a feed-scoped stop id; raises KeyError naming it.
+
+        One scan of the stop ids and nothing remembered (the timetable is immutable and
+        shares ``extra`` with its derived copies): for many lookups build a
+        :class:`StopLookup` once."""
+        hits = np.flatnonzero(np.asarray(self.stop_ids) == stop_id)
+        if len(hits) == 0:
+            raise KeyError(f"unknown stop id {stop_id!r}")
+        return int(hits[0])
 
     # --- persistence: a directory of .npy files, memory-mapped back -------------------
     def save(self, directory: Path) -> None:
@@ -209,6 +211,45 @@ class Timetable:
                     directory / f"{f.name}.npy", mmap_mode="r" if mmap else None
                 )
         return cls(**kwargs)
+
+
+class StopLookup:
+    """Stop ids to indices for one timetable, built once by whoever looks up many (the
+    API's prepared timetable, a batch of queries) and kept there, not in the timetable."""
+
+    def __init__(self, stop_ids: Sequence[str] | np.ndarray) -> None:
+        self.stop_ids = stop_ids
+        self._scoped = {str(s): i for i, s in enumerate(stop_ids)}
+
+    def __len__(self) -> int:
+        return len(self._scoped)
+
+    def index(self, stop_id: str) -> int:
+        """Index of a feed-scoped stop id (``feed:stop``); raises KeyError naming it."""
+        try:
+            return self._scoped[stop_id]
+        except KeyError:
+            raise KeyError(f"unknown stop id {stop_id!r}") from None
+
+    def resolve(self, stop_id: str) -> int:
+        """Like :meth:`index`, but an id without its feed prefix is accepted when exactly
+        one feed has it."""
+        i = self._scoped.get(stop_id)
+        if i is None:
+            i = self._unscoped.get(stop_id, -1)
+        if i < 0:
+            raise KeyError(f"unknown stop id {stop_id!r}")
+        return i
+
+    @cached_property
+    def _unscoped(self) -> dict[str, int]:
+        """Raw GTFS id -> index, -1 where several feeds use it (built on the first miss;
+        two threads building it at once build the same dict)."""
+        out: dict[str, int] = {}
+        for i, sid in enumerate(self.stop_ids):
+            raw = str(sid).split(":", 1)[-1]
+            out[raw] = -1 if raw in out else i
+        return out
 
 
 def day_offsets(timezone: str, dates: list[date], t0: int) -> np.ndarray:
