@@ -10,14 +10,15 @@ per-request deadline, so the event loop stays free and one request cannot hold a
 import asyncio
 import logging
 import os
+import signal
+import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request
@@ -27,132 +28,23 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api import board
-from api.cache import RedisCache, make_cache
-from api.common import ApiError, decode_cursor, encode_cursor, parse_time, stop_place
+from api.common import (
+    ApiError,
+    decode_cursor,
+    encode_cursor,
+    parse_coordinate,
+    parse_time,
+    stop_place,
+)
+from api.geocode import KIND_NAMES
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
+from api.plan import register_plan
+from api.runtime import Runtime
 from api.settings import Settings, load_settings
-from api.sharing import SharingManager, iso_utc
-from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
 from feeds.gtfs import GtfsError
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-T = TypeVar("T")
-
-
-class Runtime:
-    """Per-app state: settings, timetables, cache, metrics, the search pool."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.metrics = Metrics()
-        self.store = TimetableStore(settings)
-        self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
-                                on_error=self.metrics.cache_errors.inc)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
-                                       thread_name_prefix="owl-search")
-        self.started = time.time()
-        self.store.on_swap.append(self._on_swap)
-        #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
-        self.sharing = SharingManager(settings)
-
-    def _on_swap(self) -> None:
-        self.cache.clear()
-        self.metrics.swaps.inc()
-
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone)."""
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, fn)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self.settings.search_deadline)
-        except TimeoutError:
-            future.cancel()  # only helps while it still waits in the queue
-            self.metrics.deadline.inc()
-            raise ApiError(503, f"the search did not finish within the "
-                                f"{self.settings.search_deadline:g} s deadline; narrow the "
-                                "request (searchWindow, numItineraries) or retry") from None
-
-    def prepared_for(self, moment: datetime | None) -> tuple[Prepared, datetime]:
-        """The timetable of the request's service day and the request time (default: now)."""
-        if moment is None:
-            day, _ = self.store.default_day()
-            zone = ZoneInfo(self.store.timezone())
-            now = datetime.now(zone)
-            moment = datetime.combine(day, now.time().replace(microsecond=0), zone)
-        day = moment.astimezone(ZoneInfo(self.store.timezone())).date()
-        try:
-            prepared = self.store.get(day)
-        except OutOfRangeError as exc:
-            raise ApiError(422, f"time: {exc}", "time") from None
-        if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
-            day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
-            prepared = self.store.get(day)
-        return prepared, moment
-
-    def health(self) -> dict[str, Any]:
-        s = self.settings
-        store = self.store
-        fs = store.feedset
-        day, note = store.default_day()
-        ages = feed_ages(fs)
-        age = time.time() - fs.published_at
-        update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
-        out: dict[str, Any] = {
-            "status": "ok",
-            "timetable": {
-                "feedVersion": fs.version,
-                "versions": {d: p.version for d, p in _loaded(store).items()},
-                "feeds": [str(p) for p in fs.paths],
-                "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
-                "defaultDay": day.isoformat(),
-                "timezone": store.timezone(),
-                "loadedDays": store.loaded_days(),
-                "swaps": store.swaps,
-            },
-            "feedAges": ages,
-            "dataAgeSeconds": round(age, 1),
-            "stale": age > s.stale_after,
-            "staleAfterSeconds": s.stale_after,
-            "cache": {"backend": self.cache.backend},
-            "uptimeSeconds": round(time.time() - self.started, 1),
-        }
-        if note:
-            out["timetable"]["note"] = note
-        if isinstance(self.cache, RedisCache):
-            out["cache"]["available"] = self.cache.ping()
-            if not self.cache.available:
-                out["cache"]["lastError"] = self.cache.last_error
-                out["status"] = "degraded"
-        if update_status is not None:
-            out["update"] = update_status
-            if update_status.get("lastError"):
-                out["status"] = "degraded"
-        if out["stale"]:
-            out["status"] = "degraded"
-        if fs.sources:
-            out["sources"] = fs.sources
-        if self.sharing.enabled:
-            systems = self.sharing.health()
-            streets = self.sharing.streets_health()
-            out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems,
-                              "streets": streets}
-            if any(x["stale"] for x in systems) or streets["model"] == "failed":
-                out["status"] = "degraded"
-        return out
-
-
-def _loaded(store: TimetableStore) -> dict[str, Prepared]:
-    return {d.isoformat(): p for (_, d), p in list(store._days.items())}
-
-
-def read_update_status(data_dir: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        return json.loads((data_dir / "status.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _error(status: int, message: str, parameter: str | None = None,
@@ -199,8 +91,6 @@ SWITCH_INTERVAL = 0.0005
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    import sys
-
     sys.setswitchinterval(SWITCH_INTERVAL)
     rt = Runtime(settings)
 
@@ -230,8 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _register_errors(app)
     _register_geocoding(app, rt)
     _register_stoptimes(app, rt, settings)
-    from api.plan import register_plan
-
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)
@@ -273,8 +161,6 @@ def _register_geocoding(app: FastAPI, rt: Runtime) -> None:
     ) -> list[dict[str, Any]]:
         def work() -> list[dict[str, Any]]:
             prepared, _ = rt.prepared_for(None)
-            from api.geocode import KIND_NAMES
-
             out = []
             for m in prepared.search.search(text, limit):
                 place = stop_place(prepared, m.stop)
@@ -292,14 +178,10 @@ def _register_geocoding(app: FastAPI, rt: Runtime) -> None:
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
         radius: Annotated[float, Query(gt=0, le=50_000, description="metres")] = 5000.0,
     ) -> list[dict[str, Any]]:
-        from api.common import _COORD
-
-        m = _COORD.match(place)
-        if not m:
+        coordinate = parse_coordinate(place, "place")
+        if coordinate is None:
             raise ApiError(400, f"place: expected 'lat,lon', got {place!r}", "place")
-        lat, lon = float(m.group(1)), float(m.group(2))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ApiError(400, f"place: coordinate out of range: {place!r}", "place")
+        lat, lon = coordinate
 
         def work() -> list[dict[str, Any]]:
             prepared, _ = rt.prepared_for(None)
@@ -420,8 +302,6 @@ def _static_file(name: str) -> Response:
 
 def _install_reload_signal(rt: Runtime) -> None:
     """SIGHUP makes the store re-read the published pointer (main thread only)."""
-    import signal
-
     if threading.current_thread() is not threading.main_thread() or os.name != "posix":
         return
     try:
@@ -431,4 +311,4 @@ def _install_reload_signal(rt: Runtime) -> None:
         pass
 
 
-__all__ = ["create_app", "Runtime"]
+__all__ = ["create_app"]

@@ -9,14 +9,18 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from api.settings import load_settings, to_env
+from api.sharing import gbfs_sources
+from api.store import TimetableStore
+from api.update import UpdateError, load_config, run_update
 from feeds.config import DEFAULT_CONFIG, FeedConfigError
 from planner.commands.args import add_timetable_args
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, the app's
+    # modules) costs ~0.4 s that compile/route/update would pay for nothing.
     import uvicorn
-
-    from api.settings import load_settings, to_env
 
     overrides: dict[str, object] = {
         "feeds": tuple(str(p) for p in args.feeds) or None,
@@ -43,12 +47,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.update(to_env(settings))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Fail early, in this process, on feeds that do not exist.
-    from api.store import TimetableStore
-
     store = TimetableStore(settings)
     day, note = store.default_day()
-    from api.sharing import gbfs_sources
-
     sharing = gbfs_sources(settings)
     if sharing:
         print("owl-planner: shared mobility (GBFS): "
@@ -65,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level=args.log_level)
     else:
-        from api.app import create_app
+        from api.app import create_app  # see above: only serve needs the app
 
         uvicorn.run(create_app(settings), host=args.host, port=args.port,
                     log_level=args.log_level)
@@ -73,8 +73,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from api.update import UpdateError, load_config, run_update
-
     try:
         config = load_config(args.config or DEFAULT_CONFIG)
     except FeedConfigError as exc:

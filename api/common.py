@@ -39,14 +39,23 @@ _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
 _COORD = re.compile(rf"^{_NUM},{_NUM}(?:,{_NUM})?$")
 
 
+def parse_coordinate(text: str, parameter: str) -> tuple[float, float] | None:
+    """``(lat, lon)`` of ``lat,lon[,level]``; None when ``text`` is not shaped like that,
+    400 naming ``parameter`` when it is but lies off the globe."""
+    m = _COORD.match(text)
+    if not m:
+        return None
+    lat, lon = float(m.group(1)), float(m.group(2))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ApiError(400, f"{parameter}: coordinate out of range: {text!r}", parameter)
+    return lat, lon
+
+
 def parse_place(text: str, parameter: str, prepared: Prepared) -> Place:
     """``lat,lon[,level]`` or a stop id (404 naming it when unknown)."""
-    m = _COORD.match(text)
-    if m:
-        lat, lon = float(m.group(1)), float(m.group(2))
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ApiError(400, f"{parameter}: coordinate out of range: {text!r}", parameter)
-        return Place(lat=lat, lon=lon)
+    coordinate = parse_coordinate(text, parameter)
+    if coordinate is not None:
+        return Place(lat=coordinate[0], lon=coordinate[1])
     if not text.strip():
         raise ApiError(400, f"{parameter}: empty; expected 'lat,lon' or a stop id", parameter)
     try:

@@ -66,7 +66,7 @@ from planner.routing.modes import TRANSIT_FILTERS, mode_of_route_type, route_mas
 from planner.routing.search import Page
 
 if TYPE_CHECKING:
-    from api.app import Runtime
+    from api.runtime import Runtime
 
 try:  # orjson serialises a plan several times faster; plain json is the fallback
     import orjson

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -93,8 +93,6 @@ def plain_arrays(tt: Timetable) -> Timetable:
     ``np.memmap.__getitem__`` and ``__array_finalize__`` are Python code run on every scalar
     read and slice; building a response reads thousands, so views skip that overhead.
     """
-    from dataclasses import fields, replace
-
     views: dict[str, Any] = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
                              if isinstance(getattr(tt, f.name), np.memmap)}
     return replace(tt, **views) if views else tt
@@ -286,6 +284,10 @@ class TimetableStore:
 
     def loaded_days(self) -> list[str]:
         return [d.isoformat() for (_, d) in list(self._days)]
+
+    def loaded(self) -> dict[str, Prepared]:
+        """The prepared timetables in memory, by ISO day."""
+        return {d.isoformat(): p for (_, d), p in list(self._days.items())}
 
 
 def feed_ages(fs: FeedSet, now: float | None = None) -> dict[str, float]:

@@ -177,13 +177,14 @@ def api_path(args: argparse.Namespace, gbfs_url: str, tt: Timetable,
     from api.app import create_app
     from api.common import parse_place
     from api.plan import PlanRequest, compute_plan, dumps
+    from api.runtime import runtime_of
     from api.settings import load_settings
 
     settings = load_settings(env={}, feeds=(str(SHARED / "de-db-fv-2026" / "gtfs.zip"),),
                              date=DAY.isoformat(), gbfs=(gbfs_url,), gbfs_config="",
                              gbfs_resolve="manifest", gbfs_epoch=T0,
                              gbfs_max_age=10 * 365 * 86400, search_deadline=60.0)
-    rt = create_app(settings).state.runtime  # no lifespan: refreshed here, no thread
+    rt = runtime_of(create_app(settings))  # no lifespan: refreshed here, no thread
     rt.sharing.clock = lambda: T0
     rt.sharing.refresh_all()
     prepared = rt.store.get(DAY)

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import Runtime, create_app
+from api.app import create_app
 from api.geo import decode_polyline
+from api.runtime import Runtime, runtime_of
 from api.settings import load_settings
 from api.sharing import SharingManager
 from feeds.demo import DEMO_FEED
@@ -94,7 +95,7 @@ def client(server: GbfsServer) -> Iterator[TestClient]:
 
 
 def runtime(client: TestClient) -> Runtime:
-    return client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime_of(client.app)
 
 
 _clock = [T0]

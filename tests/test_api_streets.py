@@ -25,9 +25,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import Runtime, create_app
+from api.app import create_app
 from api.cli import main as cli_main
 from api.geo import decode_polyline
+from api.runtime import Runtime, runtime_of
 from api.settings import load_settings
 from api.sharing import SharingManager
 from api.store import Prepared
@@ -91,7 +92,7 @@ def plain(gbfs_url: str) -> Iterator[TestClient]:
 
 
 def runtime(client: TestClient) -> Runtime:
-    return client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime_of(client.app)
 
 
 def streets_of(client: TestClient) -> Streets:

@@ -1,0 +1,145 @@
+"""Per-app state of the API: settings, timetables, plan cache, metrics, search pool, sharing.
+
+Its own module so that the endpoint modules (``api.plan``) can name the type without
+importing the app factory (``api.app``), which imports them: no cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from api.cache import RedisCache, make_cache
+from api.common import ApiError
+from api.metrics import Metrics
+from api.settings import Settings
+from api.sharing import SharingManager, iso_utc
+from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """Per-app state: settings, timetables, cache, metrics, the search pool."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.store = TimetableStore(settings)
+        self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
+                                on_error=self.metrics.cache_errors.inc)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
+                                       thread_name_prefix="owl-search")
+        self.started = time.time()
+        self.store.on_swap.append(self._on_swap)
+        #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
+        self.sharing = SharingManager(settings)
+
+    def _on_swap(self) -> None:
+        self.cache.clear()
+        self.metrics.swaps.inc()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone)."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, fn)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.settings.search_deadline)
+        except TimeoutError:
+            future.cancel()  # only helps while it still waits in the queue
+            self.metrics.deadline.inc()
+            raise ApiError(503, f"the search did not finish within the "
+                                f"{self.settings.search_deadline:g} s deadline; narrow the "
+                                "request (searchWindow, numItineraries) or retry") from None
+
+    def prepared_for(self, moment: datetime | None) -> tuple[Prepared, datetime]:
+        """The timetable of the request's service day and the request time (default: now)."""
+        if moment is None:
+            day, _ = self.store.default_day()
+            zone = ZoneInfo(self.store.timezone())
+            now = datetime.now(zone)
+            moment = datetime.combine(day, now.time().replace(microsecond=0), zone)
+        day = moment.astimezone(ZoneInfo(self.store.timezone())).date()
+        try:
+            prepared = self.store.get(day)
+        except OutOfRangeError as exc:
+            raise ApiError(422, f"time: {exc}", "time") from None
+        if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
+            day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
+            prepared = self.store.get(day)
+        return prepared, moment
+
+    def health(self) -> dict[str, Any]:
+        s = self.settings
+        store = self.store
+        fs = store.feedset
+        day, note = store.default_day()
+        ages = feed_ages(fs)
+        age = time.time() - fs.published_at
+        update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
+        out: dict[str, Any] = {
+            "status": "ok",
+            "timetable": {
+                "feedVersion": fs.version,
+                "versions": {d: p.version for d, p in store.loaded().items()},
+                "feeds": [str(p) for p in fs.paths],
+                "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
+                "defaultDay": day.isoformat(),
+                "timezone": store.timezone(),
+                "loadedDays": store.loaded_days(),
+                "swaps": store.swaps,
+            },
+            "feedAges": ages,
+            "dataAgeSeconds": round(age, 1),
+            "stale": age > s.stale_after,
+            "staleAfterSeconds": s.stale_after,
+            "cache": {"backend": self.cache.backend},
+            "uptimeSeconds": round(time.time() - self.started, 1),
+        }
+        if note:
+            out["timetable"]["note"] = note
+        if isinstance(self.cache, RedisCache):
+            out["cache"]["available"] = self.cache.ping()
+            if not self.cache.available:
+                out["cache"]["lastError"] = self.cache.last_error
+                out["status"] = "degraded"
+        if update_status is not None:
+            out["update"] = update_status
+            if update_status.get("lastError"):
+                out["status"] = "degraded"
+        if out["stale"]:
+            out["status"] = "degraded"
+        if fs.sources:
+            out["sources"] = fs.sources
+        if self.sharing.enabled:
+            systems = self.sharing.health()
+            streets = self.sharing.streets_health()
+            out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems,
+                              "streets": streets}
+            if any(x["stale"] for x in systems) or streets["model"] == "failed":
+                out["status"] = "degraded"
+        return out
+
+
+def read_update_status(data_dir: Path) -> dict[str, Any] | None:
+    """``status.json`` written by ``owl-planner update`` (None when absent or unreadable)."""
+    try:
+        return json.loads((data_dir / "status.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def runtime_of(app: object) -> Runtime:
+    """The runtime :func:`api.app.create_app` keeps on ``app.state`` (Starlette's place for
+    app state), typed for callers that hold the app as a plain ASGI callable (tests)."""
+    runtime = getattr(getattr(app, "state", None), "runtime", None)
+    if not isinstance(runtime, Runtime):
+        raise TypeError(f"{app!r} is not an app made by api.app.create_app")
+    return runtime
