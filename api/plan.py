@@ -44,6 +44,7 @@ from api.geo import POLYLINE_PRECISION, encode_polyline
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
+from feeds.gbfs import GbfsSnapshot
 from planner.multimodal.geometry import haversine_m, path_length_m
 from planner.multimodal.rentals import AccessOption, RentalLeg
 from planner.multimodal.rentals import Place as OptionPlace
@@ -403,16 +404,21 @@ def trip_request(rt: "Runtime", req: PlanRequest, origin: Place, dest: Place, t:
 
 
 def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Place,
-                 dest: Place, t: int, deadline: float) -> dict[str, Any]:
+                 dest: Place, t: int, deadline: float,
+                 systems: list[GbfsSnapshot] | None = None) -> tuple[dict[str, Any], bool]:
+    """(response JSON, whether the search ran to the end: only then may it be cached).
+    ``systems``: the GBFS state to plan with (default: taken now)."""
     trip = trip_request(rt, req, origin, dest, t, prepared, deadline)
     sharing = None
     if trip.wants_rental:
-        sharing = Sharing(rt.sharing.planner_for(prepared), rt.sharing.feeds,
+        sharing = Sharing(rt.sharing.planner_for(prepared),
+                          rt.sharing.snapshots() if systems is None else systems,
                           rt.sharing.now())
     network = Network(prepared.router, prepared.stop_index, prepared.group)
     plan = plan_trip(network, trip, sharing)
-    return render_plan(prepared, plan, req, origin, dest,
+    body = render_plan(prepared, plan, req, origin, dest,
                        None if sharing is None else sharing.now)
+    return body, plan.complete
 
 
 def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Place,
@@ -526,7 +532,8 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                 transit_modes=modes[0], pre_transit_modes=modes[1],
                 post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
                 rental_providers=providers)
-            live = rt.sharing.state_token() if req.wants_rental else ""
+            systems = rt.sharing.snapshots() if req.wants_rental else []
+            live = rt.sharing.state_token(systems) if req.wants_rental else ""
             key = cache_key("plan", prepared.version, req.key() + live)
             cached = rt.cache.get(key)
             if cached is not None:
@@ -534,8 +541,10 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
                 return cached
             rt.metrics.cache.labels("miss").inc()
             t = req.time - prepared.tt.t0
-            body = dumps(compute_plan(rt, prepared, req, origin, dest, t, deadline))
-            rt.cache.set(key, body)
+            out, complete = compute_plan(rt, prepared, req, origin, dest, t, deadline, systems)
+            body = dumps(out)
+            if complete:  # a search cut short by the deadline is not the whole answer
+                rt.cache.set(key, body)
             return body
 
         body = await rt.run(work)

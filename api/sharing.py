@@ -37,7 +37,7 @@ from weakref import WeakKeyDictionary
 from api.settings import Settings
 from api.store import Prepared
 from feeds.config import RESOLVE_MODES, GbfsSource, load_feed_config
-from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore, StateStore
+from feeds.gbfs import GbfsFeed, GbfsSnapshot, MemoryStateStore, RedisStateStore, StateStore
 from planner.multimodal.rentals import RentalPlanner
 from planner.multimodal.streets import StraightLine, Streets
 
@@ -210,14 +210,19 @@ class SharingManager:
                 out[sid] = sid
         return out
 
-    def state_token(self) -> str:
+    def snapshots(self) -> list[GbfsSnapshot]:
+        """Every feed's state, frozen: what one request plans with."""
+        return [feed.snapshot() for feed in self.feeds]
+
+    def state_token(self, snapshots: list[GbfsSnapshot] | None = None) -> str:
         """Changes whenever a feed's data or its staleness changes: part of the cache key
-        of plans with rental modes, so they are cached only as long as the data holds."""
+        of plans with rental modes, so they are cached only as long as the data holds.
+        Given the snapshots a plan is made from, the key names exactly that data."""
         now = self.now()
         parts = []
-        for feed in self.feeds:
-            files = sorted((n, st.last_success) for n, st in list(feed.files.items()))
-            parts.append(f"{feed.system_key}:{files}:{feed.is_stale(None, now)}")
+        for snap in self.snapshots() if snapshots is None else snapshots:
+            parts.append(f"{snap.system_key}:{list(snap.state_version)}:"
+                         f"{snap.is_stale(None, now)}")
         parts.append(f"streets:{self.streets_status}")
         return "|".join(parts)
 

@@ -125,7 +125,7 @@ if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
                  rentals: RentalPlanner, feed: GbfsFeed, queries: list[Query]) -> None:
     network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
-    sharing = Sharing(rentals, [feed], T0)
+    sharing = Sharing(rentals, [feed.snapshot()], T0)
     runs = {
         "transit-only (walk access/egress)": dict(post_modes=("WALK",), direct_modes=()),
         "multimodal (walk or scooter egress)": dict(
@@ -166,7 +166,7 @@ def planner_path(args: argparse.Namespace, tt: Timetable, router: Router,
           f"{statistics.median(gains) if gains else 0:.1f} min")
     t = time.perf_counter()
     for _, dest, _ in queries:
-        rentals.egress(*dest, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
+        rentals.egress(*dest, ["WALK", "SCOOTER_RENTAL"], [feed.snapshot()], now=T0)
     per = (time.perf_counter() - t) / len(queries) * 1000
     print(f"egress options alone (walk + scooter): {per:.2f} ms per query")
 
@@ -219,7 +219,7 @@ def api_path(args: argparse.Namespace, gbfs_url: str, tt: Timetable,
         for q in queries:
             req, origin, dest, dep = request(q, modes)
             t = time.perf_counter()
-            out = compute_plan(rt, prepared, req, origin, dest, dep, time.monotonic() + 60)
+            out, _ = compute_plan(rt, prepared, req, origin, dest, dep, time.monotonic() + 60)
             dumps(out)
             times.append(time.perf_counter() - t)
             with_rental += any(leg["mode"] == "RENTAL" for it in out["itineraries"]

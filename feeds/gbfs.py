@@ -516,6 +516,92 @@ class FileStatus:
         return self.fetched_at is None or now >= self.fetched_at + self.ttl
 
 
+@dataclass(frozen=True, eq=False)
+class GbfsSnapshot:
+    """The parsed state of one feed at one moment, immutable: what the planner reads.
+
+    The live :class:`GbfsFeed` changes under its readers whenever a refresh lands; a plan
+    works on one snapshot from start to end, and never sees the HTTP client, raw payloads
+    or fetch bookkeeping.
+    """
+
+    manifest_url: str
+    system_key: str
+    max_age: float  # the feed's own staleness bound (seconds)
+    system: GbfsSystem | None
+    vehicle_types: dict[str, VehicleType]
+    stations: tuple[Station, ...]  # joined with their status
+    vehicles: tuple[Vehicle, ...]  # with form factor and propulsion of their type
+    geofencing_zones: tuple[GeofencingZone, ...]
+    global_rules: tuple[GeofencingRule, ...]
+    #: Each file's last successful fetch; changes whenever the state may have changed.
+    state_version: tuple[tuple[str, float | None], ...]
+    last_error: str | None = None
+
+    def _success(self, name: str) -> float | None:
+        return dict(self.state_version).get(name)
+
+    def _live(self) -> list[str]:
+        return [n for n, _ in self.state_version if n in LIVE_FILES]
+
+    @property
+    def last_success(self) -> float | None:
+        """Oldest last successful fetch among the live files (the age of the live state)."""
+        names = self._live() or [n for n, _ in self.state_version]
+        times = [self._success(n) for n in names]
+        known = [t for t in times if t is not None]
+        return min(known) if len(known) == len(times) else None
+
+    def _fresh(self, name: str, now: float | None, max_age: float | None) -> bool:
+        last = self._success(name)
+        if last is None:
+            return False
+        now = time.time() if now is None else now
+        return now - last <= (self.max_age if max_age is None else max_age)
+
+    def is_stale(self, max_age: float | None = None, now: float | None = None) -> bool:
+        live = self._live()
+        return not live or not all(self._fresh(n, now, max_age) for n in live)
+
+    def rule_at(self, lat: float, lon: float, vehicle_type_id: str | None) -> GeofencingRule | None:
+        """The rule in force at a point: first matching zone wins, then global rules;
+        None means unrestricted."""
+        for zone in self.geofencing_zones:
+            rule = zone.rule_for(vehicle_type_id)
+            if rule is not None and zone.contains(lat, lon):
+                return rule
+        return next((r for r in self.global_rules if r.applies_to(vehicle_type_id)), None)
+
+    def usable_stations(self, now: float | None = None,
+                        max_age: float | None = None) -> list[Station]:
+        """Installed stations with fresh status (empty when the status is stale)."""
+        if not self._fresh("station_status", now, max_age):
+            return []
+        return [s for s in self.stations if s.has_status and s.is_installed]
+
+    def usable_vehicles(self, now: float | None = None, max_age: float | None = None,
+                        form_factors: Iterable[str] | None = None) -> list[Vehicle]:
+        """Free-floating vehicles that can be rented now: fresh, not reserved or disabled,
+        not docked (station counts cover those) and not parked where geofencing forbids
+        starting a ride."""
+        names = [n for n, _ in self.state_version]
+        name = "vehicle_status" if "vehicle_status" in names else "free_bike_status"
+        if not self._fresh(name, now, max_age):
+            return []
+        wanted = set(form_factors) if form_factors is not None else None
+        out = []
+        for v in self.vehicles:
+            if not v.is_available or v.station_id is not None:
+                continue
+            if wanted is not None and v.form_factor not in wanted:
+                continue
+            rule = self.rule_at(v.lat, v.lon, v.vehicle_type_id)
+            if rule is not None and not rule.ride_start_allowed:
+                continue
+            out.append(v)
+        return out
+
+
 class GbfsFeed:
     """One GBFS system, refreshed by the caller (``refresh(now)``) on its own schedule."""
 
@@ -547,6 +633,7 @@ class GbfsFeed:
         }
         self._parsed: dict[str, Any] = {}
         self._lock = threading.RLock()
+        self._snapshot: GbfsSnapshot | None = None
 
     # --- refreshing -------------------------------------------------------------------
     def refresh(self, now: float | None = None) -> list[str]:
@@ -762,49 +849,45 @@ class GbfsFeed:
     def global_rules(self) -> list[GeofencingRule]:
         return self._parsed.get("geofencing_zones", ([], []))[1]
 
+    def snapshot(self) -> GbfsSnapshot:
+        """The current parsed state, frozen (built once per state version)."""
+        version = self.state_version
+        snap = self._snapshot
+        if snap is not None and snap.state_version == version:
+            if snap.last_error == self.last_error:
+                return snap
+        snap = GbfsSnapshot(
+            manifest_url=self.manifest_url, system_key=self.system_key, max_age=self.max_age,
+            system=self.system, vehicle_types=dict(self.vehicle_types),
+            stations=tuple(self.stations), vehicles=tuple(self.vehicles),
+            geofencing_zones=tuple(self.geofencing_zones),
+            global_rules=tuple(self.global_rules), state_version=version,
+            last_error=self.last_error)
+        self._snapshot = snap
+        return snap
+
     def rule_at(self, lat: float, lon: float, vehicle_type_id: str | None) -> GeofencingRule | None:
-        """The rule in force at a point: first matching zone wins, then global rules;
-        None means unrestricted."""
-        for zone in self.geofencing_zones:
-            rule = zone.rule_for(vehicle_type_id)
-            if rule is not None and zone.contains(lat, lon):
-                return rule
-        return next((r for r in self.global_rules if r.applies_to(vehicle_type_id)), None)
+        return self.snapshot().rule_at(lat, lon, vehicle_type_id)
 
     # --- health and freshness --------------------------------------------------------------
-    def _live(self) -> list[FileStatus]:
-        return [st for n, st in self.files.items() if n in LIVE_FILES]
-
-    def _fresh(self, name: str, now: float | None, max_age: float | None) -> bool:
-        st = self.files.get(name)
-        if st is None or st.last_success is None:
-            return False
-        now = time.time() if now is None else now
-        return now - st.last_success <= (self.max_age if max_age is None else max_age)
-
     @property
     def last_success(self) -> float | None:
         """Oldest last successful fetch among the live files (the age of the live state)."""
-        times = [st.last_success for st in self._live() or self.files.values()]
-        known = [t for t in times if t is not None]
-        return min(known) if len(known) == len(times) else None
+        return self.snapshot().last_success
 
     @property
     def last_error(self) -> str | None:
         """Most recent error of a file whose latest fetch failed; None when all are fine."""
-        failed = [st for st in self.files.values() if st.last_error]
+        failed = [st for st in list(self.files.values()) if st.last_error]
         return max(failed, key=lambda st: st.last_error_at or 0).last_error if failed else None
 
     def is_stale(self, max_age: float | None = None, now: float | None = None) -> bool:
-        live = self._live()
-        return not live or not all(self._fresh(st.name, now, max_age) for st in live)
+        return self.snapshot().is_stale(max_age, now)
 
     def usable_stations(self, now: float | None = None,
                         max_age: float | None = None) -> list[Station]:
         """Installed stations with fresh status (empty when the status is stale)."""
-        if not self._fresh("station_status", now, max_age):
-            return []
-        return [s for s in self.stations if s.has_status and s.is_installed]
+        return self.snapshot().usable_stations(now, max_age)
 
     def pickup_stations(self, form_factor: str | None = None, now: float | None = None,
                         max_age: float | None = None) -> list[Station]:
@@ -816,24 +899,8 @@ class GbfsFeed:
 
     def usable_vehicles(self, now: float | None = None, max_age: float | None = None,
                         form_factors: Iterable[str] | None = None) -> list[Vehicle]:
-        """Free-floating vehicles that can be rented now: fresh, not reserved or disabled,
-        not docked (station counts cover those) and not parked where geofencing forbids
-        starting a ride."""
-        name = "vehicle_status" if "vehicle_status" in self.files else "free_bike_status"
-        if not self._fresh(name, now, max_age):
-            return []
-        wanted = set(form_factors) if form_factors is not None else None
-        out = []
-        for v in self.vehicles:
-            if not v.is_available or v.station_id is not None:
-                continue
-            if wanted is not None and v.form_factor not in wanted:
-                continue
-            rule = self.rule_at(v.lat, v.lon, v.vehicle_type_id)
-            if rule is not None and not rule.ride_start_allowed:
-                continue
-            out.append(v)
-        return out
+        """Free-floating vehicles that can be rented now (see GbfsSnapshot)."""
+        return self.snapshot().usable_vehicles(now, max_age, form_factors)
 
     def close(self) -> None:
         self._client.close()

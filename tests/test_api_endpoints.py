@@ -256,6 +256,20 @@ def test_search_past_the_deadline_answers_503() -> None:
     assert r.status_code == 503 and "deadline" in r.json()["error"]
 
 
+def test_search_cut_short_by_the_deadline_is_not_cached() -> None:
+    """The search thread goes on after the 503; what it finds past the deadline is partial
+    and must not be served from the cache as the answer."""
+    settings = load_settings(env={}, feeds=(str(DEMO_FEED),), search_deadline=0.000001)
+    app = create_app(settings)
+    with TestClient(app) as c:
+        params = {"fromPlace": BIELEFELD, "toPlace": PADERBORN,
+                  "time": f"{DAY}T08:00:00+02:00"}
+        assert c.get("/api/v1/plan", params=params).status_code == 503
+        rt = app.state.runtime
+        rt.pool.shutdown(wait=True)  # the search thread has finished
+        assert len(rt.cache) == 0
+
+
 @pytest.fixture(scope="module")
 def hart() -> TestClient:
     if not HART.exists():

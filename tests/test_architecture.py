@@ -270,6 +270,28 @@ def test_planner_never_imports_api(graph: Graph) -> None:
     assert imports_between(graph, "planner", ("api",)) == []
 
 
+def names_imported_from(path: Path, module: str) -> set[str]:
+    """Names a Python file imports from ``module`` (``from module import x``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {alias.name for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == module
+            for alias in node.names}
+
+
+def test_planner_reads_gbfs_snapshots_never_the_live_client() -> None:
+    """The planner plans on frozen ``GbfsSnapshot`` state; the refreshing ``GbfsFeed``
+    (HTTP client, raw payloads) belongs to the API's refresher."""
+    users = [str(p.relative_to(REPO)) for p in (REPO / "planner").rglob("*.py")
+             if "GbfsFeed" in names_imported_from(p, "feeds.gbfs")]
+    assert users == []
+
+
+def test_the_gbfs_import_check_sees_a_live_client_import(tmp_path: Path) -> None:
+    f = tmp_path / "x.py"
+    f.write_text("def g():\n    from feeds.gbfs import GbfsFeed, Station\n")
+    assert names_imported_from(f, "feeds.gbfs") == {"GbfsFeed", "Station"}
+
+
 def test_only_settings_read_the_environment() -> None:
     reads = [r for p in source_files(REPO) if p.suffix == ".py"
              and p != REPO / "api" / "settings.py" for r in environment_reads(REPO, p)]

@@ -7,6 +7,7 @@ current; the timetable's own date (2026-04-20) is a separate axis.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -115,7 +116,7 @@ def trip(tt: Timetable, router: Router, rentals: RentalPlanner, origin: tuple[fl
     req = TripRequest(Location(*origin), Location(*dest), dep, window=0, max_window=0,
                       num_itineraries=1, max_pre_transit=2700, max_post_transit=2700,
                       post_modes=post, direct_modes=direct)
-    return plan_trip(network, req, Sharing(rentals, feeds, now))
+    return plan_trip(network, req, Sharing(rentals, [f.snapshot() for f in feeds], now))
 
 
 def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
@@ -134,7 +135,7 @@ def test_scooter_after_train_beats_walking_2km_from_wolfsburg_hbf(
     assert max(it.arrival for it in rental) < min(it.arrival for it in walking)
     scooter = rental[0]
     # McRAPTOR's rental arrival is RAPTOR's earliest arrival over walking and scooter rows
-    egress = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0,
+    egress = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
                             options=RentalOptions(max_access_seconds=2700,
                                                   max_walk_seconds=900)).options
     network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
@@ -186,10 +187,11 @@ def test_rental_providers_restrict_the_systems_used(server: GbfsServer, tt: Time
     feed = tier(server)
     rentals = RentalPlanner(tt)
     dest = east_of(WOLFSBURG_HBF, 2000)
-    kept = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0,
+    kept = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
                           providers=["TIER_Wolsburg"])
     assert kept.options and kept.warnings == []
-    other = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed], now=T0, providers=["voi_wob"])
+    other = rentals.egress(*dest, ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
+                           providers=["voi_wob"])
     assert other.options == []
     assert other.warnings == ["rental provider 'voi_wob' is not known; ignored"]
 
@@ -202,9 +204,9 @@ def test_scooter_with_too_little_range_is_not_offered(server: GbfsServer, tt: Ti
     rentals = RentalPlanner(tt)
     start = (weak.lat, weak.lon)
     near = rentals.direct(start, east_of(start, 0.3 * weak.current_range_meters),
-                          ["SCOOTER_RENTAL"], [feed], now=T0)
+                          ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0)
     far = rentals.direct(start, east_of(start, weak.current_range_meters),
-                         ["SCOOTER_RENTAL"], [feed], now=T0)
+                         ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0)
     assert near.options[0].legs[0].vehicle_id == weak.id  # type: ignore[union-attr]
     used = {leg.vehicle_id for o in far.options for leg in o.legs if isinstance(leg, RentalLeg)}
     assert far.options and weak.id not in used  # a farther scooter with more range instead
@@ -213,7 +215,8 @@ def test_scooter_with_too_little_range_is_not_offered(server: GbfsServer, tt: Ti
 def test_rental_options_dominated_by_walking_are_dropped(server: GbfsServer,
                                                         tt: Timetable) -> None:
     feed = tier(server)
-    res = RentalPlanner(tt).access(*WOLFSBURG_HBF, ["WALK", "SCOOTER_RENTAL"], [feed], now=T0)
+    res = RentalPlanner(tt).access(*WOLFSBURG_HBF, ["WALK", "SCOOTER_RENTAL"], [feed.snapshot()],
+                                   now=T0)
     walk = {o.stop: o.duration for o in res.options if o.kind is Mode.WALK}
     assert walk  # the Hbf stops are right there
     for o in res.options:
@@ -256,17 +259,28 @@ def test_empty_station_not_used_for_pickup_full_one_not_for_return(server: GbfsS
     rentals = RentalPlanner(Stops(np.array([stop[0]]), np.array([stop[1]]),
                                   np.array(["Linaaes gate stop"])))
     seen = []
+    frozen = []
     for i, snap in enumerate(snapshots):
         server.routes["/oslo/station_status.json"] = snap.read_bytes
         now = T0 + 60 * i
         feed.refresh(now)
-        (option,) = rentals.access(*origin, ["BIKE_RENTAL"], [feed], now=now).options
+        frozen.append((feed.snapshot(), now))
+        (option,) = rentals.access(*origin, ["BIKE_RENTAL"], [feed.snapshot()], now=now).options
         (ride,) = [leg for leg in option.legs if isinstance(leg, RentalLeg)]
         assert ride.vehicles_available and ride.vehicles_available > 0
         assert ride.docks_available is None or ride.docks_available > 0
         seen.append((ride.pickup_station_id == "551", ride.dropoff_station_id == "549"))
     # 551 had 27, 12, 1, 0, 0 bikes; 549 had 12, 7, 0, 0, 0 free docks
     assert seen == [(True, True), (True, True), (True, False), (False, False), (False, False)]
+    # A plan works on the state it started with: the first snapshot still offers 551 -> 549
+    # after the live feed has seen the station empty, and it cannot be changed.
+    first, at = frozen[0]
+    (option,) = rentals.access(*origin, ["BIKE_RENTAL"], [first], now=at).options
+    (ride,) = [leg for leg in option.legs if isinstance(leg, RentalLeg)]
+    assert (ride.pickup_station_id, ride.dropoff_station_id) == ("551", "549")
+    assert ride.vehicles_available == 27
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.stations = ()  # type: ignore[misc]
 
 
 # --- Call a Bike Darmstadt on the OSM street graph ------------------------------------------------
@@ -290,7 +304,7 @@ def test_call_a_bike_egress_uses_osm_street_times(
     feed.refresh(T0)
     rentals = RentalPlanner(tt, darmstadt_streets)
     hbf = stop_named(tt, "Darmstadt Hbf")
-    res = rentals.egress(*DARMSTADT_WEST, ["WALK", "BIKE_RENTAL"], [feed], now=T0)
+    res = rentals.egress(*DARMSTADT_WEST, ["WALK", "BIKE_RENTAL"], [feed.snapshot()], now=T0)
     walk = next(o for o in res.options if o.stop == hbf and o.kind is Mode.WALK)
     bike = next(o for o in res.options if o.stop == hbf and o.kind is Mode.BIKE_RENTAL)
     stop_pt = [(float(tt.stop_lat[hbf]), float(tt.stop_lon[hbf]))]
@@ -340,7 +354,7 @@ def test_rentals_read_the_parsed_model_not_the_raw_payloads(server: GbfsServer,
     feed.refresh(T0)
     for status in feed.files.values():
         status.payload = None
-    res = RentalPlanner(tt).egress(*DARMSTADT_WEST, ["BIKE_RENTAL"], [feed], now=T0)
+    res = RentalPlanner(tt).egress(*DARMSTADT_WEST, ["BIKE_RENTAL"], [feed.snapshot()], now=T0)
     rides = [leg for o in res.options for leg in o.legs if isinstance(leg, RentalLeg)]
     from_station = [r for r in rides if r.pickup_station_id is not None]
     assert from_station and all(r.dropoff_station_id is None for r in from_station)
@@ -361,12 +375,13 @@ def test_geofencing_forbids_ending_a_moped_ride_in_hub_bergnet(server: GbfsServe
         assert rule is not None and rule.ride_end_allowed is allowed
     rentals = RentalPlanner(Stops(np.zeros(0), np.zeros(0), np.array([], dtype=str)))
     opts = RentalOptions(max_access_seconds=3600)
-    to_town = rentals.direct(start, town, ["SCOOTER_RENTAL"], [feed], now=T0, options=opts)
+    to_town = rentals.direct(start, town, ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
+                             options=opts)
     (option,) = to_town.options
     (ride,) = [leg for leg in option.legs if isinstance(leg, RentalLeg)]
     assert ride.vehicle_id == moped.id and ride.form_factor == "moped"
-    assert rentals.direct(start, hub, ["SCOOTER_RENTAL"], [feed], now=T0,
+    assert rentals.direct(start, hub, ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
                           options=opts).options == []
     # nor may it end outside every zone (global rule), e.g. in the Markermeer
-    assert rentals.direct(start, (52.40, 5.15), ["SCOOTER_RENTAL"], [feed], now=T0,
+    assert rentals.direct(start, (52.40, 5.15), ["SCOOTER_RENTAL"], [feed.snapshot()], now=T0,
                           options=opts).options == []

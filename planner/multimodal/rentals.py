@@ -16,7 +16,7 @@ Shapes of a rental option (``Q`` the query point, ``X`` a stop or the other quer
   ``free_floating`` (Call a Bike) may also end the ride at X / Q itself;
 * free-floating: walk Q -> vehicle -> ride -> park at X (access), or walk X -> vehicle
   parked near X at query time -> ride -> park at Q (egress). Geofencing: no vehicle that
-  stands where a ride may not start (``GbfsFeed.usable_vehicles``), no end where
+  stands where a ride may not start (``GbfsSnapshot.usable_vehicles``), no end where
   ``ride_end_allowed`` is false or ``station_parking`` is required; a vehicle whose
   ``current_range_meters`` is below the ride distance (crow-flies x the street model's
   detour factor) is skipped.
@@ -43,7 +43,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from feeds.gbfs import GbfsFeed, Station, Vehicle
+from feeds.gbfs import GbfsSnapshot, Station, Vehicle
 from planner.multimodal.geometry import PointIndex, haversine_m_array
 from planner.multimodal.streets import FORM_FACTOR_MODE, Point, Streets
 
@@ -218,7 +218,7 @@ class _Points:
 
 
 @dataclass(eq=False)
-class _Snapshot:
+class _SystemIndex:
     system_id: str
     system_name: str
     pickup: dict[str, _Points]  # form factor -> stations with such a vehicle
@@ -229,8 +229,8 @@ class _Snapshot:
     return_constraint: dict[str, str]  # vehicle type id -> GBFS return_constraint
 
 
-def _snapshot(feed: GbfsFeed, now: float, max_age: float | None,
-              form_factors: set[str]) -> _Snapshot:
+def _index(feed: GbfsSnapshot, now: float, max_age: float | None,
+              form_factors: set[str]) -> _SystemIndex:
     system = feed.system
     assert system is not None
     stations = feed.usable_stations(now, max_age)
@@ -243,7 +243,7 @@ def _snapshot(feed: GbfsFeed, now: float, max_age: float | None,
     for t in feed.vehicle_types.values():
         type_ids.setdefault(t.form_factor, []).append(t.id)
         propulsion.setdefault(t.form_factor, t.propulsion_type)
-    return _Snapshot(
+    return _SystemIndex(
         system_id=system.system_id, system_name=system.name or system.system_id,
         pickup=pickup, returns=_Points.of([s for s in stations if s.can_return()]),
         vehicles=by_ff, type_ids=type_ids, propulsion=propulsion,
@@ -289,39 +289,39 @@ class RentalPlanner:
         self.stop_index = PointIndex(np.asarray(stops.stop_lat), np.asarray(stops.stop_lon))
         # Snapshots (filtered stations/vehicles + KD-trees) per feed state: rebuilding them
         # for 840 scooters took most of a query's time. Keyed by every file's last fetch.
-        self._snapshots: dict[tuple[Any, ...], _Snapshot] = {}
+        self._indexes: dict[tuple[Any, ...], _SystemIndex] = {}
         self._lock = threading.Lock()
 
-    def _snapshot(self, feed: GbfsFeed, now: float, max_age: float,
-                  form_factors: set[str]) -> _Snapshot:
+    def _index(self, feed: GbfsSnapshot, now: float, max_age: float,
+                  form_factors: set[str]) -> _SystemIndex:
         key = (feed.system_key, max_age, frozenset(form_factors), feed.state_version)
         with self._lock:
-            snap = self._snapshots.get(key)
+            snap = self._indexes.get(key)
         if snap is None:
-            snap = _snapshot(feed, now, max_age, form_factors)
+            snap = _index(feed, now, max_age, form_factors)
             with self._lock:
-                if len(self._snapshots) > 64:
-                    self._snapshots.clear()
-                self._snapshots[key] = snap
+                if len(self._indexes) > 64:
+                    self._indexes.clear()
+                self._indexes[key] = snap
         return snap
 
     # -- public ---------------------------------------------------------------------------
     def access(self, lat: float, lon: float, modes: Iterable[str | Mode],
-               feeds: Sequence[GbfsFeed] = (), *, now: float,
+               feeds: Sequence[GbfsSnapshot] = (), *, now: float,
                providers: Iterable[str] | None = None,
                options: RentalOptions | None = None) -> AccessResult:
         """Options from the origin to stops."""
         return self._options(lat, lon, "access", modes, feeds, now, providers, options, None)
 
     def egress(self, lat: float, lon: float, modes: Iterable[str | Mode],
-               feeds: Sequence[GbfsFeed] = (), *, now: float,
+               feeds: Sequence[GbfsSnapshot] = (), *, now: float,
                providers: Iterable[str] | None = None,
                options: RentalOptions | None = None) -> AccessResult:
         """Options from stops to the destination."""
         return self._options(lat, lon, "egress", modes, feeds, now, providers, options, None)
 
     def direct(self, origin: tuple[float, float], destination: tuple[float, float],
-               modes: Iterable[str | Mode], feeds: Sequence[GbfsFeed] = (), *, now: float,
+               modes: Iterable[str | Mode], feeds: Sequence[GbfsSnapshot] = (), *, now: float,
                providers: Iterable[str] | None = None,
                options: RentalOptions | None = None) -> AccessResult:
         """Origin -> destination by rental alone (walking to and from the vehicle);
@@ -335,7 +335,7 @@ class RentalPlanner:
 
     # -- machinery ------------------------------------------------------------------------
     def _options(self, lat: float, lon: float, direction: Direction,
-                 modes: Iterable[str | Mode], feeds: Sequence[GbfsFeed], now: float,
+                 modes: Iterable[str | Mode], feeds: Sequence[GbfsSnapshot], now: float,
                  providers: Iterable[str] | None, options: RentalOptions | None,
                  far: _Target | None) -> AccessResult:
         opt = options or self.options
@@ -392,9 +392,9 @@ class RentalPlanner:
         names = [str(self.stops.stop_names[i]) for i in idx]
         return _Target(slat, slon, idx, names, PointIndex(slat, slon))
 
-    def _feeds(self, feeds: Sequence[GbfsFeed], now: float, providers: Iterable[str] | None,
+    def _feeds(self, feeds: Sequence[GbfsSnapshot], now: float, providers: Iterable[str] | None,
                opt: RentalOptions, modes: list[Mode], warnings: list[str]
-               ) -> list[tuple[GbfsFeed, _Snapshot]]:
+               ) -> list[tuple[GbfsSnapshot, _SystemIndex]]:
         wanted = set(providers) if providers is not None else None
         ffs = {ff for m in modes for ff in RENTAL_FORM_FACTORS[m]}
         seen: set[str] = set()
@@ -416,7 +416,7 @@ class RentalPlanner:
                                 f"{age}, older than {max_age:.0f} s; its vehicles are not "
                                 f"offered")
                 continue
-            out.append((feed, self._snapshot(feed, now, max_age, ffs)))
+            out.append((feed, self._index(feed, now, max_age, ffs)))
         for missing in sorted((wanted or set()) - seen):
             warnings.append(f"rental provider {missing!r} is not known; ignored")
         return out
@@ -442,7 +442,7 @@ class RentalPlanner:
         return out
 
     # -- geofencing and range -------------------------------------------------------------
-    def _end_allowed(self, feed: GbfsFeed, type_ids: list[str], lat: np.ndarray,
+    def _end_allowed(self, feed: GbfsSnapshot, type_ids: list[str], lat: np.ndarray,
                      lon: np.ndarray) -> np.ndarray:
         """May a ride of (all of) these vehicle types end at each point?"""
         ok = np.ones(len(lat), dtype=bool)
@@ -461,7 +461,7 @@ class RentalPlanner:
         return self.streets.many_to_many(mode, a, b, budget)
 
     # -- station-based ----------------------------------------------------------------------
-    def _stations(self, feed: GbfsFeed, snap: _Snapshot, ff: str, mode: Mode, q: Place,
+    def _stations(self, feed: GbfsSnapshot, snap: _SystemIndex, ff: str, mode: Mode, q: Place,
                   target: _Target, direction: Direction, opt: RentalOptions
                   ) -> list[Candidate]:
         pick = snap.pickup[ff]
@@ -645,7 +645,7 @@ class RentalPlanner:
         return out
 
     # -- free-floating ------------------------------------------------------------------------
-    def _vehicles(self, feed: GbfsFeed, snap: _Snapshot, ff: str, mode: Mode, q: Place,
+    def _vehicles(self, feed: GbfsSnapshot, snap: _SystemIndex, ff: str, mode: Mode, q: Place,
                   target: _Target, direction: Direction, opt: RentalOptions
                   ) -> list[Candidate]:
         pts = snap.vehicles.get(ff)
@@ -705,8 +705,8 @@ class RentalPlanner:
 
 @dataclass(frozen=True)
 class _Ctx:
-    feed: GbfsFeed
-    snap: _Snapshot
+    feed: GbfsSnapshot
+    snap: _SystemIndex
     ff: str
     mode: Mode
     smode: str  # street mode of the ride

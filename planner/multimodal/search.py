@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from feeds.gbfs import GbfsFeed
+from feeds.gbfs import GbfsSnapshot
 from planner.multimodal.geometry import haversine_m
 from planner.multimodal.rentals import (
     AccessOption,
@@ -84,11 +84,12 @@ class Network:
 
 @dataclass(frozen=True)
 class Sharing:
-    """The sharing side of one request: options are computed on ``feeds`` at ``now``
-    (GBFS clock, unix seconds) by ``planner``."""
+    """The sharing side of one request: the systems' frozen state, the GBFS clock ``now``
+    (unix seconds) it is judged at, and the rental planner of this timetable. Nothing
+    here changes while the request is planned."""
 
     planner: RentalPlanner
-    feeds: Sequence[GbfsFeed]
+    systems: Sequence[GbfsSnapshot]
     now: float
 
 
@@ -186,6 +187,8 @@ class TripPlan:
     #: without transit.
     pages: tuple[int, int] | None = None
     streets: Streets | None = None  # the street model the rental options were timed on
+    #: False when the deadline cut the search short: the plan may lack itineraries.
+    complete: bool = True
 
 
 def walking_access(network: Network, place: Location, max_seconds: int, speed: float,
@@ -232,7 +235,7 @@ def rental_options(sharing: Sharing, req: TripRequest, walk_access: list[Access]
                    walk_egress: list[Access]) -> _Rentals:
     """Access, egress and direct rental options (bounded by ``max_pre_transit`` /
     ``max_post_transit`` / ``max_direct``)."""
-    planner, feeds, now = sharing.planner, sharing.feeds, sharing.now
+    planner, feeds, now = sharing.planner, sharing.systems, sharing.now
     providers = list(req.providers) or None
     out = _Rentals()
 
@@ -441,4 +444,5 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
         plan.reason = outcome.reason or NO_RENTAL_HELPS
     plan.pages = page_starts([i.journey for i in plan.itineraries], base, req.page,
                              outcome.searched)
+    plan.complete = clock.monotonic() < req.deadline
     return plan
