@@ -64,6 +64,7 @@ from planner.multimodal.search import (
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
 from planner.routing.journeys import TransitLeg, leave_time
 from planner.routing.modes import TRANSIT_FILTERS, mode_of_route_type, route_mask
+from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
 
 if TYPE_CHECKING:
@@ -474,7 +475,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         searchWindow: Annotated[int, Query(ge=0, le=s.max_search_window,
                                            description="seconds")] = 7200,
         numItineraries: Annotated[int, Query(ge=1, le=s.max_itineraries)] = 5,
-        maxTransfers: Annotated[int, Query(ge=0, le=15)] = 7,
+        maxTransfers: Annotated[int, Query(ge=0, le=MAX_TRANSFERS)] = DEFAULT_MAX_TRANSFERS,
         minTransferTime: Annotated[int, Query(ge=0, le=60,
                                               description="minutes added to every transfer"
                                               )] = 0,

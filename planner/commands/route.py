@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.commands.args import add_timetable_args, options_from
-from planner.routing.query import Query
+from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
@@ -71,7 +71,7 @@ def query_function(router: Router, algorithm: str, max_transfers: int,
 
 def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
               algorithm: str, out_csv: str | Path, options: CompileOptions | None = None,
-              *, max_transfers: int = 8, transfer_slack: int = 0,
+              *, max_transfers: int = DEFAULT_MAX_TRANSFERS, transfer_slack: int = 0,
               cache_dir: Path | None = None) -> dict[str, float]:
     """Answer every query of ``queries_csv`` and write ``out_csv``; returns a summary."""
     tt = load_or_compile(paths, day, options, cache_dir=cache_dir)
@@ -140,7 +140,8 @@ def add_route_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
                    help="CSV with source,target,departure (seconds after midnight)")
     p.add_argument("--algorithm", choices=ALGORITHMS, default="raptor")
     p.add_argument("--out", type=Path, required=True, metavar="OUT.csv")
-    p.add_argument("--max-transfers", type=int, default=8)
+    p.add_argument("--max-transfers", type=int, default=DEFAULT_MAX_TRANSFERS,
+                   help="transfers = trips - 1 (default %(default)s, as in MOTIS)")
     p.add_argument("--transfer-slack", type=int, default=0, metavar="S",
                    help="seconds added to every transfer")
     p.set_defaults(func=cmd_route)
