@@ -6,12 +6,12 @@ import base64
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.store import Prepared
+from planner.multimodal.search import Location
 from planner.timetable.model import Timetable
 
 
@@ -23,16 +23,6 @@ class ApiError(Exception):
         self.status = status
         self.message = message
         self.parameter = parameter
-
-
-@dataclass(frozen=True)
-class Place:
-    """A request place: a stop (index) or a coordinate."""
-
-    lat: float
-    lon: float
-    stop: int | None = None
-    name: str = ""
 
 
 _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
@@ -51,11 +41,11 @@ def parse_coordinate(text: str, parameter: str) -> tuple[float, float] | None:
     return lat, lon
 
 
-def parse_place(text: str, parameter: str, prepared: Prepared) -> Place:
+def parse_place(text: str, parameter: str, prepared: Prepared) -> Location:
     """``lat,lon[,level]`` or a stop id (404 naming it when unknown)."""
     coordinate = parse_coordinate(text, parameter)
     if coordinate is not None:
-        return Place(lat=coordinate[0], lon=coordinate[1])
+        return Location(lat=coordinate[0], lon=coordinate[1])
     if not text.strip():
         raise ApiError(400, f"{parameter}: empty; expected 'lat,lon' or a stop id", parameter)
     try:
@@ -63,8 +53,8 @@ def parse_place(text: str, parameter: str, prepared: Prepared) -> Place:
     except KeyError:
         raise ApiError(404, f"{parameter}: unknown stop id {text!r}", parameter) from None
     tt = prepared.tt
-    return Place(lat=float(tt.stop_lat[i]), lon=float(tt.stop_lon[i]), stop=i,
-                 name=str(tt.stop_names[i]))
+    return Location(lat=float(tt.stop_lat[i]), lon=float(tt.stop_lon[i]), stop=i,
+                    name=str(tt.stop_names[i]))
 
 
 def parse_time(text: str | None, parameter: str, zone: str) -> datetime | None:

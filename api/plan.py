@@ -29,7 +29,6 @@ from fastapi.responses import Response
 from api.cache import cache_key
 from api.common import (
     ApiError,
-    Place,
     coord_place,
     decode_cursor,
     encode_cursor,
@@ -136,7 +135,7 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
 
 
 class ItineraryBuilder:
-    def __init__(self, prepared: Prepared, shapes: ShapeStore, origin: Place, dest: Place,
+    def __init__(self, prepared: Prepared, shapes: ShapeStore, origin: Location, dest: Location,
                  speed: float) -> None:
         self.p = prepared
         self.tt = prepared.tt
@@ -148,7 +147,7 @@ class ItineraryBuilder:
         #: Street graphs the rental options were timed on (None: straight lines).
         self.streets: Streets | None = None
 
-    def _place(self, stop: int | None, place: Place | None, label: str,
+    def _place(self, stop: int | None, place: Location | None, label: str,
                **times: object) -> dict[str, Any]:
         if stop is not None:
             return stop_place(self.p, stop, **times)
@@ -384,13 +383,12 @@ class ItineraryBuilder:
                 "transfers": 0, "legs": [leg]}
 
 
-def trip_request(rt: "Runtime", req: PlanRequest, origin: Place, dest: Place, t: int,
+def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Location, t: int,
                  prepared: Prepared, deadline: float) -> TripRequest:
     """The planner's request for an HTTP one (``t`` on the timetable axis)."""
     s = rt.settings
     return TripRequest(
-        origin=Location(origin.lat, origin.lon, origin.stop, origin.name),
-        destination=Location(dest.lat, dest.lon, dest.stop, dest.name),
+        origin=origin, destination=dest,
         time=t, arrive_by=req.arrive_by,
         page=Page.EARLIER if req.earlier else Page.LATER,
         window=req.search_window, max_window=max(req.search_window, s.max_search_window),
@@ -404,8 +402,8 @@ def trip_request(rt: "Runtime", req: PlanRequest, origin: Place, dest: Place, t:
         direct_modes=req.direct_modes, providers=req.rental_providers, deadline=deadline)
 
 
-def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Place,
-                 dest: Place, t: int, deadline: float,
+def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Location,
+                 dest: Location, t: int, deadline: float,
                  systems: list[GbfsSnapshot] | None = None) -> tuple[dict[str, Any], bool]:
     """(response JSON, whether the search ran to the end: only then may it be cached).
     ``systems``: the GBFS state to plan with (default: taken now)."""
@@ -422,8 +420,8 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Pl
     return body, plan.complete
 
 
-def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Place,
-                dest: Place, gbfs_now: float | None) -> dict[str, Any]:
+def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Location,
+                dest: Location, gbfs_now: float | None) -> dict[str, Any]:
     builder = ItineraryBuilder(prepared, prepared.feedset.shapes, origin, dest,
                                req.pedestrian_speed)
     builder.gbfs_now = gbfs_now
