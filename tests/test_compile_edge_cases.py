@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from feeds.demo import DEMO_FEED
 from feeds.gtfs import GtfsError, load_feeds
 from planner.timetable.compile import CompileOptions, OutOfRangeError, compile_timetable
 from planner.timetable.model import NO_TRANSFER, StopLookup, Timetable
@@ -227,6 +229,49 @@ def test_broken_references_reject_the_feed_with_counts_and_examples(tmp_path: Pa
     assert "2 rows reference a stop_id missing from stops.txt" in message
     assert "'GHOST'" in message
     assert "1 rows reference a route_id missing from routes.txt" in message
+
+
+def test_stop_times_of_a_trip_missing_from_trips_txt_reject_the_feed(tmp_path: Path) -> None:
+    """Rows of an unknown trip would silently vanish from the timetable (no route, no
+    service): the feed is rejected, naming the count and an example, and nothing else."""
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id\nR1,WK,t\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n"
+        "GHOST_TRIP,09:00:00,09:00:00,S1,1\nGHOST_TRIP,09:10:00,09:10:00,S2,2\n"
+        "GHOST_TRIP,09:20:00,09:20:00,S3,3\n",
+    )
+    with pytest.raises(GtfsError) as err:
+        load_feeds([feed])
+    assert err.value.problems == [
+        "stop_times.txt: 3 rows reference a trip_id missing from trips.txt "
+        "(e.g. 'GHOST_TRIP')"]
+    with pytest.raises(GtfsError, match="trip_id missing from trips.txt"):
+        compile_timetable([feed], DAY)
+
+
+def test_demo_feed_without_one_of_its_trips_is_rejected(tmp_path: Path) -> None:
+    """The same check on real data: drop one trip from the demo feed's trips.txt and its
+    stop_times rows (all of them, counted) are named."""
+    with zipfile.ZipFile(DEMO_FEED) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    trips = files["trips.txt"].decode().splitlines(keepends=True)
+    header, victim = trips[0], trips[1]
+    trip_id = victim.rstrip("\r\n").split(",")[header.strip().split(",").index("trip_id")]
+    files["trips.txt"] = "".join([header, *trips[2:]]).encode()
+    rows = [line for line in files["stop_times.txt"].decode().splitlines()[1:]
+            if line.split(",", 1)[0] == trip_id]
+    assert len(rows) >= 2, f"trip {trip_id} has no stop_times: pick another"
+    broken = tmp_path / "demo-broken.zip"
+    with zipfile.ZipFile(broken, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    with pytest.raises(GtfsError) as err:
+        load_feeds([broken])
+    assert err.value.problems == [
+        f"stop_times.txt: {len(rows)} rows reference a trip_id missing from trips.txt "
+        f"(e.g. {trip_id!r})"]
 
 
 def test_one_broken_feed_rejects_the_whole_merge(tmp_path: Path) -> None:
