@@ -17,6 +17,7 @@ import re
 import time
 import typing
 from collections.abc import Callable, Iterator
+from datetime import date
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from api.plan import PlanRequest
 from api.runtime import runtime_of
 from api.settings import load_settings
 from feeds.demo import DEMO_FEED
+from planner.timetable.compile import CompileOptions, compile_timetable, content_hash
+from planner.timetable.disk_cache import load_or_compile
+from tests.feedmaker import LINE_STOPS, write_feed
 from tests.servers import JsonServer, etag_of
 from tests.shared_data import shared
 
@@ -262,3 +266,60 @@ def test_changing_any_rental_parameter_is_a_cache_miss() -> None:
                 "postTransitModes": "WALK,SCOOTER_RENTAL"}
             assert_each_change_misses(client, base, RENTAL_CHANGES)
 
+
+# --- the compiled-timetable cache: CompileOptions --------------------------------------------
+
+COMPILE_DAY = date(2026, 4, 20)
+#: Option values that must also compile (other_value's are only "different").
+VALID_OTHER = {"default_timezone": "America/New_York"}
+
+
+def other_option(options: CompileOptions, name: str) -> CompileOptions:
+    change: dict[str, Any] = {name: VALID_OTHER.get(name, other_value(getattr(options, name)))}
+    return dataclasses.replace(options, **change)
+
+
+OPTION_NAMES = [f.name for f in dataclasses.fields(CompileOptions)]
+
+
+@pytest.mark.parametrize("name", OPTION_NAMES)
+def test_every_compile_option_changes_the_timetable_cache_key(name: str,
+                                                              tmp_path: Path) -> None:
+    """The disk cache is keyed by ``content_hash``: an option missing from it hands a
+    timetable compiled with other options to whoever asks next."""
+    feed = write_feed(tmp_path / "f", stops=LINE_STOPS,
+                      trips="route_id,service_id,trip_id\nR1,WK,t\n",
+                      stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                      "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\n")
+    base = CompileOptions()
+    changed = other_option(base, name)
+    assert content_hash([feed], changed, COMPILE_DAY) != content_hash([feed], base, COMPILE_DAY)
+    assert content_hash([feed], CompileOptions(), COMPILE_DAY) == \
+        content_hash([feed], base, COMPILE_DAY)
+    # and as load_or_compile uses it: the changed options miss a cache holding the base
+    cache = tmp_path / "cache"
+    first = load_or_compile([feed], COMPILE_DAY, base, cache_dir=cache)
+    assert load_or_compile([feed], COMPILE_DAY, base, cache_dir=cache).extra["cache"] == "hit"
+    other = load_or_compile([feed], COMPILE_DAY, changed, cache_dir=cache)
+    assert other.extra["cache"] == "miss" and other.version != first.version
+
+
+def test_radius_200_after_radius_0_gets_its_own_footpaths_from_the_cache(
+        tmp_path: Path) -> None:
+    """Issue 18's injected bug: with the radius missing from the key, radius 200 got the
+    cached radius-0 timetable. The demo feed has no transfers.txt, so every footpath is a
+    generated one within the radius."""
+    cache = tmp_path / "cache"
+    none = load_or_compile([DEMO_FEED], COMPILE_DAY, CompileOptions(footpath_radius=0.0),
+                           cache_dir=cache)
+    near = load_or_compile([DEMO_FEED], COMPILE_DAY, CompileOptions(footpath_radius=200.0),
+                           cache_dir=cache)
+    fresh = compile_timetable([DEMO_FEED], COMPILE_DAY, CompileOptions(footpath_radius=200.0))
+    assert none.n_footpaths == 0 and fresh.n_footpaths > 1000
+    assert near.extra["cache"] == "miss"
+    assert near.n_footpaths == fresh.n_footpaths
+    assert near.fp_to.tolist() == fresh.fp_to.tolist()
+    assert near.fp_dur.tolist() == fresh.fp_dur.tolist()
+    again = load_or_compile([DEMO_FEED], COMPILE_DAY, CompileOptions(footpath_radius=200.0),
+                            cache_dir=cache)
+    assert again.extra["cache"] == "hit" and again.n_footpaths == fresh.n_footpaths
