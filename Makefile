@@ -24,7 +24,7 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "note: /usr/bin/chromium missing and not root: widget tests will skip"; fi; \
+	  else echo "note: /usr/bin/chromium missing and not root: widget tests will skip (fail with CI=true)"; fi; \
 	fi
 
 run: setup
@@ -38,7 +38,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 test: setup lint typecheck browser
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -rs
 
 # The API benchmark drives the server with Debian's wrk (falls back to a Python client).
 bench: setup
