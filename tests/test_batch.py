@@ -60,8 +60,10 @@ def test_batch_arrivals_match_the_reference(cache: Path, algorithm: str) -> None
     midnight = tt.time_of(DAY, 0)
     prefix = str(tt.stop_ids[0]).split(":", 1)[0] + ":"
     reached = 0
-    for (s, t, d), r in zip(rows, result, strict=True):
-        assert (r["source"], r["target"], r["departure"], r["note"]) == (s, t, str(d), r["note"])
+    for i, ((s, t, d), r) in enumerate(zip(rows, result, strict=True)):
+        # the output keeps each query's own columns, in the order given (write_queries
+        # notes row i as "q{i}")
+        assert (r["source"], r["target"], r["departure"], r["note"]) == (s, t, str(d), f"q{i}")
         expected = ref.earliest_arrival([(tt.stop_index(prefix + s), 0)],
                                         [(tt.stop_index(prefix + t), 0)], midnight + d)
         if expected is None:
