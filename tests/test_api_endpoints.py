@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import api.runtime
+import api.store
 from api.app import create_app
 from api.geo import decode_polyline
 from api.settings import load_settings
@@ -122,11 +124,26 @@ def test_transit_modes_without_matching_service_give_empty_itineraries_and_reaso
     assert rail.json()["itineraries"]
 
 
-def test_min_transfer_time_never_shortens_the_journey(client: TestClient) -> None:
+def transfer_waits(it: dict) -> list[float]:
+    """Seconds between alighting and the next boarding, walks included."""
+    transit = [leg for leg in it["legs"] if leg["mode"] != "WALK"]
+    return [(ts(b["startTime"]) - ts(a["endTime"])).total_seconds()
+            for a, b in zip(transit, transit[1:], strict=False)]
+
+
+def test_min_transfer_time_moves_the_plan_off_a_short_change(client: TestClient) -> None:
+    """Bielefeld -> Paderborn at 08:00 changes at Hamm with 18 min: 30 min of slack must
+    drop that journey for one whose every change leaves 30 min, arriving no earlier (an
+    ignored parameter gives the same plan and fails here)."""
     base = plan(client, fromPlace=BIELEFELD, toPlace=PADERBORN, numItineraries=1).json()
     slow = plan(client, fromPlace=BIELEFELD, toPlace=PADERBORN, numItineraries=1,
                 minTransferTime=30).json()
-    assert ts(slow["itineraries"][0]["endTime"]) >= ts(base["itineraries"][0]["endTime"])
+    assert base["itineraries"] and slow["itineraries"]
+    tight, relaxed = base["itineraries"][0], slow["itineraries"][0]
+    assert transfer_waits(tight) and min(transfer_waits(tight)) < 30 * 60
+    assert transfer_waits(relaxed) and min(transfer_waits(relaxed)) >= 30 * 60
+    assert relaxed["startTime"] != tight["startTime"]
+    assert ts(relaxed["endTime"]) >= ts(tight["endTime"])
 
 
 @pytest.mark.parametrize(("params", "status", "needle"), [
@@ -215,23 +232,51 @@ def test_stoptimes_unknown_stop_is_404_naming_it(client: TestClient) -> None:
     assert r.status_code == 404 and "no-such-stop" in r.json()["error"]
 
 
-def test_health_reports_validity_and_default_day(client: TestClient) -> None:
+def freeze_now(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """The server's "now" (store: today; runtime: the time of day) fixed at ``moment``."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:  # type: ignore[override]
+            fixed = moment if tz is None else moment.astimezone(tz)
+            return cls.fromtimestamp(fixed.timestamp(), fixed.tzinfo)
+
+    monkeypatch.setattr(api.store, "datetime", Frozen)
+    monkeypatch.setattr(api.runtime, "datetime", Frozen)
+
+
+@pytest.mark.parametrize(("now", "day", "note"), [
+    ("2026-04-20T10:00:00+02:00", "2026-04-20", None),  # inside the validity: today
+    ("2026-03-01T10:00:00+01:00", "2026-04-11", "today (2026-03-01) is outside"),
+    ("2026-06-01T10:00:00+02:00", "2026-05-11", "today (2026-06-01) is outside"),
+])
+def test_health_reports_validity_and_the_default_day_for_today(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch, now: str, day: str,
+        note: str | None) -> None:
+    """Fixed clocks, not the machine's: the branch taken must not depend on the date."""
+    freeze_now(monkeypatch, ts(now))
     h = client.get("/api/v1/health").json()
     assert h["timetable"]["validity"]["de-db-fv-2026"] == {"from": "2026-04-11",
                                                            "to": "2026-05-11"}
-    lo, hi = "2026-04-11", "2026-05-11"
-    today = datetime.now().date().isoformat()
-    if not lo <= today <= hi:
-        assert h["timetable"]["defaultDay"] in (lo, hi)
-        assert "outside" in h["timetable"]["note"]
+    assert h["timetable"]["defaultDay"] == day
+    if note is None:
+        assert "note" not in h["timetable"]
+    else:
+        assert h["timetable"]["note"].startswith(note)
+        assert f"requests without a time use {day}" in h["timetable"]["note"]
     assert h["feedAges"] and h["cache"]["backend"] == "memory"
 
 
-def test_requests_without_time_are_served_on_the_default_day(client: TestClient) -> None:
+def test_requests_without_time_are_served_on_the_default_day(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the validity, "now" is the last valid day at the present time of day."""
+    freeze_now(monkeypatch, ts("2026-06-01T08:00:00+02:00"))
     r = client.get("/api/v1/plan", params={"fromPlace": BIELEFELD, "toPlace": GUETERSLOH})
     assert r.status_code == 200
-    day = client.get("/api/v1/health").json()["timetable"]["defaultDay"]
-    assert all(it["startTime"][:10] >= day for it in r.json()["itineraries"])
+    its = r.json()["itineraries"]
+    assert its
+    assert ts(its[0]["startTime"]) >= ts("2026-05-11T08:00:00+02:00")
+    assert its[0]["startTime"][:10] == "2026-05-11"
 
 
 def test_metrics_count_requests_by_route(client: TestClient) -> None:
