@@ -18,9 +18,11 @@ from api.settings import load_settings
 from api.update import clip_feed
 from feeds.demo import DEMO_FEED
 from tests.servers import QuietFileHandler, serve_directory
+from tests.shared_data import shared
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-BROKEN = DATA / "fi-hsl-broken" / "test_broken_gtfs.zip"
+BROKEN = "fi-hsl-broken/test_broken_gtfs.zip"
+#: What validation says about it (stop_times naming stops that stops.txt lacks).
+BROKEN_REFERENCES = "stop_times.txt: 1432 rows reference a stop_id missing from stops.txt"
 OWL_BBOX = (7.95, 51.40, 9.47, 52.54)
 
 
@@ -85,6 +87,7 @@ def test_clip_keeps_stops_inside_and_trips_with_two_of_them(tmp_path: Path) -> N
 
 def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         tmp_path: Path, server, capsys) -> None:
+    broken = shared(BROKEN)  # HSL's deliberately broken feed (a real one, not junk bytes)
     root, base = server
     shutil.copyfile(DEMO_FEED, root / "feed.zip")
     data = tmp_path / "published"
@@ -108,17 +111,19 @@ def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",
                                           "time": "2026-04-20T08:00:00+02:00"})
         assert r.status_code == 200 and r.json()["itineraries"]
-        # a real feed with broken references: rejected, last good version stays
-        shutil.copyfile(BROKEN, root / "feed.zip") if BROKEN.exists() else \
-            (root / "feed.zip").write_bytes(b"not a zip")
+        # a real feed with broken references: rejected for them, last good version stays
+        shutil.copyfile(broken, root / "feed.zip")
         capsys.readouterr()
         assert main(["update", "--config", str(cfg), "--data-dir", str(data),
                      "--force"]) == 1
-        assert "validation failed" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "validation failed" in err
+        assert BROKEN_REFERENCES in err
         assert json.loads((data / "current").read_text())["version"] == first_version
         health = c.get("/api/v1/health").json()
         assert health["status"] == "degraded"
         assert "validation failed" in health["update"]["lastError"]
+        assert BROKEN_REFERENCES in health["update"]["lastError"]
         assert health["timetable"]["feedVersion"] == first_version
         # a download failure (404) also keeps the last good version
         missing = write_config(tmp_path / "missing.toml", f"{base}/nothing.zip")
@@ -134,9 +139,11 @@ def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         second_version = json.loads((data / "current").read_text())["version"]
         assert second_version != first_version
         assert c.post("/api/v1/admin/reload").status_code == 403
+        # nothing asked for a timetable since the update, so this reload adopts it
         reloaded = c.post("/api/v1/admin/reload", headers={"Authorization": "Bearer secret"})
-        assert reloaded.json() == {"reloaded": False, "feedVersion": second_version} or \
-            reloaded.json()["feedVersion"] == second_version
+        assert reloaded.json() == {"reloaded": True, "feedVersion": second_version}
+        again = c.post("/api/v1/admin/reload", headers={"Authorization": "Bearer secret"})
+        assert again.json() == {"reloaded": False, "feedVersion": second_version}
         health = c.get("/api/v1/health").json()
         assert health["timetable"]["feedVersion"] == second_version
         assert health["status"] == "ok" and health["update"]["lastError"] == ""
