@@ -170,10 +170,15 @@ def test_scooter_leg_follows_the_train_to_a_point_2km_from_wolfsburg_hbf(
     assert haversine_m(*pts[-1], *DEST) < 1  # parked at the destination
     assert it["legs"][-1] is not None and it["legs"][-1]["mode"] == "RENTAL"
     assert it["legs"][-1]["endTime"] == it["endTime"]
+    assert len(it["legs"]) >= 2  # the train, then the scooter
     for a, b in zip(it["legs"], it["legs"][1:], strict=False):
         assert a["endTime"] <= b["startTime"]
-    # the scooter pays for itself: no walking itinerary leaves later and arrives earlier
+    # the scooter pays for itself: no walking itinerary (of this answer, or of the same
+    # request on foot only) leaves later and arrives earlier
+    walking += plan(client, postTransitModes="WALK")["itineraries"]
+    assert walking
     for w in walking:
+        assert not rental_legs(w)
         assert not (w["startTime"] >= it["startTime"] and w["endTime"] <= it["endTime"])
 
 

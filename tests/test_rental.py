@@ -214,14 +214,26 @@ def test_scooter_with_too_little_range_is_not_offered(server: GbfsServer, tt: Ti
 
 def test_rental_options_dominated_by_walking_are_dropped(server: GbfsServer,
                                                         tt: Timetable) -> None:
+    """At Wolfsburg Hbf the platforms are seconds away on foot: every scooter option is
+    dominated and dropped. 800 m east walking takes ~14 min and a scooter ~7: the scooter
+    options are kept, each faster than the walk to the same stop."""
     feed = tier(server)
-    res = RentalPlanner(tt).access(*WOLFSBURG_HBF, ["WALK", "SCOOTER_RENTAL"], [feed.snapshot()],
-                                   now=T0)
-    walk = {o.stop: o.duration for o in res.options if o.kind is Mode.WALK}
-    assert walk  # the Hbf stops are right there
-    for o in res.options:
+    planner = RentalPlanner(tt)
+    here = planner.access(*WOLFSBURG_HBF, ["WALK", "SCOOTER_RENTAL"], [feed.snapshot()],
+                          now=T0)
+    walk = {o.stop: o.duration for o in here.options if o.kind is Mode.WALK}
+    assert walk and max(walk.values()) < 60  # the Hbf stops are right there
+    assert not [o for o in here.options if o.is_rental]
+    assert all(o.extra == 0 for o in here.options)
+
+    farther = planner.access(*east_of(WOLFSBURG_HBF, 800), ["WALK", "SCOOTER_RENTAL"],
+                             [feed.snapshot()], now=T0)
+    walk = {o.stop: o.duration for o in farther.options if o.kind is Mode.WALK}
+    kept = [o for o in farther.options if o.is_rental]
+    assert walk and kept and {o.stop for o in kept} <= set(walk)
+    for o in farther.options:
         if o.is_rental:
-            assert o.extra > 0 and o.duration < walk.get(o.stop, math.inf)
+            assert o.extra > 0 and o.duration < walk[o.stop]
         else:
             assert o.extra == 0
 
