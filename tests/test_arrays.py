@@ -58,6 +58,19 @@ def test_memory_mapped_arrays_are_bound_without_copies(mapped):
         assert np.array_equal(view, source), name
 
 
+def test_departures_and_arrivals_by_position_transpose_each_route(mapped):
+    bound = arrays.arrays_for(mapped)
+    rto, rso, tso = mapped.route_trip_offset, mapped.route_stop_offset, mapped.trip_st_offset
+    for values, by_pos in ((mapped.st_dep, bound.dep_by_pos), (mapped.st_arr, bound.arr_by_pos)):
+        by_pos = np.asarray(by_pos)
+        for r in range(mapped.n_routes):
+            t0, t1 = int(rto[r]), int(rto[r + 1])
+            n = int(rso[r + 1] - rso[r])
+            block = np.asarray(values[tso[t0]:tso[t1]]).reshape(t1 - t0, n)
+            assert np.array_equal(by_pos[tso[t0]:tso[t1]].reshape(n, t1 - t0), block.T)
+            assert (np.diff(block, axis=0) >= 0).all()  # no overtaking: each column sorted
+
+
 def test_engines_of_one_timetable_share_one_arrays_instance(mapped):
     router = Router(mapped)
     engines = [router.csa, router.raptor, router.mcraptor, router.range_raptor,

@@ -1,23 +1,29 @@
 # cython: language_level=3
-"""The timetable arrays every routing core reads, bound once per timetable.
+"""The routing kernel shared by every engine.
 
-Each engine used to convert and bind its own ~20 memoryviews, and padded the
-possibly-empty footpath arrays with ``np.append`` sentinels, which copied them once
-per engine. Here the views are made once, without copies (the arrays already are
-contiguous ``int32``/``uint8``, also when memory-mapped read-only, hence ``const``),
-and empty arrays need no sentinel: engines take raw pointers with ``iptr``/``bptr``
-(NULL when empty) and only read them inside loops bounded by CSR offsets.
-
-``arrays_for(tt)`` shares one instance between all engines of a timetable. The cache
-lives in ``tt.extra``, which ``dataclasses.replace`` hands to derived timetables (the
-API swaps ``route_pickup``/``conn_pickup`` per mode filter), so entries are keyed by
-the identity of the source arrays and held weakly: a derived timetable gets its own
-instance and nothing outlives the engines that use it.
+* ``TimetableArrays``: const memoryviews of one timetable's routing arrays, bound once
+  without copies (the arrays already are contiguous ``int32``/``uint8``, also when
+  memory-mapped read-only, hence ``const``), plus ``net``, the same as raw pointers for
+  the ``nogil`` loops (NULL for an empty array: loops bounded by CSR offsets never read
+  it, so no sentinels are needed). ``arrays_for(tt)`` shares one per timetable between
+  the engines while they move onto the kernel (cached weakly in ``tt.extra``, keyed by
+  the identity of the source arrays).
+* ``dep_by_pos``/``arr_by_pos``: every route's departures and arrivals transposed
+  (position-major, the trips of a position contiguous), so finding the earliest trip
+  at a position is one binary search over one cache-friendly run; RAPTOR and McRAPTOR
+  board through it, rRAPTOR reads its window's departures from it, and the reverse
+  RAPTOR finds the latest trip arriving by a time in the arrivals.
+* ``Workspace``: the base of every engine's per-thread scratch: the search counters
+  (``counters()``), the stamped route queue and the egress lists.
 """
 
 import weakref
 
 import numpy as np
+
+from planner.timetable.model import INFINITY, NO_TRANSFER as _NO_TRANSFER
+
+assert INF == INFINITY and NO_TRANSFER == _NO_TRANSFER
 
 _INT_FIELDS = (
     "stop_change_time",
@@ -37,6 +43,22 @@ def _i32(a):
 
 def _u8(a):
     return np.ascontiguousarray(a, dtype=np.uint8)
+
+
+def by_position(tt, values) -> np.ndarray:
+    """``values`` (``st_dep`` or ``st_arr``) with each route's (trips x stops) block
+    transposed."""
+    tso = np.asarray(tt.trip_st_offset, dtype=np.int64)
+    rto = np.asarray(tt.route_trip_offset, dtype=np.int64)
+    trip_route = np.asarray(tt.trip_route, dtype=np.int64)
+    n_entries = np.diff(tso)
+    trip = np.repeat(np.arange(len(n_entries), dtype=np.int64), n_entries)
+    pos = np.arange(len(trip), dtype=np.int64) - tso[trip]
+    t0 = rto[trip_route[trip]]
+    n_trips = rto[trip_route[trip] + 1] - t0
+    out = np.empty(len(trip), dtype=np.int32)
+    out[tso[t0] + pos * n_trips + (trip - t0)] = np.asarray(values)[:len(trip)]
+    return out
 
 
 cdef class TimetableArrays:
@@ -59,6 +81,8 @@ cdef class TimetableArrays:
         self.trip_st_offset = _i32(tt.trip_st_offset)
         self.st_arr = _i32(tt.st_arr)
         self.st_dep = _i32(tt.st_dep)
+        self.dep_by_pos = by_position(tt, tt.st_dep)
+        self.arr_by_pos = by_position(tt, tt.st_arr)
         self.stop_route_offset = _i32(tt.stop_route_offset)
         self.stop_route_route = _i32(tt.stop_route_route)
         self.stop_route_pos = _i32(tt.stop_route_pos)
@@ -76,6 +100,32 @@ cdef class TimetableArrays:
         self.fp_in_offset = _i32(tt.fp_in_offset)
         self.fp_in_from = _i32(tt.fp_in_from)
         self.fp_in_dur = _i32(tt.fp_in_dur)
+        cdef Net* n = &self.net
+        n.n_stops = self.n_stops
+        n.n_routes = self.n_routes
+        n.n_trips = self.n_trips
+        n.n_conns = self.n_conns
+        n.change = iptr(self.change)
+        n.rso = iptr(self.route_stop_offset)
+        n.rstops = iptr(self.route_stops)
+        n.rto = iptr(self.route_trip_offset)
+        n.pick = bptr(self.route_pickup)
+        n.drop = bptr(self.route_dropoff)
+        n.trip_route = iptr(self.trip_route)
+        n.tso = iptr(self.trip_st_offset)
+        n.sarr = iptr(self.st_arr)
+        n.sdep = iptr(self.st_dep)
+        n.dbp = iptr(self.dep_by_pos)
+        n.abp = iptr(self.arr_by_pos)
+        n.sro = iptr(self.stop_route_offset)
+        n.srr = iptr(self.stop_route_route)
+        n.srp = iptr(self.stop_route_pos)
+        n.fpo = iptr(self.fp_offset)
+        n.fpt = iptr(self.fp_to)
+        n.fpd = iptr(self.fp_dur)
+        n.fpio = iptr(self.fp_in_offset)
+        n.fpif = iptr(self.fp_in_from)
+        n.fpid = iptr(self.fp_in_dur)
 
     def built_from(self, tt) -> bool:
         """Whether ``tt`` holds exactly the arrays this instance was made from."""
@@ -90,16 +140,38 @@ cdef class TimetableArrays:
                     f"bad {what} row {i}: stop index out of range or negative offset")
         return 0
 
+    cdef int route_mask(self, object q, const unsigned char** out) except -1:
+        """``out``: the query's route mask, or NULL for all routes. The pointer is into
+        the query's own array, which the caller holds for the search."""
+        mask = q.route_mask
+        out[0] = NULL
+        if mask is None:
+            return 0
+        cdef const unsigned char[::1] view = mask
+        if view.shape[0] != self.n_routes:
+            raise ValueError(f"route_mask needs one flag per route ({self.n_routes}), "
+                             f"got {view.shape[0]}")
+        out[0] = bptr(view)
+        return 0
+
     cdef int append_walk(self, list steps, int a, int b, int start) except -1:
         """A footpath step ``a -> b`` starting at ``start``, its duration looked up."""
         steps.append(("walk", a, b, start, self.fp_duration(a, b)))
         return 0
 
     cdef int append_origin(self, list steps, int source, int cur, int start) except -1:
-        """Backwards from boarding stop ``cur``: the walk from ``source`` (if any), the origin."""
+        """Steps built backwards, at boarding stop ``cur``: the walk from ``source`` (if
+        any), then the origin."""
         if source != cur:
             self.append_walk(steps, source, cur, start)
         steps.append(("origin", source, start))
+        return 0
+
+    cdef int append_start(self, list steps, int source, int cur, int start) except -1:
+        """Steps built forwards: the origin, then the walk to boarding stop ``cur``."""
+        steps.append(("origin", source, start))
+        if source != cur:
+            self.append_walk(steps, source, cur, start)
         return 0
 
 
@@ -115,3 +187,28 @@ def arrays_for(tt) -> TimetableArrays:
     made = TimetableArrays(tt)
     cache[key] = made
     return made
+
+
+def as_arrays(tt_or_arrays) -> TimetableArrays:
+    """The ``TimetableArrays`` given, or the shared ones of a ``Timetable``."""
+    if isinstance(tt_or_arrays, TimetableArrays):
+        return tt_or_arrays
+    return arrays_for(tt_or_arrays)
+
+
+cdef class Workspace:
+    """Per-thread scratch state shared by the engines' workspaces (never share one
+    between threads)."""
+
+    def __init__(self, int n_stops, int n_routes):
+        self.n_stops = n_stops
+        self.n_routes = n_routes
+        self.route_stamp.resize(n_routes, 0)
+        self.route_first.resize(n_routes, 0)
+        self.route_epoch = 0
+        self.eg_head.resize(n_stops, -1)
+
+    def counters(self):
+        """``(rounds, routes_scanned, connections_scanned, labels)`` of the last search."""
+        return (self.stats.rounds, self.stats.routes_scanned,
+                self.stats.connections_scanned, self.stats.labels)
