@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY, Timetable
 from tests.shared_data import shared
@@ -33,7 +34,7 @@ class EarliestArrival:
 
     def __call__(self, src: np.ndarray, tgt: np.ndarray, dep: int, slack: int) -> int:
         if self.csa is not None:
-            return int(self.csa.search(self.ws, src, tgt, dep, slack))
+            return int(self.csa.arrival(self.ws, Query(src, tgt, dep, transfer_slack=slack)))
         return self.oracle.ea_by_trips([tuple(r) for r in src.tolist()],
                                        [tuple(r) for r in tgt.tolist()], dep, slack,
                                        MAX_TRANSFERS + 1)[-1]
@@ -127,7 +128,6 @@ def test_negative_window_is_rejected():
 
 
 def test_router_range_query_journeys_depart_in_order(feed):
-    from planner.routing.query import Query
     from planner.routing.router import Router
 
     name, tt, _, ea = feed

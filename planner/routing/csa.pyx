@@ -13,18 +13,21 @@ Implements the transfer model of ``planner.timetable.model`` exactly:
 Connections are copied once into a compact array of structs (``pickup``/``dropoff``
 folded into the stop fields as -1) so the scan reads one cache line per three
 connections. Trip "reached" flags use a per-workspace epoch, so a query costs
-O(stops) for resets and nothing per trip.
+O(stops) for resets and nothing per trip. A route mask is only read when a trip is
+boarded (trip -> route), so the scan itself stays as tight as without one.
 """
 
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, TimetableArrays, earliest_source_time, iptr,
+    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, clear_target_offsets,
+    earliest_source_row, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+    set_target_offsets,
 )
 
 import numpy as np
 
-from planner.routing.kernel import arrays_for
+from planner.routing.kernel import as_arrays
 
 cdef extern from *:
     """
@@ -38,19 +41,15 @@ cdef extern from *:
         int trip
 
 
-cdef class CSAWorkspace:
+cdef class CSAWorkspace(Workspace):
     """Per-thread scratch state of a CSA search (never share between threads)."""
 
     cdef vector[int] arr, ready, tarr, arr_par, ready_par, tarr_exit, egress
     cdef vector[int] trip_epoch, trip_enter, trip_par
-    cdef vector[int] src_stop, src_time
     cdef int epoch
-    cdef int n_stops
-    cdef public int departure
-    cdef public int scanned
 
     def __init__(self, int n_stops, int n_trips):
-        self.n_stops = n_stops
+        Workspace.__init__(self, n_stops, 0)
         self.arr.resize(n_stops, INF)
         self.ready.resize(n_stops, INF)
         self.tarr.resize(n_stops, INF)
@@ -72,11 +71,12 @@ cdef class CSA:
     """The timetable's connections and footpaths, prebound for repeated searches."""
 
     cdef vector[OwlConn] conns
-    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_trips, n_conns
 
-    def __init__(self, tt):
-        self.a = arrays_for(tt)
+    def __init__(self, arrays):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
+        self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_trips = self.a.n_trips
         self.n_conns = self.a.n_conns
@@ -103,130 +103,144 @@ cdef class CSA:
             if e >= 0 and t + e < best[0]:
                 best[0] = t + e
 
-    def search(self, CSAWorkspace ws, const int[:, ::1] sources, const int[:, ::1] targets,
-               int departure, int slack=0):
-        """Earliest arrival at any target (``INFINITY`` if none), scanning from ``departure``.
+    def arrival(self, CSAWorkspace ws, q):
+        """Earliest arrival at any of ``q``'s targets (``INFINITY`` if none), no journey
+        built (the fast path). With no targets, scans to the end (one-to-all);
+        ``ws.arrivals()`` then holds every stop's arrival."""
+        return self._start(ws, q, q.sources, q.targets)
 
-        ``sources``/``targets`` are ``(stop, seconds)`` rows: access walk added to the
-        departure, egress walk added to the arrival. With no targets, scans to the end
-        (one-to-all); ``ws.arrivals()`` then holds every stop's arrival.
-        """
-        cdef int n_src = sources.shape[0]
-        cdef int n_tgt = targets.shape[0]
+    cdef int _start(self, CSAWorkspace ws, q, const int[:, ::1] sources,
+                    const int[:, ::1] targets) except? -1:
+        cdef const unsigned char* mask
+        cdef int departure = q.time
+        cdef int slack = q.transfer_slack
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
+        self.a.route_mask(q, &mask)
+        cdef int best
+        with nogil:
+            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                             targets.shape[0], departure, slack, mask)
+        return best
+
+    def search(self, CSAWorkspace ws, q):
+        """``q``'s earliest-arrival journey: ``[]`` or ``[(departure, arrival, trips,
+        source_row, target_row, steps)]`` (see :meth:`results`)."""
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        self._start(ws, q, sources, targets)
+        return self._results(ws, sources, targets, q.time)
+
+    cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
+                  int n_tgt, int departure, int slack,
+                  const unsigned char* mask) noexcept nogil:
         cdef int best = INF
-        cdef int i, j, s, u, t, a, r, e, lo, hi, mid, start_time, trip
+        cdef int i, j, s, u, t, a, r, e, start_time, trip, lo
         cdef int n = self.n_conns
         cdef int epoch
+        cdef long long labels = 0
         cdef OwlConn* cs = self.conns.data()
         cdef int* ready
         cdef int* tarr
         cdef int* trip_epoch
-        cdef const int* change = iptr(self.a.change)
-        cdef const int* fpo = iptr(self.a.fp_offset)
-        cdef const int* fpt = iptr(self.a.fp_to)
-        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
+        cdef const int* change = net.change
+        cdef const int* fpo = net.fpo
+        cdef const int* fpt = net.fpt
+        cdef const int* fpd = net.fpd
+        cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        ws.departure = departure
-        ws.src_stop.clear()
-        ws.src_time.clear()
-        with nogil:
-            ws.epoch += 1
-            if ws.epoch == 2147483647:
-                for i in range(self.n_trips):
-                    ws.trip_epoch[i] = 0
-                ws.epoch = 1
-            epoch = ws.epoch
-            for i in range(self.n_stops):
-                ws.arr[i] = INF
-                ws.ready[i] = INF
-                ws.tarr[i] = INF
-            for i in range(n_tgt):
-                s = targets[i, 0]
-                if ws.egress[s] < 0 or targets[i, 1] < ws.egress[s]:
-                    ws.egress[s] = targets[i, 1]
-            start_time = INF
-            for i in range(n_src):
-                s = sources[i, 0]
-                a = departure + sources[i, 1]
-                ws.src_stop.push_back(s)
-                ws.src_time.push_back(a)
-                if a < start_time:
-                    start_time = a
-                self._reach(ws, s, a, -1 - s, &best)
-                if a < ws.ready[s]:
-                    ws.ready[s] = a
-                    ws.ready_par[s] = -1 - s
+        reset_stats(ws)
+        ws.epoch = fresh_stamps(ws.epoch, 1, &ws.trip_epoch, NULL) + 1
+        epoch = ws.epoch
+        for i in range(self.n_stops):
+            ws.arr[i] = INF
+            ws.ready[i] = INF
+            ws.tarr[i] = INF
+        set_target_offsets(ws.egress.data(), tgt, n_tgt)
+        start_time = INF
+        for i in range(n_src):
+            s = src[2 * i]
+            a = departure + src[2 * i + 1]
+            if a < start_time:
+                start_time = a
+            self._reach(ws, s, a, -1 - s, &best)
+            if a < ws.ready[s]:
+                ws.ready[s] = a
+                ws.ready_par[s] = -1 - s
+            for j in range(fpo[s], fpo[s + 1]):
+                u = fpt[j]
+                self._reach(ws, u, a + fpd[j], -1 - s, &best)
+                if a + fpd[j] < ws.ready[u]:
+                    ws.ready[u] = a + fpd[j]
+                    ws.ready_par[u] = -1 - s
+        # first connection departing at or after the earliest ready time
+        lo = lower_bound(iptr(self.a.conn_dep), 1, 0, n, start_time)
+        ready = ws.ready.data()
+        tarr = ws.tarr.data()
+        trip_epoch = ws.trip_epoch.data()
+        i = lo
+        while i < n:
+            c = cs + i
+            if c.dep >= best:
+                break
+            trip = c.trip
+            if trip_epoch[trip] != epoch:
+                s = c.dep_stop
+                if s < 0 or ready[s] > c.dep:
+                    i += 1
+                    continue
+                if mask != NULL and mask[trip_route[trip]] == 0:
+                    i += 1
+                    continue
+                trip_epoch[trip] = epoch
+                ws.trip_enter[trip] = i
+                ws.trip_par[trip] = ws.ready_par[s]
+            s = c.arr_stop
+            a = c.arr
+            if s >= 0 and a < tarr[s]:
+                tarr[s] = a
+                labels += 1
+                ws.tarr_exit[s] = i
+                self._reach(ws, s, a, s, &best)
+                if change[s] < NO_TRANSFER:
+                    r = a + change[s] + slack
+                    if r < ready[s]:
+                        ready[s] = r
+                        ws.ready_par[s] = s
                 for j in range(fpo[s], fpo[s + 1]):
                     u = fpt[j]
-                    self._reach(ws, u, a + fpd[j], -1 - s, &best)
-                    if a + fpd[j] < ws.ready[u]:
-                        ws.ready[u] = a + fpd[j]
-                        ws.ready_par[u] = -1 - s
-            # first connection departing at or after the earliest ready time
-            lo = 0
-            hi = n
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if cs[mid].dep < start_time:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            ready = ws.ready.data()
-            tarr = ws.tarr.data()
-            trip_epoch = ws.trip_epoch.data()
-            i = lo
-            while i < n:
-                c = cs + i
-                if c.dep >= best:
-                    break
-                trip = c.trip
-                if trip_epoch[trip] != epoch:
-                    s = c.dep_stop
-                    if s < 0 or ready[s] > c.dep:
-                        i += 1
-                        continue
-                    trip_epoch[trip] = epoch
-                    ws.trip_enter[trip] = i
-                    ws.trip_par[trip] = ws.ready_par[s]
-                s = c.arr_stop
-                a = c.arr
-                if s >= 0 and a < tarr[s]:
-                    tarr[s] = a
-                    ws.tarr_exit[s] = i
-                    self._reach(ws, s, a, s, &best)
-                    if change[s] < NO_TRANSFER:
-                        r = a + change[s] + slack
-                        if r < ready[s]:
-                            ready[s] = r
-                            ws.ready_par[s] = s
-                    for j in range(fpo[s], fpo[s + 1]):
-                        u = fpt[j]
-                        self._reach(ws, u, a + fpd[j], s, &best)
-                        r = a + fpd[j] + slack
-                        if r < ready[u]:
-                            ready[u] = r
-                            ws.ready_par[u] = s
-                i += 1
-            ws.scanned = i - lo
-            for i in range(n_tgt):
-                ws.egress[targets[i, 0]] = -1
+                    self._reach(ws, u, a + fpd[j], s, &best)
+                    r = a + fpd[j] + slack
+                    if r < ready[u]:
+                        ready[u] = r
+                        ws.ready_par[u] = s
+            i += 1
+        ws.stats.connections_scanned = i - lo
+        ws.stats.labels = labels
+        clear_target_offsets(ws.egress.data(), tgt, n_tgt)
         return best
 
-    def journey_steps(self, CSAWorkspace ws, int stop):
-        """Legs into ``stop`` from the last search, origin first.
+    def results(self, CSAWorkspace ws, q):
+        """The journey of the last search on ``q``, as :meth:`search` returns it.
 
         Steps are ``("origin", source stop, time)`` first, then
         ``("walk", from, to, start, duration)`` and ``("trip", trip, board_pos, alight_pos)``
-        (route positions).
+        (route positions), the same in every engine.
         """
-        if ws.arr[stop] == INF:
-            return None
+        return self._results(ws, q.sources, q.targets, q.time)
+
+    cdef list _results(self, CSAWorkspace ws, const int[:, ::1] sources,
+                       const int[:, ::1] targets, int departure):
+        cdef int row, arrival
+        row = self._best_target(ws, targets, &arrival)
+        if row < 0:
+            return []
         cdef list steps = []
+        cdef int stop = targets[row, 0]
         cdef int par = ws.arr_par[stop]
-        cdef int end = ws.arr[stop]
-        cdef int x, c, c0, trip, guard = 0
+        cdef int x, c, c0, trip, src_row = -1, trips = 0, guard = 0
         cdef int cur = stop
         cdef TimetableArrays A = self.a
         while True:
@@ -235,7 +249,8 @@ cdef class CSA:
                 raise RuntimeError("journey reconstruction did not terminate")
             if par < 0:
                 x = -1 - par
-                A.append_origin(steps, x, cur, earliest_source_time(ws.src_stop, ws.src_time, x))
+                src_row = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
+                A.append_origin(steps, x, cur, departure + sources[src_row, 1])
                 break
             x = par
             if x != cur:
@@ -244,12 +259,20 @@ cdef class CSA:
             trip = A.conn_trip[c]
             c0 = ws.trip_enter[trip]
             steps.append(("trip", trip, A.conn_pos[c0], A.conn_pos[c] + 1))
+            trips += 1
             par = ws.trip_par[trip]
             cur = A.conn_dep_stop[c0]
         steps.reverse()
-        return steps
+        return [(departure, arrival, trips, src_row, row, steps)]
 
     def best_target(self, CSAWorkspace ws, const int[:, ::1] targets):
+        """(target row, arrival incl. egress) of the last search, or (-1, INFINITY)."""
+        cdef int arrival
+        cdef int row = self._best_target(ws, targets, &arrival)
+        return row, arrival
+
+    cdef int _best_target(self, CSAWorkspace ws, const int[:, ::1] targets,
+                          int* arrival) noexcept:
         """(target row index, arrival incl. egress) of the best target, or (-1, INFINITY)."""
         cdef int i, best = INF, arg = -1, a
         for i in range(targets.shape[0]):
@@ -257,4 +280,5 @@ cdef class CSA:
             if a != INF and a + targets[i, 1] < best:
                 best = a + targets[i, 1]
                 arg = i
-        return arg, best
+        arrival[0] = best
+        return arg

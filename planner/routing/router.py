@@ -110,8 +110,11 @@ class Router:
         return getattr(self._local, "stats", None) or SearchStats("none")
 
     def _record(self, engine: str, ws: Any) -> SearchStats:
-        stats = SearchStats(engine, rounds=int(getattr(ws, "rounds", 0)),
-                            connections_scanned=int(getattr(ws, "scanned", 0)))
+        if hasattr(ws, "counters"):  # engines on the kernel count their work
+            stats = SearchStats(engine, *ws.counters())
+        else:
+            stats = SearchStats(engine, rounds=int(getattr(ws, "rounds", 0)),
+                                connections_scanned=int(getattr(ws, "scanned", 0)))
         self._local.stats = stats
         return stats
 
@@ -150,7 +153,7 @@ class Router:
         elif engine == "csa":
             core = self.csa
             ws = self.workspace("csa", core.workspace)
-            best = core.search(ws, q.sources, q.targets, q.time, q.transfer_slack)
+            best = core.arrival(ws, q)
         else:
             raise ValueError(f"unknown earliest-arrival engine {engine!r}; choose one of "
                              f"{EARLIEST_ARRIVAL}")
@@ -173,6 +176,8 @@ class Router:
         core, ws, best = r._forward(q, engine)
         if best == INFINITY:
             return None, -1
+        if engine == "csa":
+            return best, max(core.results(ws, q)[0][2] - 1, 0)
         row, _ = core.best_target(ws, q.targets)
         steps = core.journey_steps(ws, int(q.targets[row, 0]))
         trips = sum(1 for step in steps if step[0] == "trip")
@@ -226,6 +231,8 @@ class Router:
         stats = self.last_stats()
         if best == INFINITY:
             return RoutingResult([], stats)
+        if engine == "csa":
+            return RoutingResult([self._journey(q, raw) for raw in core.results(ws, q)], stats)
         row, arrival = core.best_target(ws, q.targets)
         stop, egress = int(q.targets[row, 0]), int(q.targets[row, 1])
         steps: list[Step] = core.journey_steps(ws, stop)
@@ -234,6 +241,14 @@ class Router:
         if engine == "raptor":
             journey.extra["round_bests"] = self._round_bests(ws)
         return RoutingResult([journey], stats)
+
+    def _journey(self, q: Query, raw: tuple) -> Journey:
+        """A journey from an engine's ``(departure, arrival, trips, source_row,
+        target_row, steps)``, steps origin first."""
+        departure, arrival, _, _, target_row, steps = raw
+        return build_journey(self.tt, steps, departure=departure, arrival=arrival,
+                             target=int(q.targets[target_row, 0]),
+                             egress=int(q.targets[target_row, 1]))
 
     def _from_core(self, q: Query, steps: list[Step], *, departure: int, arrival: int,
                    source_row: int, target_row: int) -> Journey:
