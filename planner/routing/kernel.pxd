@@ -288,17 +288,6 @@ cdef inline int earliest_source_row(const int* rows, int n, int s) noexcept nogi
     return best
 
 
-cdef inline int earliest_source_time(vector[int]& stops, vector[int]& times,
-                                     int s) noexcept nogil:
-    """Earliest start at source stop ``s`` among a search's source rows (INF if none)."""
-    cdef int best = INF
-    cdef size_t i
-    for i in range(stops.size()):
-        if stops[i] == s and times[i] < best:
-            best = times[i]
-    return best
-
-
 cdef inline void reset_stats(Workspace ws) noexcept nogil:
     ws.stats.rounds = 0
     ws.stats.routes_scanned = 0

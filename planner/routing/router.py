@@ -149,7 +149,7 @@ class Router:
         if engine == "raptor":
             core: Any = self.raptor
             ws = self.workspace("raptor", core.workspace)
-            best = core.search(ws, q.sources, q.targets, q.time, q.max_trips, q.transfer_slack)
+            best = core.arrival(ws, q)
         elif engine == "csa":
             core = self.csa
             ws = self.workspace("csa", core.workspace)
@@ -176,12 +176,7 @@ class Router:
         core, ws, best = r._forward(q, engine)
         if best == INFINITY:
             return None, -1
-        if engine == "csa":
-            return best, max(core.results(ws, q)[0][2] - 1, 0)
-        row, _ = core.best_target(ws, q.targets)
-        steps = core.journey_steps(ws, int(q.targets[row, 0]))
-        trips = sum(1 for step in steps if step[0] == "trip")
-        return best, max(trips - 1, 0)
+        return best, max(core.results(ws, q)[0][2] - 1, 0)
 
     def earliest(self, q: Query, engine: str = "raptor") -> Journey | None:
         """The earliest-arrival journey (RAPTOR: the one with fewest trips among them)."""
@@ -231,13 +226,7 @@ class Router:
         stats = self.last_stats()
         if best == INFINITY:
             return RoutingResult([], stats)
-        if engine == "csa":
-            return RoutingResult([self._journey(q, raw) for raw in core.results(ws, q)], stats)
-        row, arrival = core.best_target(ws, q.targets)
-        stop, egress = int(q.targets[row, 0]), int(q.targets[row, 1])
-        steps: list[Step] = core.journey_steps(ws, stop)
-        journey = build_journey(self.tt, steps, departure=q.time, arrival=int(arrival),
-                                target=stop, egress=egress)
+        journey = self._journey(q, core.results(ws, q)[0])
         if engine == "raptor":
             journey.extra["round_bests"] = self._round_bests(ws)
         return RoutingResult([journey], stats)
