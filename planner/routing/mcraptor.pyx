@@ -18,16 +18,20 @@ Pruning (all sound because trips only grow with rounds):
 
 Walking = access offsets + footpaths + egress offsets. ``extra`` is the caller's
 per-source/target value (e.g. rental seconds), summed, 0 by default, so journeys
-that differ in it are kept apart.
+that differ in it are kept apart. Both are recomputed from a journey's steps and rows
+(``walk_seconds``), so the result has the shape every engine returns.
 """
 
 from libcpp.vector cimport vector
 
-from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport (
+    NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
+    build_egress, clear_egress, earliest_trip, reset_stats, rows_ptr,
+)
 
 import numpy as np
 
-from planner.routing.kernel import arrays_for
+from planner.routing.kernel import as_arrays
 
 # label kinds
 cdef enum:
@@ -57,14 +61,6 @@ cdef struct RLabel:
     int parent
     int pos
 
-cdef struct EgOpt:
-    int time
-    int walk
-    int extra
-    int target
-    int fp
-    int next
-
 cdef struct TLabel:
     int arr
     int walk
@@ -74,42 +70,51 @@ cdef struct TLabel:
     int eg
 
 
-cdef class McRaptorWorkspace:
+cdef class McRaptorWorkspace(Workspace):
     """Per-thread scratch of a McRAPTOR search (never share between threads)."""
 
     cdef vector[MLabel] labels
     cdef vector[vector[int]] veh_star, ready_star, ready_prev, ready_cur
     cdef vector[int] touched_star, touched_prev, touched_cur, in_star
-    cdef vector[int] eg_head, eg_touched, route_first, routes_marked
-    cdef vector[EgOpt] eg
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
-    cdef readonly int n_stops
-    cdef public int rounds
 
     def __init__(self, int n_stops, int n_routes):
-        self.n_stops = n_stops
+        Workspace.__init__(self, n_stops, n_routes)
         self.veh_star.resize(n_stops)
         self.ready_star.resize(n_stops)
         self.ready_prev.resize(n_stops)
         self.ready_cur.resize(n_stops)
         self.in_star.resize(n_stops, 0)
-        self.eg_head.resize(n_stops, -1)
-        self.route_first.resize(n_routes, INF)
 
 
 cdef inline bint _dominated3(int t, int w, int x, int t2, int w2, int x2) noexcept nogil:
     return t2 <= t and w2 <= w and x2 <= x
 
 
+def walk_seconds(q, tuple journey) -> int:
+    """McRAPTOR's walking criterion of a result: access + footpaths + egress."""
+    _, _, _, srow, trow, steps = journey
+    return (int(q.sources[srow, 1]) + int(q.targets[trow, 1])
+            + sum(int(step[4]) for step in steps if step[0] == "walk"))
+
+
+def extra_criterion(q, tuple journey) -> int:
+    """McRAPTOR's extra criterion of a result: its source and target rows' values."""
+    srow, trow = journey[3], journey[4]
+    return ((0 if q.source_extra is None else int(q.source_extra[srow]))
+            + (0 if q.target_extra is None else int(q.target_extra[trow])))
+
+
 cdef class McRaptor:
     """The timetable's RAPTOR arrays, prebound for repeated McRAPTOR searches."""
 
-    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes
 
-    def __init__(self, tt):
-        self.a = arrays_for(tt)
+    def __init__(self, arrays):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
+        self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
 
@@ -204,72 +209,70 @@ cdef class McRaptor:
         cdef MLabel* lab
         while e >= 0:
             lab = &ws.labels[lid]
-            self._add_target(ws, lab.time + ws.eg[e].time, lab.walk + ws.eg[e].walk,
+            self._add_target(ws, lab.time + ws.eg[e].time, lab.walk + ws.eg[e].time,
                              lab.extra + ws.eg[e].extra, trips, lid, e)
             e = ws.eg[e].next
 
     # ---- the search ------------------------------------------------------------------
-    def search(self, McRaptorWorkspace ws, const int[:, ::1] sources,
-               const int[:, ::1] targets, int departure, int slack=0,
-               int max_transfers=5, source_extra=None, target_extra=None):
-        """Pareto-optimal journeys from ``departure``.
+    def search(self, McRaptorWorkspace ws, q):
+        """Pareto-optimal journeys departing at ``q.time`` with at most ``q.max_trips``
+        trips, over (arrival, trips, walking, ``q.source_extra + q.target_extra``).
 
-        ``sources``/``targets`` are ``(stop, seconds)`` rows as in ``planner.routing.csa``;
-        ``source_extra``/``target_extra`` give each row's extra criterion (default 0).
-        Returns a list of ``(arrival, trips, walk, extra, source_row, target_row, steps)``
-        sorted by arrival, steps as in ``planner.routing.csa.CSA.journey_steps`` (plus a last
-        walk into the target stop when egress starts with a footpath).
+        Returns ``(departure, arrival, trips, source_row, target_row, steps)`` by arrival
+        (then trips, walking, extra), steps as in ``planner.routing.csa.CSA.results``
+        (ending with the walk into the target stop when egress starts with a footpath);
+        ``walk_seconds``/``extra_criterion`` give the other two criteria.
         """
-        cdef int n_src = sources.shape[0]
-        cdef int n_tgt = targets.shape[0]
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef const unsigned char* mask
+        cdef int departure = q.time
+        cdef int slack = q.transfer_slack
+        cdef int max_trips = q.max_trips
+        cdef const int[::1] sxv
+        cdef const int[::1] txv
+        cdef const int* sx = NULL
+        cdef const int* tx = NULL
         self.a.check_rows(sources, "source")
         self.a.check_rows(targets, "target")
-        if max_transfers < 0:
-            raise ValueError("max_transfers must be >= 0")
-        sx = np.zeros(n_src, dtype=np.int32) if source_extra is None else \
-            np.ascontiguousarray(source_extra, dtype=np.int32)
-        tx = np.zeros(n_tgt, dtype=np.int32) if target_extra is None else \
-            np.ascontiguousarray(target_extra, dtype=np.int32)
-        if sx.shape[0] != n_src or tx.shape[0] != n_tgt:
-            raise ValueError("source_extra/target_extra need one value per source/target row")
-        cdef const int[::1] sxv = sx
-        cdef const int[::1] txv = tx
+        self.a.route_mask(q, &mask)
+        if q.source_extra is not None and sources.shape[0] > 0:
+            sxv = q.source_extra
+            sx = &sxv[0]
+        if q.target_extra is not None and targets.shape[0] > 0:
+            txv = q.target_extra
+            tx = &txv[0]
         with nogil:
-            self._run(ws, sources, targets, sxv, txv, departure, slack, max_transfers + 1)
-        return self.results(ws, departure, sources, targets)
+            self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                      targets.shape[0], sx, tx, departure, slack, max_trips, mask)
+        return self.results(ws, q)
 
-    cdef void _run(self, McRaptorWorkspace ws, const int[:, ::1] sources,
-                   const int[:, ::1] targets, const int[::1] sx, const int[::1] tx,
-                   int departure, int slack, int max_trips) noexcept nogil:
-        cdef const int* change = iptr(self.a.change)
-        cdef const int* fpo = iptr(self.a.fp_offset)
-        cdef const int* fpt = iptr(self.a.fp_to)
-        cdef const int* fpd = iptr(self.a.fp_dur)
-        cdef const int* fpio = iptr(self.a.fp_in_offset)
-        cdef const int* fpif = iptr(self.a.fp_in_from)
-        cdef const int* fpid = iptr(self.a.fp_in_dur)
-        cdef const int* sro = iptr(self.a.stop_route_offset)
-        cdef const int* srr = iptr(self.a.stop_route_route)
-        cdef const int* srp = iptr(self.a.stop_route_pos)
-        cdef const int* rso = iptr(self.a.route_stop_offset)
-        cdef const int* rto = iptr(self.a.route_trip_offset)
-        cdef const int* rstops = iptr(self.a.route_stops)
-        cdef const unsigned char* drop = bptr(self.a.route_dropoff)
-        cdef const int* tso = iptr(self.a.trip_st_offset)
-        cdef const int* sarr = iptr(self.a.st_arr)
-        cdef const unsigned char* pick = bptr(self.a.route_pickup)
-        cdef const int* sdep = iptr(self.a.st_dep)
-        cdef int i, j, k, s, u, d, e, t, w, x, lid, r, p, pos, first, off, n_pos
-        cdef int t_lo, t_hi, lo, hi, mid, trip, a, dep_i
+    cdef void _run(self, McRaptorWorkspace ws, const int* src, int n_src, const int* tgt,
+                   int n_tgt, const int* sx, const int* tx, int departure, int slack,
+                   int max_trips, const unsigned char* mask) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
+        cdef const int* fpo = net.fpo
+        cdef const int* fpt = net.fpt
+        cdef const int* fpd = net.fpd
+        cdef const int* rso = net.rso
+        cdef const int* rto = net.rto
+        cdef const int* rstops = net.rstops
+        cdef const unsigned char* drop = net.drop
+        cdef const int* tso = net.tso
+        cdef const int* sarr = net.sarr
+        cdef const unsigned char* pick = net.pick
+        cdef int i, j, k, s, t, lid, r, p, pos, first, off, n_pos, x
+        cdef int t_lo, t_hi, trip, a
+        cdef long long routes = 0
         cdef size_t q, m, z
-        cdef EgOpt opt
         cdef RLabel rl
         cdef MLabel lab
         cdef MLabel* L
         cdef bint dom
-        cdef vector[int] tmp
 
         # reset (only what the previous query touched)
+        reset_stats(ws)
         for q in range(ws.touched_star.size()):
             s = ws.touched_star[q]
             ws.veh_star[s].clear()
@@ -284,45 +287,20 @@ cdef class McRaptor:
         ws.touched_cur.clear()
         ws.labels.clear()
         ws.target.clear()
-        ws.eg.clear()
-        ws.rounds = 0
-
-        # egress options: at the target itself, or one footpath before it
-        for i in range(targets.shape[0]):
-            s = targets[i, 0]
-            e = targets[i, 1]
-            opt.time = e
-            opt.walk = e
-            opt.extra = tx[i]
-            opt.target = i
-            opt.fp = 0
-            opt.next = ws.eg_head[s]
-            if opt.next < 0:
-                ws.eg_touched.push_back(s)
-            ws.eg_head[s] = <int>ws.eg.size()
-            ws.eg.push_back(opt)
-            for j in range(fpio[s], fpio[s + 1]):
-                u = fpif[j]
-                d = fpid[j]
-                opt.time = e + d
-                opt.walk = e + d
-                opt.fp = d
-                opt.next = ws.eg_head[u]
-                if opt.next < 0:
-                    ws.eg_touched.push_back(u)
-                ws.eg_head[u] = <int>ws.eg.size()
-                ws.eg.push_back(opt)
+        build_egress(ws, net, tgt, n_tgt, tx)
 
         # round 0: the sources and their footpath neighbours are ready
-        for i in range(sources.shape[0]):
-            s = sources[i, 0]
-            t = departure + sources[i, 1]
-            self._ready(ws, 0, s, t, sources[i, 1], sx[i], -1, K_SOURCE, 0, i)
-        for i in range(sources.shape[0]):
-            s = sources[i, 0]
-            t = departure + sources[i, 1]
+        for i in range(n_src):
+            s = src[2 * i]
+            t = departure + src[2 * i + 1]
+            x = sx[i] if sx != NULL else 0
+            self._ready(ws, 0, s, t, src[2 * i + 1], x, -1, K_SOURCE, 0, i)
+        for i in range(n_src):
+            s = src[2 * i]
+            t = departure + src[2 * i + 1]
+            x = sx[i] if sx != NULL else 0
             for j in range(fpo[s], fpo[s + 1]):
-                self._ready(ws, 0, fpt[j], t + fpd[j], sources[i, 1] + fpd[j], sx[i], -1,
+                self._ready(ws, 0, fpt[j], t + fpd[j], src[2 * i + 1] + fpd[j], x, -1,
                             K_SOURCE_FP, fpd[j], i)
         # walking only: a source label reaching a target (directly or by one footpath)
         for q in range(ws.touched_cur.size()):
@@ -344,23 +322,15 @@ cdef class McRaptor:
                 ws.ready_cur[s].clear()
             if ws.touched_prev.size() == 0:
                 break
-            ws.rounds = k
+            ws.stats.rounds = k
             # routes through marked stops, from the first marked position on
-            ws.routes_marked.clear()
+            begin_routes(ws)
             for q in range(ws.touched_prev.size()):
-                s = ws.touched_prev[q]
-                for j in range(sro[s], sro[s + 1]):
-                    r = srr[j]
-                    pos = srp[j]
-                    if ws.route_first[r] == INF:
-                        ws.routes_marked.push_back(r)
-                        ws.route_first[r] = pos
-                    elif pos < ws.route_first[r]:
-                        ws.route_first[r] = pos
-            for q in range(ws.routes_marked.size()):
-                r = ws.routes_marked[q]
+                add_routes_at(ws, net, mask, ws.touched_prev[q], False)
+            routes += ws.routes.size()
+            for q in range(ws.routes.size()):
+                r = ws.routes[q]
                 first = ws.route_first[r]
-                ws.route_first[r] = INF
                 off = rso[r]
                 n_pos = rso[r + 1] - off
                 t_lo = rto[r]
@@ -394,19 +364,12 @@ cdef class McRaptor:
                             L = &ws.labels[lid]
                             if L.rnd < 0:
                                 continue
-                            lo = t_lo
-                            hi = t_hi
-                            while lo < hi:
-                                mid = (lo + hi) >> 1
-                                if sdep[tso[mid] + pos] < L.time:
-                                    lo = mid + 1
-                                else:
-                                    hi = mid
-                            if lo == t_hi:
+                            trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)
+                            if trip == t_hi:
                                 continue
                             dom = False
                             for z in range(ws.rbag.size()):
-                                if _dominated3(lo, L.walk, L.extra, ws.rbag[z].trip,
+                                if _dominated3(trip, L.walk, L.extra, ws.rbag[z].trip,
                                                ws.rbag[z].walk, ws.rbag[z].extra):
                                     dom = True
                                     break
@@ -415,46 +378,42 @@ cdef class McRaptor:
                             z = 0
                             while z < ws.rbag.size():
                                 if _dominated3(ws.rbag[z].trip, ws.rbag[z].walk,
-                                               ws.rbag[z].extra, lo, L.walk, L.extra):
+                                               ws.rbag[z].extra, trip, L.walk, L.extra):
                                     ws.rbag[z] = ws.rbag.back()
                                     ws.rbag.pop_back()
                                 else:
                                     z += 1
-                            rl.trip = lo
+                            rl.trip = trip
                             rl.walk = L.walk
                             rl.extra = L.extra
                             rl.parent = lid
                             rl.pos = pos
                             ws.rbag.push_back(rl)
-        # clear the egress lists for the next query
-        for q in range(ws.eg_touched.size()):
-            ws.eg_head[ws.eg_touched[q]] = -1
-        ws.eg_touched.clear()
+        ws.stats.routes_scanned = routes
+        ws.stats.labels = ws.labels.size()
+        clear_egress(ws)
 
     cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack) noexcept nogil:
         """Ready labels from a new vehicle label: same stop and one footpath."""
-        cdef const int* change = iptr(self.a.change)
-        cdef const int* fpo = iptr(self.a.fp_offset)
-        cdef const int* fpd = iptr(self.a.fp_dur)
-        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const Net* net = &self.a.net
         cdef int p = ws.labels[lid].stop
         cdef int a = ws.labels[lid].time
         cdef int w = ws.labels[lid].walk
         cdef int x = ws.labels[lid].extra
         cdef int j, d
-        if change[p] < NO_TRANSFER:
-            self._ready(ws, k, p, a + change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
-        for j in range(fpo[p], fpo[p + 1]):
-            d = fpd[j]
-            self._ready(ws, k, fpt[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0)
+        if net.change[p] < NO_TRANSFER:
+            self._ready(ws, k, p, a + net.change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
+        for j in range(net.fpo[p], net.fpo[p + 1]):
+            d = net.fpd[j]
+            self._ready(ws, k, net.fpt[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):
         cdef list steps = []
         cdef MLabel L
         cdef MLabel P
-        cdef int s
         cdef int row = -1
+        cdef TimetableArrays A = self.a
         while lid >= 0:
             L = ws.labels[lid]
             if L.kind == K_VEHICLE:
@@ -462,23 +421,24 @@ cdef class McRaptor:
             elif L.kind == K_FOOT:
                 P = ws.labels[L.parent]
                 steps.append(("walk", P.stop, L.stop, P.time, L.a))
-            elif L.kind == K_SOURCE_FP:
-                s = sources[L.b, 0]
-                steps.append(("walk", s, L.stop, departure + sources[L.b, 1], L.a))
-            if L.kind == K_SOURCE or L.kind == K_SOURCE_FP:
+            elif L.kind == K_SOURCE or L.kind == K_SOURCE_FP:
                 row = L.b
+                A.append_origin(steps, sources[row, 0], L.stop,
+                                departure + sources[row, 1])
             lid = L.parent
         steps.reverse()
         return row, steps
 
-    def results(self, McRaptorWorkspace ws, int departure, const int[:, ::1] sources,
-                const int[:, ::1] targets):
-        """Journeys of the last search (see :meth:`search`)."""
+    def results(self, McRaptorWorkspace ws, q):
+        """Journeys of the last search on ``q`` (see :meth:`search`)."""
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef int departure = q.time
         out = []
         cdef size_t i
         cdef TLabel tl
         cdef MLabel L
-        cdef EgOpt opt
+        cdef Egress opt
         for i in range(ws.target.size()):
             tl = ws.target[i]
             row, steps = self._steps(ws, tl.label, departure, sources)
@@ -486,6 +446,7 @@ cdef class McRaptor:
             if opt.fp > 0 or targets[opt.target, 0] != ws.labels[tl.label].stop:
                 L = ws.labels[tl.label]
                 steps.append(("walk", L.stop, targets[opt.target, 0], L.time, opt.fp))
-            out.append((tl.arr, tl.trips, tl.walk, tl.extra, row, opt.target, steps))
+            out.append((tl.arr, tl.trips, tl.walk, tl.extra,
+                        (departure, tl.arr, tl.trips, row, opt.target, steps)))
         out.sort(key=lambda j: (j[0], j[1], j[2], j[3]))
-        return out
+        return [j[4] for j in out]

@@ -27,7 +27,7 @@ import numpy as np
 
 from planner.routing.csa import CSA
 from planner.routing.journeys import Journey, Step, build_journey
-from planner.routing.mcraptor import McRaptor
+from planner.routing.mcraptor import McRaptor, extra_criterion, walk_seconds
 from planner.routing.query import Query
 from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
@@ -252,12 +252,9 @@ class Router:
         core = self.mcraptor
         ws = self.workspace("mcraptor", core.workspace)
         out = []
-        for arrival, _, walk, extra, srow, trow, steps in core.search(
-                ws, q.sources, q.targets, q.time, q.transfer_slack, q.max_transfers,
-                q.source_extra, q.target_extra):
-            journey = self._from_core(q, steps, departure=q.time, arrival=arrival,
-                                      source_row=srow, target_row=trow)
-            journey.extra.update(walk=walk, criterion=extra)
+        for raw in core.search(ws, q):
+            journey = self._journey(q, raw)
+            journey.extra.update(walk=walk_seconds(q, raw), criterion=extra_criterion(q, raw))
             out.append(journey)
         return RoutingResult(out, self._record("mcraptor", ws))
 
