@@ -265,12 +265,8 @@ class Router:
         journey departing at ``>= d`` (or ``d`` plus the walking-only time)."""
         core = self.range_raptor
         ws = self.workspace("range", core.workspace)
-        found, walk_only = core.search(ws, q.sources, q.targets, q.time, q.window,
-                                       q.transfer_slack, q.max_transfers)
-        journeys = [self._from_core(q, steps, departure=dep, arrival=arr, source_row=srow,
-                                    target_row=trow)
-                    for dep, arr, _, srow, trow, steps in found]
-        return RoutingResult(journeys, self._record("rraptor", ws), walk_only)
+        journeys = [self._journey(q, raw) for raw in core.search(ws, q)]
+        return RoutingResult(journeys, self._record("rraptor", ws), ws.walk_only)
 
     def _reverse(self, q: Query) -> RoutingResult:
         """Arrive-by (reverse RAPTOR): the journey leaving latest that arrives by

@@ -16,15 +16,24 @@ The first run is at ``t + window`` itself, so the result also holds the first
 journey departing after the window: for every ``d`` in the window, the earliest
 arrival departing at ``d`` is the minimum over journeys departing at ``>= d`` (or
 walking, reported separately since it can start at any time).
+
+Routes are collected (and masked) and trips found through the kernel; the window's
+departures are read from the transposed layout, boarding searches the trips' rows
+(measured faster here, see ``planner/routing/kernel.pxd``).
 """
 
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
-from planner.routing.kernel cimport TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport (
+    Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes, bptr,
+    build_egress, clear_egress, earlier_trip_in_rows, earliest_trip_in_rows, fresh_stamps,
+    iptr, lower_bound,
+    reset_stats, rows_ptr, trip_column,
+)
 
-from planner.routing.kernel import arrays_for
+from planner.routing.kernel import as_arrays
 
 # Module variables copied from the shared constants rather than the constants
 # themselves: with compile-time values GCC compiles ``_run`` differently and it
@@ -56,14 +65,7 @@ cdef struct TgtPar:
     int eg         # egress option
     int pround
 
-cdef struct EgOpt:
-    int time
-    int target
-    int fp
-    int next
-
-
-cdef class RangeWorkspace:
+cdef class RangeWorkspace(Workspace):
     """Per-thread scratch of a range search (never share between threads)."""
 
     cdef vector[int] veh, rdy, tgt
@@ -71,63 +73,75 @@ cdef class RangeWorkspace:
     cdef vector[RdyPar] rdy_par
     cdef vector[TgtPar] tgt_par
     cdef vector[int] marked, next_marked, mark_stamp, improved, imp_stamp
-    cdef vector[int] route_first, routes
-    cdef vector[int] eg_head, eg_touched
-    cdef vector[EgOpt] eg
     cdef vector[int] departures
     cdef int stamp
-    cdef readonly int n_stops
-    cdef public int runs
+    cdef readonly int runs
+    cdef int _walk_only
 
     def __init__(self, int n_stops, int n_routes):
-        self.n_stops = n_stops
+        Workspace.__init__(self, n_stops, n_routes)
         self.mark_stamp.resize(n_stops, 0)
         self.imp_stamp.resize(n_stops, 0)
-        self.eg_head.resize(n_stops, -1)
-        self.route_first.resize(n_routes, INF)
         self.stamp = 0
+        self._walk_only = INF
+
+    @property
+    def walk_only(self):
+        """Walking-only seconds source to target of the last search, or None."""
+        return None if self._walk_only == INF else self._walk_only
 
 
 cdef class RangeRaptor:
     """The timetable's RAPTOR arrays, prebound for repeated range searches."""
 
-    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes
 
-    def __init__(self, tt):
-        self.a = arrays_for(tt)
+    def __init__(self, arrays):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
+        self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
 
     def workspace(self) -> RangeWorkspace:
         return RangeWorkspace(self.n_stops, self.n_routes)
 
-    def search(self, RangeWorkspace ws, const int[:, ::1] sources, const int[:, ::1] targets,
-               int departure, int window, int slack=0, int max_transfers=10):
-        """Pareto (departure, arrival) journeys departing in ``[departure, +window]``.
+    def search(self, RangeWorkspace ws, q):
+        """Pareto (departure, arrival) journeys departing in ``[q.time, q.time +
+        q.window]`` with at most ``q.max_trips`` trips.
 
-        Returns ``(journeys, walk_only)``: journeys are ``(departure, arrival, trips,
-        source_row, target_row, steps)`` sorted by departure (steps as in
-        ``planner.routing.csa.CSA.journey_steps``), none dominated by another or by walking;
-        ``walk_only`` is the walking-only duration source to target, or ``None``.
+        Returns ``(departure, arrival, trips, source_row, target_row, steps)`` sorted by
+        departure (steps as in ``planner.routing.csa.CSA.results``), none dominated by
+        another or by walking; ``ws.walk_only`` is then the walking-only duration
+        source to target, or ``None``.
         """
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef const unsigned char* mask
+        cdef int departure = q.time
+        cdef int window = q.window
+        cdef int slack = q.transfer_slack
         self.a.check_rows(sources, "source")
         self.a.check_rows(targets, "target")
-        if window < 0 or max_transfers < 0:
-            raise ValueError("window and max_transfers must be >= 0")
-        cdef int K = max_transfers + 1
-        cdef int S = self.n_stops
+        self.a.route_mask(q, &mask)
+        if window < 0:
+            raise ValueError("window must be >= 0")
+        cdef int K = q.max_trips
         cdef int walk_only = INF
         cdef int best = INF
-        cdef int tau, k, kmin, j
+        cdef int tau, kmin
         cdef size_t it
         cdef list found = []
         with nogil:
-            self._prepare(ws, sources, targets, departure, window, K)
+            reset_stats(ws)
+            self._prepare(ws, sources, targets, departure, window, K, mask)
             walk_only = self._walk_only(ws, sources)
+            ws._walk_only = walk_only
+            ws.stamp = fresh_stamps(ws.stamp, <int>ws.departures.size() * (K + 1) + 1,
+                                    &ws.mark_stamp, &ws.imp_stamp)
             for it in range(ws.departures.size()):
                 tau = ws.departures[ws.departures.size() - 1 - it]
-                self._run(ws, sources, tau, slack, K)
+                self._run(ws, sources, tau, slack, K, mask)
                 if ws.tgt[K] < best:
                     best = ws.tgt[K]
                     kmin = K
@@ -135,9 +149,7 @@ cdef class RangeRaptor:
                         kmin -= 1
                     with gil:
                         found.append(self._journey(ws, sources, targets, kmin))
-            for j in range(<int>ws.eg_touched.size()):
-                ws.eg_head[ws.eg_touched[j]] = -1
-            ws.eg_touched.clear()
+            clear_egress(ws)
         # Pareto filter on (departure, arrival); walking dominates what it beats.
         found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
         out = []
@@ -147,13 +159,14 @@ cdef class RangeRaptor:
                 out.append(jn)
                 best_arr = jn[1]
         out.reverse()
-        return out, (None if walk_only == INF else walk_only)
+        return out
 
     cdef void _prepare(self, RangeWorkspace ws, const int[:, ::1] sources,
-                       const int[:, ::1] targets, int t, int window, int K) noexcept nogil:
-        cdef const int* fpio = iptr(self.a.fp_in_offset)
-        cdef const int* fpif = iptr(self.a.fp_in_from)
-        cdef const int* fpid = iptr(self.a.fp_in_dur)
+                       const int[:, ::1] targets, int t, int window, int K,
+                       const unsigned char* mask) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
+        cdef const int* col
         cdef const int* fpo = iptr(self.a.fp_offset)
         cdef const int* fpt = iptr(self.a.fp_to)
         cdef const int* fpd = iptr(self.a.fp_dur)
@@ -163,11 +176,8 @@ cdef class RangeRaptor:
         cdef const int* rso = iptr(self.a.route_stop_offset)
         cdef const unsigned char* pick = bptr(self.a.route_pickup)
         cdef const int* rto = iptr(self.a.route_trip_offset)
-        cdef const int* tso = iptr(self.a.trip_st_offset)
-        cdef const int* sdep = iptr(self.a.st_dep)
         cdef int S = self.n_stops
-        cdef int i, j, s, u, d, e, r, pos, lo, hi, mid, off, base, dep, jj
-        cdef EgOpt opt
+        cdef int i, j, s, u, d, r, pos, lo, off, base, dep, jj, t0, t1
         cdef VehPar vp
         cdef RdyPar rp
         cdef TgtPar tp
@@ -181,28 +191,8 @@ cdef class RangeRaptor:
         ws.veh_par.assign((K + 1) * S, vp)
         ws.rdy_par.assign((K + 1) * S, rp)
         ws.tgt_par.assign(K + 1, tp)
-        ws.eg.clear()
         ws.runs = 0
-        for i in range(targets.shape[0]):
-            s = targets[i, 0]
-            e = targets[i, 1]
-            opt.time = e
-            opt.target = i
-            opt.fp = 0
-            opt.next = ws.eg_head[s]
-            if opt.next < 0:
-                ws.eg_touched.push_back(s)
-            ws.eg_head[s] = <int>ws.eg.size()
-            ws.eg.push_back(opt)
-            for j in range(fpio[s], fpio[s + 1]):
-                u = fpif[j]
-                opt.time = e + fpid[j]
-                opt.fp = fpid[j]
-                opt.next = ws.eg_head[u]
-                if opt.next < 0:
-                    ws.eg_touched.push_back(u)
-                ws.eg_head[u] = <int>ws.eg.size()
-                ws.eg.push_back(opt)
+        build_egress(ws, net, rows_ptr(targets), targets.shape[0], NULL)
         # departure times: trips leaving a source (or a footpath neighbour) in the window
         ws.departures.clear()
         ws.departures.push_back(t + window)
@@ -220,20 +210,16 @@ cdef class RangeRaptor:
                     r = srr[j]
                     pos = srp[j]
                     off = rso[r]
-                    if not pick[off + pos]:
+                    if not pick[off + pos] or (mask != NULL and mask[r] == 0):
                         continue
                     if pos == rso[r + 1] - off - 1:
                         continue
-                    lo = rto[r]
-                    hi = rto[r + 1]
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if sdep[tso[mid] + pos] - base < t:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    while lo < rto[r + 1]:
-                        dep = sdep[tso[lo] + pos] - base
+                    t0 = rto[r]
+                    t1 = rto[r + 1]
+                    col = trip_column(net, t0, t1, pos)
+                    lo = lower_bound(col, 1, 0, t1 - t0, t + base)
+                    while lo < t1 - t0:
+                        dep = col[lo] - base
                         if dep >= t + window:
                             break
                         ws.departures.push_back(dep)
@@ -274,13 +260,12 @@ cdef class RangeRaptor:
             ws.next_marked.push_back(p)
 
     cdef void _run(self, RangeWorkspace ws, const int[:, ::1] sources, int tau, int slack,
-                   int K) noexcept nogil:
+                   int K, const unsigned char* mask) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
         cdef const int* fpo = iptr(self.a.fp_offset)
         cdef const int* fpt = iptr(self.a.fp_to)
         cdef const int* fpd = iptr(self.a.fp_dur)
-        cdef const int* sro = iptr(self.a.stop_route_offset)
-        cdef const int* srr = iptr(self.a.stop_route_route)
-        cdef const int* srp = iptr(self.a.stop_route_pos)
         cdef const int* rso = iptr(self.a.route_stop_offset)
         cdef const int* rto = iptr(self.a.route_trip_offset)
         cdef const int* rstops = iptr(self.a.route_stops)
@@ -291,8 +276,9 @@ cdef class RangeRaptor:
         cdef const int* sdep = iptr(self.a.st_dep)
         cdef const int* change = iptr(self.a.change)
         cdef int S = self.n_stops
-        cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo, hi, mid
+        cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo
         cdef int a, rt, e, bpos, bstop, c
+        cdef long long labels = 0
         cdef size_t q
         cdef RdyPar rp
         cdef VehPar vp
@@ -320,23 +306,16 @@ cdef class RangeRaptor:
             ws.next_marked.clear()
             if ws.marked.size() == 0:
                 break
+            ws.stats.rounds += 1
             ws.stamp += 1
-            ws.routes.clear()
+            begin_routes(ws)
             for q in range(ws.marked.size()):
-                s = ws.marked[q]
-                for j in range(sro[s], sro[s + 1]):
-                    r = srr[j]
-                    pos = srp[j]
-                    if ws.route_first[r] == INF:
-                        ws.routes.push_back(r)
-                        ws.route_first[r] = pos
-                    elif pos < ws.route_first[r]:
-                        ws.route_first[r] = pos
+                add_routes_at(ws, net, mask, ws.marked[q], False)
+            ws.stats.routes_scanned += ws.routes.size()
             ws.improved.clear()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]
                 first = ws.route_first[r]
-                ws.route_first[r] = INF
                 off = rso[r]
                 n_pos = rso[r + 1] - off
                 t_lo = rto[r]
@@ -354,6 +333,7 @@ cdef class RangeRaptor:
                             vp.apos = pos
                             vp.bstop = bstop
                             vp.pround = k - 1
+                            labels += 1
                             for j in range(k, K + 1):
                                 if a < ws.veh[j * S + p]:
                                     ws.veh[j * S + p] = a
@@ -381,23 +361,13 @@ cdef class RangeRaptor:
                         if rt == INF:
                             continue
                         if trip < 0:
-                            lo = t_lo
-                            hi = t_hi
-                            while lo < hi:
-                                mid = (lo + hi) >> 1
-                                if sdep[tso[mid] + pos] < rt:
-                                    lo = mid + 1
-                                else:
-                                    hi = mid
+                            lo = earliest_trip_in_rows(net, t_lo, pos, t_hi, rt)
                             if lo < t_hi:
                                 trip = lo
                                 bpos = pos
                                 bstop = p
                         elif rt <= sdep[tso[trip] + pos]:
-                            lo = trip
-                            while (lo > t_lo and
-                                   sdep[tso[lo - 1] + pos] >= rt):
-                                lo -= 1
+                            lo = earlier_trip_in_rows(net, t_lo, pos, trip, rt)
                             if lo < trip:
                                 trip = lo
                                 bpos = pos
@@ -423,13 +393,14 @@ cdef class RangeRaptor:
                     c = a + rp.b + slack
                     if c < ws.rdy[k * S + u] and c < ws.tgt[k]:
                         self._set_rdy(ws, k, K, u, c, &rp)
+        ws.stats.labels += labels
 
     cdef tuple _journey(self, RangeWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int k):
         cdef TimetableArrays A = self.a
         cdef int S = self.n_stops
         cdef TgtPar tp = ws.tgt_par[k]
-        cdef EgOpt opt = ws.eg[tp.eg]
+        cdef Egress opt = ws.eg[tp.eg]
         cdef VehPar vp
         cdef RdyPar rp
         cdef int stop = tp.stop
@@ -465,11 +436,12 @@ cdef class RangeRaptor:
             if rp.kind == R_SOURCE:
                 row = rp.a
                 dep -= sources[row, 1]
+                A.append_origin(steps, sources[row, 0], stop, dep + sources[row, 1])
                 break
             if rp.kind == R_SOURCE_FP:
                 row = rp.a
                 dep -= rp.b + sources[row, 1]
-                steps.append(("walk", sources[row, 0], stop, dep + sources[row, 1], rp.b))
+                A.append_origin(steps, sources[row, 0], stop, dep + sources[row, 1])
                 break
             if rp.kind == R_FOOT:
                 wfrom = rp.a
