@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY
 from tests.shared_data import shared
@@ -17,6 +18,13 @@ arriveby = pytest.importorskip("planner.routing.reverse_csa", reason="Cython ext
 
 N_QUERIES = {"de-db-fv-2026": 60, "us-caltrain-rt": 60, "de-vvs-herrenberg-751": 40,
              "de-vpe-pforzheim": 60}
+
+
+def latest(ab, ws, src, tgt, deadline: int, slack: int = 0) -> tuple | None:
+    """The reverse CSA's one journey, or None."""
+    found = ab.search(ws, Query(src, tgt, deadline, arrive_by=True, transfer_slack=slack))
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 @pytest.fixture(scope="module", params=list(FEEDS))
@@ -38,7 +46,7 @@ def test_latest_departure_is_tight_against_earliest_arrival(feed, slack):
     queries = random_queries(tt, n, seed=33 + slack) + random_queries(tt, n, 34, multi=True)
     for src, tgt, t, _, _ in queries:
         deadline = t + rng.randint(600, 5 * 3600)
-        result = ab.search(ws, src, tgt, deadline, slack=slack)
+        result = latest(ab, ws, src, tgt, deadline, slack=slack)
         if result is None:
             # nothing departing at the very start of the timetable makes it either
             assert ea(src, tgt, -86400, slack) > deadline
@@ -69,8 +77,9 @@ def test_walking_only_answer_departs_walk_time_before_deadline(feed):
     src = np.array([[stop, 90]], dtype=np.int32)
     tgt = np.array([[stop, 30]], dtype=np.int32)
     deadline = tt.time_of(tt.dates[1], 12 * 3600)
-    dep, arr, trips, _, _, steps = ab.search(ws, src, tgt, deadline)
-    assert (dep, arr, trips, steps) == (deadline - 120, deadline, 0, [])
+    dep, arr, trips, _, _, steps = latest(ab, ws, src, tgt, deadline)
+    assert (dep, arr, trips, steps) == (deadline - 120, deadline, 0,
+                                        [("origin", stop, deadline - 30)])
 
 
 def test_deadline_before_any_service_is_unreachable(feed):
@@ -81,7 +90,7 @@ def test_deadline_before_any_service_is_unreachable(feed):
     if int(src[0, 0]) == int(tgt[0, 0]):
         pytest.skip("source equals target")
     deadline = int(tt.conn_arr.min()) - 1
-    result = ab.search(ws, src, tgt, deadline)
+    result = latest(ab, ws, src, tgt, deadline)
     assert result is None or result[2] == 0  # only walking can arrive before any trip
     if result is None:
         assert ea(src, tgt, -86400, 0) > deadline or ea(src, tgt, -86400, 0) == INFINITY
@@ -91,12 +100,11 @@ def test_bad_target_row_is_rejected():
     tt = compile_timetable([shared(FEEDS["us-caltrain-rt"][0])], FEEDS["us-caltrain-rt"][1])
     ab = arriveby.ArriveBy(tt)
     with pytest.raises(ValueError, match="bad target row 0"):
-        ab.search(ab.workspace(), np.array([[0, 0]], dtype=np.int32),
-                  np.array([[-1, 0]], dtype=np.int32), 0)
+        latest(ab, ab.workspace(), np.array([[0, 0]], dtype=np.int32),
+               np.array([[tt.n_stops, 0]], dtype=np.int32), 0)
 
 
 def test_router_latest_departure_journey_arrives_by_the_deadline(feed):
-    from planner.routing.query import Query
     from planner.routing.router import Router
 
     name, tt, _, ea = feed

@@ -14,15 +14,21 @@ timetable). The transfer model of ``planner.timetable.model`` is run backwards:
 
 So if ``LD`` is the answer, the earliest arrival departing at ``LD`` is ``<=`` the
 deadline, and departing at ``LD + 1`` it is later (or unreachable).
+
+A route mask is read only where a trip is entered (at its last useful alighting), like
+the forward CSA reads it only on boarding.
 """
 
 from libcpp.vector cimport vector
 
-from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport (
+    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, bptr, build_egress,
+    clear_egress, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+)
 
 import numpy as np
 
-from planner.routing.kernel import arrays_for
+from planner.routing.kernel import as_arrays
 
 cdef int NEG = -2147483647
 
@@ -32,18 +38,16 @@ cdef enum:
     A_FOOT = 2     # a = stop walked to, b = seconds
 
 
-cdef class ArriveByWorkspace:
+cdef class ArriveByWorkspace(Workspace):
     """Per-thread scratch of an arrive-by search (never share between threads)."""
 
     cdef vector[int] la, lr, egress_t, egress_row, egress_fp, la_kind, la_a, la_b, lr_conn
     cdef vector[int] acc, acc_row, acc_fp
     cdef vector[int] trip_epoch, trip_exit
     cdef int epoch
-    cdef readonly int n_stops
-    cdef public int scanned
 
     def __init__(self, int n_stops, int n_trips):
-        self.n_stops = n_stops
+        Workspace.__init__(self, n_stops, 0)
         self.la.resize(n_stops, NEG)
         self.lr.resize(n_stops, NEG)
         self.egress_t.resize(n_stops, NEG)
@@ -61,55 +65,69 @@ cdef class ArriveByWorkspace:
         self.epoch = 0
 
 
-def arrival_order(tt) -> np.ndarray:
+def arrival_order(TimetableArrays a) -> np.ndarray:
     """Connections by decreasing arrival; ties put a trip's later connection first."""
-    cached = tt.extra.get("_conn_by_arrival")
-    if cached is None:
-        cached = np.lexsort((-tt.conn_pos.astype(np.int64), -tt.conn_dep.astype(np.int64),
-                             -tt.conn_arr.astype(np.int64))).astype(np.int32)
-        tt.extra["_conn_by_arrival"] = cached
-    return cached
+    return np.lexsort((-np.asarray(a.conn_pos, dtype=np.int64),
+                       -np.asarray(a.conn_dep, dtype=np.int64),
+                       -np.asarray(a.conn_arr, dtype=np.int64))).astype(np.int32)
 
 
 cdef class ArriveBy:
     """The timetable's connections in arrival order, prebound for repeated searches."""
 
-    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
+    cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef const int[::1] order
+    cdef const int[::1] neg_arr  # -arrival in scan order: ascending, for lower_bound
     cdef readonly int n_stops, n_trips, n_conns
 
-    def __init__(self, tt):
-        self.a = arrays_for(tt)
+    def __init__(self, arrays):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
+        self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_trips = self.a.n_trips
         self.n_conns = self.a.n_conns
-        self.order = arrival_order(tt)
+        order = arrival_order(self.a)
+        self.order = order
+        self.neg_arr = np.ascontiguousarray(-np.asarray(self.a.conn_arr)[order])
 
     def workspace(self) -> ArriveByWorkspace:
         return ArriveByWorkspace(self.n_stops, self.n_trips)
 
-    def search(self, ArriveByWorkspace ws, const int[:, ::1] sources,
-               const int[:, ::1] targets, int deadline, int slack=0):
-        """Latest departure arriving by ``deadline``, or ``None``.
-
-        Returns ``(departure, arrival, trips, source_row, target_row, steps)`` with
-        steps as in ``planner.routing.csa.CSA.journey_steps`` (the arrival is the journey's own,
-        ``<= deadline``).
+    def search(self, ArriveByWorkspace ws, q):
+        """The journey departing latest that arrives by ``q.time``: ``[]`` or
+        ``[(departure, arrival, trips, source_row, target_row, steps)]``, steps as in
+        ``planner.routing.csa.CSA.results`` (the arrival is the journey's own,
+        ``<= q.time``). No transfer bound: CSA counts no trips.
         """
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef const unsigned char* mask
+        cdef int deadline = q.time
+        cdef int slack = q.transfer_slack
         self.a.check_rows(sources, "source")
         self.a.check_rows(targets, "target")
+        self.a.route_mask(q, &mask)
         cdef int best = NEG
         cdef int best_stop = -1
         cdef bint walk_only = False
         with nogil:
-            self._run(ws, sources, targets, deadline, slack, &best, &best_stop, &walk_only)
+            self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
+                      &walk_only)
         if best == NEG:
-            return None
-        return self._journey(ws, sources, targets, best, best_stop, walk_only)
+            return []
+        return [self._journey(ws, sources, targets, best, best_stop, walk_only)]
 
     cdef void _run(self, ArriveByWorkspace ws, const int[:, ::1] sources,
-                   const int[:, ::1] targets, int deadline, int slack, int* best,
-                   int* best_stop, bint* walk_only) noexcept nogil:
+                   const int[:, ::1] targets, int deadline, int slack,
+                   const unsigned char* mask, int* best, int* best_stop,
+                   bint* walk_only) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
+        cdef const int* trip_route = net.trip_route
+        cdef const int* neg_arr = iptr(self.neg_arr)
+        cdef Egress* opt
+        cdef size_t q
+        cdef long long labels = 0
         cdef const int* fpio = iptr(self.a.fp_in_offset)
         cdef const int* fpif = iptr(self.a.fp_in_from)
         cdef const int* fpid = iptr(self.a.fp_in_dur)
@@ -124,7 +142,7 @@ cdef class ArriveBy:
         cdef const int* cdep = iptr(self.a.conn_dep)
         cdef const unsigned char* cpick = bptr(self.a.conn_pickup)
         cdef const int* change = iptr(self.a.change)
-        cdef int i, j, s, u, d, e, t, lo, hi, mid, ci, trip, p, dep
+        cdef int i, j, s, u, d, e, t, lo, ci, trip, p, dep
         cdef int n = self.n_conns
         cdef const int* order = iptr(self.order)
         cdef int epoch
@@ -133,35 +151,28 @@ cdef class ArriveBy:
             ws.lr[i] = NEG
             ws.egress_t[i] = NEG
             ws.acc[i] = INF
-        ws.epoch += 1
-        if ws.epoch == 2147483647:
-            for i in range(self.n_trips):
-                ws.trip_epoch[i] = 0
-            ws.epoch = 1
+        ws.epoch = fresh_stamps(ws.epoch, 1, &ws.trip_epoch, NULL) + 1
         epoch = ws.epoch
-        # egress: latest arrival at a stop (any means) that still reaches a target
-        for i in range(targets.shape[0]):
-            s = targets[i, 0]
-            t = deadline - targets[i, 1]
-            if t > ws.egress_t[s]:
-                ws.egress_t[s] = t
-                ws.egress_row[s] = i
-                ws.egress_fp[s] = 0
-                ws.la[s] = t
-                ws.la_kind[s] = A_EGRESS
-                ws.la_a[s] = i
-                ws.la_b[s] = 0
-            for j in range(fpio[s], fpio[s + 1]):
-                u = fpif[j]
-                d = fpid[j]
-                if t - d > ws.egress_t[u]:
-                    ws.egress_t[u] = t - d
-                    ws.egress_row[u] = i
-                    ws.egress_fp[u] = d
-                    ws.la[u] = t - d
+        reset_stats(ws)
+        # egress: latest arrival at a stop (any means) that still reaches a target;
+        # lists run newest first, so ">=" keeps the first target row on ties
+        build_egress(ws, net, rows_ptr(targets), targets.shape[0], NULL)
+        for q in range(ws.eg_touched.size()):
+            u = ws.eg_touched[q]
+            e = ws.eg_head[u]
+            while e >= 0:
+                opt = &ws.eg[e]
+                t = deadline - opt.time
+                if t >= ws.egress_t[u]:
+                    ws.egress_t[u] = t
+                    ws.egress_row[u] = opt.target
+                    ws.egress_fp[u] = opt.fp
+                    ws.la[u] = t
                     ws.la_kind[u] = A_EGRESS
-                    ws.la_a[u] = i
-                    ws.la_b[u] = d
+                    ws.la_a[u] = opt.target
+                    ws.la_b[u] = opt.fp
+                e = opt.next
+        clear_egress(ws)
         # access: seconds from the departure until ready at a stop (no slack)
         for i in range(sources.shape[0]):
             s = sources[i, 0]
@@ -182,14 +193,7 @@ cdef class ArriveBy:
                 best_stop[0] = i
                 walk_only[0] = True
         # first connection (in decreasing arrival) arriving by the deadline
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if carr[order[mid]] > deadline:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = lower_bound(neg_arr, 1, 0, n, -deadline)
         ci = lo
         while ci < n:
             i = order[ci]
@@ -200,6 +204,9 @@ cdef class ArriveBy:
                 if not cdrop[i] or carr[i] > ws.la[castop[i]]:
                     ci += 1
                     continue
+                if mask != NULL and mask[trip_route[trip]] == 0:
+                    ci += 1
+                    continue
                 ws.trip_epoch[trip] = epoch
                 ws.trip_exit[trip] = i
             p = cdstop[i]
@@ -207,6 +214,7 @@ cdef class ArriveBy:
             if cpick[i] and dep > ws.lr[p]:
                 ws.lr[p] = dep
                 ws.lr_conn[p] = i
+                labels += 1
                 if ws.acc[p] != INF and dep - ws.acc[p] > best[0]:
                     best[0] = dep - ws.acc[p]
                     best_stop[0] = p
@@ -225,7 +233,8 @@ cdef class ArriveBy:
                         ws.la_a[u] = p
                         ws.la_b[u] = fpid[j]
             ci += 1
-        ws.scanned = ci - lo
+        ws.stats.connections_scanned = ci - lo
+        ws.stats.labels = labels
 
     cdef tuple _journey(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int departure, int best_stop,
@@ -239,15 +248,14 @@ cdef class ArriveBy:
             s = sources[row, 0]
             x = ws.egress_row[s]
             d = ws.egress_fp[s]
+            steps.append(("origin", s, departure + sources[row, 1]))
             if s != targets[x, 0]:  # footpaths may take 0 s
                 steps.append(("walk", s, targets[x, 0], departure + sources[row, 1], d))
             return (departure, departure + sources[row, 1] + d + targets[x, 1], 0, row, x,
                     steps)
         p = best_stop
         row = ws.acc_row[p]
-        if p != sources[row, 0]:
-            steps.append(("walk", sources[row, 0], p, departure + sources[row, 1],
-                          ws.acc_fp[p]))
+        A.append_start(steps, sources[row, 0], p, departure + sources[row, 1])
         c = ws.lr_conn[p]
         while True:
             guard += 1

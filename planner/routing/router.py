@@ -285,13 +285,8 @@ class Router:
         """Arrive-by without a transfer bound (reverse CSA; faster than reverse RAPTOR)."""
         core = self.arrive_by
         ws = self.workspace("arriveby", core.workspace)
-        found = core.search(ws, q.sources, q.targets, q.time, q.transfer_slack)
-        stats = self._record("reverse_csa", ws)
-        if found is None:
-            return RoutingResult([], stats)
-        dep, arr, _, srow, trow, steps = found
-        return RoutingResult([self._from_core(q, steps, departure=dep, arrival=arr,
-                                              source_row=srow, target_row=trow)], stats)
+        journeys = [self._journey(q, raw) for raw in core.search(ws, q)]
+        return RoutingResult(journeys, self._record("reverse_csa", ws))
 
     # -- conveniences over route() ---------------------------------------------------------
     def pareto(self, q: Query) -> list[Journey]:
