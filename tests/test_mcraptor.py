@@ -113,12 +113,10 @@ def search(mc, ws, sources, targets, departure: int, slack: int = 0, max_transfe
 def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.ndarray,
            src_row: int, tgt_row: int, departure: int, slack: int) -> tuple[int, int, int]:
     """Walk a journey's steps under the transfer model; (arrival, trips, walk seconds).
-    Steps start with the origin: the source row's stop at the departure plus its access
-    (engines not yet on the kernel leave it out)."""
-    if steps and steps[0][0] == "origin":
-        assert steps[0] == ("origin", int(sources[src_row, 0]),
-                            departure + int(sources[src_row, 1])), steps[:1]
-        steps = steps[1:]
+    Steps start with the origin: the source row's stop at the departure plus its access."""
+    assert steps[0] == ("origin", int(sources[src_row, 0]),
+                        departure + int(sources[src_row, 1])), steps[:1]
+    steps = steps[1:]
     fp = {}
     for a in range(tt.n_stops):
         for j in range(tt.fp_offset[a], tt.fp_offset[a + 1]):

@@ -112,8 +112,7 @@ def test_profile_is_sorted_pareto_and_journeys_replay(feed):
 
 def replay_or_none(tt, steps, src, tgt, srow, trow, dep, slack):
     """The replay departing at ``dep`` instead (the origin step moved with it), or None."""
-    if steps and steps[0][0] == "origin":  # engines not yet on the kernel leave it out
-        steps = [("origin", int(src[srow, 0]), dep + int(src[srow, 1])), *steps[1:]]
+    steps = [("origin", int(src[srow, 0]), dep + int(src[srow, 1])), *steps[1:]]
     try:
         return replay(tt, steps, src, tgt, srow, trow, dep, slack)
     except AssertionError:

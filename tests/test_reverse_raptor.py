@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import types
 from datetime import date
 from pathlib import Path
 
@@ -66,6 +67,20 @@ def load(name: str, change: bool = False) -> Feed:
                            p=[0.3, 0.2, 0.2, 0.15, 0.15]).astype(np.int32)
         tt = dataclasses.replace(tt, stop_change_time=times, extra={})
     return Feed(name, tt, Router(tt), reverse_raptor.ReverseRaptor(tt), n)
+
+
+def reverse(rr, ws, src, tgt, deadline: int, k: int, slack: int = 0) -> tuple | None:
+    """The reverse RAPTOR's journey with at most ``k`` trips, or None. ``k = 0`` cannot
+    be a Query (transfers >= 0): the engine reads the same fields from a stand-in."""
+    if k == 0:
+        q = types.SimpleNamespace(sources=src, targets=tgt, time=deadline, max_trips=0,
+                                  transfer_slack=slack, route_mask=None)
+    else:
+        q = Query(src, tgt, deadline, arrive_by=True, max_transfers=k - 1,
+                  transfer_slack=slack)
+    found = rr.search(ws, q)
+    assert len(found) <= 1
+    return found[0] if found else None
 
 
 def csa_latest(ab, ws, src, tgt, deadline: int, slack: int = 0) -> tuple | None:
@@ -133,7 +148,7 @@ def test_latest_departure_matches_bisection_over_forward_raptor_for_each_transfe
     for src, tgt, deadline, slack in queries(feed.tt, feed.n, seed=51):
         latest = []
         for k in BOUNDS:
-            result = feed.rr.search(ws, src, tgt, deadline, k, slack)
+            result = reverse(feed.rr, ws, src, tgt, deadline, k, slack)
             check_latest(feed, src, tgt, deadline, k, slack, result)
             latest.append(-INFINITY if result is None else result[0])
         assert latest == sorted(latest), "more trips allowed never departs earlier"
@@ -149,7 +164,7 @@ def test_latest_departure_honours_no_transfer_stops_and_change_times() -> None:
     for src, tgt, deadline, slack in queries(f.tt, 40, seed=52):
         for k in (1, 2, 3):
             check_latest(f, src, tgt, deadline, k, slack,
-                         f.rr.search(ws, src, tgt, deadline, k, slack))
+                         reverse(f.rr, ws, src, tgt, deadline, k, slack))
 
 
 @pytest.mark.parametrize("change", [False, True], ids=["feed", "random-change-times"])
@@ -159,7 +174,7 @@ def test_unbounded_reverse_raptor_equals_reverse_csa(change: bool) -> None:
         ab = ArriveBy(f.tt)
         ws, aws = f.rr.workspace(), ab.workspace()
         for src, tgt, deadline, slack in queries(f.tt, 150, seed=53):
-            got = f.rr.search(ws, src, tgt, deadline, 16, slack)
+            got = reverse(f.rr, ws, src, tgt, deadline, 16, slack)
             want = csa_latest(ab, aws, src, tgt, deadline, slack)
             assert (got is None) == (want is None), (name, src.tolist(), tgt.tolist(), deadline)
             if got is not None:
@@ -170,7 +185,7 @@ def test_journey_respects_transfer_bound_and_deadline(feed: Feed) -> None:
     ws = feed.rr.workspace()
     for src, tgt, deadline, slack in queries(feed.tt, 40, seed=54):
         for k in (1, 2, 3):
-            result = feed.rr.search(ws, src, tgt, deadline, k, slack)
+            result = reverse(feed.rr, ws, src, tgt, deadline, k, slack)
             if result is None:
                 continue
             dep, arr, trips, srow, trow, steps = result
@@ -179,13 +194,12 @@ def test_journey_respects_transfer_bound_and_deadline(feed: Feed) -> None:
             assert replay(feed.tt, steps, src, tgt, srow, trow, dep, slack)[:2] == (arr, trips)
             q = Query(src, tgt, deadline, arrive_by=True, max_transfers=k - 1,
                       transfer_slack=slack)
-            journey = feed.router._from_core(q, steps, departure=dep, arrival=arr,
-                                             source_row=srow, target_row=trow)
+            journey = feed.router._journey(q, result)
             check_journey(feed.tt, journey, src.tolist(), tgt.tolist(), slack)
             assert (journey.departure, journey.arrival) == (dep, arr)
             assert journey.transfers == max(trips - 1, 0) and len(journey.transit_legs) == trips
             # a fresh workspace gives the same answer: nothing leaks between searches
-            assert feed.rr.search(feed.rr.workspace(), src, tgt, deadline, k, slack) == result
+            assert reverse(feed.rr, feed.rr.workspace(), src, tgt, deadline, k, slack) == result
 
 
 def test_walking_only_answer_departs_walk_time_before_deadline(feed: Feed) -> None:
@@ -194,34 +208,32 @@ def test_walking_only_answer_departs_walk_time_before_deadline(feed: Feed) -> No
     tgt = np.array([[stop, 30]], dtype=np.int32)
     deadline = feed.tt.time_of(feed.tt.dates[1], 12 * 3600)
     for k in (0, 1, 16):
-        assert feed.rr.search(feed.rr.workspace(), src, tgt, deadline, k) == \
-            (deadline - 120, deadline, 0, 0, 0, [])
+        assert reverse(feed.rr, feed.rr.workspace(), src, tgt, deadline, k) == \
+            (deadline - 120, deadline, 0, 0, 0, [("origin", stop, deadline - 30)])
 
 
 def test_zero_trips_allows_only_walking(feed: Feed) -> None:
     ws = feed.rr.workspace()
     for src, tgt, deadline, _ in queries(feed.tt, 20, seed=55):
-        result = feed.rr.search(ws, src, tgt, deadline, 0)
+        result = reverse(feed.rr, ws, src, tgt, deadline, 0)
         assert result is None or result[2] == 0
 
 
 def test_negative_trip_bound_and_bad_rows_are_rejected(feed: Feed) -> None:
     ws = feed.rr.workspace()
     ok = np.array([[0, 0]], dtype=np.int32)
-    with pytest.raises(ValueError, match="max_trips"):
-        feed.rr.search(ws, ok, ok, 0, -1)
+    with pytest.raises(ValueError, match="max_transfers"):
+        reverse(feed.rr, ws, ok, ok, 0, -1)
     with pytest.raises(ValueError, match="bad target row 0"):
-        feed.rr.search(ws, ok, np.array([[-1, 0]], dtype=np.int32), 0, 2)
+        reverse(feed.rr, ws, ok, np.array([[-1, 0]], dtype=np.int32), 0, 2)
     with pytest.raises(ValueError, match="bad source row 0"):
-        feed.rr.search(ws, np.array([[0, -5]], dtype=np.int32), ok, 0, 2)
+        reverse(feed.rr, ws, np.array([[0, -5]], dtype=np.int32), ok, 0, 2)
 
 
 def test_memory_mapped_footpath_free_and_masked_timetables_agree_with_reverse_csa(
         tmp_path: Path) -> None:
     """The variants the disk cache and mode filters produce: read-only maps, no
     footpaths at all, and a copy with boarding disabled on some routes."""
-    from planner.routing.kernel import arrays_for
-
     rel, day, _ = FEEDS["de-vpe-pforzheim"]
     compile_timetable([shared(rel)], day).save(tmp_path / "tt")
     mapped = Timetable.load(tmp_path / "tt", mmap=True)
@@ -235,17 +247,16 @@ def test_memory_mapped_footpath_free_and_masked_timetables_agree_with_reverse_cs
         conn_pickup=np.asarray(mapped.conn_pickup) * conn_ok.astype(np.uint8))
     for tt in (mapped, bare, masked):
         rr = reverse_raptor.ReverseRaptor(tt)
-        assert rr.a is arrays_for(tt)
         ab = ArriveBy(tt)
         ws, aws = rr.workspace(), ab.workspace()
         fwd = Feed("variant", tt, Router(tt), rr, 0)
         for i, (src, tgt, deadline, slack) in enumerate(queries(tt, 30, seed=56)):
-            got = rr.search(ws, src, tgt, deadline, 16, slack)
+            got = reverse(rr, ws, src, tgt, deadline, 16, slack)
             want = csa_latest(ab, aws, src, tgt, deadline, slack)
             assert (None if got is None else got[0]) == (None if want is None else want[0])
             if i % 3 == 0:
                 check_latest(fwd, src, tgt, deadline, 2, slack,
-                             rr.search(ws, src, tgt, deadline, 2, slack))
+                             reverse(rr, ws, src, tgt, deadline, 2, slack))
 
 
 # ---------------------------------------------------------------------------------------
@@ -288,12 +299,13 @@ def test_a_tighter_transfer_bound_forces_an_earlier_departure(tmp_path: Path) ->
         s = tt.seconds_after_midnight(DAY, t)
         return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
-    assert rr.search(ws, src, tgt, deadline, 1) is None  # no direct trip
-    dep, arr, trips, _, _, steps = rr.search(ws, src, tgt, deadline, 2)
+    assert reverse(rr, ws, src, tgt, deadline, 1) is None  # no direct trip
+    dep, arr, trips, _, _, steps = reverse(rr, ws, src, tgt, deadline, 2)
     assert (hhmm(dep), hhmm(arr), trips) == ("08:00", "09:00", 2)
-    dep, arr, trips, _, _, steps = rr.search(ws, src, tgt, deadline, 3)
+    dep, arr, trips, _, _, steps = reverse(rr, ws, src, tgt, deadline, 3)
     assert (hhmm(dep), hhmm(arr), trips) == ("09:00", "09:50", 3)
-    assert [tt.gtfs_trip_ids[tt.trip_gtfs[s[1]]].split(":")[-1] for s in steps] == \
+    assert [tt.gtfs_trip_ids[tt.trip_gtfs[s[1]]].split(":")[-1] for s in steps
+            if s[0] == "trip"] == \
         ["ax2", "xy", "yb"]
     # the 3-trip journey misses a 09:45 deadline: then two trips leave at 08:00 again
-    assert hhmm(rr.search(ws, src, tgt, tt.time_of(DAY, 9 * 3600 + 2700), 3)[0]) == "08:00"
+    assert hhmm(reverse(rr, ws, src, tgt, tt.time_of(DAY, 9 * 3600 + 2700), 3)[0]) == "08:00"

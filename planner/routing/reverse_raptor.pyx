@@ -17,15 +17,16 @@ departure is the latest one with at most ``K`` trips. The transfer model of
 
 ``la`` is written only in the transfer phase after all routes of a round are scanned,
 and a route is scanned backwards from its latest marked stop, catching at each marked
-stop the latest trip with ``st_arr <= la`` (one binary search in the route's
-position-major copy of ``st_arr``; trips of a route never overtake). Labels whose time
+stop the latest trip with ``st_arr <= la`` (one binary search in the kernel's
+position-major ``arr_by_pos``; trips of a route never overtake). Routes are collected
+(and masked) by the kernel, from their latest marked position. Labels whose time
 is ``<=`` the best departure so far cannot improve it and are pruned; so among equal
 departures the journey with the fewest trips (walking only first) is returned.
 
 Every trip of the compiled days that arrives by the deadline is searched, with no
 lower bound, so the answer is exact over the timetable; with few trips allowed it
 may lie more than 24 h before the deadline. ``None`` means no journey with at most
-``max_trips`` trips departs anywhere in the timetable.
+``max_trips`` trips departs anywhere in the timetable (the result is then empty).
 
 Parents: ``tpar[k * S + p]`` records the round-``k`` boarding at ``p`` (trip, board and
 alight positions) and a snapshot of the alighting stop's ``la_par``: ``k' * S + x``
@@ -35,11 +36,12 @@ alight positions) and a snapshot of the alighting stop's ``la_par``: ``k' * S + 
 
 from libcpp.vector cimport vector
 
-from planner.routing.kernel cimport INF, NO_TRANSFER, TimetableArrays, bptr, iptr
+from planner.routing.kernel cimport (
+    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
+    bptr, build_egress, clear_egress, fresh_stamps, iptr, latest_trip, reset_stats, rows_ptr,
+)
 
-import numpy as np
-
-from planner.routing.kernel import arrays_for
+from planner.routing.kernel import as_arrays
 
 cdef int NEG = -2147483647
 
@@ -54,19 +56,17 @@ cdef extern from *:
         int la_par
 
 
-cdef class ReverseRaptorWorkspace:
+cdef class ReverseRaptorWorkspace(Workspace):
     """Per-thread scratch of a reverse RAPTOR search (never share between threads)."""
 
     cdef vector[int] la, lb, la_par, egress_row, egress_fp, acc, acc_row, acc_fp
     cdef vector[OwlRevTripPar] tpar
-    cdef vector[int] stop_stamp, improved_stamp, route_stamp, route_last
-    cdef vector[int] marked, next_marked, improved, queue, touched
+    cdef vector[int] stop_stamp, improved_stamp
+    cdef vector[int] marked, next_marked, improved, touched
     cdef int stamp
-    cdef readonly int n_stops
-    cdef public int rounds
 
     def __init__(self, int n_stops, int n_routes):
-        self.n_stops = n_stops
+        Workspace.__init__(self, n_stops, n_routes)
         self.la.resize(n_stops, NEG)
         self.lb.resize(n_stops, NEG)
         self.la_par.resize(n_stops, -1)
@@ -77,75 +77,39 @@ cdef class ReverseRaptorWorkspace:
         self.acc_fp.resize(n_stops, 0)
         self.stop_stamp.resize(n_stops, 0)
         self.improved_stamp.resize(n_stops, 0)
-        self.route_stamp.resize(n_routes, 0)
-        self.route_last.resize(n_routes, 0)
         self.stamp = 0
-
-    cdef int next_stamp(self) noexcept nogil:
-        self.stamp += 1
-        return self.stamp
-
-    cdef void reserve_stamps(self, int max_trips) noexcept nogil:
-        """Wrap the stamps before a search, never inside one (marks would be lost)."""
-        cdef size_t i
-        if self.stamp < 2147483647 - 2 * (max_trips + 2):
-            return
-        for i in range(self.stop_stamp.size()):
-            self.stop_stamp[i] = 0
-            self.improved_stamp[i] = 0
-        for i in range(self.route_stamp.size()):
-            self.route_stamp[i] = 0
-        self.stamp = 0
-
-
-def arrivals_by_position(tt, arrays) -> np.ndarray:
-    """Per route, ``st_arr`` position-major (each position's trips contiguous), cached."""
-    cached = tt.extra.get("_arr_by_pos")
-    if cached is not None and cached[0] is tt.st_arr:
-        return cached[1]
-    arr = np.asarray(arrays.st_arr)
-    by_pos = np.empty(len(arr), dtype=np.int32)
-    rto = np.asarray(arrays.route_trip_offset)
-    rso = np.asarray(arrays.route_stop_offset)
-    tso = np.asarray(arrays.trip_st_offset)
-    for r in range(arrays.n_routes):
-        t0, t1 = int(rto[r]), int(rto[r + 1])
-        if t1 > t0:
-            n = int(rso[r + 1] - rso[r])
-            a, b = int(tso[t0]), int(tso[t1])
-            by_pos[a:b] = arr[a:b].reshape(t1 - t0, n).T.ravel()
-    tt.extra["_arr_by_pos"] = (tt.st_arr, by_pos)
-    return by_pos
 
 
 cdef class ReverseRaptor:
     """The timetable's routes and footpaths, prebound for repeated arrive-by searches."""
 
-    cdef readonly TimetableArrays a  # shared with the other engines (arrays_for)
-    cdef const int[::1] arr_by_pos
+    cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes, n_trips
 
-    def __init__(self, tt):
-        self.a = arrays_for(tt)
+    def __init__(self, arrays):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
+        self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
-        self.arr_by_pos = arrivals_by_position(tt, self.a)
 
     def workspace(self) -> ReverseRaptorWorkspace:
         return ReverseRaptorWorkspace(self.n_stops, self.n_routes)
 
-    def search(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
-               const int[:, ::1] targets, int deadline, int max_trips, int slack=0):
-        """Latest departure arriving by ``deadline`` with at most ``max_trips`` trips.
-
-        Returns ``None`` or ``(departure, arrival, trips, source_row, target_row, steps)``
-        like ``planner.routing.reverse_csa.ArriveBy.search``.
+    def search(self, ReverseRaptorWorkspace ws, q):
+        """The journey departing latest that arrives by ``q.time`` with at most
+        ``q.max_trips`` trips: ``[]`` or ``[(departure, arrival, trips, source_row,
+        target_row, steps)]`` like ``planner.routing.reverse_csa.ArriveBy.search``.
         """
-        if max_trips < 0:
-            raise ValueError("max_trips must be >= 0")
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef const unsigned char* mask
+        cdef int deadline = q.time
+        cdef int slack = q.transfer_slack
+        cdef int max_trips = q.max_trips
         self.a.check_rows(sources, "source")
         self.a.check_rows(targets, "target")
+        self.a.route_mask(q, &mask)
         if max_trips > self.n_trips:  # an optimal journey never rides a trip twice
             max_trips = self.n_trips
         cdef size_t need = <size_t> (max_trips + 1) * <size_t> self.n_stops
@@ -155,15 +119,21 @@ cdef class ReverseRaptor:
         cdef int best_par = -1
         cdef int walk_row = -1
         with nogil:
-            self._run(ws, sources, targets, deadline, max_trips, slack, &best, &best_par,
-                      &walk_row)
+            self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
+                      &best_par, &walk_row)
         if best == NEG:
-            return None
-        return self._journey(ws, sources, targets, best, best_par, walk_row)
+            return []
+        return [self._journey(ws, sources, targets, best, best_par, walk_row)]
 
     cdef void _run(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int max_trips, int slack,
-                   int* best, int* best_par, int* walk_row) noexcept nogil:
+                   const unsigned char* mask, int* best, int* best_par,
+                   int* walk_row) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* net = &net_copy
+        cdef Egress* opt
+        cdef int e, et, erow = 0, efp = 0
+        cdef long long labels = 0, routes = 0
         cdef const int* rso = iptr(self.a.route_stop_offset)
         cdef const int* rstops = iptr(self.a.route_stops)
         cdef const unsigned char* pick = bptr(self.a.route_pickup)
@@ -172,9 +142,6 @@ cdef class ReverseRaptor:
         cdef const int* tso = iptr(self.a.trip_st_offset)
         cdef const int* sarr = iptr(self.a.st_arr)
         cdef const int* sdep = iptr(self.a.st_dep)
-        cdef const int* sro = iptr(self.a.stop_route_offset)
-        cdef const int* srr = iptr(self.a.stop_route_route)
-        cdef const int* srp = iptr(self.a.stop_route_pos)
         cdef const int* change = iptr(self.a.change)
         cdef const int* fpo = iptr(self.a.fp_offset)
         cdef const int* fpt = iptr(self.a.fp_to)
@@ -182,14 +149,12 @@ cdef class ReverseRaptor:
         cdef const int* fpio = iptr(self.a.fp_in_offset)
         cdef const int* fpif = iptr(self.a.fp_in_from)
         cdef const int* fpid = iptr(self.a.fp_in_dur)
-        cdef const int* abp = iptr(self.arr_by_pos)
-        cdef const int* col
         cdef int S = self.n_stops
         cdef int* la = ws.la.data()
         cdef int* lb = ws.lb.data()
         cdef OwlRevTripPar* tp = ws.tpar.data()
         cdef int i, j, k, s, u, d, t, r, p, base, nstops, t0, t1, trip, tst
-        cdef int lo, hi, mid, cand, alight_pos, alight_par, stamp, prev_mark, dep
+        cdef int cand, alight_pos, alight_par, stamp, prev_mark, dep
         cdef size_t qi
         for i in range(S):
             la[i] = NEG
@@ -198,16 +163,28 @@ cdef class ReverseRaptor:
             ws.egress_row[ws.touched[qi]] = -1
             ws.acc[ws.touched[qi]] = INF
         ws.touched.clear()
-        ws.reserve_stamps(max_trips)
-        stamp = ws.next_stamp()
+        reset_stats(ws)
+        # stamps wrap before a search, never inside one (marks would be lost)
+        ws.stamp = fresh_stamps(ws.stamp, 2 * max_trips + 4, &ws.stop_stamp,
+                                &ws.improved_stamp) + 1
+        stamp = ws.stamp
         ws.next_marked.clear()
-        # round 0, egress: latest arrival at a stop (any means) that reaches a target
-        for i in range(targets.shape[0]):
-            s = targets[i, 0]
-            t = deadline - targets[i, 1]
-            self._egress(ws, s, t, i, 0, stamp)
-            for j in range(fpio[s], fpio[s + 1]):
-                self._egress(ws, fpif[j], t - fpid[j], i, fpid[j], stamp)
+        # round 0, egress: latest arrival at a stop (any means) that reaches a target;
+        # lists run newest first, so ">=" keeps the first target row on ties
+        build_egress(ws, net, rows_ptr(targets), targets.shape[0], NULL)
+        for qi in range(ws.eg_touched.size()):
+            s = ws.eg_touched[qi]
+            e = ws.eg_head[s]
+            et = NEG
+            while e >= 0:
+                opt = &ws.eg[e]
+                if deadline - opt.time >= et:
+                    et = deadline - opt.time
+                    erow = opt.target
+                    efp = opt.fp
+                e = opt.next
+            self._egress(ws, s, et, erow, efp, stamp)
+        clear_egress(ws)
         # access: seconds from leaving the origin until at a stop (no slack)
         for i in range(sources.shape[0]):
             s = sources[i, 0]
@@ -225,25 +202,18 @@ cdef class ReverseRaptor:
             ws.marked.swap(ws.next_marked)
             ws.next_marked.clear()
             prev_mark = stamp
-            stamp = ws.next_stamp()
+            ws.stamp += 1
+            stamp = ws.stamp
             # routes serving a marked stop, from the latest marked position
-            ws.queue.clear()
+            begin_routes(ws)
             for qi in range(ws.marked.size()):
                 s = ws.marked[qi]
-                if la[s] <= best[0]:  # every trip caught here departs too early
-                    continue
-                for j in range(sro[s], sro[s + 1]):
-                    r = srr[j]
-                    p = srp[j]
-                    if ws.route_stamp[r] != stamp:
-                        ws.route_stamp[r] = stamp
-                        ws.route_last[r] = p
-                        ws.queue.push_back(r)
-                    elif p > ws.route_last[r]:
-                        ws.route_last[r] = p
+                if la[s] > best[0]:  # else every trip caught here departs too early
+                    add_routes_at(ws, net, mask, s, True)
+            routes += ws.routes.size()
             ws.improved.clear()
-            for qi in range(ws.queue.size()):
-                r = ws.queue[qi]
+            for qi in range(ws.routes.size()):
+                r = ws.routes[qi]
                 base = rso[r]
                 nstops = rso[r + 1] - base
                 t0 = rto[r]
@@ -252,13 +222,14 @@ cdef class ReverseRaptor:
                 tst = 0
                 alight_pos = 0
                 alight_par = 0
-                p = ws.route_last[r]
+                p = ws.route_first[r]
                 while p >= 0:
                     s = rstops[base + p]
                     if trip >= 0 and pick[base + p]:
                         dep = sdep[tst + p]
                         if dep > lb[s] and dep > best[0]:
                             lb[s] = dep
+                            labels += 1
                             tp[k * S + s].trip = trip
                             tp[k * S + s].board_pos = p
                             tp[k * S + s].alight_pos = alight_pos
@@ -274,21 +245,9 @@ cdef class ReverseRaptor:
                             if la[s] < sarr[tst + p]:
                                 p -= 1
                                 continue
-                            lo = trip - t0 + 1
+                            cand = latest_trip(net, t0, t1, p, trip + 1, la[s])
                         else:
-                            lo = 0
-                        # latest trip in [lo, t1 - t0) arriving here by la[s]
-                        col = abp + tso[t0] + p * (t1 - t0)
-                        hi = t1 - t0
-                        cand = lo - 1
-                        while lo < hi:
-                            mid = (lo + hi) >> 1
-                            if col[mid] <= la[s]:
-                                cand = mid
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        cand += t0
+                            cand = latest_trip(net, t0, t1, p, t0, la[s])
                         if cand >= t0 and cand != trip:
                             trip = cand
                             tst = tso[trip]
@@ -296,7 +255,8 @@ cdef class ReverseRaptor:
                             alight_par = ws.la_par[s]
                     p -= 1
             # transfer phase: departures, and alighting labels for round k + 1
-            stamp = ws.next_stamp()
+            ws.stamp += 1
+            stamp = ws.stamp
             for qi in range(ws.improved.size()):
                 s = ws.improved[qi]
                 dep = lb[s]
@@ -308,7 +268,9 @@ cdef class ReverseRaptor:
                     self._set_la(ws, s, dep - change[s] - slack, k * S + s, stamp)
                 for j in range(fpio[s], fpio[s + 1]):
                     self._set_la(ws, fpif[j], dep - fpid[j] - slack, k * S + s, stamp)
-        ws.rounds = k
+        ws.stats.rounds = k
+        ws.stats.routes_scanned = routes
+        ws.stats.labels = labels
 
     cdef inline void _egress(self, ReverseRaptorWorkspace ws, int s, int t, int row, int fp,
                              int stamp) noexcept nogil:
@@ -341,7 +303,7 @@ cdef class ReverseRaptor:
 
     cdef tuple _journey(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int departure, int par, int walk_row):
-        """Steps of the best journey, origin side first (no origin step)."""
+        """Steps of the best journey, the origin first."""
         cdef TimetableArrays A = self.a
         cdef int S = self.n_stops
         cdef list steps = []
@@ -352,15 +314,14 @@ cdef class ReverseRaptor:
             p = sources[row, 0]
             x = ws.egress_row[p]
             d = ws.egress_fp[p]
+            steps.append(("origin", p, departure + sources[row, 1]))
             if p != targets[x, 0]:  # footpaths may take 0 s
                 steps.append(("walk", p, targets[x, 0], departure + sources[row, 1], d))
             return (departure, departure + sources[row, 1] + d + targets[x, 1], 0, row, x,
                     steps)
         p = par % S
         row = ws.acc_row[p]
-        if p != sources[row, 0]:
-            steps.append(("walk", sources[row, 0], p, departure + sources[row, 1],
-                          ws.acc_fp[p]))
+        A.append_start(steps, sources[row, 0], p, departure + sources[row, 1])
         while True:
             guard += 1
             if guard > 10000:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from planner.routing.csa import CSA
-from planner.routing.journeys import Journey, Step, build_journey
+from planner.routing.journeys import Journey, build_journey
 from planner.routing.mcraptor import McRaptor, extra_criterion, walk_seconds
 from planner.routing.query import Query
 from planner.routing.raptor import Raptor
@@ -239,13 +239,6 @@ class Router:
                              target=int(q.targets[target_row, 0]),
                              egress=int(q.targets[target_row, 1]))
 
-    def _from_core(self, q: Query, steps: list[Step], *, departure: int, arrival: int,
-                   source_row: int, target_row: int) -> Journey:
-        src, tgt = q.sources, q.targets
-        origin = ("origin", int(src[source_row, 0]), departure + int(src[source_row, 1]))
-        return build_journey(self.tt, [origin, *steps], departure=departure, arrival=arrival,
-                             target=int(tgt[target_row, 0]), egress=int(tgt[target_row, 1]))
-
     def _pareto(self, q: Query) -> RoutingResult:
         """McRAPTOR: journeys Pareto-optimal in arrival, transfers, walking and ``extra``;
         ``journey.extra`` has ``walk`` and ``criterion``."""
@@ -273,13 +266,8 @@ class Router:
         ``q.time`` with at most ``q.max_transfers`` transfers."""
         core = self.reverse_raptor
         ws = self.workspace("reverse", core.workspace)
-        found = core.search(ws, q.sources, q.targets, q.time, q.max_trips, q.transfer_slack)
-        stats = self._record("reverse", ws)
-        if found is None:
-            return RoutingResult([], stats)
-        dep, arr, _, srow, trow, steps = found
-        return RoutingResult([self._from_core(q, steps, departure=dep, arrival=arr,
-                                              source_row=srow, target_row=trow)], stats)
+        journeys = [self._journey(q, raw) for raw in core.search(ws, q)]
+        return RoutingResult(journeys, self._record("reverse", ws))
 
     def _reverse_csa(self, q: Query) -> RoutingResult:
         """Arrive-by without a transfer bound (reverse CSA; faster than reverse RAPTOR)."""
