@@ -1,8 +1,7 @@
-"""Shared timetable arrays of the routing cores: bound once, no copies, right per variant."""
+"""Timetable arrays of the routing engines: bound once per Router, no copies, no caches."""
 
 from __future__ import annotations
 
-import gc
 from dataclasses import fields, replace
 from datetime import date
 
@@ -15,7 +14,7 @@ from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import Timetable
 from tests.shared_data import shared
 
-arrays = pytest.importorskip("planner.routing.kernel", reason="Cython extensions not built")
+kernel = pytest.importorskip("planner.routing.kernel", reason="Cython extensions not built")
 csa = pytest.importorskip("planner.routing.csa", reason="Cython extensions not built")
 
 FEED = ("de-vvs-herrenberg/vvs-bus-751-only.gtfs.zip", date(2020, 6, 9))
@@ -31,7 +30,7 @@ def mapped(tmp_path_factory) -> Timetable:
 
 
 def routing_fields(tt: Timetable) -> list[str]:
-    return [f.name for f in fields(tt) if f.name in arrays._FIELDS]
+    return [f.name for f in fields(tt) if f.name in kernel._FIELDS]
 
 
 def reachable_pair(router: Router, start: int) -> tuple[list, list]:
@@ -48,9 +47,9 @@ def reachable_pair(router: Router, start: int) -> tuple[list, list]:
 
 
 def test_memory_mapped_arrays_are_bound_without_copies(mapped):
-    bound = arrays.arrays_for(mapped)
-    assert len(routing_fields(mapped)) == len(arrays._FIELDS)
-    for name in arrays._FIELDS:
+    bound = kernel.TimetableArrays(mapped)
+    assert len(routing_fields(mapped)) == len(kernel._FIELDS)
+    for name in kernel._FIELDS:
         source = getattr(mapped, name)
         assert isinstance(source, np.memmap) and not source.flags.writeable
         view = np.asarray(getattr(bound, "change" if name == "stop_change_time" else name))
@@ -58,42 +57,35 @@ def test_memory_mapped_arrays_are_bound_without_copies(mapped):
         assert np.array_equal(view, source), name
 
 
-def test_departures_and_arrivals_by_position_transpose_each_route(mapped):
-    bound = arrays.arrays_for(mapped)
+def test_departures_by_position_transpose_each_route(mapped):
+    by_pos = np.asarray(kernel.TimetableArrays(mapped).dep_by_pos)
     rto, rso, tso = mapped.route_trip_offset, mapped.route_stop_offset, mapped.trip_st_offset
-    for values, by_pos in ((mapped.st_dep, bound.dep_by_pos), (mapped.st_arr, bound.arr_by_pos)):
-        by_pos = np.asarray(by_pos)
-        for r in range(mapped.n_routes):
-            t0, t1 = int(rto[r]), int(rto[r + 1])
-            n = int(rso[r + 1] - rso[r])
-            block = np.asarray(values[tso[t0]:tso[t1]]).reshape(t1 - t0, n)
-            assert np.array_equal(by_pos[tso[t0]:tso[t1]].reshape(n, t1 - t0), block.T)
-            assert (np.diff(block, axis=0) >= 0).all()  # no overtaking: each column sorted
+    for r in range(mapped.n_routes):
+        t0, t1 = int(rto[r]), int(rto[r + 1])
+        n = int(rso[r + 1] - rso[r])
+        block = np.asarray(mapped.st_dep[tso[t0]:tso[t1]]).reshape(t1 - t0, n)
+        assert np.array_equal(by_pos[tso[t0]:tso[t1]].reshape(n, t1 - t0), block.T)
+        assert (np.diff(block, axis=0) >= 0).all()  # no overtaking: each column sorted
 
 
-def test_engines_of_one_timetable_share_one_arrays_instance(mapped):
+def test_engines_of_a_router_share_its_arrays_and_cache_nothing_in_the_timetable(mapped):
     router = Router(mapped)
     engines = [router.csa, router.raptor, router.mcraptor, router.range_raptor,
-               router.arrive_by, csa.CSA(mapped)]
-    shared_arrays = arrays.arrays_for(mapped)
-    assert all(engine.a is shared_arrays for engine in engines)
-
-
-def test_arrays_are_released_with_the_last_engine_using_them(mapped):
-    engine = csa.CSA(mapped)
-    key_count = len(mapped.extra["_arrays"])
-    assert key_count >= 1
-    del engine
-    gc.collect()
-    assert len(mapped.extra["_arrays"]) == 0
+               router.arrive_by]
+    assert all(engine.a is router.arrays for engine in engines)
+    start = mapped.time_of(FEED[1], 6 * 3600)
+    src, tgt = reachable_pair(router, start)
+    for engine in ("csa", "raptor", "mcraptor", "rraptor"):
+        assert router.route(Query(src, tgt, start, window=600), engine).journeys
+    router.route(Query(src, tgt, start + 7200, arrive_by=True), "reverse")
+    assert not [key for key in mapped.extra if key in ("_arrays", "_conn_by_arrival")]
+    assert Router(mapped).arrays is not router.arrays  # one per Router, not per timetable
 
 
 def test_replaced_timetable_routes_on_its_own_arrays(mapped):
-    """``dataclasses.replace`` shares ``extra``; the variant must not reuse the cache."""
     original = Router(mapped)
     no_boarding = replace(mapped, route_pickup=np.zeros_like(mapped.route_pickup),
                           conn_pickup=np.zeros_like(mapped.conn_pickup))
-    assert no_boarding.extra is mapped.extra
     variant = Router(no_boarding)
     assert variant.csa.a is not original.csa.a
     assert not np.asarray(variant.csa.a.conn_pickup).any()
@@ -103,7 +95,6 @@ def test_replaced_timetable_routes_on_its_own_arrays(mapped):
         reached = original.arrival(Query(src, tgt, start, max_transfers=8), algorithm)
         assert reached is not None
         assert variant.arrival(Query(src, tgt, start, max_transfers=8), algorithm) is None
-        # the original keeps its own arrays after the variant was built
         assert Router(mapped).arrival(Query(src, tgt, start, max_transfers=8), algorithm) == reached
 
 

@@ -57,8 +57,6 @@ cdef struct Egress:
 
 cdef class TimetableArrays:
     cdef readonly int n_stops, n_routes, n_trips, n_conns, n_footpaths
-    cdef readonly tuple sources  # the Timetable's own arrays, for arrays_for's identity check
-    cdef object __weakref__
     cdef Net net
 
     # views (readonly from Python, e.g. np.asarray(arrays.st_dep)); stops

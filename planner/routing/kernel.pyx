@@ -5,9 +5,8 @@
   without copies (the arrays already are contiguous ``int32``/``uint8``, also when
   memory-mapped read-only, hence ``const``), plus ``net``, the same as raw pointers for
   the ``nogil`` loops (NULL for an empty array: loops bounded by CSR offsets never read
-  it, so no sentinels are needed). ``arrays_for(tt)`` shares one per timetable between
-  the engines while they move onto the kernel (cached weakly in ``tt.extra``, keyed by
-  the identity of the source arrays).
+  it, so no sentinels are needed). The :class:`~planner.routing.router.Router` builds
+  one per timetable and hands it to its engines; nothing is cached in the timetable.
 * ``dep_by_pos``/``arr_by_pos``: every route's departures and arrivals transposed
   (position-major, the trips of a position contiguous), so finding the earliest trip
   at a position is one binary search over one cache-friendly run; RAPTOR and McRAPTOR
@@ -16,8 +15,6 @@
 * ``Workspace``: the base of every engine's per-thread scratch: the search counters
   (``counters()``), the stamped route queue and the egress lists.
 """
-
-import weakref
 
 import numpy as np
 
@@ -65,7 +62,6 @@ cdef class TimetableArrays:
     """Const memoryviews of one timetable's routing arrays (see the module docstring)."""
 
     def __init__(self, tt):
-        self.sources = tuple(getattr(tt, name) for name in _FIELDS)
         self.n_stops = tt.n_stops
         self.n_routes = tt.n_routes
         self.n_trips = tt.n_trips
@@ -127,10 +123,6 @@ cdef class TimetableArrays:
         n.fpif = iptr(self.fp_in_from)
         n.fpid = iptr(self.fp_in_dur)
 
-    def built_from(self, tt) -> bool:
-        """Whether ``tt`` holds exactly the arrays this instance was made from."""
-        return all(a is getattr(tt, name) for a, name in zip(self.sources, _FIELDS))
-
     cdef int check_rows(self, const int[:, ::1] rows, str what) except -1:
         """Reject ``(stop, seconds)`` rows with an unknown stop or a negative offset."""
         cdef Py_ssize_t i
@@ -175,25 +167,11 @@ cdef class TimetableArrays:
         return 0
 
 
-def arrays_for(tt) -> TimetableArrays:
-    """The ``TimetableArrays`` of ``tt``, shared by every engine built on these arrays."""
-    cache = tt.extra.get("_arrays")
-    if cache is None:
-        cache = tt.extra.setdefault("_arrays", weakref.WeakValueDictionary())
-    key = tuple(id(getattr(tt, name)) for name in _FIELDS)
-    found = cache.get(key)
-    if found is not None and found.built_from(tt):
-        return found
-    made = TimetableArrays(tt)
-    cache[key] = made
-    return made
-
-
 def as_arrays(tt_or_arrays) -> TimetableArrays:
-    """The ``TimetableArrays`` given, or the shared ones of a ``Timetable``."""
+    """The ``TimetableArrays`` given, or new ones of a ``Timetable``."""
     if isinstance(tt_or_arrays, TimetableArrays):
         return tt_or_arrays
-    return arrays_for(tt_or_arrays)
+    return TimetableArrays(tt_or_arrays)
 
 
 cdef class Workspace:
