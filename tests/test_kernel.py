@@ -1,0 +1,137 @@
+"""The shared kernel seen from the Router: search counters and route masks in every engine.
+
+A masked query must equal the same query on the timetable whose masked routes allow no
+boarding (what the Router used to build per mode set), for every engine, on real feeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import pytest
+
+from planner.routing.query import Query
+from planner.routing.router import ENGINES, Router
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import Timetable
+from tests.shared_data import shared
+from tests.test_mcraptor import random_queries
+
+ARRIVE_BY = ("reverse", "reverse_csa")
+SCANS = ("csa", "reverse_csa")  # connection scans; the others run RAPTOR rounds
+FEEDS = {
+    "de-vpe-pforzheim": ("de-vpe-pforzheim/gtfs-hka-s24.zip", date(2025, 3, 4)),
+    "de-db-fv-2026": ("de-db-fv-2026/gtfs.zip", date(2026, 4, 20)),
+}
+
+
+@pytest.fixture(scope="module", params=list(FEEDS))
+def feed(request) -> Timetable:
+    rel, day = FEEDS[request.param]
+    return compile_timetable([shared(rel)], day)
+
+
+def without_boarding(tt: Timetable, mask: np.ndarray) -> Timetable:
+    """``tt`` with pickup disabled on every route ``mask`` excludes."""
+    ok = mask.astype(bool)
+    pos_route = np.repeat(np.arange(tt.n_routes), np.diff(tt.route_stop_offset))
+    pickup = (np.asarray(tt.route_pickup) * ok[pos_route]).astype(np.uint8)
+    conn_ok = ok[np.asarray(tt.trip_route)[np.asarray(tt.conn_trip)]]
+    conn_pickup = (np.asarray(tt.conn_pickup) * conn_ok).astype(np.uint8)
+    return dataclasses.replace(tt, route_pickup=pickup, conn_pickup=conn_pickup, extra={})
+
+
+def line_mask(tt: Timetable, seed: int) -> np.ndarray:
+    """About half of the lines (GTFS routes), as a mask over RAPTOR routes."""
+    keep = np.random.default_rng(seed).random(len(tt.line_ids)) < 0.5
+    return keep[np.asarray(tt.route_line)].astype(np.uint8)
+
+
+def queries(tt: Timetable, n: int, seed: int, **kw) -> list[Query]:
+    return [Query(src, tgt, dep, **kw) for src, tgt, dep, _, _ in
+            random_queries(tt, n // 2, seed) + random_queries(tt, n - n // 2, seed + 1,
+                                                              multi=True)]
+
+
+def test_masked_query_equals_the_timetable_without_boarding_on_masked_routes(feed):
+    tt = feed
+    mask = line_mask(tt, seed=5)
+    assert 0 < mask.sum() < tt.n_routes
+    masked, reference = Router(tt), Router(without_boarding(tt, mask))
+    compared = 0
+    for q in queries(tt, 30, seed=51, max_transfers=5, transfer_slack=60, window=3600):
+        mq = dataclasses.replace(q, route_mask=mask)
+        back = dataclasses.replace(mq, time=q.time + 3 * 3600, arrive_by=True)
+        for engine in ENGINES:
+            a, b = (mq, q) if engine not in ARRIVE_BY else (
+                back, dataclasses.replace(back, route_mask=None))
+            got, expected = masked.raw(a, engine), reference.raw(b, engine)
+            assert got == expected, (engine, q.sources.tolist(), q.targets.tolist(), q.time)
+            compared += bool(expected)
+        for engine in ("csa", "raptor"):
+            assert masked.arrival(mq, engine) == reference.arrival(q, engine)
+            assert np.array_equal(masked.one_to_all(mq, engine), reference.one_to_all(q, engine))
+        assert masked.arrivals_by_transfers(mq) == reference.arrivals_by_transfers(q)
+    assert compared > 0
+
+
+def test_masked_routes_are_never_boarded(feed):
+    tt = feed
+    mask = line_mask(tt, seed=7)
+    router = Router(tt)
+    boarded = 0
+    for q in queries(tt, 20, seed=71, window=3600, route_mask=mask):
+        for engine in ENGINES:
+            qq = dataclasses.replace(q, time=q.time + 7200, arrive_by=True) \
+                if engine in ARRIVE_BY else q
+            for journey in router.route(qq, engine).journeys:
+                for leg in journey.transit_legs:
+                    assert mask[leg.route], (engine, leg.route)
+                    boarded += 1
+    assert boarded > 0
+
+
+def test_a_mask_of_the_wrong_length_is_rejected(feed):
+    router = Router(feed)
+    q = queries(feed, 1, seed=3, route_mask=np.ones(feed.n_routes + 1, dtype=np.uint8))[0]
+    for engine in ENGINES:
+        with pytest.raises(ValueError, match="one flag per route"):
+            router.raw(q, engine)
+
+
+def test_every_engine_reports_plausible_counters(feed):
+    tt = feed
+    router = Router(tt)
+    mask = line_mask(tt, seed=9)
+    work: dict[str, int] = {}  # labels or connections summed over the queries
+    scanned = {engine: [0, 0] for engine in ENGINES if engine not in SCANS}
+    for q in queries(tt, 10, seed=91, window=3600, max_transfers=4):
+        for engine in ENGINES:
+            qq = dataclasses.replace(q, time=q.time + 7200, arrive_by=True) \
+                if engine in ARRIVE_BY else q
+            result = router.route(qq, engine)
+            s = result.stats
+            assert s == router.last_stats() and s.engine == engine
+            assert min(s.rounds, s.routes_scanned, s.connections_scanned, s.labels) >= 0
+            if engine in SCANS:
+                assert s.connections_scanned <= tt.n_connections
+                assert s.rounds == s.routes_scanned == 0
+                work[engine] = work.get(engine, 0) + s.connections_scanned
+            else:
+                assert s.connections_scanned == 0
+                assert s.rounds >= 1 and (engine == "rraptor" or s.rounds <= q.max_trips)
+                work[engine] = work.get(engine, 0) + s.labels
+            if engine == "mcraptor":
+                assert s.labels >= len(q.sources) + len(result.journeys)
+            if engine in scanned:
+                # per query a mask can cost scans (a later best arrival prunes less)
+                router.route(dataclasses.replace(qq, route_mask=mask), engine)
+                scanned[engine][0] += s.routes_scanned
+                scanned[engine][1] += router.last_stats().routes_scanned
+        router.arrival(q, "csa")  # the fast path counts too
+        assert router.last_stats().engine == "csa"
+        work["arrival"] = work.get("arrival", 0) + router.last_stats().connections_scanned
+    assert min(work.values()) > 0, work
+    assert all(masked < plain for plain, masked in scanned.values()), scanned
