@@ -3,9 +3,14 @@
 Per feed: compile (or load from the cache) with default options, draw N random
 (source, target) pairs among stops served by at least one route (seeded), with
 departures uniform in 06:00-22:00 of the feed's day, and time each query around
-the Python call (``Router.arrival_time`` with prebuilt ``int32`` rows; the
-``+journey`` rows also build the legs). McRAPTOR and range (2 h window) run when
-their modules are built. Prints mean, median, p90 and p99 in microseconds.
+the Python call. Every engine runs through the :class:`Router` on prebuilt
+:class:`Query` objects: ``csa``/``raptor`` are ``Router.arrival`` (best arrival only,
+at most 8 transfers); ``mcraptor`` (5 transfers), ``range 2h`` (2 h window,
+10 transfers), ``reverse`` (arrive-by RAPTOR, 8 transfers, deadline 2 h after the
+departure) and ``reverse_csa`` (the same, unbounded) are ``Router.raw`` (the
+engine's journeys as steps, no ``Journey`` built); the ``+journey`` rows go through
+``Router.route`` and also build the legs. Prints mean, median, p90 and p99 in
+microseconds, then the mean of the engines' counters (``Router.last_stats``).
 
     python benchmarks/routing.py [--feeds hart wmata dbfv] [--queries 1000] [--seed 42]
 """
@@ -13,7 +18,6 @@ their modules are built. Prints mean, median, p90 and p99 in microseconds.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
@@ -25,8 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
 from planner.routing.query import Query  # noqa: E402
-from planner.routing.router import Router  # noqa: E402
+from planner.routing.router import Router, SearchStats  # noqa: E402
 from planner.timetable.disk_cache import load_or_compile  # noqa: E402
 from planner.timetable.model import Timetable  # noqa: E402
 
@@ -50,39 +56,41 @@ def draw_queries(tt: Timetable, day: date, n: int, seed: int):
     return out
 
 
-def measure(fn: Callable[[Query], object], qs: list[Query]) -> np.ndarray:
+def measure(router: Router, fn: Callable[[Query], object],
+            qs: list[Query]) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds per query and the engine's counters per query."""
     for q in qs[:20]:  # warm caches and workspaces
         fn(q)
     out = np.empty(len(qs))
+    stats = np.empty((len(qs), 4))
     clock = time.perf_counter
     for i, q in enumerate(qs):
         started = clock()
         fn(q)
         out[i] = clock() - started
-    return out * 1e6
+        s: SearchStats = router.last_stats()
+        stats[i] = (s.rounds, s.routes_scanned, s.connections_scanned, s.labels)
+    return out * 1e6, stats
 
 
-def searches(router: Router) -> dict[str, Callable]:
-    tt = router.tt
-    fns: dict[str, Callable] = {
-        "csa": lambda q: router.arrival(q, "csa"),
-        "raptor": lambda q: router.arrival(q, "raptor"),
-        "csa+journey": lambda q: router.earliest(q, "csa"),
-        "raptor+journey": lambda q: router.earliest(q, "raptor"),
+def searches(router: Router, qs: list[Query]) -> dict[str, tuple[Callable, list[Query]]]:
+    """name -> (call, its prebuilt queries)."""
+    mc = [replace(q, max_transfers=5) for q in qs]
+    window = [replace(q, window=7200, max_transfers=10) for q in qs]
+    back = [replace(q, time=q.time + 7200, arrive_by=True) for q in qs]
+    return {
+        "csa": (lambda q: router.arrival(q, "csa"), qs),
+        "raptor": (lambda q: router.arrival(q, "raptor"), qs),
+        "csa+journey": (lambda q: router.earliest(q, "csa"), qs),
+        "raptor+journey": (lambda q: router.earliest(q, "raptor"), qs),
+        "mcraptor": (lambda q: router.raw(q, "mcraptor"), mc),
+        "mcraptor+journey": (lambda q: router.route(q, "mcraptor"), mc),
+        "range 2h": (lambda q: router.raw(q, "rraptor"), window),
+        "range+journey": (lambda q: router.route(q, "rraptor"), window),
+        "reverse": (lambda q: router.raw(q, "reverse"), back),
+        "reverse+journey": (lambda q: router.route(q, "reverse"), back),
+        "reverse_csa": (lambda q: router.raw(q, "reverse_csa"), back),
     }
-    if importlib.util.find_spec("planner.routing.mcraptor") is not None:
-        from planner.routing.mcraptor import McRaptor
-
-        mc = McRaptor(tt)
-        fns["mcraptor"] = lambda q: mc.search(
-            router.workspace("mcraptor", mc.workspace), q.sources, q.targets, q.time)
-    if importlib.util.find_spec("planner.routing.rraptor") is not None:
-        from planner.routing.rraptor import RangeRaptor
-
-        rr = RangeRaptor(tt)
-        fns["range 2h"] = lambda q: rr.search(
-            router.workspace("range", rr.workspace), q.sources, q.targets, q.time, 7200)
-    return fns
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         qs = draw_queries(tt, day, args.queries, args.seed)
         print(f"{name} {day} stops={tt.n_stops} routes={tt.n_routes} trips={tt.n_trips} "
               f"connections={tt.n_connections} queries={len(qs)} seed={args.seed}")
-        print(f"  {'algorithm':<16}{'mean':>9}{'median':>9}{'p90':>9}{'p99':>9}  (us)")
-        for algo, fn in searches(router).items():
-            us = measure(fn, qs)
-            print(f"  {algo:<16}{us.mean():9.1f}{np.median(us):9.1f}"
-                  f"{np.percentile(us, 90):9.1f}{np.percentile(us, 99):9.1f}")
+        print(f"  {'algorithm':<18}{'mean':>9}{'median':>9}{'p90':>9}{'p99':>9}  (us)"
+              f"   mean rounds/routes/connections/labels")
+        for algo, (fn, queries) in searches(router, qs).items():
+            us, stats = measure(router, fn, queries)
+            counters = "/".join(f"{x:.0f}" for x in stats.mean(axis=0))
+            print(f"  {algo:<18}{us.mean():9.1f}{np.median(us):9.1f}"
+                  f"{np.percentile(us, 90):9.1f}{np.percentile(us, 99):9.1f}   {counters}")
     return 0
 
 
