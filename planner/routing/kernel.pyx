@@ -13,7 +13,7 @@
   board through it, rRAPTOR reads its window's departures from it, and the reverse
   RAPTOR finds the latest trip arriving by a time in the arrivals.
 * ``Workspace``: the base of every engine's per-thread scratch: the search counters
-  (``counters()``), the stamped route queue and the egress lists.
+  (``counters()``), the route queue and the egress lists.
 """
 
 import numpy as np
@@ -181,9 +181,7 @@ cdef class Workspace:
     def __init__(self, int n_stops, int n_routes):
         self.n_stops = n_stops
         self.n_routes = n_routes
-        self.route_stamp.resize(n_routes, 0)
-        self.route_first.resize(n_routes, 0)
-        self.route_epoch = 0
+        self.route_first.resize(n_routes, INF)
         self.eg_head.resize(n_stops, -1)
 
     def counters(self):

@@ -26,7 +26,7 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    build_egress, clear_egress, earliest_trip, reset_stats, rows_ptr,
+    build_egress, clear_egress, earliest_trip, reset_stats, rows_ptr, take_route,
 )
 
 import numpy as np
@@ -330,7 +330,7 @@ cdef class McRaptor:
             routes += ws.routes.size()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]
-                first = ws.route_first[r]
+                first = take_route(ws, r)
                 off = rso[r]
                 n_pos = rso[r + 1] - off
                 t_lo = rto[r]

@@ -22,7 +22,7 @@ from libcpp.vector cimport vector
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
     clear_target_offsets, earliest_source_row, earliest_trip, fresh_stamps, reset_stats,
-    rows_ptr, set_target_offsets,
+    rows_ptr, set_target_offsets, take_route,
 )
 
 import numpy as np
@@ -216,7 +216,7 @@ cdef class Raptor:
                 tst = 0
                 board_pos = 0
                 board_par = 0
-                for p in range(ws.route_first[r], nstops):
+                for p in range(take_route(ws, r), nstops):
                     s = rstops[base + p]
                     if trip >= 0 and drop[base + p]:
                         a = sarr[tst + p]

@@ -38,7 +38,8 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    bptr, build_egress, clear_egress, fresh_stamps, iptr, latest_trip, reset_stats, rows_ptr,
+    bptr, build_egress, clear_egress, fresh_stamps, iptr, latest_trip, reset_stats,
+    rows_ptr, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -222,7 +223,7 @@ cdef class ReverseRaptor:
                 tst = 0
                 alight_pos = 0
                 alight_par = 0
-                p = ws.route_first[r]
+                p = take_route(ws, r)
                 while p >= 0:
                     s = rstops[base + p]
                     if trip >= 0 and pick[base + p]:

@@ -29,8 +29,7 @@ from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
 from planner.routing.kernel cimport (
     Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes, bptr,
     build_egress, clear_egress, earlier_trip_in_rows, earliest_trip_in_rows, fresh_stamps,
-    iptr, lower_bound,
-    reset_stats, rows_ptr, trip_column,
+    iptr, lower_bound, reset_stats, rows_ptr, trip_column, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -315,7 +314,7 @@ cdef class RangeRaptor:
             ws.improved.clear()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]
-                first = ws.route_first[r]
+                first = take_route(ws, r)
                 off = rso[r]
                 n_pos = rso[r + 1] - off
                 t_lo = rto[r]
