@@ -13,11 +13,10 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,7 +30,7 @@ from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
 from planner.timetable.disk_cache import load_or_compile
-from planner.timetable.model import StopLookup, Timetable
+from planner.timetable.model import StopLookup, Timetable, plain_arrays
 
 log = logging.getLogger(__name__)
 POINTER = "current"
@@ -85,17 +84,6 @@ def static_feedset(paths: list[Path]) -> FeedSet:
         raise FileNotFoundError(f"feed not found: {', '.join(missing)}")
     mtime = max(p.stat().st_mtime for p in paths)
     return FeedSet(paths=paths, version="static", published_at=mtime)
-
-
-def plain_arrays(tt: Timetable) -> Timetable:
-    """The timetable with plain ndarray views of its memory maps (no copy).
-
-    ``np.memmap.__getitem__`` and ``__array_finalize__`` are Python code run on every scalar
-    read and slice; building a response reads thousands, so views skip that overhead.
-    """
-    views: dict[str, Any] = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
-                             if isinstance(getattr(tt, f.name), np.memmap)}
-    return replace(tt, **views) if views else tt
 
 
 class Prepared:

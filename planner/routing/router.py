@@ -35,7 +35,7 @@ from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
 from planner.routing.reverse_raptor import ReverseRaptor
 from planner.routing.rraptor import RangeRaptor
-from planner.timetable.model import INFINITY, Timetable
+from planner.timetable.model import INFINITY, Timetable, plain_arrays
 
 ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse", "reverse_csa")
 EARLIEST_ARRIVAL = ("raptor", "csa")
@@ -86,6 +86,12 @@ class Router:
     @cached_property
     def arrays(self) -> TimetableArrays:
         return TimetableArrays(self.tt)
+
+    @cached_property
+    def _legs(self) -> Timetable:
+        """What legs are built from: memory maps as plain views (a memmap's scalar reads
+        run Python code, ~30% of building a journey)."""
+        return plain_arrays(self.tt)
 
     @cached_property
     def csa(self) -> CSA:
@@ -225,7 +231,7 @@ class Router:
 
     def _journey(self, q: Query, raw: RawJourney) -> Journey:
         departure, arrival, _, _, target_row, steps = raw
-        return build_journey(self.tt, steps, departure=departure, arrival=arrival,
+        return build_journey(self._legs, steps, departure=departure, arrival=arrival,
                              target=int(q.targets[target_row, 0]),
                              egress=int(q.targets[target_row, 1]))
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -250,6 +250,17 @@ class StopLookup:
             raw = str(sid).split(":", 1)[-1]
             out[raw] = -1 if raw in out else i
         return out
+
+
+def plain_arrays(tt: Timetable) -> Timetable:
+    """The timetable with plain ndarray views of its memory maps (no copy).
+
+    ``np.memmap.__getitem__`` and ``__array_finalize__`` are Python code run on every scalar
+    read and slice; building a response reads thousands, so views skip that overhead.
+    """
+    views: dict[str, Any] = {f.name: np.asarray(getattr(tt, f.name)) for f in fields(tt)
+                             if isinstance(getattr(tt, f.name), np.memmap)}
+    return replace(tt, **views) if views else tt
 
 
 def day_offsets(timezone: str, dates: list[date], t0: int) -> np.ndarray:
