@@ -1,0 +1,610 @@
+"""Mutation testing as a habit: a fixed list of plausible slips, each must fail a test.
+
+Every entry of :data:`MUTATIONS` is ``(file, exact original text, replacement, what the
+slip is)``. The script copies the repository into a temporary directory (the working
+tree's files that git tracks or would add, plus the built Cython modules; ``../shared``
+is linked beside the copy so the real-feed tests run), then for one mutant at a time:
+writes it into the copy, rebuilds the one mutated ``.pyx`` there (``setup.py build_ext
+--inplace`` recompiles only what changed, ~10-20 s), checks that the mutated module
+imports, runs the test files :data:`TESTS` maps the file to (``pytest -x``, fast and
+specific files first) and restores the file and the built modules. The working tree is
+never written to.
+
+Each mutant is **killed** (a test failed, or the run hung past its time budget),
+**survived** (every test passed: the suite misses that slip) or **broken** (it did not
+build or import: the entry is not a plausible slip, fix the list). The original text
+must occur exactly once in its file, else the script stops before running anything, so
+the list stays in step with the code (``tests/test_mutate.py`` checks that in the
+normal suite): when a refactoring moves a line, update the entry. Before the mutants,
+the mapped tests run once on the unmutated copy (a failing baseline would "kill" every
+mutant) and time each mutant's budget (3x its files' baseline time plus a minute).
+
+Exit status: 0 every mutant killed, 1 a mutant survived (so this is a gate),
+2 the list or the set-up is wrong (text not found, failing baseline, broken mutant).
+
+Why a textual list and not mutmut: mutmut does not mutate ``.pyx`` (where the engines
+are), and it mutates every operator and constant it finds (hundreds of mutants per
+module here, many equivalent or trivial), each rerunning tests of a ~2 min suite: hours
+per run, and a survivor list nobody reads. The point here is a short, reviewed list of
+the slips that matter (an off-by-one at boarding, a change time or a check dropped, a
+cache key missing an option), each run against the few test files that should catch it.
+
+Why ``tests/`` and not ``benchmarks/``: this measures the test suite, not the code's
+speed; its mapping names test files, and it lives (and is tested, see
+``tests/test_mutate.py``) beside them. ``benchmarks/`` are timing runs.
+
+Usage (from the repository root; ``make mutate`` runs the whole list)::
+
+    python -m tests.mutate                  # every mutant, summary table
+    python -m tests.mutate --list           # check the list and show it, run nothing
+    python -m tests.mutate --only csa-board-strict 'raptor-*'
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One slip: ``original`` (exactly once in ``path``) becomes ``replacement``."""
+
+    name: str
+    path: str
+    original: str
+    replacement: str
+    description: str
+
+
+M = Mutation
+
+CSA = "planner/routing/csa.pyx"
+RAPTOR = "planner/routing/raptor.pyx"
+MC = "planner/routing/mcraptor.pyx"
+RANGE = "planner/routing/rraptor.pyx"
+REV_CSA = "planner/routing/reverse_csa.pyx"
+REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
+
+MUTATIONS: tuple[Mutation, ...] = (
+    # -- CSA --------------------------------------------------------------------------
+    M("csa-board-strict", CSA,
+      "if s < 0 or ready[s] > c.dep:",
+      "if s < 0 or ready[s] >= c.dep:",
+      "CSA: a trip departing exactly when the traveller is ready cannot be boarded"),
+    M("csa-origin-slack", CSA,
+      "if a < ws.ready[s]:\n                    ws.ready[s] = a\n",
+      "if a + slack < ws.ready[s]:\n                    ws.ready[s] = a + slack\n",
+      "CSA: transfer slack added at the origin"),
+    M("csa-no-pickup", CSA,
+      "a.conn_dep_stop[i] if a.conn_pickup[i] else -1",
+      "a.conn_dep_stop[i]",
+      "CSA: boarding where pickup is forbidden"),
+    M("csa-no-change-time", CSA,
+      "r = a + change[s] + slack",
+      "r = a + slack",
+      "CSA: the stop's change time ignored"),
+    M("csa-footpath-no-slack", CSA,
+      "r = a + fpd[j] + slack",
+      "r = a + fpd[j]",
+      "CSA: no transfer slack after a footpath"),
+    # -- RAPTOR -----------------------------------------------------------------------
+    M("raptor-board-strict", RAPTOR,
+      "if col[mid] >= ready[s]:",
+      "if col[mid] > ready[s]:",
+      "RAPTOR: a trip departing exactly when the traveller is ready cannot be boarded"),
+    M("raptor-origin-slack", RAPTOR,
+      "self._set_ready(ws, s, a, -1 - s, stamp)",
+      "self._set_ready(ws, s, a + slack, -1 - s, stamp)",
+      "RAPTOR: transfer slack added at the origin"),
+    M("raptor-no-dropoff", RAPTOR,
+      "if trip >= 0 and drop[base + p]:",
+      "if trip >= 0:",
+      "RAPTOR: alighting where drop-off is forbidden"),
+    M("raptor-no-change-time", RAPTOR,
+      "a + change[s] + slack, k * S + s, stamp)",
+      "a + slack, k * S + s, stamp)",
+      "RAPTOR: the stop's change time ignored"),
+    M("raptor-extra-round", RAPTOR,
+      "while k < max_rounds and ws.next_marked.size() > 0:",
+      "while k <= max_rounds and ws.next_marked.size() > 0:",
+      "RAPTOR: one round (trip) more than max_rounds"),
+    # -- McRAPTOR ---------------------------------------------------------------------
+    M("mcraptor-board-strict", MC,
+      "if sdep[tso[mid] + pos] < L.time:",
+      "if sdep[tso[mid] + pos] <= L.time:",
+      "McRAPTOR: a trip departing exactly when the label is ready cannot be boarded"),
+    M("mcraptor-origin-slack", MC,
+      "self._ready(ws, 0, s, t, sources[i, 1]",
+      "self._ready(ws, 0, s, t + slack, sources[i, 1]",
+      "McRAPTOR: transfer slack added at the origin"),
+    M("mcraptor-no-pickup", MC,
+      "if pick[off + pos] and ws.ready_prev[p].size() > 0:",
+      "if ws.ready_prev[p].size() > 0:",
+      "McRAPTOR: boarding where pickup is forbidden"),
+    M("mcraptor-no-change-time", MC,
+      "a + change[p] + slack, w, x, lid, K_CHANGE",
+      "a + slack, w, x, lid, K_CHANGE",
+      "McRAPTOR: the stop's change time ignored"),
+    M("mcraptor-transfer-bound", MC,
+      "departure, slack, max_transfers + 1)",
+      "departure, slack, max_transfers)",
+      "McRAPTOR: max_transfers taken as the number of trips"),
+    M("mcraptor-footpath-not-walking", MC,
+      "a + d + slack, w + d, x, lid, K_FOOT",
+      "a + d + slack, w, x, lid, K_FOOT",
+      "McRAPTOR: a transfer footpath not counted as walking"),
+    # -- rRAPTOR ----------------------------------------------------------------------
+    M("range-board-strict", RANGE,
+      "if sdep[tso[mid] + pos] < rt:",
+      "if sdep[tso[mid] + pos] <= rt:",
+      "rRAPTOR: a trip departing exactly when the traveller is ready cannot be boarded"),
+    M("range-origin-slack", RANGE,
+      "a = tau + sources[i, 1]\n",
+      "a = tau + sources[i, 1] + slack\n",
+      "rRAPTOR: transfer slack added at the origin"),
+    M("range-no-dropoff", RANGE,
+      "if trip >= 0 and drop[off + pos]:",
+      "if trip >= 0:",
+      "rRAPTOR: alighting where drop-off is forbidden"),
+    M("range-no-change-time", RANGE,
+      "c = a + change[p] + slack",
+      "c = a + slack",
+      "rRAPTOR: the stop's change time ignored"),
+    M("range-window-start", RANGE,
+      "if sdep[tso[mid] + pos] - base < t:",
+      "if sdep[tso[mid] + pos] - base <= t:",
+      "rRAPTOR: a departure exactly at the window's start is not a run"),
+    # -- reverse CSA (arrive-by) ------------------------------------------------------
+    M("reverse-csa-no-change-time", REV_CSA,
+      "t = dep - change[p] - slack",
+      "t = dep - slack",
+      "reverse CSA: arrive-by ignores the stop's change time (issue 18)"),
+    M("reverse-csa-alight-strict", REV_CSA,
+      "carr[i] > ws.la[castop[i]]",
+      "carr[i] >= ws.la[castop[i]]",
+      "reverse CSA: arriving exactly at the latest alighting time does not count"),
+    M("reverse-csa-no-pickup", REV_CSA,
+      "if cpick[i] and dep > ws.lr[p]:",
+      "if dep > ws.lr[p]:",
+      "reverse CSA: boarding where pickup is forbidden"),
+    M("reverse-csa-footpath-no-slack", REV_CSA,
+      "t = dep - fpid[j] - slack",
+      "t = dep - fpid[j]",
+      "reverse CSA: no transfer slack before a footpath"),
+    # -- reverse RAPTOR (arrive-by with a transfer bound) -----------------------------
+    M("reverse-raptor-no-change-time", REV_RAPTOR,
+      "dep - change[s] - slack, k * S + s, stamp)",
+      "dep - slack, k * S + s, stamp)",
+      "reverse RAPTOR: arrive-by ignores the stop's change time (issue 18)"),
+    M("reverse-raptor-alight-strict", REV_RAPTOR,
+      "if col[mid] <= la[s]:",
+      "if col[mid] < la[s]:",
+      "reverse RAPTOR: a trip arriving exactly at the latest alighting time is missed"),
+    M("reverse-raptor-no-pickup", REV_RAPTOR,
+      "if trip >= 0 and pick[base + p]:",
+      "if trip >= 0:",
+      "reverse RAPTOR: boarding where pickup is forbidden"),
+    M("reverse-raptor-access-slack", REV_RAPTOR,
+      "self._access(ws, s, sources[i, 1], i, 0)",
+      "self._access(ws, s, sources[i, 1] + slack, i, 0)",
+      "reverse RAPTOR: transfer slack added at the origin"),
+    # -- query and search policy ------------------------------------------------------
+    M("query-max-trips", "planner/routing/query.py",
+      "return self.max_transfers + 1",
+      "return self.max_transfers",
+      "Query: max_trips = max_transfers (one trip too few for every engine)"),
+    M("search-later-no-widening", "planner/routing/search.py",
+      "if end >= t + q.max_window:",
+      "if end >= t + q.window:",
+      "search policy: a depart-at window holding too few journeys is not widened"),
+    M("search-earlier-off-by-one", "planner/routing/search.py",
+      "hi = t - 1  # departures",
+      "hi = t  # departures",
+      "search policy: the earlier page includes a departure at the page's own time"),
+    M("search-next-page-start", "planner/routing/search.py",
+      "return min(leaves), max(leaves) + 1",
+      "return min(leaves), max(leaves)",
+      "search policy: the next page starts at this page's last departure (repeats it)"),
+    # -- timetable, feeds, caches -----------------------------------------------------
+    M("footpaths-incoming-reversed", "planner/timetable/footpaths.py",
+      "in_offset, in_from, in_dur = _csr(n, d, s, t)",
+      "in_offset, in_from, in_dur = _csr(n, s, d, t)",
+      "footpaths: incoming lists built in the wrong direction (issue 18)"),
+    M("gtfs-stop-times-trips-unchecked", "feeds/gtfs.py",
+      '    problems += _missing_refs(tables, "stop_times", "trip_id", "trips", "trip_id")\n',
+      "",
+      "GTFS validation: stop_times not checked against trips.txt (issue 18)"),
+    M("compile-key-without-radius", "planner/timetable/compile.py",
+      "return json.dumps(self.__dict__, sort_keys=True)",
+      "return json.dumps({k: v for k, v in self.__dict__.items() if k != 'footpath_radius'},"
+      " sort_keys=True)",
+      "compiled-timetable cache key without the footpath radius (issue 18)"),
+    M("plan-key-without-min-transfer-time", "api/plan.py",
+      "return json.dumps(asdict(self), sort_keys=True)",
+      "return json.dumps({k: v for k, v in asdict(self).items() if k != 'min_transfer_time'},"
+      " sort_keys=True)",
+      "plan cache key without minTransferTime (issue 18)"),
+    # -- multimodal, GBFS, geometry ---------------------------------------------------
+    M("rental-not-faster-kept", "planner/multimodal/search.py",
+      "if o.duration < best.get(o.stop, math.inf)]",
+      "if o.duration <= best.get(o.stop, math.inf)]",
+      "multimodal: a rental option as fast as walking to the same stop is kept"),
+    M("gbfs-fresh-strict", "feeds/gbfs.py",
+      "return now - last <= (self.max_age if max_age is None else max_age)",
+      "return now - last < (self.max_age if max_age is None else max_age)",
+      "GBFS: a feed exactly max_age old counts as stale"),
+    M("geometry-equatorial-radius", "planner/multimodal/geometry.py",
+      "EARTH_RADIUS_M = 6_371_008.8",
+      "EARTH_RADIUS_M = 6_378_137.0",
+      "geometry: the equatorial (WGS 84) radius instead of the mean radius"),
+    M("geometry-haversine-one-latitude", "planner/multimodal/geometry.py",
+      "a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2",
+      "a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p1) * math.sin(dl / 2) ** 2",
+      "geometry: scalar haversine uses the first latitude twice"),
+)
+
+# Tests per source file (fnmatch patterns, first match wins), fast and specific first:
+# pytest -x stops at the first failure, so a killed mutant costs little.
+ENGINE_TESTS = ("tests/test_routing_core.py", "tests/test_search_policy.py",
+                "tests/test_arrays.py", "tests/test_routing_reference.py")
+TESTS: dict[str, tuple[str, ...]] = {
+    CSA: ("tests/test_routing_core.py", "tests/test_arrays.py",
+          "tests/test_compile_edge_cases.py", "tests/test_routing_reference.py"),
+    RAPTOR: (*ENGINE_TESTS, "tests/test_reverse_raptor.py", "tests/test_arriveby.py"),
+    MC: ("tests/test_mcraptor.py", "tests/test_search_policy.py", "tests/test_rental.py",
+         "tests/test_routing_core.py"),
+    RANGE: ("tests/test_range.py", "tests/test_search_policy.py", "tests/test_arriveby.py",
+            "tests/test_routing_core.py"),
+    REV_CSA: ("tests/test_arriveby.py", "tests/test_reverse_raptor.py",
+              "tests/test_routing_core.py"),
+    REV_RAPTOR: ("tests/test_reverse_raptor.py", "tests/test_search_policy.py",
+                 "tests/test_arriveby.py", "tests/test_routing_core.py"),
+    "planner/routing/search.py": ("tests/test_search_policy.py",
+                                  "tests/test_api_endpoints.py"),
+    "planner/routing/*.py": (*ENGINE_TESTS, "tests/test_mcraptor.py", "tests/test_range.py",
+                             "tests/test_reverse_raptor.py", "tests/test_arriveby.py"),
+    "planner/timetable/*": ("tests/test_compile_edge_cases.py", "tests/test_routing_core.py",
+                            "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
+                            "tests/test_batch.py", "tests/test_gtfs_real_feeds.py"),
+    "feeds/gtfs.py": ("tests/test_compile_edge_cases.py", "tests/test_api_update.py",
+                      "tests/test_gtfs_real_feeds.py"),
+    "feeds/gbfs.py": ("tests/test_gbfs.py", "tests/test_rental.py", "tests/test_api_rental.py"),
+    "planner/multimodal/geometry.py": ("tests/test_geometry.py", "tests/test_streets.py",
+                                       "tests/test_rental.py", "tests/test_api_endpoints.py",
+                                       "tests/test_compile_edge_cases.py"),
+    "planner/multimodal/*": ("tests/test_rental.py", "tests/test_api_rental.py",
+                             "tests/test_streets.py", "tests/test_api_streets.py"),
+    "api/*": ("tests/test_api_endpoints.py", "tests/test_api_rental.py",
+              "tests/test_api_streets.py", "tests/test_api_schema.py"),
+}
+#: What ``setup.py build_ext --inplace`` leaves: copied beside the sources (with their
+#: mtimes, so the copy's build finds them fresh), saved and restored around a ``.pyx``
+#: mutant. setuptools builds into ``build/lib.*`` and copies from there.
+BUILT = ("planner/**/*.so", "planner/**/*.cpp", "build/lib.*/planner/**/*.so")
+COMPILED = (".pyx", ".pxd")
+
+
+class MutationListError(Exception):
+    """The list is out of step with the code (or with itself)."""
+
+
+@dataclass
+class Result:
+    mutation: Mutation
+    status: str  # killed | survived | broken
+    seconds: float
+    detail: str = ""
+
+
+# -- the list -------------------------------------------------------------------------
+def check(mutations: Sequence[Mutation], root: Path,
+          mapping: Mapping[str, tuple[str, ...]]) -> None:
+    """Raise :class:`MutationListError` naming every entry that cannot be applied."""
+    problems = []
+    seen: set[str] = set()
+    for m in mutations:
+        where = f"{m.name} ({m.path})"
+        if m.name in seen:
+            problems.append(f"{where}: duplicate name")
+        seen.add(m.name)
+        if m.original == m.replacement:
+            problems.append(f"{where}: replacement equals the original")
+        path = root / m.path
+        if not path.is_file():
+            problems.append(f"{where}: file not found")
+            continue
+        n = path.read_text(encoding="utf-8").count(m.original)
+        if n != 1:
+            what = "not found" if n == 0 else f"found {n} times (must be unique)"
+            problems.append(f"{where}: original text {what}: {m.original!r}")
+        tests = tests_for(m, mapping)
+        if not tests:
+            problems.append(f"{where}: no tests mapped to this file")
+        problems += [f"{where}: mapped test {t} not found" for t in tests
+                     if not (root / t).exists()]
+    if problems:
+        raise MutationListError("mutation list out of step with the code:\n  "
+                                + "\n  ".join(problems))
+
+
+def tests_for(m: Mutation, mapping: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    for pattern, tests in mapping.items():
+        if m.path == pattern or fnmatch.fnmatchcase(m.path, pattern):
+            return tests
+    return ()
+
+
+def select(mutations: Sequence[Mutation], patterns: Sequence[str]) -> list[Mutation]:
+    if not patterns:
+        return list(mutations)
+    chosen = [m for m in mutations if any(fnmatch.fnmatchcase(m.name, p) for p in patterns)]
+    unmatched = [p for p in patterns
+                 if not any(fnmatch.fnmatchcase(m.name, p) for m in mutations)]
+    if unmatched:
+        raise MutationListError(f"--only matches no mutant: {', '.join(unmatched)}")
+    return chosen
+
+
+def module_of(path: str) -> str:
+    """The importable module a source file belongs to (a .pxd: its .pyx's)."""
+    dotted = path.rsplit(".", 1)[0].replace("/", ".")
+    return dotted.removesuffix(".__init__")
+
+
+# -- the sandbox ----------------------------------------------------------------------
+def tracked_files(root: Path) -> list[str]:
+    """The working tree's files git knows or would add (not ignored ones: no caches,
+    no virtualenv, no build output)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=root, check=True, capture_output=True).stdout.decode()
+    return [p for p in out.split("\0") if p and (root / p).is_file()]
+
+
+class Sandbox:
+    """A copy of ``root``'s tracked files and built modules, in which mutants run."""
+
+    def __init__(self, root: Path, base: Path) -> None:
+        self.root = root
+        self.base = base
+        self.repo = base / "repo"
+        self.backup = base / "backup"
+        self.env = {**os.environ, "PYTHONPATH": str(self.repo),
+                    "PYTHONDONTWRITEBYTECODE": "1"}  # no stale .pyc between mutants
+
+    def create(self) -> None:
+        files = tracked_files(self.root)
+        files += [str(p.relative_to(self.root)) for pattern in BUILT
+                  for p in self.root.glob(pattern)]
+        for rel in files:
+            dst = self.repo / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.root / rel, dst)  # keeps mtimes: built modules stay fresh
+        shared = self.root.parent / "shared"
+        if shared.exists():  # tests find ../shared/data relative to the repository
+            (self.base / "shared").symlink_to(shared.resolve())
+        else:
+            print(f"warning: {shared} missing: real-feed tests skip, mutants may survive",
+                  file=sys.stderr)
+        self.backup.mkdir()
+
+    def has_extensions(self) -> bool:
+        return (self.repo / "setup.py").exists() and any(self.repo.rglob("*.pyx"))
+
+    def build(self, timeout: float) -> tuple[bool, str]:
+        """``setup.py build_ext --inplace`` in the copy: rebuilds only stale modules."""
+        return self._run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                         timeout)
+
+    def imports(self, module: str, timeout: float = 120) -> tuple[bool, str]:
+        code = ("import importlib, sys; m = importlib.import_module(sys.argv[1]); "
+                "sys.exit(0 if str(getattr(m, '__file__', '')).startswith(sys.argv[2]) "
+                "else 'imported from outside the copy: ' + str(m.__file__))")
+        return self._run([sys.executable, "-c", code, module, str(self.repo)], timeout)
+
+    def pytest(self, tests: Sequence[str], timeout: float,
+               junit: Path | None = None) -> tuple[int | None, str]:
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+               *tests]
+        if junit is not None:
+            cmd.append(f"--junitxml={junit}")
+        return self._call(cmd, timeout)
+
+    def _run(self, cmd: list[str], timeout: float) -> tuple[bool, str]:
+        code, out = self._call(cmd, timeout)
+        return code == 0, out
+
+    def _call(self, cmd: list[str], timeout: float) -> tuple[int | None, str]:
+        """Exit code (None on timeout) and output; a hung run's process group is killed."""
+        proc = subprocess.Popen(cmd, cwd=self.repo, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            return None, out.decode(errors="replace")
+        except BaseException:  # e.g. Ctrl-C: the run is in its own session, end it too
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        return proc.returncode, out.decode(errors="replace")
+
+    @contextmanager
+    def mutated(self, m: Mutation) -> Iterator[None]:
+        """The copy with ``m`` applied; afterwards the file (and for Cython sources every
+        built module, with its mtime) is exactly as before."""
+        saved = [m.path]
+        if m.path.endswith(COMPILED):
+            saved += [str(p.relative_to(self.repo)) for pattern in BUILT
+                      for p in self.repo.glob(pattern)]
+        for rel in saved:
+            dst = self.backup / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(self.repo / rel, dst)
+        path = self.repo / m.path
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(m.original, m.replacement, 1), encoding="utf-8")
+        try:
+            yield
+        finally:
+            for rel in saved:
+                shutil.copy2(self.backup / rel, self.repo / rel)
+            shutil.rmtree(self.backup)
+            self.backup.mkdir()
+
+
+def first_failure(output: str) -> str:
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 1)[1]
+    lines = [x for x in output.splitlines() if x.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_mutant(box: Sandbox, m: Mutation, tests: Sequence[str], budget: float) -> Result:
+    start = time.monotonic()
+
+    def done(status: str, detail: str) -> Result:
+        return Result(m, status, time.monotonic() - start, detail)
+
+    with box.mutated(m):
+        if m.path.endswith(COMPILED):
+            ok, out = box.build(timeout=900)
+            if not ok:
+                return done("broken", "build failed: " + first_failure(out))
+        ok, out = box.imports(module_of(m.path))
+        if not ok:
+            return done("broken", "import failed: " + first_failure(out))
+        code, out = box.pytest(tests, timeout=budget)
+        if code is None:
+            return done("killed", f"timeout after {budget:.0f} s (hung)")
+        if code == 0:
+            return done("survived", "all passed: " + " ".join(Path(t).stem for t in tests))
+        if code == 1:
+            return done("killed", first_failure(out))
+        return done("broken", f"pytest exit {code}: " + first_failure(out))
+
+
+def baseline(box: Sandbox, tests: Sequence[str], timeout: float) -> dict[str, float]:
+    """Run the mapped tests unmutated; seconds per test file (raises if any fails)."""
+    junit = box.base / "baseline.xml"
+    code, out = box.pytest(tests, timeout, junit=junit)
+    if code != 0:
+        raise MutationListError(f"the unmutated tests fail (exit {code}), every mutant "
+                                f"would count as killed:\n{out[-3000:]}")
+    modules = {t.removesuffix(".py").replace("/", "."): t for t in tests}
+    seconds = dict.fromkeys(tests, 0.0)
+    for case in ET.parse(junit).iter("testcase"):
+        name = case.get("classname") or ""  # module, or module.Class
+        for module, file in modules.items():
+            if name == module or name.startswith(module + "."):
+                seconds[file] += float(case.get("time") or 0)
+    return seconds
+
+
+# -- report ---------------------------------------------------------------------------
+def table(results: Sequence[Result]) -> str:
+    wide = max([len(r.mutation.name) for r in results] + [6])
+    fwide = max([len(r.mutation.path) for r in results] + [4])
+    lines = [f"{'mutant':<{wide}}  {'file':<{fwide}}  {'result':<8}  {'secs':>5}  detail"]
+    for r in results:
+        lines.append(f"{r.mutation.name:<{wide}}  {r.mutation.path:<{fwide}}  "
+                     f"{r.status:<8}  {r.seconds:5.0f}  {r.detail[:110]}")
+    return "\n".join(lines)
+
+
+def summary(results: Sequence[Result], seconds: float) -> str:
+    count = {s: sum(r.status == s for r in results) for s in ("killed", "survived", "broken")}
+    lines = [f"{len(results)} mutants: {count['killed']} killed, {count['survived']} "
+             f"survived, {count['broken']} broken in {seconds:.0f} s"]
+    for status in ("survived", "broken"):
+        for r in results:
+            if r.status == status:
+                lines.append(f"  {status.upper()} {r.mutation.name}: {r.mutation.description}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, *, mutations: Sequence[Mutation] = MUTATIONS,
+         mapping: Mapping[str, tuple[str, ...]] | None = None, root: Path = ROOT) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutate",
+                                     description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--only", nargs="+", default=[], metavar="NAME",
+                        help="run only these mutants (names or fnmatch patterns)")
+    parser.add_argument("--list", action="store_true", help="check and list, run nothing")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the run of the unmutated tests")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--timeout", type=float, default=900,
+                        help="seconds per mutant's tests without a baseline (default 900)")
+    args = parser.parse_args(argv)
+    tests_map = TESTS if mapping is None else mapping
+    try:
+        check(mutations, root, tests_map)
+        chosen = select(mutations, args.only)
+    except MutationListError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:<36} {m.path:<36} {m.description}")
+        return 0
+
+    start = time.monotonic()
+    base = Path(tempfile.mkdtemp(prefix="owl-mutate-"))
+    results: list[Result] = []
+    try:
+        box = Sandbox(root, base)
+        box.create()
+        if box.has_extensions():
+            ok, out = box.build(timeout=1800)
+            if not ok:
+                print(f"building the unmutated copy failed:\n{out[-3000:]}", file=sys.stderr)
+                return 2
+        needed = list(dict.fromkeys(t for m in chosen for t in tests_for(m, tests_map)))
+        per_file: dict[str, float] = {}
+        if not args.no_baseline:
+            print(f"baseline: {len(needed)} test files on the unmutated copy ...", flush=True)
+            try:
+                per_file = baseline(box, needed, timeout=3600)
+            except MutationListError as exc:
+                print(exc, file=sys.stderr)
+                return 2
+        for i, m in enumerate(chosen, 1):
+            tests = tests_for(m, tests_map)
+            budget = (60 + 3 * sum(per_file.get(t, 0.0) for t in tests) if per_file
+                      else args.timeout)
+            r = run_mutant(box, m, tests, budget)
+            results.append(r)
+            print(f"[{i}/{len(chosen)}] {r.status:<8} {r.seconds:4.0f} s  {m.name}: "
+                  f"{r.detail[:100]}", flush=True)
+    finally:
+        if args.keep:
+            print(f"copy kept in {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    print()
+    print(table(results))
+    print()
+    print(summary(results, time.monotonic() - start))
+    if any(r.status == "survived" for r in results):
+        return 1
+    return 2 if any(r.status == "broken" for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
