@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup build run test lint typecheck bench clean browser
+.PHONY: setup build run test lint typecheck bench clean browser mutate
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,12 @@ typecheck: setup
 
 test: setup lint typecheck browser
 	$(VENV)/bin/pytest -q -rs
+
+# Mutation testing (tests/mutate.py): a fixed list of plausible slips, each applied alone
+# in a temporary copy with the tests mapped to its file; exits 1 if one survives.
+# A few only: make mutate MUTATE="--only 'csa-*' query-max-trips"
+mutate: setup
+	$(PY) -m tests.mutate $(MUTATE)
 
 # The API benchmark drives the server with Debian's wrk (falls back to a Python client).
 bench: setup
