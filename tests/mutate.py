@@ -278,6 +278,10 @@ TESTS: dict[str, tuple[str, ...]] = {
                                   "tests/test_api_endpoints.py"),
     "planner/routing/*.py": (*ENGINE_TESTS, "tests/test_mcraptor.py", "tests/test_range.py",
                              "tests/test_reverse_raptor.py", "tests/test_arriveby.py"),
+    "planner/timetable/compile.py": ("tests/test_cache_keys.py",
+                                     "tests/test_compile_edge_cases.py",
+                                     "tests/test_routing_core.py", "tests/test_batch.py",
+                                     "tests/test_gtfs_real_feeds.py"),
     "planner/timetable/*": ("tests/test_compile_edge_cases.py", "tests/test_routing_core.py",
                             "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
                             "tests/test_batch.py", "tests/test_gtfs_real_feeds.py"),
@@ -289,7 +293,7 @@ TESTS: dict[str, tuple[str, ...]] = {
                                        "tests/test_compile_edge_cases.py"),
     "planner/multimodal/*": ("tests/test_rental.py", "tests/test_api_rental.py",
                              "tests/test_streets.py", "tests/test_api_streets.py"),
-    "api/*": ("tests/test_api_endpoints.py", "tests/test_api_rental.py",
+    "api/*": ("tests/test_cache_keys.py", "tests/test_api_endpoints.py", "tests/test_api_rental.py",
               "tests/test_api_streets.py", "tests/test_api_schema.py"),
 }
 #: What ``setup.py build_ext --inplace`` leaves: copied beside the sources (with their
