@@ -240,10 +240,12 @@ MUTATIONS: tuple[Mutation, ...] = (
       " sort_keys=True)",
       "plan cache key without minTransferTime (issue 18)"),
     # -- multimodal, GBFS, geometry ---------------------------------------------------
+    # (_faster_than_walking's ``<`` as ``<=`` is equivalent: McRAPTOR drops a rental row
+    # that walks as long as the walking row to its stop and adds extra, so not listed.)
     M("rental-not-faster-kept", "planner/multimodal/search.py",
-      "if o.duration < best.get(o.stop, math.inf)]",
-      "if o.duration <= best.get(o.stop, math.inf)]",
-      "multimodal: a rental option as fast as walking to the same stop is kept"),
+      "or j.arrival >= best_walk",
+      "or j.arrival > best_walk",
+      "multimodal: a rental itinerary arriving no earlier than walking is kept"),
     M("gbfs-fresh-strict", "feeds/gbfs.py",
       "return now - last <= (self.max_age if max_age is None else max_age)",
       "return now - last < (self.max_age if max_age is None else max_age)",
