@@ -10,17 +10,21 @@ imports, runs the test files :data:`TESTS` maps the file to (``pytest -x``, fast
 specific files first) and restores the file and the built modules. The working tree is
 never written to.
 
-Each mutant is **killed** (a test failed, or the run hung past its time budget),
-**survived** (every test passed: the suite misses that slip) or **broken** (it did not
-build or import: the entry is not a plausible slip, fix the list). The original text
-must occur exactly once in its file, else the script stops before running anything, so
-the list stays in step with the code (``tests/test_mutate.py`` checks that in the
-normal suite): when a refactoring moves a line, update the entry. Before the mutants,
-the mapped tests run once on the unmutated copy (a failing baseline would "kill" every
-mutant) and time each mutant's budget (3x its files' baseline time plus a minute).
+Each mutant is **killed** (a test failed, the tests crashed or hung past their time
+budget), **survived** (every test passed: the suite misses that slip) or **broken** (it
+did not build or import: the entry is not a plausible slip, fix the list). The original
+text must occur exactly once in its file, else the script stops before running
+anything, so the list stays in step with the code (``tests/test_mutate.py`` checks that
+in the normal suite): when a refactoring moves a line, update the entry. Before the
+mutants, the mapped tests run once on the unmutated copy (a failing baseline would
+"kill" every mutant) and time each mutant's budget (3x its files' baseline time plus a
+minute).
 
 Exit status: 0 every mutant killed, 1 a mutant survived (so this is a gate),
 2 the list or the set-up is wrong (text not found, failing baseline, broken mutant).
+
+Entries are slips that change answers (an equivalent mutant can only survive) and
+stay memory-safe in the engines (an out-of-bounds write would crash or not, by luck).
 
 Why a textual list and not mutmut: mutmut does not mutate ``.pyx`` (where the engines
 are), and it mutates every operator and constant it finds (hundreds of mutants per
@@ -119,10 +123,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       "a + change[s] + slack, k * S + s, stamp)",
       "a + slack, k * S + s, stamp)",
       "RAPTOR: the stop's change time ignored"),
-    M("raptor-extra-round", RAPTOR,
-      "while k < max_rounds and ws.next_marked.size() > 0:",
-      "while k <= max_rounds and ws.next_marked.size() > 0:",
-      "RAPTOR: one round (trip) more than max_rounds"),
+    M("raptor-footpath-no-slack", RAPTOR,
+      "a + fpd[j] + slack, k * S + s, stamp)",
+      "a + fpd[j], k * S + s, stamp)",
+      "RAPTOR: no transfer slack after a footpath"),
     # -- McRAPTOR ---------------------------------------------------------------------
     M("mcraptor-board-strict", MC,
       "if sdep[tso[mid] + pos] < L.time:",
@@ -503,6 +507,8 @@ def run_mutant(box: Sandbox, m: Mutation, tests: Sequence[str], budget: float) -
             return done("survived", "all passed: " + " ".join(Path(t).stem for t in tests))
         if code == 1:
             return done("killed", first_failure(out))
+        if code < 0:  # the tests crashed the interpreter: caught, if not gracefully
+            return done("killed", f"pytest crashed (signal {-code}): " + first_failure(out))
         return done("broken", f"pytest exit {code}: " + first_failure(out))
 
 
