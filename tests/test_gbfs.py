@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from feeds.gbfs import GbfsFeed, MemoryStateStore, RedisStateStore
+from feeds.gbfs import GbfsFeed, GbfsSnapshot, MemoryStateStore, RedisStateStore
 from tests.servers import JsonServer, etag_of, free_port
 
 DATA = Path("../shared/data")
@@ -377,3 +377,14 @@ def test_memory_store_shared_in_process(server: GbfsServer) -> None:
     other.refresh(T0 + 1)
     assert len(other.usable_stations(T0 + 1)) == 260
     assert server.fetched("station_status.json") == [200]
+
+
+def test_live_state_exactly_max_age_old_is_still_fresh() -> None:
+    """Staleness is "older than max_age": at exactly max_age the state is offered."""
+    snap = GbfsSnapshot(manifest_url="http://x/gbfs.json", system_key="x", max_age=60.0,
+                        system=None, vehicle_types={}, stations=(), vehicles=(),
+                        geofencing_zones=(), global_rules=(),
+                        state_version=(("gbfs", 990.0), ("station_status", 1000.0)))
+    assert not snap.is_stale(now=1060.0)
+    assert snap.is_stale(now=1060.5)
+    assert not snap.is_stale(max_age=61.0, now=1061.0)

@@ -160,6 +160,16 @@ def test_transfer_slack_is_added_to_the_change_time(tmp_path: Path) -> None:
     assert all_agree(tt, [(a, 0)], [(d, 0)], at(tt, "07:50"), slack=121) == at(tt, "08:40")
 
 
+def test_transfer_slack_is_never_added_at_the_origin(tmp_path: Path) -> None:
+    """Leaving A exactly when t1 does, with a large slack: the slack is for changes, so t1
+    is caught (08:20 at C) by every engine, directly and after the origin's footpath."""
+    tt = tiny(tmp_path)
+    a, b, c = ix(tt, "A"), ix(tt, "B"), ix(tt, "C")
+    assert all_agree(tt, [(a, 0)], [(c, 0)], at(tt, "08:00"), slack=600) == at(tt, "08:20")
+    # from B with a 60 s access walk that ends exactly at t1's departure there (08:10)
+    assert all_agree(tt, [(b, 60)], [(c, 0)], at(tt, "08:09"), slack=600) == at(tt, "08:20")
+
+
 def test_transfer_slack_is_added_to_footpaths_after_alighting(tmp_path: Path) -> None:
     tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
               "B,B,3,\nB,E,2,300\n")
