@@ -29,3 +29,29 @@ def test_mcraptor_keeps_the_row_with_less_extra_among_equal_labels(tmp_path: Pat
                                        source_extra=extras))
         assert journeys
         assert [j.extra["criterion"] for j in journeys] == [0] * len(journeys)
+
+
+def test_every_engine_respects_the_change_time(tmp_path: Path) -> None:
+    """180 s to change at B: t1 arrives 08:10, so t2 (08:12) is missed and t3 (08:20)
+    reaches D at 08:40, in McRAPTOR, rRAPTOR and the reverse engines as in CSA/RAPTOR."""
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,2,180\n")
+    a, d = ix(tt, "A"), ix(tt, "D")
+    router = Router(tt)
+    q = Query([(a, 0)], [(d, 0)], at(tt, "07:50"))
+    assert min(j.arrival for j in router.pareto(q)) == at(tt, "08:40")
+    profile = router.profile(q.at(at(tt, "07:50"), 600)).journeys
+    assert profile and min(j.arrival for j in profile) == at(tt, "08:40")
+    for engine in ("reverse", "reverse_csa"):
+        # arriving by 08:40 means leaving at 08:00 (t1, then t3), never t1 then t2
+        back = router.route(Query([(a, 0)], [(d, 0)], at(tt, "08:40"), arrive_by=True),
+                            engine).journeys
+        assert [(j.departure, j.arrival) for j in back] == [(at(tt, "08:00"), at(tt, "08:40"))]
+        # by 08:39 only yesterday's 08:00 departure works; changes at B take >= 180 s
+        found = router.route(Query([(a, 0)], [(d, 0)], at(tt, "08:39"), arrive_by=True),
+                             engine).journeys
+        assert found and found[0].departure == at(tt, "08:00") - 86400
+        for j in found:
+            legs = j.transit_legs
+            assert all(y.departure - x.arrival >= 180 for x, y in zip(legs, legs[1:], strict=False)
+                       if x.alight_stop == y.board_stop)
