@@ -55,3 +55,22 @@ def test_every_engine_respects_the_change_time(tmp_path: Path) -> None:
             legs = j.transit_legs
             assert all(y.departure - x.arrival >= 180 for x, y in zip(legs, legs[1:], strict=False)
                        if x.alight_stop == y.board_stop)
+
+
+def test_one_way_footpath_is_used_in_its_direction_by_arrive_by_and_mcraptor(
+        tmp_path: Path) -> None:
+    """transfers.txt B -> E (300 s) only: alight t1 at B 08:10, walk to E, t4 08:15 -> D
+    08:35. The reverse engines and McRAPTOR's egress read the footpaths by to-stop."""
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,3,\nB,E,2,300\n")
+    a, b, d, e = ix(tt, "A"), ix(tt, "B"), ix(tt, "D"), ix(tt, "E")
+    assert tt.fp_to[tt.fp_offset[b]:tt.fp_offset[b + 1]].tolist() == [e]
+    assert tt.fp_to[tt.fp_offset[e]:tt.fp_offset[e + 1]].tolist() == []  # one way
+    router = Router(tt)
+    for engine in ("reverse", "reverse_csa"):
+        found = router.route(Query([(a, 0)], [(d, 0)], at(tt, "08:35"), arrive_by=True),
+                             engine).journeys
+        assert [(j.departure, j.arrival) for j in found] == [(at(tt, "08:00"), at(tt, "08:35"))]
+    # McRAPTOR to E (egress 0): alighting at B and walking the footpath arrives 08:15
+    pareto = router.pareto(Query([(a, 0)], [(e, 0)], at(tt, "07:50")))
+    assert min(j.arrival for j in pareto) == at(tt, "08:15")
