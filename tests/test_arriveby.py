@@ -11,8 +11,8 @@ from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY
 from tests.shared_data import shared
-from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
-from tests.test_range import EarliestArrival, replay_or_none
+from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay, replay_later
+from tests.test_range import EarliestArrival
 
 arriveby = pytest.importorskip("planner.routing.reverse_csa", reason="Cython extensions not built")
 
@@ -42,7 +42,7 @@ def test_latest_departure_is_tight_against_earliest_arrival(feed, slack):
     ws = ab.workspace()
     rng = random.Random(31 + slack)
     n = N_QUERIES[name] // 2
-    found = 0
+    found = leading_walks = 0
     queries = random_queries(tt, n, seed=33 + slack) + random_queries(tt, n, 34, multi=True)
     for src, tgt, t, _, _ in queries:
         deadline = t + rng.randint(600, 5 * 3600)
@@ -58,14 +58,20 @@ def test_latest_departure_is_tight_against_earliest_arrival(feed, slack):
                                                           deadline, dep)
         assert replay(tt, steps, src, tgt, srow, trow, dep, slack)[:2] == (arr, trips)
         assert arr <= deadline
-        assert replay_or_none(tt, steps, src, tgt, srow, trow, dep + 1, slack) is None or \
-            trips == 0
+        # the journey itself is tight: one second later (a leading walk moved along) it
+        # misses its first vehicle, or walking only it arrives after the deadline
+        later = replay_later(tt, steps, src, tgt, srow, trow, dep, slack)
+        if trips:
+            assert later is None, (name, src.tolist(), tgt.tolist(), deadline, dep, steps)
+        else:
+            assert later is not None and later[0] == deadline + 1
+        leading_walks += len(steps) > 1 and steps[1][0] == "walk"
         if rng.random() < 0.2:  # the independent oracle agrees as well
             srcs = [tuple(r) for r in src.tolist()]
             tgts = [tuple(r) for r in tgt.tolist()]
             assert oracle.ea_by_trips(srcs, tgts, dep, slack, 16)[-1] <= deadline
             assert oracle.ea_by_trips(srcs, tgts, dep + 1, slack, 16)[-1] > deadline
-    assert found > 0
+    assert found > 0 and leading_walks > 0
 
 
 def test_walking_only_answer_departs_walk_time_before_deadline(feed):

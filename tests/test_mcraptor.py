@@ -110,10 +110,16 @@ def search(mc, ws, sources, targets, departure: int, slack: int = 0, max_transfe
     return out
 
 
+class MissedBoarding(AssertionError):
+    """A replayed journey is at a boarding stop after its vehicle has left."""
+
+
 def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.ndarray,
            src_row: int, tgt_row: int, departure: int, slack: int) -> tuple[int, int, int]:
     """Walk a journey's steps under the transfer model; (arrival, trips, walk seconds).
-    Steps start with the origin: the source row's stop at the departure plus its access."""
+    Steps start with the origin: the source row's stop at the departure plus its access.
+    A boarding before being ready raises :class:`MissedBoarding`, anything else that does
+    not fit a plain ``AssertionError``."""
     assert steps[0] == ("origin", int(sources[src_row, 0]),
                         departure + int(sources[src_row, 1])), steps[:1]
     steps = steps[1:]
@@ -144,7 +150,9 @@ def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.n
             st = int(tt.trip_st_offset[trip])
             assert int(tt.route_stops[off + bpos]) == stop and tt.route_pickup[off + bpos]
             assert tt.route_dropoff[off + apos] and apos > bpos
-            assert int(tt.st_dep[st + bpos]) >= ready, "boards before being ready"
+            if int(tt.st_dep[st + bpos]) < ready:
+                raise MissedBoarding(f"{step} boards at {int(tt.st_dep[st + bpos])}, "
+                                     f"before being ready at {ready}")
             t = int(tt.st_arr[st + apos])
             stop = int(tt.route_stops[off + apos])
             change = int(tt.stop_change_time[stop])
@@ -153,6 +161,26 @@ def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.n
             trips += 1
     assert stop == int(targets[tgt_row, 0]), "journey ends elsewhere than its target"
     return t + int(targets[tgt_row, 1]), trips, walk + int(targets[tgt_row, 1])
+
+
+def replay_later(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.ndarray,
+                 src_row: int, tgt_row: int, departure: int, slack: int,
+                 later: int = 1) -> tuple[int, int, int] | None:
+    """:func:`replay` of the same journey leaving ``later`` seconds after ``departure``:
+    the origin step and a leading walk move with it (a walk after a trip still starts
+    when the trip arrives). None if that misses a vehicle; any other mismatch fails."""
+    origin = ("origin", int(sources[src_row, 0]), departure + int(sources[src_row, 1]))
+    assert steps[0] == origin, steps[:1]
+    moved = (*origin[:2], origin[2] + later)
+    rest = list(steps[1:])
+    if rest and rest[0][0] == "walk":
+        kind, a, b, start, d = rest[0]
+        rest[0] = (kind, a, b, start + later, d)
+    try:
+        return replay(tt, [moved, *rest], sources, targets, src_row, tgt_row,
+                      departure + later, slack)
+    except MissedBoarding:
+        return None
 
 
 # ---------------------------------------------------------------------------------------
