@@ -110,10 +110,16 @@ def search(mc, ws, sources, targets, departure: int, slack: int = 0, max_transfe
     return out
 
 
+class MissedBoarding(AssertionError):
+    """A replayed journey is at a boarding stop after its vehicle has left."""
+
+
 def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.ndarray,
            src_row: int, tgt_row: int, departure: int, slack: int) -> tuple[int, int, int]:
     """Walk a journey's steps under the transfer model; (arrival, trips, walk seconds).
-    Steps start with the origin: the source row's stop at the departure plus its access."""
+    Steps start with the origin: the source row's stop at the departure plus its access.
+    A boarding before being ready raises :class:`MissedBoarding`, anything else that does
+    not fit a plain ``AssertionError``."""
     assert steps[0] == ("origin", int(sources[src_row, 0]),
                         departure + int(sources[src_row, 1])), steps[:1]
     steps = steps[1:]
@@ -144,7 +150,9 @@ def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.n
             st = int(tt.trip_st_offset[trip])
             assert int(tt.route_stops[off + bpos]) == stop and tt.route_pickup[off + bpos]
             assert tt.route_dropoff[off + apos] and apos > bpos
-            assert int(tt.st_dep[st + bpos]) >= ready, "boards before being ready"
+            if int(tt.st_dep[st + bpos]) < ready:
+                raise MissedBoarding(f"{step} boards at {int(tt.st_dep[st + bpos])}, "
+                                     f"before being ready at {ready}")
             t = int(tt.st_arr[st + apos])
             stop = int(tt.route_stops[off + apos])
             change = int(tt.stop_change_time[stop])
@@ -153,6 +161,26 @@ def replay(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.n
             trips += 1
     assert stop == int(targets[tgt_row, 0]), "journey ends elsewhere than its target"
     return t + int(targets[tgt_row, 1]), trips, walk + int(targets[tgt_row, 1])
+
+
+def replay_later(tt: Timetable, steps: list[tuple], sources: np.ndarray, targets: np.ndarray,
+                 src_row: int, tgt_row: int, departure: int, slack: int,
+                 later: int = 1) -> tuple[int, int, int] | None:
+    """:func:`replay` of the same journey leaving ``later`` seconds after ``departure``:
+    the origin step and a leading walk move with it (a walk after a trip still starts
+    when the trip arrives). None if that misses a vehicle; any other mismatch fails."""
+    origin = ("origin", int(sources[src_row, 0]), departure + int(sources[src_row, 1]))
+    assert steps[0] == origin, steps[:1]
+    moved = (*origin[:2], origin[2] + later)
+    rest = list(steps[1:])
+    if rest and rest[0][0] == "walk":
+        kind, a, b, start, d = rest[0]
+        rest[0] = (kind, a, b, start + later, d)
+    try:
+        return replay(tt, [moved, *rest], sources, targets, src_row, tgt_row,
+                      departure + later, slack)
+    except MissedBoarding:
+        return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,12 +262,16 @@ def test_every_pareto_journey_replays_to_its_criteria(feed):
     mc = mcraptor.McRaptor(tt)
     ws = mc.workspace()
     slack = 60
+    replayed = transferring = 0
     for src, tgt, dep, sx, tx in random_queries(tt, N_QUERIES[name] // 2, seed=11, multi=True):
         result = search(mc, ws, src, tgt, dep, slack=slack, max_transfers=5,
                         source_extra=sx, target_extra=tx)
         for arrival, trips, walk, extra, srow, trow, steps in result:
             assert replay(tt, steps, src, tgt, srow, trow, dep, slack) == (arrival, trips, walk)
             assert extra == sx[srow] + tx[trow]
+            replayed += 1
+            transferring += trips > 1  # the slack is replayed too
+    assert replayed > 0 and transferring > 0
 
 
 def test_extra_criterion_keeps_rental_access_apart_from_walking(feed):
@@ -247,28 +279,45 @@ def test_extra_criterion_keeps_rental_access_apart_from_walking(feed):
     name, tt, _ = feed
     mc = mcraptor.McRaptor(tt)
     ws = mc.workspace()
+    reachable = 0
     for src, tgt, dep, _, _ in random_queries(tt, 20, seed=3):
         stop = int(src[0, 0])
         # walking takes 600 s, the bike 120 s but counts as rental
         sources = np.array([[stop, 600], [stop, 120]], dtype=np.int32)
         with_extra = search(mc, ws, sources, tgt, dep, source_extra=[0, 1])
         without = search(mc, ws, sources, tgt, dep)
-        assert all(j[4] == 1 for j in without), "plain criteria: the 120 s access dominates"
-        if with_extra:
-            assert {j[3] for j in with_extra} <= {0, 1}
-            fastest = min(j[0] for j in with_extra)
-            assert fastest == min(j[0] for j in without)
+        walking = search(mc, ws, sources[:1], tgt, dep)
+        assert bool(with_extra) == bool(without)
+        if not without:
+            assert not walking
+            continue
+        reachable += 1
+        assert all(j[4] == 1 and j[3] == 0 for j in without), \
+            "plain criteria: the 120 s access dominates"
+        # the extra criterion is the source row's: rented journeys start with the bike
+        assert all(j[3] == j[4] for j in with_extra), with_extra
+        rented = [j[0] for j in with_extra if j[3] == 1]
+        walked = [j[0] for j in with_extra if j[3] == 0]
+        # the bike saves 480 s of walking on any journey, so some rented one survives,
+        # and the fastest of them is the plain optimum; the walking ones are those of
+        # the walking access alone
+        assert rented and min(rented) == min(j[0] for j in without)
+        assert sorted(walked) == sorted(j[0] for j in walking)
+    assert reachable > 0
 
 
 def test_max_transfers_bounds_trips(feed):
     name, tt, oracle = feed
     mc = mcraptor.McRaptor(tt)
     ws = mc.workspace()
+    found = 0
     for src, tgt, dep, _, _ in random_queries(tt, 20, seed=5):
         result = search(mc, ws, src, tgt, dep, max_transfers=1)
+        found += bool(result)
         assert all(j[1] <= 2 for j in result)
         best = oracle.ea_by_trips([tuple(src[0])], [tuple(tgt[0])], dep, 0, 2)
         assert min((j[0] for j in result), default=INFINITY) == best[2]
+    assert found > 0
 
 
 def test_bad_source_row_is_rejected():
@@ -288,9 +337,11 @@ def test_router_pareto_returns_journeys_with_legs_and_criteria(feed):
 
     name, tt, _ = feed
     router = Router(tt)
+    checked = 0
     for src, tgt, dep, _, _ in random_queries(tt, 10, seed=13):
         journeys = router.pareto(Query(src, tgt, dep, max_transfers=3, transfer_slack=60))
         assert [j.arrival for j in journeys] == sorted(j.arrival for j in journeys)
+        checked += len(journeys)
         for j in journeys:
             assert j.source == int(src[0, 0]) and j.target == int(tgt[0, 0])
             assert j.transfers <= 3 and j.departure == dep
@@ -299,6 +350,7 @@ def test_router_pareto_returns_journeys_with_legs_and_criteria(feed):
                 assert transit[-1].arrival <= j.arrival
             walked = sum(leg.duration for leg in j.legs if leg.kind == "walk")
             assert walked == j.extra["walk"]
+    assert checked > 0
 
 
 @pytest.mark.slow

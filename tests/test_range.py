@@ -9,7 +9,7 @@ from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY, Timetable
 from tests.shared_data import shared
-from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay
+from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay, replay_later
 
 range_mod = pytest.importorskip("planner.routing.rraptor", reason="Cython extensions not built")
 
@@ -87,10 +87,14 @@ def test_profile_gives_earliest_arrival_for_every_departure_minute(feed, slack):
 
 
 def test_profile_is_sorted_pareto_and_journeys_replay(feed):
+    from planner.routing.router import Router
+
     name, tt, _, _ = feed
     rr = range_mod.RangeRaptor(tt)
     ws = rr.workspace()
+    router = Router(tt)
     slack = 30
+    replayed = leading_walks = 0
     for src, tgt, t, _, _ in random_queries(tt, N_QUERIES[name], seed=23, multi=True):
         journeys, walk_only = profile(rr, ws, src, tgt, t, WINDOW, slack=slack)
         deps = [j[0] for j in journeys]
@@ -105,28 +109,38 @@ def test_profile_is_sorted_pareto_and_journeys_replay(feed):
             if walk_only is not None:
                 assert dep + walk_only > arr, "walking would dominate this journey"
             assert replay(tt, steps, src, tgt, srow, trow, dep, slack)[:2] == (arr, trips)
-            # departing one second later misses the first vehicle (or the access walk)
-            later = replay_or_none(tt, steps, src, tgt, srow, trow, dep + 1, slack)
-            assert later is None
-
-
-def replay_or_none(tt, steps, src, tgt, srow, trow, dep, slack):
-    """The replay departing at ``dep`` instead (the origin step moved with it), or None."""
-    steps = [("origin", int(src[srow, 0]), dep + int(src[srow, 1])), *steps[1:]]
-    try:
-        return replay(tt, steps, src, tgt, srow, trow, dep, slack)
-    except AssertionError:
-        return None
+            # one second later the journey misses its first vehicle (a leading walk moved
+            # along): it leaves when it must
+            assert replay_later(tt, steps, src, tgt, srow, trow, dep, slack) is None, \
+                (name, src.tolist(), tgt.tolist(), t, dep, steps)
+            later = router.arrival(Query(src, tgt, dep + 1, transfer_slack=slack,
+                                         max_transfers=10))
+            if dep < t + WINDOW:
+                # a journey of the window leaves latest: one second later nothing
+                # arrives by its arrival (runs at every departure in the window)
+                assert later is None or later > arr, (name, src.tolist(), tgt.tolist(), t,
+                                                      dep, later, arr)
+            else:
+                # the one after the window is the earliest arrival from its end, found by
+                # one run there: a later departure may still make it (the search policy's
+                # _leaving_latest looks for that one), never an earlier arrival
+                assert later is None or later >= arr
+            replayed += 1
+            leading_walks += steps[1][0] == "walk"
+    assert replayed > 0 and leading_walks > 0
 
 
 def test_empty_window_still_returns_first_journey_after_it(feed):
     name, tt, _, ea = feed
     rr = range_mod.RangeRaptor(tt)
     ws = rr.workspace()
+    found = 0
     for src, tgt, t, _, _ in random_queries(tt, 10, seed=29):
         journeys, walk_only = profile(rr, ws, src, tgt, t, 0, max_transfers=MAX_TRANSFERS)
         assert earliest_from_profile(journeys, walk_only, t) == ea(src, tgt, t, 0)
         assert len(journeys) <= 1
+        found += len(journeys)
+    assert found > 0
 
 
 def test_negative_window_is_rejected():
@@ -142,11 +156,16 @@ def test_router_range_query_journeys_depart_in_order(feed):
 
     name, tt, _, ea = feed
     router = Router(tt)
+    checked = 0
     for src, tgt, t, _, _ in random_queries(tt, 10, seed=37):
         result = router.profile(Query(src, tgt, t, window=3600, max_transfers=10))
         journeys = result.journeys
         assert [j.departure for j in journeys] == sorted({j.departure for j in journeys})
+        checked += len(journeys)
         for j in journeys:
             assert ea(src, tgt, j.departure, 0) == j.arrival
+            if j.departure < t + 3600:  # the one after the window may leave earlier than needed
+                assert ea(src, tgt, j.departure + 1, 0) > j.arrival
             last = j.legs[-1]
             assert (last.end if last.kind == "walk" else last.arrival) + j.egress == j.arrival
+    assert checked > 0

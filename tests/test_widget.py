@@ -42,8 +42,10 @@ expect.set_options(timeout=30_000)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """``owl-planner serve`` on the demo feed, fixed to a day inside its validity."""
-    with owl_planner_serve(["--date", DEMO_DAY], OUTPUT / "widget-server.log") as base:
+    """``owl-planner serve`` on the demo feed, fixed to a day inside its validity, without
+    shared mobility (whatever ``config/feeds.toml`` enables): rental modes answer 400."""
+    with owl_planner_serve(["--date", DEMO_DAY], OUTPUT / "widget-server.log",
+                           env={"OWL_GBFS_CONFIG": "none"}) as base:
         yield base
 
 
@@ -304,15 +306,15 @@ def test_rental_toggles_ask_for_rental_modes_and_fall_back_when_unsupported(
     first = parse_qs(urlsplit(log_of(page).plan_urls[0]).query)
     for m in PLAN_MODES:
         assert first[m] == ["WALK,BIKE_RENTAL,CAR_RENTAL"]
+    # This server has no sharing data: the API refuses the rental modes, so the widget
+    # plans again on foot and says so.
+    assert "sharing" not in httpx.get(f"{server}/api/v1/health").json()
     answer = httpx.get(log_of(page).plan_urls[0])
-    if answer.status_code == 400 and answer.json().get("parameter") in PLAN_MODES:
-        # This server has no sharing data yet: the widget plans on foot and says so.
-        assert len(log_of(page).plan_urls) == 2
-        retry = parse_qs(urlsplit(log_of(page).plan_urls[1]).query)
-        assert all(retry[m] == ["WALK"] for m in PLAN_MODES)
-        expect(widget.locator(".message.info")).to_contain_text("Leihfahrzeuge")
-    else:
-        assert answer.status_code == 200
+    assert answer.status_code == 400 and answer.json().get("parameter") in PLAN_MODES
+    assert len(log_of(page).plan_urls) == 2
+    retry = parse_qs(urlsplit(log_of(page).plan_urls[1]).query)
+    assert all(retry[m] == ["WALK"] for m in PLAN_MODES)
+    expect(widget.locator(".message.info")).to_contain_text("Leihfahrzeuge")
     _expect_times_of(page, log_of(page).plan_urls[-1])
 
 
