@@ -242,10 +242,13 @@ class Router:
         return self.route(q, "mcraptor").journeys
 
     def profile(self, q: Query) -> RoutingResult:
-        """rRAPTOR over departures in ``[q.time, q.time + q.window]``: journeys by departure
-        (each its latest departure), none dominated in (departure, arrival); the last may
-        depart after the window, so for every ``d`` in it the earliest arrival is the best
-        journey departing at ``>= d`` (or ``d`` plus the walking-only time)."""
+        """rRAPTOR over departures in ``[q.time, q.time + q.window]``: journeys by departure,
+        none dominated in (departure, arrival); those departing in the window leave as late
+        as they can for their arrival. The last may depart after the window: it is the
+        earliest arrival from the window's end, boarding the first trip that makes it (not
+        necessarily its latest departure; the search policy asks the reverse engine for
+        that). So for every ``d`` in the window the earliest arrival is the best journey
+        departing at ``>= d`` (or ``d`` plus the walking-only time)."""
         return self.route(q, "rraptor")
 
     def latest_departure(self, q: Query) -> Journey | None:
