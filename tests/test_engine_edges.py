@@ -74,3 +74,18 @@ def test_one_way_footpath_is_used_in_its_direction_by_arrive_by_and_mcraptor(
     # McRAPTOR to E (egress 0): alighting at B and walking the footpath arrives 08:15
     pareto = router.pareto(Query([(a, 0)], [(e, 0)], at(tt, "07:50")))
     assert min(j.arrival for j in pareto) == at(tt, "08:15")
+
+
+def test_arrive_by_answer_is_the_earliest_arrival_from_its_departure(tmp_path: Path) -> None:
+    """Issue 18's "depart 08:00, arrive 08:30 the next day": by 08:39 the latest departure
+    is yesterday 08:00; the answer must arrive when leaving then arrives (yesterday 08:40),
+    not after a day of waiting at B for today's t2."""
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,B,2,180\n")
+    a, d = ix(tt, "A"), ix(tt, "D")
+    router = Router(tt)
+    q = Query([(a, 0)], [(d, 0)], at(tt, "08:39"), arrive_by=True)
+    j = router.latest_departure(q)
+    assert j is not None and j.departure == at(tt, "08:00") - 86400
+    assert j.arrival == router.arrival(Query([(a, 0)], [(d, 0)], j.departure))
+    assert j.arrival == at(tt, "08:40") - 86400

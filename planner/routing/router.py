@@ -253,6 +253,19 @@ class Router:
 
     def latest_departure(self, q: Query) -> Journey | None:
         """Arrive-by (reverse RAPTOR): the journey leaving latest that arrives by
-        ``q.time`` with at most ``q.max_transfers`` transfers."""
+        ``q.time`` with at most ``q.max_transfers`` transfers, and of those the earliest
+        arrival from that departure. The reverse search takes the latest usable trip at
+        every step back, which can mean a day's wait at a change (leave 08:00, ride, wait,
+        arrive 08:30 next day where the same start arrives 08:40 today); one forward RAPTOR
+        from its departure gives the journey a rider wants."""
         found = self.route(q, "reverse").journeys
-        return found[0] if found else None
+        if not found:
+            return None
+        back = found[0]
+        forward = self.earliest(Query(q.sources, q.targets, back.departure,
+                                      max_transfers=q.max_transfers,
+                                      transfer_slack=q.transfer_slack,
+                                      route_mask=q.route_mask))
+        if forward is None or forward.arrival > q.time:
+            return back  # cannot happen: the reverse search proved a journey from there
+        return forward

@@ -203,11 +203,9 @@ def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
         back = router.latest_departure(q.at(limit))
         if back is None or not back.transit_legs:
             break
-        j = router.earliest(Query(q.sources, q.targets, back.departure,
-                                  max_transfers=q.max_transfers,
-                                  transfer_slack=q.transfer_slack, route_mask=q.route_mask))
-        if j is None or not j.transit_legs or j.arrival > limit:
-            break  # cannot happen: the reverse search proved a journey from there
+        j = back  # the earliest arrival from the latest departure (Router.latest_departure)
+        if j.arrival > limit:
+            break
         if found.items and j.arrival < earliest_arrival:
             break
         found.add(j)
