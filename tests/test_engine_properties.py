@@ -203,6 +203,20 @@ def test_reverse_csa_departs_at_the_latest_departure_as_unbounded_reverse_raptor
             [j.departure for j in found]
 
 
+@property_settings(30)
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
+def test_arrive_by_arrival_is_the_earliest_arrival_from_its_departure(case: Case) -> None:
+    """The journey an arrive-by engine returns is the best one from its departure: not
+    one that takes the latest trip at each step back from the deadline (issue 18)."""
+    tt, router, oracle, queries = setup(case)
+    for q in queries:
+        for engine, k in (("reverse", q.trips), ("reverse", UNBOUNDED),
+                          ("reverse_csa", UNBOUNDED)):
+            query = q.query(tt, arrive_by=True, trips=k)
+            for j in checked(tt, q, router.route(query, engine).journeys):
+                assert j.arrival == oracle.ea(q, j.departure, k), (engine, k)
+
+
 def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times() -> None:
     """The generator itself, so that the properties above cannot hold vacuously: enough
     queries change trips, are decided by the trip bound or by a change time (arrive-by

@@ -107,12 +107,11 @@ cdef class CSA:
         """Earliest arrival at any of ``q``'s targets (``INFINITY`` if none), no journey
         built (the fast path). With no targets, scans to the end (one-to-all);
         ``ws.arrivals()`` then holds every stop's arrival."""
-        return self._start(ws, q, q.sources, q.targets)
+        return self._start(ws, q, q.sources, q.targets, q.time)
 
     cdef int _start(self, CSAWorkspace ws, q, const int[:, ::1] sources,
-                    const int[:, ::1] targets) except? -1:
+                    const int[:, ::1] targets, int departure) except? -1:
         cdef const unsigned char* mask
-        cdef int departure = q.time
         cdef int slack = q.transfer_slack
         self.a.check_rows(sources, "source")
         self.a.check_rows(targets, "target")
@@ -126,10 +125,15 @@ cdef class CSA:
     def search(self, CSAWorkspace ws, q):
         """``q``'s earliest-arrival journey: ``[]`` or ``[(departure, arrival, trips,
         source_row, target_row, steps)]`` (see :meth:`results`)."""
+        return self.search_from(ws, q, q.time)
+
+    def search_from(self, CSAWorkspace ws, q, int departure):
+        """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
+        reverse engines rebuild their answer from the latest departure with it)."""
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self._start(ws, q, sources, targets)
-        return self._results(ws, sources, targets, q.time)
+        self._start(ws, q, sources, targets, departure)
+        return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int slack,

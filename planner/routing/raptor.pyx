@@ -111,12 +111,11 @@ cdef class Raptor:
         (``INFINITY`` if none), no journey built (the fast path). No targets:
         one-to-all. ``ws.round_bests()`` then lists the best arrival per number of trips.
         """
-        return self._start(ws, q, q.sources, q.targets)
+        return self._start(ws, q, q.sources, q.targets, q.time)
 
     cdef int _start(self, RaptorWorkspace ws, q, const int[:, ::1] sources,
-                    const int[:, ::1] targets) except? -1:
+                    const int[:, ::1] targets, int departure) except? -1:
         cdef const unsigned char* mask
-        cdef int departure = q.time
         cdef int slack = q.transfer_slack
         cdef int max_rounds = q.max_trips
         cdef int S = self.n_stops
@@ -134,10 +133,15 @@ cdef class Raptor:
     def search(self, RaptorWorkspace ws, q):
         """``q``'s earliest-arrival journey with the fewest trips among them: ``[]`` or
         ``[(departure, arrival, trips, source_row, target_row, steps)]``."""
+        return self.search_from(ws, q, q.time)
+
+    def search_from(self, RaptorWorkspace ws, q, int departure):
+        """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
+        reverse engines rebuild their answer from the latest departure with it)."""
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self._start(ws, q, sources, targets)
-        return self._results(ws, sources, targets, q.time)
+        self._start(ws, q, sources, targets, departure)
+        return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, RaptorWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int max_rounds, int slack,

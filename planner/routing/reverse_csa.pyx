@@ -15,6 +15,11 @@ timetable). The transfer model of ``planner.timetable.model`` is run backwards:
 So if ``LD`` is the answer, the earliest arrival departing at ``LD`` is ``<=`` the
 deadline, and departing at ``LD + 1`` it is later (or unreachable).
 
+The journey returned is forward CSA's from ``LD``: the earliest arrival from there. The
+labels above rebuild the reverse scan's own journey instead, which takes the latest
+connection at every step and so may arrive hours, even a day, later than leaving at
+``LD`` allows (issue 18); it is only the fallback should the forward search disagree.
+
 A route mask is read only where a trip is entered (at its last useful alighting), like
 the forward CSA reads it only on boarding.
 """
@@ -28,6 +33,7 @@ from planner.routing.kernel cimport (
 
 import numpy as np
 
+from planner.routing.csa import CSA
 from planner.routing.kernel import as_arrays
 
 cdef int NEG = -2147483647
@@ -45,6 +51,7 @@ cdef class ArriveByWorkspace(Workspace):
     cdef vector[int] acc, acc_row, acc_fp
     cdef vector[int] trip_epoch, trip_exit
     cdef int epoch
+    cdef readonly object forward  # the forward CSA's workspace, for the journey
 
     def __init__(self, int n_stops, int n_trips):
         Workspace.__init__(self, n_stops, 0)
@@ -79,6 +86,7 @@ cdef class ArriveBy:
     cdef const int[::1] order
     cdef const int[::1] neg_arr  # -arrival in scan order: ascending, for lower_bound
     cdef readonly int n_stops, n_trips, n_conns
+    cdef readonly object forward  # CSA on the same arrays: the journey from the answer
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
@@ -89,15 +97,18 @@ cdef class ArriveBy:
         order = arrival_order(self.a)
         self.order = order
         self.neg_arr = np.ascontiguousarray(-np.asarray(self.a.conn_arr)[order])
+        self.forward = CSA(self.a)
 
     def workspace(self) -> ArriveByWorkspace:
-        return ArriveByWorkspace(self.n_stops, self.n_trips)
+        ws = ArriveByWorkspace(self.n_stops, self.n_trips)
+        ws.forward = self.forward.workspace()
+        return ws
 
     def search(self, ArriveByWorkspace ws, q):
         """The journey departing latest that arrives by ``q.time``: ``[]`` or
         ``[(departure, arrival, trips, source_row, target_row, steps)]``, steps as in
-        ``planner.routing.csa.CSA.results`` (the arrival is the journey's own,
-        ``<= q.time``). No transfer bound: CSA counts no trips.
+        ``planner.routing.csa.CSA.results``: forward CSA's earliest-arrival journey from
+        the latest departure (``<= q.time``). No transfer bound: CSA counts no trips.
         """
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
@@ -115,6 +126,10 @@ cdef class ArriveBy:
                       &walk_only)
         if best == NEG:
             return []
+        found = self.forward.search_from(ws.forward, q, best)
+        if found and found[0][1] <= deadline:
+            return found
+        # cannot happen: the reverse scan proved a journey from ``best``
         return [self._journey(ws, sources, targets, best, best_stop, walk_only)]
 
     cdef void _run(self, ArriveByWorkspace ws, const int[:, ::1] sources,

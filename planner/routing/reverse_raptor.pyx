@@ -28,6 +28,13 @@ lower bound, so the answer is exact over the timetable; with few trips allowed i
 may lie more than 24 h before the deadline. ``None`` means no journey with at most
 ``max_trips`` trips departs anywhere in the timetable (the result is then empty).
 
+The journey returned is forward RAPTOR's from the latest departure (same bound, slack
+and mask): the earliest arrival from there, with the fewest trips among those. The
+parents below rebuild the reverse search's own journey instead, which takes the latest
+trip at every step and so may arrive hours, even a day, later than leaving at that
+departure allows (issue 18: "depart 08:00, arrive 08:30 tomorrow" where 08:40 today
+was possible); it is only the fallback should the forward search disagree.
+
 Parents: ``tpar[k * S + p]`` records the round-``k`` boarding at ``p`` (trip, board and
 alight positions) and a snapshot of the alighting stop's ``la_par``: ``k' * S + x``
 (board at ``x`` in round ``k' < k``, after a footpath when ``x`` differs) or ``-1``
@@ -43,6 +50,7 @@ from planner.routing.kernel cimport (
 )
 
 from planner.routing.kernel import as_arrays
+from planner.routing.raptor import Raptor
 
 cdef int NEG = -2147483647
 
@@ -65,6 +73,7 @@ cdef class ReverseRaptorWorkspace(Workspace):
     cdef vector[int] stop_stamp, improved_stamp
     cdef vector[int] marked, next_marked, improved, touched
     cdef int stamp
+    cdef readonly object forward  # the forward RAPTOR's workspace, for the journey
 
     def __init__(self, int n_stops, int n_routes):
         Workspace.__init__(self, n_stops, n_routes)
@@ -86,6 +95,7 @@ cdef class ReverseRaptor:
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes, n_trips
+    cdef readonly object forward  # RAPTOR on the same arrays: the journey from the answer
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
@@ -93,14 +103,18 @@ cdef class ReverseRaptor:
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
+        self.forward = Raptor(self.a)
 
     def workspace(self) -> ReverseRaptorWorkspace:
-        return ReverseRaptorWorkspace(self.n_stops, self.n_routes)
+        ws = ReverseRaptorWorkspace(self.n_stops, self.n_routes)
+        ws.forward = self.forward.workspace()
+        return ws
 
     def search(self, ReverseRaptorWorkspace ws, q):
         """The journey departing latest that arrives by ``q.time`` with at most
         ``q.max_trips`` trips: ``[]`` or ``[(departure, arrival, trips, source_row,
-        target_row, steps)]`` like ``planner.routing.reverse_csa.ArriveBy.search``.
+        target_row, steps)]`` like ``planner.routing.reverse_csa.ArriveBy.search``; the
+        earliest-arrival journey from that departure (see the module docstring).
         """
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
@@ -124,6 +138,10 @@ cdef class ReverseRaptor:
                       &best_par, &walk_row)
         if best == NEG:
             return []
+        found = self.forward.search_from(ws.forward, q, best)
+        if found and found[0][1] <= deadline:
+            return found
+        # cannot happen: the reverse search proved a journey from ``best``
         return [self._journey(ws, sources, targets, best, best_par, walk_row)]
 
     cdef void _run(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,

@@ -10,7 +10,8 @@ Engines (``ENGINES``): ``csa`` and ``raptor`` (earliest arrival; RAPTOR also per
 trips), ``mcraptor`` (Pareto sets over arrival, transfers, walking and an extra
 criterion), ``rraptor`` (range: every Pareto (departure, arrival) journey of a window)
 and ``reverse`` (arrive-by: the latest departure arriving by ``Query.time`` within
-``max_transfers``, a reverse RAPTOR; ``reverse_csa`` is the unbounded reverse CSA). Every one
+``max_transfers``, a reverse RAPTOR; ``reverse_csa`` is the unbounded reverse CSA; both
+return the earliest-arrival journey from that departure). Every one
 takes the :class:`Query` itself (route mask included) and returns the same raw shape,
 ``(departure, arrival, trips, source_row, target_row, steps)`` per journey
 (:meth:`Router.raw`); :meth:`Router.route` turns those into a :class:`RoutingResult`.
@@ -256,16 +257,7 @@ class Router:
         ``q.time`` with at most ``q.max_transfers`` transfers, and of those the earliest
         arrival from that departure. The reverse search takes the latest usable trip at
         every step back, which can mean a day's wait at a change (leave 08:00, ride, wait,
-        arrive 08:30 next day where the same start arrives 08:40 today); one forward RAPTOR
-        from its departure gives the journey a rider wants."""
+        arrive 08:30 next day where the same start arrives 08:40 today); the engine runs
+        one forward RAPTOR from its departure for the journey a rider wants."""
         found = self.route(q, "reverse").journeys
-        if not found:
-            return None
-        back = found[0]
-        forward = self.earliest(Query(q.sources, q.targets, back.departure,
-                                      max_transfers=q.max_transfers,
-                                      transfer_slack=q.transfer_slack,
-                                      route_mask=q.route_mask))
-        if forward is None or forward.arrival > q.time:
-            return back  # cannot happen: the reverse search proved a journey from there
-        return forward
+        return found[0] if found else None
