@@ -1,7 +1,8 @@
 """Compiled timetables on disk, keyed by feed content, options and day.
 
 A directory of ``.npy`` files is memory-mapped back, so a warm start costs a hash
-of the feed files plus a few ``open`` calls instead of a compile.
+of the feed files, a digest of the entry and a few ``open`` calls instead of a compile.
+An entry that fails its checks (``planner.timetable.integrity``) is rebuilt.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from planner.timetable.compile import CompileOptions, compile_timetable, content_hash
+from planner.timetable.integrity import DamagedTimetable, load_checked, write_checksums
 from planner.timetable.model import Timetable
 
 log = logging.getLogger(__name__)
@@ -38,13 +40,13 @@ def load_or_compile(
     key = content_hash(paths, opts, day)
     root = cache_dir or DEFAULT_CACHE_DIR
     target = root / key
-    if (target / "meta.json").exists():
+    if target.exists():
         try:
-            tt = Timetable.load(target)
+            tt = load_checked(target)
             tt.extra["cache"] = "hit"
             return tt
-        except (OSError, ValueError, KeyError) as exc:  # a damaged entry is rebuilt
-            log.warning("cache entry %s unreadable (%s); recompiling", target, exc)
+        except DamagedTimetable as exc:  # rebuilt, never served
+            log.warning("cache entry %s damaged (%s); recompiling", target, exc)
             shutil.rmtree(target, ignore_errors=True)
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
     root.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,7 @@ def load_or_compile(
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     try:
         tt.save(tmp)
+        write_checksums(tmp)
         try:
             tmp.rename(target)
         except OSError:  # another process won the race; its entry is equivalent
