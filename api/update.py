@@ -78,16 +78,7 @@ def download(source: GtfsSource, folder: Path, cfg: FeedConfig, force: bool = Fa
     """
     folder.mkdir(parents=True, exist_ok=True)
     current = folder / f"{source.name}.zip"
-    meta_path = folder / f"{source.name}.meta.json"
-    meta: dict[str, object] = {}
-    if meta_path.exists() and current.exists():
-        meta = json.loads(meta_path.read_text())
-    headers = {"User-Agent": "owl-planner-update/1.0"}
-    if not force and meta:
-        if meta.get("etag"):
-            headers["If-None-Match"] = str(meta["etag"])
-        if meta.get("last_modified"):
-            headers["If-Modified-Since"] = str(meta["last_modified"])
+    meta, headers = _conditional(folder, source, force)
     if source.url.startswith("file:") or "://" not in source.url:
         local = Path(source.url.removeprefix("file:"))
         if not local.exists():
@@ -99,37 +90,84 @@ def download(source: GtfsSource, folder: Path, cfg: FeedConfig, force: bool = Fa
                                                                  usegmt=True)})
     own = client is None
     client = client or httpx.Client(timeout=cfg.timeout, follow_redirects=True)
+    part = folder / f"{source.name}.zip.part"
+    # httpx's timeout bounds each read, so a server sending a byte every few seconds
+    # would never time out: the deadline bounds the whole download, retries included.
+    deadline = time.monotonic() + cfg.deadline
     last_error = ""
     try:
         for attempt in range(cfg.retries + 1):
             if attempt:
-                time.sleep(cfg.backoff * 2 ** (attempt - 1))
+                time.sleep(min(cfg.backoff * 2 ** (attempt - 1),
+                               max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
             try:
-                part = folder / f"{source.name}.zip.part"
-                with client.stream("GET", source.url, headers=headers) as r:
-                    if r.status_code == 304:
-                        log.info("%s: not modified", source.name)
-                        return Download(current, False, meta)
-                    if r.status_code >= 500:
-                        last_error = f"HTTP {r.status_code} from {source.url}"
-                        continue
-                    if r.status_code >= 400:
-                        raise UpdateError(f"{source.name}: HTTP {r.status_code} from {source.url}")
-                    with part.open("wb") as out:
-                        for chunk in r.iter_bytes(1 << 20):
-                            out.write(chunk)
-                    new_meta = {"url": source.url, "fetched_at": time.time(),
-                                "etag": r.headers.get("etag", ""),
-                                "last_modified": r.headers.get("last-modified", "")}
-                    return Download(part, True, new_meta)
+                got = _get(client, source, headers, part, deadline)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("%s: attempt %d failed: %s", source.name, attempt + 1, last_error)
+                continue
+            if got is None:
+                log.info("%s: not modified", source.name)
+                return Download(current, False, meta)
+            if isinstance(got, str):
+                last_error = got
+                continue
+            return Download(part, True, got)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     finally:
         if own:
             client.close()
+    part.unlink(missing_ok=True)
+    if time.monotonic() >= deadline:
+        raise UpdateError(f"{source.name}: download not finished within the "
+                          f"{cfg.deadline:g} s deadline ({last_error or 'too slow'})")
     raise UpdateError(f"{source.name}: download failed after {cfg.retries + 1} attempts "
                       f"({last_error})")
+
+
+def _conditional(folder: Path, source: GtfsSource,
+                 force: bool) -> tuple[dict[str, object], dict[str, str]]:
+    """The last good download's metadata and the request headers that ask for a newer
+    file only (none with ``force``)."""
+    meta_path = folder / f"{source.name}.meta.json"
+    meta: dict[str, object] = {}
+    if meta_path.exists() and (folder / f"{source.name}.zip").exists():
+        meta = json.loads(meta_path.read_text())
+    headers = {"User-Agent": "owl-planner-update/1.0"}
+    if not force and meta:
+        if meta.get("etag"):
+            headers["If-None-Match"] = str(meta["etag"])
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = str(meta["last_modified"])
+    return meta, headers
+
+
+def _get(client: httpx.Client, source: GtfsSource, headers: dict[str, str], part: Path,
+         deadline: float) -> dict[str, object] | str | None:
+    """One GET into ``part``: its metadata, None for 304, or a retryable error (5xx, the
+    deadline passed mid-body; ``part`` is then removed). 4xx raises at once."""
+    with client.stream("GET", source.url, headers=headers) as r:
+        if r.status_code == 304:
+            return None
+        if r.status_code >= 500:
+            return f"HTTP {r.status_code} from {source.url}"
+        if r.status_code >= 400:
+            raise UpdateError(f"{source.name}: HTTP {r.status_code} from {source.url}")
+        with part.open("wb") as out:
+            for chunk in r.iter_bytes():  # as it arrives, so the deadline is seen
+                out.write(chunk)
+                if time.monotonic() >= deadline:
+                    break
+            else:
+                return {"url": source.url, "fetched_at": time.time(),
+                        "etag": r.headers.get("etag", ""),
+                        "last_modified": r.headers.get("last-modified", "")}
+    part.unlink(missing_ok=True)
+    return f"stopped after {part.name} took longer than the deadline"
 
 
 # --- clipping ---------------------------------------------------------------------------
@@ -382,11 +420,17 @@ def _fetch(cfg: FeedConfig, downloads: Path, sources: list[GtfsSource], force: b
            client: httpx.Client | None) -> dict[str, Download]:
     """Download ``sources``; every other configured source uses its last good download."""
     fetched: dict[str, Download] = {}
-    for s in sources:
-        d = download(s, downloads, cfg, force=force, client=client)
-        if d.changed:
-            load_feeds([d.path])  # GtfsError: the new file never replaces the old one
-        fetched[s.name] = d
+    try:
+        for s in sources:
+            d = download(s, downloads, cfg, force=force, client=client)
+            fetched[s.name] = d
+            if d.changed:
+                load_feeds([d.path])  # GtfsError: the new file never replaces the old one
+    except BaseException:  # nothing of a failed update stays behind
+        for d in fetched.values():
+            if d.path.suffix == ".part":
+                d.path.unlink(missing_ok=True)
+        raise
     for s in cfg.gtfs:
         if s.name not in fetched:
             prev = downloads / f"{s.name}.zip"
