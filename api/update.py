@@ -186,7 +186,16 @@ def _rows(zf: zipfile.ZipFile, name: str) -> tuple[list[str], Iterator[list[str]
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return None
-    return header, reader
+    return header, _padded(reader, len(header))
+
+
+def _padded(reader: Iterator[list[str]], width: int) -> Iterator[list[str]]:
+    """Rows without blank lines, short rows padded to the header (real feeds have both:
+    BART's routes.txt crashed the clipper with an IndexError)."""
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        yield row + [""] * (width - len(row)) if len(row) < width else row
 
 
 def _table(zf: zipfile.ZipFile, name: str) -> tuple[list[str], list[list[str]]] | None:
@@ -233,23 +242,37 @@ def _stops_inside(header: list[str], rows: list[list[str]],
     return inside
 
 
-def _trips_with_two_stops(src: Path, zf: zipfile.ZipFile, inside: set[str]) -> set[str]:
-    """Pass 1 over stop_times: the trips that keep at least two stops (a ride)."""
+def _stop_times(src: Path, zf: zipfile.ZipFile) -> Iterator[tuple[str, str]]:
+    """One streamed pass over stop_times: (trip_id, stop_id) per row."""
     got = _rows(zf, "stop_times.txt")
     if got is None:
         raise GtfsError(str(src), ["required file missing or empty: stop_times.txt"])
     sh, reader = got
     s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
-    per_trip: dict[str, int] = {}
-    for r in reader:
-        if len(r) > s_stop and r[s_stop] in inside:
-            per_trip[r[s_trip]] = per_trip.get(r[s_trip], 0) + 1
-    return {t for t, n in per_trip.items() if n >= 2}
+    return ((r[s_trip], r[s_stop]) for r in reader)
 
 
-def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter, keep_trips: set[str],
-                      inside: set[str]) -> set[str]:
-    """Pass 2: stop_times of kept trips at kept stops; returns the stops they use."""
+def _trips_to_keep(src: Path, zf: zipfile.ZipFile, inside: set[str],
+                   station: dict[str, str]) -> set[str]:
+    """The trips that stop inside the region, and those linking two stations they reach
+    (Bielefeld -> Hannover, a train not stopping in OWL to Kassel, on to Paderborn: one
+    ride outside the region is kept; journeys with two in a row outside are not).
+    Three streamed passes over stop_times; only id sets are held."""
+    serving = {t for t, s in _stop_times(src, zf) if s in inside}
+    reached = {station.get(s, s) for t, s in _stop_times(src, zf) if t in serving}
+    seen: dict[str, set[str]] = {}
+    for t, s in _stop_times(src, zf):
+        if t not in serving:
+            at = station.get(s, s)
+            if at in reached:
+                seen.setdefault(t, set()).add(at)
+    return serving | {t for t, at in seen.items() if len(at) >= 2}
+
+
+def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter,
+                      keep_trips: set[str]) -> set[str]:
+    """Pass 2: every stop time of the kept trips, outside stops included (a journey
+    between two OWL stations may ride through Hamm or Hannover); returns their stops."""
     got = _rows(zf, "stop_times.txt")
     assert got is not None  # pass 1 read it
     sh, reader = got
@@ -258,7 +281,7 @@ def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter, keep_trips: set
 
     def st_rows() -> Iterator[list[str]]:
         for r in reader:
-            if len(r) > s_stop and r[s_trip] in keep_trips and r[s_stop] in inside:
+            if r[s_trip] in keep_trips:
                 used_stops.add(r[s_stop])
                 yield r
 
@@ -321,8 +344,8 @@ def _write_transfers(zf: zipfile.ZipFile, write: _MemberWriter, kept_stops: set[
 
 
 def clip_feed(src: Path, dst: Path, bbox: BBox) -> dict[str, int]:
-    """Keep stops inside ``bbox`` (plus their parent stations), stop_times at kept stops,
-    trips with at least two of them, and everything those reference."""
+    """Keep the trips of :func:`_trips_to_keep` with all their stops (and their parent
+    stations), and everything those reference: clipping must not cut journeys."""
     with zipfile.ZipFile(src) as zf:
         stops = _table(zf, "stops.txt")
         if stops is None:
@@ -331,12 +354,13 @@ def clip_feed(src: Path, dst: Path, bbox: BBox) -> dict[str, int]:
         i_id = h.index("stop_id")
         i_par = h.index("parent_station") if "parent_station" in h else -1
         inside = _stops_inside(h, rows, bbox)
-        keep_trips = _trips_with_two_stops(src, zf, inside)
+        station = {r[i_id]: r[i_par] for r in rows if i_par >= 0 and r[i_par]}
+        keep_trips = _trips_to_keep(src, zf, inside, station)
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as out:
             write = _MemberWriter(out)
-            used_stops = _write_stop_times(zf, write, keep_trips, inside)
+            used_stops = _write_stop_times(zf, write, keep_trips)
             routes_used, services, shapes_used = _write_trips(zf, write, keep_trips)
             parents = {r[i_par] for r in rows if i_par >= 0 and r[i_id] in used_stops
                        and r[i_par]}
