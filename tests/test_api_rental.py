@@ -335,6 +335,9 @@ def test_health_lists_the_gbfs_system_with_its_last_success(
     assert system["systemName"] == "TIER Escooter Wolfsburg"
     assert system["lastError"] is None and system["stale"] is False
     assert system["ageSeconds"] == 0
+    # records skipped per file and reason, as the feed counted them
+    assert isinstance(system["skippedRecords"], dict)
+    assert system["skippedRecords"] == rt.sharing.feeds[0].skipped
     assert system["lastSuccess"] == time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
                                                   time.gmtime(rt.sharing.now()))
 
