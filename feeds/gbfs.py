@@ -608,6 +608,8 @@ class GbfsSnapshot:
     #: Each file's last successful fetch; changes whenever the state may have changed.
     state_version: tuple[tuple[str, float | None], ...]
     last_error: str | None = None
+    #: Each file's own ``last_updated`` and ``ttl``: the age of the data, not of our copy.
+    data_times: tuple[tuple[str, float | None, float], ...] = ()
 
     def _success(self, name: str) -> float | None:
         return dict(self.state_version).get(name)
@@ -628,7 +630,16 @@ class GbfsSnapshot:
         if last is None:
             return False
         now = time.time() if now is None else now
-        return now - last <= (self.max_age if max_age is None else max_age)
+        bound = self.max_age if max_age is None else max_age
+        if now - last > bound:
+            return False
+        # A copy fetched a second ago can hold data frozen for a year (issue 16: a 2023
+        # snapshot offered as live). The feed promises new data every ``ttl`` seconds
+        # after ``last_updated``; data older than that plus the bound is not offered.
+        for n, updated, ttl in self.data_times:
+            if n == name and updated is not None:
+                return now - updated <= ttl + bound
+        return True
 
     def is_stale(self, max_age: float | None = None, now: float | None = None) -> bool:
         live = self._live()
@@ -938,7 +949,9 @@ class GbfsFeed:
             stations=tuple(self.stations), vehicles=tuple(self.vehicles),
             geofencing_zones=tuple(self.geofencing_zones),
             global_rules=tuple(self.global_rules), state_version=version,
-            last_error=self.last_error)
+            last_error=self.last_error,
+            data_times=tuple((n, st.last_updated, st.ttl)
+                             for n, st in sorted(list(self.files.items()))))
         self._snapshot = snap
         return snap
 

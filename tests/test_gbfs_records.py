@@ -69,3 +69,20 @@ def test_rental_links_that_are_not_http_or_the_apps_own_are_dropped(
     skipped = feed.skipped["station_information"]
     assert sum(skipped.values()) == 3
     assert skipped["rental_uris.web: not an http(s) or app link"] == 1
+
+
+def test_a_frozen_snapshot_is_not_offered_however_recently_fetched(
+        server: GbfsServer) -> None:  # noqa: F811
+    """Issue 16: the 2022 Oslo files served today (fetched a second ago, but with their
+    own 2022 ``last_updated``) were offered as live. Freshness is the data's age."""
+    shared("gbfs-no-oslo-bysykkel")
+    server.live_at = None  # as archived: last_updated 2022-10-24
+    feed = GbfsFeed(server.base + oslo_manifest(server, OSLO_SERIES[:1]), max_age=900)
+    feed.refresh(T0)
+    assert feed.last_error is None and len(feed.stations) > 100
+    assert feed.usable_stations(T0) == []
+    assert feed.is_stale(now=T0)
+    updated = json.loads(OSLO_SERIES[0].read_text())["last_updated"]
+    # the same copy at a clock just after its own last_updated (+ ttl 10 s + 900 s) is live
+    assert len(feed.usable_stations(updated + 10 + 900)) > 100
+    assert feed.usable_stations(updated + 10 + 901) == []
