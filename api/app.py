@@ -37,6 +37,7 @@ from api.common import (
     stop_place,
 )
 from api.geocode import KIND_NAMES
+from api.limits import ClientRateLimit
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
 from api.runtime import Runtime
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=3600)
 
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
+    app.add_middleware(ClientRateLimit, rate_per_minute=settings.client_rate_per_minute,
+                       burst=settings.client_burst,
+                       trusted_proxies=settings.trusted_proxies)
 
     _register_errors(app)
     _register_geocoding(app, rt)
@@ -132,7 +136,9 @@ def _register_errors(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.message, exc.parameter)
+        response = _error(exc.status, exc.message, exc.parameter)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,11 +18,13 @@ from planner.timetable.model import Timetable
 class ApiError(Exception):
     """An error the client caused (or a limit it hit); becomes ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+    def __init__(self, status: int, message: str, parameter: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.parameter = parameter
+        self.headers = headers or {}  # e.g. Retry-After on 429 and 503
 
 
 _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
