@@ -581,6 +581,23 @@ def compile_timetable(
     return tt
 
 
+_DIGESTS: dict[tuple[str, int, int], bytes] = {}
+
+
+def _file_digest(f: Path) -> bytes:
+    """SHA-256 of a feed file, remembered while its size and mtime stay the same: a
+    server looking up the cached timetable of another day need not reread a 100 MB zip."""
+    st = f.stat()
+    key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = hashlib.sha256(f.read_bytes()).digest()
+        if len(_DIGESTS) > 1024:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
+
+
 def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date) -> str:
     """Hash of the feeds' bytes, the options and the day: the cache key and version."""
     h = hashlib.sha256()
@@ -589,7 +606,7 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
         files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
         for f in files:
             h.update(f.name.encode())
-            h.update(f.read_bytes())
+            h.update(_file_digest(f))
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
     h.update(b"compile-v3")  # bump when compiled arrays change (v3: one Earth radius)
