@@ -6,7 +6,6 @@ import numpy as np
 
 from api.common import iso, route_fields, stop_place
 from api.store import Prepared
-from planner.routing.modes import mode_of_route_type
 
 
 def board_events(prepared: Prepared, stops: list[int], arrivals: bool
@@ -73,7 +72,7 @@ def stop_time_json(prepared: Prepared, t: int, trip: int, stop: int, arrivals: b
     day = tt.dates[int(tt.trip_day[trip])]
     return {
         "place": stop_place(prepared, stop, **times),
-        "mode": mode_of_route_type(int(tt.line_type[line])),
+        "mode": prepared.line_modes[line],
         "realTime": False,
         "headsign": str(tt.gtfs_trip_headsign[g]),
         "agencyName": str(tt.line_agency_name[line]),
