@@ -228,7 +228,8 @@ def test_stoptimes_arrivals_end_at_the_requested_time(client: TestClient) -> Non
 
 
 def test_stoptimes_unknown_stop_is_404_naming_it(client: TestClient) -> None:
-    r = client.get("/api/v1/stoptimes", params={"stopId": "no-such-stop", "time": DAY})
+    r = client.get("/api/v1/stoptimes", params={"stopId": "no-such-stop", "time": DAY,
+                                                "n": 5})
     assert r.status_code == 404 and "no-such-stop" in r.json()["error"]
 
 
