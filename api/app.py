@@ -17,9 +17,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -27,10 +27,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.common import (
     ApiError,
-    parse_coordinate,
-    stop_place,
 )
-from api.geocode import KIND_NAMES
+from api.locate import register_locate
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
 from api.runtime import Runtime
@@ -113,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
 
     _register_errors(app)
-    _register_geocoding(app, rt)
+    register_locate(app, rt)
     register_stoptimes(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
@@ -144,50 +142,6 @@ def _register_errors(app: FastAPI) -> None:
     @app.exception_handler(GtfsError)
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
         return _error(503, f"timetable data unusable: {exc}")
-
-
-def _register_geocoding(app: FastAPI, rt: Runtime) -> None:
-    @app.get("/api/v1/geocode", tags=["geocode"], summary="Stop search by name")
-    async def geocode(
-        text: Annotated[str, Query(min_length=1, max_length=200,
-                                   description="name or part of it, any case, umlauts "
-                                               "optional (\"guetersloh\")")],
-        limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    ) -> list[dict[str, Any]]:
-        def work() -> list[dict[str, Any]]:
-            prepared, _ = rt.prepared_for(None)
-            out = []
-            for m in prepared.search.search(text, limit):
-                place = stop_place(prepared, m.stop)
-                out.append({"type": "STOP", "id": place["stopId"], "name": place["name"],
-                            "lat": place["lat"], "lon": place["lon"],
-                            "score": round(m.score, 3), "match": KIND_NAMES[m.kind],
-                            "hasService": bool(prepared.search.served[m.stop])})
-            return out
-
-        return await rt.run(work)
-
-    @app.get("/api/v1/reverse-geocode", tags=["geocode"], summary="Nearest stops")
-    async def reverse_geocode(
-        place: Annotated[str, Query(description="lat,lon")],
-        limit: Annotated[int, Query(ge=1, le=50)] = 10,
-        radius: Annotated[float, Query(gt=0, le=50_000, description="metres")] = 5000.0,
-    ) -> list[dict[str, Any]]:
-        coordinate = parse_coordinate(place, "place")
-        if coordinate is None:
-            raise ApiError(400, f"place: expected 'lat,lon', got {place!r}", "place")
-        lat, lon = coordinate
-
-        def work() -> list[dict[str, Any]]:
-            prepared, _ = rt.prepared_for(None)
-            out = []
-            for stop, dist in prepared.stop_index.within(lat, lon, radius)[:limit]:
-                p = stop_place(prepared, stop)
-                out.append({"type": "STOP", "id": p["stopId"], "name": p["name"],
-                            "lat": p["lat"], "lon": p["lon"], "distance": round(dist, 1)})
-            return out
-
-        return await rt.run(work)
 
 
 def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
