@@ -29,6 +29,7 @@ from api.common import (
     ApiError,
 )
 from api.locate import register_locate
+from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
 from api.runtime import Runtime
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _register_errors(app)
     register_locate(app, rt)
     register_stoptimes(app, rt)
+    register_maps(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)
