@@ -32,6 +32,7 @@ from api.locate import register_locate
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.rentals import register_rentals
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
 from api.stoptimes import register_stoptimes
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_locate(app, rt)
     register_stoptimes(app, rt)
     register_maps(app, rt)
+    register_rentals(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)

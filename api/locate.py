@@ -184,7 +184,8 @@ def register_locate(app: FastAPI, rt: Runtime) -> None:
         type: Annotated[list[str] | None, Query()] = None,
         numResults: int | None = None,
         limit: Annotated[int | None, Query(description="older name of numResults")] = None,
-        radius: Annotated[float, Query(gt=0, le=50_000, description="metres")] = 5000.0,
+        radius: Annotated[float | None, Query(gt=0, description="metres; default: "
+                                                               "no bound, as MOTIS")] = None,
     ) -> list[dict[str, Any]]:
         at = _coordinate(place, "place")
         assert at is not None
@@ -196,7 +197,10 @@ def register_locate(app: FastAPI, rt: Runtime) -> None:
                 return []
             prepared, _ = rt.prepared_for(None)
             out = []
-            for stop, dist in prepared.stop_index.within(at[0], at[1], radius)[:count]:
+            found = prepared.stop_index.nearest(at[0], at[1], count)
+            for stop, dist in found:
+                if radius is not None and dist > radius:
+                    break
                 # Higher scores are better in geocode; here the nearest is best.
                 j = match_json(prepared, int(stop), -float(dist), None)
                 j["distance"] = round(float(dist), 1)
