@@ -261,7 +261,8 @@ def _register_board(app: FastAPI, rt: Runtime, version: ApiVersion, limit: int) 
         if n is None and window is None:
             raise ApiError(400, "neither 'n' nor 'window' is provided", "n")
         if n is not None and not 0 <= n <= limit:
-            raise ApiError(400 if n < 0 else 429, f"n: {n} outside 0..{limit}", "n")
+            # MOTIS reads n unsigned: a negative one is "too many" as well.
+            raise ApiError(429, f"n: {n} outside 0..{limit}", "n")
         stop_id, coordinate = _where(stopId, center, radius)
         modes = parse_mode_list(mode, "mode")
         zone = rt.store.timezone()
