@@ -106,6 +106,10 @@ class Runtime:
         age = time.time() - fs.published_at
         update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
         out: dict[str, Any] = {
+            # MOTIS's HealthResponse: whether realtime (none is read) and GBFS updates
+            # were consumed at least once.
+            "rt": False,
+            "gbfs": any(f.last_success is not None for f in self.sharing.feeds),
             "status": "ok",
             "timetable": {
                 "feedVersion": fs.version,

@@ -56,6 +56,9 @@ class Settings:
     max_search_window: int = 6 * 3600
     max_itineraries: int = 10
     max_stoptimes: int = 100
+    #: MOTIS's limits: ``many`` places of one-to-many, ``maxTravelTime`` of one-to-all.
+    max_one_to_many: int = 128
+    max_one_to_all_minutes: int = 90
     max_walk_seconds: int = 3600
     stale_after: float = 7 * 86400.0  # data older than this is marked stale in health
     reload_interval: float = 10.0  # seconds between checks of the published pointer
@@ -108,6 +111,8 @@ _ENV: dict[str, str] = {
     "max_search_window": "OWL_MAX_SEARCH_WINDOW",
     "max_itineraries": "OWL_MAX_ITINERARIES",
     "max_stoptimes": "OWL_MAX_STOPTIMES",
+    "max_one_to_many": "OWL_MAX_ONE_TO_MANY",
+    "max_one_to_all_minutes": "OWL_MAX_ONE_TO_ALL_MINUTES",
     "max_walk_seconds": "OWL_MAX_WALK_SECONDS",
     "stale_after": "OWL_STALE_AFTER",
     "reload_interval": "OWL_RELOAD_INTERVAL",

@@ -90,6 +90,17 @@ def _read_raw_files(path: Path) -> dict[str, bytes]:
     return files
 
 
+#: Text columns gtfs-kit does not type: without this pandas reads platform "7" as 7.0.
+EXTRA_TEXT = {"stops": ("platform_code", "level_id", "tts_stop_name")}
+
+
+def _dtypes(table: str) -> dict[str, str] | type[str]:
+    base = gk_constants.DTYPES.get(table)
+    if base is None:
+        return str
+    return {**base, **{c: "string" for c in EXTRA_TEXT.get(table, ())}}
+
+
 def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings)."""
     warnings: list[str] = []
@@ -101,7 +112,7 @@ def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
         try:
             df = pd.read_csv(
                 io.StringIO(text),
-                dtype=gk_constants.DTYPES.get(name, str),
+                dtype=_dtypes(name),
                 na_values=["", " "],
                 keep_default_na=False,
                 skipinitialspace=True,

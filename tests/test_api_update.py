@@ -192,7 +192,7 @@ def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         assert health["status"] == "ok" and health["update"]["lastError"] == ""
         # Aalen is neither served by a train stopping in the smaller region nor linking
         # two stations such trains reach (it was in the first version's)
-        gone = c.get("/api/v1/stoptimes", params={"stopId": "owl:643847",
+        gone = c.get("/api/v1/stoptimes", params={"stopId": "owl:643847", "n": 5,
                                                   "time": "2026-04-20T08:00:00+02:00"})
         assert gone.status_code == 404
         r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",
