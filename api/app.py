@@ -93,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         rt.sharing.start()  # no thread without GBFS feeds
+        if settings.warm_start:  # the default day, before the first request
+            await asyncio.to_thread(rt.store.warm)
         try:
             yield
         finally:

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from api.cache import RedisCache, make_cache
 from api.common import ApiError
-from api.limits import CLIENT, SearchGate
+from api.limits import CLIENT, SearchGate, retry_after
 from api.metrics import Metrics
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
-from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
+from api.store import DayCompiling, OutOfRangeError, Prepared, TimetableStore, feed_ages
 
 T = TypeVar("T")
 
@@ -92,6 +92,9 @@ class Runtime:
             prepared = self.store.get(day)
         except OutOfRangeError as exc:
             raise ApiError(422, f"time: {exc}", "time") from None
+        except DayCompiling as exc:
+            raise ApiError(503, f"{exc}; retry in a few seconds",
+                           headers=retry_after(exc.retry_after)) from None
         if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
             day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
             prepared = self.store.get(day)
