@@ -35,7 +35,8 @@ class Runtime:
         self.metrics = Metrics()
         self.store = TimetableStore(settings)
         self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
-                                on_error=self.metrics.cache_errors.inc)
+                                on_error=self.metrics.cache_errors.inc,
+                                max_bytes=int(settings.cache_mb * (1 << 20)))
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
                                        thread_name_prefix="owl-search")
         threads = max(1, settings.search_threads)
@@ -118,7 +119,7 @@ class Runtime:
             "timetable": {
                 "feedVersion": fs.version,
                 "versions": {d: p.version for d, p in store.loaded().items()},
-                "feeds": [str(p) for p in fs.paths],
+                "feeds": [p.name for p in fs.paths],  # names: paths tell an attacker too much
                 "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
                 "defaultDay": day.isoformat(),
                 "timezone": store.timezone(),

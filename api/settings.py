@@ -36,6 +36,7 @@ class Settings:
     walk_speed_kmh: float = 4.5
     redis_url: str = ""
     cache_size: int = 2048  # in-process LRU entries
+    cache_mb: float = 256.0  # ... and their bytes (a HART plan with geometry is ~130 KB)
     cache_ttl: int = 3600  # seconds; Redis entries expire too
     #: Service days kept prepared in memory: at most this many, and while their arrays
     #: (memory-mapped from the disk cache) stay within timetable_memory_mb. Loading a day
@@ -112,6 +113,7 @@ _ENV: dict[str, str] = {
     "redis_url": "REDIS_URL",
     "cache_size": "OWL_CACHE_SIZE",
     "cache_ttl": "OWL_CACHE_TTL",
+    "cache_mb": "OWL_CACHE_MB",
     "timetable_days": "OWL_TIMETABLE_DAYS",
     "timetable_memory_mb": "OWL_TIMETABLE_MEMORY_MB",
     "compile_wait": "OWL_COMPILE_WAIT",
