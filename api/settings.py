@@ -58,7 +58,9 @@ class Settings:
     #: Searches one client may have admitted at once (0: half the threads, at least 1).
     client_searches: int = 0
     #: Requests per minute per client on /api/ (0: no limit), with bursts of client_burst.
-    client_rate_per_minute: float = 600.0
+    #: Off by default: the reverse proxy limits rates (docs/deploy/nginx.conf); this is
+    #: for a deployment without one. Concurrent searches per client are always bounded.
+    client_rate_per_minute: float = 0.0
     client_burst: float = 60.0
     #: Peers whose X-Forwarded-For names the client (the reverse proxy in front).
     trusted_proxies: tuple[str, ...] = ()
