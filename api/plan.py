@@ -714,7 +714,7 @@ def _register_v1(app: FastAPI, rt: "Runtime") -> None:
         providers = check_rental(rt, modes, rentalProviders)
         request: dict[str, Any] = dict(
             arrive_by=arrive, search_window=searchWindow,
-            num_itineraries=numItineraries, max_transfers=maxTransfers,
+            num_itineraries=numItineraries, max_transfers=V1.max_transfers(maxTransfers),
             min_transfer_time=minTransferTime, pedestrian_speed=round(pedestrianSpeed, 3),
             max_pre_transit_time=maxPreTransitTime,
             max_post_transit_time=maxPostTransitTime, max_direct_time=maxDirectTime,
