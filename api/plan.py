@@ -895,7 +895,7 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
     params.integer("passengers", None, 1)
     params.integer("luggage", None, 1)
     params.enum("algorithm", ("RAPTOR", "PONG", "TB"), "PONG")
-    params.enum("realtimeMode", ("SCHEDULED", "REALTIME", "FULL"), "REALTIME")
+    params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"), "REALTIME")
     params.array("language")
     max_transfers = params.integer("maxTransfers")
     if max_transfers is not None and max_transfers < 0:
@@ -935,7 +935,8 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
     request = dict(
         arrive_by=arrive, search_window=min(window, s.max_search_window),
         num_itineraries=min(max(n, 0), s.max_itineraries),
-        max_transfers=transfers, min_transfer_time=slack,
+        # a transfer longer than a day never fits the compiled days: a day is the bound
+        max_transfers=transfers, min_transfer_time=min(slack, 24 * 60),
         pedestrian_speed=round(speed or 0.0, 3),
         max_pre_transit_time=min(params.integer("maxPreTransitTime", 900, 0) or 0,
                                  s.max_walk_seconds),
@@ -955,7 +956,9 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
         widen=n > 0 and timetable_view,
         radius=None if radius is None or radius < 0 else radius,
         cycling_speed=cycling,
-        max_matching_distance=params.number("maxMatchingDistance", None, 0),
+        # a negative distance matches nothing, as 0 does
+        max_matching_distance=max(0.0, params.number("maxMatchingDistance") or 0.0)
+        if params.raw("maxMatchingDistance") else None,
         rental_filters=(sides["pre"][1], sides["post"][1], sides["direct"][1]))
     return PlanInputs(from_place, to_place, moment, request,
                       clock.monotonic() + max(0.0, float(deadline)))
