@@ -18,11 +18,13 @@ from planner.timetable.model import Timetable
 class ApiError(Exception):
     """An error the client caused (or a limit it hit); becomes ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+    def __init__(self, status: int, message: str, parameter: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.parameter = parameter
+        self.headers = headers or {}  # e.g. Retry-After on 429 and 503
 
 
 _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
@@ -121,16 +123,23 @@ def display_name(tt: Timetable, gtfs_trip: int) -> str:
     return ""
 
 
-def trip_fields(tt: Timetable, gtfs_trip: int, version: int) -> dict[str, object]:
+def trip_fields(tt: Timetable, gtfs_trip: int, version: int,
+                last_stop: int | None = None) -> dict[str, object]:
     """What a MOTIS leg and a stop time both say about their trip, line and agency.
+
+    ``headsign``: the GTFS trip_headsign, else the name of the trip's ``last_stop``
+    (nigiri's fallback; the DB feeds have no headsigns at all).
 
     Without realtime data a trip is never cancelled and has no realtime times; GTFS has
     no reservation field, so MOTIS's default for it, ``NONE``, applies. Before v4 MOTIS
     sends the display name as ``routeShortName``."""
     line = int(tt.gtfs_trip_line[gtfs_trip])
     label = display_name(tt, gtfs_trip)
+    headsign = str(tt.gtfs_trip_headsign[gtfs_trip])
+    if not headsign and last_stop is not None:
+        headsign = str(tt.stop_names[last_stop])
     out: dict[str, object] = {
-        "headsign": str(tt.gtfs_trip_headsign[gtfs_trip]),
+        "headsign": headsign,
         "agencyId": str(tt.line_agency_id[line]),
         "agencyName": str(tt.line_agency_name[line]),
         "agencyUrl": str(tt.line_agency_url[line]),

@@ -39,7 +39,9 @@ def operation(version: int, path: str, method: str = "get") -> dict[str, Any]:
 
 
 def response_schema(version: int, path: str, status: str = "200") -> dict[str, Any]:
-    content = operation(version, path)["responses"][status]["content"]
+    responses = operation(version, path)["responses"]
+    # YAML reads an unquoted 200 as a number (openapi-v1.yaml), a quoted one as text.
+    content = (responses.get(status) or responses[int(status)])["content"]
     schema: dict[str, Any] = content["application/json"]["schema"]
     return schema
 

@@ -41,7 +41,8 @@ TRAINS_ONLY = "HIGHSPEED_RAIL,LONG_DISTANCE,NIGHT_RAIL,REGIONAL_RAIL,REGIONAL_FA
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    settings = load_settings(env={}, feeds=(str(DEMO_FEED),), date=DAY)
+    # many requests from one test client: no per-client rate limit here
+    settings = load_settings(env={}, feeds=(str(DEMO_FEED),), date=DAY, client_rate_per_minute=0)
     with TestClient(create_app(settings)) as c:
         yield c
 

@@ -48,7 +48,7 @@ REFUSED = {"via", "viaMinimumStay", "transferTimeFactor", "pedestrianProfile",
 NOT_NEGATIVE = {"maxTransfers", "minTransferTime", "additionalTransferTime"}
 
 app = create_app(load_settings(env={}, feeds=(str(DEMO_FEED),), date=DAY,
-                               search_deadline=10.0))
+                               search_deadline=10.0, client_rate_per_minute=0))
 
 
 def _trip_ids() -> list[str]:
