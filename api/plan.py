@@ -45,6 +45,7 @@ from api.common import (
     versioned_level,
 )
 from api.geo import encode_polyline
+from api.limits import check_cost
 from api.plan_params import (
     FORM_FACTORS,
     PROPULSION_TYPES,
@@ -617,6 +618,13 @@ class PlanInputs:
 
 async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
     """Plan (or take from the cache) and send one plan request of any version."""
+    asked = inputs.request
+    pre, post = asked["max_pre_transit_time"], asked["max_post_transit_time"]
+    check_cost(rt.settings.max_request_cost,
+               window=("searchWindow", asked["search_window"]),
+               itineraries=("numItineraries", asked["num_itineraries"]),
+               walk=("maxPreTransitTime", pre) if pre >= post
+               else ("maxPostTransitTime", post))
 
     def work() -> bytes:
         prepared, when = rt.prepared_for(inputs.moment)
