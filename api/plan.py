@@ -525,7 +525,8 @@ def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Locati
         direct_modes=req.direct_modes, providers=req.rental_providers, deadline=deadline,
         rental_filters=req.rental_filters, bike_speed=req.cycling_speed, radius=req.radius,
         max_travel_time=req.max_travel_time, fastest_direct_factor=req.fastest_direct_factor,
-        max_itineraries=req.max_itineraries)
+        max_itineraries=req.max_itineraries,
+        count_is_minimum=req.version >= 2)  # MOTIS from v2 on; /api/v1 keeps it a bound
 
 
 def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Location,

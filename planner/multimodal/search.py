@@ -27,8 +27,9 @@ What a trip request becomes (the API only parses it and renders the :class:`Trip
   within ``NEAR_DUPLICATE_S`` of each other, are one journey: the one arriving first
   (then leaving latest, then walking least) stays. Walking and rental itineraries
   together are then cut to ``num_itineraries``: the first ones of a later page, the last
-  ones (nearest ``time``) of an earlier or arrive-by page. Unlike MOTIS, whose
-  ``numItineraries`` is only the minimum that widens the window, the count is a bound.
+  ones (nearest ``time``) of an earlier or arrive-by page; with ``count_is_minimum``
+  (MOTIS's ``numItineraries``, the minimum that widens the window: the v5/v6 API) every
+  itinerary of the final window stays.
 * **Direct** trips: a walk (within ``max_direct``), a bike or car ride of ``direct_modes``,
   and rental trips of ``direct_modes``.
 * ``transit=False`` asks for direct trips only (MOTIS's empty ``transitModes``).
@@ -160,6 +161,10 @@ class TripRequest:
     max_travel_time: int | None = None
     fastest_direct_factor: float | None = None
     max_itineraries: int | None = None
+    #: MOTIS's reading of ``num_itineraries``: the minimum the window widens to, every
+    #: itinerary of the final window kept (``max_itineraries`` bounds them). False: the
+    #: count is also the most returned (this server's ``/api/v1``).
+    count_is_minimum: bool = False
 
     @property
     def wants_rental(self) -> bool:
@@ -556,6 +561,8 @@ def merge(tt: Timetable, walking: list[Journey], rental: list[Itinerary], req: T
         if not any(near_duplicates(tt, it, kept) for kept in out):
             out.append(it)
     out.sort(key=lambda x: (x.leave, x.arrival))
+    if req.count_is_minimum:
+        return out
     n = max(1, req.num_itineraries)
     return out[-n:] if earlier_side else out[:n]
 
@@ -636,7 +643,7 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
                  arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
                  min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
                  transfer_slack=req.transfer_slack, route_mask=req.route_mask,
-                 deadline=req.deadline)
+                 deadline=req.deadline, whole_window=req.count_is_minimum)
     reason = ""
     if not access and not rentals.access:
         reason = f"no stop within {req.max_pre_transit} s of walking from fromPlace"
@@ -651,7 +658,7 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
                       arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
                       min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
                       transfer_slack=req.transfer_slack, route_mask=req.route_mask,
-                      deadline=req.deadline)
+                      deadline=req.deadline, whole_window=req.count_is_minimum)
             outcome = search(router, q, req.page)
         else:
             outcome = SearchOutcome([], NO_RENTAL_HELPS, _window(req))
