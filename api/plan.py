@@ -606,6 +606,11 @@ def cursor_moment(page_cursor: str) -> tuple[datetime, bool, bool]:
     return moment, arrive, earlier
 
 
+#: Share of the request's time budget the search may use: it stops there with what it
+#: has (answered with a warning, never cached), before the 503 at the full deadline.
+SEARCH_SHARE = 0.8
+
+
 @dataclass(frozen=True)
 class PlanInputs:
     """A request's parameters before the timetable is known (places unresolved)."""
@@ -731,7 +736,8 @@ def _register_v1(app: FastAPI, rt: "Runtime") -> None:
             post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
             rental_providers=providers, version=V1.number)
         return await answer_plan(rt, PlanInputs(
-            fromPlace, toPlace, moment, request, clock.monotonic() + s.search_deadline))
+            fromPlace, toPlace, moment, request,
+            clock.monotonic() + SEARCH_SHARE * s.search_deadline))
 
 
 def _register_motis_plan(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
@@ -970,4 +976,4 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
         if params.raw("maxMatchingDistance") else None,
         rental_filters=(sides["pre"][1], sides["post"][1], sides["direct"][1]))
     return PlanInputs(from_place, to_place, moment, request,
-                      clock.monotonic() + max(0.0, float(deadline)))
+                      clock.monotonic() + SEARCH_SHARE * max(0.0, float(deadline)))

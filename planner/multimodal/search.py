@@ -123,6 +123,11 @@ class Sharing:
     now: float
 
 
+#: What a plan says when its search stopped at ``TripRequest.deadline`` (never cached).
+CUT_SHORT = ("the search stopped at the server's time limit: itineraries may be missing; "
+             "retry, or ask for a shorter searchWindow or fewer itineraries")
+
+
 @dataclass(frozen=True)
 class TripRequest:
     """A trip between two places; times on the timetable axis, durations in seconds."""
@@ -672,4 +677,6 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
     plan.pages = page_starts([i.journey for i in plan.itineraries], base, req.page,
                              outcome.searched)
     plan.complete = clock.monotonic() < req.deadline
+    if not plan.complete:
+        plan.warnings.append(CUT_SHORT)
     return plan
