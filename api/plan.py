@@ -45,7 +45,7 @@ from api.common import (
     versioned_level,
 )
 from api.geo import encode_polyline
-from api.limits import check_cost
+from api.limits import check_cost, request_cost
 from api.plan_params import (
     FORM_FACTORS,
     PROPULSION_TYPES,
@@ -631,6 +631,8 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
                itineraries=("numItineraries", asked["num_itineraries"]),
                walk=("maxPreTransitTime", pre) if pre >= post
                else ("maxPostTransitTime", post))
+    heavy = request_cost(asked["search_window"], asked["num_itineraries"],
+                         max(pre, post)) > rt.settings.heavy_cost
 
     def work() -> bytes:
         prepared, when = rt.prepared_for(inputs.moment)
@@ -658,7 +660,7 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
             rt.cache.set(key, body)
         return body
 
-    body = await rt.run(work)
+    body = await rt.run(work, heavy=heavy)
     return Response(body, media_type="application/json")
 
 

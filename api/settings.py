@@ -67,6 +67,10 @@ class Settings:
     #: Search-size budget of one plan (api.limits.request_cost; 0: none): 5 by default
     #: parameters, 240 for a 6 h window x 10 itineraries x 1 h walks.
     max_request_cost: float = 120.0
+    #: Plans above this cost run in their own lane of heavy_threads threads, one per
+    #: client at a time (the default plan costs 5).
+    heavy_cost: float = 20.0
+    heavy_threads: int = 1
     #: uvicorn: bytes of one request's headers, open connections, idle keep-alive seconds.
     max_header_bytes: int = 32 * 1024
     max_connections: int = 1000
@@ -129,6 +133,8 @@ _ENV: dict[str, str] = {
     "client_burst": "OWL_CLIENT_BURST",
     "trusted_proxies": "OWL_TRUSTED_PROXIES",
     "max_request_cost": "OWL_MAX_REQUEST_COST",
+    "heavy_cost": "OWL_HEAVY_COST",
+    "heavy_threads": "OWL_HEAVY_THREADS",
     "max_header_bytes": "OWL_MAX_HEADER_BYTES",
     "max_connections": "OWL_MAX_CONNECTIONS",
     "keep_alive_timeout": "OWL_KEEP_ALIVE_TIMEOUT",
