@@ -40,8 +40,10 @@ from api.common import (
     parse_modes,
     parse_place,
     parse_time,
+    split_trip_id,
     stop_place,
     trip_fields,
+    trip_id,
     versioned_level,
 )
 from api.geo import encode_polyline
@@ -82,7 +84,6 @@ from planner.routing.modes import TRANSIT_FILTERS, bike_route_mask, route_mask
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
 from planner.timetable.compile import OutOfRangeError
-from planner.timetable.model import Timetable
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
@@ -798,24 +799,6 @@ def stop_location(prepared: Prepared, stop: int) -> Location:
     tt = prepared.tt
     return Location(float(tt.stop_lat[stop]), float(tt.stop_lon[stop]), stop,
                     str(tt.stop_names[stop]))
-
-
-def trip_id(tt: Timetable, trip: int) -> str:
-    """A leg's ``tripId``: its service day and GTFS trip (``20260420_feed:trip``), as MOTIS's
-    trip ids carry the day, so that ``/trip`` finds the very run of the leg."""
-    day = tt.dates[int(tt.trip_day[trip])]
-    return f"{day:%Y%m%d}_{tt.gtfs_trip_ids[int(tt.trip_gtfs[trip])]}"
-
-
-def split_trip_id(text: str) -> tuple[date | None, str]:
-    """(service day, GTFS trip id) of a ``tripId``; a plain GTFS trip id has no day."""
-    head, sep, rest = text.partition("_")
-    if sep and len(head) == 8 and head.isdigit():
-        try:
-            return datetime.strptime(head, "%Y%m%d").date(), rest
-        except ValueError:
-            pass
-    return None, text
 
 
 def find_trip(prepared: Prepared, trip_id: str, day: date) -> int | None:
