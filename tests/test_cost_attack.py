@@ -23,4 +23,6 @@ def test_ordinary_plans_are_all_answered_while_one_client_floods_heavy_ones() ->
     statuses = report["attacker_statuses"]
     assert isinstance(statuses, dict)
     assert statuses.get(429, 0) > statuses.get(200, 0)  # held to one heavy search at a time
-    assert set(statuses) <= {200, 429}, statuses  # never a 5xx, never a dropped connection
+    # answered, shed (429) or past its deadline on a loaded machine (503 + Retry-After);
+    # never a 500 and never a dropped connection (status 0)
+    assert set(statuses) <= {200, 429, 503}, statuses
