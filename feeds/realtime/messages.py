@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -37,16 +37,15 @@ class FeedError(ValueError):
     """The message cannot be used at all (not protobuf/JSON, no header, from the future)."""
 
 
-@dataclass(frozen=True)
-class StopTimeEvent:
-    """An arrival or departure: absolute POSIX ``time`` and/or ``delay`` in seconds."""
+class StopTimeEvent(NamedTuple):
+    """An arrival or departure: absolute POSIX ``time`` and/or ``delay`` in seconds.
+    (Named tuples: a full feed has hundreds of thousands; they build 3x faster.)"""
 
     time: int | None = None
     delay: int | None = None
 
 
-@dataclass(frozen=True)
-class StopUpdate:
+class StopUpdate(NamedTuple):
     stop_sequence: int | None
     stop_id: str | None
     arrival: StopTimeEvent | None

@@ -210,7 +210,8 @@ class Matcher:
                     raise _Skip("unknown stop_sequence")
             elif stop is None:
                 raise _Skip("stop_sequence without stop_times to resolve it")
-            if stop is not None and (pos < 0 or not self.ix.same_place(stop, stops[pos])):
+            if stop is not None and (pos < 0 or (stops[pos] != stop
+                                                 and not self.ix.same_place(stop, stops[pos]))):
                 # the stop id decides (feeds drift from the static stop_sequence values);
                 # the next call of that stop after the previous update
                 found = next((p for p in range(last + 1, len(stops))
