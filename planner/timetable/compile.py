@@ -30,13 +30,25 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Europe/Berlin"
 
 
+#: Minimum change time (seconds) at stops without a transfers.txt rule: MOTIS's and
+#: OpenTripPlanner's default. 0 is a change in no time (the reference comparisons' model).
+DEFAULT_CHANGE_TIME = 120
+#: Longest walk (seconds) the footpath closure chains links into: one hop between two
+#: trips is at most this long (transfers.txt links stay whatever their time).
+DEFAULT_FOOTPATH_MAX_WALK = 600
+
+
 @dataclass(frozen=True)
 class CompileOptions:
     days_before: int = 1
     days_after: int = 1
+    #: Walking links are generated between stops up to this straight-line distance.
     footpath_radius: float = 200.0
     walk_speed_kmh: float = 4.5
-    default_change_time: int = 0
+    #: Change time at stops without a transfers.txt rule (``--min-change-time``).
+    default_change_time: int = DEFAULT_CHANGE_TIME
+    #: Bound of the footpath closure in seconds; 0 = unbounded (``--footpath-max-walk``).
+    footpath_max_walk: int = DEFAULT_FOOTPATH_MAX_WALK
     default_timezone: str = DEFAULT_TIMEZONE
 
     def key(self) -> str:
@@ -139,29 +151,71 @@ def check_day(day: date, ranges: dict[str, tuple[str, str]]) -> None:
     raise OutOfRangeError(f"no service on {iso}; the timetable is valid for {described}")
 
 
-def _agency_timezones(data: GtfsData, default_tz: str) -> tuple[pd.Series, str, pd.Series]:
-    """(route_id -> IANA zone, primary zone, route_id -> agency name)."""
+def idle_feed_warnings(data: GtfsData, ranges: dict[str, tuple[str, str]], day: date,
+                       running: set[str]) -> list[str]:
+    """A warning per merged feed without any service on ``day``: the day passes the range
+    check when another feed covers it, and that feed's trips would silently be missing."""
+    if len(data.feeds) < 2:
+        return []
+    busy = {service.split(":", 1)[0] for service in running}
+    out: list[str] = []
+    for feed in data.feeds:
+        if feed not in busy:
+            lo, hi = ranges.get(feed, ("?", "?"))
+            out.append(f"feed {feed} has no service on {day.isoformat()} (its timetable is "
+                       f"valid {lo} to {hi}); its trips are missing from that day")
+            log.warning("%s", out[-1])
+    return out
+
+
+def _route_agencies(data: GtfsData, default_tz: str) -> tuple[pd.DataFrame, str]:
+    """Per route (row of routes.txt) its agency's ``tz``, ``name``, ``id`` and ``url``
+    (the feed's first agency when the route names none), and the primary zone."""
     routes = data["routes"]
     assert routes is not None
     agency = data["agency"]
     feed_of_route = routes["route_id"].str.split(":", n=1).str[0]
+    columns = {"tz": "agency_timezone", "name": "agency_name", "id": "agency_id",
+               "url": "agency_url"}
     if agency is None or "agency_timezone" not in agency.columns:
-        tz = pd.Series(default_tz, index=routes.index)
-        return tz, default_tz, pd.Series("", index=routes.index)
+        out = pd.DataFrame({k: "" for k in columns}, index=routes.index)
+        out["tz"] = default_tz
+        return out, default_tz
     agency = agency.copy()
+    for col in columns.values():
+        if col not in agency.columns:
+            agency[col] = np.nan
     first_per_feed = agency.drop_duplicates("feed").set_index("feed")
     primary = str(agency["agency_timezone"].iloc[0])
-    if "agency_id" in routes.columns and "agency_id" in agency.columns:
+    out = pd.DataFrame(index=routes.index)
+    by_id = None
+    if "agency_id" in routes.columns:
         by_id = agency.dropna(subset=["agency_id"]).drop_duplicates("agency_id")
-        by_id = by_id.set_index("agency_id")
-        tz = routes["agency_id"].map(by_id["agency_timezone"])
-        name = routes["agency_id"].map(by_id["agency_name"])
-    else:
-        tz = pd.Series(np.nan, index=routes.index, dtype=object)
-        name = pd.Series(np.nan, index=routes.index, dtype=object)
-    tz = tz.fillna(feed_of_route.map(first_per_feed["agency_timezone"])).fillna(default_tz)
-    name = name.fillna(feed_of_route.map(first_per_feed["agency_name"])).fillna("")
-    return tz.astype(str), primary, name.astype(str)
+        by_id = by_id.set_index("agency_id", drop=False)
+    for key, col in columns.items():
+        value = (routes["agency_id"].map(by_id[col]) if by_id is not None
+                 else pd.Series(np.nan, index=routes.index, dtype=object))
+        value = value.fillna(feed_of_route.map(first_per_feed[col]))
+        out[key] = value.fillna(default_tz if key == "tz" else "").astype(str)
+    return out, primary
+
+
+def _stop_timezones(stops: pd.DataFrame, parent: np.ndarray, primary_tz: str) -> np.ndarray:
+    """stop_timezone of each stop, else its parent's, else the timetable's zone."""
+    own = _text_column(stops, "stop_timezone")
+    zone = np.where(own != "", own, primary_tz).astype(object)
+    has_parent = parent >= 0
+    inherit = has_parent & (own == "")
+    zone[inherit] = np.where(own[parent[inherit]] != "", own[parent[inherit]], primary_tz)
+    return zone.astype(str)
+
+
+def _small_ints(df: pd.DataFrame, name: str, missing: int) -> np.ndarray:
+    """An optional integer column as int8, ``missing`` where empty or absent."""
+    if name not in df.columns:
+        return np.full(len(df), missing, dtype=np.int8)
+    values = pd.to_numeric(df[name], errors="coerce").fillna(missing)
+    return values.to_numpy(dtype=np.int8)
 
 
 def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
@@ -257,6 +311,16 @@ def _text_column(df: pd.DataFrame, name: str) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), "", dtype=object)
     return df[name].astype("string").fillna("").to_numpy(dtype=object)
+
+
+def _headsigns(trips: pd.DataFrame, stop_names: np.ndarray, last_stop: np.ndarray) -> np.ndarray:
+    """trip_headsign, else the name of the trip's last stop (as OpenTripPlanner does): a
+    feed without headsigns would otherwise show riders none at all."""
+    given = _text_column(trips, "trip_headsign").astype(str)
+    if len(given) == 0:
+        return given
+    fallback = np.asarray(stop_names, dtype=str)[last_stop] if len(last_stop) else given
+    return np.where(np.char.str_len(np.char.strip(given)) > 0, given, fallback).astype(str)
 
 
 def _frequency_shifts(data: GtfsData, trip_uniques: pd.Index,
@@ -393,11 +457,15 @@ def compile_timetable(
     routes = data["routes"]
     trips = data["trips"]
     assert routes is not None and trips is not None
-    route_tz, primary_tz, agency_names = _agency_timezones(data, opts.default_timezone)
+    agencies, primary_tz = _route_agencies(data, opts.default_timezone)
+    route_tz = agencies["tz"]
     line_index = {r: i for i, r in enumerate(routes["route_id"])}
 
     (trip_codes, trip_uniques, stop_idx, rel_arr, rel_dep, pickup, dropoff,
      bad_trip) = _trip_templates(data, stop_index)
+    # Line in its feed's trips.txt (header is line 1): MOTIS's StopTime/Leg ``source``.
+    feed_of_trip = trips["trip_id"].astype(str).str.split(":", n=1).str[0]
+    trips = trips.assign(_source_line=trips.groupby(feed_of_trip).cumcount() + 2)
     trips = trips.set_index("trip_id").reindex(trip_uniques)
     gtfs_trip_line = trips["route_id"].map(line_index).to_numpy(dtype=np.int64)
     trip_tz = route_tz.to_numpy()[gtfs_trip_line]
@@ -411,6 +479,7 @@ def compile_timetable(
     t0 = int(datetime.combine(days[0], time(0), ZoneInfo(primary_tz)).timestamp())
     offsets_by_tz = {tz: day_offsets(tz, days, t0) for tz in set(trip_tz.tolist())}
     running = active_services(data, days)
+    idle_warnings = idle_feed_warnings(data, ranges, day, running[days.index(day)])
 
     # ---- trip starts: (gtfs trip, day, shift); frequencies expand templates ------------
     trip_start = np.zeros(len(trip_uniques) + 1, dtype=np.int64)
@@ -515,7 +584,8 @@ def compile_timetable(
     transfers_rows = _stop_transfers(data, stop_index)
     fp = build_footpaths(stop_lat, stop_lon, transfers_rows, radius_m=opts.footpath_radius,
                          speed_kmh=opts.walk_speed_kmh,
-                         default_change_time=opts.default_change_time)
+                         default_change_time=opts.default_change_time,
+                         max_walk_s=opts.footpath_max_walk)
     lap("footpaths")
     bar.close()
 
@@ -531,6 +601,10 @@ def compile_timetable(
         stop_lon=stop_lon,
         stop_parent=stop_parent,
         stop_change_time=fp.change_time,
+        stop_platform_code=_text_column(stops, "platform_code").astype(str),
+        stop_code=_text_column(stops, "stop_code").astype(str),
+        stop_desc=_text_column(stops, "stop_desc").astype(str),
+        stop_tz=_stop_timezones(stops, stop_parent, primary_tz),
         route_stop_offset=route_stop_offset,
         route_stops=all_route_stops.astype(np.int32),
         route_pickup=all_pick.astype(np.uint8),
@@ -566,19 +640,45 @@ def compile_timetable(
         line_type=routes["route_type"].astype(int).to_numpy(dtype=np.int32),
         line_color=_text_column(routes, "route_color").astype(str),
         line_text_color=_text_column(routes, "route_text_color").astype(str),
-        line_agency_name=agency_names.to_numpy().astype(str),
+        line_agency_name=agencies["name"].to_numpy().astype(str),
+        line_agency_id=agencies["id"].to_numpy().astype(str),
+        line_agency_url=agencies["url"].to_numpy().astype(str),
+        line_url=_text_column(routes, "route_url").astype(str),
         gtfs_trip_ids=np.asarray(trip_uniques, dtype=str),
-        gtfs_trip_headsign=_text_column(trips.reset_index(), "trip_headsign").astype(str),
+        gtfs_trip_headsign=_headsigns(trips.reset_index(), stop_names,
+                                      stop_idx[np.maximum(trip_start[1:] - 1, 0)]),
         gtfs_trip_line=gtfs_trip_line.astype(np.int32),
         gtfs_trip_shape=_text_column(trips.reset_index(), "shape_id").astype(str),
+        gtfs_trip_short_name=_text_column(trips.reset_index(), "trip_short_name").astype(str),
+        gtfs_trip_direction=_small_ints(trips.reset_index(), "direction_id", -1),
+        gtfs_trip_bikes=_small_ints(trips.reset_index(), "bikes_allowed", 0),
+        gtfs_trip_wheelchair=_small_ints(trips.reset_index(), "wheelchair_accessible", 0),
+        gtfs_trip_source_line=trips["_source_line"].fillna(0).to_numpy(dtype=np.int32),
     )
     tt.extra.update({
         "timings": timings,
         "footpath_stats": fp.stats,
-        "warnings": data.warnings,
+        "warnings": [*data.warnings, *idle_warnings],
         "query_day": day.isoformat(),
     })
     return tt
+
+
+_DIGESTS: dict[tuple[str, int, int], bytes] = {}
+
+
+def _file_digest(f: Path) -> bytes:
+    """SHA-256 of a feed file, remembered while its size and mtime stay the same: a
+    server looking up the cached timetable of another day need not reread a 100 MB zip."""
+    st = f.stat()
+    key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = hashlib.sha256(f.read_bytes()).digest()
+        if len(_DIGESTS) > 1024:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
 
 
 def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date) -> str:
@@ -589,8 +689,10 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
         files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
         for f in files:
             h.update(f.name.encode())
-            h.update(f.read_bytes())
+            h.update(_file_digest(f))
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
-    h.update(b"compile-v3")  # bump when compiled arrays change (v3: one Earth radius)
+    # bump when compiled arrays change (v3: one Earth radius; v5: GTFS attributes for
+    # MOTIS, bounded footpath closure, headsigns from the last stop)
+    h.update(b"compile-v5")
     return h.hexdigest()[:20]

@@ -39,15 +39,9 @@ def load_or_compile(
     opts = options or CompileOptions()
     key = content_hash(paths, opts, day)
     root = cache_dir or DEFAULT_CACHE_DIR
-    target = root / key
-    if target.exists():
-        try:
-            tt = load_checked(target)
-            tt.extra["cache"] = "hit"
-            return tt
-        except DamagedTimetable as exc:  # rebuilt, never served
-            log.warning("cache entry %s damaged (%s); recompiling", target, exc)
-            shutil.rmtree(target, ignore_errors=True)
+    hit = _load_entry(root / key)
+    if hit is not None:
+        return hit
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
     root.mkdir(parents=True, exist_ok=True)
     # Write next to the target and rename: a reader never sees half an entry.
@@ -56,11 +50,32 @@ def load_or_compile(
         tt.save(tmp)
         write_checksums(tmp)
         try:
-            tmp.rename(target)
+            tmp.rename(root / key)
         except OSError:  # another process won the race; its entry is equivalent
             shutil.rmtree(tmp, ignore_errors=True)
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     tt.extra["cache"] = "miss"
+    return tt
+
+
+def cached(paths: Sequence[str | Path], day: date, options: CompileOptions | None = None,
+           *, cache_dir: Path | None = None) -> Timetable | None:
+    """The cached timetable if a sound entry exists (a memory map: tens of ms), else
+    None without compiling: the server decides whether a request may wait for that."""
+    opts = options or CompileOptions()
+    return _load_entry((cache_dir or DEFAULT_CACHE_DIR) / content_hash(paths, opts, day))
+
+
+def _load_entry(target: Path) -> Timetable | None:
+    if not target.exists():
+        return None
+    try:
+        tt = load_checked(target)
+    except DamagedTimetable as exc:  # rebuilt, never served
+        log.warning("cache entry %s damaged (%s); recompiling", target, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+    tt.extra["cache"] = "hit"
     return tt
