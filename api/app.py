@@ -93,10 +93,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         rt.sharing.start()  # no thread without GBFS feeds
+        rt.realtime.start()  # nor without GTFS-RT feeds
         try:
             yield
         finally:
             await asyncio.to_thread(rt.sharing.stop)
+            await asyncio.to_thread(rt.realtime.stop)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -53,6 +53,7 @@ from api.plan_params import (
     check_values,
     refuse_unless,
 )
+from api.realtime import LegTimes, leg_alerts
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
@@ -231,13 +232,15 @@ class ItineraryBuilder:
             return None
         return self.streets.route(mode, a, b, seconds + 1)
 
-    def _visit(self, leg: TransitLeg, k: int, **times: object) -> dict[str, Any]:
-        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern)."""
+    def _visit(self, leg: TransitLeg, k: int, cancelled: bool = False,
+               **times: object) -> dict[str, Any]:
+        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern);
+        ``cancelled`` for a stop the trip skips today (realtime)."""
         pos = int(self.tt.route_stop_offset[leg.route]) + leg.board_pos + k
         pickup = "NORMAL" if int(self.tt.route_pickup[pos]) else "NOT_ALLOWED"
         dropoff = "NORMAL" if int(self.tt.route_dropoff[pos]) else "NOT_ALLOWED"
         return self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
-                         cancelled=False, **times)
+                         cancelled=cancelled, **times)
 
     def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
         """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""
@@ -262,17 +265,23 @@ class ItineraryBuilder:
             distance = self.geometry(leg)[2]
         dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
         last = len(leg.stops) - 1
+        live = LegTimes(self.p.realtime, leg)
+        sched = [(iso(self.p, a), iso(self.p, d)) for a, d in live.scheduled]
         return {
             "mode": self.version.mode(self.p.line_modes[line]),
-            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=dep),
-            "to": self._visit(leg, last, arrival=arr, scheduledArrival=arr),
+            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=sched[0][1]),
+            "to": self._visit(leg, last, arrival=arr, scheduledArrival=sched[last][0]),
             "startTime": dep, "endTime": arr,
-            "scheduledStartTime": dep, "scheduledEndTime": arr,
+            "scheduledStartTime": sched[0][1], "scheduledEndTime": sched[last][0],
             "duration": leg.arrival - leg.departure,
             "distance": distance,
-            "realTime": False,
-            "scheduled": True,
+            "realTime": live.realtime,
+            "scheduled": live.scheduled_trip,
             "cancelled": False,
+            "alerts": leg_alerts(self.p.realtime, str(tt.gtfs_trip_ids[g]),
+                                 str(tt.line_ids[line]),
+                                 [str(tt.stop_ids[v.stop]) for v in leg.stops],
+                                 tt.t0 + leg.departure),
             "interlineWithPreviousLeg": False,
             **trip_fields(tt, g, self.version.number),
             "tripId": trip_id(tt, leg.trip),
@@ -283,9 +292,9 @@ class ItineraryBuilder:
             "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
             "intermediateStops": [
                 self._visit(leg, k, arrival=iso(self.p, v.arrival),
-                            scheduledArrival=iso(self.p, v.arrival),
+                            scheduledArrival=sched[k][0],
                             departure=iso(self.p, v.departure),
-                            scheduledDeparture=iso(self.p, v.departure))
+                            scheduledDeparture=sched[k][1], cancelled=live.skipped(k))
                 for k, v in enumerate(leg.stops) if 0 < k < last],
             "legGeometry": {"points": points, "precision": self.precision,
                             "length": n_points},
@@ -546,6 +555,7 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Lo
     plan = plan_trip(network, trip, sharing, streets)
     body = render_plan(prepared, plan, req, origin, dest,
                        None if sharing is None else sharing.now)
+    body["warnings"] = [*body["warnings"], *rt.realtime.warnings()]
     # what the search found (no timings: equal requests get equal answers, cached or not)
     body["debugOutput"] = {"itineraries": len(body["itineraries"]),
                            "direct": len(body["direct"]),

@@ -3,7 +3,9 @@
 One implementation for every version (MOTIS's ``stop_times`` and ``stop`` endpoints);
 the version changes only the names of modes, ``displayName`` and ``level``
 (:mod:`api.versions`). Without realtime data nothing is cancelled, times are the
-scheduled ones and ``realTime`` is false, as MOTIS answers then. The GTFS feeds carry no
+scheduled ones and ``realTime`` is false, as MOTIS answers then; on a realtime version
+(:mod:`api.realtime`) times are the feed's, ``scheduled*`` the schedule's, and a skipped
+stop is ``cancelled`` (cancelled trips are not listed). The GTFS feeds carry no
 translations, so ``language`` selects nothing; ``withAlerts`` and ``realtimeMode`` have
 no data to act on.
 """
@@ -30,6 +32,7 @@ from api.common import (
     trip_fields,
     versioned_level,
 )
+from api.realtime import scheduled_at, trip_is_realtime
 from api.runtime import Runtime
 from api.store import Prepared
 from api.versions import ApiVersion
@@ -132,22 +135,26 @@ class Board:
     def event_place(self, trip: int, pos: int, stop: int) -> dict[str, object]:
         """The stop of a trip as MOTIS's ``to_place(run_stop)``: its times (arrival
         except at the first stop, departure except at the last), what the schedule allows
-        there, never cancelled without realtime."""
+        there, cancelled where a realtime feed skips it."""
         tt = self.p.tt
         r = int(tt.trip_route[trip])
         base = int(tt.route_stop_offset[r])
         last = int(tt.route_stop_offset[r + 1]) - base - 1
         st = int(tt.trip_st_offset[trip]) + pos
+        arr, dep = int(tt.st_arr[st]), int(tt.st_dep[st])
+        planned = scheduled_at(self.p.realtime, trip, pos)  # None: as scheduled
+        s_arr, s_dep, skipped = planned if planned is not None else (arr, dep, False)
         times: dict[str, object] = {}
         if pos > 0:
-            times["arrival"] = times["scheduledArrival"] = iso(self.p, int(tt.st_arr[st]))
+            times["arrival"], times["scheduledArrival"] = iso(self.p, arr), iso(self.p, s_arr)
         if pos < last:
-            times["departure"] = times["scheduledDeparture"] = iso(self.p, int(tt.st_dep[st]))
+            times["departure"] = iso(self.p, dep)
+            times["scheduledDeparture"] = iso(self.p, s_dep)
         return self.place(
             stop, **times,
             pickupType="NORMAL" if tt.route_pickup[base + pos] else "NOT_ALLOWED",
             dropoffType="NORMAL" if tt.route_dropoff[base + pos] else "NOT_ALLOWED",
-            cancelled=False)
+            cancelled=skipped)
 
     def end_place(self, trip: int, pos: int) -> dict[str, object]:
         """``tripFrom``/``tripTo``: a trip's first or last stop, without times."""
@@ -188,7 +195,7 @@ class Board:
         out: dict[str, Any] = {
             "place": self.event_place(trip, pos, stop),
             "mode": self.v.mode(self.p.line_modes[line]),
-            "realTime": False,
+            "realTime": trip_is_realtime(self.p.realtime, trip),
             "tripFrom": self.end_place(trip, 0),
             "tripTo": self.end_place(trip, last),
             **trip_fields(tt, g, self.v.number, last_stop),

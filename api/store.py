@@ -26,6 +26,7 @@ from api.settings import DEFAULT_FEEDS, Settings
 from api.shapes import ShapeStore
 from feeds.gtfs import agency_timezone, load_feeds
 from planner.multimodal.geometry import PointIndex
+from planner.realtime.live import RealtimeVersion
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
@@ -111,6 +112,8 @@ class Prepared:
         self.router = Router(tt)
         #: Mode of each line, for the route masks of ``transitModes``.
         self.line_modes = line_modes(tt)
+        #: The realtime version this timetable is (None: the static schedule).
+        self.realtime: RealtimeVersion | None = None
 
     @property
     def search(self) -> StopSearch:

@@ -1,0 +1,129 @@
+"""Realtime in the API: the Caltrain TripUpdates of 2023-11-07 served with the schedule.
+
+Plans carry MOTIS's realtime fields (``realTime``, times with and without delay),
+cache entries are keyed by the realtime version, health names the feeds, and a stale
+feed puts its trips back on the schedule with a warning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.runtime import runtime_of
+from api.settings import load_settings
+from feeds.realtime.messages import parse_feed
+from tests.shared_data import shared
+
+FEED_TIME = 1699405534  # header of ct-trip-updates.pb (17:05:34 PST)
+TIME = "2023-11-07T17:00:00-08:00"
+
+
+def client_at(epoch: float, tmp: Path) -> TestClient:
+    settings = load_settings(
+        env={}, feeds=(str(shared("us-caltrain-rt/ct.zip")),),
+        gtfs_rt=(str(shared("us-caltrain-rt/ct-trip-updates.pb")),),
+        gtfs_rt_epoch=epoch, gtfs_rt_max_age=600, gbfs_config="", cache_dir=str(tmp))
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    with client_at(FEED_TIME + 30, tmp_path_factory.mktemp("cache")) as c:
+        yield c
+
+
+def feed_departures() -> dict[tuple[str, str], int]:
+    """(trip id, stop id) -> departure POSIX time, as the feed gives them."""
+    msg = parse_feed(shared("us-caltrain-rt/ct-trip-updates.pb").read_bytes())
+    return {(tu.trip_id, u.stop_id): u.departure.time for tu in msg.trip_updates
+            for u in tu.updates if u.departure is not None and u.departure.time}
+
+
+def transit_legs(body: dict) -> list[dict]:
+    return [leg for it in body["itineraries"] for leg in it["legs"] if "tripId" in leg]
+
+
+def test_plans_show_the_feeds_times_beside_the_schedule(live: TestClient) -> None:
+    departures = feed_departures()
+    seen = 0
+    for origin, dest in (("ct:70052", "ct:70272"), ("ct:70231", "ct:70011"),
+                         ("ct:70171", "ct:70011")):
+        r = live.get("/api/v5/plan", params={"fromPlace": origin, "toPlace": dest,
+                                             "time": TIME, "numItineraries": 3})
+        assert r.status_code == 200, r.text
+        for leg in transit_legs(r.json()):
+            stop = leg["from"]["stopId"].split(":", 1)[1]
+            trip = str(leg["tripId"]).split("_")[-1].split(":")[-1]
+            given = departures.get((trip, stop))
+            if given is None:
+                continue
+            seen += 1
+            assert leg["realTime"] is True
+            assert datetime.fromisoformat(leg["startTime"]).timestamp() == given
+            assert leg["from"]["departure"] == leg["startTime"]
+            assert leg["from"]["scheduledDeparture"] == leg["scheduledStartTime"]
+            assert leg["alerts"] == []
+    assert seen >= 2
+
+
+def test_a_delayed_leg_differs_from_its_schedule(live: TestClient) -> None:
+    r = live.get("/api/v5/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                         "time": TIME})
+    legs = [leg for leg in transit_legs(r.json()) if leg["realTime"]]
+    assert legs
+    assert any(leg["startTime"] != leg["scheduledStartTime"] for leg in legs)
+
+
+def test_health_names_the_realtime_feed_and_version(live: TestClient) -> None:
+    live.get("/api/v5/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                     "time": TIME})
+    h = live.get("/api/v1/health").json()
+    assert h["rt"] is True
+    feed = h["realtime"]["feeds"][0]
+    assert feed["stale"] is False and feed["entities"]["tripUpdates"] == 19
+    day = h["realtime"]["days"]["2023-11-07"]
+    assert day["updated"] == 19 and day["skipped"] == {}
+    assert "+rt" in day["version"]
+
+
+def test_cache_entries_are_keyed_by_the_realtime_version(live: TestClient) -> None:
+    rt = runtime_of(live.app)
+    static, _ = rt.prepared_for(datetime.fromisoformat(TIME), realtime=False)
+    patched, _ = rt.prepared_for(datetime.fromisoformat(TIME))
+    assert patched.version != static.version and patched.realtime is not None
+    assert static.realtime is None  # the schedule stays available
+
+
+def test_a_stale_feed_gives_the_schedule_and_a_warning(tmp_path: Path) -> None:
+    with client_at(FEED_TIME + 3600, tmp_path) as c:
+        r = c.get("/api/v5/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                          "time": TIME})
+        body = r.json()
+        assert not any(leg["realTime"] for leg in transit_legs(body))
+        assert any("showing the schedule" in w for w in body["warnings"])
+        health = c.get("/api/v1/health").json()
+        assert health["realtime"]["feeds"][0]["stale"] is True
+        assert health["status"] == "degraded"
+
+
+def test_departures_show_the_feeds_times_beside_the_schedule(live: TestClient) -> None:
+    departures = feed_departures()
+    r = live.get("/api/v5/stoptimes", params={"stopId": "ct:70052", "time": TIME, "n": 6})
+    assert r.status_code == 200, r.text
+    checked = 0
+    for st in r.json()["stopTimes"]:
+        trip = str(st["tripId"]).split(":")[-1]
+        given = departures.get((trip, "70052"))
+        if given is None:
+            assert st["place"]["departure"] == st["place"]["scheduledDeparture"] or \
+                st["realTime"]
+            continue
+        checked += 1
+        assert st["realTime"] is True
+        assert datetime.fromisoformat(st["place"]["departure"]).timestamp() == given
+    assert checked >= 1
