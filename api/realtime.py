@@ -210,10 +210,10 @@ def render_alert(alert: Alert) -> dict[str, Any]:
                            "severityLevel": alert.severity}
     if alert.url:
         out["url"] = _text(alert.url)
-    if alert.active_periods:
+    if alert.active_periods:  # MOTIS's TimeRange: a missing bound is unbounded
         out["impactPeriod"] = [
             {k: datetime.fromtimestamp(v, UTC).isoformat().replace("+00:00", "Z")
-             for k, v in (("from", a), ("to", b)) if v is not None}
+             for k, v in (("start", a), ("end", b)) if v is not None}
             for a, b in alert.active_periods]
     return out
 
