@@ -7,16 +7,21 @@ feed puts its trips back on the schedule with a warning.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.realtime import leg_alerts
 from api.runtime import runtime_of
 from api.settings import load_settings
+from feeds.gtfs import stop_sequences
 from feeds.realtime.messages import parse_feed
+from feeds.realtime.state import FeedContent
+from planner.realtime.live import LiveTimetable
+from planner.timetable.compile import compile_timetable
 from tests.shared_data import shared
 
 FEED_TIME = 1699405534  # header of ct-trip-updates.pb (17:05:34 PST)
@@ -127,3 +132,20 @@ def test_departures_show_the_feeds_times_beside_the_schedule(live: TestClient) -
         assert st["realTime"] is True
         assert datetime.fromisoformat(st["place"]["departure"]).timestamp() == given
     assert checked >= 1
+
+
+def test_a_bart_agency_alert_is_on_every_bart_leg() -> None:
+
+    path = shared("us-bart-rt/bart-rt.zip")
+    tt = compile_timetable([path], date(2019, 8, 7))
+    alerts = parse_feed(shared("us-bart-rt/bart-alerts.pb").read_bytes()).alerts
+    version = LiveTimetable(tt, stop_sequences([path])).apply(
+        [("bart-rt", FeedContent(alerts=alerts))], now=1565199942)
+    trip = str(tt.gtfs_trip_ids[0])
+    found = leg_alerts(version, trip, str(tt.line_ids[0]), [], 1565199942)
+    assert len(found) == 1
+    alert = found[0]
+    assert alert["cause"] == "MEDICAL_EMERGENCY" and alert["effect"] == "SIGNIFICANT_DELAYS"
+    assert "Montgomery" in alert["headerText"]
+    assert alert["url"] == "http://www.bart.gov/schedules/advisories"
+    assert leg_alerts(version, "ct:124", "ct:L1", [], 1565199942) == []
