@@ -7,11 +7,15 @@ feed puts its trips back on the schedule with a warning.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
+from email.message import Message
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from google.transit import gtfs_realtime_pb2 as pb
 
 from api.app import create_app
 from api.realtime import leg_alerts
@@ -22,6 +26,7 @@ from feeds.realtime.messages import parse_feed
 from feeds.realtime.state import FeedContent
 from planner.realtime.live import LiveTimetable
 from planner.timetable.compile import compile_timetable
+from tests.servers import JsonServer, etag_of, owl_planner_serve
 from tests.shared_data import shared
 
 FEED_TIME = 1699405534  # header of ct-trip-updates.pb (17:05:34 PST)
@@ -149,3 +154,53 @@ def test_a_bart_agency_alert_is_on_every_bart_leg() -> None:
     assert "Montgomery" in alert["headerText"]
     assert alert["url"] == "http://www.bart.gov/schedules/advisories"
     assert leg_alerts(version, "ct:124", "ct:L1", [], 1565199942) == []
+
+
+class TripUpdatesServer(JsonServer):
+    """The current TripUpdates message, with an ETag (swapped by the test)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def answer(self, path: str, headers: Message) -> tuple[int, bytes, dict[str, str]]:
+        tag = etag_of(self.body)
+        if headers.get("If-None-Match") == tag:
+            return 304, b"", {"ETag": tag}
+        return 200, self.body, {"ETag": tag}
+
+
+def cancelled(data: bytes, trip_id: str) -> bytes:
+    msg = pb.FeedMessage()
+    msg.ParseFromString(data)
+    for e in msg.entity:
+        if e.trip_update.trip.trip_id == trip_id:
+            e.trip_update.trip.schedule_relationship = pb.TripDescriptor.CANCELED
+            del e.trip_update.stop_time_update[:]
+    return msg.SerializeToString()
+
+
+def test_serve_polls_a_gtfs_rt_url_and_plans_follow_it(tmp_path: Path) -> None:
+    """``owl-planner serve --gtfs-rt FEED=URL`` end to end: the feed's delay in a plan,
+    then a new message on the loopback server cancels that trip and plans drop it."""
+    data = shared("us-caltrain-rt/ct-trip-updates.pb").read_bytes()
+    params = {"fromPlace": "ct:70052", "toPlace": "ct:70272", "time": TIME}
+    with TripUpdatesServer(data) as server, owl_planner_serve(
+            [str(shared("us-caltrain-rt/ct.zip")), "--date", "2023-11-07",
+             "--gtfs-rt", f"ct={server.base}/tu.pb", "--gtfs-rt-epoch", str(FEED_TIME + 30),
+             "--cache-dir", str(tmp_path / "cache")], tmp_path / "serve.log",
+            env={"OWL_GTFS_RT_INTERVAL": "0.2", "OWL_GBFS_CONFIG": "none"}) as base:
+        legs = transit_legs(httpx.get(f"{base}/api/v5/plan", params=params, timeout=60).json())
+        assert legs[0]["tripId"].endswith("ct:126") and legs[0]["realTime"] is True
+        assert legs[0]["startTime"] == "2023-11-07T17:07:40-08:00"
+        server.body = cancelled(data, "126")
+        started = time.monotonic()
+        while time.monotonic() - started < 20:
+            body = httpx.get(f"{base}/api/v5/plan", params=params, timeout=60).json()
+            if not any(leg["tripId"].endswith("ct:126") for leg in transit_legs(body)):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the cancellation never reached the plans")
+        health = httpx.get(f"{base}/api/v1/health", timeout=10).json()
+        assert health["realtime"]["feeds"][0]["messages"] >= 2
