@@ -33,6 +33,7 @@ from api.locate import register_locate
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.refresh import register_refresh
 from api.rentals import register_rentals
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _register_errors(app)
     register_locate(app, rt)
     register_stoptimes(app, rt)
+    register_refresh(app, rt)
     register_maps(app, rt)
     register_rentals(app, rt)
     register_plan(app, rt)

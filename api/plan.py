@@ -17,7 +17,6 @@ parameters, caches whole responses and renders the plan:
 """
 
 
-import hashlib
 import json
 import time as clock
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
+from api import itinerary_id
 from api.cache import cache_key
 from api.common import (
     ApiError,
@@ -388,11 +388,9 @@ class ItineraryBuilder:
 
     def _wrap(self, legs: list[dict[str, Any]], duration: int, start: str, end: str,
               transfers: int) -> dict[str, Any]:
-        """An Itinerary object; its ``id`` names its legs and times (stable per answer)."""
-        ident = json.dumps([(x["mode"], x.get("tripId"), x["from"].get("stopId"),
-                             x["to"].get("stopId"), x["startTime"], x["endTime"])
-                            for x in legs], separators=(",", ":"))
-        return {"id": hashlib.sha1(ident.encode()).hexdigest()[:20], "duration": duration,
+        """An Itinerary object; its ``id`` carries its legs and times (stable per answer;
+        ``refresh-itinerary`` rebuilds it from the id, :mod:`api.itinerary_id`)."""
+        return {"id": itinerary_id.encode(legs), "duration": duration,
                 "startTime": start, "endTime": end, "transfers": transfers, "legs": legs}
 
     # -- rental options: walk, ride, walk ---------------------------------------------------

@@ -204,3 +204,36 @@ def test_serve_polls_a_gtfs_rt_url_and_plans_follow_it(tmp_path: Path) -> None:
             pytest.fail("the cancellation never reached the plans")
         health = httpx.get(f"{base}/api/v1/health", timeout=10).json()
         assert health["realtime"]["feeds"][0]["messages"] >= 2
+
+
+def test_refresh_itinerary_re_times_a_plan_on_the_current_version(tmp_path: Path) -> None:
+    """An itinerary id from a plan is rebuilt with the same times; after a new message
+    cancels its trip, the refreshed leg says so, with the trip's scheduled times."""
+    data = shared("us-caltrain-rt/ct-trip-updates.pb").read_bytes()
+    rt_file = tmp_path / "tu.pb"
+    rt_file.write_bytes(data)
+    settings = load_settings(
+        env={}, feeds=(str(shared("us-caltrain-rt/ct.zip")),), gtfs_rt=(str(rt_file),),
+        gtfs_rt_epoch=FEED_TIME + 30, gtfs_rt_max_age=600, gbfs_config="",
+        cache_dir=str(tmp_path / "cache"))
+    with TestClient(create_app(settings)) as c:
+        body = c.get("/api/v6/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                             "time": TIME}).json()
+        first = body["itineraries"][0]
+        assert first["legs"][0]["tripId"].endswith("ct:126")
+        same = c.get("/api/v6/refresh-itinerary", params={"itineraryId": first["id"]})
+        assert same.status_code == 200, same.text
+        again = same.json()
+        assert [(x["startTime"], x["endTime"], x["realTime"]) for x in again["legs"]] == \
+            [(x["startTime"], x["endTime"], x["realTime"]) for x in first["legs"]]
+        assert again["id"] == first["id"]
+
+        rt_file.write_bytes(cancelled(data, "126"))
+        assert runtime_of(c.app).realtime.poll_once()
+        refreshed = c.get("/api/v6/refresh-itinerary",
+                          params={"itineraryId": first["id"]}).json()
+        leg = refreshed["legs"][0]
+        assert leg["cancelled"] is True and leg["realTime"] is False
+        assert leg["startTime"] == leg["scheduledStartTime"] == "2023-11-07T16:58:00-08:00"
+        bad = c.get("/api/v6/refresh-itinerary", params={"itineraryId": "not-an-id"})
+        assert bad.status_code == 400 and "itineraryId" in bad.text
