@@ -53,7 +53,7 @@ from api.plan_params import (
     check_values,
     refuse_unless,
 )
-from api.realtime import LegTimes, leg_alerts
+from api.realtime import LegTimes, cancelled_run, leg_alerts
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
@@ -767,6 +767,9 @@ def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
             except OutOfRangeError as exc:
                 raise ApiError(404, f"tripId: {exc}", "tripId") from None
             found = find_trip(prepared, gtfs_id, when.date())
+            static = cancelled_run(prepared, gtfs_id, day)
+            if static is not None:  # cancelled by a realtime feed: the schedule's run
+                prepared, found = static
             if found is None:
                 raise ApiError(404, f"tripId: unknown trip {trip_id!r}", "tripId")
             tt = prepared.tt
@@ -778,7 +781,9 @@ def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
             builder = ItineraryBuilder(prepared, prepared.feedset.shapes, first, last,
                                        rt.settings.walk_speed_kmh / 3.6, version,
                                        detailed_legs=detailed)
-            body = builder._wrap([builder.transit(leg)], leg.arrival - leg.departure,
+            rendered = builder.transit(leg)
+            rendered["cancelled"] = static is not None
+            body = builder._wrap([rendered], leg.arrival - leg.departure,
                                  iso(prepared, leg.departure), iso(prepared, leg.arrival), 0)
             return dumps(body)
 

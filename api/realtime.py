@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from api.settings import Settings
 from api.store import Prepared, TimetableStore
@@ -299,3 +301,22 @@ def trip_is_realtime(version: RealtimeVersion | None, trip: int) -> bool:
         return False
     origin = int(version.applied.trip_origin[trip])
     return origin < 0 or origin in version.applied.updated
+
+
+def cancelled_run(prepared: Prepared, gtfs_id: str, day: date | None
+                  ) -> tuple[Prepared, int] | None:
+    """(the static timetable, its trip) when a realtime feed cancelled the run of GTFS
+    trip ``gtfs_id`` (feed-scoped) on ``day``; None when it runs or there is no feed."""
+    v = prepared.realtime
+    if v is None or v.applied is None or day is None or day not in v.static.dates:
+        return None
+    static = v.static
+    hits = np.flatnonzero(np.asarray(static.gtfs_trip_ids) == gtfs_id)
+    if len(hits) == 0:
+        return None
+    runs = np.flatnonzero((np.asarray(static.trip_gtfs) == int(hits[0]))
+                          & (np.asarray(static.trip_day) == static.dates.index(day)))
+    for trip in runs.tolist():
+        if trip in v.applied.cancelled:
+            return Prepared(static, prepared.feedset), int(trip)
+    return None

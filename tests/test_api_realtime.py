@@ -235,5 +235,8 @@ def test_refresh_itinerary_re_times_a_plan_on_the_current_version(tmp_path: Path
         leg = refreshed["legs"][0]
         assert leg["cancelled"] is True and leg["realTime"] is False
         assert leg["startTime"] == leg["scheduledStartTime"] == "2023-11-07T16:58:00-08:00"
+        trip = c.get("/api/v6/trip", params={"tripId": leg["tripId"]}).json()["legs"][0]
+        assert trip["cancelled"] is True and trip["tripId"] == leg["tripId"]
+        assert trip["startTime"] == "2023-11-07T16:37:00-08:00"  # its start_time, first stop
         bad = c.get("/api/v6/refresh-itinerary", params={"itineraryId": "not-an-id"})
         assert bad.status_code == 400 and "itineraryId" in bad.text
