@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from api.cache import RedisCache, make_cache
 from api.common import ApiError
-from api.limits import CLIENT, SearchGate
+from api.limits import CLIENT, SearchGate, retry_after
 from api.metrics import Metrics
 from api.realtime import RealtimeService
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
-from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
+from api.store import DayCompiling, OutOfRangeError, Prepared, TimetableStore, feed_ages
 
 T = TypeVar("T")
 
@@ -36,7 +36,8 @@ class Runtime:
         self.metrics = Metrics()
         self.store = TimetableStore(settings)
         self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
-                                on_error=self.metrics.cache_errors.inc)
+                                on_error=self.metrics.cache_errors.inc,
+                                max_bytes=int(settings.cache_mb * (1 << 20)))
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
                                        thread_name_prefix="owl-search")
         threads = max(1, settings.search_threads)
@@ -97,6 +98,9 @@ class Runtime:
             prepared = self.store.get(day)
         except OutOfRangeError as exc:
             raise ApiError(422, f"time: {exc}", "time") from None
+        except DayCompiling as exc:
+            raise ApiError(503, f"{exc}; retry in a few seconds",
+                           headers=retry_after(exc.retry_after)) from None
         if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
             day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
             prepared = self.store.get(day)
@@ -120,7 +124,7 @@ class Runtime:
             "timetable": {
                 "feedVersion": fs.version,
                 "versions": {d: p.version for d, p in store.loaded().items()},
-                "feeds": [str(p) for p in fs.paths],
+                "feeds": [p.name for p in fs.paths],  # names: paths tell an attacker too much
                 "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
                 "defaultDay": day.isoformat(),
                 "timezone": store.timezone(),
