@@ -166,7 +166,7 @@ def test_a_delayed_trip_overtaken_by_the_next_gets_its_own_route(line) -> None:
     v = applied(live, feed(tt, {"trip": "t1", "updates": [
         (40, "D", ("delay", 4200), None, "SCHEDULED")]}))
     new = v.tt
-    assert new.n_routes == tt.n_routes + 1 and new.extra["realtime"]["routes_split"] == 1
+    assert new.n_routes == tt.n_routes + 1 and new.extra["realtime"]["routes_added"] == 1
     check_structure(new)
     stop = {s: i for i, s in enumerate(new.stop_ids)}
     # t1 now reaches F at 10:00, after t2 (09:50), but still serves C on time
@@ -339,7 +339,7 @@ def test_synthetic_feed_exercises_splits_skips_and_cancellations(caltrain_patche
     assert not v.skips.counts
     assert info["cancelled"] == counts["cancelled"] > 5
     assert info["skipped_stops"] == counts["skipped"] > 5
-    assert info["routes_split"] > 0 and info["updated"] > 80
+    assert info["routes_added"] > 0 and info["updated"] > 80
 
 
 def test_patched_routes_keep_every_engine_invariant(caltrain_patched) -> None:

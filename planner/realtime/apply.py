@@ -53,9 +53,24 @@ def _ranges(start: np.ndarray, lens: np.ndarray) -> np.ndarray:
     return np.repeat(start.astype(np.int64) - off[:-1], lens) + np.arange(total)
 
 
-def apply_patches(tt: Timetable, p: Patches, version: str) -> Applied:
+def route_patterns(tt: Timetable) -> np.ndarray:
+    """Per route, the first route with the same stops, boarding, alighting and line."""
+    rso = tt.route_stop_offset
+    first: dict[tuple[bytes, bytes, bytes, int], int] = {}
+    out = np.empty(tt.n_routes, dtype=np.int64)
+    for r in range(tt.n_routes):
+        a, b = int(rso[r]), int(rso[r + 1])
+        key = (tt.route_stops[a:b].tobytes(), tt.route_pickup[a:b].tobytes(),
+               tt.route_dropoff[a:b].tobytes(), int(tt.route_line[r]))
+        out[r] = first.setdefault(key, r)
+    return out
+
+
+def apply_patches(tt: Timetable, p: Patches, version: str,
+                  patterns: np.ndarray | None = None) -> Applied:
     """The timetable ``tt`` with ``p`` applied (``p.skips`` gains the patches that fail
-    :func:`planner.realtime.times.resolve`); ``tt`` itself is not changed."""
+    :func:`planner.realtime.times.resolve`); ``tt`` itself is not changed. ``patterns``:
+    :func:`route_patterns` of ``tt``, if the caller keeps it."""
     res = resolve(tt, p)
     T, R = tt.n_trips, tt.n_routes
     st_off = tt.trip_st_offset.astype(np.int64)
@@ -65,7 +80,10 @@ def apply_patches(tt: Timetable, p: Patches, version: str) -> Applied:
         st_arr[rows], st_dep[rows] = res.arr, res.dep
 
     # ---- groups: the route each trip belongs in before overtaking is checked --------------
-    group = tt.trip_route.astype(np.int64)
+    # routes of one stop pattern form one group (the compiler may have split a pattern in
+    # several routes): re-split together, a delayed trip joins a sibling where it fits
+    rep = route_patterns(tt) if patterns is None else patterns
+    group = rep[tt.trip_route].astype(np.int64)
     route_src: list[int] = list(range(R))  # group -> static route (-1: added pattern)
     route_skip: list[np.ndarray | None] = [None] * R
     variants: dict[tuple[int, bytes], int] = {}
@@ -75,7 +93,7 @@ def apply_patches(tt: Timetable, p: Patches, version: str) -> Applied:
         t = int(res.trips[i])
         mask = res.skipped[res.offset[i]:res.offset[i + 1]]
         skipped_stops += int(mask.sum())
-        r = int(tt.trip_route[t])
+        r = int(rep[tt.trip_route[t]])
         variant = (r, mask.tobytes())
         if variant not in variants:
             variants[variant] = len(route_src)
@@ -88,19 +106,19 @@ def apply_patches(tt: Timetable, p: Patches, version: str) -> Applied:
 
     # ---- added trips: their own stops and patterns ------------------------------------------
     n_added = len(p.added)
-    patterns: dict[tuple[tuple[int, ...], tuple[int, ...], int], int] = {}
+    new_patterns: dict[tuple[tuple[int, ...], tuple[int, ...], int], int] = {}
     added_group = np.zeros(n_added, dtype=np.int64)
     added_stops: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
     for k, a in enumerate(p.added):
         key = (tuple(a.stops), tuple(a.pickup), a.line)
-        if key not in patterns:
-            patterns[key] = len(route_src)
+        if key not in new_patterns:
+            new_patterns[key] = len(route_src)
             added_stops[len(route_src)] = (np.asarray(a.stops, dtype=np.int32),
                                            np.asarray(a.pickup, dtype=np.uint8),
                                            np.asarray(a.dropoff, dtype=np.uint8), a.line)
             route_src.append(-1)
             route_skip.append(None)
-        added_group[k] = patterns[key]
+        added_group[k] = new_patterns[key]
     G = len(tt.gtfs_trip_ids)
     lens_static = np.diff(st_off)
     c_lens = np.concatenate([lens_static, [len(a.stops) for a in p.added]]).astype(np.int64)
@@ -206,7 +224,7 @@ def apply_patches(tt: Timetable, p: Patches, version: str) -> Applied:
                "realtime": {"static_version": tt.version, "updated": len(res.trips),
                             "cancelled": len(p.cancelled), "added": n_added,
                             "skipped_stops": skipped_stops,
-                            "routes_split": int(len(routes) - len(np.unique(route_group)))}},
+                            "routes_added": int(len(routes) - R)}},
     )
     return Applied(patched, c_origin[final], dict(p.cancelled),
                    {int(t): e for t, e in zip(res.trips.tolist(), res.entity, strict=True)},

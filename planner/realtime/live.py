@@ -20,7 +20,7 @@ import numpy as np
 from feeds.realtime.messages import Alert, TripUpdate, VehiclePosition
 from feeds.realtime.skips import Skips
 from feeds.realtime.state import FeedContent, RealtimeFeed
-from planner.realtime.apply import Applied, apply_patches
+from planner.realtime.apply import Applied, apply_patches, route_patterns
 from planner.realtime.index import StaticIndex
 from planner.realtime.match import Matcher
 from planner.timetable.integrity import check_structure
@@ -67,6 +67,7 @@ class LiveTimetable:
         self.static = static
         self.index = StaticIndex(static, stop_sequences)
         self.matcher = Matcher(self.index)
+        self.patterns = route_patterns(static)
         self._number = 0
         self._lock = threading.Lock()  # one builder at a time; readers never wait
         self.current = RealtimeVersion(0, static, static, created=time.time())
@@ -84,7 +85,7 @@ class LiveTimetable:
             number = self._number
             patches = self.matcher.match(updates, now)
             version = f"{self.static.version}+rt{number}"
-            applied = apply_patches(self.static, patches, version)
+            applied = apply_patches(self.static, patches, version, self.patterns)
             check_structure(applied.tt)
             built = RealtimeVersion(
                 number, applied.tt, self.static, applied, patches.skips,
