@@ -621,13 +621,14 @@ class PlanInputs:
     moment: datetime | None
     request: dict[str, Any]  # PlanRequest fields except places and time
     deadline: float
+    realtime: bool = True  # route on the realtime version (MOTIS realtimeMode != OFF)
 
 
 async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
     """Plan (or take from the cache) and send one plan request of any version."""
 
     def work() -> bytes:
-        prepared, when = rt.prepared_for(inputs.moment)
+        prepared, when = rt.prepared_for(inputs.moment, inputs.realtime)
         origin = parse_place(inputs.from_place, "fromPlace", prepared)
         dest = parse_place(inputs.to_place, "toPlace", prepared)
         req = PlanRequest(from_place=inputs.from_place.strip(),
@@ -908,7 +909,9 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
     params.integer("passengers", None, 1)
     params.integer("luggage", None, 1)
     params.enum("algorithm", ("RAPTOR", "PONG", "TB"), "PONG")
-    params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"), "REALTIME")
+    # OFF: the schedule alone; otherwise the realtime version (annotation-only included)
+    realtime = params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"),
+                           "REALTIME") != "OFF"
     params.array("language")
     max_transfers = params.integer("maxTransfers")
     if max_transfers is not None and max_transfers < 0:
@@ -974,4 +977,4 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
         if params.raw("maxMatchingDistance") else None,
         rental_filters=(sides["pre"][1], sides["post"][1], sides["direct"][1]))
     return PlanInputs(from_place, to_place, moment, request,
-                      clock.monotonic() + max(0.0, float(deadline)))
+                      clock.monotonic() + max(0.0, float(deadline)), realtime)

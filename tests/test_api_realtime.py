@@ -240,3 +240,14 @@ def test_refresh_itinerary_re_times_a_plan_on_the_current_version(tmp_path: Path
         assert trip["startTime"] == "2023-11-07T16:37:00-08:00"  # its start_time, first stop
         bad = c.get("/api/v6/refresh-itinerary", params={"itineraryId": "not-an-id"})
         assert bad.status_code == 400 and "itineraryId" in bad.text
+
+
+def test_realtime_mode_off_plans_on_the_schedule(live: TestClient) -> None:
+    params = {"fromPlace": "ct:70052", "toPlace": "ct:70272", "time": TIME}
+    realtime = transit_legs(live.get("/api/v5/plan", params=params).json())
+    schedule = transit_legs(live.get("/api/v5/plan",
+                                     params={**params, "realtimeMode": "OFF"}).json())
+    assert realtime[0]["tripId"].endswith("ct:126")  # 9 min late: still caught at 17:00
+    assert not schedule[0]["tripId"].endswith("ct:126")  # scheduled 16:58: gone
+    assert not any(leg["realTime"] for leg in schedule)
+    assert all(leg["startTime"] == leg["scheduledStartTime"] for leg in schedule)
