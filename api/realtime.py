@@ -57,7 +57,7 @@ def configured_feeds(settings: Settings, scopes: list[str]) -> list[RealtimeFeed
     """The realtime feeds of the settings and the feed configuration."""
     options = FetchOptions(timeout=10.0, deadline=30.0, retries=2)
     feeds = [RealtimeFeed.at(location, scope, location, max_age=settings.gtfs_rt_max_age,
-                             options=options)
+                             interval=settings.gtfs_rt_interval, options=options)
              for scope, location in (parse_spec(s, scopes) for s in settings.gtfs_rt)]
     config = Path(settings.gbfs_config) if settings.gbfs_config else None
     if config is not None and config.is_file():
@@ -67,7 +67,8 @@ def configured_feeds(settings: Settings, scopes: list[str]) -> list[RealtimeFeed
                             entry.name, entry.feed)
                 continue
             feeds.append(RealtimeFeed.at(entry.name, entry.feed, entry.url,
-                                         max_age=entry.max_age, options=options))
+                                         max_age=entry.max_age, interval=entry.interval,
+                                         options=options))
     return feeds
 
 
@@ -87,6 +88,7 @@ class RealtimeService:
         self._built: dict[str, tuple[int, Prepared]] = {}  # static version -> (gen, rt)
         self._sequences: tuple[str, dict[str, Any]] | None = None
         self._stop = threading.Event()
+        self._due: dict[int, float] = {}  # feed number -> monotonic time of its next poll
         self._thread: threading.Thread | None = None
 
     @property
@@ -100,11 +102,16 @@ class RealtimeService:
         return time.time()
 
     # --- polling ------------------------------------------------------------------------
-    def poll_once(self, force: bool = False) -> bool:
-        """Poll every feed once; True when what they offer changed (new generation)."""
+    def poll_once(self, force: bool = False, due_only: bool = False) -> bool:
+        """Poll every feed once (``due_only``: those whose interval has passed); True when
+        what they offer changed (a new generation)."""
         now = self.now()
         changed = False
-        for feed in self.feeds:
+        for i, feed in enumerate(self.feeds):
+            mono = time.monotonic()
+            if due_only and mono < self._due.get(i, 0.0):
+                continue
+            self._due[i] = mono + feed.interval
             changed |= feed.poll(now, force=force)
         stale = tuple(f.is_stale(now) for f in self.feeds)
         if changed or stale != self._stale:
@@ -127,10 +134,10 @@ class RealtimeService:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        interval = max(1.0, self.settings.gtfs_rt_interval)
-        while not self._stop.wait(interval):
+        tick = max(0.1, min(f.interval for f in self.feeds) / 4)
+        while not self._stop.wait(tick):
             try:
-                if self.poll_once():
+                if self.poll_once(due_only=True):
                     for prepared in self.store.loaded().values():
                         self.prepared(prepared)
             except Exception:  # a bug must not end the poller; the last version stays

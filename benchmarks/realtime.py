@@ -16,8 +16,13 @@
    (delays up to 5 min, 2 % cancelled or skipping a stop); each pair run twice
    interleaved, the better of two means in us, and the ratio patched/static.
    Goal: <= 1.10.
+3. End to end (``--e2e``): ``owl-planner serve ct.zip --gtfs-rt ct=URL`` (one worker,
+   polling every 0.2 s) on a loopback server serving the Caltrain TripUpdates; the
+   message is swapped for one cancelling the trip the plan rides, and the time until a
+   plan answer no longer has it is measured, ``--repeat`` times (alternating messages).
+   Goal: <= 1 s. (Several workers through Redis are not built: one process.)
 
-    python benchmarks/realtime.py [--repeat 7] [--queries 1000] [--seed 42]
+    python benchmarks/realtime.py [--repeat 7] [--queries 1000] [--seed 42] [--e2e]
 """
 
 from __future__ import annotations
@@ -119,12 +124,55 @@ def query_us(router: Router, qs: list[Query], engine: str) -> float:
     return (time.perf_counter() - started) / len(qs) * 1e6
 
 
+def end_to_end(repeat: int) -> list[float]:
+    """Seconds from a new message on the loopback server to a changed plan answer."""
+    import tempfile
+
+    import httpx
+
+    from tests.servers import owl_planner_serve
+    from tests.test_api_realtime import FEED_TIME, TIME, TripUpdatesServer, cancelled
+
+    data = (DATA / REAL["caltrain"][2]).read_bytes()
+    messages = [data, cancelled(data, "126")]
+    params = {"fromPlace": "ct:70052", "toPlace": "ct:70272", "time": TIME}
+    out = []
+    with tempfile.TemporaryDirectory() as tmp, TripUpdatesServer(data) as server, \
+            owl_planner_serve([str(DATA / REAL["caltrain"][0]), "--date", "2023-11-07",
+                               "--gtfs-rt", f"ct={server.base}/tu.pb", "--gtfs-rt-epoch",
+                               str(FEED_TIME + 30), "--log-level", "warning"],
+                              Path(tmp) / "serve.log",
+                              env={"OWL_GTFS_RT_INTERVAL": "0.2",
+                                   "OWL_GBFS_CONFIG": "none"}) as base:
+
+            def rides_126() -> bool:
+                body = httpx.get(f"{base}/api/v5/plan", params=params, timeout=60).json()
+                return any(str(leg.get("tripId", "")).endswith("ct:126")
+                           for it in body["itineraries"] for leg in it["legs"])
+
+            assert rides_126()
+            for i in range(repeat):
+                want = i % 2 == 1  # odd rounds restore the trip
+                server.body = messages[0 if want else 1]
+                started = time.perf_counter()
+                while rides_126() != want:
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError("the new message never reached the plans")
+                out.append(time.perf_counter() - started)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--e2e", action="store_true", help="also the end-to-end latency")
     args = ap.parse_args(argv)
+    if args.e2e:
+        lat = end_to_end(args.repeat)
+        print(f"  {'end to end (s)':<28}{min(lat):8.2f}{statistics.median(lat):8.2f}"
+              f"{max(lat):8.2f}   min/median/max, caltrain, one worker, polling 0.2 s")
     rel, day = HART
     path = DATA / rel
     tt = plain_arrays(load_or_compile([path], day))

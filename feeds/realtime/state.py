@@ -47,6 +47,7 @@ class RealtimeFeed:
     static_feed: str  # the static feed name: ids get the ``static_feed:`` prefix
     source: FeedSource
     max_age: float = 300.0  # seconds; older state is dropped
+    interval: float = 30.0  # seconds between polls (for whoever schedules them)
     #: POSIX time of the message the state is from (header timestamp, else received)
     timestamp: float | None = None
     received: float | None = None
@@ -60,8 +61,8 @@ class RealtimeFeed:
 
     @classmethod
     def at(cls, name: str, static_feed: str, location: str, *, max_age: float = 300.0,
-           options: FetchOptions | None = None) -> RealtimeFeed:
-        return cls(name, static_feed, FeedSource(location, options), max_age)
+           interval: float = 30.0, options: FetchOptions | None = None) -> RealtimeFeed:
+        return cls(name, static_feed, FeedSource(location, options), max_age, interval)
 
     def poll(self, now: float | None = None, force: bool = False) -> bool:
         """Fetch and merge once; True when the state changed. Never raises for a bad
