@@ -53,7 +53,7 @@ from api.plan_params import (
     check_values,
     refuse_unless,
 )
-from api.realtime import LegTimes, cancelled_run, leg_alerts
+from api.realtime import LegTimes, cancelled_run, leg_alerts, stop_alerts
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
@@ -239,8 +239,13 @@ class ItineraryBuilder:
         pos = int(self.tt.route_stop_offset[leg.route]) + leg.board_pos + k
         pickup = "NORMAL" if int(self.tt.route_pickup[pos]) else "NOT_ALLOWED"
         dropoff = "NORMAL" if int(self.tt.route_dropoff[pos]) else "NOT_ALLOWED"
-        return self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
-                         cancelled=cancelled, **times)
+        place = self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
+                          cancelled=cancelled, **times)
+        alerts = stop_alerts(self.p.realtime, str(self.tt.stop_ids[leg.stops[k].stop]),
+                             self.tt.t0 + leg.stops[k].departure)
+        if alerts:
+            place["alerts"] = alerts
+        return place
 
     def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
         """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""

@@ -227,6 +227,12 @@ def render_alert(alert: Alert) -> dict[str, Any]:
     return out
 
 
+def _active(alert: Alert, moment: float) -> bool:
+    return not alert.active_periods or any(
+        (a is None or a <= moment) and (b is None or moment <= b)
+        for a, b in alert.active_periods)
+
+
 def leg_alerts(version: RealtimeVersion | None, trip_id: str, route_id: str,
                stop_ids: list[str], moment: float) -> list[dict[str, Any]]:
     """Alerts active at ``moment`` (POSIX) informing the leg's trip, route, one of its
@@ -236,9 +242,7 @@ def leg_alerts(version: RealtimeVersion | None, trip_id: str, route_id: str,
     stops = set(stop_ids)
     out = []
     for scope, alert in version.alerts:
-        if alert.active_periods and not any(
-                (a is None or a <= moment) and (b is None or moment <= b)
-                for a, b in alert.active_periods):
+        if not _active(alert, moment):
             continue
         for e in alert.informed:
             if ((e.trip_id and f"{scope}:{e.trip_id}" == trip_id)
@@ -249,6 +253,17 @@ def leg_alerts(version: RealtimeVersion | None, trip_id: str, route_id: str,
                 out.append(render_alert(alert))
                 break
     return out
+
+
+def stop_alerts(version: RealtimeVersion | None, stop_id: str, moment: float
+                ) -> list[dict[str, Any]]:
+    """Alerts active at ``moment`` that inform the stop itself (a ``Place``'s alerts)."""
+    if version is None or not version.alerts:
+        return []
+    return [render_alert(alert) for scope, alert in version.alerts
+            if _active(alert, moment)
+            and any(e.stop_id and f"{scope}:{e.stop_id}" == stop_id
+                    and not (e.trip_id or e.route_id) for e in alert.informed)]
 
 
 class LegTimes:

@@ -26,6 +26,7 @@ from feeds.realtime.messages import parse_feed
 from feeds.realtime.state import FeedContent
 from planner.realtime.live import LiveTimetable
 from planner.timetable.compile import compile_timetable
+from tests.rtfeeds import header
 from tests.servers import JsonServer, etag_of, owl_planner_serve
 from tests.shared_data import shared
 
@@ -251,3 +252,37 @@ def test_realtime_mode_off_plans_on_the_schedule(live: TestClient) -> None:
     assert not schedule[0]["tripId"].endswith("ct:126")  # scheduled 16:58: gone
     assert not any(leg["realTime"] for leg in schedule)
     assert all(leg["startTime"] == leg["scheduledStartTime"] for leg in schedule)
+
+
+def test_alerts_reach_the_legs_and_places_they_inform(tmp_path: Path) -> None:
+    msg = pb.FeedMessage()
+    header(msg, FEED_TIME)
+    e = msg.entity.add()
+    e.id = "platform-works"
+    e.alert.informed_entity.add(stop_id="70052")
+    e.alert.header_text.translation.add(text="Platform 2 closed", language="en")
+    e.alert.description_text.translation.add(text="Use platform 1.", language="en")
+    e.alert.cause = pb.Alert.MAINTENANCE
+    e.alert.effect = pb.Alert.OTHER_EFFECT
+    period = e.alert.active_period.add()
+    period.start, period.end = FEED_TIME - 3600, FEED_TIME + 7200
+    alerts_file = tmp_path / "alerts.pb"
+    alerts_file.write_bytes(msg.SerializeToString())
+    settings = load_settings(
+        env={}, feeds=(str(shared("us-caltrain-rt/ct.zip")),),
+        gtfs_rt=(str(shared("us-caltrain-rt/ct-trip-updates.pb")), f"ct={alerts_file}"),
+        gtfs_rt_epoch=FEED_TIME + 30, gtfs_rt_max_age=600, gbfs_config="",
+        cache_dir=str(tmp_path / "cache"))
+    with TestClient(create_app(settings)) as c:
+        body = c.get("/api/v5/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                             "time": TIME}).json()
+        leg = transit_legs(body)[0]
+        assert leg["realTime"] is True  # the trip updates still apply beside the alerts
+        (alert,) = leg["alerts"]
+        assert alert["headerText"] == "Platform 2 closed"
+        assert alert["descriptionText"] == "Use platform 1."
+        assert (alert["cause"], alert["effect"]) == ("MAINTENANCE", "OTHER_EFFECT")
+        assert alert["impactPeriod"] == [{"start": "2023-11-08T00:05:34Z",
+                                          "end": "2023-11-08T03:05:34Z"}]
+        assert leg["from"]["alerts"] == [alert]
+        assert "alerts" not in leg["to"]
