@@ -164,7 +164,7 @@ class RealtimeService:
                               if k in self._loaded_versions() | {key}}
             version = live.refresh(self.feeds, self.now())
             prepared = Prepared(version.tt, static.feedset)
-            prepared.realtime = version
+            prepared.realtime, prepared.schedule = version, static
             self._built = {k: v for k, v in self._built.items() if k in self._live}
             self._built[key] = (generation, prepared)
             return prepared
@@ -340,5 +340,5 @@ def cancelled_run(prepared: Prepared, gtfs_id: str, day: date | None
                           & (np.asarray(static.trip_day) == static.dates.index(day)))
     for trip in runs.tolist():
         if trip in v.applied.cancelled:
-            return Prepared(static, prepared.feedset), int(trip)
+            return prepared.schedule or Prepared(static, prepared.feedset), int(trip)
     return None

@@ -115,8 +115,10 @@ class Prepared:
         self.router = Router(tt)
         #: Mode of each line, for the route masks of ``transitModes``.
         self.line_modes = line_modes(tt)
-        #: The realtime version this timetable is (None: the static schedule).
+        #: The realtime version this timetable is (None: the static schedule), and the
+        #: static Prepared it derives from.
         self.realtime: RealtimeVersion | None = None
+        self.schedule: Prepared | None = None
 
     @cached_property
     def nbytes(self) -> int:

@@ -286,3 +286,27 @@ def test_alerts_reach_the_legs_and_places_they_inform(tmp_path: Path) -> None:
                                           "end": "2023-11-08T03:05:34Z"}]
         assert leg["from"]["alerts"] == [alert]
         assert "alerts" not in leg["to"]
+
+
+def test_departures_list_a_cancelled_trip_as_cancelled(tmp_path: Path) -> None:
+    data = shared("us-caltrain-rt/ct-trip-updates.pb").read_bytes()
+    rt_file = tmp_path / "tu.pb"
+    rt_file.write_bytes(cancelled(data, "126"))
+    settings = load_settings(
+        env={}, feeds=(str(shared("us-caltrain-rt/ct.zip")),), gtfs_rt=(str(rt_file),),
+        gtfs_rt_epoch=FEED_TIME + 30, gtfs_rt_max_age=600, gbfs_config="",
+        cache_dir=str(tmp_path / "cache"))
+    with TestClient(create_app(settings)) as c:
+        params = {"stopId": "ct:70052", "time": "2023-11-07T16:50:00-08:00", "n": 4}
+        times = c.get("/api/v5/stoptimes", params=params).json()["stopTimes"]
+        gone = [st for st in times if str(st["tripId"]).endswith("ct:126")]
+        assert len(gone) == 1
+        (st,) = gone
+        assert st["cancelled"] is st["tripCancelled"] is st["place"]["cancelled"] is True
+        assert st["place"]["departure"] == "2023-11-07T16:58:00-08:00"  # the schedule's
+        running = [st for st in times if st is not gone[0]]
+        assert running and not any(s["tripCancelled"] for s in running)
+        stamps = [s["place"]["departure"] for s in times]
+        assert stamps == sorted(stamps)
+        off = c.get("/api/v5/stoptimes", params={**params, "realtimeMode": "OFF"}).json()
+        assert not any(s["cancelled"] for s in off["stopTimes"])
