@@ -35,6 +35,7 @@ from api.locate import register_locate
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.refresh import register_refresh
 from api.rentals import register_rentals
 from api.response_headers import ResponseHeaders
 from api.runtime import Runtime
@@ -98,10 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt.sharing.start()  # no thread without GBFS feeds
         if settings.warm_start:  # the default day, before the first request
             await asyncio.to_thread(rt.store.warm)
+        rt.realtime.start()  # no thread without GTFS-RT feeds
         try:
             yield
         finally:
             await asyncio.to_thread(rt.sharing.stop)
+            await asyncio.to_thread(rt.realtime.stop)
 
     # FastAPIOffline: the docs page's Swagger UI from the package, not a CDN (issue 16:
     # /docs failed offline); a well-kept drop-in rather than vendored JS of our own.
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _register_errors(app)
     register_locate(app, rt)
     register_stoptimes(app, rt)
+    register_refresh(app, rt)
     register_maps(app, rt)
     register_rentals(app, rt)
     register_plan(app, rt)

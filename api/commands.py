@@ -34,10 +34,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "redis_url": args.redis_url,
         "gbfs_max_age": args.gbfs_max_age,
         "gbfs_epoch": args.gbfs_epoch,
+        "gtfs_rt_max_age": args.gtfs_rt_max_age,
+        "gtfs_rt_epoch": args.gtfs_rt_epoch,
     }
     settings = load_settings(env=None, config=args.config, **overrides)
     if args.gbfs:  # in addition to OWL_GBFS and the enabled [[gbfs]] entries
         settings = replace(settings, gbfs=tuple(dict.fromkeys(settings.gbfs + tuple(args.gbfs))))
+    if args.gtfs_rt:  # in addition to OWL_GTFS_RT and the enabled [[gtfs_rt]] entries
+        settings = replace(settings, gtfs_rt=tuple(dict.fromkeys(settings.gtfs_rt
+                                                                 + tuple(args.gtfs_rt))))
     if args.osm:  # in addition to OWL_OSM
         osm = tuple(str(p.resolve()) for p in args.osm)
         settings = replace(settings, osm=tuple(dict.fromkeys(settings.osm + osm)))
@@ -121,6 +126,14 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
                    help="OpenStreetMap extract (.osm.pbf), repeatable: street times and paths "
                         "for shared bikes/scooters/cars and the walks to them (loaded in the "
                         "background; straight-line until then); besides $OWL_OSM")
+    p.add_argument("--gtfs-rt", action="append", default=[], metavar="[FEED=]URL_OR_FILE",
+                   help="GTFS-Realtime feed (TripUpdates, alerts, vehicle positions; protobuf "
+                        "or JSON), repeatable; FEED names the static feed whose ids it uses "
+                        "(optional with one feed); besides $OWL_GTFS_RT and [[gtfs_rt]]")
+    p.add_argument("--gtfs-rt-max-age", type=float, default=None, metavar="S",
+                   help="realtime data older than this is dropped (default 300)")
+    p.add_argument("--gtfs-rt-epoch", type=float, default=None, metavar="UNIX",
+                   help="start the realtime clock at this time (replay archived feeds)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(func=cmd_serve)
 

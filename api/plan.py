@@ -17,7 +17,6 @@ parameters, caches whole responses and renders the plan:
 """
 
 
-import hashlib
 import json
 import time as clock
 from dataclasses import asdict, dataclass
@@ -30,6 +29,7 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
+from api import itinerary_id
 from api.cache import cache_key
 from api.common import (
     ApiError,
@@ -56,6 +56,7 @@ from api.plan_params import (
     check_values,
     refuse_unless,
 )
+from api.realtime import LegTimes, cancelled_run, leg_alerts, stop_alerts
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
@@ -233,13 +234,20 @@ class ItineraryBuilder:
             return None
         return self.streets.route(mode, a, b, seconds + 1)
 
-    def _visit(self, leg: TransitLeg, k: int, **times: object) -> dict[str, Any]:
-        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern)."""
+    def _visit(self, leg: TransitLeg, k: int, cancelled: bool = False,
+               **times: object) -> dict[str, Any]:
+        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern);
+        ``cancelled`` for a stop the trip skips today (realtime)."""
         pos = int(self.tt.route_stop_offset[leg.route]) + leg.board_pos + k
         pickup = "NORMAL" if int(self.tt.route_pickup[pos]) else "NOT_ALLOWED"
         dropoff = "NORMAL" if int(self.tt.route_dropoff[pos]) else "NOT_ALLOWED"
-        return self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
-                         cancelled=False, **times)
+        place = self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
+                          cancelled=cancelled, **times)
+        alerts = stop_alerts(self.p.realtime, str(self.tt.stop_ids[leg.stops[k].stop]),
+                             self.tt.t0 + leg.stops[k].departure)
+        if alerts:
+            place["alerts"] = alerts
+        return place
 
     def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
         """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""
@@ -264,17 +272,23 @@ class ItineraryBuilder:
             distance = self.geometry(leg)[2]
         dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
         last = len(leg.stops) - 1
+        live = LegTimes(self.p.realtime, leg)
+        sched = [(iso(self.p, a), iso(self.p, d)) for a, d in live.scheduled]
         return {
             "mode": self.version.mode(self.p.line_modes[line]),
-            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=dep),
-            "to": self._visit(leg, last, arrival=arr, scheduledArrival=arr),
+            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=sched[0][1]),
+            "to": self._visit(leg, last, arrival=arr, scheduledArrival=sched[last][0]),
             "startTime": dep, "endTime": arr,
-            "scheduledStartTime": dep, "scheduledEndTime": arr,
+            "scheduledStartTime": sched[0][1], "scheduledEndTime": sched[last][0],
             "duration": leg.arrival - leg.departure,
             "distance": distance,
-            "realTime": False,
-            "scheduled": True,
+            "realTime": live.realtime,
+            "scheduled": live.scheduled_trip,
             "cancelled": False,
+            "alerts": leg_alerts(self.p.realtime, str(tt.gtfs_trip_ids[g]),
+                                 str(tt.line_ids[line]),
+                                 [str(tt.stop_ids[v.stop]) for v in leg.stops],
+                                 tt.t0 + leg.departure),
             "interlineWithPreviousLeg": False,
             **trip_fields(tt, g, self.version.number),
             "tripId": trip_id(tt, leg.trip),
@@ -285,9 +299,9 @@ class ItineraryBuilder:
             "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
             "intermediateStops": [
                 self._visit(leg, k, arrival=iso(self.p, v.arrival),
-                            scheduledArrival=iso(self.p, v.arrival),
+                            scheduledArrival=sched[k][0],
                             departure=iso(self.p, v.departure),
-                            scheduledDeparture=iso(self.p, v.departure))
+                            scheduledDeparture=sched[k][1], cancelled=live.skipped(k))
                 for k, v in enumerate(leg.stops) if 0 < k < last],
             "legGeometry": {"points": points, "precision": self.precision,
                             "length": n_points},
@@ -381,11 +395,9 @@ class ItineraryBuilder:
 
     def _wrap(self, legs: list[dict[str, Any]], duration: int, start: str, end: str,
               transfers: int) -> dict[str, Any]:
-        """An Itinerary object; its ``id`` names its legs and times (stable per answer)."""
-        ident = json.dumps([(x["mode"], x.get("tripId"), x["from"].get("stopId"),
-                             x["to"].get("stopId"), x["startTime"], x["endTime"])
-                            for x in legs], separators=(",", ":"))
-        return {"id": hashlib.sha1(ident.encode()).hexdigest()[:20], "duration": duration,
+        """An Itinerary object; its ``id`` carries its legs and times (stable per answer;
+        ``refresh-itinerary`` rebuilds it from the id, :mod:`api.itinerary_id`)."""
+        return {"id": itinerary_id.encode(legs), "duration": duration,
                 "startTime": start, "endTime": end, "transfers": transfers, "legs": legs}
 
     # -- rental options: walk, ride, walk ---------------------------------------------------
@@ -549,6 +561,7 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Lo
     plan = plan_trip(network, trip, sharing, streets)
     body = render_plan(prepared, plan, req, origin, dest,
                        None if sharing is None else sharing.now)
+    body["warnings"] = [*body["warnings"], *rt.realtime.warnings()]
     # what the search found (no timings: equal requests get equal answers, cached or not)
     body["debugOutput"] = {"itineraries": len(body["itineraries"]),
                            "direct": len(body["direct"]),
@@ -621,6 +634,7 @@ class PlanInputs:
     moment: datetime | None
     request: dict[str, Any]  # PlanRequest fields except places and time
     deadline: float
+    realtime: bool = True  # route on the realtime version (MOTIS realtimeMode != OFF)
 
 
 async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
@@ -636,7 +650,7 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
                          max(pre, post)) > rt.settings.heavy_cost
 
     def work() -> bytes:
-        prepared, when = rt.prepared_for(inputs.moment)
+        prepared, when = rt.prepared_for(inputs.moment, inputs.realtime)
         origin = parse_place(inputs.from_place, "fromPlace", prepared)
         dest = parse_place(inputs.to_place, "toPlace", prepared)
         req = PlanRequest(from_place=inputs.from_place.strip(),
@@ -777,6 +791,9 @@ def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
             except OutOfRangeError as exc:
                 raise ApiError(404, f"tripId: {exc}", "tripId") from None
             found = find_trip(prepared, gtfs_id, when.date())
+            static = cancelled_run(prepared, gtfs_id, day)
+            if static is not None:  # cancelled by a realtime feed: the schedule's run
+                prepared, found = static
             if found is None:
                 raise ApiError(404, f"tripId: unknown trip {trip_id!r}", "tripId")
             tt = prepared.tt
@@ -788,7 +805,9 @@ def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
             builder = ItineraryBuilder(prepared, prepared.feedset.shapes, first, last,
                                        rt.settings.walk_speed_kmh / 3.6, version,
                                        detailed_legs=detailed)
-            body = builder._wrap([builder.transit(leg)], leg.arrival - leg.departure,
+            rendered = builder.transit(leg)
+            rendered["cancelled"] = static is not None
+            body = builder._wrap([rendered], leg.arrival - leg.departure,
                                  iso(prepared, leg.departure), iso(prepared, leg.arrival), 0)
             return dumps(body)
 
@@ -895,7 +914,9 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
     params.integer("passengers", None, 1)
     params.integer("luggage", None, 1)
     params.enum("algorithm", ("RAPTOR", "PONG", "TB"), "PONG")
-    params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"), "REALTIME")
+    # OFF: the schedule alone; otherwise the realtime version (annotation-only included)
+    realtime = params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"),
+                           "REALTIME") != "OFF"
     params.array("language")
     max_transfers = params.integer("maxTransfers")
     if max_transfers is not None and max_transfers < 0:
@@ -961,4 +982,4 @@ def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -
         if params.raw("maxMatchingDistance") else None,
         rental_filters=(sides["pre"][1], sides["post"][1], sides["direct"][1]))
     return PlanInputs(from_place, to_place, moment, request,
-                      clock.monotonic() + SEARCH_SHARE * max(0.0, float(deadline)))
+                      clock.monotonic() + SEARCH_SHARE * max(0.0, float(deadline)), realtime)

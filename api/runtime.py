@@ -22,6 +22,7 @@ from api.cache import RedisCache, make_cache
 from api.common import ApiError
 from api.limits import CLIENT, SearchGate, retry_after
 from api.metrics import Metrics
+from api.realtime import RealtimeService
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
 from api.store import DayCompiling, OutOfRangeError, Prepared, TimetableStore, feed_ages
@@ -63,6 +64,8 @@ class Runtime:
         self.store.on_swap.append(self._on_swap)
         #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
         self.sharing = SharingManager(settings)
+        #: GTFS-Realtime feeds and the realtime version of each loaded day.
+        self.realtime = RealtimeService(settings, self.store)
 
     def _on_swap(self) -> None:
         self.cache.clear()
@@ -102,8 +105,10 @@ class Runtime:
                                 f"{self.settings.search_deadline:g} s deadline; narrow the "
                                 "request (searchWindow, numItineraries) or retry") from None
 
-    def prepared_for(self, moment: datetime | None) -> tuple[Prepared, datetime]:
-        """The timetable of the request's service day and the request time (default: now)."""
+    def prepared_for(self, moment: datetime | None, realtime: bool = True
+                     ) -> tuple[Prepared, datetime]:
+        """The timetable of the request's service day (its current realtime version unless
+        ``realtime`` is false) and the request time (default: now)."""
         if moment is None:
             day, _ = self.store.default_day()
             zone = ZoneInfo(self.store.timezone())
@@ -120,7 +125,7 @@ class Runtime:
         if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
             day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
             prepared = self.store.get(day)
-        return prepared, moment
+        return (self.realtime.prepared(prepared) if realtime else prepared), moment
 
     def health(self) -> dict[str, Any]:
         s = self.settings
@@ -132,9 +137,9 @@ class Runtime:
         age = time.time() - fs.published_at
         update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
         out: dict[str, Any] = {
-            # MOTIS's HealthResponse: whether realtime (none is read) and GBFS updates
-            # were consumed at least once.
-            "rt": False,
+            # MOTIS's HealthResponse: whether realtime and GBFS updates were consumed at
+            # least once.
+            "rt": any(f.messages > 0 for f in self.realtime.feeds),
             "gbfs": any(f.last_success is not None for f in self.sharing.feeds),
             "status": "ok",
             "timetable": {
@@ -169,6 +174,10 @@ class Runtime:
             out["status"] = "degraded"
         if fs.sources:
             out["sources"] = fs.sources
+        if self.realtime.enabled:
+            out["realtime"] = self.realtime.health()
+            if any(f["stale"] for f in out["realtime"]["feeds"]):
+                out["status"] = "degraded"
         if self.sharing.enabled:
             systems = self.sharing.health()
             streets = self.sharing.streets_health()

@@ -102,6 +102,14 @@ class Settings:
     #: (walks to and from vehicles, rides). Loaded once in the background when GBFS feeds
     #: are configured; until then, and without any, the straight-line model is used.
     osm: tuple[str, ...] = ()
+    #: GTFS-Realtime feeds as ``[FEED=]URL_OR_FILE`` (FEED: the static feed whose ids they
+    #: use; may be left out when one feed is served), besides the enabled ``[[gtfs_rt]]``
+    #: entries of ``gbfs_config`` (the same feeds.toml).
+    gtfs_rt: tuple[str, ...] = ()
+    gtfs_rt_max_age: float = 300.0  # seconds: older realtime data is dropped (schedule)
+    gtfs_rt_interval: float = 30.0  # seconds between polls of a --gtfs-rt feed
+    #: Unix seconds the realtime clock reads at start-up (replays archived feeds); 0: wall.
+    gtfs_rt_epoch: float = 0.0
 
     def feed_paths(self) -> list[Path]:
         return [Path(f) for f in self.feeds]
@@ -155,6 +163,10 @@ _ENV: dict[str, str] = {
     "gbfs_resolve": "OWL_GBFS_RESOLVE",
     "gbfs_epoch": "OWL_GBFS_EPOCH",
     "osm": "OWL_OSM",
+    "gtfs_rt": "OWL_GTFS_RT",
+    "gtfs_rt_max_age": "OWL_GTFS_RT_MAX_AGE",
+    "gtfs_rt_interval": "OWL_GTFS_RT_INTERVAL",
+    "gtfs_rt_epoch": "OWL_GTFS_RT_EPOCH",
 }
 CONFIG_ENV = "OWL_CONFIG"
 

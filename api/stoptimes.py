@@ -3,17 +3,21 @@
 One implementation for every version (MOTIS's ``stop_times`` and ``stop`` endpoints);
 the version changes only the names of modes, ``displayName`` and ``level``
 (:mod:`api.versions`). Without realtime data nothing is cancelled, times are the
-scheduled ones and ``realTime`` is false, as MOTIS answers then. The GTFS feeds carry no
-translations, so ``language`` selects nothing; ``withAlerts`` and ``realtimeMode`` have
-no data to act on.
+scheduled ones and ``realTime`` is false, as MOTIS answers then; on a realtime version
+(:mod:`api.realtime`) times are the feed's, ``scheduled*`` the schedule's, a skipped
+stop is ``cancelled``, and a trip the feed cancelled is listed with ``tripCancelled`` at
+its scheduled times; ``realtimeMode=OFF`` answers from the schedule alone. The GTFS feeds
+carry no translations, so ``language`` selects nothing; ``withAlerts`` has no effect.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from fastapi import FastAPI, Query
 
 from api import board
@@ -31,6 +35,7 @@ from api.common import (
     trip_id,
     versioned_level,
 )
+from api.realtime import scheduled_at, trip_is_realtime
 from api.runtime import Runtime
 from api.store import Prepared
 from api.versions import ApiVersion
@@ -133,22 +138,26 @@ class Board:
     def event_place(self, trip: int, pos: int, stop: int) -> dict[str, object]:
         """The stop of a trip as MOTIS's ``to_place(run_stop)``: its times (arrival
         except at the first stop, departure except at the last), what the schedule allows
-        there, never cancelled without realtime."""
+        there, cancelled where a realtime feed skips it."""
         tt = self.p.tt
         r = int(tt.trip_route[trip])
         base = int(tt.route_stop_offset[r])
         last = int(tt.route_stop_offset[r + 1]) - base - 1
         st = int(tt.trip_st_offset[trip]) + pos
+        arr, dep = int(tt.st_arr[st]), int(tt.st_dep[st])
+        planned = scheduled_at(self.p.realtime, trip, pos)  # None: as scheduled
+        s_arr, s_dep, skipped = planned if planned is not None else (arr, dep, False)
         times: dict[str, object] = {}
         if pos > 0:
-            times["arrival"] = times["scheduledArrival"] = iso(self.p, int(tt.st_arr[st]))
+            times["arrival"], times["scheduledArrival"] = iso(self.p, arr), iso(self.p, s_arr)
         if pos < last:
-            times["departure"] = times["scheduledDeparture"] = iso(self.p, int(tt.st_dep[st]))
+            times["departure"] = iso(self.p, dep)
+            times["scheduledDeparture"] = iso(self.p, s_dep)
         return self.place(
             stop, **times,
             pickupType="NORMAL" if tt.route_pickup[base + pos] else "NOT_ALLOWED",
             dropoffType="NORMAL" if tt.route_dropoff[base + pos] else "NOT_ALLOWED",
-            cancelled=False)
+            cancelled=skipped)
 
     def end_place(self, trip: int, pos: int) -> dict[str, object]:
         """``tripFrom``/``tripTo``: a trip's first or last stop, without times."""
@@ -189,7 +198,7 @@ class Board:
         out: dict[str, Any] = {
             "place": self.event_place(trip, pos, stop),
             "mode": self.v.mode(self.p.line_modes[line]),
-            "realTime": False,
+            "realTime": trip_is_realtime(self.p.realtime, trip),
             "tripFrom": self.end_place(trip, 0),
             "tripTo": self.end_place(trip, last),
             **trip_fields(tt, g, self.v.number, last_stop),
@@ -278,7 +287,7 @@ def _register_board(app: FastAPI, rt: Runtime, version: ApiVersion, limit: int) 
         kind = board.BOTH if both else board.ARRIVALS if arriveBy else board.DEPARTURES
 
         def work() -> dict[str, Any]:
-            prepared, when = rt.prepared_for(moment)
+            prepared, when = rt.prepared_for(moment, realtimeMode != "OFF")
             stop = _resolve(prepared, stop_id)
             stops = collect_stops(prepared, stop, coordinate, radius, exactRadius)
             ev = board.board_events(prepared, stops, kind, board.line_filter(prepared, modes),
@@ -287,7 +296,12 @@ def _register_board(app: FastAPI, rt: Runtime, version: ApiVersion, limit: int) 
             start = int(when.timestamp()) - t0
             pos = board.select(ev, start, forward, n or 0, window, anchor)
             b = Board(version, prepared, stop, coordinate, kind, fetchStops)
-            out: dict[str, Any] = {"stopTimes": [b.stop_time(ev, int(i)) for i in pos]}
+            timed = [(int(ev.times[i]), b.stop_time(ev, int(i))) for i in pos]
+            timed += cancelled_stop_times(prepared, stops, kind, modes, version, stop,
+                                          coordinate, fetchStops, ev, pos, start, forward,
+                                          n or 0, window)
+            timed.sort(key=lambda x: x[0])
+            out: dict[str, Any] = {"stopTimes": [x for _, x in timed]}
             if version.number >= 5:
                 out["place"] = b.response_place()
             out["previousPageCursor"] = out["nextPageCursor"] = ""
@@ -350,4 +364,33 @@ def serving_routes(prepared: Prepared, stops: list[int]) -> list[dict[str, objec
             "routeType": fields["routeType"],
         })
     out.sort(key=lambda r: (str(r["routeShortName"]), str(r["routeId"])))
+    return out
+
+
+def cancelled_stop_times(prepared: Prepared, stops: list[int], kind: str,
+                         modes: tuple[str, ...], version: ApiVersion, stop: int | None,
+                         center: tuple[float, float] | None, fetch_stops: bool,
+                         ev: board.Events, pos: np.ndarray, start: int, forward: bool, n: int,
+                         window: int | None) -> list[tuple[int, dict[str, Any]]]:
+    """(time, StopTime) of the scheduled events of trips a realtime feed cancelled, marked
+    ``cancelled``/``tripCancelled`` (MOTIS lists them), between the request time and the
+    page's last running event (a page of their own when none runs)."""
+    schedule, v = prepared.schedule, prepared.realtime
+    if schedule is None or v is None or v.applied is None or not v.applied.cancelled:
+        return []
+    sev = board.board_events(schedule, stops, kind, board.line_filter(schedule, modes))
+    keep = np.isin(sev.trips, np.fromiter(v.applied.cancelled, dtype=np.int64))
+    sev = board.Events(*(getattr(sev, f.name)[keep] for f in fields(board.Events)))
+    if len(pos):  # from the request time to the page's far end
+        lo, hi = (start, int(ev.times[pos[-1]])) if forward else (int(ev.times[pos[0]]), start)
+        chosen = np.flatnonzero((sev.times >= lo) & (sev.times <= hi))
+    else:
+        chosen = board.select(sev, start, forward, n, window)
+    b = Board(version, schedule, stop, center, kind, fetch_stops)
+    out = []
+    for i in chosen.tolist():
+        st = b.stop_time(sev, i)
+        st.update(cancelled=True, tripCancelled=True, realTime=True)
+        st["place"]["cancelled"] = True
+        out.append((int(sev.times[i]), st))
     return out

@@ -29,6 +29,7 @@ from api.settings import DEFAULT_FEEDS, Settings
 from api.shapes import ShapeStore
 from feeds.gtfs import agency_timezone, load_feeds
 from planner.multimodal.geometry import PointIndex
+from planner.realtime.live import RealtimeVersion
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
@@ -114,6 +115,10 @@ class Prepared:
         self.router = Router(tt)
         #: Mode of each line, for the route masks of ``transitModes``.
         self.line_modes = line_modes(tt)
+        #: The realtime version this timetable is (None: the static schedule), and the
+        #: static Prepared it derives from.
+        self.realtime: RealtimeVersion | None = None
+        self.schedule: Prepared | None = None
 
     @cached_property
     def nbytes(self) -> int:

@@ -1,7 +1,8 @@
 """The feed configuration (``config/feeds.toml``): one reader, typed entries.
 
-``owl-planner update`` (GTFS sources, region, download options) and the server's GBFS
-refresher (``[[gbfs]]`` entries) read the same file; before this module each had its own
+``owl-planner update`` (GTFS sources, region, download options), the server's GBFS
+refresher (``[[gbfs]]`` entries) and its GTFS-Realtime poller (``[[gtfs_rt]]`` entries,
+each tied to a static feed by name) read the same file; before this module each had its own
 parser with its own idea of defaults and of what a broken entry means. Now every problem
 is a :class:`FeedConfigError` that names the file and the key (``gbfs[2].url``, entries
 counted from 1), and a missing file is a plain :class:`FileNotFoundError`, so callers that
@@ -54,16 +55,34 @@ class GbfsSource:
 
 
 @dataclass(frozen=True)
+class GtfsRtSource:
+    """A ``[[gtfs_rt]]`` entry: a GTFS-Realtime feed (TripUpdates, ServiceAlerts or
+    VehiclePositions) whose ids are those of the static feed ``feed``."""
+
+    name: str  # shown in health and warnings; defaults to the URL
+    url: str  # http(s), file:PATH or a plain path
+    feed: str  # the static feed (its scope: the [[gtfs]] name, or the zip's name)
+    interval: float = 30.0  # seconds between polls
+    max_age: float = 300.0  # seconds: older data is dropped, back to the schedule
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class FeedConfig:
     path: Path
     region: str = ""
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     gtfs: tuple[GtfsSource, ...] = ()
     gbfs: tuple[GbfsSource, ...] = ()
+    gtfs_rt: tuple[GtfsRtSource, ...] = ()
     timeout: float = 60.0  # [download]: seconds per network read (httpx's timeout)
     deadline: float = 900.0  # seconds for one source's whole download, retries included
     retries: int = 3  # on connect errors, timeouts and 5xx
     backoff: float = 2.0  # seconds, doubled per retry
+
+    @property
+    def enabled_gtfs_rt(self) -> tuple[GtfsRtSource, ...]:
+        return tuple(s for s in self.gtfs_rt if s.enabled)
 
     @property
     def enabled_gbfs(self) -> tuple[GbfsSource, ...]:
@@ -95,6 +114,8 @@ def load_feed_config(path: str | Path) -> FeedConfig:
         bbox=where.bbox(region.get("bbox")),
         gtfs=tuple(where.gtfs(i, e) for i, e in enumerate(where.entries(data, "gtfs"), 1)),
         gbfs=tuple(where.gbfs(i, e) for i, e in enumerate(where.entries(data, "gbfs"), 1)),
+        gtfs_rt=tuple(where.gtfs_rt(i, e)
+                      for i, e in enumerate(where.entries(data, "gtfs_rt"), 1)),
         timeout=where.number(download, "download.timeout", 60.0, positive=True),
         deadline=where.number(download, "download.deadline", 900.0, positive=True),
         retries=int(where.number(download, "download.retries", 3, integer=True)),
@@ -189,6 +210,18 @@ class _Where:
             license=self.text(e, f"{key}.license", ""),
             attribution=self.text(e, f"{key}.attribution", ""),
             enabled=self.flag(e, f"{key}.enabled", True), resolve=resolve,
+        )
+
+    def gtfs_rt(self, i: int, e: Mapping[str, Any]) -> GtfsRtSource:
+        key = f"gtfs_rt[{i}]"
+        self.known(e, key, {f.name for f in fields(GtfsRtSource)})
+        url = self.nonempty(e, f"{key}.url")
+        return GtfsRtSource(
+            name=self.text(e, f"{key}.name", "") or url, url=url,
+            feed=self.nonempty(e, f"{key}.feed"),
+            interval=self.number(e, f"{key}.interval", 30.0, positive=True),
+            max_age=self.number(e, f"{key}.max_age", 300.0, positive=True),
+            enabled=self.flag(e, f"{key}.enabled", True),
         )
 
     def nonempty(self, e: Mapping[str, Any], key: str) -> str:

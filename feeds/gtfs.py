@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gtfs_kit
+import numpy as np
 import pandas as pd
 from gtfs_kit import cleaners as gk_cleaners
 from gtfs_kit import constants as gk_constants
@@ -290,17 +291,50 @@ def feed_name(path: Path) -> str:
     return path.stem.replace(".gtfs", "")
 
 
+def scoped_names(paths: Sequence[str | Path],
+                 names: Sequence[str] | None = None) -> list[str]:
+    """The scope (id prefix) of each feed, as :func:`load_feeds` gives them: its
+    :func:`feed_name`, numbered when two feeds would share one."""
+    out: list[str] = []
+    for i, raw_path in enumerate(paths):
+        name = names[i] if names else feed_name(Path(raw_path))
+        out.append(f"{name}{i}" if name in out else name)
+    return out
+
+
+def stop_sequences(paths: Sequence[str | Path],
+                   names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Scoped trip id -> its stop_sequence values in ascending order (the route positions
+    of the compiled timetable, which keeps no stop_sequence): what GTFS-Realtime stop time
+    updates name stops by. Reads stop_times.txt only."""
+    out: dict[str, np.ndarray] = {}
+    for path, name in zip(paths, scoped_names(paths, names), strict=True):
+        raw = _read_raw_files(Path(path)).get("stop_times", b"")
+        if not raw.strip():
+            continue
+        df = pd.read_csv(io.StringIO(decode(raw)), usecols=lambda c: c.strip() in (
+            "trip_id", "stop_sequence"), dtype=str, skipinitialspace=True)
+        df.columns = [c.strip() for c in df.columns]
+        seq = pd.to_numeric(df["stop_sequence"], errors="coerce").to_numpy(dtype=float)
+        codes, trips = pd.factorize(df["trip_id"])
+        order = np.lexsort((seq, codes))
+        codes, seq = codes[order], seq[order].astype(np.int64)
+        bounds = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+        starts: list[int] = [0, *bounds.tolist()] if len(codes) else []
+        for part, first in zip(np.split(seq, bounds) if len(codes) else [], starts,
+                               strict=True):
+            out[f"{name}:{trips[codes[first]]}"] = part
+    return out
+
+
 def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) -> GtfsData:
     """Load, validate and merge feeds; any invalid feed rejects the whole call."""
     merged: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     warnings: list[str] = []
     feeds: list[str] = []
     sources: dict[str, Path] = {}
-    for i, raw_path in enumerate(paths):
+    for raw_path, name in zip(paths, scoped_names(paths, names), strict=True):
         path = Path(raw_path)
-        name = names[i] if names else feed_name(path)
-        if name in sources:
-            name = f"{name}{i}"
         tables, w = read_tables(path)
         warnings += w
         warnings += validate(tables, str(path))
