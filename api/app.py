@@ -33,6 +33,8 @@ from api.locate import register_locate
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.positions import register_positions
+from api.reach import register_reach
 from api.rentals import register_rentals
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_stoptimes(app, rt)
     register_maps(app, rt)
     register_rentals(app, rt)
+    register_reach(app, rt)
+    register_positions(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)
