@@ -28,6 +28,7 @@ from feeds.demo import DEMO_FEED
 from planner.multimodal.geometry import haversine_m
 from planner.routing.query import Query
 from tests.motis_spec import assert_valid
+from tests.shared_data import shared
 
 DAY = "2026-04-20"
 BIELEFELD = "de-db-fv-2026:347953"
@@ -239,8 +240,8 @@ def test_map_trips_are_the_hops_in_the_box_and_window(client: TestClient) -> Non
         assert s["departure"] < end and s["arrival"] >= start
         assert s["trips"][0]["displayName"] and "level" not in s["from"]
         points = decode_polyline(s["polyline"], 6)  # no shapes in this feed: stop to stop
-        assert points == [(round(s["from"]["lat"], 6), round(s["from"]["lon"], 6)),
-                          (round(s["to"]["lat"], 6), round(s["to"]["lon"], 6))]
+        ends = [s["from"]["lat"], s["from"]["lon"], s["to"]["lat"], s["to"]["lon"]]
+        assert [x for p in points for x in p] == pytest.approx(ends, abs=1.01e-6)
 
 
 def test_map_trips_zoom_shows_long_distance_first(client: TestClient) -> None:
@@ -265,6 +266,31 @@ def test_map_trips_refusals(client: TestClient) -> None:
     germany = {"min": "45,0", "max": "56,20", "startTime": "2026-04-19T00:00:00+02:00",
                "endTime": "2026-04-22T00:00:00+02:00"}
     assert "too many" in refused(client, path, 429, "endTime", zoom=12, **germany)
+
+
+def test_map_trips_follow_the_gtfs_shapes_between_the_stops() -> None:
+    """HART Tampa has shapes.txt: a segment is its trip's shape cut at the two stops."""
+    feed = shared("us-hart-tampa/hart.zip")
+    settings = load_settings(env={}, feeds=(str(feed),), date="2021-02-16")
+    with TestClient(create_app(settings)) as c:
+        body = get(c, "/api/v6/map/trips", zoom=12, min="27.93,-82.48", max="27.97,-82.44",
+                   startTime="2021-02-16T08:00:00-05:00", endTime="2021-02-16T08:05:00-05:00",
+                   precision=5)
+        prepared, _ = runtime_of(c.app).prepared_for(datetime.fromisoformat(
+            "2021-02-16T08:00:00-05:00"))
+    assert body and "BUS" in {s["mode"] for s in body} <= {"BUS", "TRAM"}  # TECO streetcar
+    shaped = 0
+    for s in body:
+        points = decode_polyline(s["polyline"], 5)
+        for point, stop in ((points[0], s["from"]), (points[-1], s["to"])):
+            assert point == pytest.approx((stop["lat"], stop["lon"]), abs=1.01e-5)
+        assert all(a != b for a, b in zip(points, points[1:], strict=False))  # no zero steps
+        shaped += len(points) > 2
+        trip = prepared.tt.gtfs_trip_ids.tolist().index(s["trips"][0]["tripId"])
+        shape = prepared.feedset.shapes.shapes[str(prepared.tt.gtfs_trip_shape[trip])]
+        for lat, lon in points[1:-1]:  # every point between the stops lies on the shape
+            assert np.min(np.abs(shape[:, 0] - lat) + np.abs(shape[:, 1] - lon)) < 2e-5
+    assert shaped > len(body) // 2
 
 
 # --- the MOTIS web UI ------------------------------------------------------------------------
