@@ -224,7 +224,7 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     have one-way and asymmetric footpaths and pickup/drop-off restrictions."""
     seen: Counter[str] = Counter()
 
-    @property_settings(40)
+    @property_settings(150)
     @given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
     def collect(case: Case) -> None:
         tt, router, oracle, queries = setup(case)
