@@ -21,7 +21,11 @@ Limits answer as MOTIS's ``too_many_exception`` does (429 naming the parameter):
 a 400 naming it (only ``WALK`` around transit, no wheelchair profile, no routed
 transfers, no car carriage, ``transferTimeFactor`` 1 only); what has no data to act on
 is answered as MOTIS answers without that data (``elevationCosts``, ``vehicle*`` without
-HGV routing, ``noCompulsoryReservation``: GTFS has no reservation field).
+HGV routing, ``noCompulsoryReservation``: GTFS has no reservation field). On one-to-all,
+``maxMatchingDistance`` bounds nothing: a coordinate reaches its stops by the straight-line
+walk of the plan search, not by matching to OSM, and ``cyclingSpeed`` only matters to
+``BIKE``, which is refused. ``requireBikeTransport=true`` is refused there until the plan
+search's bike route mask (helper motisplan) is on main.
 """
 
 from __future__ import annotations
