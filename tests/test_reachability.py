@@ -22,6 +22,7 @@ from planner.routing.reachability import reach
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable
+from tests.feedmaker import write_feed
 from tests.shared_data import shared
 
 HOUR = 3600
@@ -58,14 +59,16 @@ def test_one_to_all_durations_equal_single_earliest_arrival_queries(
     tt, router, day = request.getfixturevalue(feed)
     origin = busiest(tt)
     t = tt.time_of(day, 8 * HOUR)
-    found = reach(router, [(origin, 0)], t, 4 * HOUR, max_transfers=3)
+    walk = 90  # seconds from the place to its stop, as for a coordinate
+    found = reach(router, [(origin, walk)], t, 4 * HOUR, max_transfers=3)
     assert len(found) > 50 and found.trips.max() >= 2
     assert found.seconds.max() <= 4 * HOUR
     at_origin = np.flatnonzero(found.stops == origin)
-    assert found.seconds[at_origin].tolist() == [0] and found.trips[at_origin].tolist() == [0]
+    assert found.seconds[at_origin].tolist() == [walk]
+    assert found.trips[at_origin].tolist() == [0]
     for i in sample(len(found), 40, seed=1):
         stop = int(found.stops[i])
-        q = Query([(origin, 0)], [(stop, 0)], t, max_transfers=3)
+        q = Query([(origin, walk)], [(stop, 0)], t, max_transfers=3)
         journey = router.earliest(q)
         assert journey is not None
         assert journey.arrival - t == found.seconds[i], stop
@@ -92,15 +95,70 @@ def test_all_to_one_durations_equal_single_latest_departure_queries(
     tt, router, day = request.getfixturevalue(feed)
     dest = busiest(tt)
     t = tt.time_of(day, 18 * HOUR)
-    found = reach(router, [(dest, 0)], t, 4 * HOUR, arrive_by=True, max_transfers=3)
+    walk = 90  # seconds from the stop to the place, as for a coordinate
+    found = reach(router, [(dest, walk)], t, 4 * HOUR, arrive_by=True, max_transfers=3)
     assert len(found) > 50 and found.trips.max() >= 2
-    for i in sample(len(found), 40, seed=3):
+    at_dest = np.flatnonzero(found.stops == dest)
+    assert found.seconds[at_dest].tolist() == [walk]
+    near = np.asarray(tt.fp_in_from)[int(tt.fp_in_offset[dest]):int(tt.fp_in_offset[dest + 1])]
+    picks = sample(len(found), 40, seed=3) + np.flatnonzero(np.isin(found.stops, near)).tolist()
+    for i in picks:
         stop = int(found.stops[i])
         journey = router.latest_departure(
-            Query([(stop, 0)], [(dest, 0)], t, arrive_by=True, max_transfers=3))
+            Query([(stop, 0)], [(dest, walk)], t, arrive_by=True, max_transfers=3))
         assert journey is not None
         assert t - journey.departure == found.seconds[i], stop
         assert found.event_times[i] == journey.departure
+
+
+@pytest.mark.parametrize("arrive_by", [False, True])
+def test_trips_are_the_fewest_that_reach_the_best_time(
+        arrive_by: bool, tampa: tuple[Timetable, Router, date]) -> None:
+    """``k``: with one trip fewer the best time is missed (nigiri's definition)."""
+    tt, router, day = tampa
+    one = busiest(tt)
+    t = tt.time_of(day, (17 if arrive_by else 8) * HOUR)
+    found = reach(router, [(one, 0)], t, 3 * HOUR, arrive_by=arrive_by, max_transfers=4)
+    checked = 0
+    for i in sample(len(found), 60, seed=5):
+        k, stop = int(found.trips[i]), int(found.stops[i])
+        if k < 2:
+            continue
+        checked += 1
+        if arrive_by:
+            fewer = router.latest_departure(Query([(stop, 0)], [(one, 0)], t, arrive_by=True,
+                                                  max_transfers=k - 2))
+            assert fewer is None or t - fewer.departure > found.seconds[i], stop
+        else:
+            best = router.arrival(Query([(one, 0)], [(stop, 0)], t, max_transfers=k - 2))
+            assert best is None or best - t > found.seconds[i], stop
+    assert checked > 10
+
+
+def test_of_equal_departures_the_one_with_fewer_trips_counts(tmp_path: Path) -> None:
+    """A bus leaving A exactly when walking from A still makes the deadline at D: the
+    walk (0 trips) counts, as nigiri's k is the fewest trips of the best time."""
+    day = date(2026, 4, 20)
+    stops = "stop_id,stop_name,stop_lat,stop_lon\nA,A,52.0200,8.5300\nD,D,52.0200,8.5315\n"
+    trips = "route_id,service_id,trip_id\nR1,WK,T1\n"
+
+    def feed(dep: str, arr: str) -> Timetable:
+        folder = write_feed(tmp_path / dep.replace(":", ""), stops=stops, trips=trips,
+                            stop_times="trip_id,arrival_time,departure_time,stop_id,"
+                            f"stop_sequence\nT1,{dep},{dep},A,1\nT1,{arr},{arr},D,2\n")
+        return compile_timetable([folder], day)
+
+    probe = feed("08:00:00", "08:05:00")
+    ids = [str(x).split(":", 1)[1] for x in probe.stop_ids]
+    a, d = ids.index("A"), ids.index("D")
+    walk = int(probe.fp_dur[int(probe.fp_offset[a]):int(probe.fp_offset[a + 1])][0])
+    leave = 9 * HOUR - walk
+    tt = feed(f"08:{(leave % HOUR) // 60:02d}:{leave % 60:02d}", "09:00:00")
+    router = Router(tt)
+    deadline = tt.time_of(day, 9 * HOUR)
+    found = reach(router, [(d, 0)], deadline, HOUR, arrive_by=True)
+    at_a = int(np.flatnonzero(found.stops == a)[0])
+    assert found.seconds[at_a] == walk and found.trips[at_a] == 0
 
 
 def test_stops_left_out_are_beyond_the_bound(tampa: tuple[Timetable, Router, date]) -> None:
