@@ -1,4 +1,4 @@
-"""``/api/v6/map/trips``: the trip segments a map shows moving, as MOTIS's ``railviz``.
+"""``/api/v{1,5,6}/map/trips``: the trip segments a map shows moving, as MOTIS's ``railviz``.
 
 A segment is one hop of one trip, from a stop to the next stop of its pattern, with the
 scheduled departure and arrival; the MOTIS web UI places each vehicle by interpolating
@@ -34,7 +34,7 @@ from api.geo import encode_polyline
 from api.maps import parse_box
 from api.runtime import Runtime
 from api.store import Prepared
-from api.versions import V6, ApiVersion
+from api.versions import V1, V5, V6, ApiVersion
 from planner.multimodal.geometry import haversine_m_array
 from planner.routing.modes import CLASSES
 
@@ -221,7 +221,14 @@ class SegmentRenderer:
 
 
 def register_positions(app: FastAPI, rt: Runtime) -> None:
-    @app.get("/api/v6/map/trips", tags=["map"],
+    """map/trips on every version's path: v1 (``routeShortName``, ``METRO``, level 0),
+    v5 (``displayName``, level 0) and v6."""
+    for version in (V1, V5, V6):
+        _register_map_trips(app, rt, version)
+
+
+def _register_map_trips(app: FastAPI, rt: Runtime, version: ApiVersion) -> None:
+    @app.get(f"{version.prefix}/map/trips", tags=["map"], name=f"map_trips_v{version.number}",
              summary="Trip segments inside a box and a time window (vehicles on a map)")
     async def map_trips(  # camelCase parameters: MOTIS's names
         zoom: float,
@@ -249,7 +256,7 @@ def register_positions(app: FastAPI, rt: Runtime) -> None:
             start = int(start_at.timestamp()) - t0
             end = int(end_at.timestamp()) - t0
             hops = trip_hops(prepared, box, int(zoom), start, end) if start < end else []
-            render = SegmentRenderer(prepared, V6, int(precision))
+            render = SegmentRenderer(prepared, version, int(precision))
             return [render.segment(trip, pos) for trip, pos in hops]
 
         return await rt.run(work)

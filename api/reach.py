@@ -1,4 +1,4 @@
-"""``/api/v6/one-to-all`` and ``/api/v1/one-to-many`` as MOTIS answers them.
+"""``/api/v6/one-to-all`` (and v1's), ``/api/v1/one-to-many`` as MOTIS answers them.
 
 * **one-to-all** (MOTIS's ``one_to_all.cc``): every stop reachable by transit from ``one``
   within ``maxTravelTime`` minutes (``arriveBy``: every stop from which ``one`` is reached
@@ -49,7 +49,7 @@ from api.common import (
 from api.runtime import Runtime
 from api.stoptimes import MODE_VALUES, parse_mode_list
 from api.store import Prepared
-from api.versions import V6
+from api.versions import V1, V6, ApiVersion
 from planner.multimodal.reachability import ReachRequest, reach_place
 from planner.multimodal.search import Network
 from planner.routing.modes import route_mask
@@ -102,22 +102,25 @@ def _minutes(value: int, parameter: str) -> int:
     return value
 
 
-def _place(prepared: Prepared, stop: int | None, lat: float, lon: float, name: str,
-           **times: object) -> dict[str, object]:
+def _place(prepared: Prepared, version: ApiVersion, stop: int | None, lat: float, lon: float,
+           name: str, **times: object) -> dict[str, object]:
     place = stop_place(prepared, stop, **times) if stop is not None else \
         coord_place(lat, lon, name, **times)
-    return versioned_level(place, V6.number)
+    return versioned_level(place, version.number)
 
 
 def register_reach(app: FastAPI, rt: Runtime) -> None:
-    _register_one_to_all(app, rt)
+    """One-to-all on v1 (MOTIS 2's first path, ``level`` always 0) and v6; one-to-many."""
+    for version in (V1, V6):
+        _register_one_to_all(app, rt, version)
     _register_one_to_many(app, rt)
 
 
-def _register_one_to_all(app: FastAPI, rt: Runtime) -> None:
+def _register_one_to_all(app: FastAPI, rt: Runtime, version: ApiVersion) -> None:
     s = rt.settings
 
-    @app.get("/api/v6/one-to-all", tags=["routing"],
+    @app.get(f"{version.prefix}/one-to-all", tags=["routing"],
+             name=f"one_to_all_v{version.number}",
              summary="Every stop reachable by transit from (or reaching) one place in time")
     async def one_to_all(  # camelCase parameters: MOTIS's names
         one: Annotated[str, Query(max_length=200, description="lat,lon[,level] or stop id")],
@@ -195,13 +198,13 @@ def _register_one_to_all(app: FastAPI, rt: Runtime) -> None:
             if len(found) > MAX_RESULTS:
                 raise ApiError(429, f"too many results: {len(found)} > {MAX_RESULTS}",
                                "maxTravelTime")
-            return render_reach(prepared, place.stop, place.lat, place.lon, found)
+            return render_reach(prepared, version, place.stop, place.lat, place.lon, found)
 
         return await rt.run(work)
 
 
-def render_reach(prepared: Prepared, stop: int | None, lat: float, lon: float,
-                 found: Reach) -> dict[str, Any]:
+def render_reach(prepared: Prepared, version: ApiVersion, stop: int | None, lat: float,
+                 lon: float, found: Reach) -> dict[str, Any]:
     """MOTIS's ``Reachable``: ``one`` with the query time, ``all`` by stop with minutes."""
     arrive_by = bool(found.arrive_by)
     at_one = "arrival" if arrive_by else "departure"
@@ -211,10 +214,10 @@ def render_reach(prepared: Prepared, stop: int | None, lat: float, lon: float,
     out = []
     for s, m, k in zip(found.stops.tolist(), minutes.tolist(), found.trips.tolist(),
                        strict=True):
-        out.append({"place": _place(prepared, int(s), 0.0, 0.0, "",
+        out.append({"place": _place(prepared, version, int(s), 0.0, 0.0, "",
                                     **{at_all: iso(prepared, found.time + sign * m)}),
                     "duration": int(m), "k": int(k)})
-    return {"one": _place(prepared, stop, lat, lon, "END" if arrive_by else "START",
+    return {"one": _place(prepared, version, stop, lat, lon, "END" if arrive_by else "START",
                           **{at_one: iso(prepared, found.time)}),
             "all": out}
 

@@ -50,11 +50,11 @@ def prepared_of(client: TestClient) -> Prepared:
     return prepared
 
 
-def get(client: TestClient, path: str, **params: Any) -> Any:
+def get(client: TestClient, path: str, spec: int = 6, **params: Any) -> Any:
     r = client.get(path, params=params)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert_valid(6, path, body)
+    assert_valid(spec, path, body)
     return body
 
 
@@ -292,6 +292,23 @@ def test_map_trips_follow_the_gtfs_shapes_between_the_stops() -> None:
         for lat, lon in points[1:-1]:  # every point between the stops lies on the shape
             assert np.min(np.abs(shape[:, 0] - lat) + np.abs(shape[:, 1] - lon)) < 2e-5
     assert shaped > len(body) // 2
+
+
+def test_older_paths_answer_with_their_version(client: TestClient) -> None:
+    """map/trips on v1 (``routeShortName``, level 0) and v5, one-to-all on v1: the same
+    answers in the shape of their time, each valid against the spec of that time."""
+    window = {"zoom": 8, **OWL_BOX, "startTime": AT_8, "endTime": "2026-04-20T08:20:00+02:00"}
+    v6 = get(client, "/api/v6/map/trips", **window)
+    v5 = get(client, "/api/v5/map/trips", 5, **window)
+    v1 = get(client, "/api/v1/map/trips", 1, **window)
+    assert len(v1) == len(v5) == len(v6) > 0
+    assert "displayName" in v5[0]["trips"][0] and "routeShortName" not in v5[0]["trips"][0]
+    assert v1[0]["trips"][0]["routeShortName"] == v6[0]["trips"][0]["displayName"]
+    assert v1[0]["from"]["level"] == 0 and "level" not in v6[0]["from"]
+    old = get(client, "/api/v1/one-to-all", 5, one=BIELEFELD, maxTravelTime=60, time=AT_8)
+    new = get(client, "/api/v6/one-to-all", one=BIELEFELD, maxTravelTime=60, time=AT_8)
+    assert [p["duration"] for p in old["all"]] == [p["duration"] for p in new["all"]]
+    assert old["one"]["level"] == 0
 
 
 # --- the MOTIS web UI ------------------------------------------------------------------------

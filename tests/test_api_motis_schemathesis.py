@@ -37,7 +37,8 @@ STOPS = ["de-db-fv-2026:347953", "de-db-fv-2026:302272", "de-db-fv-2026:430886",
 POINTS = ["52.0290,8.5325", "52.525,13.369", "51.906,8.385", "52.4295,10.7878"]
 TIMES = ["2026-04-20T08:00:00+02:00", "2026-04-20T06:00:00Z", "2026-04-20T23:30:00+02:00"]
 OPERATIONS = {
-    5: ["/api/v5/stoptimes", "/api/v1/map/stops"],
+    5: ["/api/v5/stoptimes", "/api/v1/map/stops", "/api/v5/map/trips", "/api/v1/one-to-all",
+        "/api/v1/one-to-many"],
     6: ["/api/v6/stoptimes", "/api/v6/stop", "/api/v6/map/stops", "/api/v1/geocode",
         "/api/v1/reverse-geocode", "/api/v1/map/initial", "/api/v1/map/levels",
         "/api/v1/rentals", "/api/v1/health", "/api/v6/one-to-all", "/api/v6/map/trips",
