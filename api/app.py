@@ -26,6 +26,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.common import (
     ApiError,
@@ -201,6 +202,13 @@ def _register_errors(app: FastAPI) -> None:
             problems.append(f"{name}: {e.get('msg', 'invalid')}")
         return _error(422, "invalid parameter " + "; ".join(problems),
                       names[0] if names else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own (a body that is no JSON, an unknown path, a wrong method)
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(GtfsError)
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
