@@ -29,9 +29,18 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Query
 
-from api.common import ApiError, display_name, iso, parse_time, stop_place, versioned_level
+from api.common import (
+    ApiError,
+    display_name,
+    iso,
+    parse_time,
+    stop_place,
+    trip_id,
+    versioned_level,
+)
 from api.geo import encode_polyline
 from api.maps import parse_box
+from api.realtime import scheduled_at, trip_is_realtime
 from api.runtime import Runtime
 from api.store import Prepared
 from api.versions import V1, V5, V6, ApiVersion
@@ -198,9 +207,15 @@ class SegmentRenderer:
         g = int(tt.trip_gtfs[trip])
         line = int(tt.gtfs_trip_line[g])
         label = display_name(tt, g)
-        info: dict[str, str] = {"tripId": str(tt.gtfs_trip_ids[g])}
+        info: dict[str, str] = {"tripId": trip_id(tt, trip)}  # as plan legs and stop times
         info["displayName" if self.v.has_display_name else "routeShortName"] = label
         departure, arrival = iso(self.p, int(tt.st_dep[st])), iso(self.p, int(tt.st_arr[st + 1]))
+        # on a realtime version the times are the delayed ones; the schedule beside them
+        planned_from = scheduled_at(self.p.realtime, trip, pos)
+        planned_to = scheduled_at(self.p.realtime, trip, pos + 1)
+        scheduled_departure = departure if planned_from is None else \
+            iso(self.p, planned_from[1])
+        scheduled_arrival = arrival if planned_to is None else iso(self.p, planned_to[0])
         out: dict[str, Any] = {"trips": [info]}
         color = str(tt.line_color[line])
         if color:
@@ -212,9 +227,9 @@ class SegmentRenderer:
             "to": self.place(b),
             "departure": departure,
             "arrival": arrival,
-            "scheduledDeparture": departure,
-            "scheduledArrival": arrival,
-            "realTime": False,
+            "scheduledDeparture": scheduled_departure,
+            "scheduledArrival": scheduled_arrival,
+            "realTime": trip_is_realtime(self.p.realtime, trip),
             "polyline": self.polyline(trip, route, pos, a, b),
         })
         return out

@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.common import split_trip_id, trip_id
 from api.geo import decode_polyline
 from api.positions import min_zoom
 from api.runtime import runtime_of
@@ -219,7 +220,7 @@ def expected_hops(prepared: Prepared, box: tuple[float, float, float, float], zo
                 continue
             dep, arr = int(tt.st_dep[st + p]), int(tt.st_arr[st + p + 1])
             if dep < end and arr + 60 > start:
-                out.add((str(tt.gtfs_trip_ids[int(tt.trip_gtfs[trip])]), str(tt.stop_ids[a]),
+                out.add((trip_id(tt, trip), str(tt.stop_ids[a]),
                          dep + tt.t0))
     return out
 
@@ -287,7 +288,8 @@ def test_map_trips_follow_the_gtfs_shapes_between_the_stops() -> None:
             assert point == pytest.approx((stop["lat"], stop["lon"]), abs=1.01e-5)
         assert all(a != b for a, b in zip(points, points[1:], strict=False))  # no zero steps
         shaped += len(points) > 2
-        trip = prepared.tt.gtfs_trip_ids.tolist().index(s["trips"][0]["tripId"])
+        trip = prepared.tt.gtfs_trip_ids.tolist().index(
+            split_trip_id(s["trips"][0]["tripId"])[1])
         shape = prepared.feedset.shapes.shapes[str(prepared.tt.gtfs_trip_shape[trip])]
         for lat, lon in points[1:-1]:  # every point between the stops lies on the shape
             assert np.min(np.abs(shape[:, 0] - lat) + np.abs(shape[:, 1] - lon)) < 2e-5
