@@ -162,3 +162,22 @@ def test_server_with_a_damaged_cache_entry_answers_plans(tmp_path: Path) -> None
             response = client.get("/api/v1/plan", params=params)
         assert response.status_code == 200, response.text
         assert response.json()["itineraries"] == good.json()["itineraries"]
+
+
+def test_structure_check_knows_the_length_of_every_per_stop_line_and_trip_array(
+        tmp_path: Path, caltrain: Path) -> None:
+    """Fields added later (MOTIS's platform codes, agency urls) are read by index too."""
+    cache = tmp_path / "cache"
+    tt = load_or_compile([caltrain], DAY, cache_dir=cache)
+    entry = cache / tt.version
+    for name in ("stop_platform_code", "line_agency_url", "gtfs_trip_bikes"):
+        if not (entry / f"{name}.npy").exists():
+            continue
+        arr = np.load(entry / f"{name}.npy")
+        np.save(entry / f"{name}.npy", arr[:-1], allow_pickle=False)
+        write_checksums(entry)
+        with pytest.raises(DamagedTimetable, match=name):
+            load_checked(entry)
+        np.save(entry / f"{name}.npy", arr, allow_pickle=False)
+        write_checksums(entry)
+        load_checked(entry)

@@ -209,6 +209,14 @@ def apply_patches(tt: Timetable, p: Patches, version: str,
         "gtfs_trip_shape": np.concatenate([tt.gtfs_trip_shape, np.full(n_added, "")]
                                           ).astype(str),
     } if n_added else {}
+    for name, value in (vars(tt).items() if n_added else ()):
+        # the GTFS-trip attributes an added trip has no value for (short name, bikes...):
+        # every gtfs_trip_* array stays one entry per GTFS trip, as the builder reads them
+        if name.startswith("gtfs_trip_") and name not in gtfs_extra:
+            fill: object = "" if value.dtype.kind in "US" else \
+                (-1 if name == "gtfs_trip_direction" else 0)
+            gtfs_extra[name] = np.concatenate([value, np.full(n_added, fill,
+                                                              dtype=value.dtype)])
     patched = replace(
         tt, version=version,
         route_stop_offset=r_off.astype(np.int32), route_stops=route_stops,

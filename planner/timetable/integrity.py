@@ -163,6 +163,23 @@ def check_structure(tt: Timetable) -> None:
                      "line_text_color", "line_agency_name"))
     _lengths(tt, G, ("gtfs_trip_headsign", "gtfs_trip_line", "gtfs_trip_shape"))
     _within("gtfs_trip_line", tt.gtfs_trip_line, 0, L)
+    _per_row_arrays(tt, S, L, G)
+
+
+#: Array name prefixes and the table they hold one value per row of: whatever fields the
+#: timetable gains (platform codes, agency urls, bike flags...), the result builder reads
+#: them by stop, line or GTFS trip index, so their lengths must match.
+_PER_ROW = (("stop_route_", None), ("stop_", "S"), ("line_", "L"), ("gtfs_trip_", "G"))
+
+
+def _per_row_arrays(tt: Timetable, S: int, L: int, G: int) -> None:
+    sizes = {"S": S, "L": L, "G": G}
+    for name, value in vars(tt).items():
+        if not isinstance(value, np.ndarray):
+            continue
+        table = next((t for prefix, t in _PER_ROW if name.startswith(prefix)), None)
+        if table is not None:
+            _require(len(value) == sizes[table], f"{name} is not {sizes[table]} long")
 
 
 def _check_connections(tt: Timetable, S: int, T: int, route_len: np.ndarray) -> None:
