@@ -7,7 +7,8 @@ serve`` on the demo feed in a subprocess on a free loopback port. Everything sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, Route, expect  # noqa: E402
 
 from api.geo import encode_polyline  # noqa: E402
 from tests.servers import (  # noqa: E402
@@ -92,12 +93,13 @@ def page(browser: Browser) -> Iterator[Page]:
     p.context.close()
 
 
-def _embed(page: Page, server: str, api: str, lang: str = "de", attrs: str = "") -> None:
+def _embed(page: Page, server: str, api: str, lang: str = "de", attrs: str = "",
+           when: str = f'data-date="{DEMO_DAY}" data-time="08:00"', head: str = "") -> None:
     """Serve a minimal city page from the API's origin that embeds the widget."""
     html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width"></head><body>'
+            f'<meta name="viewport" content="width=device-width">{head}</head><body>'
             f'<script src="{server}/widget.js" data-api="{api}" data-lang="{lang}" '
-            f'data-date="{DEMO_DAY}" data-time="08:00"></script>'
+            f'{when}></script>'
             f"<owl-trip-planner {attrs}></owl-trip-planner></body></html>")
     page.route(f"{server}/embed-test.html",
                lambda route: route.fulfill(body=html, content_type="text/html"))
@@ -131,8 +133,8 @@ def _expect_times_of(page: Page, url: str) -> dict:
     return body
 
 
-def _search_bielefeld_paderborn(page: Page, server: str) -> dict:
-    page.goto(f"{server}/")
+def _search_bielefeld_paderborn(page: Page, server: str, attrs: str = "") -> dict:
+    _embed(page, server, server, attrs=attrs)
     _pick(page, "Von", "Bielef", "Bielefeld Hbf")
     _pick(page, "Nach", "Paderb", "Paderborn Hbf")
     page.locator("owl-trip-planner").get_by_role("button", name="Suchen").click()
@@ -174,21 +176,34 @@ def test_search_shows_the_itineraries_the_api_returns(page: Page, server: str) -
     expect(the_map.locator("path.leg-line")).to_have_count(len(first["legs"]))
 
 
+def _union_shown(page: Page, urls: list[str]) -> None:
+    """The widget lists every trip of the pages ``urls`` returned, once, in time order."""
+    trips = {it["startTime"]: it for u in urls for it in httpx.get(u, timeout=30).json()
+             ["itineraries"]}
+    ordered = [trips[k] for k in sorted(trips, key=datetime.fromisoformat)]
+    items = page.locator("owl-trip-planner li.itinerary")
+    expect(items.locator("time.start")).to_have_text([_hhmm(t["startTime"]) for t in ordered])
+    expect(items.locator("time.end")).to_have_text([_hhmm(t["endTime"]) for t in ordered])
+
+
 def test_later_and_earlier_follow_the_api_page_cursors(page: Page, server: str) -> None:
     body = _search_bielefeld_paderborn(page, server)
+    first_url = log_of(page).plan_urls[-1]
     widget = page.locator("owl-trip-planner")
     with page.expect_request(lambda r: "/api/v5/plan" in r.url) as sent:
         widget.get_by_role("button", name="Später").click()
-    url = sent.value.url
-    assert parse_qs(urlsplit(url).query)["pageCursor"] == [body["nextPageCursor"]]
-    later = _expect_times_of(page, url)
+    later_url = sent.value.url
+    assert parse_qs(urlsplit(later_url).query)["pageCursor"] == [body["nextPageCursor"]]
+    later = httpx.get(later_url).json()
     assert later["itineraries"][0]["startTime"] > body["itineraries"][0]["startTime"]
+    _union_shown(page, [first_url, later_url])
+    # "Earlier" goes on from the first page shown, not from the later one.
     with page.expect_request(lambda r: "/api/v5/plan" in r.url) as sent:
         widget.get_by_role("button", name="Früher").click()
-    url = sent.value.url
-    assert parse_qs(urlsplit(url).query)["pageCursor"] == [later["previousPageCursor"]]
-    earlier = _expect_times_of(page, url)
-    assert earlier["itineraries"][0]["startTime"] < later["itineraries"][0]["startTime"]
+    assert parse_qs(urlsplit(sent.value.url).query)["pageCursor"] == [
+        body["previousPageCursor"]]
+    expect(widget.locator("[role=status]")).to_contain_text("weitere", timeout=30_000)
+    _union_shown(page, [u for u in log_of(page).plan_urls])
 
 
 def _focused(page: Page) -> dict:
@@ -229,7 +244,7 @@ def _choose_by_keyboard(page: Page, which: str, typed: str, name: str) -> None:
 
 
 def test_keyboard_alone_plans_a_trip_and_opens_its_details(page: Page, server: str) -> None:
-    page.goto(f"{server}/")
+    page.goto(f"{server}/test/hostile.html")
     # The site's own button comes first in the tab order, then the widget's From field.
     _tab_to(page, lambda f: (f["id"] or "").endswith("-from"))
     _choose_by_keyboard(page, "from", "Bielef", "Bielefeld Hbf")
@@ -248,7 +263,7 @@ def test_keyboard_alone_plans_a_trip_and_opens_its_details(page: Page, server: s
     expect(page.locator("owl-trip-planner li.itinerary .detail").first).to_be_visible()
 
 
-def test_no_connection_is_reported_with_the_api_reason(page: Page, server: str) -> None:
+def test_no_connection_is_reported_in_the_widgets_words(page: Page, server: str) -> None:
     # A place in the Senne, far from any long-distance station: 200 with no itineraries.
     dest = _stop(server, "Paderborn Hbf")
     _embed(page, server, server,
@@ -256,25 +271,38 @@ def test_no_connection_is_reported_with_the_api_reason(page: Page, server: str) 
     widget = page.locator("owl-trip-planner")
     widget.get_by_role("button", name="Suchen").click()
     alert = widget.get_by_role("alert")
-    expect(alert).to_contain_text("Keine Verbindung gefunden.")
+    expect(alert).to_have_text("Keine Verbindung gefunden. Bitte eine andere Uhrzeit oder "
+                               "nahe Haltestellen versuchen.")
     body = httpx.get(log_of(page).plan_urls[-1]).json()
     assert body["itineraries"] == [] and body["reason"]
-    expect(alert).to_contain_text(body["reason"])
+    expect(alert).not_to_contain_text(body["reason"])  # the API's English stays out
     expect(widget.locator("li.itinerary")).to_have_count(0)
 
 
-def test_a_day_without_service_shows_the_api_message(page: Page, server: str) -> None:
-    page.goto(f"{server}/")
+def test_a_day_outside_the_timetable_is_refused_with_the_servers_range(
+        page: Page, server: str) -> None:
+    page.goto(f"{server}/test/hostile.html")
     _pick(page, "Von", "Bielef", "Bielefeld Hbf")
     _pick(page, "Nach", "Paderb", "Paderborn Hbf")
     widget = page.locator("owl-trip-planner")
-    widget.get_by_label("Datum").fill("2026-06-01")
+    widget.get_by_label("Datum").fill("01.06.2026")
     widget.get_by_role("button", name="Suchen").click()
-    alert = widget.get_by_role("alert")
-    expect(alert).to_contain_text("Die Suche ist fehlgeschlagen")
-    response = httpx.get(log_of(page).plan_urls[-1])
-    assert response.status_code >= 400
-    expect(alert).to_contain_text(response.json()["error"])
+    validity = httpx.get(f"{server}/api/v1/health").json()["timetable"]["validity"]
+    (first, last), = [(r["from"], r["to"]) for r in validity.values()]
+    shown = [datetime.fromisoformat(d).strftime("%d.%m.%Y") for d in (first, last)]
+    words = (f"Für dieses Datum gibt es keinen Fahrplan. Bitte einen Tag vom {shown[0]} bis "
+             f"{shown[1]} wählen.")
+    expect(widget.get_by_role("alert")).to_have_text(words)
+    expect(widget.get_by_label("Datum")).to_have_attribute("aria-invalid", "true")
+    expect(widget.get_by_label("Datum")).to_be_focused()
+    assert log_of(page).plan_urls == []  # refused before asking the server
+    # The API itself says the same with a code the widget words.
+    answer = httpx.get(f"{server}/api/v5/plan", params={
+        "fromPlace": _stop(server, "Bielefeld Hbf")["id"],
+        "toPlace": _stop(server, "Paderborn Hbf")["id"], "time": "2026-06-01T08:00:00+02:00"})
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "outside_timetable"
+    assert answer.json()["parameter"] == "time" and answer.json()["error"]
 
 
 def test_unreachable_api_says_so_in_english(page: Page, server: str) -> None:
@@ -295,7 +323,9 @@ def test_unreachable_api_says_so_in_english(page: Page, server: str) -> None:
 
 def test_rental_toggles_ask_for_rental_modes_and_fall_back_when_unsupported(
         page: Page, server: str) -> None:
-    page.goto(f"{server}/")
+    # data-sharing="on": the toggles shown although the server has no sharing vehicles
+    # (a server that loses its feed): the widget still copes.
+    _embed(page, server, server, attrs='data-sharing="on"')
     widget = page.locator("owl-trip-planner")
     _pick(page, "Von", "Bielef", "Bielefeld Hbf")
     _pick(page, "Nach", "Paderb", "Paderborn Hbf")
@@ -311,6 +341,7 @@ def test_rental_toggles_ask_for_rental_modes_and_fall_back_when_unsupported(
     assert "sharing" not in httpx.get(f"{server}/api/v1/health").json()
     answer = httpx.get(log_of(page).plan_urls[0])
     assert answer.status_code == 400 and answer.json().get("parameter") in PLAN_MODES
+    assert answer.json()["code"] == "sharing_unavailable"
     assert len(log_of(page).plan_urls) == 2
     retry = parse_qs(urlsplit(log_of(page).plan_urls[1]).query)
     assert all(retry[m] == ["WALK"] for m in PLAN_MODES)
@@ -320,7 +351,7 @@ def test_rental_toggles_ask_for_rental_modes_and_fall_back_when_unsupported(
 
 def test_site_css_does_not_reach_into_the_widget_nor_the_widget_out(
         page: Page, server: str) -> None:
-    page.goto(f"{server}/")
+    page.goto(f"{server}/test/hostile.html")
     site_button = page.locator(".site-button")
     expect(site_button).to_have_css("background-color", "rgb(255, 105, 180)")  # hotpink
     style = page.locator("owl-trip-planner").get_by_role("button", name="Suchen").evaluate(
@@ -376,7 +407,7 @@ def test_polyline_decoder_inverts_the_api_encoder_at_precision_7(
 
 
 def test_swap_and_arrive_by_are_sent_to_the_api(page: Page, server: str) -> None:
-    page.goto(f"{server}/")
+    page.goto(f"{server}/test/hostile.html")
     widget = page.locator("owl-trip-planner")
     _pick(page, "Von", "Bielef", "Bielefeld Hbf")
     _pick(page, "Nach", "Paderb", "Paderborn Hbf")
@@ -396,3 +427,227 @@ def test_swap_and_arrive_by_are_sent_to_the_api(page: Page, server: str) -> None
     body = _expect_times_of(page, url)
     deadline = datetime.fromisoformat(f"{DEMO_DAY}T12:00:00+02:00")
     assert all(datetime.fromisoformat(it["endTime"]) <= deadline for it in body["itineraries"])
+    # Highlighted and mapped: the trip arriving closest to 12:00, not the earliest one.
+    ends = [datetime.fromisoformat(it["endTime"]) for it in body["itineraries"]]
+    best = max(range(len(ends)), key=lambda i: (ends[i], body["itineraries"][i]["startTime"]))
+    expect(widget.locator("li.itinerary.chosen")).to_have_attribute("data-index", str(best))
+    if best != 0:
+        assert ends[best] > ends[0]
+    expect(widget.locator(".query")).to_contain_text("Paderborn Hbf → Bielefeld Hbf · "
+                                                     "Ankunft bis Mo., 20. April 2026, 12:00")
+
+
+# --- issue 14: what a resident meets first ---------------------------------------------------
+
+
+def _starts(page: Page) -> list[str]:
+    return page.locator("owl-trip-planner li.itinerary time.start").all_inner_texts()
+
+
+def test_paging_adds_to_the_list_and_never_empties_it(page: Page, server: str) -> None:
+    _embed(page, server, server, when=f'data-date="{DEMO_DAY}" data-time="10:22"')
+    _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+    _pick(page, "Nach", "Paderb", "Paderborn Hbf")
+    widget = page.locator("owl-trip-planner")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    first = _starts(page)
+    first_page = httpx.get(log_of(page).plan_urls[-1]).json()
+    assert first_page["previousPageCursor"]
+    widget.get_by_role("button", name="Früher").click()
+    expect(widget.get_by_role("status")).to_contain_text("weitere Verbindung")
+    earlier = _starts(page)
+    # The earlier trips come before the ones shown, which all stay.
+    assert earlier[len(earlier) - len(first):] == first and len(earlier) > len(first)
+    # Every trip the API gave on the pages asked for is listed, in time order, once.
+    pages = [httpx.get(u).json() for u in log_of(page).plan_urls]
+    starts = sorted({it["startTime"] for p in pages for it in p["itineraries"]})
+    assert earlier == [_hhmm(t) for t in starts]
+    focused = _focused(page)
+    assert "summary" in (focused["cls"] or "")  # focus on the first trip added
+    widget.get_by_role("button", name="Später").click()
+    expect(widget.locator("li.itinerary")).not_to_have_count(len(earlier))
+    later = _starts(page)
+    assert later[:len(earlier)] == earlier and len(later) > len(earlier)
+    expect(widget.get_by_role("alert")).to_have_count(0)
+
+
+def test_a_failing_page_keeps_the_trips_shown(page: Page, server: str) -> None:
+    _search_bielefeld_paderborn(page, server)
+    widget = page.locator("owl-trip-planner")
+    shown = _starts(page)
+    page.route("**/api/v5/plan?*pageCursor*", lambda route: route.fulfill(
+        status=503, content_type="application/json",
+        body='{"error": "the server is busy (8 searches running or waiting)", "code": "busy"}'))
+    widget.get_by_role("button", name="Später").click()
+    expect(widget.get_by_role("alert")).to_have_text(
+        "Die Fahrplanauskunft ist gerade ausgelastet. Bitte gleich noch einmal versuchen.")
+    assert _starts(page) == shown
+
+
+#: Every code the API sends (api/app.py ERROR_SCHEMA) with a body as the API words it.
+API_ERRORS = [
+    (400, "invalid_parameter", "time", "Die Anfrage ist ungültig (time). Bitte die Eingaben prüfen."),
+    (404, "unknown_stop", "fromPlace", "Diese Haltestelle ist (nicht mehr) bekannt. Bitte erneut "
+                                       "aus den Vorschlägen wählen."),
+    (404, "not_found", None, "Diese Haltestelle oder Fahrt ist nicht bekannt. Bitte erneut suchen."),
+    (422, "outside_timetable", "time", "Für dieses Datum gibt es keinen Fahrplan. Bitte einen Tag "
+                                       "vom 11.04.2026 bis 11.05.2026 wählen."),
+    (429, "too_many_requests", None, "Zu viele Anfragen in kurzer Zeit. Bitte kurz warten und "
+                                     "erneut versuchen."),
+    (503, "busy", None, "Die Fahrplanauskunft ist gerade ausgelastet. Bitte gleich noch einmal "
+                        "versuchen."),
+    (503, "deadline", None, "Die Suche hat zu lange gedauert. Bitte erneut versuchen oder eine "
+                            "spätere Uhrzeit wählen."),
+    (503, "compiling", None, "Der Fahrplan für diesen Tag wird gerade vorbereitet. Bitte in "
+                             "einigen Sekunden erneut versuchen."),
+    (503, "unavailable", None, "Die Fahrplanauskunft ist gerade nicht verfügbar. Bitte später "
+                               "erneut versuchen."),
+    (503, "timetable_unusable", None, "Die Fahrplandaten sind gerade nicht nutzbar. Bitte später "
+                                      "erneut versuchen."),
+    (500, None, None, "Die Suche ist fehlgeschlagen (Fehler 500). Bitte später erneut versuchen."),
+]
+
+
+def _answer(status: int, body: object) -> Callable[[Route], None]:
+    return lambda route: route.fulfill(status=status, content_type="application/json",
+                                       body=json.dumps(body))
+
+
+def test_every_api_error_code_is_worded_in_german_without_the_api_text(
+        page: Page, server: str) -> None:
+    dest = _stop(server, "Paderborn Hbf")
+    _embed(page, server, server,
+           attrs=f'data-from="{_stop(server, "Bielefeld Hbf")["id"]}|Bielefeld Hbf" '
+                 f'data-to="{dest["id"]}|Paderborn Hbf"')
+    widget = page.locator("owl-trip-planner")
+    english = "the API's own English text that must not show"
+    for status, code, parameter, words in API_ERRORS:
+        body = {"error": english, **({"code": code} if code else {}),
+                **({"parameter": parameter} if parameter else {})}
+        page.unroute("**/api/v5/plan*")
+        page.route("**/api/v5/plan*", _answer(status, body))
+        widget.get_by_role("button", name="Suchen").click()
+        expect(widget.get_by_role("alert")).to_have_text(words)
+        expect(widget.locator("li.itinerary")).to_have_count(0)
+
+
+def test_an_unknown_stop_is_reported_by_the_api_code(page: Page, server: str) -> None:
+    _embed(page, server, server, lang="en",
+           attrs='data-from="no-such-stop|Nowhere" data-to="also-missing|Elsewhere"')
+    widget = page.locator("owl-trip-planner")
+    widget.get_by_role("button", name="Search").click()
+    expect(widget.get_by_role("alert")).to_have_text(
+        "This stop is not known (any more). Please choose it again from the suggestions.")
+    answer = httpx.get(log_of(page).plan_urls[-1])
+    assert answer.status_code == 404 and answer.json()["code"] == "unknown_stop"
+
+
+@pytest.mark.parametrize(("lang", "date", "query"), [
+    ("de", "20.04.2026", "Bielefeld Hbf → Paderborn Hbf · Abfahrt ab Mo., 20. April 2026, 08:00"),
+    ("en", "20/04/2026", "Bielefeld Hbf → Paderborn Hbf · depart from Mon, 20 April 2026, 08:00"),
+])
+def test_dates_and_times_follow_the_widgets_language_not_the_browsers(
+        browser: Browser, server: str, lang: str, date: str, query: str) -> None:
+    ctx = browser.new_context(locale="en-US", timezone_id="America/Los_Angeles")
+    page = ctx.new_page()
+    try:
+        _embed(page, server, server, lang=lang)
+        widget = page.locator("owl-trip-planner")
+        expect(widget.locator("input[name=date]")).to_have_value(date)
+        expect(widget.locator("input[name=time]")).to_have_value("08:00")
+        _pick(page, "Von" if lang == "de" else "From", "Bielef", "Bielefeld Hbf")
+        _pick(page, "Nach" if lang == "de" else "To", "Paderb", "Paderborn Hbf")
+        widget.locator("button.submit").click()
+        expect(widget.locator(".query")).to_have_text(query)
+        for text in widget.locator("li.itinerary time").all_inner_texts():
+            assert len(text) == 5 and text[2] == ":" and "M" not in text  # 24 h, no AM/PM
+    finally:
+        ctx.close()
+
+
+def test_without_a_preset_day_the_servers_default_day_and_range_are_used(
+        page: Page, server: str) -> None:
+    _embed(page, server, server, when="")
+    widget = page.locator("owl-trip-planner")
+    health = httpx.get(f"{server}/api/v1/health").json()["timetable"]
+    day = datetime.fromisoformat(health["defaultDay"]).strftime("%d.%m.%Y")
+    expect(widget.get_by_label("Datum")).to_have_value(day)
+    (r,) = health["validity"].values()
+    fmt = [datetime.fromisoformat(r[k]).strftime("%d.%m.%Y") for k in ("from", "to")]
+    expect(widget.locator("[id$='-date-hint']")).to_have_text(
+        f"Fahrplan verfügbar vom {fmt[0]} bis {fmt[1]}.")
+    widget.get_by_label("Uhrzeit", exact=True).fill("25:00")
+    _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+    _pick(page, "Nach", "Paderb", "Paderborn Hbf")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.get_by_role("alert")).to_have_text(
+        "Bitte die Uhrzeit als HH:MM eingeben (24 Stunden).")
+    widget.get_by_label("Uhrzeit", exact=True).fill("8.15")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    assert parse_qs(urlsplit(log_of(page).plan_urls[-1]).query)["time"] == [
+        f"{health['defaultDay']}T08:15:00+02:00"]
+
+
+def test_on_a_phone_the_results_scroll_into_view_and_take_focus_and_stale_ones_go(
+        browser: Browser, server: str) -> None:
+    page = _page(browser, width=360)
+    try:
+        page.set_viewport_size({"width": 360, "height": 640})
+        _search_bielefeld_paderborn(page, server)
+        widget = page.locator("owl-trip-planner")
+        heading = widget.get_by_role("heading", name="Verbindungen")
+        expect(heading).to_be_focused()
+        expect(heading).to_be_in_viewport()
+        # A validation error: the old results go, not stay under it.
+        widget.get_by_label("Uhrzeit", exact=True).fill("abc")
+        widget.get_by_role("button", name="Suchen").click()
+        expect(widget.get_by_role("alert")).to_be_visible()
+        expect(widget.locator("li.itinerary")).to_have_count(0)
+        expect(widget.locator("section.results")).to_be_hidden()
+        assert log_of(page).errors == []
+    finally:
+        page.context.close()
+
+
+def _suggestions(page: Page, typed: str) -> list[str]:
+    widget = page.locator("owl-trip-planner")
+    box = widget.get_by_role("combobox", name="Von")
+    box.fill("")  # closes the list of the previous text
+    expect(widget.locator("[id$='-from-list']")).to_be_hidden()
+    box.fill(typed)
+    expect(widget.locator("[id$='-from-list'] [role=option]").first).to_be_visible()
+    return widget.locator("[id$='-from-list'] [role=option] > span:not(.opt-context)"
+                          ).all_inner_texts()
+
+
+def test_stop_search_folds_stations_drops_noise_and_says_no_match(
+        page: Page, server: str) -> None:
+    _embed(page, server, server)
+    assert _suggestions(page, "Bilefeld") == ["Bielefeld Hbf"]  # no "Bitterfeld"
+    munster = _suggestions(page, "munster")
+    assert "Neumünster" not in munster and munster  # fuzzy noise out when prefixes match
+    raw = httpx.get(f"{server}/api/v1/geocode", params={"text": "Gütersloh"}).json()
+    assert len([m for m in raw if m["name"].startswith("Gütersloh")]) == 2
+    assert len(_suggestions(page, "Gütersloh")) == 1  # one entry per station
+    widget = page.locator("owl-trip-planner")
+    widget.get_by_role("combobox", name="Von").fill("Detmold")
+    nomatch = widget.locator("[id$='-from-nomatch']")
+    expect(nomatch).to_be_visible()
+    expect(nomatch).to_have_text("Keine Haltestelle für „Detmold“ gefunden.Bitte die "
+                                 "Schreibweise prüfen oder den Namen des Ortes oder Bahnhofs "
+                                 "eingeben.")
+
+
+def test_suggestions_leave_out_unserved_stops_and_draw_the_mode_serving_them(
+        page: Page, server: str) -> None:
+    served = {"name": "Busbahnhof Nord", "id": "b1", "lat": 51.7, "lon": 8.7, "modes": ["BUS"],
+              "match": "prefix", "score": 3, "hasService": True}
+    dead = {**served, "name": "Busbahnhof Alt", "id": "b2", "lat": 52.0, "hasService": False}
+    page.route("**/api/v1/geocode*", lambda route: route.fulfill(
+        content_type="application/json", body=json.dumps([dead, served])))
+    _embed(page, server, server)
+    assert _suggestions(page, "Busbahnhof") == ["Busbahnhof Nord"]
+    icon = page.locator("owl-trip-planner [role=option] svg path").get_attribute("d")
+    assert icon is not None and icon.startswith("M6 3.5h12")  # the bus drawing, not the train
