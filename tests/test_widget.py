@@ -8,6 +8,7 @@ serve`` on the demo feed in a subprocess on a free loopback port. Everything sta
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -651,3 +652,179 @@ def test_suggestions_leave_out_unserved_stops_and_draw_the_mode_serving_them(
     assert _suggestions(page, "Busbahnhof") == ["Busbahnhof Nord"]
     icon = page.locator("owl-trip-planner [role=option] svg path").get_attribute("d")
     assert icon is not None and icon.startswith("M6 3.5h12")  # the bus drawing, not the train
+
+
+# --- issue 14: towns as tenants, embedding options, /plan, serving, accessibility -------------
+
+
+def test_data_town_takes_name_colour_home_and_language_from_the_server(
+        page: Page, server: str) -> None:
+    town = httpx.get(f"{server}/api/v1/towns/paderborn").json()
+    _embed(page, server, server, attrs='data-town="paderborn"')
+    widget = page.locator("owl-trip-planner")
+    expect(widget.get_by_role("heading", level=2)).to_have_text(
+        f"Verbindung suchen – {town['name']}")
+    expect(widget.get_by_role("combobox", name="Von")).to_have_value(town["home"])
+    r, g, b = (int(town["color"][i:i + 2], 16) for i in (1, 3, 5))
+    expect(widget.get_by_role("button", name="Suchen")).to_have_css(
+        "background-color", f"rgb({r}, {g}, {b})")
+    assert httpx.get(f"{server}/api/v1/towns/atlantis").json()["code"] == "unknown_town"
+
+
+def test_attributes_override_the_town_and_page_css_reaches_in_through_properties_and_parts(
+        page: Page, server: str) -> None:
+    css = ("<style>owl-trip-planner { --owl-accent: #123456; --owl-font: Georgia, serif; }"
+           " owl-trip-planner::part(heading) { color: rgb(200, 0, 0); }"
+           " owl-trip-planner::part(submit) { border-radius: 0px; }</style>")
+    _embed(page, server, server, head=css,
+           attrs='data-town="paderborn" data-heading="Fahrplan der Stadt" data-lang="en"')
+    widget = page.locator("owl-trip-planner")
+    heading = widget.get_by_role("heading", level=2)
+    expect(heading).to_have_text("Fahrplan der Stadt")
+    expect(heading).to_have_css("color", "rgb(200, 0, 0)")
+    submit = widget.get_by_role("button", name="Search")  # data-lang beats the town's "de"
+    expect(submit).to_have_css("background-color", "rgb(18, 52, 86)")  # page beats town
+    expect(submit).to_have_css("border-radius", "0px")
+    assert "Georgia" in submit.evaluate("b => getComputedStyle(b).fontFamily")
+
+
+def test_heading_map_and_link_can_be_hidden_and_compact_fits_a_300px_sidebar(
+        page: Page, server: str) -> None:
+    html = ('<!doctype html><html lang="de"><head><meta charset="utf-8"></head><body>'
+            '<div style="display:flex"><main style="flex:1">Inhalt</main>'
+            '<aside style="width:300px">'
+            f'<script src="{server}/widget.js" data-api="{server}" data-date="{DEMO_DAY}" '
+            'data-time="08:00"></script><owl-trip-planner data-heading="none" data-map="off" '
+            'data-layout="compact" data-link="off"></owl-trip-planner></aside></div></body></html>')
+    page.route(f"{server}/sidebar.html", lambda route: route.fulfill(body=html,
+                                                                      content_type="text/html"))
+    page.goto(f"{server}/sidebar.html")
+    widget = page.locator("owl-trip-planner")
+    expect(widget.get_by_role("heading", level=2)).to_have_class("visually-hidden")
+    _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+    _pick(page, "Nach", "Paderb", "Paderborn Hbf")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    widget.locator("li.itinerary .summary").first.click()
+    expect(widget.locator(".map")).to_be_hidden()
+    expect(widget.locator("a.open-large")).to_be_hidden()
+    expect(widget.get_by_role("checkbox", name="Leihrad")).to_be_hidden()  # no sharing here
+    box = widget.bounding_box()
+    assert box is not None and box["width"] <= 300
+    inner = widget.evaluate("w => { const o = w.shadowRoot.querySelector('.owl');"
+                            " return [o.scrollWidth, o.clientWidth]; }")
+    assert inner[0] <= inner[1], "content overflows the 300 px sidebar"
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "widget-sidebar-300.png"), full_page=True)
+
+
+def test_plan_page_opens_a_shared_url_and_the_widget_links_to_it(
+        page: Page, server: str) -> None:
+    _search_bielefeld_paderborn(page, server)
+    link = page.locator("owl-trip-planner").get_by_role("link", name="In großer Ansicht öffnen")
+    href = link.get_attribute("href")
+    assert href is not None and href.startswith(f"{server}/plan?")
+    shared = parse_qs(urlsplit(href).query)
+    assert shared["from"] == [_stop(server, "Bielefeld Hbf")["id"]]
+    assert shared["time"] == [f"{DEMO_DAY}T08:00"]
+    first = _starts(page)
+    page.goto(href)
+    widget = page.locator("owl-trip-planner")
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    expect(widget.get_by_role("combobox", name="Von")).to_have_value("Bielefeld Hbf")
+    assert _starts(page) == first
+    # A search on /plan writes its query into the address bar.
+    widget.get_by_label("Uhrzeit", exact=True).fill("12:00")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(page).to_have_url(re.compile(f"/plan\\?.*time={DEMO_DAY}T12%3A00"))
+
+
+def test_widget_js_is_compressed_revalidated_and_versioned(server: str) -> None:
+    plain = httpx.get(f"{server}/widget.js", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    zipped = httpx.get(f"{server}/widget.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    assert zipped.content == plain.content  # httpx decodes: the same script
+    assert "max-age=" in zipped.headers["cache-control"]
+    again = httpx.get(f"{server}/widget.js", headers={
+        "Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    versioned = zipped.headers["link"].split(">")[0].lstrip("<")
+    release = httpx.get(f"{server}{versioned}")
+    assert release.status_code == 200 and "immutable" in release.headers["cache-control"]
+    assert release.content == plain.content
+    page = httpx.get(f"{server}/").text
+    assert f'src="{versioned}"' in page  # our own pages load the long-cached release
+    assert "Musterhausen" not in page and "Comic" not in page
+    assert httpx.get(f"{server}/test/hostile.html").status_code == 200
+    assert httpx.get(f"{server}/favicon.ico").status_code == 200
+
+
+def _axe(page: Page, state: str) -> None:
+    """axe-core run inside the widget's shadow root: no violations in ``state``."""
+    import axe_playwright_python
+    script = Path(axe_playwright_python.__file__).with_name("axe.min.js").read_text()
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate(script)
+    result = page.evaluate("""async () => {
+        const r = await axe.run({ include: [['owl-trip-planner']] },
+                                { resultTypes: ['violations'] });
+        return r.violations.map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`);
+    }""")
+    assert result == [], f"axe in state {state}: {result}"
+
+
+def test_axe_finds_no_violation_in_any_state(page: Page, server: str) -> None:
+    _embed(page, server, server, attrs='data-town="paderborn"')
+    widget = page.locator("owl-trip-planner")
+    _axe(page, "empty")
+    widget.get_by_role("combobox", name="Von").fill("Bielef")
+    expect(widget.get_by_role("option").first).to_be_visible()
+    _axe(page, "suggestions")
+    widget.get_by_role("option", name="Bielefeld Hbf").click()
+    widget.get_by_role("combobox", name="Nach").fill("Detmold")
+    expect(widget.locator("[id$='-to-nomatch']")).to_be_visible()
+    _axe(page, "no match")
+    widget.get_by_role("combobox", name="Nach").fill("Paderb")
+    widget.get_by_role("option", name="Paderborn Hbf").click()
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.locator("li.itinerary").first).to_be_visible()
+    _axe(page, "results")
+    widget.locator("li.itinerary .summary").first.click()
+    _axe(page, "details")
+    widget.get_by_role("button", name="Später").click()
+    expect(widget.get_by_role("status")).to_contain_text("weitere")
+    _axe(page, "paging")
+    widget.get_by_label("Datum").fill("31.12.2030")
+    widget.get_by_role("button", name="Suchen").click()
+    expect(widget.get_by_role("alert")).to_be_visible()
+    _axe(page, "error")
+
+
+def _srgb(css: str) -> tuple[float, ...]:
+    nums = [float(x) for x in css[css.index("(") + 1:css.index(")")].replace(",", " ").split()[:3]]
+    return tuple(nums)
+
+
+def _contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    def lum(c: tuple[float, ...]) -> float:
+        ch = [v / 255 for v in c]
+        ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_focus_indicator_has_at_least_3_to_1_contrast(page: Page, server: str) -> None:
+    _embed(page, server, server)
+    widget = page.locator("owl-trip-planner")
+    swap = widget.get_by_role("button", name="Start und Ziel tauschen")
+    swap.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # keyboard focus: :focus-visible
+    style = swap.evaluate("b => { const s = getComputedStyle(b); return [s.outlineStyle,"
+                          " s.outlineWidth, s.outlineColor,"
+                          " getComputedStyle(b.getRootNode().querySelector('.owl')).backgroundColor]; }")
+    assert style[0] == "solid" and float(style[1].rstrip("px")) >= 2
+    assert _contrast(_srgb(style[2]), _srgb(style[3])) >= 3.0
