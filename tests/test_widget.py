@@ -488,10 +488,12 @@ def test_a_failing_page_keeps_the_trips_shown(page: Page, server: str) -> None:
 
 #: Every code the API sends (api/app.py ERROR_SCHEMA) with a body as the API words it.
 API_ERRORS = [
-    (400, "invalid_parameter", "time", "Die Anfrage ist ungültig (time). Bitte die Eingaben prüfen."),
+    (400, "invalid_parameter", "time",
+     "Die Anfrage ist ungültig (time). Bitte die Eingaben prüfen."),
     (404, "unknown_stop", "fromPlace", "Diese Haltestelle ist (nicht mehr) bekannt. Bitte erneut "
                                        "aus den Vorschlägen wählen."),
-    (404, "not_found", None, "Diese Haltestelle oder Fahrt ist nicht bekannt. Bitte erneut suchen."),
+    (404, "not_found", None,
+     "Diese Haltestelle oder Fahrt ist nicht bekannt. Bitte erneut suchen."),
     (422, "outside_timetable", "time", "Für dieses Datum gibt es keinen Fahrplan. Bitte einen Tag "
                                        "vom 11.04.2026 bis 11.05.2026 wählen."),
     (429, "too_many_requests", None, "Zu viele Anfragen in kurzer Zeit. Bitte kurz warten und "
@@ -823,8 +825,9 @@ def test_focus_indicator_has_at_least_3_to_1_contrast(page: Page, server: str) -
     swap.focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")  # keyboard focus: :focus-visible
-    style = swap.evaluate("b => { const s = getComputedStyle(b); return [s.outlineStyle,"
+    style = swap.evaluate("b => { const s = getComputedStyle(b); const o ="
+                          " b.getRootNode().querySelector('.owl'); return [s.outlineStyle,"
                           " s.outlineWidth, s.outlineColor,"
-                          " getComputedStyle(b.getRootNode().querySelector('.owl')).backgroundColor]; }")
+                          " getComputedStyle(o).backgroundColor]; }")
     assert style[0] == "solid" and float(style[1].rstrip("px")) >= 2
     assert _contrast(_srgb(style[2]), _srgb(style[3])) >= 3.0
