@@ -1737,24 +1737,46 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const labels = [];
       for (const { p, end, nx } of byKey.values()) {
         const [x, y] = proj(p.lat, p.lon);
-        svg.append(svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
+        const mark = svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
           end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
-          class: `stop-mark${end ? ` ${end}` : ""}` }));
+          class: `stop-mark${end ? ` ${end}` : ""}` });
+        svg.append(mark);
         if (this.placeName(p)) {
           const xs = nx.filter((v) => v !== null);
           const lineDx = xs.length ? xs.reduce((sum, v) => sum + (v - x), 0) : x - W / 2;
-          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0 });
+          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0, end: Boolean(end), mark });
         }
       }
-      for (const { x, y, name, right: prefer } of labels) {
-        // Rough width of the text: flip the side when the label would leave the map.
-        const width = name.length * 7.5 + 14;
-        let right = prefer;
-        if (right && x + width > W) right = false;
-        else if (!right && x - width < 0) right = true;
-        const lift = right === prefer ? 0 : 14; // flipped towards the line: move above it
-        const label = svgEl("text", { x: right ? x + 12 : x - 12, y: y + 4 - lift, class: "map-label",
-          "text-anchor": right ? "start" : "end" });
+      // Labels placed greedily, start and end first: each takes the first of eight spots
+      // around its stop that stays inside the map and overlaps no label or stop mark
+      // placed so far; a label with no free spot is left out (its stop keeps a tooltip).
+      const placed = [...byKey.values()].map((m) => {
+        const [x, y] = proj(m.p.lat, m.p.lon);
+        return { x0: x - 8, y0: y - 8, x1: x + 8, y1: y + 8 };
+      });
+      const free = (b) => b.x0 >= 2 && b.x1 <= W - 2 && b.y0 >= 2 && b.y1 <= H - 2 &&
+        placed.every((o) => b.x1 <= o.x0 || b.x0 >= o.x1 || b.y1 <= o.y0 || b.y0 >= o.y1);
+      labels.sort((a, b) => Number(b.end) - Number(a.end));
+      for (const { x, y, name, right: prefer, mark } of labels) {
+        const width = name.length * 7.2 + 4; // 13 px semibold system-ui, roughly
+        const spots = [];
+        for (const right of [prefer, !prefer]) {
+          for (const dy of [0, -16, 16, -30, 30]) spots.push({ right, dy });
+        }
+        const spot = spots.map(({ right, dy }) => {
+          const tx = right ? x + 12 : x - 12;
+          const box = { x0: right ? tx : tx - width, x1: right ? tx + width : tx, y0: y + dy - 9, y1: y + dy + 7 };
+          return { right, tx, ty: y + dy + 4, box };
+        }).find((c) => free(c.box));
+        if (!spot) {
+          const title = svgEl("title", {});
+          title.textContent = name;
+          mark.append(title);
+          continue;
+        }
+        placed.push(spot.box);
+        const label = svgEl("text", { x: spot.tx, y: spot.ty, class: "map-label",
+          "text-anchor": spot.right ? "start" : "end" });
         label.textContent = name;
         svg.append(label);
       }
