@@ -833,31 +833,33 @@ def test_focus_indicator_has_at_least_3_to_1_contrast(page: Page, server: str) -
     assert _contrast(_srgb(style[2]), _srgb(style[3])) >= 3.0
 
 
-@pytest.mark.parametrize("width", [1280, 360])
-def test_map_labels_stay_inside_the_map_and_never_overlap(
-        browser: Browser, server: str, width: int) -> None:
-    page = _page(browser, width=width)
-    try:
-        _search_bielefeld_paderborn(page, server)
-        widget = page.locator("owl-trip-planner")
-        for i in range(widget.locator("li.itinerary").count()):
-            widget.locator("li.itinerary .summary").nth(i).click()
-            boxes = widget.evaluate("""w => {
-                const svg = w.shadowRoot.querySelector('.map svg');
-                const [, , W, H] = svg.getAttribute('viewBox').split(' ').map(Number);
-                const labels = [...svg.querySelectorAll('text.map-label')].map(t => {
-                    const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; });
-                return { W, H, labels, stops: svg.querySelectorAll('circle.stop-mark').length };
-            }""")
-            labels = boxes["labels"]
-            assert labels, "the start and the destination are named"
-            for x0, y0, x1, y1 in labels:
-                assert x0 >= 0 and y0 >= 0 and x1 <= boxes["W"] and y1 <= boxes["H"], boxes
-            for a in range(len(labels)):
-                for b in range(a + 1, len(labels)):
-                    p, q = labels[a], labels[b]
-                    overlap = min(p[2], q[2]) - max(p[0], q[0]), min(p[3], q[3]) - max(p[1], q[1])
-                    assert overlap[0] <= 1 or overlap[1] <= 1, (i, p, q)
-        assert log_of(page).errors == []
-    finally:
-        page.context.close()
+@pytest.fixture(params=[1280, 360], ids=["desktop", "phone"])
+def searched(request: pytest.FixtureRequest, browser: Browser, server: str) -> Iterator[Page]:
+    """Bielefeld → Paderborn searched on a desktop and on a phone screen."""
+    page = _page(browser, width=request.param)
+    _search_bielefeld_paderborn(page, server)
+    yield page
+    assert log_of(page).errors == []
+    page.context.close()
+
+
+def test_map_labels_stay_inside_the_map_and_never_overlap(searched: Page) -> None:
+    widget = searched.locator("owl-trip-planner")
+    for i in range(widget.locator("li.itinerary").count()):
+        widget.locator("li.itinerary .summary").nth(i).click()
+        boxes = widget.evaluate("""w => {
+            const svg = w.shadowRoot.querySelector('.map svg');
+            const [, , W, H] = svg.getAttribute('viewBox').split(' ').map(Number);
+            const labels = [...svg.querySelectorAll('text.map-label')].map(t => {
+                const b = t.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; });
+            return { W, H, labels, stops: svg.querySelectorAll('circle.stop-mark').length };
+        }""")
+        labels = boxes["labels"]
+        assert labels, "the start and the destination are named"
+        for x0, y0, x1, y1 in labels:
+            assert x0 >= 0 and y0 >= 0 and x1 <= boxes["W"] and y1 <= boxes["H"], boxes
+        for a in range(len(labels)):
+            for b in range(a + 1, len(labels)):
+                p, q = labels[a], labels[b]
+                overlap = min(p[2], q[2]) - max(p[0], q[0]), min(p[3], q[3]) - max(p[1], q[1])
+                assert overlap[0] <= 1 or overlap[1] <= 1, (i, p, q)
