@@ -17,20 +17,17 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.common import (
-    ApiError,
-)
+from api.common import ApiError, error_code
 from api.limits import ClientRateLimit
 from api.locate import register_locate
 from api.maps import register_maps
@@ -44,15 +41,16 @@ from api.response_headers import ResponseHeaders
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
 from api.stoptimes import register_stoptimes
+from api.towns import load_towns, register_towns
+from api.widget_files import STATIC_DIR, register_widget_files
 from feeds.gtfs import GtfsError
 
 log = logging.getLogger(__name__)
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _error(status: int, message: str, parameter: str | None = None,
-           **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
+           code: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": message, "code": code or error_code(status)}
     if parameter:
         body["parameter"] = parameter
     body.update(extra)
@@ -143,7 +141,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_positions(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
-    _register_widget(app)
+    register_towns(app, load_towns(settings.towns_config))
+    register_widget_files(app)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_reload_signal(rt)
     _document_errors(app)
     return app
@@ -156,8 +157,12 @@ ERRORS = {"400": "A parameter is invalid or the request is too large (names it)"
           "422": "A parameter cannot be read (names it)",
           "429": "Too many requests or searches from this client (Retry-After)",
           "503": "Busy, past the search deadline, or a day still compiling (Retry-After)"}
-ERROR_SCHEMA = {"type": "object", "required": ["error"],
-                "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}}}
+#: ``code`` is for programs (the widget words it in its own language): invalid_parameter,
+#: unknown_stop, not_found, outside_timetable, sharing_unavailable, too_many_requests,
+#: busy, deadline, compiling, unavailable, timetable_unusable, forbidden.
+ERROR_SCHEMA = {"type": "object", "required": ["error", "code"],
+                "properties": {"error": {"type": "string"}, "code": {"type": "string"},
+                               "parameter": {"type": "string"}}}
 
 
 def _document_errors(app: FastAPI) -> None:
@@ -187,11 +192,11 @@ def _document_errors(app: FastAPI) -> None:
 
 
 def _register_errors(app: FastAPI) -> None:
-    """Every error leaves as ``{"error", "parameter"?}`` JSON, validation errors too."""
+    """Every error leaves as ``{"error", "code", "parameter"?}`` JSON, validation errors too."""
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        response = _error(exc.status, exc.message, exc.parameter)
+        response = _error(exc.status, exc.message, exc.parameter, exc.code)
         response.headers.update(exc.headers)
         return response
 
@@ -216,7 +221,7 @@ def _register_errors(app: FastAPI) -> None:
 
     @app.exception_handler(GtfsError)
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
-        return _error(503, f"timetable data unusable: {exc}")
+        return _error(503, f"timetable data unusable: {exc}", code="timetable_unusable")
 
 
 def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
@@ -241,28 +246,6 @@ def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
             raise ApiError(403, "reload needs the admin token (Authorization: Bearer ...)")
         changed = await rt.run(lambda: rt.store.check_for_update(force=True))
         return {"reloaded": changed, "feedVersion": rt.store.feedset.version}
-
-
-def _register_widget(app: FastAPI) -> None:
-    """The widget's files: owned by the widget, served here."""
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> Response:
-        return _static_file("index.html")
-
-    @app.get("/widget.js", include_in_schema=False)
-    async def widget() -> Response:
-        return _static_file("widget.js")
-
-    if STATIC_DIR.is_dir():
-        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-
-def _static_file(name: str) -> Response:
-    path = STATIC_DIR / name
-    if not path.is_file():
-        return _error(404, f"{name} is not installed (api/static/{name} missing)")
-    return FileResponse(path)
 
 
 def _install_reload_signal(rt: Runtime) -> None:

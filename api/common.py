@@ -14,17 +14,28 @@ from api.store import Prepared
 from planner.multimodal.search import Location
 from planner.timetable.model import Timetable
 
+#: The machine-readable ``code`` of an error body when the raise names none (issue 14:
+#: clients such as the widget show their own words for a code, never our English text).
+DEFAULT_CODES = {400: "invalid_parameter", 403: "forbidden", 404: "not_found",
+                 422: "invalid_parameter", 429: "too_many_requests", 503: "unavailable"}
+
+
+def error_code(status: int) -> str:
+    return DEFAULT_CODES.get(status, "internal" if status >= 500 else "bad_request")
+
 
 class ApiError(Exception):
-    """An error the client caused (or a limit it hit); becomes ``{"error": message}``."""
+    """An error the client caused (or a limit it hit); becomes
+    ``{"error": message, "code": code, "parameter"?}``."""
 
     def __init__(self, status: int, message: str, parameter: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.parameter = parameter
         self.headers = headers or {}  # e.g. Retry-After on 429 and 503
+        self.code = code or error_code(status)
 
 
 _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
@@ -53,7 +64,8 @@ def parse_place(text: str, parameter: str, prepared: Prepared) -> Location:
     try:
         i = prepared.resolve_stop(text.strip())
     except KeyError:
-        raise ApiError(404, f"{parameter}: unknown stop id {text!r}", parameter) from None
+        raise ApiError(404, f"{parameter}: unknown stop id {text!r}", parameter,
+                       code="unknown_stop") from None
     tt = prepared.tt
     return Location(lat=float(tt.stop_lat[i]), lon=float(tt.stop_lon[i]), stop=i,
                     name=str(tt.stop_names[i]))

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from api.common import ApiError
+from api.common import ApiError, error_code
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -111,7 +111,7 @@ class ClientRateLimit:
 
 
 async def _refuse(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
-    body = orjson.dumps({"error": message})
+    body = orjson.dumps({"error": message, "code": error_code(status)})
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -133,7 +133,7 @@ class SearchGate:
             if self.active >= self.capacity:
                 raise ApiError(503, f"the server is busy ({self.active} searches running "
                                     "or waiting); retry shortly",
-                               headers=retry_after(self.retry_seconds))
+                               headers=retry_after(self.retry_seconds), code="busy")
             mine = self._by_client.get(client, 0)
             if client and mine >= self.per_client:
                 raise ApiError(429, f"this client already has {mine} searches running; "

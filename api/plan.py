@@ -153,7 +153,8 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
             rental = [m for m in given if m in RENTAL_MODES]
             if rental:
                 raise ApiError(400, f"{name}: {', '.join(rental)} not available: this server "
-                                    "has no shared-mobility (GBFS) feed configured", name)
+                                    "has no shared-mobility (GBFS) feed configured", name,
+                               code="sharing_unavailable")
     if providers is None:
         return ()
     wanted = list(dict.fromkeys(p.strip() for p in providers.split(",") if p.strip()))

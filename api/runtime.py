@@ -103,7 +103,8 @@ class Runtime:
             self.metrics.deadline.inc()
             raise ApiError(503, f"the search did not finish within the "
                                 f"{self.settings.search_deadline:g} s deadline; narrow the "
-                                "request (searchWindow, numItineraries) or retry") from None
+                                "request (searchWindow, numItineraries) or retry",
+                           code="deadline") from None
 
     def prepared_for(self, moment: datetime | None, realtime: bool = True
                      ) -> tuple[Prepared, datetime]:
@@ -118,10 +119,10 @@ class Runtime:
         try:
             prepared = self.store.get(day)
         except OutOfRangeError as exc:
-            raise ApiError(422, f"time: {exc}", "time") from None
+            raise ApiError(422, f"time: {exc}", "time", code="outside_timetable") from None
         except DayCompiling as exc:
             raise ApiError(503, f"{exc}; retry in a few seconds",
-                           headers=retry_after(exc.retry_after)) from None
+                           headers=retry_after(exc.retry_after), code="compiling") from None
         if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
             day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
             prepared = self.store.get(day)

@@ -90,6 +90,8 @@ class Settings:
     gbfs: tuple[str, ...] = ()
     #: TOML with ``[[gbfs]]`` entries (name, url, enabled, resolve); "" reads none.
     gbfs_config: str = str(DEFAULT_CONFIG)
+    #: TOML with ``[[town]]`` entries for the widget's data-town (api/towns.py); "none": none.
+    towns_config: str = str(DEFAULT_CONFIG)
     gbfs_max_age: float = 900.0  # seconds: older live state is not offered (and warned)
     gbfs_min_interval: float = 15.0  # seconds between refreshes of a feed, whatever its ttl
     gbfs_timeout: float = 10.0  # seconds per GBFS request
@@ -157,6 +159,7 @@ _ENV: dict[str, str] = {
     "admin_token": "OWL_ADMIN_TOKEN",
     "gbfs": "OWL_GBFS",
     "gbfs_config": "OWL_GBFS_CONFIG",
+    "towns_config": "OWL_TOWNS_CONFIG",
     "gbfs_max_age": "OWL_GBFS_MAX_AGE",
     "gbfs_min_interval": "OWL_GBFS_MIN_INTERVAL",
     "gbfs_timeout": "OWL_GBFS_TIMEOUT",

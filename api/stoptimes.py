@@ -98,7 +98,8 @@ def _resolve(prepared: Prepared, stop_id: str | None) -> int | None:
     try:
         return prepared.resolve_stop(stop_id)
     except KeyError:
-        raise ApiError(404, f"stopId: unknown stop id {stop_id!r}", "stopId") from None
+        raise ApiError(404, f"stopId: unknown stop id {stop_id!r}", "stopId",
+                       code="unknown_stop") from None
 
 
 def _center(center: str | None) -> tuple[float, float] | None:

@@ -199,7 +199,7 @@ def test_reverse_geocode_lists_nearest_stops_first(client: TestClient) -> None:
     off = client.get("/api/v1/reverse-geocode", params={"place": "95.0,8.5"})
     assert off.status_code == 400
     assert off.json() == {"error": "place: coordinate out of range: '95.0,8.5'",
-                          "parameter": "place"}
+                          "code": "invalid_parameter", "parameter": "place"}
 
 
 def test_stoptimes_board_covers_platforms_and_pages_forward(client: TestClient) -> None:

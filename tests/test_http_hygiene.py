@@ -81,7 +81,7 @@ def test_openapi_lists_the_errors_of_every_operation(client: TestClient) -> None
         for code in ERRORS:
             ref = op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
             assert ref == "#/components/schemas/Error", (path, code)
-    assert spec["components"]["schemas"]["Error"]["required"] == ["error"]
+    assert spec["components"]["schemas"]["Error"]["required"] == ["error", "code"]
     assert "403" in spec["paths"]["/api/v1/admin/reload"]["post"]["responses"]
 
 

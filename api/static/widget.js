@@ -101,6 +101,38 @@
       selected: "shown on map",
       wait: (min) => `${min} min to change`,
       noSharing: "Sharing vehicles are not available from this service; showing trips without them.",
+      noMatchHint: "Check the spelling, or type the name of the town or station.",
+      datePlaceholder: "DD/MM/YYYY",
+      timePlaceholder: "HH:MM",
+      badDate: "Please enter the date as DD/MM/YYYY.",
+      badTime: "Please enter the time as HH:MM (24 h).",
+      validRange: (a, b) => `Timetable available from ${a} to ${b}.`,
+      outsideRange: (a, b) => `There is no timetable for this date. Please choose a day from ${a} to ${b}.`,
+      more: (n) => (n === 1 ? "1 more connection." : `${n} more connections.`),
+      noMoreEarlier: "No earlier connections found.",
+      noMoreLater: "No later connections found.",
+      query: (from, to, when, arrive) => `${from} → ${to} · ${arrive ? "arrive by" : "depart from"} ${when}`,
+      openLarge: "Open in full view",
+      opensDetails: "opens details",
+      onMap: (a, b) => `Shown on the map: ${a} to ${b}`,
+      best: "closest to your arrival time",
+      errors: {
+        invalid_parameter: (p) => `The request could not be read${p ? ` (${p})` : ""}. Please check your entries.`,
+        unknown_stop: "This stop is not known (any more). Please choose it again from the suggestions.",
+        not_found: "This stop or trip is not known. Please search again.",
+        unknown_town: "This town is not set up on the trip planner service.",
+        outside_timetable: "There is no timetable for this date.",
+        sharing_unavailable: "Sharing vehicles are not available from this service.",
+        too_many_requests: "Too many searches in a short time. Please wait a moment and try again.",
+        busy: "The trip planner is busy right now. Please try again in a moment.",
+        deadline: "The search took too long. Please try again or choose a later time.",
+        compiling: "The timetable for this day is being prepared. Please try again in a few seconds.",
+        unavailable: "The trip planner is not available right now. Please try again later.",
+        timetable_unusable: "The timetable data cannot be used right now. Please try again later.",
+        forbidden: "This action is not allowed.",
+        other: (status) => `The search failed (error ${status}). Please try again later.`,
+        none: "No connection found. Try another time or nearby stops.",
+      },
     },
     de: {
       title: "Verbindung suchen",
@@ -169,6 +201,38 @@
       selected: "auf der Karte",
       wait: (min) => `${min} Min. Umstiegszeit`,
       noSharing: "Leihfahrzeuge bietet dieser Dienst nicht an; Verbindungen ohne Leihfahrzeuge.",
+      noMatchHint: "Bitte die Schreibweise prüfen oder den Namen des Ortes oder Bahnhofs eingeben.",
+      datePlaceholder: "TT.MM.JJJJ",
+      timePlaceholder: "HH:MM",
+      badDate: "Bitte das Datum als TT.MM.JJJJ eingeben.",
+      badTime: "Bitte die Uhrzeit als HH:MM eingeben (24 Stunden).",
+      validRange: (a, b) => `Fahrplan verfügbar vom ${a} bis ${b}.`,
+      outsideRange: (a, b) => `Für dieses Datum gibt es keinen Fahrplan. Bitte einen Tag vom ${a} bis ${b} wählen.`,
+      more: (n) => (n === 1 ? "1 weitere Verbindung." : `${n} weitere Verbindungen.`),
+      noMoreEarlier: "Keine früheren Verbindungen gefunden.",
+      noMoreLater: "Keine späteren Verbindungen gefunden.",
+      query: (from, to, when, arrive) => `${from} → ${to} · ${arrive ? "Ankunft bis" : "Abfahrt ab"} ${when}`,
+      openLarge: "In großer Ansicht öffnen",
+      opensDetails: "öffnet Details",
+      onMap: (a, b) => `Auf der Karte: ${a} bis ${b}`,
+      best: "am nächsten an der Ankunftszeit",
+      errors: {
+        invalid_parameter: (p) => `Die Anfrage ist ungültig${p ? ` (${p})` : ""}. Bitte die Eingaben prüfen.`,
+        unknown_stop: "Diese Haltestelle ist (nicht mehr) bekannt. Bitte erneut aus den Vorschlägen wählen.",
+        not_found: "Diese Haltestelle oder Fahrt ist nicht bekannt. Bitte erneut suchen.",
+        unknown_town: "Diese Stadt ist bei der Fahrplanauskunft nicht eingerichtet.",
+        outside_timetable: "Für dieses Datum gibt es keinen Fahrplan.",
+        sharing_unavailable: "Leihfahrzeuge bietet dieser Dienst nicht an.",
+        too_many_requests: "Zu viele Anfragen in kurzer Zeit. Bitte kurz warten und erneut versuchen.",
+        busy: "Die Fahrplanauskunft ist gerade ausgelastet. Bitte gleich noch einmal versuchen.",
+        deadline: "Die Suche hat zu lange gedauert. Bitte erneut versuchen oder eine spätere Uhrzeit wählen.",
+        compiling: "Der Fahrplan für diesen Tag wird gerade vorbereitet. Bitte in einigen Sekunden erneut versuchen.",
+        unavailable: "Die Fahrplanauskunft ist gerade nicht verfügbar. Bitte später erneut versuchen.",
+        timetable_unusable: "Die Fahrplandaten sind gerade nicht nutzbar. Bitte später erneut versuchen.",
+        forbidden: "Diese Aktion ist nicht erlaubt.",
+        other: (status) => `Die Suche ist fehlgeschlagen (Fehler ${status}). Bitte später erneut versuchen.`,
+        none: "Keine Verbindung gefunden. Bitte eine andere Uhrzeit oder nahe Haltestellen versuchen.",
+      },
     },
   };
 
@@ -293,6 +357,66 @@
     return (Date.parse(leg.endTime) - Date.parse(leg.startTime)) / 1000;
   }
 
+  /** The icon for a stop from the modes that serve it (bus stops get a bus, not a train). */
+  function stopIcon(modes) {
+    const m = new Set((modes || []).map((x) => String(x).toUpperCase()));
+    const rail = [...m].some((x) => /RAIL|LONG_DISTANCE|SUBURBAN|TRAIN/.test(x));
+    if (rail) return "train";
+    if (m.has("TRAM")) return "tram";
+    if (m.has("SUBWAY") || m.has("METRO")) return "subway";
+    if (m.has("BUS") || m.has("COACH")) return "bus";
+    if (m.has("FERRY")) return "ferry";
+    return m.size ? "train" : "bus";
+  }
+
+  function metres(a, b) {
+    const rad = Math.PI / 180;
+    const x = (b.lon - a.lon) * rad * Math.cos(((a.lat + b.lat) / 2) * rad);
+    const y = (b.lat - a.lat) * rad;
+    return Math.hypot(x, y) * 6371000;
+  }
+
+  /** The first word of a station's name ("Gütersloh, Hbf/ZOB" and "Gütersloh Hbf": "gütersloh"). */
+  function placeWord(name) {
+    return String(name).toLowerCase().split(/[\s,(/]+/)[0];
+  }
+
+  /**
+   * Suggestions a resident trusts: fuzzy matches only when nothing matches better (and then
+   * only those close to the best), one entry per station (stops of one name within 600 m
+   * fold into the best ranked, their modes joined), the server's order otherwise.
+   */
+  function rankStops(found) {
+    const exactish = found.filter((m) => m.match && m.match !== "fuzzy");
+    let pool = found;
+    if (exactish.length) pool = exactish;
+    else if (found.length && found[0].match === "fuzzy") {
+      const top = Math.max(...found.map((m) => m.score));
+      pool = found.filter((m) => m.score >= top - 0.1);
+    }
+    const out = [];
+    for (const m of pool) {
+      const twin = out.find((o) => placeWord(o.name) === placeWord(m.name) &&
+        Number.isFinite(o.lat) && Number.isFinite(m.lat) && metres(o, m) < 600);
+      if (twin) {
+        twin.modes = [...new Set([...twin.modes, ...m.modes])];
+        continue;
+      }
+      out.push({ ...m, modes: [...m.modes] });
+    }
+    return out;
+  }
+
+  /** The configured town whose box holds the stop, unless the name already says so. */
+  function townOf(towns, lat, lon, name) {
+    for (const t of towns || []) {
+      const b = t.bbox;
+      if (!b || !(lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3])) continue;
+      return placeWord(name) === placeWord(t.name) ? "" : t.name;
+    }
+    return "";
+  }
+
   // --- icons: simple line drawings, 24×24, currentColor ----------------------------------------
   const ICONS = {
     walk: "M13 4.5a1.8 1.8 0 1 1-3.6 0 1.8 1.8 0 0 1 3.6 0ZM9.5 21l1.6-6.2 2.4 2.3V21M8 12.5l1.5-4.7 3 .4 2 3 2.5 1M9.3 8.1 7 9.5 6.2 12.5",
@@ -353,14 +477,38 @@
 :host([hidden]) { display: none; }
 .owl {
   all: initial; display: block; box-sizing: border-box;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  font-size: 16px; line-height: 1.4; color: #1b1f24; background: #fff; text-align: left;
-  border: 1px solid #c9d1d9; border-radius: 12px; padding: 16px; max-width: 100%;
-  --accent: #0b5cad; --accent-text: #fff; --muted: #56606b; --line: #d7dde3; --bg2: #f4f6f8;
-  --danger: #a3160e; --focus: #f5a300;
+  font-family: var(--owl-font, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif);
+  font-size: var(--owl-font-size, 16px); line-height: 1.4; color: var(--owl-text, #1b1f24);
+  background: var(--owl-background, #fff); text-align: left;
+  border: 1px solid var(--owl-border, #c9d1d9); border-radius: var(--owl-radius, 12px); padding: 16px; max-width: 100%;
+  /* The page sets --owl-accent (or the legacy --accent) on the element; a town's colour
+     from the server comes next; inner names are private so the page's win. */
+  --accent: var(--owl-accent, var(--town-accent, #0b5cad)); --accent-text: var(--owl-accent-text, #fff);
+  --accent-dark: color-mix(in srgb, var(--accent) 82%, #000); --accent-soft: color-mix(in srgb, var(--accent) 12%, #fff);
+  --muted: #56606b; --line: #d7dde3; --bg2: #f4f6f8;
+  --danger: #a3160e; --focus: var(--owl-focus, #1b1f24);
 }
+.owl.compact { padding: 10px; font-size: var(--owl-font-size, 15px); }
+.owl.fullpage { padding: 20px; }
+.head { display: flex; align-items: center; gap: 10px; margin: 0 0 12px; }
+.head h2 { margin: 0; }
+.logo { height: 32px; width: auto; display: block; }
 .owl *, .owl *::before, .owl *::after { box-sizing: border-box; }
 h2 { font-size: 1.2em; margin: 0 0 12px; font-weight: 650; }
+.query { margin: 0 0 8px; color: #2d333a; font-size: .92em; }
+.hint { font-size: .8em; color: var(--muted); }
+.field-error { font-size: .85em; color: var(--danger); font-weight: 600; }
+.field-error:empty { display: none; }
+input[aria-invalid=true] { border-color: var(--danger); border-width: 2px; }
+.nomatch { position: absolute; z-index: 10; top: 100%; left: 0; right: 0; margin: 2px 0 0; padding: 10px 12px;
+  background: #fff; border: 1px solid #8b949e; border-radius: 8px; box-shadow: 0 6px 18px rgba(0,0,0,.15); }
+.nomatch[hidden] { display: none; }
+.nomatch strong { display: block; }
+.opt-context { color: var(--muted); font-size: .85em; margin-left: auto; padding-left: 8px; }
+[role=option][aria-selected=true] .opt-context { color: inherit; }
+.daytag { font-size: .75em; font-weight: 600; color: var(--muted); margin-right: 6px; }
+.open-large { color: var(--accent-dark); }
+.best { font-size: .8em; color: var(--accent-dark); font-weight: 600; grid-column: 1 / 3; }
 h3 { font-size: 1em; margin: 16px 0 8px; font-weight: 650; }
 form { display: grid; gap: 10px; margin: 0; }
 .places { display: grid; grid-template-columns: 1fr auto; gap: 8px; align-items: center; }
@@ -373,13 +521,14 @@ input[type=text], input[type=date], input[type=time], select {
 }
 input::placeholder { color: #6b737c; }
 button { font: inherit; cursor: pointer; margin: 0; }
-:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; box-shadow: 0 0 0 2px #fff; }
+h3:focus { outline: none; }
 input:focus-visible { outline-offset: 0; }
 .icon { width: 20px; height: 20px; flex: none; display: inline-block; vertical-align: middle; }
 .swap { width: 44px; height: 44px; display: grid; place-items: center; border-radius: 50%;
   border: 1px solid #8b949e; background: #fff; color: var(--accent); padding: 0; }
 .swap:hover { background: var(--bg2); }
-.when { display: grid; grid-template-columns: minmax(0,1.2fr) minmax(0,1fr) minmax(0,1.2fr); gap: 8px; }
+.when { display: grid; grid-template-columns: minmax(0,1.2fr) minmax(0,1fr) minmax(0,1.2fr); gap: 8px; align-items: start; }
 fieldset { border: 0; padding: 0; margin: 0; min-width: 0; }
 .segmented { display: flex; border: 1px solid #8b949e; border-radius: 8px; overflow: hidden; min-height: 44px; }
 .segmented label { flex: 1; display: flex; align-items: center; justify-content: center; gap: 4px;
@@ -388,18 +537,19 @@ fieldset { border: 0; padding: 0; margin: 0; min-width: 0; }
 .segmented input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
 .segmented input:checked + span { font-weight: 700; }
 .segmented label:has(input:checked) { background: var(--accent); color: var(--accent-text); }
-.segmented label:has(input:focus-visible) { outline: 3px solid var(--focus); outline-offset: -3px; }
+.segmented label:has(input:focus-visible) { outline: 3px solid var(--focus); outline-offset: -3px; box-shadow: inset 0 0 0 5px #fff; }
 .modes { display: flex; flex-wrap: wrap; gap: 8px; }
 .toggle { display: inline-flex; align-items: center; gap: 6px; min-height: 44px; padding: 6px 12px;
   border: 1px solid #8b949e; border-radius: 22px; font-weight: 500; font-size: .95em; color: inherit; cursor: pointer; position: relative; }
+.toggle[hidden] { display: none; }
 .toggle input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
-.toggle:has(input:checked) { background: #e3eefa; border-color: var(--accent); color: #08447f; }
+.toggle:has(input:checked) { background: var(--accent-soft); border-color: var(--accent); color: var(--accent-dark); }
 .toggle:has(input:checked)::after { content: "✓"; font-weight: 700; }
 .toggle:has(input:focus-visible) { outline: 3px solid var(--focus); outline-offset: 2px; }
 .submit { display: inline-flex; align-items: center; justify-content: center; gap: 8px; min-height: 48px;
   padding: 10px 20px; border: 0; border-radius: 8px; background: var(--accent); color: var(--accent-text);
   font-weight: 700; }
-.submit:hover { background: #094a8c; }
+.submit:hover { background: var(--accent-dark); }
 .submit[aria-disabled=true] { opacity: .7; cursor: progress; }
 [role=listbox] { position: absolute; z-index: 10; top: 100%; left: 0; right: 0; margin: 2px 0 0; padding: 4px 0;
   list-style: none; background: #fff; border: 1px solid #8b949e; border-radius: 8px;
@@ -451,6 +601,15 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
 .rental { grid-column: 2; font-size: .9em; color: #3d454e; margin: 2px 0 0; }
 .map { margin-top: 12px; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; background: #eef2ef; position: relative; }
 .map svg { display: block; width: 100%; height: auto; max-height: 420px; }
+.compact .map svg { max-height: 220px; }
+.compact .when { grid-template-columns: minmax(0,1fr) minmax(0,1fr); }
+.compact .when fieldset { grid-column: 1 / -1; }
+.compact .when fieldset .legend[aria-hidden] { display: none; }
+.compact .meta { grid-column: 1 / 3; grid-row: 2; text-align: left; }
+.compact .strip { grid-row: 3; }
+.compact .chev { grid-row: 1 / 4; }
+.compact .submit { width: 100%; }
+.compact .modes .toggle { min-height: 44px; padding: 4px 10px; }
 .map .attribution { position: absolute; right: 4px; bottom: 2px; font-size: 11px; background: rgba(255,255,255,.8); padding: 0 4px; }
 .map-label { font: 600 13px system-ui, sans-serif; paint-order: stroke; stroke: #fff; stroke-width: 4px; fill: #1b1f24; }
 .footer { margin-top: 10px; font-size: .75em; color: var(--muted); }
@@ -480,29 +639,133 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.result = null;
       this.chosen = 0;
       this.seq = 0;
+      this.itins = [];
+      this.transitItins = [];
+      this.directItins = [];
+      this.cursors = { next: null, previous: null };
+      this.shownKeys = new Set();
     }
 
+    /** The element's data-* attribute, then the script tag's, then the town's config. */
     opt(name, fallback) {
       const own = this.dataset[name];
       if (own !== undefined && own !== "") return own;
       const fromScript = SCRIPT_OPTS[name];
-      return fromScript !== undefined && fromScript !== "" ? fromScript : fallback;
+      if (fromScript !== undefined && fromScript !== "") return fromScript;
+      const fromTown = this.town ? this.town[name] : undefined;
+      return fromTown !== undefined && fromTown !== "" && fromTown !== null ? fromTown : fallback;
     }
 
-    connectedCallback() {
-      if (this.shadowRoot) return;
+    flag(name, fallback) {
+      const v = String(this.opt(name, fallback)).toLowerCase();
+      return !["off", "false", "no", "none", "0", "hidden"].includes(v);
+    }
+
+    async connectedCallback() {
+      if (this.shadowRoot || this.starting) return;
+      this.starting = true;
+      this.t = I18N.en; // until the language is known (messages of the first requests)
+      this.api = String(this.opt("api", location.origin) || location.origin).replace(/\/+$/, "");
+      // Health (validity, zone, sharing) and the town's settings, fetched once; the form is
+      // drawn when the town is known (it sets the language), health may come later.
+      this.health = this.getJSON("/api/v1/health").catch(() => null);
+      const town = this.opt("town", "");
+      this.town = null;
+      this.townError = null;
+      if (town) {
+        try {
+          const t = await this.getJSON(`/api/v1/towns/${encodeURIComponent(town)}`);
+          this.town = { ...t, heading: t.heading || "", from: t.home || "",
+            accent: t.color, modes: (t.modes || []).join(",") };
+        } catch (err) {
+          this.townError = err;
+        }
+      }
       const pageLang = (document.documentElement.lang || navigator.language || "en").slice(0, 2);
       const lang = String(this.opt("lang", pageLang)).slice(0, 2).toLowerCase();
       this.lang = I18N[lang] ? lang : "en";
       this.t = I18N[this.lang];
-      this.api = String(this.opt("api", location.origin)).replace(/\/+$/, "");
+      this.locale = this.lang === "de" ? "de-DE" : "en-GB";
       this.zone = this.opt("timezone", "Europe/Berlin");
       this.tiles = this.opt("tiles", "");
-      this.timeFmt = new Intl.DateTimeFormat(this.lang === "de" ? "de-DE" : "en-GB",
-        { timeZone: this.zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-      this.dayFmt = new Intl.DateTimeFormat("en-CA",
-        { timeZone: this.zone, year: "numeric", month: "2-digit", day: "2-digit" });
+      this.makeFormats();
       this.render();
+      if (this.townError) this.showError(this.errorText(this.townError));
+      this.health.then((h) => this.applyHealth(h));
+      if (this.flag("urlState", "off")) this.fromUrl();
+    }
+
+    makeFormats() {
+      const z = { timeZone: this.zone };
+      this.timeFmt = new Intl.DateTimeFormat(this.locale, { ...z, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+      this.dayFmt = new Intl.DateTimeFormat("en-CA", { ...z, year: "numeric", month: "2-digit", day: "2-digit" });
+      this.dateFmt = new Intl.DateTimeFormat(this.locale, { ...z, day: "2-digit", month: "2-digit", year: "numeric" });
+      this.longDateFmt = new Intl.DateTimeFormat(this.locale, { ...z, weekday: "short", day: "numeric", month: "long", year: "numeric" });
+      this.shortDayFmt = new Intl.DateTimeFormat(this.locale, { ...z, weekday: "short", day: "2-digit", month: "2-digit" });
+    }
+
+    /** The server's validity range (health) limits the date field and picks the default day. */
+    applyHealth(h) {
+      const tt = h && h.timetable;
+      if (!tt) return;
+      if (tt.timezone && tt.timezone !== this.zone && !this.dataset.timezone && !SCRIPT_OPTS.timezone) {
+        this.zone = tt.timezone;
+        this.makeFormats();
+      }
+      const ranges = Object.values(tt.validity || {});
+      if (ranges.length) {
+        this.validFrom = ranges.map((r) => r.from).sort()[0];
+        this.validTo = ranges.map((r) => r.to).sort().slice(-1)[0];
+        this.$dateHint.textContent = this.t.validRange(this.fmtDay(this.validFrom), this.fmtDay(this.validTo));
+      }
+      const date = this.$form.elements.date;
+      if (!this.dateChosen && tt.defaultDay) {
+        const current = this.parseDate(date.value);
+        if (!current || !this.inRange(current)) date.value = this.fmtDay(tt.defaultDay);
+      }
+      // Sharing toggles only where the server has sharing vehicles ("auto"), or as configured.
+      const sharing = String(this.opt("sharing", "auto")).toLowerCase();
+      const show = sharing === "auto" ? Boolean(h.gbfs || h.sharing) : this.flag("sharing", "on");
+      for (const t of this.$sharingToggles) t.hidden = !show;
+    }
+
+    inRange(day) {
+      return !this.validFrom || (day >= this.validFrom && day <= this.validTo);
+    }
+
+    /** "2026-04-20" shown in the widget's language: 20.04.2026 / 20/04/2026. */
+    fmtDay(iso) {
+      const [y, m, d] = iso.split("-");
+      return this.lang === "de" ? `${d}.${m}.${y}` : `${d}/${m}/${y}`;
+    }
+
+    /** What a resident types: 20.04.2026, 20.4.26, 20/04/2026, 2026-04-20, 20.4. */
+    parseDate(text) {
+      const v = String(text || "").trim();
+      let y;
+      let m;
+      let d;
+      let k = v.match(/^(\d{4})-(\d{1,2})-(\d{1,2})$/);
+      if (k) [, y, m, d] = k;
+      else if ((k = v.match(/^(\d{1,2})[./](\d{1,2})[./]?(\d{2}|\d{4})?$/))) {
+        [, d, m, y] = k;
+        if (!y) y = (this.validFrom || this.dayFmt.format(new Date())).slice(0, 4);
+        if (y.length === 2) y = `20${y}`;
+      } else return null;
+      const date = new Date(Date.UTC(+y, +m - 1, +d));
+      if (date.getUTCMonth() !== +m - 1 || date.getUTCDate() !== +d) return null;
+      return date.toISOString().slice(0, 10);
+    }
+
+    /** 08:00, 8:00, 8.00, 800, 8 → "08:00" (24 h); null when it is no time. */
+    parseTime(text) {
+      const v = String(text || "").trim().replace(/\s*(uhr|h)$/i, "");
+      const k = v.match(/^(\d{1,2})(?:[:.]?(\d{2}))?$/);
+      if (!k) return null;
+      const h = +k[1];
+      const m = k[2] === undefined ? 0 : +k[2];
+      if (h > 23 || m > 59) return null;
+      return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
     }
 
     // -- time zone arithmetic: the query is in the timetable's zone, not the device's ------
@@ -562,24 +825,38 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const now = new Date();
       const today = this.dayFmt.format(now);
       const nowTime = this.timeFmt.format(now);
-      const presetDate = /^\d{4}-\d{2}-\d{2}$/.test(this.opt("date", "")) ? this.opt("date") : today;
-      const presetTime = /^\d{2}:\d{2}$/.test(this.opt("time", "")) ? this.opt("time") : nowTime;
+      const givenDate = this.parseDate(this.opt("date", ""));
+      this.dateChosen = Boolean(givenDate);
+      const presetDate = this.fmtDay(givenDate || today);
+      const presetTime = this.parseTime(this.opt("time", "")) || nowTime;
+      const modes = String(this.opt("modes", "transit")).split(",").map((m) => m.trim());
+      const compact = String(this.opt("layout", "")).toLowerCase() === "compact";
+      const fullpage = this.flag("fullpage", "off");
 
       const placeField = (which) => el("div", { class: "field" },
         el("label", { for: id(which), text: t[which] }),
         el("input", { id: id(which), name: which, type: "text", role: "combobox",
           autocomplete: "off", autocapitalize: "off", spellcheck: "false",
           "aria-autocomplete": "list", "aria-expanded": "false", "aria-controls": id(`${which}-list`),
-          placeholder: t[`${which}Placeholder`] }),
-        el("ul", { id: id(`${which}-list`), role: "listbox", "aria-label": t[which], hidden: true }));
+          placeholder: t[`${which}Placeholder`], part: "input" }),
+        el("ul", { id: id(`${which}-list`), role: "listbox", "aria-label": t[which], hidden: true }),
+        el("div", { id: id(`${which}-nomatch`), class: "nomatch", hidden: true }));
 
-      const toggle = (name, ic, checked) => el("label", { class: "toggle" },
+      const toggle = (name, ic, checked) => el("label", { class: "toggle", part: "toggle" },
         el("input", { type: "checkbox", name, checked }),
         icon(ic), el("span", { text: t[name] }));
+      const timeField = (name, value, placeholder) => el("div", { class: "field" },
+        el("label", { for: id(name), text: t[name] }),
+        el("input", { id: id(name), name, type: "text", value, required: true, placeholder,
+          inputmode: name === "date" ? "text" : "numeric", autocomplete: "off", part: "input",
+          "aria-describedby": `${id(`${name}-error`)} ${id(`${name}-hint`)}` }),
+        el("span", { class: "field-error", id: id(`${name}-error`) }),
+        el("span", { class: "hint", id: id(`${name}-hint`) }));
 
       this.$status = el("div", { class: "visually-hidden", role: "status", "aria-live": "polite",
         "aria-atomic": "true" });
-      this.$message = el("p", { class: "message", id: id("message") });
+      this.$message = el("p", { class: "message", id: id("message"), part: "message" });
+      this.$query = el("p", { class: "query" });
       this.$list = el("ol", { class: "itineraries", "aria-labelledby": id("results-h") });
       this.$direct = el("ol", { class: "itineraries" });
       this.$directBox = el("div", { hidden: true },
@@ -589,14 +866,21 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         onclick: () => this.page("previous") }, icon("earlier"), t.earlier);
       this.$later = el("button", { type: "button", class: "later", hidden: true,
         onclick: () => this.page("next") }, t.later, icon("later"));
-      this.$map = el("div", { class: "map", hidden: true });
-      this.$resultsHeading = el("h3", { id: id("results-h"), text: t.results });
-      this.$results = el("section", { class: "results", hidden: true, "aria-labelledby": id("results-h") },
-        this.$resultsHeading,
-        el("div", { class: "paging" }, this.$earlier, this.$later),
-        this.$list, this.$directBox, this.$map);
-      this.$submit = el("button", { type: "submit", class: "submit" }, icon("search"),
+      this.showMap = this.flag("map", "on");
+      this.$map = el("div", { class: "map", hidden: true, part: "map" });
+      this.$resultsHeading = el("h3", { id: id("results-h"), text: t.results, tabindex: "-1" });
+      this.$results = el("section", { class: "results", hidden: true, "aria-labelledby": id("results-h"),
+        part: "results" },
+      this.$resultsHeading, this.$query,
+      el("div", { class: "paging" }, this.$earlier, this.$later),
+      this.$list, this.$directBox, this.$map);
+      this.$submit = el("button", { type: "submit", class: "submit", part: "submit" }, icon("search"),
         el("span", { text: t.search }));
+      this.$sharingToggles = [toggle("bike", "bike", modes.includes("bike")),
+        toggle("scooter", "scooter", modes.includes("scooter")), toggle("car", "car", modes.includes("car"))];
+      const sharingSetting = String(this.opt("sharing", "auto")).toLowerCase();
+      // Until the server says it has sharing vehicles, "auto" keeps the toggles hidden.
+      for (const tg of this.$sharingToggles) tg.hidden = sharingSetting === "auto" ? true : !this.flag("sharing", "on");
 
       this.$form = el("form", { novalidate: true, "aria-labelledby": id("title") },
         el("div", { class: "places" },
@@ -604,12 +888,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
           el("button", { type: "button", class: "swap", "aria-label": t.swap, title: t.swap,
             onclick: () => this.swap() }, icon("swap"))),
         el("div", { class: "when" },
-          el("div", { class: "field" },
-            el("label", { for: id("date"), text: t.date }),
-            el("input", { id: id("date"), name: "date", type: "date", value: presetDate, required: true })),
-          el("div", { class: "field" },
-            el("label", { for: id("time"), text: t.time }),
-            el("input", { id: id("time"), name: "time", type: "time", value: presetTime, required: true })),
+          timeField("date", presetDate, t.datePlaceholder),
+          timeField("time", presetTime, t.timePlaceholder),
           el("fieldset", {},
             el("legend", { class: "legend visually-hidden", text: t.timeMode }),
             el("div", { class: "legend", "aria-hidden": "true", text: "\u00a0" }),
@@ -621,15 +901,34 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         el("fieldset", {},
           el("legend", { class: "legend", text: t.modes }),
           el("div", { class: "modes" },
-            toggle("transit", "train", true), toggle("bike", "bike", false),
-            toggle("scooter", "scooter", false), toggle("car", "car", false))),
+            toggle("transit", "train", modes.includes("transit") || !modes.some((m) => m !== "transit")),
+            ...this.$sharingToggles)),
         el("div", {}, this.$submit));
 
-      const wrapper = el("div", { class: "owl", lang: this.lang },
-        el("h2", { id: id("title"), text: t.title }),
-        this.$form, this.$status, this.$message, this.$results,
-        el("div", { class: "footer", text: this.opt("attribution", "Daten: DELFI e.V. / GTFS.de, CC BY 4.0") }));
+      // data-heading: the heading's text, or "none" to hide it (the town's name by default).
+      const headingText = this.opt("heading", this.town ? `${t.title} – ${this.town.name}` : t.title);
+      const hideHeading = ["none", "off", "false"].includes(String(headingText).toLowerCase());
+      const logo = this.opt("logo", "");
+      const heading = el("h2", { id: id("title"), text: hideHeading ? t.title : headingText, part: "heading",
+        class: hideHeading ? "visually-hidden" : null });
+      const head = logo && !hideHeading ? el("div", { class: "head" },
+        el("img", { class: "logo", src: logo, alt: "", part: "logo" }), heading) : heading;
+      this.$openLarge = el("a", { class: "open-large", href: `${this.api}/plan`, part: "link",
+        hidden: fullpage || !this.flag("link", "on"), text: t.openLarge });
+      const accent = hexColor(this.opt("accent", ""));
+      const wrapper = el("div", { class: `owl${compact ? " compact" : ""}${fullpage ? " fullpage" : ""}`,
+        lang: this.lang, part: "container", style: accent ? `--town-accent:${accent}` : null },
+      head, this.$form, this.$status, this.$message, this.$results,
+      el("div", { class: "footer" }, this.opt("attribution", "Daten: DELFI e.V. / GTFS.de, CC BY 4.0"),
+        this.$openLarge.hidden ? null : " · ", this.$openLarge));
       root.append(style, wrapper);
+      this.$dateHint = root.getElementById(id("date-hint"));
+      for (const name of ["date", "time"]) {
+        this.$form.elements[name].addEventListener("input", () => {
+          if (name === "date") this.dateChosen = true;
+          this.fieldError(name, "");
+        });
+      }
 
       this.$form.addEventListener("submit", (e) => {
         e.preventDefault();
@@ -658,6 +957,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
 
       const close = () => {
         list.hidden = true;
+        this.shadowRoot.getElementById(`${this.uid}-${which}-nomatch`).hidden = true;
         input.setAttribute("aria-expanded", "false");
         input.removeAttribute("aria-activedescendant");
         state.active = -1;
@@ -680,21 +980,29 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         input.value = m.name;
         close();
       };
-      const show = (matches) => {
+      const nomatch = this.shadowRoot.getElementById(`${this.uid}-${which}-nomatch`);
+      const show = (matches, q) => {
         state.matches = matches;
-        list.replaceChildren(...matches.map((m, i) => el("li", {
-          id: `${this.uid}-${which}-opt-${i}`, role: "option", "aria-selected": "false",
-          onmousedown: (e) => e.preventDefault(), // keep focus in the input
-          onclick: () => choose(i),
-        }, icon("train"), el("span", { text: m.name }))));
+        list.replaceChildren(...matches.map((m, i) => {
+          const kind = stopIcon(m.modes);
+          return el("li", {
+            id: `${this.uid}-${which}-opt-${i}`, role: "option", "aria-selected": "false",
+            onmousedown: (e) => e.preventDefault(), // keep focus in the input
+            onclick: () => choose(i),
+          }, icon(kind), el("span", { text: m.name }),
+          m.context ? el("span", { class: "opt-context", text: m.context }) : null);
+        }));
         if (matches.length) {
+          nomatch.hidden = true;
           list.hidden = false;
           input.setAttribute("aria-expanded", "true");
           setActive(-1);
           this.announce(this.t.suggestions(matches.length));
         } else {
           close();
-          this.announce(this.t.noSuggestions);
+          nomatch.replaceChildren(el("strong", { text: this.t.noStop(q) }), this.t.noMatchHint);
+          nomatch.hidden = false;
+          this.announce(`${this.t.noStop(q)} ${this.t.noMatchHint}`);
         }
       };
 
@@ -711,7 +1019,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
           const seq = ++state.seq;
           try {
             const matches = await this.geocode(q, state);
-            if (seq === state.seq && input.value.trim() === q) show(matches);
+            if (seq === state.seq && input.value.trim() === q) show(matches, q);
           } catch (err) {
             if (err.name !== "AbortError" && seq === state.seq) {
               close();
@@ -751,22 +1059,37 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       state.close = close;
     }
 
+    /** Configured towns (for the suggestions' place context), fetched once. */
+    towns() {
+      if (!this.townList) this.townList = this.getJSON("/api/v1/towns").catch(() => []);
+      return this.townList;
+    }
+
     async geocode(text, state) {
       if (state && state.controller) state.controller.abort();
       const controller = new AbortController();
       if (state) state.controller = controller;
-      const data = await this.getJSON(`/api/v1/geocode?text=${encodeURIComponent(text)}`,
-        controller.signal);
+      const params = new URLSearchParams({ text, numResults: "20" });
+      const box = this.town && this.town.bbox;
+      if (box) params.set("place", `${(box[1] + box[3]) / 2},${(box[0] + box[2]) / 2}`);
+      const [data, towns] = await Promise.all([
+        this.getJSON(`/api/v1/geocode?${params}`, controller.signal), this.towns()]);
       const list = Array.isArray(data) ? data : data.matches || data.results || [];
-      return list.map((m) => ({
+      const found = list.map((m) => ({
         id: m.id || m.stopId || m.stop_id || null,
         name: m.name || "",
         lat: m.lat,
         lon: m.lon,
-      })).filter((m) => m.name && (m.id || (m.lat !== undefined && m.lon !== undefined)));
+        modes: m.modes || [],
+        match: m.match || "",
+        score: typeof m.score === "number" ? m.score : 0,
+        served: m.hasService !== false,
+        context: townOf(towns, m.lat, m.lon, m.name || ""),
+      })).filter((m) => m.name && m.served && (m.id || (m.lat !== undefined && m.lon !== undefined)));
+      return rankStops(found).slice(0, 8);
     }
 
-    /** fetch + JSON, turning network failures and API error bodies into readable errors. */
+    /** fetch + JSON; an API error keeps its status, code and parameter for errorText(). */
     async getJSON(path, signal) {
       let response;
       try {
@@ -784,11 +1107,10 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         body = null;
       }
       if (!response.ok) {
-        let msg = body && (body.error || body.detail || body.message);
-        if (Array.isArray(msg)) msg = msg.map((d) => d.msg || JSON.stringify(d)).join("; ");
-        if (typeof msg !== "string") msg = `HTTP ${response.status}`;
+        const msg = body && typeof body.error === "string" ? body.error : `HTTP ${response.status}`;
         const e = new Error(msg);
         e.status = response.status;
+        e.code = body && body.code;
         e.parameter = body && body.parameter;
         throw e;
       }
@@ -798,6 +1120,24 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         throw e;
       }
       return body;
+    }
+
+    /** The widget's own words for an error: by the API's code, never its English text. */
+    errorText(err) {
+      const t = this.t;
+      if (err.unreachable) return t.unreachable;
+      if (err.local) return err.message;
+      const words = t.errors[err.code];
+      if (err.code === "outside_timetable" && this.validFrom) {
+        return t.outsideRange(this.fmtDay(this.validFrom), this.fmtDay(this.validTo));
+      }
+      if (typeof words === "function") return words(err.parameter);
+      if (words) return words;
+      if (err.status === 429) return t.errors.too_many_requests;
+      if (err.status === 503) return t.errors.unavailable;
+      if (err.status === 404) return t.errors.not_found;
+      if (err.status === 400 || err.status === 422) return t.errors.invalid_parameter(err.parameter);
+      return t.errors.other(err.status || "?");
     }
 
     swap() {
@@ -826,14 +1166,37 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.$message.textContent = text;
     }
 
+    fieldError(name, text) {
+      const input = this.$form.elements[name];
+      this.shadowRoot.getElementById(`${this.uid}-${name}-error`).textContent = text;
+      if (text) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+
+    /** Results of an earlier query never stay under an error or a new query. */
+    clearResults() {
+      this.result = null;
+      this.itins = [];
+      this.$list.replaceChildren();
+      this.$direct.replaceChildren();
+      this.$results.hidden = true;
+      this.$map.hidden = true;
+    }
+
+    localError(text) {
+      const e = new Error(text);
+      e.local = true;
+      return e;
+    }
+
     /** The chosen place, or the best geocoder match for what was typed. */
     async resolve(which) {
       if (this.places[which]) return this.places[which];
       const input = this.shadowRoot.getElementById(`${this.uid}-${which}`);
       const q = input.value.trim();
-      if (!q) throw new Error(which === "from" ? this.t.needFrom : this.t.needTo);
+      if (!q) throw this.localError(which === "from" ? this.t.needFrom : this.t.needTo);
       const matches = await this.geocode(q, this[`${which}Box`]);
-      if (!matches.length) throw new Error(this.t.noStop(q));
+      if (!matches.length) throw this.localError(this.t.noStop(q));
       this.places[which] = matches[0];
       input.value = matches[0].name;
       return matches[0];
@@ -846,15 +1209,15 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
     query(cursor) {
       const f = this.$form.elements;
       const extra = [];
-      if (f.bike.checked) extra.push("BIKE_RENTAL");
-      if (f.scooter.checked) extra.push("SCOOTER_RENTAL");
-      if (f.car.checked) extra.push("CAR_RENTAL");
+      if (f.bike.checked && !f.bike.closest("label").hidden) extra.push("BIKE_RENTAL");
+      if (f.scooter.checked && !f.scooter.closest("label").hidden) extra.push("SCOOTER_RENTAL");
+      if (f.car.checked && !f.car.closest("label").hidden) extra.push("CAR_RENTAL");
       const modes = ["WALK", ...extra].join(",");
       const params = new URLSearchParams({
         fromPlace: this.placeParam(this.places.from),
         toPlace: this.placeParam(this.places.to),
-        time: this.isoInZone(f.date.value, f.time.value),
-        arriveBy: f.arriveBy.value === "true" ? "true" : "false",
+        time: this.isoInZone(this.when.day, this.when.time),
+        arriveBy: this.when.arriveBy ? "true" : "false",
         preTransitModes: modes,
         postTransitModes: modes,
         directModes: modes,
@@ -865,39 +1228,72 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       return params;
     }
 
-    async search() {
+    /** Date and time as typed, checked against the server's validity range. */
+    readWhen() {
       const f = this.$form.elements;
+      const day = this.parseDate(f.date.value);
+      const time = this.parseTime(f.time.value);
+      this.fieldError("date", day ? "" : this.t.badDate);
+      this.fieldError("time", time ? "" : this.t.badTime);
+      if (!day || !time) return null;
+      if (!this.inRange(day)) {
+        const msg = this.t.outsideRange(this.fmtDay(this.validFrom), this.fmtDay(this.validTo));
+        this.fieldError("date", msg);
+        return null;
+      }
+      f.date.value = this.fmtDay(day);
+      f.time.value = time;
+      return { day, time, arriveBy: f.arriveBy.value === "true" };
+    }
+
+    async search() {
       this.$message.textContent = "";
+      this.clearResults();
       for (const which of ["from", "to"]) this[`${which}Box`].close();
-      if (!f.date.value || !f.time.value) {
-        this.showError(`${this.t.date}/${this.t.time}?`);
+      await this.health; // the validity range, when the server gives one
+      const when = this.readWhen();
+      if (!when) {
+        const bad = this.$form.querySelector("[aria-invalid=true]");
+        this.showError(this.shadowRoot.getElementById(`${bad.id}-error`).textContent);
+        bad.focus();
         return;
       }
       try {
         await this.resolve("from");
         await this.resolve("to");
       } catch (err) {
-        this.showError(err.message);
+        this.showError(this.errorText(err));
         return;
       }
       if (this.placeParam(this.places.from) === this.placeParam(this.places.to)) {
         this.showError(this.t.same);
         return;
       }
+      this.when = when;
       this.params = this.query(null);
       this.searched = { from: this.places.from.name, to: this.places.to.name };
+      this.saveUrl();
       await this.run(this.params);
     }
 
     async page(direction) {
       if (!this.result) return;
-      const cursor = direction === "next" ? this.result.nextPageCursor : this.result.previousPageCursor;
-      if (!cursor) return;
-      const params = new URLSearchParams(this.params);
-      params.set("pageCursor", cursor);
-      await this.run(params, direction);
+      let cursor = direction === "next" ? this.cursors.next : this.cursors.previous;
+      // An empty window is no reason to stop: follow the cursor a few windows further.
+      for (let tries = 0; cursor && tries < 4; tries++) {
+        const params = new URLSearchParams(this.params);
+        params.set("pageCursor", cursor);
+        const added = await this.run(params, direction);
+        if (added === null || added > 0) return;
+        cursor = direction === "next" ? this.cursors.next : this.cursors.previous;
+      }
+      const button = direction === "next" ? this.$later : this.$earlier;
+      if (!cursor) button.hidden = true;
+      this.showInfo(direction === "next" ? this.t.noMoreLater : this.t.noMoreEarlier);
+      this.announce(direction === "next" ? this.t.noMoreLater : this.t.noMoreEarlier);
     }
 
+    /** One plan request; for a page, the number of trips it added (null on error/superseded). */
     async run(params, direction) {
       const seq = ++this.seq;
       this.$submit.setAttribute("aria-disabled", "true");
@@ -914,19 +1310,26 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
           const modes = ["preTransitModes", "postTransitModes", "directModes"];
           if (err.status !== 400 || !modes.includes(err.parameter) ||
               !/RENTAL/.test(params.get(err.parameter) || "")) throw err;
-          for (const m of modes) params.set(m, "WALK");
+          for (const m of modes) {
+            params.set(m, "WALK");
+            this.params.set(m, "WALK");
+          }
           data = await this.getJSON(`${PLAN_PATH}?${params}`);
           note = this.t.noSharing;
         }
-        if (seq !== this.seq) return;
-        this.result = data;
-        this.showResult(data, direction);
+        if (seq !== this.seq) return null;
+        const added = this.showResult(data, direction);
         if (note && this.itins.length) this.showInfo(note);
+        return added;
       } catch (err) {
-        if (seq !== this.seq) return;
-        this.result = null;
-        this.$results.hidden = true;
-        this.showError(err.unreachable ? this.t.unreachable : this.t.failed(err.message));
+        if (seq !== this.seq) return null;
+        if (direction && this.itins.length) {
+          this.showError(this.errorText(err)); // paging failed: keep what is shown
+        } else {
+          this.clearResults();
+          this.showError(this.errorText(err));
+        }
+        return null;
       } finally {
         if (seq === this.seq) {
           this.$submit.removeAttribute("aria-disabled");
@@ -936,38 +1339,130 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       }
     }
 
+    tripKey(it) {
+      return `${it.startTime}|${it.endTime}|${(it.legs || []).map((l) => l.tripId || l.mode).join(",")}`;
+    }
+
+    /** Shows a first answer, or adds a page's trips before/after those shown; returns how many were new. */
     showResult(data, direction) {
       const f = this.$form.elements;
-      let itineraries = Array.isArray(data.itineraries) ? data.itineraries : [];
-      const direct = Array.isArray(data.direct) ? data.direct : [];
+      let incoming = Array.isArray(data.itineraries) ? data.itineraries : [];
       // Without the transit toggle only the direct (street-only) options are of interest
       // (the request says transitModes=; this also holds against a server that ignores it).
-      if (!f.transit.checked) itineraries = itineraries.filter((it) => !(it.legs || []).some(isTransit));
+      if (!f.transit.checked) incoming = incoming.filter((it) => !(it.legs || []).some(isTransit));
+      let itineraries = incoming;
+      let direct = Array.isArray(data.direct) ? data.direct : [];
+      let added = incoming.length;
+      if (direction) {
+        const seen = new Set(this.transitItins.map((it) => this.tripKey(it)));
+        const fresh = incoming.filter((it) => !seen.has(this.tripKey(it)));
+        added = fresh.length;
+        itineraries = [...this.transitItins, ...fresh]
+          .sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime));
+        direct = this.directItins;
+        if (direction === "next") this.cursors.next = data.nextPageCursor || null;
+        else this.cursors.previous = data.previousPageCursor || null;
+        if (!added) return 0;
+      } else {
+        this.cursors = { next: data.nextPageCursor || null, previous: data.previousPageCursor || null };
+      }
+      this.result = data;
+      this.transitItins = itineraries;
+      this.directItins = direct;
       this.itins = [...itineraries, ...direct];
-      this.chosen = 0;
       this.$list.replaceChildren(...itineraries.map((it, i) => this.renderItinerary(it, i)));
       this.$direct.replaceChildren(...direct.map((it, i) => this.renderItinerary(it, itineraries.length + i)));
       this.$directBox.hidden = direct.length === 0;
       // Direct-only answers (transit off) have their own heading; keep one, not two.
       this.$resultsHeading.hidden = !itineraries.length && direct.length > 0;
-      this.$earlier.hidden = !data.previousPageCursor || !itineraries.length;
-      this.$later.hidden = !data.nextPageCursor || !itineraries.length;
+      this.$earlier.hidden = !this.cursors.previous || !itineraries.length;
+      this.$later.hidden = !this.cursors.next || !itineraries.length;
       const total = itineraries.length + direct.length;
       if (!total) {
-        this.$results.hidden = true;
-        const reason = data.reason || data.message || data.error || "";
-        this.showError(reason ? `${this.t.none} ${reason}` : this.t.none);
-        return;
+        this.clearResults();
+        this.showError(this.t.errors.none);
+        return 0;
       }
+      const w = this.when;
+      const whenText = `${this.longDateFmt.format(new Date(this.isoInZone(w.day, "12:00")))}, ${w.time}`;
+      this.$query.textContent = this.t.query(this.searched.from, this.searched.to, whenText, w.arriveBy);
       this.$message.textContent = "";
       this.$message.className = "message";
       this.$results.hidden = false;
-      this.announce(this.t.found(total));
-      this.choose(0, false);
       if (direction) {
-        const target = direction === "next" ? this.$later : this.$earlier;
-        (target.hidden ? this.$list.querySelector("button") : target)?.focus();
+        this.announce(this.t.more(added));
+        const fresh = itineraries.filter((it) => !this.shownKeys.has(this.tripKey(it)));
+        const first = direction === "next" ? fresh[0] : fresh[fresh.length - 1];
+        const index = itineraries.indexOf(first);
+        this.shownKeys = new Set(itineraries.map((it) => this.tripKey(it)));
+        this.$list.querySelector(`li.itinerary[data-index="${index}"] .summary`)?.focus();
+        return added;
       }
+      this.shownKeys = new Set(itineraries.map((it) => this.tripKey(it)));
+      this.announce(this.t.found(total));
+      this.choose(this.bestIndex(itineraries, w), false);
+      // On a phone the results are below the fold: bring them up and move focus there.
+      this.$resultsHeading.focus({ preventScroll: true });
+      this.$results.scrollIntoView({ block: "start", behavior: "auto" });
+      return added;
+    }
+
+    /** Arrive-by: the trip arriving closest before the requested time, not the earliest. */
+    bestIndex(itineraries, w) {
+      if (!w.arriveBy || !itineraries.length) return 0;
+      const limit = Date.parse(this.isoInZone(w.day, w.time));
+      let best = 0;
+      itineraries.forEach((it, i) => {
+        const end = Date.parse(it.endTime);
+        const bestEnd = Date.parse(itineraries[best].endTime);
+        if (end <= limit && (bestEnd > limit || end > bestEnd ||
+            (end === bestEnd && Date.parse(it.startTime) > Date.parse(itineraries[best].startTime)))) best = i;
+      });
+      return best;
+    }
+
+    // -- shareable URL (/plan?from=…&to=…&time=…) ------------------------------------------
+    urlParams() {
+      const p = new URLSearchParams();
+      const put = (which) => {
+        const place = this.places[which];
+        p.set(which, this.placeParam(place));
+        p.set(`${which}Name`, place.name);
+      };
+      put("from");
+      put("to");
+      p.set("time", `${this.when.day}T${this.when.time}`);
+      if (this.when.arriveBy) p.set("arriveBy", "true");
+      return p;
+    }
+
+    saveUrl() {
+      const p = this.urlParams();
+      this.$openLarge.href = `${this.api}/plan?${p}`;
+      if (this.flag("urlState", "off")) history.replaceState(null, "", `${location.pathname}?${p}`);
+    }
+
+    /** /plan?from=id&fromName=…&to=…&time=2026-04-20T08:00&arriveBy=true: fill in and search. */
+    async fromUrl() {
+      const p = new URLSearchParams(location.search);
+      const f = this.$form.elements;
+      for (const which of ["from", "to"]) {
+        const v = p.get(which);
+        if (!v) continue;
+        const name = p.get(`${which}Name`) || v;
+        f[which].value = name;
+        const coord = v.match(/^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/);
+        this.places[which] = coord ? { lat: +coord[1], lon: +coord[2], name } :
+          p.get(`${which}Name`) ? { id: v, name } : null;
+      }
+      const time = (p.get("time") || "").match(/^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}))?/);
+      if (time) {
+        f.date.value = this.fmtDay(time[1]);
+        this.dateChosen = true;
+        if (time[2]) f.time.value = time[2];
+      }
+      if (p.get("arriveBy") === "true") f.arriveBy.value = "true";
+      if (p.get("from") && p.get("to")) await this.search();
     }
 
     renderItinerary(it, index) {
@@ -979,6 +1474,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const seconds = typeof it.duration === "number" ? it.duration :
         (Date.parse(it.endTime) - Date.parse(it.startTime)) / 1000;
       const plusDay = this.dayOf(it.endTime) !== this.dayOf(it.startTime);
+      const otherDay = this.when && this.dayOf(it.startTime) !== this.when.day;
       const strip = el("span", { class: "strip" });
       legs.forEach((leg, k) => {
         if (k) strip.append(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
@@ -987,6 +1483,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const summary = el("button", { type: "button", class: "summary", "aria-expanded": "false",
         "aria-controls": detailId, onclick: () => this.toggle(index) },
       el("span", { class: "times" },
+        otherDay ? el("span", { class: "daytag", text: this.shortDayFmt.format(new Date(it.startTime)) }) : null,
         el("time", { class: "start", datetime: it.startTime, text: this.fmtTime(it.startTime) }),
         el("span", { "aria-hidden": "true", text: " – " }),
         el("span", { class: "visually-hidden", text: this.lang === "de" ? " bis " : " to " }),
@@ -996,6 +1493,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         el("span", { class: "duration", text: this.fmtDuration(seconds) }), " · ",
         el("span", { class: "transfers", text: t.transfers(transfers) })),
       strip,
+      el("span", { class: "visually-hidden", text: `, ${t.opensDetails}` }),
       el("span", { class: "chev", "aria-hidden": "true" }, icon("chevron")));
       const rows = [];
       legs.forEach((leg, k) => {
@@ -1007,7 +1505,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       });
       const detail = el("div", { class: "detail", id: detailId, hidden: true },
         el("ol", { class: "legs" }, rows));
-      return el("li", { class: "itinerary", "data-index": String(index) }, summary, detail);
+      return el("li", { class: "itinerary", "data-index": String(index), part: "itinerary" }, summary, detail);
     }
 
     /**
@@ -1099,8 +1597,9 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       for (const li of this.shadowRoot.querySelectorAll("li.itinerary")) {
         li.classList.toggle("chosen", Number(li.dataset.index) === index);
       }
-      this.drawMap(this.itins[index]);
-      if (announce) this.announce(`${this.t.mapTitle}: ${this.fmtTime(this.itins[index].startTime)}`);
+      if (this.showMap) this.drawMap(this.itins[index]);
+      const it = this.itins[index];
+      if (announce && this.showMap) this.announce(this.t.onMap(this.fmtTime(it.startTime), this.fmtTime(it.endTime)));
     }
 
     // -- map: leg polylines in Web Mercator pixels, drawn as SVG, no tiles needed --------------
@@ -1238,24 +1737,46 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const labels = [];
       for (const { p, end, nx } of byKey.values()) {
         const [x, y] = proj(p.lat, p.lon);
-        svg.append(svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
+        const mark = svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
           end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
-          class: `stop-mark${end ? ` ${end}` : ""}` }));
+          class: `stop-mark${end ? ` ${end}` : ""}` });
+        svg.append(mark);
         if (this.placeName(p)) {
           const xs = nx.filter((v) => v !== null);
           const lineDx = xs.length ? xs.reduce((sum, v) => sum + (v - x), 0) : x - W / 2;
-          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0 });
+          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0, end: Boolean(end), mark });
         }
       }
-      for (const { x, y, name, right: prefer } of labels) {
-        // Rough width of the text: flip the side when the label would leave the map.
-        const width = name.length * 7.5 + 14;
-        let right = prefer;
-        if (right && x + width > W) right = false;
-        else if (!right && x - width < 0) right = true;
-        const lift = right === prefer ? 0 : 14; // flipped towards the line: move above it
-        const label = svgEl("text", { x: right ? x + 12 : x - 12, y: y + 4 - lift, class: "map-label",
-          "text-anchor": right ? "start" : "end" });
+      // Labels placed greedily, start and end first: each takes the first of eight spots
+      // around its stop that stays inside the map and overlaps no label or stop mark
+      // placed so far; a label with no free spot is left out (its stop keeps a tooltip).
+      const placed = [...byKey.values()].map((m) => {
+        const [x, y] = proj(m.p.lat, m.p.lon);
+        return { x0: x - 8, y0: y - 8, x1: x + 8, y1: y + 8 };
+      });
+      const free = (b) => b.x0 >= 2 && b.x1 <= W - 2 && b.y0 >= 2 && b.y1 <= H - 2 &&
+        placed.every((o) => b.x1 <= o.x0 || b.x0 >= o.x1 || b.y1 <= o.y0 || b.y0 >= o.y1);
+      labels.sort((a, b) => Number(b.end) - Number(a.end));
+      for (const { x, y, name, right: prefer, mark } of labels) {
+        const width = name.length * 7.2 + 4; // 13 px semibold system-ui, roughly
+        const spots = [];
+        for (const right of [prefer, !prefer]) {
+          for (const dy of [0, -16, 16, -30, 30]) spots.push({ right, dy });
+        }
+        const spot = spots.map(({ right, dy }) => {
+          const tx = right ? x + 12 : x - 12;
+          const box = { x0: right ? tx : tx - width, x1: right ? tx + width : tx, y0: y + dy - 9, y1: y + dy + 7 };
+          return { right, tx, ty: y + dy + 4, box };
+        }).find((c) => free(c.box));
+        if (!spot) {
+          const title = svgEl("title", {});
+          title.textContent = name;
+          mark.append(title);
+          continue;
+        }
+        placed.push(spot.box);
+        const label = svgEl("text", { x: spot.tx, y: spot.ty, class: "map-label",
+          "text-anchor": spot.right ? "start" : "end" });
         label.textContent = name;
         svg.append(label);
       }
