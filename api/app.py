@@ -26,6 +26,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.common import (
     ApiError,
@@ -35,6 +36,8 @@ from api.locate import register_locate
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.positions import register_positions
+from api.reach import register_reach
 from api.refresh import register_refresh
 from api.rentals import register_rentals
 from api.response_headers import ResponseHeaders
@@ -136,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_refresh(app, rt)
     register_maps(app, rt)
     register_rentals(app, rt)
+    register_reach(app, rt)
+    register_positions(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)
@@ -201,6 +206,13 @@ def _register_errors(app: FastAPI) -> None:
             problems.append(f"{name}: {e.get('msg', 'invalid')}")
         return _error(422, "invalid parameter " + "; ".join(problems),
                       names[0] if names else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own (a body that is no JSON, an unknown path, a wrong method)
+        response = _error(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(GtfsError)
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:

@@ -83,6 +83,7 @@ MC = "planner/routing/mcraptor.pyx"
 RANGE = "planner/routing/rraptor.pyx"
 REV_CSA = "planner/routing/reverse_csa.pyx"
 REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
+REACH = "planner/routing/reachability.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # -- CSA --------------------------------------------------------------------------
@@ -260,6 +261,27 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if now - last > bound:",
       "if now - last >= bound:",
       "GBFS: a feed exactly max_age old counts as stale"),
+    # -- reachability (one-to-all, all-to-one) ---------------------------------------------
+    M("raptor-arrival-trips-stop", RAPTOR,
+      "view[i] = par // S",
+      "view[i] = par % S",
+      "one-to-all: a stop's trips read from the parent's stop instead of its round"),
+    M("reverse-boarding-round-late", REV_RAPTOR,
+      "ws.lb_round[s] = k",
+      "ws.lb_round[s] = k + 1",
+      "all-to-one: a boarding counts one trip more than it rides"),
+    M("reach-footpath-free", REACH,
+      "- np.asarray(tt.fp_dur)[useful])",
+      ")",
+      "all-to-one: the footpath to the first boarding costs nothing"),
+    M("reach-walk-no-egress", REACH,
+      "walk = np.concatenate(([0], np.asarray(tt.fp_in_dur[lo:hi]))) + egress",
+      "walk = np.concatenate(([0], np.asarray(tt.fp_in_dur[lo:hi])))",
+      "all-to-one: walking to the place forgets the walk from its stop"),
+    M("reach-more-trips-on-ties", REACH,
+      "order = np.lexsort((k, -t, s))",
+      "order = np.lexsort((-k, -t, s))",
+      "all-to-one: of equal departures the one with more trips counts"),
     M("gbfs-ignores-last-updated", "feeds/gbfs.py",
       "return now - updated <= ttl + bound",
       "return True",
@@ -295,7 +317,8 @@ TESTS: dict[str, tuple[str, ...]] = {
     CSA: ("tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_arrays.py",
           "tests/test_compile_edge_cases.py", "tests/test_routing_reference.py",
           "tests/test_engine_properties.py"),
-    RAPTOR: (*ENGINE_TESTS, "tests/test_reverse_raptor.py", "tests/test_arriveby.py"),
+    RAPTOR: (*ENGINE_TESTS, "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
+             "tests/test_reachability.py"),
     MC: ("tests/test_engine_edges.py", "tests/test_mcraptor.py", "tests/test_search_policy.py",
          "tests/test_rental.py",
          "tests/test_routing_core.py", "tests/test_kernel.py",
@@ -309,7 +332,9 @@ TESTS: dict[str, tuple[str, ...]] = {
               "tests/test_routing_core.py", "tests/test_kernel.py"),
     REV_RAPTOR: ("tests/test_arrive_by_arrival.py", "tests/test_reverse_raptor.py",
                  "tests/test_search_policy.py", "tests/test_engine_transfer_rules.py",
-                 "tests/test_arriveby.py", "tests/test_routing_core.py", "tests/test_kernel.py"),
+                 "tests/test_arriveby.py", "tests/test_routing_core.py", "tests/test_kernel.py",
+                 "tests/test_reachability.py"),
+    REACH: ("tests/test_reachability.py", "tests/test_api_motis_reach.py"),
     "planner/routing/search.py": ("tests/test_search_policy.py",
                                   "tests/test_api_endpoints.py"),
     "planner/routing/*.py": (*ENGINE_TESTS, "tests/test_mcraptor.py", "tests/test_range.py",

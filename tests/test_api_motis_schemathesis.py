@@ -1,5 +1,6 @@
 """schemathesis driven by MOTIS's own openapi-v5.yaml and openapi-v6.yaml, on the
-operations of stoptimes, stop, map, geocode, rentals and health.
+operations of stoptimes, stop, map, geocode, rentals, health, one-to-all, one-to-many and
+map/trips.
 
 Generated requests are filled with real data where MOTIS's schema cannot say what is
 valid (a stop id that exists, coordinates that parse, a time inside the feed's range,
@@ -10,6 +11,7 @@ none may be a server error, and valid data must be accepted (2xx, or 404/429 as 
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,17 +29,20 @@ from api.settings import load_settings  # noqa: E402
 from feeds.demo import DEMO_FEED  # noqa: E402
 from tests.motis_spec import spec  # noqa: E402
 
+# no per-client rate limit: every generated request comes from the one test client
 app = create_app(load_settings(env={}, feeds=(str(DEMO_FEED),), date="2026-04-20",
-                               search_deadline=10.0))
+                               search_deadline=10.0, client_rate_per_minute=0))
 STOPS = ["de-db-fv-2026:347953", "de-db-fv-2026:302272", "de-db-fv-2026:430886",
          "de-db-fv-2026:120399"]
 POINTS = ["52.0290,8.5325", "52.525,13.369", "51.906,8.385", "52.4295,10.7878"]
 TIMES = ["2026-04-20T08:00:00+02:00", "2026-04-20T06:00:00Z", "2026-04-20T23:30:00+02:00"]
 OPERATIONS = {
-    5: ["/api/v5/stoptimes", "/api/v1/map/stops"],
+    5: ["/api/v5/stoptimes", "/api/v1/map/stops", "/api/v5/map/trips", "/api/v1/one-to-all",
+        "/api/v1/one-to-many"],
     6: ["/api/v6/stoptimes", "/api/v6/stop", "/api/v6/map/stops", "/api/v1/geocode",
         "/api/v1/reverse-geocode", "/api/v1/map/initial", "/api/v1/map/levels",
-        "/api/v1/rentals", "/api/v1/health"],
+        "/api/v1/rentals", "/api/v1/health", "/api/v6/one-to-all", "/api/v6/map/trips",
+        "/api/v1/one-to-many"],
 }
 
 
@@ -69,6 +74,44 @@ def fill_real_data(path: str, query: dict[str, Any], rng: random.Random) -> None
         query["numResults"] = max(1, query["numResults"])
     if path.endswith("geocode") and "text" in query:
         query["text"] = str(query["text"])
+    if path.endswith("one-to-all"):
+        fill_one_to_all(query, rng)
+    if path.endswith("map/trips"):
+        start = datetime.fromisoformat(rng.choice(TIMES))
+        query["startTime"] = start.isoformat()
+        query["endTime"] = (start + timedelta(minutes=rng.randint(0, 120))).isoformat()
+    if path.endswith("one-to-many"):
+        fill_one_to_many(query, rng)
+
+
+#: What the server refuses with a 400 naming it because it cannot do it (tested in
+#: tests/test_api_motis_reach.py); generated requests ask for what it can.
+UNSUPPORTED = {"transferTimeFactor": 1.0, "pedestrianProfile": "FOOT",
+               "useRoutedTransfers": False, "requireBikeTransport": False,
+               "requireCarTransport": False, "preTransitModes": "WALK",
+               "postTransitModes": "WALK"}
+
+
+def fill_one_to_all(query: dict[str, Any], rng: random.Random) -> None:
+    query["one"] = rng.choice(STOPS + POINTS)
+    if rng.random() < 0.8:  # mostly within the server's limit, so that searches run
+        query["maxTravelTime"] = abs(int(query["maxTravelTime"])) % 91
+    for key, value in UNSUPPORTED.items():
+        if key in query:
+            query[key] = value
+    if "maxTransfers" in query:
+        query["maxTransfers"] = abs(int(query["maxTransfers"]))  # MOTIS refuses < 0 too
+    for key in ("minTransferTime", "additionalTransferTime"):
+        if key in query:
+            query[key] = abs(int(query[key])) % 120
+
+
+def fill_one_to_many(query: dict[str, Any], rng: random.Random) -> None:
+    """``latitude;longitude`` places and a street mode one-to-many has (MOTIS refuses
+    others with 400 as well)."""
+    query["one"] = rng.choice(POINTS).replace(",", ";")
+    query["many"] = [p.replace(",", ";") for p in rng.sample(POINTS, rng.randint(0, 4))]
+    query["mode"] = rng.choice(["WALK", "BIKE", "CAR"])
 
 
 @pytest.mark.parametrize("version", sorted(OPERATIONS))
@@ -88,6 +131,8 @@ def test_motis_spec_operations_conform(version: int) -> None:
             op_path = case.operation.path
             case.query = dict(case.query or {})
             fill_real_data(op_path, case.query, rng)
+            if isinstance(case.body, dict):  # POST one-to-many
+                fill_one_to_many(case.body, rng)
             response = case.call()
             seen[op_path] = seen.get(op_path, 0) + int(response.status_code == 200)
             case.validate_response(response, checks=checks)

@@ -310,3 +310,24 @@ def test_departures_list_a_cancelled_trip_as_cancelled(tmp_path: Path) -> None:
         assert stamps == sorted(stamps)
         off = c.get("/api/v5/stoptimes", params={**params, "realtimeMode": "OFF"}).json()
         assert not any(s["cancelled"] for s in off["stopTimes"])
+
+
+def test_map_trips_show_the_feeds_times_beside_the_schedule(live: TestClient) -> None:
+    """The MOTIS UI moves each vehicle between a hop's two times: on a realtime version
+    those are the delayed ones, ``realTime`` set and the schedule beside them."""
+    departures = feed_departures()
+    r = live.get("/api/v6/map/trips", params={
+        "zoom": 12, "min": "37.2,-122.6", "max": "37.9,-121.8",
+        "startTime": TIME, "endTime": "2023-11-07T18:00:00-08:00"})
+    assert r.status_code == 200, r.text
+    checked = 0
+    for s in r.json():
+        trip = s["trips"][0]["tripId"].split(":")[-1]
+        given = departures.get((trip, s["from"]["stopId"].split(":")[-1]))
+        if given is None:
+            continue
+        checked += 1
+        assert s["realTime"] is True
+        assert datetime.fromisoformat(s["departure"]).timestamp() == given
+    assert checked >= 3
+    assert any(s["scheduledDeparture"] != s["departure"] for s in r.json())

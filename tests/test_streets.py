@@ -226,3 +226,43 @@ def test_oslo_bike_station_table_is_fast_and_plausible() -> None:
     crow = haversine_m_array(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
     finite = np.isfinite(table)
     assert (table[finite] >= crow[finite] / (15 / 3.6) - 1e-6).all()
+
+
+# --- one-to-many (MOTIS's street one-to-many) ----------------------------------------------
+
+
+def test_one_to_many_is_the_table_row_and_its_reverse_the_column(streets: Streets) -> None:
+    many = [CALL_A_BIKE, POSTSTRASSE_A, (49.8728, 8.6290)]
+    forward, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600)
+    backward, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600, backward=True)
+    table = streets.many_to_many("car", [POSTSTRASSE_B], many, 3600)[0]
+    column = streets.many_to_many("car", many, [POSTSTRASSE_B], 3600)[:, 0]
+    assert forward == pytest.approx(table)  # parking allowance included by default
+    assert backward == pytest.approx(column)
+    assert forward[1] != pytest.approx(backward[1])  # the oneway Poststraße
+    plain, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600, parking=False)
+    assert plain == pytest.approx(table - streets.model.car_parking_s)
+
+
+def test_one_to_many_matches_only_within_the_matching_distance(streets: Streets) -> None:
+    graph = streets.graphs["walk"]
+    _, gaps = graph.snap(np.array([BETWEEN_CITIES, CALL_A_BIKE]), math.inf)
+    assert gaps[0] > 1000 > 25 > gaps[1]
+    times, _ = streets.one_to_many("walk", DARMSTADT_HBF, [BETWEEN_CITIES, CALL_A_BIKE],
+                                   6 * 3600, max_match_m=250)
+    assert math.isinf(times[0]) and math.isfinite(times[1])
+    loose, _ = streets.one_to_many("walk", DARMSTADT_HBF, [BETWEEN_CITIES], 6 * 3600,
+                                   max_match_m=math.inf)
+    assert math.isfinite(loose[0])  # unmatched nothing: the straight line, as many_to_many
+    none, _ = streets.one_to_many("walk", BETWEEN_CITIES, [CALL_A_BIKE], 6 * 3600,
+                                  max_match_m=250)
+    assert math.isinf(none[0])  # ``one`` itself off the graph
+
+
+def test_one_to_many_distance_is_the_path_length(streets: Streets) -> None:
+    times, meters = streets.one_to_many("walk", DARMSTADT_HBF, [CALL_A_BIKE, BETWEEN_CITIES],
+                                        600, with_distance=True)
+    assert meters is not None
+    path = streets.route("walk", DARMSTADT_HBF, CALL_A_BIKE)
+    assert path is not None and meters[0] == pytest.approx(path.meters)
+    assert math.isinf(times[1]) and math.isnan(meters[1])  # beyond 600 s: no way, no metres

@@ -66,6 +66,21 @@ cdef class RaptorWorkspace(Workspace):
         """Copy of the arrival time per stop after the last search (INFINITY if unreached)."""
         return np.asarray(<int[:self.n_stops]> self.arr.data()).copy()
 
+    def arrival_trips(self):
+        """Trips ridden to each stop's arrival after the last search (0: walked from a
+        source or unreached). ``arr`` only improves strictly and round ``k`` labels
+        carry ``k`` trips, so this is the fewest trips among the earliest arrivals
+        (nigiri's ``k``, what one-to-all reports)."""
+        cdef int S = self.n_stops
+        out = np.zeros(S, dtype=np.int32)
+        cdef int[::1] view = out
+        cdef int i, par
+        for i in range(S):
+            par = self.arr_par[i]
+            if par >= 0 and self.arr[i] != INF:
+                view[i] = par // S
+        return out
+
     def round_bests(self):
         """Best destination arrival after round 0, 1, ... (0: walking only)."""
         return [self.round_best[i] for i in range(self.round_best.size())]

@@ -49,6 +49,8 @@ from planner.routing.kernel cimport (
     rows_ptr, take_route,
 )
 
+import numpy as np
+
 from planner.routing.kernel import as_arrays
 from planner.routing.raptor import Raptor
 
@@ -68,7 +70,7 @@ cdef extern from *:
 cdef class ReverseRaptorWorkspace(Workspace):
     """Per-thread scratch of a reverse RAPTOR search (never share between threads)."""
 
-    cdef vector[int] la, lb, la_par, egress_row, egress_fp, acc, acc_row, acc_fp
+    cdef vector[int] la, lb, lb_round, la_par, egress_row, egress_fp, acc, acc_row, acc_fp
     cdef vector[OwlRevTripPar] tpar
     cdef vector[int] stop_stamp, improved_stamp
     cdef vector[int] marked, next_marked, improved, touched
@@ -79,6 +81,7 @@ cdef class ReverseRaptorWorkspace(Workspace):
         Workspace.__init__(self, n_stops, n_routes)
         self.la.resize(n_stops, NEG)
         self.lb.resize(n_stops, NEG)
+        self.lb_round.resize(n_stops, 0)
         self.la_par.resize(n_stops, -1)
         self.egress_row.resize(n_stops, -1)
         self.egress_fp.resize(n_stops, 0)
@@ -88,6 +91,15 @@ cdef class ReverseRaptorWorkspace(Workspace):
         self.stop_stamp.resize(n_stops, 0)
         self.improved_stamp.resize(n_stops, 0)
         self.stamp = 0
+
+    def boardings(self):
+        """``(lb, trips)`` of the last search: per stop the latest departure of a boarding
+        there that still reaches a target by the deadline (``-INFINITY``: none), and the
+        trips of that journey. ``lb`` only improves strictly, so the trips are the fewest
+        among the latest departures; all-to-one reachability is built from these."""
+        lb = np.asarray(<int[:self.n_stops]> self.lb.data()).copy()
+        trips = np.asarray(<int[:self.n_stops]> self.lb_round.data()).copy()
+        return lb, trips
 
 
 cdef class ReverseRaptor:
@@ -248,6 +260,7 @@ cdef class ReverseRaptor:
                         dep = sdep[tst + p]
                         if dep > lb[s] and dep > best[0]:
                             lb[s] = dep
+                            ws.lb_round[s] = k
                             labels += 1
                             tp[k * S + s].trip = trip
                             tp[k * S + s].board_pos = p

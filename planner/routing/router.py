@@ -204,6 +204,26 @@ class Router:
                                          target_extra=None), engine, targets=False)
         return ws.arrivals()
 
+    def one_to_all_trips(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
+        """RAPTOR from ``q``'s sources to every stop: (earliest arrival, ``INFINITY`` where
+        unreached; trips of the fewest-trip journey arriving then, 0 for walking), both
+        int32[S]. The targets are ignored."""
+        _, ws, _ = self._forward(replace(q, targets=np.zeros((0, 2), dtype=np.int32),
+                                         target_extra=None), "raptor", targets=False)
+        return ws.arrivals(), ws.arrival_trips()
+
+    def boardings_to(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
+        """Reverse RAPTOR from ``q``'s targets (deadline ``q.time``) over every stop: per
+        stop the latest departure of a boarding there that arrives in time (``-INFINITY``:
+        none) and that journey's trips, int32[S]. The sources are ignored; walking to the
+        first boarding is the caller's (:mod:`planner.routing.reachability`)."""
+        core, ws = self._core("reverse")
+        core.search(ws, replace(q, sources=np.zeros((0, 2), dtype=np.int32),
+                                source_extra=None))
+        self._record("reverse", ws)
+        lb, trips = ws.boardings()
+        return lb, trips
+
     # -- one entry for every engine --------------------------------------------------------
     def raw(self, q: Query, engine: str = "raptor") -> list[RawJourney]:
         """Run one engine once on ``q``: its journeys as steps, no :class:`Journey` built
