@@ -8,10 +8,17 @@ Feeds come from ``--gtfs-rt [FEED=]URL_OR_FILE`` / ``OWL_GTFS_RT`` and the enabl
 days, else by the first request) and swapped in one assignment. Its ``version`` is the
 patched timetable's, so plan cache entries are keyed by the realtime version and a cached
 plan never hides a cancellation. Without feeds every call returns the static timetable.
+
+With ``REDIS_URL`` the serving processes (uvicorn workers, other hosts) share the feeds
+(:mod:`feeds.realtime.bus`): the process holding the Redis lease fetches and publishes
+each accepted message, and every process merges the same messages into its own feeds and
+builds its own versions from them. While Redis is unreachable a process keeps the last
+version it applied (turning stale after ``max_age`` like any feed) and does not fetch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -25,6 +32,7 @@ from api.settings import Settings
 from api.store import Prepared, TimetableStore
 from feeds.config import load_feed_config
 from feeds.gtfs import scoped_names, stop_sequences
+from feeds.realtime.bus import BusEntry, FeedBus
 from feeds.realtime.fetch import FetchOptions, is_url
 from feeds.realtime.messages import Alert
 from feeds.realtime.state import RealtimeFeed
@@ -90,6 +98,16 @@ class RealtimeService:
         self._stop = threading.Event()
         self._due: dict[int, float] = {}  # feed number -> monotonic time of its next poll
         self._thread: threading.Thread | None = None
+        #: shared through Redis: the lease, the stream, where we are in it
+        self.bus = (FeedBus(settings.redis_url, lease_seconds=settings.gtfs_rt_lease)
+                    if settings.redis_url and self.feeds else None)
+        self.fetcher = self.bus is None  # this process fetches (holds the lease)
+        self._bus_last: str | None = None  # last stream id merged (None: catch up first)
+        self._own: set[str] = set()  # stream ids this process published (merged already)
+        self._bus_error: str | None = None
+        #: feed name -> the stream id of the last message it merged (the content key)
+        self._feed_entry: dict[str, str] = {}
+        self._local = 0  # messages merged here but not published (Redis down)
 
     @property
     def enabled(self) -> bool:
@@ -105,6 +123,10 @@ class RealtimeService:
     def poll_once(self, force: bool = False, due_only: bool = False) -> bool:
         """Poll every feed once (``due_only``: those whose interval has passed); True when
         what they offer changed (a new generation)."""
+        return self._bump(self._poll_feeds(force, due_only))
+
+    def _poll_feeds(self, force: bool, due_only: bool) -> bool:
+        """Poll (and publish what they accept); True when a feed merged a message."""
         now = self.now()
         changed = False
         for i, feed in enumerate(self.feeds):
@@ -112,8 +134,15 @@ class RealtimeService:
             if due_only and mono < self._due.get(i, 0.0):
                 continue
             self._due[i] = mono + feed.interval
-            changed |= feed.poll(now, force=force)
-        stale = tuple(f.is_stale(now) for f in self.feeds)
+            data = feed.poll_bytes(now, force=force)
+            if data is not None:
+                changed = True
+                self._publish(feed, data, now)
+        return changed
+
+    def _bump(self, changed: bool) -> bool:
+        """A new generation when what the feeds offer changed or one turned stale."""
+        stale = tuple(f.is_stale(self.now()) for f in self.feeds)
         if changed or stale != self._stale:
             self._stale = stale
             with self._lock:
@@ -124,7 +153,10 @@ class RealtimeService:
     def start(self) -> None:
         if not self.enabled or self._thread is not None:
             return
-        self.poll_once()
+        if self.bus is None:
+            self.poll_once()
+        else:  # serve what the others applied from the first answer on
+            self._shared_step(block_ms=0)
         self._thread = threading.Thread(target=self._run, name="owl-gtfs-rt", daemon=True)
         self._thread.start()
 
@@ -132,16 +164,108 @@ class RealtimeService:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.bus is not None and self.fetcher:
+            try:
+                self.bus.release_lease()  # the next process takes over at once
+            except Exception as exc:
+                log.warning("GTFS-RT: could not hand back the fetcher lease: %s", exc)
+
+    def _tick(self) -> float:
+        tick = max(0.1, min(f.interval for f in self.feeds) / 4)
+        if self.bus is not None:  # renew the lease well before it expires
+            tick = min(tick, self.bus.lease_ms / 3000)
+        return tick
 
     def _run(self) -> None:
-        tick = max(0.1, min(f.interval for f in self.feeds) / 4)
-        while not self._stop.wait(tick):
+        tick = self._tick()
+        while not self._stop.is_set():
             try:
-                if self.poll_once(due_only=True):
+                if self.bus is None:
+                    if self._stop.wait(tick):
+                        break
+                    changed = self.poll_once(due_only=True)
+                else:  # waits on the stream up to a tick
+                    changed = self._shared_step(block_ms=int(tick * 1000))
+                if changed:
                     for prepared in self.store.loaded().values():
                         self.prepared(prepared)
             except Exception:  # a bug must not end the poller; the last version stays
                 log.exception("GTFS-RT poll failed")
+                self._stop.wait(tick)
+
+    # --- shared through Redis --------------------------------------------------------------
+    def _shared_step(self, block_ms: int) -> bool:
+        """One round with Redis: hold or try the lease, fetch and publish if ours, merge
+        what the stream brings; True for a new generation. Redis down: the feeds keep
+        their state (turning stale in time) and nobody here fetches."""
+        assert self.bus is not None
+        changed = False
+        try:
+            if self._bus_last is None:
+                entries, last = self.bus.catch_up()
+                changed |= self._merge_entries(entries)
+                self._bus_last = last
+            self.fetcher = self.bus.hold_lease()
+            if self.fetcher:
+                changed |= self._poll_feeds(force=False, due_only=True)
+            entries = self.bus.read(self._bus_last, 0 if changed else block_ms)
+            changed |= self._merge_entries(entries)
+            if self._bus_error is not None:
+                log.warning("GTFS-RT: Redis at %s is back", self.bus.url)
+                self._bus_error = None
+        except Exception as exc:  # any redis/socket failure: keep the last version
+            self._bus_failed(exc)
+            self._stop.wait(block_ms / 1000)
+        return self._bump(changed)
+
+    def _content_key(self, now: float) -> str | None:
+        """With Redis, the same name in every process for the same feed states: the
+        stream ids merged and which feeds are stale (plan cache keys are shared)."""
+        if self.bus is None:
+            return None
+        parts = [f"{f.name}={self._feed_entry.get(f.name, '')}:{int(f.is_stale(now))}"
+                 for f in self.feeds]
+        return "s" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+    def _merge_entries(self, entries: list[BusEntry]) -> bool:
+        by_name = {f.name: f for f in self.feeds}
+        changed = False
+        for e in entries:
+            self._bus_last = e.id
+            if e.id in self._own:
+                self._own.discard(e.id)  # merged when fetched
+                continue
+            feed = by_name.get(e.feed)
+            if feed is None:
+                log.warning("GTFS-RT: stream entry %s of unknown feed %r ignored",
+                            e.id, e.feed)
+                continue
+            if feed.accept(e.data, e.received):
+                self._feed_entry[feed.name] = e.id
+                changed = True
+        return changed
+
+    def _publish(self, feed: RealtimeFeed, data: bytes, received: float) -> None:
+        if self.bus is None:
+            return
+        try:
+            entry = self.bus.publish(feed.name, data, received, feed.full)
+        except Exception as exc:  # merged here; the others get the next message
+            self._local += 1
+            self._feed_entry[feed.name] = f"local:{self.bus.token}:{self._local}"
+            self._bus_failed(exc)
+            return
+        self._own.add(entry)
+        self._feed_entry[feed.name] = entry
+
+    def _bus_failed(self, exc: Exception) -> None:
+        first = self._bus_error is None
+        self._bus_error = f"{type(exc).__name__}: {exc}"
+        self.fetcher = False  # without Redis we cannot know we still hold the lease
+        if first:
+            assert self.bus is not None
+            log.warning("GTFS-RT: Redis at %s unavailable, keeping the last realtime "
+                        "version: %s", self.bus.url, self._bus_error)
 
     # --- versions ------------------------------------------------------------------------
     def prepared(self, static: Prepared) -> Prepared:
@@ -162,7 +286,8 @@ class RealtimeService:
                 live = self._live[key] = LiveTimetable(static.tt, self._stop_sequences())
                 self._live = {k: v for k, v in self._live.items()
                               if k in self._loaded_versions() | {key}}
-            version = live.refresh(self.feeds, self.now())
+            now = self.now()
+            version = live.refresh(self.feeds, now, self._content_key(now))
             prepared = Prepared(version.tt, static.feedset)
             prepared.realtime, prepared.schedule = version, static
             self._built = {k: v for k, v in self._built.items() if k in self._live}
@@ -196,8 +321,23 @@ class RealtimeService:
                          "applySeconds": round(v.apply_seconds, 4),
                          "skipped": v.skips.as_dict(),
                          **(info if isinstance(info, dict) else {})}
-        return {"feeds": [f.status(now) for f in self.feeds], "generation": self.generation,
-                "days": days, "clock": now}
+        out = {"feeds": [f.status(now) for f in self.feeds], "generation": self.generation,
+               "days": days, "clock": now}
+        if self.bus is not None:
+            out["shared"] = self.shared_status()
+        return out
+
+    def shared_status(self) -> dict[str, Any]:
+        """For health: whether this process fetches, who does, where in the stream."""
+        assert self.bus is not None
+        try:
+            holder = self.bus.holder()
+        except Exception as exc:
+            self._bus_failed(exc)
+            holder = None
+        return {"redis": True, "available": self._bus_error is None,
+                "lastError": self._bus_error, "fetcher": self.fetcher, "self": self.bus.token,
+                "holder": holder, "lastEntry": self._bus_last}
 
 
 # --- rendering helpers (MOTIS's realtime fields) ---------------------------------------------

@@ -177,7 +177,8 @@ class Runtime:
             out["sources"] = fs.sources
         if self.realtime.enabled:
             out["realtime"] = self.realtime.health()
-            if any(f["stale"] for f in out["realtime"]["feeds"]):
+            if any(f["stale"] for f in out["realtime"]["feeds"]) or not out["realtime"].get(
+                    "shared", {}).get("available", True):
                 out["status"] = "degraded"
         if self.sharing.enabled:
             systems = self.sharing.health()

@@ -112,6 +112,9 @@ class Settings:
     gtfs_rt_interval: float = 30.0  # seconds between polls of a --gtfs-rt feed
     #: Unix seconds the realtime clock reads at start-up (replays archived feeds); 0: wall.
     gtfs_rt_epoch: float = 0.0
+    #: With ``redis_url``: seconds the fetcher's Redis lease lasts unrenewed (another
+    #: process takes over fetching this long after the fetcher dies).
+    gtfs_rt_lease: float = 10.0
 
     def feed_paths(self) -> list[Path]:
         return [Path(f) for f in self.feeds]
@@ -170,6 +173,7 @@ _ENV: dict[str, str] = {
     "gtfs_rt_max_age": "OWL_GTFS_RT_MAX_AGE",
     "gtfs_rt_interval": "OWL_GTFS_RT_INTERVAL",
     "gtfs_rt_epoch": "OWL_GTFS_RT_EPOCH",
+    "gtfs_rt_lease": "OWL_GTFS_RT_LEASE",
 }
 CONFIG_ENV = "OWL_CONFIG"
 

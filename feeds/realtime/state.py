@@ -52,6 +52,8 @@ class RealtimeFeed:
     timestamp: float | None = None
     received: float | None = None
     messages: int = 0
+    #: the last message merged was a FULL_DATASET (it alone makes the state)
+    full: bool = True
     error: str | None = None
     skips: Skips = field(default_factory=Skips)
     _trips: dict[str, TripUpdate] = field(default_factory=dict)
@@ -67,16 +69,21 @@ class RealtimeFeed:
     def poll(self, now: float | None = None, force: bool = False) -> bool:
         """Fetch and merge once; True when the state changed. Never raises for a bad
         feed: the error is recorded and the last good state kept."""
+        return self.poll_bytes(now, force) is not None
+
+    def poll_bytes(self, now: float | None = None, force: bool = False) -> bytes | None:
+        """Fetch and merge once; the bytes merged (for other processes to merge too), or
+        None when nothing changed."""
         now = time.time() if now is None else now
         try:
             data = self.source.fetch(force)
         except FetchError as exc:
             self._fail(str(exc))
-            return False
+            return None
         if data is None:
             self.error = None
-            return False
-        return self.accept(data, now)
+            return None
+        return data if self.accept(data, now) else None
 
     def accept(self, data: bytes, now: float | None = None) -> bool:
         """Merge one message's bytes; False (state unchanged) when it does not parse."""
@@ -109,6 +116,7 @@ class RealtimeFeed:
             self.timestamp = float(msg.timestamp) if msg.timestamp else received
             self.received = received
             self.messages += 1
+            self.full = msg.incrementality != DIFFERENTIAL
             self.error = None
             self.skips = msg.skips
 

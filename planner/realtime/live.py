@@ -72,10 +72,12 @@ class LiveTimetable:
         self._lock = threading.Lock()  # one builder at a time; readers never wait
         self.current = RealtimeVersion(0, static, static, created=time.time())
 
-    def apply(self, contents: Sequence[tuple[str, FeedContent]], now: float | None = None
-              ) -> RealtimeVersion:
+    def apply(self, contents: Sequence[tuple[str, FeedContent]], now: float | None = None,
+              key: str | None = None) -> RealtimeVersion:
         """Build a version from every feed's content ((static scope, content) pairs) and
-        make it current. A build that fails its structural check leaves the current one."""
+        make it current. A build that fails its structural check leaves the current one.
+        ``key`` names the content (processes that share feeds give equal content equal
+        version strings, so a shared plan cache stays right); else a running number."""
         started = time.perf_counter()
         now = time.time() if now is None else now
         updates: list[tuple[str, TripUpdate]] = [(scope, tu) for scope, c in contents
@@ -84,7 +86,7 @@ class LiveTimetable:
             self._number += 1
             number = self._number
             patches = self.matcher.match(updates, now)
-            version = f"{self.static.version}+rt{number}"
+            version = f"{self.static.version}+rt{key or number}"
             applied = apply_patches(self.static, patches, version, self.patterns)
             check_structure(applied.tt)
             built = RealtimeVersion(
@@ -99,8 +101,8 @@ class LiveTimetable:
                  built.apply_seconds * 1000)
         return built
 
-    def refresh(self, feeds: Sequence[RealtimeFeed], now: float | None = None
-                ) -> RealtimeVersion:
+    def refresh(self, feeds: Sequence[RealtimeFeed], now: float | None = None,
+                key: str | None = None) -> RealtimeVersion:
         """Apply what the feeds offer now (a stale feed offers nothing: its trips are
         back on the schedule)."""
-        return self.apply([(f.static_feed, f.content(now)) for f in feeds], now)
+        return self.apply([(f.static_feed, f.content(now)) for f in feeds], now, key)
