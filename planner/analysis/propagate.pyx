@@ -1,0 +1,43 @@
+# cython: language_level=3
+"""From arrivals at stops to travel times at points: the egress step of a matrix.
+
+A destination point's travel time for one departure minute is the best of its egress
+rows (``arrival at the stop + seconds from the stop to the point``) and the direct street
+trip from the origin, minus the departure; above ``max_duration`` it is unreached. This is
+R5's propagation; done here because it is ``minutes x egress rows`` additions per origin,
+the same order of work as the search itself.
+"""
+
+from planner.routing.kernel cimport INF
+
+
+def propagate(const int[:, ::1] arrivals, int departure, int step,
+              const int[::1] offset, const int[::1] stop, const int[::1] seconds,
+              const int[::1] direct, int max_duration, int[:, ::1] out):
+    """``out[d, i]``: seconds from the origin to destination ``d`` departing at
+    ``departure + i * step`` (``INF``: unreached within ``max_duration``).
+
+    ``arrivals``: ``minutes x stops`` (:meth:`RangeRaptor.minute_arrivals`); the egress
+    rows of destination ``d`` are ``offset[d]..offset[d + 1]`` of ``stop``/``seconds``;
+    ``direct[d]``: the street trip's seconds (``INF``: none)."""
+    cdef int n_min = arrivals.shape[0]
+    cdef int n_dest = offset.shape[0] - 1
+    cdef int d, i, e, best, a, dep, tt
+    if out.shape[0] != n_dest or out.shape[1] != n_min:
+        raise ValueError(f"out must be {n_dest} x {n_min}")
+    if direct.shape[0] != n_dest:
+        raise ValueError(f"direct needs {n_dest} values")
+    with nogil:
+        for d in range(n_dest):
+            for i in range(n_min):
+                dep = departure + i * step
+                best = INF
+                for e in range(offset[d], offset[d + 1]):
+                    a = arrivals[i, stop[e]]
+                    if a != INF and a + seconds[e] < best:
+                        best = a + seconds[e]
+                tt = INF if best == INF else best - dep
+                if direct[d] < tt:
+                    tt = direct[d]
+                out[d, i] = tt if tt <= max_duration else INF
+    return out
