@@ -14,8 +14,11 @@ One polygon per origin, percentile and cutoff, the union of
   combining different stops at different minutes, or through the street graph), each a
   small disc no wider than half the way to the nearest sample point not reached.
 
-So the polygon contains every sampled point reached within the cutoff and none that is
-not (``tests/test_analysis.py`` checks both).
+On an OSM graph a walk is longer than the straight line, so a circle could take in a
+point the streets do not reach in time: every circle is therefore cut back short of the
+nearest sample point not reached (under the straight-line model this never binds). So
+the polygon contains every sampled point reached within the cutoff and none that is not
+(``tests/test_analysis.py`` checks both); between the samples it is the buffers' drawing.
 """
 
 from __future__ import annotations
@@ -76,22 +79,27 @@ def polygon(study: Study, origin: tuple[float, float], stop_t: np.ndarray, direc
     lon = np.append(np.asarray(study.tt.stop_lon)[on], origin[1])
     radius = np.append(rest[on] * speed,
                        max(min(cutoff_s, direct_max) - direct_lost, 0) * direct_speed)
-    radius *= SAFETY
+    reached = point_t < cutoff_s
+    coords = points.coords
+    far = np.flatnonzero(~reached)
+    tree = cKDTree(unit_vectors(coords[far, 0], coords[far, 1])) if len(far) else None
+
+    def clear_of_far(lat: np.ndarray, lon: np.ndarray, limit: np.ndarray) -> np.ndarray:
+        """``limit``, cut to ``SAFETY`` of the way to the nearest point not reached."""
+        if tree is None or len(lat) == 0:
+            return limit * SAFETY
+        d, _ = tree.query(unit_vectors(lat, lon))
+        return np.minimum(limit, chord_to_m(np.atleast_1d(d))) * SAFETY
+
+    radius = clear_of_far(lat, lon, radius)
     keep = radius > 0
     shapes = list(circles(lat[keep], lon[keep], radius[keep]))
     area = shapely.union_all(shapes) if shapes else shapely.Polygon()
-    reached = point_t < cutoff_s
-    coords = points.coords
     missing = np.flatnonzero(reached & ~shapely.contains_xy(area, coords[:, 1], coords[:, 0]))
     if len(missing):
-        far = np.flatnonzero(~reached)
-        if len(far):
-            tree = cKDTree(unit_vectors(coords[far, 0], coords[far, 1]))
-            d, _ = tree.query(unit_vectors(coords[missing, 0], coords[missing, 1]))
-            disc = np.minimum(chord_to_m(np.atleast_1d(d)) / 2, POINT_DISC_M)
-        else:
-            disc = np.full(len(missing), POINT_DISC_M)
-        discs = circles(coords[missing, 0], coords[missing, 1], disc * SAFETY)
+        disc = clear_of_far(coords[missing, 0], coords[missing, 1],
+                            np.full(len(missing), 2 * POINT_DISC_M)) / 2
+        discs = circles(coords[missing, 0], coords[missing, 1], disc)
         area = shapely.union_all([area, *discs])
     return area
 
