@@ -72,7 +72,8 @@ class Accessibility(pd.DataFrame):
         return pd.DataFrame
 
 
-def _geo(frame: pd.DataFrame) -> Any:
+def to_geo(frame: pd.DataFrame) -> Any:
+    """A frame with a WKB ``geometry`` column as a GeoDataFrame (EPSG:4326)."""
     import geopandas as gpd
 
     return gpd.GeoDataFrame(frame.drop(columns="geometry"),
@@ -97,7 +98,7 @@ class Isochrones(_isochrone_base()):  # type: ignore[misc]
             destinations = stop_points(network)
         frame = _compute("isochrones", network, origins, destinations, departure, params,
                          tuple(cutoffs))
-        super().__init__(_geo(frame))
+        super().__init__(to_geo(frame))
 
     @property
     def _constructor(self) -> Any:
