@@ -14,8 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from planner.analysis import Accessibility, Isochrones, Points, TransportNetwork
-from planner.analysis import TravelTimeMatrix
+from planner.analysis import Accessibility, Isochrones, Points, TransportNetwork, TravelTimeMatrix
 from planner.analysis.study import Study
 from planner.routing.query import Query
 from planner.timetable.model import INFINITY

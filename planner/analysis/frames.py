@@ -49,8 +49,8 @@ class TravelTimeMatrix(pd.DataFrame):
 
     def __init__(self, network: TransportNetwork, origins: Any, destinations: Any = None,
                  *, departure: datetime, **params: Any) -> None:
-        super().__init__(_compute("matrix", network, origins, destinations, departure,
-                                  params))
+        super().__init__(_compute("matrix", network, origins, destinations,  # type: ignore[call-arg]
+                                  departure, params))
 
     @property
     def _constructor(self) -> type[pd.DataFrame]:
@@ -64,8 +64,9 @@ class Accessibility(pd.DataFrame):
     def __init__(self, network: TransportNetwork, origins: Any, opportunities: Any, *,
                  departure: datetime, cutoffs: tuple[int, ...] | list[int],
                  weight: str | None = None, **params: Any) -> None:
-        super().__init__(_compute("accessibility", network, origins, opportunities,
-                                  departure, params, tuple(cutoffs), weight))
+        super().__init__(_compute(  # type: ignore[call-arg]
+            "accessibility", network, origins, opportunities, departure, params,
+            tuple(cutoffs), weight))
 
     @property
     def _constructor(self) -> type[pd.DataFrame]:
@@ -83,7 +84,8 @@ def to_geo(frame: pd.DataFrame) -> Any:
 def _isochrone_base() -> type:
     import geopandas as gpd
 
-    return gpd.GeoDataFrame  # type: ignore[no-any-return]
+    base: type = gpd.GeoDataFrame
+    return base
 
 
 class Isochrones(_isochrone_base()):  # type: ignore[misc]

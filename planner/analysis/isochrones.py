@@ -55,7 +55,7 @@ def circles(lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray) -> np.ndarra
     dx = radius_m[:, None] * np.cos(angle)[None] / (_M_PER_DEG * np.cos(np.radians(lat)))[:, None]
     ring = np.stack([lon[:, None] + dx, lat[:, None] + dy], axis=2)
     ring = np.concatenate([ring, ring[:, :1]], axis=1)
-    return shapely.polygons(ring)  # type: ignore[no-any-return]
+    return np.asarray(shapely.polygons(ring))
 
 
 def _speed(study: Study, mode: str) -> tuple[float, float]:

@@ -110,7 +110,8 @@ class Points:
         if bbox is None:
             if polygon is None:
                 raise ValueError("a grid needs a bbox or a polygon")
-            bbox = tuple(float(v) for v in polygon.bounds)  # type: ignore[assignment]
+            west, south, east, north = (float(v) for v in polygon.bounds)
+            bbox = (west, south, east, north)
         assert bbox is not None
         west, south, east, north = bbox
         if not (west < east and south < north):
@@ -145,7 +146,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if len(values) != 4:
         raise ValueError(f"bbox must be four numbers min_lon,min_lat,max_lon,max_lat; "
                          f"got {text!r}")
-    return values  # type: ignore[return-value]
+    return values[0], values[1], values[2], values[3]
 
 
 def parse_distance(text: str) -> float:

@@ -71,6 +71,12 @@ class StudyRequest:
         for c in self.share_cutoffs:
             if c <= 0:
                 raise ValueError(f"share_cutoffs must be > 0 minutes, got {c}")
+        if self.departure.tzinfo is not None:
+            raise ValueError("departure: give the local time of the timetable's zone "
+                             "without a zone (as r5r does)")
+        self._check_modes()
+
+    def _check_modes(self) -> None:
         if self.mode_egress not in STREET_MODES:
             raise ValueError(f"mode_egress must be one of {sorted(STREET_MODES)}, "
                              f"got {self.mode_egress!r}")
@@ -80,9 +86,6 @@ class StudyRequest:
         for m in self.mode:
             if m not in STREET_MODES and _R5R_TRANSIT.get(m, m) not in FILTERS:
                 raise ValueError(f"mode: unknown mode {m!r}")
-        if self.departure.tzinfo is not None:
-            raise ValueError("departure: give the local time of the timetable's zone "
-                             "without a zone (as r5r does)")
 
     # -- what the engines read ---------------------------------------------------------
     @property

@@ -62,4 +62,4 @@ def summarise(times: np.ndarray, percentiles: tuple[int, ...], share_cutoffs: tu
 
 def reached_any(times: np.ndarray) -> np.ndarray:
     """Destinations reached at some minute (the rows a matrix reports)."""
-    return (times < INFINITY).any(axis=1)  # type: ignore[no-any-return]
+    return np.asarray((times < INFINITY).any(axis=1))

@@ -1,4 +1,5 @@
-"""The planner's command parser (``compile``, ``route``, ``matrix``, ``isochrones``, ``accessibility``); ``api.cli`` adds ``serve``, ``update``."""
+"""The planner's command parser (``compile``, ``route``, the studies ``matrix``,
+``isochrones``, ``accessibility``); ``api.cli`` adds ``serve``, ``update``."""
 
 from __future__ import annotations
 
