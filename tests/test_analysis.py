@@ -174,3 +174,25 @@ def test_isochrone_contains_reached_points_and_none_of_the_others(
         inside_some += int(reached.sum())
         outside_some += int((~reached).sum())
     assert inside_some >= 20 and outside_some >= 20
+
+
+@pytest.mark.slow
+def test_minute_arrivals_equal_one_raptor_per_minute_with_slack_and_mode_mask(
+        cache: object) -> None:
+    net, departure = _network("hart", cache)
+    tt, router = net.tt, net.router
+    start = tt.time_of(departure.date(), 7 * 3600)
+    bus_only = (np.asarray(tt.line_type)[np.asarray(tt.route_line)] == 3).astype(np.uint8)
+    assert 0 < bus_only.sum() < tt.n_routes
+    rng = np.random.default_rng(5)
+    engine = router.range_raptor
+    ws = engine.workspace()
+    for stop, mask, slack in ((int(rng.integers(tt.n_stops)), None, 0),
+                              (int(rng.integers(tt.n_stops)), bus_only, 90)):
+        q = Query(np.array([[stop, 120]], np.int32), np.zeros((0, 2), np.int32), start,
+                  max_transfers=2, transfer_slack=slack, route_mask=mask)
+        out = np.empty((15, tt.n_stops), np.int32)
+        engine.minute_arrivals(ws, q, 60, out)
+        for m in range(15):
+            assert (out[m] == router.one_to_all(q.at(start + 60 * m))).all(), (stop, m)
+        assert (out[0] < INFINITY).sum() > 100
