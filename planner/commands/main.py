@@ -1,4 +1,5 @@
-"""The planner's command parser (``compile``, ``route``); ``api.cli`` adds ``serve``, ``update``."""
+"""The planner's command parser (``compile``, ``route``, the studies ``matrix``,
+``isochrones``, ``accessibility``); ``api.cli`` adds ``serve``, ``update``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 
 from feeds.gtfs import GtfsError
+from planner.commands.analysis import add_analysis_parsers
 from planner.commands.args import add_timetable_args
 from planner.commands.compile import cmd_compile
 from planner.commands.route import add_route_parser
@@ -20,6 +22,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_compile)
     add_route_parser(sub)
+    add_analysis_parsers(sub)
     return parser, sub
 
 

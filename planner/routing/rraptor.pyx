@@ -160,6 +160,75 @@ cdef class RangeRaptor:
         out.reverse()
         return out
 
+    def minute_arrivals(self, RangeWorkspace ws, q, int step, int[:, ::1] out):
+        """R5's range RAPTOR over departure minutes: row ``i`` of ``out`` (``n x S``)
+        becomes the earliest arrival at every stop departing at ``q.time + i * step``
+        with at most ``q.max_trips`` trips (``INFINITY`` where unreached); ``q``'s
+        targets are ignored.
+
+        Runs go latest first and keep their per-round labels, so each run only redoes
+        what the earlier departure improves; an arrival is a label at the stop, or one
+        footpath after a trip (no slack: that is added only to a transfer), or the access
+        walk itself, as :meth:`planner.routing.raptor.Raptor.arrival` defines it."""
+        cdef const int[:, ::1] sources = q.sources
+        cdef const unsigned char* mask
+        cdef int departure = q.time
+        cdef int slack = q.transfer_slack
+        cdef int K = q.max_trips
+        cdef int n = out.shape[0]
+        cdef int i
+        self.a.check_rows(sources, "source")
+        self.a.route_mask(q, &mask)
+        if step <= 0:
+            raise ValueError("step must be > 0")
+        if out.shape[1] != self.n_stops:
+            raise ValueError(f"out needs {self.n_stops} columns, got {out.shape[1]}")
+        with nogil:
+            reset_stats(ws)
+            self._reset(ws, K)
+            ws.stamp = fresh_stamps(ws.stamp, n * (K + 1) + 1, &ws.mark_stamp,
+                                    &ws.imp_stamp)
+            for i in range(n - 1, -1, -1):
+                self._run(ws, sources, departure + i * step, slack, K, mask)
+                self._arrivals(ws, K, &out[i, 0])
+        return out
+
+    cdef void _arrivals(self, RangeWorkspace ws, int K, int* out) noexcept nogil:
+        """Arrivals at every stop from the labels (see :meth:`minute_arrivals`)."""
+        cdef const int* fpo = iptr(self.a.fp_offset)
+        cdef const int* fpt = iptr(self.a.fp_to)
+        cdef const int* fpd = iptr(self.a.fp_dur)
+        cdef int S = self.n_stops
+        cdef const int* veh = ws.veh.data() + K * S
+        cdef const int* walked = ws.rdy.data()  # round 0: the access walks
+        cdef int p, j, a
+        for p in range(S):
+            out[p] = veh[p] if veh[p] < walked[p] else walked[p]
+        for p in range(S):
+            a = veh[p]
+            if a == INF:
+                continue
+            for j in range(fpo[p], fpo[p + 1]):
+                if a + fpd[j] < out[fpt[j]]:
+                    out[fpt[j]] = a + fpd[j]
+
+    cdef void _reset(self, RangeWorkspace ws, int K) noexcept nogil:
+        """Every label unreached, no targets: a new range search starts here."""
+        cdef int S = self.n_stops
+        cdef VehPar vp
+        cdef RdyPar rp
+        cdef TgtPar tp
+        vp.trip = -1
+        rp.kind = -1
+        tp.stop = -1
+        ws.veh.assign((K + 1) * S, INF)
+        ws.rdy.assign((K + 1) * S, INF)
+        ws.tgt.assign(K + 1, INF)
+        ws.veh_par.assign((K + 1) * S, vp)
+        ws.rdy_par.assign((K + 1) * S, rp)
+        ws.tgt_par.assign(K + 1, tp)
+        ws.runs = 0
+
     cdef void _prepare(self, RangeWorkspace ws, const int[:, ::1] sources,
                        const int[:, ::1] targets, int t, int window, int K,
                        const unsigned char* mask) noexcept nogil:
@@ -175,22 +244,8 @@ cdef class RangeRaptor:
         cdef const int* rso = iptr(self.a.route_stop_offset)
         cdef const unsigned char* pick = bptr(self.a.route_pickup)
         cdef const int* rto = iptr(self.a.route_trip_offset)
-        cdef int S = self.n_stops
         cdef int i, j, s, u, d, r, pos, lo, off, base, dep, jj, t0, t1
-        cdef VehPar vp
-        cdef RdyPar rp
-        cdef TgtPar tp
-        cdef size_t q
-        vp.trip = -1
-        rp.kind = -1
-        tp.stop = -1
-        ws.veh.assign((K + 1) * S, INF)
-        ws.rdy.assign((K + 1) * S, INF)
-        ws.tgt.assign(K + 1, INF)
-        ws.veh_par.assign((K + 1) * S, vp)
-        ws.rdy_par.assign((K + 1) * S, rp)
-        ws.tgt_par.assign(K + 1, tp)
-        ws.runs = 0
+        self._reset(ws, K)
         build_egress(ws, net, rows_ptr(targets), targets.shape[0], NULL)
         # departure times: trips leaving a source (or a footpath neighbour) in the window
         ws.departures.clear()

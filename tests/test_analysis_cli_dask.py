@@ -1,0 +1,101 @@
+"""The study commands and their Dask runs: a real ``dask.distributed`` cluster of local
+worker processes gives exactly the single-process frames, partition by partition."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.analysis.distributed import read_partitions, run_distributed
+from planner.analysis.jobs import Job, run
+from planner.analysis.network import NetworkSpec
+from planner.analysis.points import Points
+from planner.analysis.request import StudyRequest
+from planner.commands.main import main
+from tests.shared_data import shared
+
+DAY = date(2021, 1, 12)
+
+
+def _points(n: int, seed: int, prefix: str, spread: float = 0.04) -> Points:
+    rng = np.random.default_rng(seed)
+    return Points(pd.DataFrame({"id": [f"{prefix}{i}" for i in range(n)],
+                                "lat": 27.95 + rng.uniform(-spread, spread, n),
+                                "lon": -82.46 + rng.uniform(-spread, spread, n),
+                                "pupils": rng.integers(10, 300, n)}))
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory: pytest.TempPathFactory) -> NetworkSpec:
+    return NetworkSpec((shared("us-hart-tampa/hart.zip").resolve(),), DAY,
+                       cache_dir=tmp_path_factory.mktemp("timetables"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["matrix", "accessibility", "isochrones"])
+def test_dask_cluster_of_worker_processes_gives_the_single_process_results(
+        kind: str, spec: NetworkSpec, tmp_path: Path) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    request = StudyRequest(departure=datetime(2021, 1, 12, 7, 0), time_window=8,
+                           percentiles=(25, 75), min_mean=True)
+    origins, dest = _points(10, 1, "o"), _points(80, 2, "d")
+    job = Job(kind, spec, request, dest, cutoffs=(20, 40) if kind != "matrix" else (),
+              weight="pupils" if kind == "accessibility" else None)
+    single = run(job, origins)
+    env = {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path(__file__).parents[1]))}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+        parts = run_distributed(client, job, origins, tmp_path / "out", chunk_size=3)
+        pids = set(client.run(os.getpid).values())
+    assert len(parts) == 4 and len(pids) == 2 and os.getpid() not in pids
+    assert not (tmp_path / "out" / "_destinations.parquet").exists()
+    pd.testing.assert_frame_equal(read_partitions(tmp_path / "out"), single)
+    assert len(single) > 0
+
+
+@pytest.mark.slow
+def test_matrix_command_writes_r5r_columns_for_a_grid_of_origins(tmp_path: Path) -> None:
+    dest = tmp_path / "schools.csv"
+    _points(30, 3, "s").data.to_csv(dest, index=False)
+    out = tmp_path / "m.csv"
+    code = main(["matrix", str(shared("us-hart-tampa/hart.zip")), "--date", "2021-01-12",
+                 "--cache-dir", str(tmp_path / "cache"), "--grid", "2km",
+                 "--bbox=-82.50,27.92,-82.42,27.98", "--destinations", str(dest),
+                 "--departure", "07:00", "--window", "5", "--percentiles", "25,50,75",
+                 "--max-duration", "90", "--max-rides", "3", "--no-progress",
+                 "--out", str(out)])
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["from_id", "to_id", "travel_time_p25", "travel_time_p50",
+                                   "travel_time_p75"]
+    assert frame["from_id"].nunique() > 5 and frame["to_id"].isin(
+        pd.read_csv(dest)["id"]).all()
+    ordered = frame.dropna()
+    assert (ordered.travel_time_p25 <= ordered.travel_time_p50).all()
+    assert (ordered.travel_time_p75 <= 90).all()
+
+
+def test_study_commands_refuse_bad_arguments_naming_them(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    feed = tmp_path / "feed.zip"
+    feed.write_bytes(b"")
+    base = ["matrix", str(feed), "--date", "2021-01-12", "--out", str(tmp_path / "x.parquet")]
+    assert main(base + ["--grid", "500m"]) == 2
+    assert "--bbox" in capsys.readouterr().err
+    assert main([*base[:-1], str(tmp_path / "x.txt"), "--grid", "1km",
+                 "--bbox=1,2,3,4"]) == 2
+    assert ".parquet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(base + ["--percentiles", "a,b", "--grid", "1km"])
+    assert "comma-separated" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="max_rides"):
+        StudyRequest(departure=datetime(2021, 1, 12, 7), max_rides=0)
+    with pytest.raises(ValueError, match="percentiles"):
+        StudyRequest(departure=datetime(2021, 1, 12, 7), percentiles=(0,))
