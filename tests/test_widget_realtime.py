@@ -20,7 +20,7 @@ import pytest
 from google.transit import gtfs_realtime_pb2 as pb
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Page, Route, expect  # noqa: E402
 
 from tests.rtfeeds import header  # noqa: E402
 from tests.servers import CHROMIUM, headless_chromium, owl_planner_serve  # noqa: E402
@@ -97,7 +97,8 @@ def _search(page: Page, server: str, lang: str) -> dict:
     de = lang == "de"
     _pick(page, "Von" if de else "From", "San Bru", "San Bruno Caltrain Station")
     _pick(page, "Nach" if de else "To", "Tami", "Tamien Caltrain Station")
-    page.locator("owl-trip-planner").get_by_role("button", name="Suchen" if de else "Search").click()
+    search = "Suchen" if de else "Search"
+    page.locator("owl-trip-planner").get_by_role("button", name=search).click()
     expect(page.locator("owl-trip-planner li.itinerary").first).to_be_visible()
     return httpx.get(log_of(page).plan_urls[-1], timeout=60).json()
 
@@ -145,6 +146,7 @@ def test_widget_shows_the_feeds_delay_on_time_and_an_alert_in_german(
     j, on_time = _first(body, delayed=False)
     expect(items.nth(j).locator(".strip .rt").first).to_have_text("pünktlich")
     assert not on_time["cancelled"]
+    page.screenshot(path=str(OUTPUT / "widget-realtime-de.png"), full_page=True)
     _axe(page, "realtime details")
 
 
@@ -159,3 +161,77 @@ def test_widget_shows_delays_in_english(page: Page, server: str) -> None:
         f"scheduled {_hhmm(leg['scheduledStartTime'])}")
     expect(item.locator(".alerts").first).to_contain_text("Significant delays")
     _axe(page, "realtime details, English")
+
+
+def skipping(data: bytes, trip_id: str, stop_id: str) -> bytes:
+    """The feed with ``stop_id`` of ``trip_id`` marked SKIPPED."""
+    msg = pb.FeedMessage()
+    msg.ParseFromString(data)
+    for e in msg.entity:
+        if e.trip_update.trip.trip_id == trip_id:
+            for u in e.trip_update.stop_time_update:
+                if u.stop_id == stop_id:
+                    u.schedule_relationship = pb.TripUpdate.StopTimeUpdate.SKIPPED
+                    u.ClearField("arrival")
+                    u.ClearField("departure")
+    return msg.SerializeToString()
+
+
+@pytest.fixture(scope="module")
+def skipping_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Caltrain's TripUpdates with Millbrae (70062) skipped by train 126."""
+    tmp = tmp_path_factory.mktemp("rtskip")
+    data = shared("us-caltrain-rt")
+    (tmp / "tu.pb").write_bytes(skipping((data / "ct-trip-updates.pb").read_bytes(),
+                                         "126", "70062"))
+    with owl_planner_serve(
+            [str(data / "ct.zip"), "--date", DAY, "--gtfs-rt", str(tmp / "tu.pb"),
+             "--gtfs-rt-epoch", str(FEED_TIME + 30), "--gtfs-rt-max-age", "3600",
+             "--cache-dir", str(tmp / "cache")],
+            OUTPUT / "widget-realtime-skip-server.log",
+            env={"OWL_GBFS_CONFIG": "none"}) as base:
+        yield base
+
+
+def test_a_skipped_stop_is_struck_through_with_a_message(
+        page: Page, skipping_server: str) -> None:
+    body = _search(page, skipping_server, "de")
+    i, k, stop = next((i, k, s) for i, it in enumerate(body["itineraries"])
+                      for k, leg in enumerate(it["legs"])
+                      for s in leg.get("intermediateStops", []) if s["cancelled"])
+    assert stop["name"] == "Millbrae Caltrain Station"
+    item = page.locator("owl-trip-planner li.itinerary").nth(i)
+    item.locator(".summary").click()
+    leg = item.locator("li.leg").nth(k)
+    expect(leg.locator("details.stops summary")).to_contain_text("1 Halt entfällt")
+    leg.locator("details.stops summary").click()
+    skipped = leg.locator("li.skipped")
+    expect(skipped).to_have_count(1)
+    expect(skipped.locator("del")).to_contain_text("Millbrae Caltrain Station")
+    expect(skipped).to_contain_text("Halt entfällt")
+    assert skipped.locator("del").evaluate(
+        "e => getComputedStyle(e).textDecorationLine") == "line-through"
+    _axe(page, "skipped stop")
+
+
+def test_a_cancelled_leg_is_struck_through_and_marked(page: Page, server: str) -> None:
+    """Plans leave cancelled trips out, so the API's own answer is replayed with its first
+    transit leg cancelled (MOTIS's ``cancelled``/``tripCancelled``), as a plan for a
+    trip cancelled after it was shown would carry it."""
+    def cancel(route: Route) -> None:
+        body = httpx.get(route.request.url, timeout=60).json()
+        leg = next(g for g in body["itineraries"][0]["legs"] if g.get("tripId"))
+        leg["cancelled"] = leg["tripCancelled"] = True
+        route.fulfill(json=body)
+
+    page.route("**/api/v5/plan*", cancel)
+    _search(page, server, "de")
+    item = page.locator("owl-trip-planner li.itinerary").first
+    expect(item.locator(".strip .rt.cancel")).to_have_text("fällt aus")
+    assert item.locator("time.start").evaluate(
+        "e => getComputedStyle(e).textDecorationLine") == "line-through"
+    item.locator(".summary").click()
+    leg = item.locator("li.leg.cancelled")
+    expect(leg).to_contain_text("Diese Fahrt fällt aus.")
+    expect(leg.locator(".rt.cancel").first).to_have_text("fällt aus")
+    _axe(page, "cancelled leg")
