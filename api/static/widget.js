@@ -116,6 +116,26 @@
       opensDetails: "opens details",
       onMap: (a, b) => `Shown on the map: ${a} to ${b}`,
       best: "closest to your arrival time",
+      late: (n) => `+${n} min`,
+      early: (n) => `−${n} min`,
+      delayed: (n) => `${n} min late`,
+      earlyBy: (n) => `${n} min early`,
+      onTime: "on time",
+      scheduledAt: (hhmm) => `scheduled ${hhmm}`,
+      cancelledTrip: "cancelled",
+      cancelledLeg: "This trip is cancelled.",
+      skipped: "stop skipped",
+      skippedStops: (n) => (n === 1 ? "1 stop is skipped" : `${n} stops are skipped`),
+      noBoarding: "The train or bus does not stop here.",
+      alerts: "Service alerts",
+      alert: "Service alert",
+      alertCount: (n) => (n === 1 ? "1 service alert" : `${n} service alerts`),
+      moreInfo: "More information",
+      alertPeriod: (a, b) => (a && b ? `Valid ${a} to ${b}` : a ? `Valid from ${a}` : `Valid until ${b}`),
+      effects: { NO_SERVICE: "No service", REDUCED_SERVICE: "Reduced service", SIGNIFICANT_DELAYS: "Significant delays",
+        DETOUR: "Detour", ADDITIONAL_SERVICE: "Additional service", MODIFIED_SERVICE: "Modified service",
+        STOP_MOVED: "Stop moved", NO_EFFECT: "Information", ACCESSIBILITY_ISSUE: "Accessibility issue",
+        OTHER_EFFECT: "Notice", UNKNOWN_EFFECT: "Notice" },
       errors: {
         invalid_parameter: (p) => `The request could not be read${p ? ` (${p})` : ""}. Please check your entries.`,
         unknown_stop: "This stop is not known (any more). Please choose it again from the suggestions.",
@@ -216,6 +236,26 @@
       opensDetails: "öffnet Details",
       onMap: (a, b) => `Auf der Karte: ${a} bis ${b}`,
       best: "am nächsten an der Ankunftszeit",
+      late: (n) => `+${n} Min.`,
+      early: (n) => `−${n} Min.`,
+      delayed: (n) => `${n} Min. später`,
+      earlyBy: (n) => `${n} Min. früher`,
+      onTime: "pünktlich",
+      scheduledAt: (hhmm) => `planmäßig ${hhmm}`,
+      cancelledTrip: "fällt aus",
+      cancelledLeg: "Diese Fahrt fällt aus.",
+      skipped: "Halt entfällt",
+      skippedStops: (n) => (n === 1 ? "1 Halt entfällt" : `${n} Halte entfallen`),
+      noBoarding: "Hier hält der Zug oder Bus nicht.",
+      alerts: "Störungsmeldungen",
+      alert: "Störungsmeldung",
+      alertCount: (n) => (n === 1 ? "1 Störungsmeldung" : `${n} Störungsmeldungen`),
+      moreInfo: "Weitere Informationen",
+      alertPeriod: (a, b) => (a && b ? `Gültig ${a} bis ${b}` : a ? `Gültig ab ${a}` : `Gültig bis ${b}`),
+      effects: { NO_SERVICE: "Kein Betrieb", REDUCED_SERVICE: "Eingeschränkter Betrieb", SIGNIFICANT_DELAYS: "Erhebliche Verspätungen",
+        DETOUR: "Umleitung", ADDITIONAL_SERVICE: "Zusätzliche Fahrten", MODIFIED_SERVICE: "Geänderter Fahrplan",
+        STOP_MOVED: "Haltestelle verlegt", NO_EFFECT: "Information", ACCESSIBILITY_ISSUE: "Barrierefreiheit eingeschränkt",
+        OTHER_EFFECT: "Hinweis", UNKNOWN_EFFECT: "Hinweis" },
       errors: {
         invalid_parameter: (p) => `Die Anfrage ist ungültig${p ? ` (${p})` : ""}. Bitte die Eingaben prüfen.`,
         unknown_stop: "Diese Haltestelle ist (nicht mehr) bekannt. Bitte erneut aus den Vorschlägen wählen.",
@@ -348,6 +388,16 @@
     return "bike";
   }
 
+  /** Whole minutes between two instants as their clock times show them (times are shown
+   * to the minute, so 16:58 -> 17:07:40 reads "17:07" and "+9"): floor each to its minute. */
+  function delayMinutes(actual, scheduled) {
+    return Math.floor(Date.parse(actual) / 60000) - Math.floor(Date.parse(scheduled) / 60000);
+  }
+
+  function legCancelled(leg) {
+    return Boolean(leg.cancelled || leg.tripCancelled);
+  }
+
   function minutes(seconds) {
     return Math.max(0, Math.round(seconds / 60));
   }
@@ -431,6 +481,7 @@
     plane: "M10.5 21l1.5-1 1.5 1v-2.5L12 17V12l8 3v-2l-8-5V4.5a1 1 0 0 0-2 0V8l-8 5v2l8-3v5l-1.5 1.5Z",
     swap: "M7 4v16M7 4 4 7M7 4l3 3M17 20V4M17 20l-3-3M17 20l3-3",
     chevron: "M6 9l6 6 6-6",
+    alert: "M12 3.5 2.5 20h19L12 3.5ZM12 10v4.5M12 17.5h.01",
     earlier: "M15 6l-6 6 6 6",
     later: "M9 6l6 6-6 6",
     search: "M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13ZM15.5 15.5 20 20",
@@ -588,10 +639,30 @@ li.itinerary.chosen { border-color: var(--accent); box-shadow: 0 0 0 1px var(--a
 .detail { padding: 4px 12px 12px; border-top: 1px solid var(--line); background: #fbfcfd; }
 .detail[hidden] { display: none; }
 ol.legs { list-style: none; margin: 0; padding: 0; }
-li.leg { display: grid; grid-template-columns: 3.2em 1fr; gap: 0 8px; padding: 8px 0; border-bottom: 1px dashed var(--line); }
+li.leg { display: grid; grid-template-columns: 3.6em 1fr; gap: 0 8px; padding: 8px 0; border-bottom: 1px dashed var(--line); }
 li.leg:last-child { border-bottom: 0; }
 li.wait { padding: 4px 0 4px 3.7em; font-size: .85em; color: var(--muted); border-bottom: 1px dashed var(--line); }
-.lt { font-variant-numeric: tabular-nums; font-weight: 600; }
+.lt { font-variant-numeric: tabular-nums; font-weight: 600; display: flex; flex-direction: column; line-height: 1.25; }
+.lt .rt, .lt del { font-size: .8em; }
+del.sched { color: var(--muted); font-weight: 400; margin-left: 4px; }
+.lt del.sched { margin-left: 0; }
+.rt { font-weight: 700; white-space: nowrap; font-size: .85em; }
+.rt.late { color: #b3261e; }
+.rt.ontime { color: #1e6b34; }
+.rt.cancel { color: #b3261e; }
+li.leg.cancelled .lp, li.leg.cancelled .lt time, .summary.cancelled .times time { text-decoration: line-through; }
+del.skipped { color: var(--muted); }
+.skipmsg { color: #b3261e; font-size: .85em; margin-left: 4px; }
+.alerts { grid-column: 2; margin: 6px 0 2px; padding: 8px 10px; border-left: 4px solid #b35c00; background: #fff6e5;
+  border-radius: 4px; font-size: .9em; color: #2d333a; }
+.alerts .alert-h { display: flex; align-items: center; gap: 4px; flex-wrap: wrap; }
+.alerts .icon { width: 16px; height: 16px; color: #7a3e00; }
+.alerts p { margin: 2px 0; }
+.alerts .effect { font-weight: 600; color: #7a3e00; }
+.alerts a { color: var(--accent); }
+.alerts > div + div { margin-top: 8px; }
+.alertmark { grid-column: 1 / 3; color: #7a3e00; font-size: .85em; font-weight: 600; display: flex; align-items: center; gap: 4px; }
+.alertmark .icon { width: 16px; height: 16px; }
 .lp { font-weight: 600; }
 .ld { grid-column: 2; color: #3d454e; font-size: .92em; display: flex; flex-wrap: wrap; align-items: center; gap: 6px; }
 .track { color: var(--muted); font-weight: 400; font-size: .9em; }
@@ -1479,20 +1550,29 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       legs.forEach((leg, k) => {
         if (k) strip.append(el("span", { class: "sep", "aria-hidden": "true", text: "›" }));
         strip.append(this.legBadge(leg));
+        if (isTransit(leg)) strip.append(...this.rtMarks(leg.startTime, leg.scheduledStartTime, leg, false));
       });
-      const summary = el("button", { type: "button", class: "summary", "aria-expanded": "false",
+      const transitLegs = legs.filter(isTransit);
+      const first = legs[0];
+      const last = legs[legs.length - 1];
+      const cancelled = transitLegs.some(legCancelled);
+      const alertCount = transitLegs.reduce((n, leg) => n + this.legAlerts(leg).length, 0);
+      const summary = el("button", { type: "button", class: cancelled ? "summary cancelled" : "summary", "aria-expanded": "false",
         "aria-controls": detailId, onclick: () => this.toggle(index) },
       el("span", { class: "times" },
         otherDay ? el("span", { class: "daytag", text: this.shortDayFmt.format(new Date(it.startTime)) }) : null,
         el("time", { class: "start", datetime: it.startTime, text: this.fmtTime(it.startTime) }),
+        first && isTransit(first) ? this.scheduledMark(it.startTime, first.scheduledStartTime, first) : null,
         el("span", { "aria-hidden": "true", text: " – " }),
         el("span", { class: "visually-hidden", text: this.lang === "de" ? " bis " : " to " }),
         el("time", { class: "end", datetime: it.endTime, text: this.fmtTime(it.endTime) }),
+        last && isTransit(last) ? this.scheduledMark(it.endTime, last.scheduledEndTime, last) : null,
         plusDay ? el("small", { text: ` ${t.nextDay}` }) : null),
       el("span", { class: "meta" },
         el("span", { class: "duration", text: this.fmtDuration(seconds) }), " · ",
         el("span", { class: "transfers", text: t.transfers(transfers) })),
       strip,
+      alertCount ? el("span", { class: "alertmark" }, icon("alert"), ` ${t.alertCount(alertCount)}`) : null,
       el("span", { class: "visually-hidden", text: `, ${t.opensDetails}` }),
       el("span", { class: "chev", "aria-hidden": "true" }, icon("chevron")));
       const rows = [];
@@ -1543,20 +1623,28 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const to = leg.to || {};
       const mins = minutes(legSeconds(leg));
       const track = (p) => (p.track ? el("span", { class: "track", text: ` ${t.platform} ${p.track}` }) : null);
+      const transit = isTransit(leg);
+      const skippedMsg = (p) => (transit && p.cancelled && !legCancelled(leg) ?
+        el("span", { class: "skipmsg", text: `${t.skipped}: ${t.noBoarding}` }) : null);
       const rows = [
-        el("span", { class: "lt", text: this.fmtTime(leg.startTime) }),
-        el("span", { class: "lp" }, this.placeName(from), track(from)),
+        el("span", { class: "lt" }, el("time", { datetime: leg.startTime, text: this.fmtTime(leg.startTime) }),
+          transit ? this.rtMarks(leg.startTime, leg.scheduledStartTime, leg, true) : null),
+        el("span", { class: "lp" }, this.placeName(from), track(from), skippedMsg(from)),
       ];
-      if (isTransit(leg)) {
+      if (transit) {
         const stops = leg.intermediateStops || [];
+        const skipped = stops.filter((s) => s.cancelled).length;
         rows.push(el("span", { class: "ld" }, this.legBadge(leg),
           leg.headsign ? el("span", { text: `${t.towards} ${leg.headsign}` }) : null,
           el("span", { text: `· ${this.fmtDuration(legSeconds(leg))}` })));
+        if (legCancelled(leg)) rows.push(el("p", { class: "ld rt cancel", text: t.cancelledLeg }));
         rows.push(stops.length ? el("details", { class: "stops" },
-          el("summary", { text: t.stops(stops.length) }),
-          el("ol", {}, stops.map((s) => el("li", {},
-            s.arrival || s.departure ? `${this.fmtTime(s.arrival || s.departure)} ` : "", s.name || ""))))
+          el("summary", {}, t.stops(stops.length),
+            skipped ? el("span", { class: "skipmsg", text: `(${t.skippedStops(skipped)})` }) : null),
+          el("ol", {}, stops.map((s) => this.renderStop(s, leg))))
           : el("span", { class: "ld", text: t.noStops }));
+        const alerts = this.legAlerts(leg);
+        if (alerts.length) rows.push(this.renderAlerts(alerts));
       } else if (isRental(leg)) {
         const kind = rentalKind(leg);
         const what = kind === "car" ? t.rentalCar : kind === "scooter" ? t.rentalScooter : t.rentalBike;
@@ -1578,9 +1666,80 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
           t.ride(m === "BIKE" ? t.bikeRide : t.carRide, mins);
         rows.push(el("span", { class: "ld" }, icon(modeIcon(leg)), text));
       }
-      rows.push(el("span", { class: "lt", text: this.fmtTime(leg.endTime) }),
-        el("span", { class: "lp" }, this.placeName(to), track(to)));
-      return el("li", { class: "leg" }, rows);
+      rows.push(el("span", { class: "lt" }, el("time", { datetime: leg.endTime, text: this.fmtTime(leg.endTime) }),
+        transit ? this.rtMarks(leg.endTime, leg.scheduledEndTime, leg, true) : null),
+      el("span", { class: "lp" }, this.placeName(to), track(to), skippedMsg(to)));
+      return el("li", { class: transit && legCancelled(leg) ? "leg cancelled" : "leg" }, rows);
+    }
+
+    /** The scheduled time struck through beside a delayed realtime time (none otherwise). */
+    scheduledMark(actual, scheduled, leg) {
+      if (!leg.realTime || !scheduled || legCancelled(leg) || delayMinutes(actual, scheduled) === 0) return null;
+      const hhmm = this.fmtTime(scheduled);
+      return el("del", { class: "sched" }, el("span", { class: "visually-hidden", text: `${this.t.scheduledAt("")}` }), hhmm);
+    }
+
+    /**
+     * A realtime time's marks: "fällt aus" for a cancelled trip; for realtime legs "+N Min."
+     * (with the scheduled time struck through when ``withScheduled``) or "pünktlich".
+     * Scheduled-only legs get none: no claim about punctuality without data.
+     */
+    rtMarks(actual, scheduled, leg, withScheduled) {
+      const t = this.t;
+      if (legCancelled(leg)) return [el("span", { class: "rt cancel", text: t.cancelledTrip })];
+      if (!leg.realTime || !scheduled || !actual) return [];
+      const d = delayMinutes(actual, scheduled);
+      if (d === 0) return [el("span", { class: "rt ontime", text: t.onTime })];
+      const mark = el("span", { class: d > 0 ? "rt late" : "rt early" },
+        el("span", { "aria-hidden": "true", text: d > 0 ? t.late(d) : t.early(-d) }),
+        el("span", { class: "visually-hidden", text: d > 0 ? t.delayed(d) : t.earlyBy(-d) }));
+      return withScheduled ? [this.scheduledMark(actual, scheduled, leg), mark] : [mark];
+    }
+
+    renderStop(s, leg) {
+      const when = s.arrival || s.departure;
+      const planned = s.scheduledArrival || s.scheduledDeparture;
+      const time = when ? el("time", { datetime: when, text: this.fmtTime(when) }) : null;
+      if (s.cancelled && !legCancelled(leg)) {
+        return el("li", { class: "skipped" }, el("del", { class: "skipped" }, time, " ", s.name || ""),
+          el("span", { class: "skipmsg", text: this.t.skipped }));
+      }
+      const late = leg.realTime && when && planned ? delayMinutes(when, planned) : 0;
+      return el("li", {}, time, " ",
+        late ? el("span", { class: late > 0 ? "rt late" : "rt early", text: late > 0 ? this.t.late(late) : this.t.early(-late) }) : null,
+        late ? " " : null, s.name || "");
+    }
+
+    /** The leg's alerts and those of its boarding and alighting stops, each once. */
+    legAlerts(leg) {
+      const seen = new Set();
+      const out = [];
+      for (const a of [...(leg.alerts || []), ...((leg.from || {}).alerts || []), ...((leg.to || {}).alerts || [])]) {
+        const key = `${a.headerText}\u0000${a.descriptionText}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(a);
+      }
+      return out;
+    }
+
+    /** Alerts as the feed words them (their text is the operator's, untranslatable here);
+     * the effect, period and link label come from the widget's language. */
+    renderAlerts(alerts) {
+      const t = this.t;
+      const period = (a) => {
+        const p = (a.communicationPeriod || a.impactPeriod || [])[0];
+        if (!p || (!p.from && !p.to)) return null;
+        const f = (iso) => (iso ? `${this.fmtDay(iso.slice(0, 10))} ${this.fmtTime(iso)}` : "");
+        return el("p", { class: "period", text: t.alertPeriod(f(p.from), f(p.to)) });
+      };
+      return el("section", { class: "alerts", "aria-label": t.alerts }, alerts.map((a) => el("div", { class: "alert" },
+        el("p", { class: "alert-h" }, icon("alert"), " ",
+          a.effect && t.effects[a.effect] ? el("span", { class: "effect", text: `${t.effects[a.effect]}: ` }) : null,
+          el("strong", { class: "header", text: a.headerText || t.alert })),
+        a.descriptionText ? el("p", { class: "description", text: a.descriptionText }) : null,
+        period(a),
+        /^https?:\/\//.test(a.url || "") ? el("a", { href: a.url, target: "_blank", rel: "noopener", text: t.moreInfo }) : null)));
     }
 
     toggle(index) {
