@@ -90,6 +90,15 @@ def _read_raw_files(path: Path) -> dict[str, bytes]:
     return files
 
 
+def _dtypes(name: str) -> dict[str, str] | type[str]:
+    """gtfs-kit's column dtypes, with every id column text: its schema lacks, e.g.,
+    transfers.txt's trip and route ids, which numeric ids would turn into floats."""
+    known = gk_constants.DTYPES.get(name)
+    if known is None:
+        return str
+    return {**known, **{c: "string" for c in ID_COLUMNS.get(name, ())}}
+
+
 def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings)."""
     warnings: list[str] = []
@@ -101,7 +110,7 @@ def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
         try:
             df = pd.read_csv(
                 io.StringIO(text),
-                dtype=gk_constants.DTYPES.get(name, str),
+                dtype=_dtypes(name),
                 na_values=["", " "],
                 keep_default_na=False,
                 skipinitialspace=True,
