@@ -79,6 +79,16 @@ class Oracle:
         return lo
 
 
+def without_scoped_rules(tt: Timetable) -> Timetable:
+    """``tt`` as if its transfers.txt had no rows scoped to routes or trips (the routes
+    stay split as they were)."""
+    none, zero = np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int32)
+    return dataclasses.replace(
+        tt, route_alight_rule=none, route_board_rule=none, rule_alight_stop=none,
+        rule_board_stop=none, rule_offset=zero, rule_board=none, rule_time=none,
+        rule_in_offset=zero, rule_in_alight=none, rule_in_time=none, extra={})
+
+
 def checked(tt: Timetable, q: QuerySpec, journeys: list[Journey]) -> list[Journey]:
     for j in journeys:
         check_journey(tt, j, q.sources, q.targets, q.slack)
@@ -144,8 +154,10 @@ def test_mcraptor_fastest_journey_per_trip_count_is_the_reference_arrival(case: 
                            for b in keys), f"{a} is dominated in {keys}"
 
 
+# rRAPTOR and both reverse engines do not follow the scoped transfer rules yet (issue 17
+# point 2 is open for them): their properties are drawn without scoped rows.
 @property_settings(40)
-@given(cases(), st.integers(0, 7200))
+@given(cases(scoped=False), st.integers(0, 7200))
 def test_rraptor_profile_journeys_arrive_earliest_and_leave_latest(case: Case,
                                                                    window: int) -> None:
     tt, router, oracle, queries = setup(case)
@@ -172,7 +184,7 @@ def test_rraptor_profile_journeys_arrive_earliest_and_leave_latest(case: Case,
 
 
 @property_settings(40)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
 def test_reverse_raptor_departs_at_the_latest_departure_for_each_trip_bound(
         case: Case) -> None:
     tt, router, oracle, queries = setup(case)
@@ -188,7 +200,7 @@ def test_reverse_raptor_departs_at_the_latest_departure_for_each_trip_bound(
 
 
 @property_settings(40)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
 def test_reverse_csa_departs_at_the_latest_departure_as_unbounded_reverse_raptor(
         case: Case) -> None:
     tt, router, oracle, queries = setup(case)
@@ -204,7 +216,7 @@ def test_reverse_csa_departs_at_the_latest_departure_as_unbounded_reverse_raptor
 
 
 @property_settings(30)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
 def test_arrive_by_arrival_is_the_earliest_arrival_from_its_departure(case: Case) -> None:
     """The journey an arrive-by engine returns is the best one from its departure: not
     one that takes the latest trip at each step back from the deadline (issue 18)."""
@@ -224,13 +236,15 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     have one-way and asymmetric footpaths and pickup/drop-off restrictions."""
     seen: Counter[str] = Counter()
 
-    @property_settings(40)
+    @property_settings(200)
     @given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
     def collect(case: Case) -> None:
         tt, router, oracle, queries = setup(case)
         change = np.asarray(tt.stop_change_time)
         free = Oracle(dataclasses.replace(tt, stop_change_time=np.where(
             change < NO_TRANSFER, 0, change).astype(np.int32), extra={}))
+        unscoped = Oracle(without_scoped_rules(tt))
+        seen["scoped rows"] += len(case[0].scoped) > 0
         fps = {(s, int(tt.fp_to[k])): int(tt.fp_dur[k]) for s in range(tt.n_stops)
                for k in range(tt.fp_offset[s], tt.fp_offset[s + 1])}
         seen["one-way footpath"] += any((b, a) not in fps for a, b in fps)
@@ -249,6 +263,8 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
                     a.kind == "transit" and b.kind == "walk" and c.kind == "transit"
                     for a, b, c in zip(j.legs, j.legs[1:], j.legs[2:], strict=False))
             seen["trip bound decides"] += oracle.ea(q, t, 1) != oracle.ea(q, t, LAYERS)
+            seen["scoped rule decides"] += any(
+                oracle.ea(q, d) != unscoped.ea(q, d) for d in (t - 3600, t - 1800, t))
             seen["change time decides"] += \
                 oracle.latest_departure(q, t) != free.latest_departure(q, t)
 
@@ -260,3 +276,4 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     assert seen["unreachable"] >= 1 and seen["walking only"] >= 5, seen
     assert seen["one-way footpath"] >= 10 and seen["asymmetric footpath"] >= 5, seen
     assert seen["no pickup or drop-off"] >= 10, seen
+    assert seen["scoped rows"] >= 20 and seen["scoped rule decides"] >= 5, seen

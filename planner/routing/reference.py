@@ -95,6 +95,8 @@ class ReferenceRouter:
         there (the waiting chain)."""
         a = self._a
         keys = a["route_board_rule"]
+        if by_key and not keys:
+            return []
         n = len(self.tt.rule_board_stop) if by_key else self.tt.n_stops
         boardable: list[set[int]] = [set() for _ in range(n)]
         for t in range(self.tt.n_trips):

@@ -1,0 +1,183 @@
+"""transfers.txt rows scoped to routes or trips on the real feeds (issue 17, point 2).
+
+VBB's subset has 9,613 such rows (route to route, types 1 and 2, many between two
+platforms), ÖBB's 587 (trip to trip, types 2 and 3). The rows must be loaded, plans must
+follow them (at U Kurfürstendamm the feed needs 120 s from the U1 to the U9, where the
+stop-level model changes in 0 s), and CSA, RAPTOR and McRAPTOR must agree with the
+networkx reference, which models the same rules, on random queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import zipfile
+from datetime import date
+from functools import cache
+
+import numpy as np
+import pytest
+
+from planner.routing.journeys import TransitLeg, WalkLeg
+from planner.routing.query import Query
+from planner.routing.reference import ReferenceRouter
+from planner.routing.router import Router
+from planner.timetable.compile import compile_timetable
+from planner.timetable.model import Timetable
+from planner.timetable.transfer_rules import SCOPE_COLUMNS
+from tests.shared_data import shared
+from tests.test_engine_properties import without_scoped_rules
+from tests.test_routing_core import check_journey
+
+VBB = ("de-vbb-berlin-subset/gtfs", date(2019, 6, 4), 12)  # path, day, first hour of service
+OEBB = ("at-oebb-2020/OBB.zip", date(2020, 3, 3), 7)
+U1, U9 = "17512_400", "17526_400"  # VBB route ids
+KUDAMM_U1 = ("070201013201", "070201013202")  # U Kurfürstendamm, U1 platforms
+KUDAMM_U9 = ("070201093001", "070201093002")
+
+
+def raw_transfers(relative: str) -> list[dict[str, str]]:
+    path = shared(relative)
+    if path.is_dir():
+        text = (path / "transfers.txt").read_text(encoding="utf-8-sig")
+    else:
+        with zipfile.ZipFile(path) as z:
+            text = z.read("transfers.txt").decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@cache
+def timetable(relative: str, day: date) -> Timetable:
+    return compile_timetable([shared(relative)], day)
+
+
+@pytest.mark.parametrize(("feed", "rows"), [(VBB, 9_613), (OEBB, 587)], ids=["vbb", "oebb"])
+def test_every_scoped_row_is_read_and_those_naming_known_trips_become_rules(
+        feed: tuple[str, date, int], rows: int) -> None:
+    relative, day, _ = feed
+    raw = raw_transfers(relative)
+    scoped = [r for r in raw if any(r.get(c) for c in SCOPE_COLUMNS)]
+    assert len(scoped) == rows  # the issue's count
+    stats = timetable(relative, day).extra["transfer_rule_stats"]
+    assert stats["scoped_rows"] == rows
+    # VBB's 152 trip-scoped rows name trips the subset has no stop_times for
+    named_trip = sum(bool(r.get("from_trip_id")) for r in scoped)
+    unknown = named_trip if relative == VBB[0] else 0
+    assert stats["scoped_unknown_ids"] == unknown
+    assert stats["scoped_rules"] == rows - unknown and stats["rule_entries"] > 0
+
+
+def test_kurfuerstendamm_u1_to_u9_takes_the_feeds_120_seconds() -> None:
+    """Every plan from a U1 stop to a U9 stop that changes at Kurfürstendamm leaves the
+    feed's 120 s; without the scoped rows some plan changes faster (so the rows decide)."""
+    relative, day, hour = VBB
+    rows = [r for r in raw_transfers(relative) if r["from_route_id"] == U1
+            and r["to_route_id"] == U9 and r["from_stop_id"] in KUDAMM_U1]
+    assert {int(r["min_transfer_time"]) for r in rows} == {120}
+    tt = timetable(relative, day)
+    ids = [str(s).split(":", 1)[1] for s in tt.stop_ids]
+    u1 = {ids.index(s) for s in KUDAMM_U1}
+    u9 = {ids.index(s) for s in KUDAMM_U9}
+    lines = [str(x).split(":", 1)[1] for x in tt.line_ids]
+    on = {name: sorted({int(s) for r in range(tt.n_routes) if lines[tt.route_line[r]] == name
+                        for s in tt.route_stops[tt.route_stop_offset[r]:
+                                                tt.route_stop_offset[r + 1]]})
+          for name in (U1, U9)}
+    changes = {"rules": [], "plain": []}
+    for name, tab in (("rules", tt), ("plain", without_scoped_rules(tt))):
+        router = Router(tab)
+        for a in on[U1]:
+            for b in on[U9]:
+                if a in u1 or b in u9:
+                    continue
+                for minute in range(0, 40, 10):
+                    q = Query([(a, 0)], [(b, 0)], tt.time_of(day, hour * 3600 + minute * 60))
+                    for engine in ("csa", "raptor"):
+                        j = router.earliest(q, engine)
+                        if j is None:
+                            continue
+                        legs = [leg for leg in j.legs if isinstance(leg, TransitLeg)]
+                        for x, y in zip(legs, legs[1:], strict=False):
+                            if x.alight_stop in u1 and y.board_stop in u9 and \
+                                    lines[x.line] == U1 and lines[y.line] == U9:
+                                changes[name].append(y.departure - x.arrival)
+    assert changes["rules"], "no plan changes from the U1 to the U9 at Kurfürstendamm"
+    assert min(changes["rules"]) >= 120, changes["rules"]
+    assert min(changes["plain"]) < 120, "the stop-level model would not decide this"
+
+
+def random_pairs(tt: Timetable, n: int, seed: int) -> list[tuple[int, int]]:
+    served = sorted({int(s) for s in tt.route_stops})
+    rng = random.Random(seed)
+    return [tuple(rng.sample(served, 2)) for _ in range(n)]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("feed", [VBB, OEBB], ids=["vbb", "oebb"])
+def test_csa_raptor_and_mcraptor_agree_with_the_reference_on_random_queries(
+        feed: tuple[str, date, int]) -> None:
+    relative, day, hour = feed
+    tt = timetable(relative, day)
+    router, plain = Router(tt), Router(without_scoped_rules(tt))
+    ref = ReferenceRouter(tt, transfer_slack=30)
+    rng = random.Random(7)
+    differences, decided, reached = 0, 0, 0
+    for a, b in random_pairs(tt, 120, 11):
+        dep = tt.time_of(day, hour * 3600 + rng.randint(0, 3600))
+        sources, targets = [(a, 0)], [(b, 0)]
+        q = Query(sources, targets, dep, transfer_slack=30)
+        expected = ref.earliest_arrival(sources, targets, dep)
+        got = [router.arrival(q, "csa"), router.arrival(q, "raptor")]
+        for engine in ("csa", "raptor", "mcraptor"):
+            for j in router.route(q, engine).journeys:
+                check_journey(tt, j, sources, targets, 30)
+        fastest = min((j.arrival for j in router.route(q, "mcraptor").journeys), default=None)
+        differences += any(g != expected for g in [*got, fastest])
+        decided += plain.arrival(q, "csa") != expected
+        reached += expected is not None
+    assert differences == 0
+    assert reached >= 60 and decided >= 3, (reached, decided)
+
+
+def test_a_change_the_scoped_rows_forbid_is_never_planned() -> None:
+    """ÖBB's 16 type-3 rows (8 trip pairs, at two stops) forbid trip-to-trip changes at one stop: no plan between
+    stops of those trips makes them."""
+    relative, day, hour = OEBB
+    tt = timetable(relative, day)
+    trips = [str(t).split(":", 1)[1] for t in tt.gtfs_trip_ids]
+    rows = [r for r in raw_transfers(relative) if r["transfer_type"] == "3"]
+    forbidden = {(r["from_trip_id"], r["to_trip_id"]) for r in rows}
+    assert len(rows) == 16 and forbidden
+    router = Router(tt)
+    seen = 0
+    for t in range(tt.n_trips):
+        if trips[tt.trip_gtfs[t]] not in {f for f, _ in forbidden}:
+            continue
+        route = int(tt.trip_route[t])
+        stops = tt.route_stops[tt.route_stop_offset[route]:tt.route_stop_offset[route + 1]]
+        dep = int(tt.st_dep[tt.trip_st_offset[t]])
+        for b in sorted({int(s) for s in np.unique(tt.route_stops)})[:40]:
+            j = router.earliest(Query([(int(stops[0]), 0)], [(b, 0)], dep), "raptor")
+            if j is None:
+                continue
+            legs = [leg for leg in j.legs if not isinstance(leg, WalkLeg)]
+            for x, y in zip(legs, legs[1:], strict=False):
+                assert isinstance(x, TransitLeg) and isinstance(y, TransitLeg)
+                seen += 1
+                assert (x.gtfs_trip_id.split(":", 1)[1],
+                        y.gtfs_trip_id.split(":", 1)[1]) not in forbidden
+    assert seen > 0
+
+
+def test_each_named_trip_is_alone_in_its_raptor_route() -> None:
+    """The compiler splits RAPTOR routes so that each named trip is its own route: every
+    trip of a route shares the rules' classes."""
+    relative, day, _ = OEBB
+    tt = timetable(relative, day)
+    named = {r[c] for r in raw_transfers(relative)
+             for c in ("from_trip_id", "to_trip_id") if r.get(c)}
+    ids = np.array([str(t).split(":", 1)[1] for t in tt.gtfs_trip_ids])[
+        np.asarray(tt.trip_gtfs)]
+    for r in range(tt.n_routes):
+        members = set(ids[tt.route_trip_offset[r]:tt.route_trip_offset[r + 1]].tolist())
+        assert len(members) == 1 or not (members & named), members
