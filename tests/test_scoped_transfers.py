@@ -19,13 +19,13 @@ from functools import cache
 import numpy as np
 import pytest
 
-from planner.routing.journeys import TransitLeg, WalkLeg
+from planner.routing.journeys import TransitLeg
 from planner.routing.query import Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable
-from planner.timetable.transfer_rules import SCOPE_COLUMNS
+from planner.timetable.transfer_rules import FORBIDDEN, SCOPE_COLUMNS, Rule, resolve
 from tests.shared_data import shared
 from tests.test_engine_properties import without_scoped_rules
 from tests.test_routing_core import check_journey
@@ -139,36 +139,6 @@ def test_csa_raptor_and_mcraptor_agree_with_the_reference_on_random_queries(
     assert reached >= 60 and decided >= 3, (reached, decided)
 
 
-def test_a_change_the_scoped_rows_forbid_is_never_planned() -> None:
-    """ÖBB's 16 type-3 rows (8 trip pairs, at two stops) forbid trip-to-trip changes at one stop: no plan between
-    stops of those trips makes them."""
-    relative, day, hour = OEBB
-    tt = timetable(relative, day)
-    trips = [str(t).split(":", 1)[1] for t in tt.gtfs_trip_ids]
-    rows = [r for r in raw_transfers(relative) if r["transfer_type"] == "3"]
-    forbidden = {(r["from_trip_id"], r["to_trip_id"]) for r in rows}
-    assert len(rows) == 16 and forbidden
-    router = Router(tt)
-    seen = 0
-    for t in range(tt.n_trips):
-        if trips[tt.trip_gtfs[t]] not in {f for f, _ in forbidden}:
-            continue
-        route = int(tt.trip_route[t])
-        stops = tt.route_stops[tt.route_stop_offset[route]:tt.route_stop_offset[route + 1]]
-        dep = int(tt.st_dep[tt.trip_st_offset[t]])
-        for b in sorted({int(s) for s in np.unique(tt.route_stops)})[:40]:
-            j = router.earliest(Query([(int(stops[0]), 0)], [(b, 0)], dep), "raptor")
-            if j is None:
-                continue
-            legs = [leg for leg in j.legs if not isinstance(leg, WalkLeg)]
-            for x, y in zip(legs, legs[1:], strict=False):
-                assert isinstance(x, TransitLeg) and isinstance(y, TransitLeg)
-                seen += 1
-                assert (x.gtfs_trip_id.split(":", 1)[1],
-                        y.gtfs_trip_id.split(":", 1)[1]) not in forbidden
-    assert seen > 0
-
-
 def test_each_named_trip_is_alone_in_its_raptor_route() -> None:
     """The compiler splits RAPTOR routes so that each named trip is its own route: every
     trip of a route shares the rules' classes."""
@@ -181,3 +151,17 @@ def test_each_named_trip_is_alone_in_its_raptor_route() -> None:
     for r in range(tt.n_routes):
         members = set(ids[tt.route_trip_offset[r]:tt.route_trip_offset[r + 1]].tolist())
         assert len(members) == 1 or not (members & named), members
+
+
+def test_the_most_specific_matching_row_decides_and_the_strictest_of_equals() -> None:
+    """GTFS ranks trips over routes over stops; a row that does not match is skipped."""
+    route_row = Rule(0, 0, -1, -1, 3, 4, 300)
+    trip_row = Rule(0, 0, 7, 8, -1, -1, 60)
+    other_trip = Rule(0, 0, 9, 8, -1, -1, FORBIDDEN)
+    co, ci = (7, 3), (8, 4)  # trip 7 of line 3 to trip 8 of line 4
+    assert resolve([route_row, trip_row, other_trip], co, ci, 120) == 60
+    assert resolve([trip_row, route_row], co, ci, 120) == 60
+    assert resolve([route_row], co, ci, 120) == 300
+    assert resolve([route_row], (-1, 3), (-1, 5), 120) == 120  # to another line
+    assert resolve([route_row, Rule(0, 0, -1, -1, 3, 4, FORBIDDEN)], co, ci, 0) == FORBIDDEN
+    assert resolve([Rule(0, 0, -1, -1, 3, -1, 500), route_row], co, ci, 0) == 300

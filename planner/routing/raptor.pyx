@@ -286,10 +286,10 @@ cdef class Raptor:
                     if not pick[base + p] or ws.stop_stamp[s] != prev_mark:
                         continue
                     rt = ready[s]
-                    rpar = ws.ready_par[s]
+                    y = -1  # the board key whose label rt is, if any (parents read on boarding)
                     if rules and ybd[base + p] >= 0 and ws.yready[ybd[base + p]] < rt:
-                        rt = ws.yready[ybd[base + p]]
-                        rpar = ws.yready_par[ybd[base + p]]
+                        y = ybd[base + p]
+                        rt = ws.yready[y]
                     if rt < best:
                         if trip >= 0:
                             if rt > sdep[tst + p]:
@@ -301,7 +301,7 @@ cdef class Raptor:
                             trip = cand
                             tst = tso[trip]
                             board_pos = p
-                            board_par = rpar
+                            board_par = ws.ready_par[s] if y < 0 else ws.yready_par[y]
             # footpath phase: ready labels for round k + 1
             ws.stamp += 1
             stamp = ws.stamp
