@@ -26,7 +26,10 @@ from feeds.gtfs import GtfsData, load_feeds
 from planner.timetable.footpaths import build_footpaths
 from planner.timetable.model import Timetable, date_range, day_offsets
 from planner.timetable.transfer_rules import (
-    build_rule_tables, pattern_scope, read_rules, scoped_mask,
+    build_rule_tables,
+    pattern_scope,
+    read_rules,
+    scoped_mask,
 )
 
 log = logging.getLogger(__name__)

@@ -303,13 +303,13 @@ def change_seconds(tt: object, alight_route_pos: int, board_route_pos: int) -> i
     ``alight_route_pos`` to boarding at ``board_route_pos`` under the scoped rules,
     None if they do not decide it (the stop-level model applies), FORBIDDEN if they
     forbid it. Slow (a scan); for tests and the reference."""
-    alight = getattr(tt, "route_alight_rule")
+    alight = tt.route_alight_rule
     if len(alight) == 0 or alight[alight_route_pos] < 0:
         return None
     x = int(alight[alight_route_pos])
-    y = int(getattr(tt, "route_board_rule")[board_route_pos])
-    off = getattr(tt, "rule_offset")
+    y = int(tt.route_board_rule[board_route_pos])
+    off = tt.rule_offset
     for k in range(int(off[x]), int(off[x + 1])):
-        if int(getattr(tt, "rule_board")[k]) == y:
-            return int(getattr(tt, "rule_time")[k])
+        if int(tt.rule_board[k]) == y:
+            return int(tt.rule_time[k])
     return FORBIDDEN
