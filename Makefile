@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup build run test lint typecheck bench clean browser mutate
+.PHONY: setup build run test lint typecheck bench clean browser proxy mutate
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +27,16 @@ browser:
 	  else echo "note: /usr/bin/chromium missing and not root: widget tests will skip (fail with CI=true)"; fi; \
 	fi
 
+# The reverse-proxy test runs docs/deploy/nginx.conf in front of the server: Debian's
+# nginx-light, installed once as root when missing (like the browser).
+proxy:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light \
+	      && (service nginx stop >/dev/null 2>&1 || true); \
+	  else echo "note: /usr/sbin/nginx missing and not root: the proxy tests will skip (fail with CI=true)"; fi; \
+	fi
+
 run: setup
 	$(VENV)/bin/owl-planner serve
 
@@ -37,7 +47,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck browser
+test: setup lint typecheck browser proxy
 	$(VENV)/bin/pytest -q -rs
 
 # Mutation testing (tests/mutate.py): a fixed list of plausible slips, each applied alone

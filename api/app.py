@@ -16,31 +16,27 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import board
 from api.common import (
     ApiError,
-    decode_cursor,
-    encode_cursor,
-    parse_coordinate,
-    parse_time,
-    stop_place,
 )
-from api.geocode import KIND_NAMES
+from api.limits import ClientRateLimit
+from api.locate import register_locate
+from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
+from api.rentals import register_rentals
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
+from api.stoptimes import register_stoptimes
 from feeds.gtfs import GtfsError
 
 log = logging.getLogger(__name__)
@@ -116,10 +112,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_age=3600)
 
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
+    app.add_middleware(ClientRateLimit, rate_per_minute=settings.client_rate_per_minute,
+                       burst=settings.client_burst,
+                       trusted_proxies=settings.trusted_proxies)
 
     _register_errors(app)
-    _register_geocoding(app, rt)
-    _register_stoptimes(app, rt, settings)
+    register_locate(app, rt)
+    register_stoptimes(app, rt)
+    register_maps(app, rt)
+    register_rentals(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
     _register_widget(app)
@@ -132,7 +133,9 @@ def _register_errors(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.message, exc.parameter)
+        response = _error(exc.status, exc.message, exc.parameter)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -149,109 +152,6 @@ def _register_errors(app: FastAPI) -> None:
     @app.exception_handler(GtfsError)
     async def gtfs_error(_: Request, exc: GtfsError) -> JSONResponse:
         return _error(503, f"timetable data unusable: {exc}")
-
-
-def _register_geocoding(app: FastAPI, rt: Runtime) -> None:
-    @app.get("/api/v1/geocode", tags=["geocode"], summary="Stop search by name")
-    async def geocode(
-        text: Annotated[str, Query(min_length=1, max_length=200,
-                                   description="name or part of it, any case, umlauts "
-                                               "optional (\"guetersloh\")")],
-        limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    ) -> list[dict[str, Any]]:
-        def work() -> list[dict[str, Any]]:
-            prepared, _ = rt.prepared_for(None)
-            out = []
-            for m in prepared.search.search(text, limit):
-                place = stop_place(prepared, m.stop)
-                out.append({"type": "STOP", "id": place["stopId"], "name": place["name"],
-                            "lat": place["lat"], "lon": place["lon"],
-                            "score": round(m.score, 3), "match": KIND_NAMES[m.kind],
-                            "hasService": bool(prepared.search.served[m.stop])})
-            return out
-
-        return await rt.run(work)
-
-    @app.get("/api/v1/reverse-geocode", tags=["geocode"], summary="Nearest stops")
-    async def reverse_geocode(
-        place: Annotated[str, Query(description="lat,lon")],
-        limit: Annotated[int, Query(ge=1, le=50)] = 10,
-        radius: Annotated[float, Query(gt=0, le=50_000, description="metres")] = 5000.0,
-    ) -> list[dict[str, Any]]:
-        coordinate = parse_coordinate(place, "place")
-        if coordinate is None:
-            raise ApiError(400, f"place: expected 'lat,lon', got {place!r}", "place")
-        lat, lon = coordinate
-
-        def work() -> list[dict[str, Any]]:
-            prepared, _ = rt.prepared_for(None)
-            out = []
-            for stop, dist in prepared.stop_index.within(lat, lon, radius)[:limit]:
-                p = stop_place(prepared, stop)
-                out.append({"type": "STOP", "id": p["stopId"], "name": p["name"],
-                            "lat": p["lat"], "lon": p["lon"], "distance": round(dist, 1)})
-            return out
-
-        return await rt.run(work)
-
-
-def _register_stoptimes(app: FastAPI, rt: Runtime, settings: Settings) -> None:
-    """The departure board; ``settings`` bounds ``n`` in the schema."""
-
-    @app.get("/api/v1/stoptimes", tags=["timetable"],
-             summary="Departures (or arrivals) at a stop and its platforms")
-    async def stoptimes(  # camelCase parameters: MOTIS's names
-        stopId: Annotated[str, Query(min_length=1, max_length=200,
-                                     examples=["de-db-fv-2026:347953"])],
-        time: Annotated[str | None, Query(description="ISO 8601; default now")] = None,
-        n: Annotated[int, Query(ge=1, le=settings.max_stoptimes)] = 10,
-        arriveBy: bool = False,
-        pageCursor: str | None = None,
-    ) -> dict[str, Any]:
-        zone = rt.store.timezone()
-        moment = parse_time(time, "time", zone)
-        cursor = decode_cursor(pageCursor) if pageCursor else None
-        if cursor is not None:
-            try:
-                moment = datetime.fromtimestamp(float(cursor["t"]), ZoneInfo(zone))
-                arrive = bool(cursor["arriveBy"])
-                direction = str(cursor["dir"])
-                anchor = int(cursor["trip"])
-            except (KeyError, TypeError, ValueError):
-                raise ApiError(400, "pageCursor: not a cursor returned by this server",
-                               "pageCursor") from None
-        else:
-            arrive, direction, anchor = arriveBy, "later", -1
-
-        def work() -> dict[str, Any]:
-            prepared, when = rt.prepared_for(moment)
-            try:
-                stop = prepared.resolve_stop(stopId)
-            except KeyError:
-                raise ApiError(404, f"stopId: unknown stop id {stopId!r}", "stopId") from None
-            tt = prepared.tt
-            t = int(when.timestamp()) - tt.t0
-            times, trips, stops = board.board_events(prepared, prepared.group(stop), arrive)
-            if direction == "earlier":
-                pos = board.select(times, trips, None, (t, anchor if anchor >= 0 else 0), n)
-            elif cursor is None and arrive:
-                pos = board.select(times, trips, None, (t + 1, 0), n)
-            else:
-                pos = board.select(times, trips, (t, anchor), None, n)
-            items = [board.stop_time_json(prepared, int(times[i]), int(trips[i]),
-                                          int(stops[i]), arrive) for i in pos]
-            out: dict[str, Any] = {"place": stop_place(prepared, stop), "stopTimes": items}
-            if len(pos):
-                first, last = int(pos[0]), int(pos[-1])
-                out["previousPageCursor"] = encode_cursor(
-                    {"t": int(times[first]) + tt.t0, "trip": int(trips[first]),
-                     "dir": "earlier", "arriveBy": arrive})
-                out["nextPageCursor"] = encode_cursor(
-                    {"t": int(times[last]) + tt.t0, "trip": int(trips[last]),
-                     "dir": "later", "arriveBy": arrive})
-            return out
-
-        return await rt.run(work)
 
 
 def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:

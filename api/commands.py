@@ -61,14 +61,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"owl-planner: serving {', '.join(str(p) for p in store.feedset.paths)} "
           f"on http://{args.host}:{args.port} (docs at /docs); default day {day}"
           + (f" ({note})" if note else ""), file=sys.stderr)
+    # What uvicorn itself bounds (docs/PRODUCTION.md: what the reverse proxy must add):
+    # the h11 parser refuses headers beyond max_header_bytes (httptools has no limit, a
+    # 50 MB header was read whole), connections beyond max_connections get 503.
+    server = {"host": args.host, "port": args.port, "log_level": args.log_level,
+              "http": "h11", "h11_max_incomplete_event_size": settings.max_header_bytes,
+              "limit_concurrency": settings.max_connections,
+              "timeout_keep_alive": settings.keep_alive_timeout,
+              "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None}
     if args.workers > 1:
-        uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level)
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **server)
     else:
         from api.app import create_app  # see above: only serve needs the app
 
-        uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                    log_level=args.log_level)
+        uvicorn.run(create_app(settings), **server)
     return 0
 
 

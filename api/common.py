@@ -18,11 +18,13 @@ from planner.timetable.model import Timetable
 class ApiError(Exception):
     """An error the client caused (or a limit it hit); becomes ``{"error": message}``."""
 
-    def __init__(self, status: int, message: str, parameter: str | None = None) -> None:
+    def __init__(self, status: int, message: str, parameter: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.parameter = parameter
+        self.headers = headers or {}  # e.g. Retry-After on 429 and 503
 
 
 _NUM = r"\s*([-+]?\d+(?:\.\d+)?)\s*"
@@ -110,9 +112,66 @@ def route_fields(tt: Timetable, line: int) -> dict[str, object]:
     }
 
 
+def display_name(tt: Timetable, gtfs_trip: int) -> str:
+    """The line label riders see: the route's short name ("ICE 10", "RE 6"), else the
+    trip's short name, else the route's long name (nigiri's order for GTFS)."""
+    line = int(tt.gtfs_trip_line[gtfs_trip])
+    for text in (tt.line_short_name[line], tt.gtfs_trip_short_name[gtfs_trip],
+                 tt.line_long_name[line]):
+        if str(text):
+            return str(text)
+    return ""
+
+
+def trip_fields(tt: Timetable, gtfs_trip: int, version: int,
+                last_stop: int | None = None) -> dict[str, object]:
+    """What a MOTIS leg and a stop time both say about their trip, line and agency.
+
+    ``headsign``: the GTFS trip_headsign, else the name of the trip's ``last_stop``
+    (nigiri's fallback; the DB feeds have no headsigns at all).
+
+    Without realtime data a trip is never cancelled and has no realtime times; GTFS has
+    no reservation field, so MOTIS's default for it, ``NONE``, applies. Before v4 MOTIS
+    sends the display name as ``routeShortName``."""
+    line = int(tt.gtfs_trip_line[gtfs_trip])
+    label = display_name(tt, gtfs_trip)
+    headsign = str(tt.gtfs_trip_headsign[gtfs_trip])
+    if not headsign and last_stop is not None:
+        headsign = str(tt.stop_names[last_stop])
+    out: dict[str, object] = {
+        "headsign": headsign,
+        "agencyId": str(tt.line_agency_id[line]),
+        "agencyName": str(tt.line_agency_name[line]),
+        "agencyUrl": str(tt.line_agency_url[line]),
+        **route_fields(tt, line),
+        "routeUrl": str(tt.line_url[line]),
+        "directionId": "1" if int(tt.gtfs_trip_direction[gtfs_trip]) == 1 else "0",
+        "tripId": str(tt.gtfs_trip_ids[gtfs_trip]),
+        "tripShortName": str(tt.gtfs_trip_short_name[gtfs_trip]),
+        "bikesAllowed": int(tt.gtfs_trip_bikes[gtfs_trip]) == 1,
+        "wheelchairAccessible": ("ACCESSIBLE" if int(tt.gtfs_trip_wheelchair[gtfs_trip]) == 1
+                                 else "NOT_ACCESSIBLE"),
+        "reservation": "NONE",
+        "source": trip_source(tt, gtfs_trip),
+    }
+    if version >= 4:
+        out["displayName"] = label
+    else:
+        out["routeShortName"] = label
+    return out
+
+
+def trip_source(tt: Timetable, gtfs_trip: int) -> str:
+    """``feed/trips.txt:line`` of a trip (MOTIS: "filename and line number")."""
+    feed = str(tt.gtfs_trip_ids[gtfs_trip]).split(":", 1)[0]
+    return f"{feed}/trips.txt:{int(tt.gtfs_trip_source_line[gtfs_trip])}"
+
+
 # --- places and cursors -------------------------------------------------------------------
 
 def stop_place(prepared: Prepared, stop: int, **times: object) -> dict[str, object]:
+    """A stop as MOTIS's ``Place`` up to v5; ``times`` (arrival, scheduledDeparture,
+    pickupType...) are added where not None. v6 and later: :func:`versioned_level`."""
     base = prepared.place_cache.get(stop)
     if base is None:
         base = prepared.place_cache[stop] = _stop_place(prepared, stop)
@@ -123,6 +182,9 @@ def stop_place(prepared: Prepared, stop: int, **times: object) -> dict[str, obje
 
 
 def _stop_place(prepared: Prepared, stop: int) -> dict[str, object]:
+    """As MOTIS's ``to_place`` of a timetable location: ``track`` and ``scheduledTrack``
+    from ``platform_code`` (equal until realtime exists), ``stopCode`` and ``description``
+    only when the feed has them, ``tz`` the stop's zone."""
     tt = prepared.tt
     out: dict[str, object] = {
         "name": str(tt.stop_names[stop]),
@@ -130,19 +192,40 @@ def _stop_place(prepared: Prepared, stop: int) -> dict[str, object]:
         "lat": _finite(tt.stop_lat[stop]),
         "lon": _finite(tt.stop_lon[stop]),
         "level": 0,
+        "tz": str(tt.stop_tz[stop]),
         "vertexType": "TRANSIT",
     }
     parent = int(tt.stop_parent[stop])
     if parent >= 0:
         out["parentId"] = str(tt.stop_ids[parent])
+    track = str(tt.stop_platform_code[stop])
+    if track:
+        out["scheduledTrack"] = out["track"] = track
+    for key, column in (("stopCode", tt.stop_code), ("description", tt.stop_desc)):
+        if str(column[stop]):
+            out[key] = str(column[stop])
     return out
 
 
 def coord_place(lat: float, lon: float, name: str, **times: object) -> dict[str, object]:
+    """A coordinate as MOTIS's ``Place`` up to v5 (``vertexType`` NORMAL); ``tz`` is
+    one of the optional ``times`` fields here."""
     out: dict[str, object] = {"name": name, "lat": lat, "lon": lon, "level": 0,
                               "vertexType": "NORMAL"}
     out.update({k: v for k, v in times.items() if v is not None})
     return out
+
+
+#: From this API version on, MOTIS leaves ``level`` out when it is unknown (it is only
+#: known from OSM platform matching, which this server does not do); before, it sends 0.
+LEVEL_UNSET_FROM = 6
+
+
+def versioned_level(place: dict[str, object], version: int) -> dict[str, object]:
+    """``place`` (changed in place) as API ``version`` sends it."""
+    if version >= LEVEL_UNSET_FROM:
+        place.pop("level", None)
+    return place
 
 
 def _finite(x: float) -> float | None:

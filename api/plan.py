@@ -62,7 +62,7 @@ from planner.multimodal.search import (
 )
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
 from planner.routing.journeys import TransitLeg, leave_time
-from planner.routing.modes import TRANSIT_FILTERS, mode_of_route_type, route_mask
+from planner.routing.modes import TRANSIT_FILTERS, route_mask
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
 
@@ -180,7 +180,7 @@ class ItineraryBuilder:
         points, n_points, distance = self.geometry(leg)
         dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
         return {
-            "mode": mode_of_route_type(int(tt.line_type[line])),
+            "mode": self.p.line_modes[line],
             "from": stop_place(self.p, leg.board_stop, departure=dep, scheduledDeparture=dep),
             "to": stop_place(self.p, leg.alight_stop, arrival=arr, scheduledArrival=arr),
             "startTime": dep, "endTime": arr,

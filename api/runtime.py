@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from api.cache import RedisCache, make_cache
 from api.common import ApiError
+from api.limits import CLIENT, SearchGate
 from api.metrics import Metrics
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
@@ -37,6 +38,10 @@ class Runtime:
                                 on_error=self.metrics.cache_errors.inc)
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
                                        thread_name_prefix="owl-search")
+        threads = max(1, settings.search_threads)
+        self.gate = SearchGate(capacity=settings.search_queue or 4 * threads,
+                               per_client=settings.client_searches or max(1, threads // 2),
+                               retry_seconds=settings.search_deadline)
         self.started = time.time()
         self.store.on_swap.append(self._on_swap)
         #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
@@ -47,13 +52,29 @@ class Runtime:
         self.metrics.swaps.inc()
 
     async def run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone)."""
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, fn)
+        """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone).
+        Admitted by :attr:`gate` first: a full pool or a client over its share is refused
+        at once with ``Retry-After``, and the search counts until its thread is done."""
+        client = CLIENT.get()
+        self.gate.admit(client)
+
+        def charged() -> T:
+            try:
+                return fn()
+            finally:
+                self.gate.release(client)
+
+        try:
+            job = self.pool.submit(charged)
+        except BaseException:
+            self.gate.release(client)
+            raise
+        future = asyncio.wrap_future(job)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.settings.search_deadline)
         except TimeoutError:
-            future.cancel()  # only helps while it still waits in the queue
+            if job.cancel():  # still waiting for a thread: it never runs
+                self.gate.release(client)
             self.metrics.deadline.inc()
             raise ApiError(503, f"the search did not finish within the "
                                 f"{self.settings.search_deadline:g} s deadline; narrow the "
@@ -85,6 +106,10 @@ class Runtime:
         age = time.time() - fs.published_at
         update_status = read_update_status(Path(s.data_dir)) if s.data_dir else None
         out: dict[str, Any] = {
+            # MOTIS's HealthResponse: whether realtime (none is read) and GBFS updates
+            # were consumed at least once.
+            "rt": False,
+            "gbfs": any(f.last_success is not None for f in self.sharing.feeds),
             "status": "ok",
             "timetable": {
                 "feedVersion": fs.version,

@@ -36,9 +36,29 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     search_deadline: float = 5.0  # seconds per request before 503
     search_threads: int = 4
+    #: Searches admitted at once, running or waiting for a thread (0: 4 per thread);
+    #: beyond, 503 with Retry-After at once (api.limits.SearchGate).
+    search_queue: int = 0
+    #: Searches one client may have admitted at once (0: half the threads, at least 1).
+    client_searches: int = 0
+    #: Requests per minute per client on /api/ (0: no limit), with bursts of client_burst.
+    client_rate_per_minute: float = 600.0
+    client_burst: float = 60.0
+    #: Peers whose X-Forwarded-For names the client (the reverse proxy in front).
+    trusted_proxies: tuple[str, ...] = ()
+    #: Search-size budget of one plan (api.limits.request_cost; 0: none): 5 by default
+    #: parameters, 240 for a 6 h window x 10 itineraries x 1 h walks.
+    max_request_cost: float = 120.0
+    #: uvicorn: bytes of one request's headers, open connections, idle keep-alive seconds.
+    max_header_bytes: int = 32 * 1024
+    max_connections: int = 1000
+    keep_alive_timeout: float = 5.0
     max_search_window: int = 6 * 3600
     max_itineraries: int = 10
     max_stoptimes: int = 100
+    #: MOTIS's limits: ``many`` places of one-to-many, ``maxTravelTime`` of one-to-all.
+    max_one_to_many: int = 128
+    max_one_to_all_minutes: int = 90
     max_walk_seconds: int = 3600
     stale_after: float = 7 * 86400.0  # data older than this is marked stale in health
     reload_interval: float = 10.0  # seconds between checks of the published pointer
@@ -79,9 +99,20 @@ _ENV: dict[str, str] = {
     "cors_origins": "OWL_CORS_ORIGINS",
     "search_deadline": "OWL_SEARCH_DEADLINE",
     "search_threads": "OWL_SEARCH_THREADS",
+    "search_queue": "OWL_SEARCH_QUEUE",
+    "client_searches": "OWL_CLIENT_SEARCHES",
+    "client_rate_per_minute": "OWL_CLIENT_RATE_PER_MINUTE",
+    "client_burst": "OWL_CLIENT_BURST",
+    "trusted_proxies": "OWL_TRUSTED_PROXIES",
+    "max_request_cost": "OWL_MAX_REQUEST_COST",
+    "max_header_bytes": "OWL_MAX_HEADER_BYTES",
+    "max_connections": "OWL_MAX_CONNECTIONS",
+    "keep_alive_timeout": "OWL_KEEP_ALIVE_TIMEOUT",
     "max_search_window": "OWL_MAX_SEARCH_WINDOW",
     "max_itineraries": "OWL_MAX_ITINERARIES",
     "max_stoptimes": "OWL_MAX_STOPTIMES",
+    "max_one_to_many": "OWL_MAX_ONE_TO_MANY",
+    "max_one_to_all_minutes": "OWL_MAX_ONE_TO_ALL_MINUTES",
     "max_walk_seconds": "OWL_MAX_WALK_SECONDS",
     "stale_after": "OWL_STALE_AFTER",
     "reload_interval": "OWL_RELOAD_INTERVAL",

@@ -270,6 +270,7 @@ class SharingManager:
                 "lastSuccess": iso_utc(last),
                 "ageSeconds": None if last is None else round(now - last, 1),
                 "lastError": feed.last_error,
+                "skippedRecords": feed.skipped,
                 "stale": stale,
                 "maxAgeSeconds": feed.max_age,
                 "vehicles": 0 if stale else len(feed.usable_vehicles(now)),

@@ -78,16 +78,7 @@ def download(source: GtfsSource, folder: Path, cfg: FeedConfig, force: bool = Fa
     """
     folder.mkdir(parents=True, exist_ok=True)
     current = folder / f"{source.name}.zip"
-    meta_path = folder / f"{source.name}.meta.json"
-    meta: dict[str, object] = {}
-    if meta_path.exists() and current.exists():
-        meta = json.loads(meta_path.read_text())
-    headers = {"User-Agent": "owl-planner-update/1.0"}
-    if not force and meta:
-        if meta.get("etag"):
-            headers["If-None-Match"] = str(meta["etag"])
-        if meta.get("last_modified"):
-            headers["If-Modified-Since"] = str(meta["last_modified"])
+    meta, headers = _conditional(folder, source, force)
     if source.url.startswith("file:") or "://" not in source.url:
         local = Path(source.url.removeprefix("file:"))
         if not local.exists():
@@ -99,37 +90,84 @@ def download(source: GtfsSource, folder: Path, cfg: FeedConfig, force: bool = Fa
                                                                  usegmt=True)})
     own = client is None
     client = client or httpx.Client(timeout=cfg.timeout, follow_redirects=True)
+    part = folder / f"{source.name}.zip.part"
+    # httpx's timeout bounds each read, so a server sending a byte every few seconds
+    # would never time out: the deadline bounds the whole download, retries included.
+    deadline = time.monotonic() + cfg.deadline
     last_error = ""
     try:
         for attempt in range(cfg.retries + 1):
             if attempt:
-                time.sleep(cfg.backoff * 2 ** (attempt - 1))
+                time.sleep(min(cfg.backoff * 2 ** (attempt - 1),
+                               max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                break
             try:
-                part = folder / f"{source.name}.zip.part"
-                with client.stream("GET", source.url, headers=headers) as r:
-                    if r.status_code == 304:
-                        log.info("%s: not modified", source.name)
-                        return Download(current, False, meta)
-                    if r.status_code >= 500:
-                        last_error = f"HTTP {r.status_code} from {source.url}"
-                        continue
-                    if r.status_code >= 400:
-                        raise UpdateError(f"{source.name}: HTTP {r.status_code} from {source.url}")
-                    with part.open("wb") as out:
-                        for chunk in r.iter_bytes(1 << 20):
-                            out.write(chunk)
-                    new_meta = {"url": source.url, "fetched_at": time.time(),
-                                "etag": r.headers.get("etag", ""),
-                                "last_modified": r.headers.get("last-modified", "")}
-                    return Download(part, True, new_meta)
+                got = _get(client, source, headers, part, deadline)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("%s: attempt %d failed: %s", source.name, attempt + 1, last_error)
+                continue
+            if got is None:
+                log.info("%s: not modified", source.name)
+                return Download(current, False, meta)
+            if isinstance(got, str):
+                last_error = got
+                continue
+            return Download(part, True, got)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     finally:
         if own:
             client.close()
+    part.unlink(missing_ok=True)
+    if time.monotonic() >= deadline:
+        raise UpdateError(f"{source.name}: download not finished within the "
+                          f"{cfg.deadline:g} s deadline ({last_error or 'too slow'})")
     raise UpdateError(f"{source.name}: download failed after {cfg.retries + 1} attempts "
                       f"({last_error})")
+
+
+def _conditional(folder: Path, source: GtfsSource,
+                 force: bool) -> tuple[dict[str, object], dict[str, str]]:
+    """The last good download's metadata and the request headers that ask for a newer
+    file only (none with ``force``)."""
+    meta_path = folder / f"{source.name}.meta.json"
+    meta: dict[str, object] = {}
+    if meta_path.exists() and (folder / f"{source.name}.zip").exists():
+        meta = json.loads(meta_path.read_text())
+    headers = {"User-Agent": "owl-planner-update/1.0"}
+    if not force and meta:
+        if meta.get("etag"):
+            headers["If-None-Match"] = str(meta["etag"])
+        if meta.get("last_modified"):
+            headers["If-Modified-Since"] = str(meta["last_modified"])
+    return meta, headers
+
+
+def _get(client: httpx.Client, source: GtfsSource, headers: dict[str, str], part: Path,
+         deadline: float) -> dict[str, object] | str | None:
+    """One GET into ``part``: its metadata, None for 304, or a retryable error (5xx, the
+    deadline passed mid-body; ``part`` is then removed). 4xx raises at once."""
+    with client.stream("GET", source.url, headers=headers) as r:
+        if r.status_code == 304:
+            return None
+        if r.status_code >= 500:
+            return f"HTTP {r.status_code} from {source.url}"
+        if r.status_code >= 400:
+            raise UpdateError(f"{source.name}: HTTP {r.status_code} from {source.url}")
+        with part.open("wb") as out:
+            for chunk in r.iter_bytes():  # as it arrives, so the deadline is seen
+                out.write(chunk)
+                if time.monotonic() >= deadline:
+                    break
+            else:
+                return {"url": source.url, "fetched_at": time.time(),
+                        "etag": r.headers.get("etag", ""),
+                        "last_modified": r.headers.get("last-modified", "")}
+    part.unlink(missing_ok=True)
+    return f"stopped after {part.name} took longer than the deadline"
 
 
 # --- clipping ---------------------------------------------------------------------------
@@ -148,7 +186,16 @@ def _rows(zf: zipfile.ZipFile, name: str) -> tuple[list[str], Iterator[list[str]
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return None
-    return header, reader
+    return header, _padded(reader, len(header))
+
+
+def _padded(reader: Iterator[list[str]], width: int) -> Iterator[list[str]]:
+    """Rows without blank lines, short rows padded to the header (real feeds have both:
+    BART's routes.txt crashed the clipper with an IndexError)."""
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        yield row + [""] * (width - len(row)) if len(row) < width else row
 
 
 def _table(zf: zipfile.ZipFile, name: str) -> tuple[list[str], list[list[str]]] | None:
@@ -195,23 +242,37 @@ def _stops_inside(header: list[str], rows: list[list[str]],
     return inside
 
 
-def _trips_with_two_stops(src: Path, zf: zipfile.ZipFile, inside: set[str]) -> set[str]:
-    """Pass 1 over stop_times: the trips that keep at least two stops (a ride)."""
+def _stop_times(src: Path, zf: zipfile.ZipFile) -> Iterator[tuple[str, str]]:
+    """One streamed pass over stop_times: (trip_id, stop_id) per row."""
     got = _rows(zf, "stop_times.txt")
     if got is None:
         raise GtfsError(str(src), ["required file missing or empty: stop_times.txt"])
     sh, reader = got
     s_trip, s_stop = sh.index("trip_id"), sh.index("stop_id")
-    per_trip: dict[str, int] = {}
-    for r in reader:
-        if len(r) > s_stop and r[s_stop] in inside:
-            per_trip[r[s_trip]] = per_trip.get(r[s_trip], 0) + 1
-    return {t for t, n in per_trip.items() if n >= 2}
+    return ((r[s_trip], r[s_stop]) for r in reader)
 
 
-def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter, keep_trips: set[str],
-                      inside: set[str]) -> set[str]:
-    """Pass 2: stop_times of kept trips at kept stops; returns the stops they use."""
+def _trips_to_keep(src: Path, zf: zipfile.ZipFile, inside: set[str],
+                   station: dict[str, str]) -> set[str]:
+    """The trips that stop inside the region, and those linking two stations they reach
+    (Bielefeld -> Hannover, a train not stopping in OWL to Kassel, on to Paderborn: one
+    ride outside the region is kept; journeys with two in a row outside are not).
+    Three streamed passes over stop_times; only id sets are held."""
+    serving = {t for t, s in _stop_times(src, zf) if s in inside}
+    reached = {station.get(s, s) for t, s in _stop_times(src, zf) if t in serving}
+    seen: dict[str, set[str]] = {}
+    for t, s in _stop_times(src, zf):
+        if t not in serving:
+            at = station.get(s, s)
+            if at in reached:
+                seen.setdefault(t, set()).add(at)
+    return serving | {t for t, at in seen.items() if len(at) >= 2}
+
+
+def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter,
+                      keep_trips: set[str]) -> set[str]:
+    """Pass 2: every stop time of the kept trips, outside stops included (a journey
+    between two OWL stations may ride through Hamm or Hannover); returns their stops."""
     got = _rows(zf, "stop_times.txt")
     assert got is not None  # pass 1 read it
     sh, reader = got
@@ -220,7 +281,7 @@ def _write_stop_times(zf: zipfile.ZipFile, write: _MemberWriter, keep_trips: set
 
     def st_rows() -> Iterator[list[str]]:
         for r in reader:
-            if len(r) > s_stop and r[s_trip] in keep_trips and r[s_stop] in inside:
+            if r[s_trip] in keep_trips:
                 used_stops.add(r[s_stop])
                 yield r
 
@@ -283,8 +344,8 @@ def _write_transfers(zf: zipfile.ZipFile, write: _MemberWriter, kept_stops: set[
 
 
 def clip_feed(src: Path, dst: Path, bbox: BBox) -> dict[str, int]:
-    """Keep stops inside ``bbox`` (plus their parent stations), stop_times at kept stops,
-    trips with at least two of them, and everything those reference."""
+    """Keep the trips of :func:`_trips_to_keep` with all their stops (and their parent
+    stations), and everything those reference: clipping must not cut journeys."""
     with zipfile.ZipFile(src) as zf:
         stops = _table(zf, "stops.txt")
         if stops is None:
@@ -293,12 +354,13 @@ def clip_feed(src: Path, dst: Path, bbox: BBox) -> dict[str, int]:
         i_id = h.index("stop_id")
         i_par = h.index("parent_station") if "parent_station" in h else -1
         inside = _stops_inside(h, rows, bbox)
-        keep_trips = _trips_with_two_stops(src, zf, inside)
+        station = {r[i_id]: r[i_par] for r in rows if i_par >= 0 and r[i_par]}
+        keep_trips = _trips_to_keep(src, zf, inside, station)
 
         dst.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as out:
             write = _MemberWriter(out)
-            used_stops = _write_stop_times(zf, write, keep_trips, inside)
+            used_stops = _write_stop_times(zf, write, keep_trips)
             routes_used, services, shapes_used = _write_trips(zf, write, keep_trips)
             parents = {r[i_par] for r in rows if i_par >= 0 and r[i_id] in used_stops
                        and r[i_par]}
@@ -382,11 +444,17 @@ def _fetch(cfg: FeedConfig, downloads: Path, sources: list[GtfsSource], force: b
            client: httpx.Client | None) -> dict[str, Download]:
     """Download ``sources``; every other configured source uses its last good download."""
     fetched: dict[str, Download] = {}
-    for s in sources:
-        d = download(s, downloads, cfg, force=force, client=client)
-        if d.changed:
-            load_feeds([d.path])  # GtfsError: the new file never replaces the old one
-        fetched[s.name] = d
+    try:
+        for s in sources:
+            d = download(s, downloads, cfg, force=force, client=client)
+            fetched[s.name] = d
+            if d.changed:
+                load_feeds([d.path])  # GtfsError: the new file never replaces the old one
+    except BaseException:  # nothing of a failed update stays behind
+        for d in fetched.values():
+            if d.path.suffix == ".part":
+                d.path.unlink(missing_ok=True)
+        raise
     for s in cfg.gtfs:
         if s.name not in fetched:
             prev = downloads / f"{s.name}.zip"

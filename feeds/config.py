@@ -60,7 +60,8 @@ class FeedConfig:
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     gtfs: tuple[GtfsSource, ...] = ()
     gbfs: tuple[GbfsSource, ...] = ()
-    timeout: float = 60.0  # [download]: seconds per request
+    timeout: float = 60.0  # [download]: seconds per network read (httpx's timeout)
+    deadline: float = 900.0  # seconds for one source's whole download, retries included
     retries: int = 3  # on connect errors, timeouts and 5xx
     backoff: float = 2.0  # seconds, doubled per retry
 
@@ -86,7 +87,8 @@ def load_feed_config(path: str | Path) -> FeedConfig:
     data = read_toml(p)
     where = _Where(p)
     region = where.table(data, "region", {"name", "bbox"})
-    download = where.table(data, "download", {"timeout", "retries", "backoff"})
+    download = where.table(data, "download", {"timeout", "deadline", "retries",
+                                                  "backoff"})
     return FeedConfig(
         path=p,
         region=where.text(region, "region.name", ""),
@@ -94,6 +96,7 @@ def load_feed_config(path: str | Path) -> FeedConfig:
         gtfs=tuple(where.gtfs(i, e) for i, e in enumerate(where.entries(data, "gtfs"), 1)),
         gbfs=tuple(where.gbfs(i, e) for i, e in enumerate(where.entries(data, "gbfs"), 1)),
         timeout=where.number(download, "download.timeout", 60.0, positive=True),
+        deadline=where.number(download, "download.deadline", 900.0, positive=True),
         retries=int(where.number(download, "download.retries", 3, integer=True)),
         backoff=where.number(download, "download.backoff", 2.0),
     )

@@ -11,8 +11,9 @@ Why it is built like this:
   fetch is older than ``max_age`` are dropped from ``usable_stations()`` /
   ``usable_vehicles()``: offering no bike is better than offering a phantom one.
 * GBFS 1.x (no ``version`` field), 2.x and 3.0 are normalised into the same dataclasses.
-  Broken records (no id, no coordinates) are skipped with a warning; a broken file
-  structure rejects the whole file.
+  Broken records (no id, no coordinates, a count that is NaN or negative, a rental link
+  that is not http(s) or the app's own) are skipped one by one and counted by reason
+  (``FileStatus.skipped``, in health); only a broken file structure rejects the file.
 * URL resolution. Mirrored feeds list the operator's URLs and OTP test fixtures list
   ``file:src/test/resources/...`` URLs. With ``resolve="auto"`` a listed URL that is not
   http(s), or that cannot be fetched (connect error, timeout, 404), is replaced by the
@@ -28,8 +29,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -183,6 +187,29 @@ def _in_polygon(polygon: Polygon, x: float, y: float) -> bool:
 # --- parsing (one function per file; raise GbfsError on structural problems) ------------
 
 
+#: Records skipped while parsing one file: reason -> count (shown in health).
+Skips = Counter[str]
+
+
+def _skip(skips: Skips | None, reason: str, example: object) -> None:
+    """Count a skipped record; the first of each reason is logged as its example."""
+    if skips is not None:
+        skips[reason] += 1
+    first = skips is None or skips[reason] == 1
+    log.log(logging.WARNING if first else logging.DEBUG, "GBFS record skipped (%s): %s",
+            reason, example)
+
+
+def _count(value: Any) -> int | None:
+    """A non-negative whole count, or None: NaN, infinities, negatives, text and booleans
+    are not counts (json reads NaN and Infinity as floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
 def _require(cond: bool, msg: str) -> None:
     if not cond:
         raise GbfsError(msg)
@@ -245,8 +272,36 @@ def _coords(rec: dict[str, Any]) -> tuple[float, float] | None:
     return lat, lon
 
 
-def _uris(value: Any) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+#: ``android``/``ios`` rental URIs may use the operator app's own scheme (the spec's
+#: ``com.abcrental.android://...``, Oslo's real ``oslobysykkel://stations/2351``); these
+#: schemes run code or read local data in a browser and never pass, nor does anything
+#: but http(s) as a ``web`` link.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*", re.IGNORECASE)
+_UNSAFE_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "blob", "about",
+                             "filesystem", "view-source", "jar", "ms-appx"})
+
+
+def _safe_uri(key: str, uri: str) -> bool:
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return bool(parts.netloc)
+    return (key in ("android", "ios") and bool(_SCHEME.fullmatch(scheme))
+            and scheme not in _UNSAFE_SCHEMES)
+
+
+def _uris(value: Any, skips: Skips | None = None) -> dict[str, str]:
+    """``rental_uris`` with only the links the spec allows: ``web`` http(s); ``android``
+    and ``ios`` http(s) or the app's own scheme."""
+    if not isinstance(value, dict):
+        return {}
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, str) and _safe_uri(str(k), v.strip()):
+            out[str(k)] = v.strip()
+        else:
+            _skip(skips, f"rental_uris.{k}: not an http(s) or app link", v)
+    return out
 
 
 def parse_manifest(payload: Any, language: str | None = None) -> tuple[str, dict[str, str]]:
@@ -307,23 +362,23 @@ def parse_vehicle_types(payload: Any, language: str | None = None) -> dict[str, 
     return types
 
 
-def parse_station_information(payload: Any, language: str | None = None) -> dict[str, Station]:
+def parse_station_information(payload: Any, language: str | None = None,
+                              skips: Skips | None = None) -> dict[str, Station]:
     stations: dict[str, Station] = {}
     for rec in _records(payload, "stations"):
         sid = rec.get("station_id")
         name = _text(rec.get("name"), language)
         if sid in (None, ""):
-            log.warning("GBFS station %r without station_id skipped", name)
+            _skip(skips, "station without station_id", name)
             continue
         xy = _coords(rec)
         if xy is None:
-            log.warning("GBFS station %s (%r) without valid coordinates skipped", sid, name)
+            _skip(skips, "station without valid coordinates", f"{sid} ({name!r})")
             continue
-        cap = rec.get("capacity")
         stations[str(sid)] = Station(
             id=str(sid), name=name or str(sid), lat=xy[0], lon=xy[1],
-            capacity=int(cap) if isinstance(cap, int | float) else None,
-            rental_uris=_uris(rec.get("rental_uris")),
+            capacity=_count(rec.get("capacity")),
+            rental_uris=_uris(rec.get("rental_uris"), skips),
         )
     return stations
 
@@ -339,22 +394,29 @@ class _StationStatus:
     last_reported: float | None
 
 
-def parse_station_status(payload: Any) -> dict[str, _StationStatus]:
+def parse_station_status(payload: Any, skips: Skips | None = None
+                         ) -> dict[str, _StationStatus]:
+    """Each station's status; a station with a count that is not a count (NaN, negative,
+    text) is skipped alone and counted, the rest of the file stays usable."""
     out: dict[str, _StationStatus] = {}
     for rec in _records(payload, "stations"):
         sid = rec.get("station_id")
         if sid in (None, ""):
-            log.warning("GBFS station_status entry without station_id skipped")
+            _skip(skips, "station status without station_id", rec)
             continue
-        total = rec.get("num_vehicles_available", rec.get("num_bikes_available"))
-        if not isinstance(total, int | float):
-            raise GbfsError(f"station {sid}: no num_bikes_available")
-        by_type = {str(t.get("vehicle_type_id")): int(t.get("count") or 0)
-                   for t in rec.get("vehicle_types_available") or [] if isinstance(t, dict)}
-        docks = rec.get("num_docks_available")
+        total = _count(rec.get("num_vehicles_available", rec.get("num_bikes_available")))
+        if total is None:
+            _skip(skips, "station status: num_vehicles_available missing or not a count", sid)
+            continue
+        types = [t for t in rec.get("vehicle_types_available") or [] if isinstance(t, dict)]
+        by_type = {str(t.get("vehicle_type_id")): _count(t.get("count") or 0) for t in types}
+        docks_raw = rec.get("num_docks_available")
+        docks = _count(docks_raw)
+        if any(c is None for c in by_type.values()) or (docks_raw is not None and docks is None):
+            _skip(skips, "station status: a vehicle or dock count is not a count", sid)
+            continue
         out[str(sid)] = _StationStatus(
-            total=int(total), by_type=by_type,
-            docks=int(docks) if isinstance(docks, int | float) else None,
+            total=total, by_type={k: int(v or 0) for k, v in by_type.items()}, docks=docks,
             is_installed=_bool(rec.get("is_installed"), True),
             is_renting=_bool(rec.get("is_renting"), True),
             is_returning=_bool(rec.get("is_returning"), True),
@@ -363,7 +425,7 @@ def parse_station_status(payload: Any) -> dict[str, _StationStatus]:
     return out
 
 
-def parse_vehicles(payload: Any) -> list[Vehicle]:
+def parse_vehicles(payload: Any, skips: Skips | None = None) -> list[Vehicle]:
     """free_bike_status (``bikes``/``bike_id``) or vehicle_status (``vehicles``)."""
     data = _data(payload)
     key = "vehicles" if "vehicles" in data else "bikes"
@@ -374,6 +436,14 @@ def parse_vehicles(payload: Any) -> list[Vehicle]:
         xy = _coords(rec)
         if vid in (None, "") or xy is None:
             skipped += 1  # docked vehicles may omit coordinates; stations cover them
+            if rec.get("station_id") in (None, ""):
+                _skip(skips, "vehicle without id or valid coordinates", vid)
+            continue
+        reported = rec.get("last_reported")
+        try:
+            last_reported = _timestamp(reported)
+        except GbfsError:
+            _skip(skips, "vehicle with a bad last_reported", vid)
             continue
         out.append(Vehicle(
             id=str(vid), lat=xy[0], lon=xy[1],
@@ -382,8 +452,8 @@ def parse_vehicles(payload: Any) -> list[Vehicle]:
             is_reserved=_bool(rec.get("is_reserved")),
             is_disabled=_bool(rec.get("is_disabled")),
             station_id=str(rec["station_id"]) if rec.get("station_id") else None,
-            rental_uris=_uris(rec.get("rental_uris")),
-            last_reported=_timestamp(rec.get("last_reported")),
+            rental_uris=_uris(rec.get("rental_uris"), skips),
+            last_reported=last_reported,
         ))
     if skipped:
         log.warning("GBFS %s: %d vehicles without id or coordinates skipped", key, skipped)
@@ -508,6 +578,7 @@ class FileStatus:
     etag: str | None = None
     last_modified: str | None = None
     last_updated: float | None = None  # the feed's own timestamp
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> records skipped
     payload: Any = None
 
     def due(self, now: float, backoff: float) -> bool:
@@ -537,6 +608,8 @@ class GbfsSnapshot:
     #: Each file's last successful fetch; changes whenever the state may have changed.
     state_version: tuple[tuple[str, float | None], ...]
     last_error: str | None = None
+    #: Each file's own ``last_updated`` and ``ttl``: the age of the data, not of our copy.
+    data_times: tuple[tuple[str, float | None, float], ...] = ()
 
     def _success(self, name: str) -> float | None:
         return dict(self.state_version).get(name)
@@ -557,7 +630,16 @@ class GbfsSnapshot:
         if last is None:
             return False
         now = time.time() if now is None else now
-        return now - last <= (self.max_age if max_age is None else max_age)
+        bound = self.max_age if max_age is None else max_age
+        if now - last > bound:
+            return False
+        # A copy fetched a second ago can hold data frozen for a year (issue 16: a 2023
+        # snapshot offered as live). The feed promises new data every ``ttl`` seconds
+        # after ``last_updated``; data older than that plus the bound is not offered.
+        for n, updated, ttl in self.data_times:
+            if n == name and updated is not None:
+                return now - updated <= ttl + bound
+        return True
 
     def is_stale(self, max_age: float | None = None, now: float | None = None) -> bool:
         live = self._live()
@@ -713,7 +795,12 @@ class GbfsFeed:
 
     def _accept(self, st: FileStatus, payload: Any) -> None:
         """Validate and parse ``payload``; raises before any state changes."""
-        parsed = self._parse(st.name, payload)
+        skips: Skips = Counter()
+        parsed = self._parse(st.name, payload, skips)
+        st.skipped = dict(skips)
+        if skips:
+            log.warning("GBFS %s %s: records skipped: %s", self.system_key, st.name,
+                        dict(skips))
         ttl = payload.get("ttl", 60)
         st.ttl = float(ttl) if isinstance(ttl, int | float) and ttl >= 0 else 60.0
         st.last_updated = _timestamp(payload.get("last_updated"))
@@ -722,7 +809,7 @@ class GbfsFeed:
         else:
             self._parsed[st.name] = parsed
 
-    def _parse(self, name: str, payload: Any) -> Any:
+    def _parse(self, name: str, payload: Any, skips: Skips) -> Any:
         lang = self.language
         if name == MANIFEST:
             return parse_manifest(payload, lang)
@@ -731,11 +818,11 @@ class GbfsFeed:
         if name == "vehicle_types":
             return parse_vehicle_types(payload, lang)
         if name == "station_information":
-            return parse_station_information(payload, lang)
+            return parse_station_information(payload, lang, skips)
         if name == "station_status":
-            return parse_station_status(payload)
+            return parse_station_status(payload, skips)
         if name in ("free_bike_status", "vehicle_status"):
-            return parse_vehicles(payload)
+            return parse_vehicles(payload, skips)
         return parse_geofencing_zones(payload, lang)
 
     def _discover(self, version: str, urls: dict[str, str]) -> None:
@@ -862,7 +949,9 @@ class GbfsFeed:
             stations=tuple(self.stations), vehicles=tuple(self.vehicles),
             geofencing_zones=tuple(self.geofencing_zones),
             global_rules=tuple(self.global_rules), state_version=version,
-            last_error=self.last_error)
+            last_error=self.last_error,
+            data_times=tuple((n, st.last_updated, st.ttl)
+                             for n, st in sorted(list(self.files.items()))))
         self._snapshot = snap
         return snap
 
@@ -880,6 +969,12 @@ class GbfsFeed:
         """Most recent error of a file whose latest fetch failed; None when all are fine."""
         failed = [st for st in list(self.files.values()) if st.last_error]
         return max(failed, key=lambda st: st.last_error_at or 0).last_error if failed else None
+
+    @property
+    def skipped(self) -> dict[str, dict[str, int]]:
+        """Records skipped in each file's current copy: file -> reason -> count."""
+        return {name: dict(st.skipped) for name, st in sorted(list(self.files.items()))
+                if st.skipped}
 
     def is_stale(self, max_age: float | None = None, now: float | None = None) -> bool:
         return self.snapshot().is_stale(max_age, now)

@@ -90,13 +90,18 @@ def _read_raw_files(path: Path) -> dict[str, bytes]:
     return files
 
 
-def _dtypes(name: str) -> dict[str, str] | type[str]:
+#: Text columns gtfs-kit does not type: without this pandas reads platform "7" as 7.0.
+EXTRA_TEXT = {"stops": ("platform_code", "level_id", "tts_stop_name")}
+
+
+def _dtypes(table: str) -> dict[str, str] | type[str]:
     """gtfs-kit's column dtypes, with every id column text: its schema lacks, e.g.,
     transfers.txt's trip and route ids, which numeric ids would turn into floats."""
-    known = gk_constants.DTYPES.get(name)
-    if known is None:
+    base = gk_constants.DTYPES.get(table)
+    if base is None:
         return str
-    return {**known, **{c: "string" for c in ID_COLUMNS.get(name, ())}}
+    text = (*ID_COLUMNS.get(table, ()), *EXTRA_TEXT.get(table, ()))
+    return {**base, **{c: "string" for c in text}}
 
 
 def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:

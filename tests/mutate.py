@@ -198,6 +198,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if cpick[i] and dep > ws.lr[p]:",
       "if dep > ws.lr[p]:",
       "reverse CSA: boarding where pickup is forbidden"),
+    M("reverse-csa-journey-backwards", REV_CSA,
+      "found = self.forward.search_from(ws.forward, q, best)",
+      "found = []",
+      "reverse CSA: the journey rebuilt backwards instead of forward CSA's from the "
+      "latest departure (issue 18)"),
     # -- reverse RAPTOR (arrive-by with a transfer bound) -----------------------------
     M("reverse-raptor-no-change-time", REV_RAPTOR,
       "dep - change[s] - slack, k * S + s, stamp)",
@@ -215,6 +220,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "self._access(ws, s, sources[i, 1], i, 0)",
       "self._access(ws, s, sources[i, 1] + slack, i, 0)",
       "reverse RAPTOR: transfer slack added at the origin"),
+    M("reverse-raptor-journey-backwards", REV_RAPTOR,
+      "found = self.forward.search_from(ws.forward, q, best)",
+      "found = []",
+      "reverse RAPTOR: the journey rebuilt backwards (may wait a day) instead of the "
+      "earliest arrival from the latest departure (issue 18)"),
     # -- query and search policy ------------------------------------------------------
     M("query-max-trips", "planner/routing/query.py",
       "return self.max_transfers + 1",
@@ -280,22 +290,26 @@ MUTATIONS: tuple[Mutation, ...] = (
 # pytest -x stops at the first failure, so a killed mutant costs little.
 ENGINE_TESTS = ("tests/test_routing_core.py", "tests/test_search_policy.py",
                 "tests/test_kernel.py", "tests/test_arrays.py",
-                "tests/test_routing_reference.py")
+                "tests/test_routing_reference.py", "tests/test_engine_properties.py")
 TESTS: dict[str, tuple[str, ...]] = {
     CSA: ("tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_arrays.py",
           "tests/test_compile_edge_cases.py", "tests/test_routing_reference.py",
-          "tests/test_scoped_transfers.py"),
-    RAPTOR: (*ENGINE_TESTS, "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
-             "tests/test_scoped_transfers.py"),
+          "tests/test_scoped_transfers.py", "tests/test_engine_properties.py"),
+    RAPTOR: (*ENGINE_TESTS, "tests/test_scoped_transfers.py", "tests/test_reverse_raptor.py",
+             "tests/test_arriveby.py"),
     MC: ("tests/test_engine_edges.py", "tests/test_mcraptor.py", "tests/test_search_policy.py",
          "tests/test_rental.py",
-         "tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_scoped_transfers.py"),
+         "tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_scoped_transfers.py",
+         "tests/test_engine_properties.py", "tests/test_change_times_reference.py"),
     RANGE: ("tests/test_engine_edges.py", "tests/test_range.py", "tests/test_search_policy.py",
             "tests/test_arriveby.py",
-            "tests/test_routing_core.py", "tests/test_kernel.py"),
-    REV_CSA: ("tests/test_arriveby.py", "tests/test_reverse_raptor.py",
+            "tests/test_routing_core.py", "tests/test_kernel.py",
+            "tests/test_engine_properties.py", "tests/test_change_times_reference.py"),
+    REV_CSA: ("tests/test_arrive_by_arrival.py", "tests/test_arriveby.py",
+              "tests/test_reverse_raptor.py", "tests/test_engine_properties.py",
               "tests/test_routing_core.py", "tests/test_kernel.py"),
-    REV_RAPTOR: ("tests/test_reverse_raptor.py", "tests/test_search_policy.py",
+    REV_RAPTOR: ("tests/test_arrive_by_arrival.py", "tests/test_reverse_raptor.py",
+                 "tests/test_search_policy.py", "tests/test_engine_transfer_rules.py",
                  "tests/test_arriveby.py", "tests/test_routing_core.py", "tests/test_kernel.py"),
     "planner/routing/search.py": ("tests/test_search_policy.py",
                                   "tests/test_api_endpoints.py"),

@@ -8,6 +8,7 @@ test modules; this module only owns the sockets, threads and processes.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from email.message import Message
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -86,8 +88,31 @@ def serve_directory(directory: Path,
     return HttpServer(partial(handler, directory=str(directory)))
 
 
+def as_live(body: bytes, now: float) -> bytes:
+    """A GBFS file replayed as live: its top-level ``last_updated`` set to ``now`` (POSIX
+    seconds up to 2.x, RFC 3339 from 3.0), everything else as archived. Archived feeds are
+    months or years old, and a client that trusts ``last_updated`` rightly refuses them."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(payload, dict) or "last_updated" not in payload:
+        return body
+    if isinstance(payload["last_updated"], str):
+        payload["last_updated"] = datetime.fromtimestamp(now, UTC).isoformat()
+    else:
+        payload["last_updated"] = int(now)
+    return json.dumps(payload).encode()
+
+
 class JsonServer(HttpServer):
-    """GETs answered by ``answer``: subclasses decide status, body and extra headers per path."""
+    """GETs answered by ``answer``: subclasses decide status, body and extra headers per path.
+
+    With ``live_at`` set, every GBFS body is replayed as updated at that clock's time
+    (:func:`as_live`).
+    """
+
+    live_at: Callable[[], float] | None = None
 
     def __init__(self) -> None:
         server = self
@@ -95,6 +120,8 @@ class JsonServer(HttpServer):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # the name http.server calls
                 status, body, headers = server.answer(self.path, self.headers)
+                if server.live_at is not None and status == 200:
+                    body = as_live(body, server.live_at())
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

@@ -186,7 +186,7 @@ def test_geocode_is_umlaut_and_case_insensitive(client: TestClient) -> None:
     fuzzy = client.get("/api/v1/geocode", params={"text": "Paderbron"}).json()
     assert fuzzy[0]["name"] == "Paderborn Hbf" and fuzzy[0]["match"] == "fuzzy"
     assert client.get("/api/v1/geocode", params={"text": "xqzjv"}).json() == []
-    assert client.get("/api/v1/geocode", params={"text": ""}).status_code == 422
+    assert client.get("/api/v1/geocode", params={"text": ""}).json() == []  # MOTIS: no 422
 
 
 def test_reverse_geocode_lists_nearest_stops_first(client: TestClient) -> None:
@@ -228,7 +228,8 @@ def test_stoptimes_arrivals_end_at_the_requested_time(client: TestClient) -> Non
 
 
 def test_stoptimes_unknown_stop_is_404_naming_it(client: TestClient) -> None:
-    r = client.get("/api/v1/stoptimes", params={"stopId": "no-such-stop", "time": DAY})
+    r = client.get("/api/v1/stoptimes", params={"stopId": "no-such-stop", "time": DAY,
+                                                "n": 5})
     assert r.status_code == 404 and "no-such-stop" in r.json()["error"]
 
 

@@ -61,6 +61,7 @@ class GbfsServer(JsonServer):
         self.broken: set[str] = set()
         self.hits: dict[str, int] = {}
         self.url = f"{self.base}/tier/gbfs.json"
+        self.live_at = lambda: _clock[0]  # the 2023 snapshot replayed as live
 
     def answer(self, path: str, headers: Message) -> tuple[int, bytes, dict[str, str]]:
         self.hits[path] = self.hits.get(path, 0) + 1
@@ -335,6 +336,9 @@ def test_health_lists_the_gbfs_system_with_its_last_success(
     assert system["systemName"] == "TIER Escooter Wolfsburg"
     assert system["lastError"] is None and system["stale"] is False
     assert system["ageSeconds"] == 0
+    # records skipped per file and reason, as the feed counted them
+    assert isinstance(system["skippedRecords"], dict)
+    assert system["skippedRecords"] == rt.sharing.feeds[0].skipped
     assert system["lastSuccess"] == time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
                                                   time.gmtime(rt.sharing.now()))
 

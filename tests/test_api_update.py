@@ -17,6 +17,7 @@ from api.cli import main
 from api.settings import load_settings
 from api.update import clip_feed
 from feeds.demo import DEMO_FEED
+from feeds.gtfs import load_feeds
 from tests.servers import QuietFileHandler, serve_directory
 from tests.shared_data import shared
 
@@ -65,24 +66,66 @@ def read_csv(zip_path: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(io.StringIO(zf.read(name).decode("utf-8-sig"))))
 
 
-def test_clip_keeps_stops_inside_and_trips_with_two_of_them(tmp_path: Path) -> None:
+def test_clip_keeps_the_trips_it_keeps_with_all_their_stops(tmp_path: Path) -> None:
     out = tmp_path / "owl.zip"
     counts = clip_feed(DEMO_FEED, out, OWL_BBOX)
-    stops = read_csv(out, "stops.txt")
-    names = {s["stop_name"] for s in stops}
-    assert {"Bielefeld Hbf", "Herford", "Paderborn Hbf"} <= names
-    assert "München Hbf" not in names
-    used = {r["stop_id"] for r in read_csv(out, "stop_times.txt")}
-    for s in stops:
-        if s["stop_id"] in used:
-            assert OWL_BBOX[1] <= float(s["stop_lat"]) <= OWL_BBOX[3]
-            assert OWL_BBOX[0] <= float(s["stop_lon"]) <= OWL_BBOX[2]
-    per_trip: dict[str, int] = {}
+    stops = {s["stop_id"]: s for s in read_csv(out, "stops.txt")}
+    names = {s["stop_name"] for s in stops.values()}
+    assert {"Bielefeld Hbf", "Herford", "Paderborn Hbf", "Hamm(Westf)Hbf"} <= names
+
+    def inside(stop_id: str) -> bool:
+        s = stops[stop_id]
+        return (OWL_BBOX[1] <= float(s["stop_lat"]) <= OWL_BBOX[3]
+                and OWL_BBOX[0] <= float(s["stop_lon"]) <= OWL_BBOX[2])
+
+    kept: dict[str, list[str]] = {}
     for r in read_csv(out, "stop_times.txt"):
-        per_trip[r["trip_id"]] = per_trip.get(r["trip_id"], 0) + 1
-    assert per_trip and min(per_trip.values()) >= 2
-    assert set(per_trip) == {t["trip_id"] for t in read_csv(out, "trips.txt")}
-    assert counts["trips"] == len(per_trip) < 5379
+        kept.setdefault(r["trip_id"], []).append(r["stop_id"])
+    original: dict[str, list[str]] = {}
+    for r in read_csv(DEMO_FEED, "stop_times.txt"):
+        original.setdefault(r["trip_id"], []).append(r["stop_id"])
+    serving = {t for t, trip in original.items() if any(s in stops and inside(s) for s in trip)}
+    assert serving and serving <= set(kept)  # every trip stopping in OWL, and more
+    assert {t: len(v) for t, v in kept.items()} == {t: len(original[t]) for t in kept}
+    assert any(not inside(s) for trip in kept.values() for s in trip)  # rides through
+    assert set(kept) == {t["trip_id"] for t in read_csv(out, "trips.txt")}
+    assert counts["trips"] == len(kept) < len(original)
+
+
+def test_clipped_feed_plans_bielefeld_to_paderborn_as_the_whole_feed(tmp_path: Path) -> None:
+    """Issue 16: clipping cut the trains at the region's edge, so Bielefeld Hbf ->
+    Paderborn Hbf (via Hamm, outside OWL) had 0 itineraries on the clipped feed."""
+    clipped = tmp_path / "owl.gtfs.zip"
+    clip_feed(DEMO_FEED, clipped, OWL_BBOX)
+
+    def plans(feed: Path) -> list[list[tuple[str, str, str]]]:
+        out = []
+        settings = load_settings(env={}, feeds=(str(feed),), cache_dir=str(tmp_path / "c"))
+        with TestClient(create_app(settings)) as c:
+            prefix = c.get("/api/v1/geocode", params={"text": "Bielefeld Hbf"}).json()[0]
+            feed_id = str(prefix["id"]).split(":")[0]
+            for hour in (6, 8, 12, 17):
+                r = c.get("/api/v1/plan", params={
+                    "fromPlace": f"{feed_id}:347953", "toPlace": f"{feed_id}:469041",
+                    "time": f"2026-04-20T{hour:02d}:00:00+02:00", "numItineraries": 3})
+                assert r.status_code == 200, r.text
+                out.append([(it["startTime"], it["endTime"],
+                             " ".join(leg.get("routeShortName") or leg["mode"]
+                                      for leg in it["legs"]))
+                            for it in r.json()["itineraries"]])
+        return out
+
+    whole = plans(DEMO_FEED)
+    assert all(whole)
+    assert plans(clipped) == whole
+
+
+def test_clip_reads_rows_shorter_than_the_header(tmp_path: Path) -> None:
+    """BART's feed has short rows and blank lines; the clipper crashed with IndexError."""
+    out = tmp_path / "bart.zip"
+    counts = clip_feed(shared("us-bart-rt/bart-rt.zip"), out, (-122.5, 37.6, -122.0, 38.0))
+    assert counts["trips"] > 0 and counts["routes"] > 0
+    load_feeds([out])
 
 
 def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
@@ -147,8 +190,9 @@ def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         health = c.get("/api/v1/health").json()
         assert health["timetable"]["feedVersion"] == second_version
         assert health["status"] == "ok" and health["update"]["lastError"] == ""
-        # Paderborn is outside the smaller region now
-        gone = c.get("/api/v1/stoptimes", params={"stopId": "owl:469041",
+        # Aalen is neither served by a train stopping in the smaller region nor linking
+        # two stations such trains reach (it was in the first version's)
+        gone = c.get("/api/v1/stoptimes", params={"stopId": "owl:643847", "n": 5,
                                                   "time": "2026-04-20T08:00:00+02:00"})
         assert gone.status_code == 404
         r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",

@@ -9,6 +9,7 @@ import pytest
 
 from feeds.gtfs import GtfsError, load_feeds
 from planner.timetable.compile import compile_timetable
+from planner.timetable.integrity import check_structure
 from tests.shared_data import shared
 from tests.test_compile_edge_cases import assert_no_overtaking
 
@@ -43,6 +44,7 @@ def test_real_feed_loads_and_compiles_with_expected_counts(
     assert loaded == counts
     tt = compile_timetable(data, date.fromisoformat(day))
     assert tt.n_trips > 0 and tt.n_connections > 0
+    check_structure(tt)  # what a cache entry must pass to be served
     # Structural invariants the routing core relies on.
     assert (np.diff(tt.conn_dep) >= 0).all()
     assert (tt.conn_arr >= tt.conn_dep).all()

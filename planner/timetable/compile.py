@@ -145,29 +145,54 @@ def check_day(day: date, ranges: dict[str, tuple[str, str]]) -> None:
     raise OutOfRangeError(f"no service on {iso}; the timetable is valid for {described}")
 
 
-def _agency_timezones(data: GtfsData, default_tz: str) -> tuple[pd.Series, str, pd.Series]:
-    """(route_id -> IANA zone, primary zone, route_id -> agency name)."""
+def _route_agencies(data: GtfsData, default_tz: str) -> tuple[pd.DataFrame, str]:
+    """Per route (row of routes.txt) its agency's ``tz``, ``name``, ``id`` and ``url``
+    (the feed's first agency when the route names none), and the primary zone."""
     routes = data["routes"]
     assert routes is not None
     agency = data["agency"]
     feed_of_route = routes["route_id"].str.split(":", n=1).str[0]
+    columns = {"tz": "agency_timezone", "name": "agency_name", "id": "agency_id",
+               "url": "agency_url"}
     if agency is None or "agency_timezone" not in agency.columns:
-        tz = pd.Series(default_tz, index=routes.index)
-        return tz, default_tz, pd.Series("", index=routes.index)
+        out = pd.DataFrame({k: "" for k in columns}, index=routes.index)
+        out["tz"] = default_tz
+        return out, default_tz
     agency = agency.copy()
+    for col in columns.values():
+        if col not in agency.columns:
+            agency[col] = np.nan
     first_per_feed = agency.drop_duplicates("feed").set_index("feed")
     primary = str(agency["agency_timezone"].iloc[0])
-    if "agency_id" in routes.columns and "agency_id" in agency.columns:
+    out = pd.DataFrame(index=routes.index)
+    by_id = None
+    if "agency_id" in routes.columns:
         by_id = agency.dropna(subset=["agency_id"]).drop_duplicates("agency_id")
-        by_id = by_id.set_index("agency_id")
-        tz = routes["agency_id"].map(by_id["agency_timezone"])
-        name = routes["agency_id"].map(by_id["agency_name"])
-    else:
-        tz = pd.Series(np.nan, index=routes.index, dtype=object)
-        name = pd.Series(np.nan, index=routes.index, dtype=object)
-    tz = tz.fillna(feed_of_route.map(first_per_feed["agency_timezone"])).fillna(default_tz)
-    name = name.fillna(feed_of_route.map(first_per_feed["agency_name"])).fillna("")
-    return tz.astype(str), primary, name.astype(str)
+        by_id = by_id.set_index("agency_id", drop=False)
+    for key, col in columns.items():
+        value = (routes["agency_id"].map(by_id[col]) if by_id is not None
+                 else pd.Series(np.nan, index=routes.index, dtype=object))
+        value = value.fillna(feed_of_route.map(first_per_feed[col]))
+        out[key] = value.fillna(default_tz if key == "tz" else "").astype(str)
+    return out, primary
+
+
+def _stop_timezones(stops: pd.DataFrame, parent: np.ndarray, primary_tz: str) -> np.ndarray:
+    """stop_timezone of each stop, else its parent's, else the timetable's zone."""
+    own = _text_column(stops, "stop_timezone")
+    zone = np.where(own != "", own, primary_tz).astype(object)
+    has_parent = parent >= 0
+    inherit = has_parent & (own == "")
+    zone[inherit] = np.where(own[parent[inherit]] != "", own[parent[inherit]], primary_tz)
+    return zone.astype(str)
+
+
+def _small_ints(df: pd.DataFrame, name: str, missing: int) -> np.ndarray:
+    """An optional integer column as int8, ``missing`` where empty or absent."""
+    if name not in df.columns:
+        return np.full(len(df), missing, dtype=np.int8)
+    values = pd.to_numeric(df[name], errors="coerce").fillna(missing)
+    return values.to_numpy(dtype=np.int8)
 
 
 def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
@@ -396,11 +421,15 @@ def compile_timetable(
     routes = data["routes"]
     trips = data["trips"]
     assert routes is not None and trips is not None
-    route_tz, primary_tz, agency_names = _agency_timezones(data, opts.default_timezone)
+    agencies, primary_tz = _route_agencies(data, opts.default_timezone)
+    route_tz = agencies["tz"]
     line_index = {r: i for i, r in enumerate(routes["route_id"])}
 
     (trip_codes, trip_uniques, stop_idx, rel_arr, rel_dep, pickup, dropoff,
      bad_trip) = _trip_templates(data, stop_index)
+    # Line in its feed's trips.txt (header is line 1): MOTIS's StopTime/Leg ``source``.
+    feed_of_trip = trips["trip_id"].astype(str).str.split(":", n=1).str[0]
+    trips = trips.assign(_source_line=trips.groupby(feed_of_trip).cumcount() + 2)
     trips = trips.set_index("trip_id").reindex(trip_uniques)
     gtfs_trip_line = trips["route_id"].map(line_index).to_numpy(dtype=np.int64)
     trip_tz = route_tz.to_numpy()[gtfs_trip_line]
@@ -542,6 +571,10 @@ def compile_timetable(
         stop_lon=stop_lon,
         stop_parent=stop_parent,
         stop_change_time=fp.change_time,
+        stop_platform_code=_text_column(stops, "platform_code").astype(str),
+        stop_code=_text_column(stops, "stop_code").astype(str),
+        stop_desc=_text_column(stops, "stop_desc").astype(str),
+        stop_tz=_stop_timezones(stops, stop_parent, primary_tz),
         route_stop_offset=route_stop_offset,
         route_stops=all_route_stops.astype(np.int32),
         route_pickup=all_pick.astype(np.uint8),
@@ -587,11 +620,19 @@ def compile_timetable(
         line_type=routes["route_type"].astype(int).to_numpy(dtype=np.int32),
         line_color=_text_column(routes, "route_color").astype(str),
         line_text_color=_text_column(routes, "route_text_color").astype(str),
-        line_agency_name=agency_names.to_numpy().astype(str),
+        line_agency_name=agencies["name"].to_numpy().astype(str),
+        line_agency_id=agencies["id"].to_numpy().astype(str),
+        line_agency_url=agencies["url"].to_numpy().astype(str),
+        line_url=_text_column(routes, "route_url").astype(str),
         gtfs_trip_ids=np.asarray(trip_uniques, dtype=str),
         gtfs_trip_headsign=_text_column(trips.reset_index(), "trip_headsign").astype(str),
         gtfs_trip_line=gtfs_trip_line.astype(np.int32),
         gtfs_trip_shape=_text_column(trips.reset_index(), "shape_id").astype(str),
+        gtfs_trip_short_name=_text_column(trips.reset_index(), "trip_short_name").astype(str),
+        gtfs_trip_direction=_small_ints(trips.reset_index(), "direction_id", -1),
+        gtfs_trip_bikes=_small_ints(trips.reset_index(), "bikes_allowed", 0),
+        gtfs_trip_wheelchair=_small_ints(trips.reset_index(), "wheelchair_accessible", 0),
+        gtfs_trip_source_line=trips["_source_line"].fillna(0).to_numpy(dtype=np.int32),
     )
     tt.extra.update({
         "timings": timings,
@@ -603,6 +644,23 @@ def compile_timetable(
     return tt
 
 
+_DIGESTS: dict[tuple[str, int, int], bytes] = {}
+
+
+def _file_digest(f: Path) -> bytes:
+    """SHA-256 of a feed file, remembered while its size and mtime stay the same: a
+    server looking up the cached timetable of another day need not reread a 100 MB zip."""
+    st = f.stat()
+    key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        digest = hashlib.sha256(f.read_bytes()).digest()
+        if len(_DIGESTS) > 1024:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
+
+
 def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date) -> str:
     """Hash of the feeds' bytes, the options and the day: the cache key and version."""
     h = hashlib.sha256()
@@ -611,8 +669,8 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
         files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
         for f in files:
             h.update(f.name.encode())
-            h.update(f.read_bytes())
+            h.update(_file_digest(f))
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
-    h.update(b"compile-v4")  # bump when compiled arrays change (v4: scoped transfer rules)
+    h.update(b"compile-v5")  # bump when compiled arrays change (v5: scoped transfer rules)
     return h.hexdigest()[:20]

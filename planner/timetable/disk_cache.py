@@ -1,7 +1,8 @@
 """Compiled timetables on disk, keyed by feed content, options and day.
 
 A directory of ``.npy`` files is memory-mapped back, so a warm start costs a hash
-of the feed files plus a few ``open`` calls instead of a compile.
+of the feed files, a digest of the entry and a few ``open`` calls instead of a compile.
+An entry that fails its checks (``planner.timetable.integrity``) is rebuilt.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from planner.timetable.compile import CompileOptions, compile_timetable, content_hash
+from planner.timetable.integrity import DamagedTimetable, load_checked, write_checksums
 from planner.timetable.model import Timetable
 
 log = logging.getLogger(__name__)
@@ -37,27 +39,43 @@ def load_or_compile(
     opts = options or CompileOptions()
     key = content_hash(paths, opts, day)
     root = cache_dir or DEFAULT_CACHE_DIR
-    target = root / key
-    if (target / "meta.json").exists():
-        try:
-            tt = Timetable.load(target)
-            tt.extra["cache"] = "hit"
-            return tt
-        except (OSError, ValueError, KeyError) as exc:  # a damaged entry is rebuilt
-            log.warning("cache entry %s unreadable (%s); recompiling", target, exc)
-            shutil.rmtree(target, ignore_errors=True)
+    hit = _load_entry(root / key)
+    if hit is not None:
+        return hit
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
     root.mkdir(parents=True, exist_ok=True)
     # Write next to the target and rename: a reader never sees half an entry.
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     try:
         tt.save(tmp)
+        write_checksums(tmp)
         try:
-            tmp.rename(target)
+            tmp.rename(root / key)
         except OSError:  # another process won the race; its entry is equivalent
             shutil.rmtree(tmp, ignore_errors=True)
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     tt.extra["cache"] = "miss"
+    return tt
+
+
+def cached(paths: Sequence[str | Path], day: date, options: CompileOptions | None = None,
+           *, cache_dir: Path | None = None) -> Timetable | None:
+    """The cached timetable if a sound entry exists (a memory map: tens of ms), else
+    None without compiling: the server decides whether a request may wait for that."""
+    opts = options or CompileOptions()
+    return _load_entry((cache_dir or DEFAULT_CACHE_DIR) / content_hash(paths, opts, day))
+
+
+def _load_entry(target: Path) -> Timetable | None:
+    if not target.exists():
+        return None
+    try:
+        tt = load_checked(target)
+    except DamagedTimetable as exc:  # rebuilt, never served
+        log.warning("cache entry %s damaged (%s); recompiling", target, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        return None
+    tt.extra["cache"] = "hit"
     return tt

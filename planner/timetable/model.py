@@ -79,6 +79,10 @@ class Timetable:
     stop_lon: np.ndarray  # float64
     stop_parent: np.ndarray  # int32, index of parent station or -1
     stop_change_time: np.ndarray  # int32, min transfer time at the stop (NO_TRANSFER forbids)
+    stop_platform_code: np.ndarray  # str GTFS platform_code (the track riders see), may be ""
+    stop_code: np.ndarray  # str GTFS stop_code, may be ""
+    stop_desc: np.ndarray  # str GTFS stop_desc, may be ""
+    stop_tz: np.ndarray  # str IANA zone: stop_timezone, the parent's, else ``timezone``
 
     # --- RAPTOR routes (R): trips with the same stop pattern, no overtaking --------
     route_stop_offset: np.ndarray  # int32[R+1] into route_stops
@@ -127,10 +131,18 @@ class Timetable:
     line_color: np.ndarray  # str hex without '#', may be ""
     line_text_color: np.ndarray  # str
     line_agency_name: np.ndarray  # str
+    line_agency_id: np.ndarray  # str feed-scoped agency_id, may be ""
+    line_agency_url: np.ndarray  # str
+    line_url: np.ndarray  # str GTFS route_url, may be ""
     gtfs_trip_ids: np.ndarray  # str feed-scoped trip_id
     gtfs_trip_headsign: np.ndarray  # str
     gtfs_trip_line: np.ndarray  # int32
     gtfs_trip_shape: np.ndarray  # str feed-scoped shape_id or ""
+    gtfs_trip_short_name: np.ndarray  # str, may be ""
+    gtfs_trip_direction: np.ndarray  # int8 GTFS direction_id, -1 when absent
+    gtfs_trip_bikes: np.ndarray  # int8 GTFS bikes_allowed (0 unknown, 1 yes, 2 no)
+    gtfs_trip_wheelchair: np.ndarray  # int8 GTFS wheelchair_accessible (0, 1, 2)
+    gtfs_trip_source_line: np.ndarray  # int32 line of the trip in its feed's trips.txt
 
     # --- transfers.txt rows scoped to routes or trips (planner.timetable.transfer_rules)
     # empty when the feed has none; X alight keys, Y board keys, E allowed changes
