@@ -154,10 +154,8 @@ def test_mcraptor_fastest_journey_per_trip_count_is_the_reference_arrival(case: 
                            for b in keys), f"{a} is dominated in {keys}"
 
 
-# rRAPTOR and both reverse engines do not follow the scoped transfer rules yet (issue 17
-# point 2 is open for them): their properties are drawn without scoped rows.
 @property_settings(40)
-@given(cases(scoped=False), st.integers(0, 7200))
+@given(cases(), st.integers(0, 7200))
 def test_rraptor_profile_journeys_arrive_earliest_and_leave_latest(case: Case,
                                                                    window: int) -> None:
     tt, router, oracle, queries = setup(case)
@@ -184,7 +182,7 @@ def test_rraptor_profile_journeys_arrive_earliest_and_leave_latest(case: Case,
 
 
 @property_settings(40)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
 def test_reverse_raptor_departs_at_the_latest_departure_for_each_trip_bound(
         case: Case) -> None:
     tt, router, oracle, queries = setup(case)
@@ -200,7 +198,7 @@ def test_reverse_raptor_departs_at_the_latest_departure_for_each_trip_bound(
 
 
 @property_settings(40)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
 def test_reverse_csa_departs_at_the_latest_departure_as_unbounded_reverse_raptor(
         case: Case) -> None:
     tt, router, oracle, queries = setup(case)
@@ -216,7 +214,7 @@ def test_reverse_csa_departs_at_the_latest_departure_as_unbounded_reverse_raptor
 
 
 @property_settings(30)
-@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800, scoped=False))
+@given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
 def test_arrive_by_arrival_is_the_earliest_arrival_from_its_departure(case: Case) -> None:
     """The journey an arrive-by engine returns is the best one from its departure: not
     one that takes the latest trip at each step back from the deadline (issue 18)."""

@@ -83,7 +83,6 @@ cdef class CSA:
     """The timetable's connections and footpaths, prebound for repeated searches."""
 
     cdef vector[OwlConn] conns
-    cdef vector[int] conn_x, conn_y  # alight / board key per connection (rules only)
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_trips, n_conns
 
@@ -102,14 +101,6 @@ cdef class CSA:
             self.conns[i].dep_stop = a.conn_dep_stop[i] if a.conn_pickup[i] else -1
             self.conns[i].arr_stop = a.conn_arr_stop[i] if a.conn_dropoff[i] else -1
             self.conns[i].trip = a.conn_trip[i]
-        cdef int base
-        if a.net.xal != NULL:
-            self.conn_x.resize(self.n_conns)
-            self.conn_y.resize(self.n_conns)
-            for i in range(self.n_conns):
-                base = a.route_stop_offset[a.trip_route[a.conn_trip[i]]] + a.conn_pos[i]
-                self.conn_x[i] = a.route_alight_rule[base + 1]
-                self.conn_y[i] = a.route_board_rule[base]
 
     def workspace(self):
         return CSAWorkspace(self.n_stops, self.n_trips, self.a.n_alight_keys,
@@ -197,8 +188,8 @@ cdef class CSA:
         cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
         cdef bint rules = net.xal != NULL
-        cdef const int* cx = self.conn_x.data()
-        cdef const int* cy = self.conn_y.data()
+        cdef const int* cx = iptr(self.a.conn_alight_key)
+        cdef const int* cy = iptr(self.a.conn_board_key)
         reset_stats(ws)
         ws.epoch = fresh_stamps(ws.epoch, 1, &ws.trip_epoch, NULL) + 1
         epoch = ws.epoch
@@ -333,7 +324,7 @@ cdef class CSA:
             trips += 1
             par = ws.trip_par[trip]
             cur = A.conn_dep_stop[c0]
-            cur_y = self.conn_y[c0] if par >= S else -1
+            cur_y = A.conn_board_key[c0] if par >= S else -1
         steps.reverse()
         return [(departure, arrival, trips, src_row, row, steps)]
 

@@ -90,6 +90,8 @@ cdef class TimetableArrays:
     cdef readonly const int[::1] route_alight_rule, route_board_rule, rule_alight_stop
     cdef readonly const int[::1] rule_board_stop, rule_offset, rule_board, rule_time
     cdef readonly const int[::1] rule_in_offset, rule_in_alight, rule_in_time
+    # per connection: the alight key of its arrival, the board key of its departure
+    cdef readonly const int[::1] conn_alight_key, conn_board_key
 
     cdef int check_rows(self, const int[:, ::1] rows, str what) except -1
     cdef int route_mask(self, object q, const unsigned char** out) except -1

@@ -64,6 +64,18 @@ def by_position(tt, values) -> np.ndarray:
     return out
 
 
+def conn_rule_keys(tt) -> tuple[np.ndarray, np.ndarray]:
+    """Per connection, the alight key of its arrival position and the board key of its
+    departure position (both empty when the timetable has no scoped rules)."""
+    if len(tt.route_alight_rule) == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    rso = np.asarray(tt.route_stop_offset, dtype=np.int64)
+    trip_route = np.asarray(tt.trip_route, dtype=np.int64)
+    at = rso[trip_route[np.asarray(tt.conn_trip, dtype=np.int64)]] + np.asarray(tt.conn_pos)
+    return (_i32(np.asarray(tt.route_alight_rule)[at + 1]),
+            _i32(np.asarray(tt.route_board_rule)[at]))
+
+
 cdef class TimetableArrays:
     """Const memoryviews of one timetable's routing arrays (see the module docstring)."""
 
@@ -114,6 +126,7 @@ cdef class TimetableArrays:
         self.rule_in_time = _i32(tt.rule_in_time)
         self.n_alight_keys = self.rule_alight_stop.shape[0]
         self.n_board_keys = self.rule_board_stop.shape[0]
+        self.conn_alight_key, self.conn_board_key = conn_rule_keys(tt)
         cdef Net* n = &self.net
         n.n_stops = self.n_stops
         n.n_routes = self.n_routes
