@@ -26,6 +26,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "feeds": tuple(str(p) for p in args.feeds) or None,
         "date": args.date,
         "footpath_radius": args.footpath_radius,
+        "footpath_max_walk": args.footpath_max_walk,
+        "min_change_time": args.min_change_time,
         "walk_speed_kmh": args.walk_speed,
         "data_dir": str(args.data_dir) if args.data_dir else None,
         "cache_dir": str(args.cache_dir) if args.cache_dir else None,
@@ -124,8 +126,9 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
 
     u = sub.add_parser("update", help="download, validate, clip, compile and publish the feeds")
     u.add_argument("--config", type=Path, default=None,
-                   help=f"feed configuration (default {DEFAULT_CONFIG.relative_to(Path.cwd())}"
-                        if DEFAULT_CONFIG.is_relative_to(Path.cwd()) else "feed configuration")
+                   help=f"feed configuration (default {DEFAULT_CONFIG.relative_to(Path.cwd())})"
+                        if DEFAULT_CONFIG.is_relative_to(Path.cwd())
+                        else f"feed configuration (default {DEFAULT_CONFIG})")
     u.add_argument("--data-dir", type=Path, default=Path("data/published"))
     u.add_argument("--only", action="append", default=None, metavar="NAME",
                    help="update only this source (repeatable)")

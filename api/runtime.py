@@ -100,6 +100,7 @@ class Runtime:
     def health(self) -> dict[str, Any]:
         s = self.settings
         store = self.store
+        store.check_for_update()  # a publish shows here, not only after the next plan
         fs = store.feedset
         day, note = store.default_day()
         ages = feed_ages(fs)

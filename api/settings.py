@@ -14,6 +14,7 @@ from typing import Any
 
 from feeds.config import DEFAULT_CONFIG, read_toml
 from feeds.demo import DEMO_FEED
+from planner.timetable.compile import DEFAULT_CHANGE_TIME, DEFAULT_FOOTPATH_MAX_WALK
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR
 
 
@@ -28,6 +29,10 @@ class Settings:
     #: Compiled timetables on disk (relative to the working directory).
     cache_dir: str = str(DEFAULT_CACHE_DIR)
     footpath_radius: float = 200.0
+    #: Longest walk (s) the footpath closure chains links into; 0: no bound.
+    footpath_max_walk: int = DEFAULT_FOOTPATH_MAX_WALK
+    #: Change time (s) at stops without a transfers.txt rule; 0: change in no time.
+    min_change_time: int = DEFAULT_CHANGE_TIME
     walk_speed_kmh: float = 4.5
     redis_url: str = ""
     cache_size: int = 2048  # in-process LRU entries
@@ -91,6 +96,8 @@ _ENV: dict[str, str] = {
     "date": "OWL_DATE",
     "cache_dir": "OWL_CACHE_DIR",
     "footpath_radius": "OWL_FOOTPATH_RADIUS",
+    "footpath_max_walk": "OWL_FOOTPATH_MAX_WALK",
+    "min_change_time": "OWL_MIN_CHANGE_TIME",
     "walk_speed_kmh": "OWL_WALK_SPEED",
     "redis_url": "REDIS_URL",
     "cache_size": "OWL_CACHE_SIZE",

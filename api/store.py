@@ -24,7 +24,7 @@ import numpy as np
 from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
 from api.shapes import ShapeStore
-from feeds.gtfs import load_feeds
+from feeds.gtfs import agency_timezone, load_feeds
 from planner.multimodal.geometry import PointIndex
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
@@ -45,6 +45,7 @@ class FeedSet:
     published_at: float  # unix seconds; feed file mtime for fixed paths
     sources: dict[str, dict[str, object]] = field(default_factory=dict)  # from the pointer
     ranges: dict[str, tuple[str, str]] | None = None  # feed -> service range, once known
+    zone: str | None = None  # IANA zone of local times, once known (agency.txt, compile)
 
     @cached_property
     def shapes(self) -> ShapeStore:
@@ -136,14 +137,15 @@ class TimetableStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.options = CompileOptions(footpath_radius=settings.footpath_radius,
-                                      walk_speed_kmh=settings.walk_speed_kmh)
+                                      walk_speed_kmh=settings.walk_speed_kmh,
+                                      default_change_time=settings.min_change_time,
+                                      footpath_max_walk=settings.footpath_max_walk)
         self._days: OrderedDict[tuple[str, date], Prepared] = OrderedDict()
         self._day_locks: dict[tuple[str, date], threading.Lock] = {}
         self._lock = threading.Lock()
         self._last_check = 0.0
         self._pointer_mtime = 0.0
         self.swaps = 0
-        self.zone_name = self.options.default_timezone
         self.on_swap: list = []
         self.feedset = self._initial_feedset()
 
@@ -230,8 +232,13 @@ class TimetableStore:
         return rng
 
     def timezone(self) -> str:
-        """The zone of the last timetable loaded (the compiler's default before any)."""
-        return self.zone_name
+        """The zone of the current feeds' local times: the first agency's, as the compiled
+        timetable will have it. Known before any compile, so that the first request's
+        local time is not read in the compiler's default zone."""
+        fs = self.feedset
+        if fs.zone is None:
+            fs.zone = agency_timezone(fs.paths) or self.options.default_timezone
+        return fs.zone
 
     def get(self, day: date) -> Prepared:
         """The prepared timetable for ``day``; raises OutOfRangeError naming the range."""
@@ -261,7 +268,7 @@ class TimetableStore:
             if fs.ranges is None:
                 fs.ranges = dict(tt.feed_ranges)
             prepared = Prepared(tt, fs)
-            self.zone_name = tt.timezone
+            fs.zone = tt.timezone
             with self._lock:
                 if self.feedset is fs:
                     self._days[key] = prepared

@@ -70,18 +70,18 @@ def decode(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _read_raw_files(path: Path) -> dict[str, bytes]:
+def _read_raw_files(path: Path, names: Sequence[str] = TABLES) -> dict[str, bytes]:
     """The GTFS .txt files of a zip (files may sit in one sub-folder) or a folder."""
     files: dict[str, bytes] = {}
     if path.is_dir():
         for p in path.iterdir():
-            if p.suffix == ".txt" and p.stem in TABLES:
+            if p.suffix == ".txt" and p.stem in names:
                 files[p.stem] = p.read_bytes()
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():
                 stem = Path(info.filename).stem
-                if not info.is_dir() and info.filename.endswith(".txt") and stem in TABLES:
+                if not info.is_dir() and info.filename.endswith(".txt") and stem in names:
                     files[stem] = zf.read(info)
     elif path.exists():
         raise GtfsError(str(path), ["not a zip file or a folder"])
@@ -133,6 +133,23 @@ def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
     if tables["agency"] is None:
         warnings.append(f"{path}: agency.txt missing; agency names left empty")
     return tables, warnings
+
+
+def agency_timezone(paths: Sequence[str | Path]) -> str | None:
+    """The first agency's ``agency_timezone`` over the feeds in order (the zone a compiled
+    timetable gets), reading agency.txt only: what a local time means before any compile."""
+    for raw in paths:
+        text = _read_raw_files(Path(raw), ("agency",)).get("agency")
+        if text is None:
+            continue
+        df = pd.read_csv(io.StringIO(decode(text)), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+        df = gk_cleaners.clean_column_names(df)
+        if "agency_timezone" in df.columns:
+            zones = [z.strip() for z in df["agency_timezone"] if z.strip()]
+            if zones:
+                return zones[0]
+    return None
 
 
 def _examples(values: Iterable[object], n: int = 3) -> str:

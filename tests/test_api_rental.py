@@ -13,6 +13,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -385,3 +386,35 @@ def test_workers_share_gbfs_state_through_redis(server: GbfsServer, redis_url: s
     assert not feed.is_stale(MAX_AGE, T0 + 1)
     first.close()
     second.close()
+
+
+def _trips(it: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(leg.get("tripId")) for leg in it["legs"] if leg.get("tripId"))
+
+
+def _modes(it: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(leg["mode"] for leg in it["legs"] if leg["mode"] != "WALK")
+
+
+def _near(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same trips and modes, leaving and arriving within two minutes of each other."""
+    def apart(key: str) -> float:
+        return abs((datetime.fromisoformat(a[key])
+                    - datetime.fromisoformat(b[key])).total_seconds())
+    return (_trips(a), _modes(a)) == (_trips(b), _modes(b)) and \
+        apart("startTime") <= 120 and apart("endTime") <= 120
+
+
+@pytest.mark.parametrize("arrive_by", [False, True])
+def test_rental_modes_return_at_most_num_itineraries_and_no_near_duplicates(
+    client: TestClient, server: GbfsServer, arrive_by: bool
+) -> None:
+    """Issue 17: with rental modes ``numItineraries=2`` returned 3 and ``=1`` returned 2,
+    two of them differing only by a 4 s walk between the two "Wolfsburg Hbf" stops."""
+    fresh_feed(client, server)
+    extra = {"arriveBy": "true", "time": f"{DAY}T12:30:00+02:00"} if arrive_by else {}
+    for n in (1, 2, 3, 5):
+        its = plan(client, postTransitModes="WALK,SCOOTER_RENTAL", numItineraries=n,
+                   **extra)["itineraries"]
+        assert 1 <= len(its) <= n, (n, len(its))
+        assert not any(_near(a, b) for k, a in enumerate(its) for b in its[k + 1:]), n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -198,3 +199,28 @@ def test_update_publishes_survives_a_broken_feed_and_the_server_follows(
         r = c.get("/api/v1/plan", params={"fromPlace": "owl:347953", "toPlace": "owl:87584",
                                           "time": "2026-04-20T08:00:00+02:00"})
         assert r.status_code == 200 and r.json()["itineraries"]
+
+
+def test_health_shows_a_new_publication_before_any_plan_request(tmp_path: Path) -> None:
+    """Issue 17: health named the old version after a publish until a plan request looked
+    at the pointer; an operator checking health after ``update`` was told nothing changed."""
+    data = tmp_path / "published"
+
+    def publish(version: str, mtime: float) -> None:
+        folder = data / version
+        folder.mkdir(parents=True)
+        shutil.copyfile(DEMO_FEED, folder / "feed.zip")
+        tmp = data / "current.tmp"
+        tmp.write_text(json.dumps({"version": version, "feeds": [f"{version}/feed.zip"],
+                                   "published_at": mtime}))
+        tmp.replace(data / "current")
+        os.utime(data / "current", (mtime, mtime))
+
+    publish("v1", 1_700_000_000.0)
+    settings = load_settings(env={}, data_dir=str(data), reload_interval=0.0)
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/v1/health").json()["timetable"]["feedVersion"] == "v1"
+        publish("v2", 1_700_000_100.0)
+        health = c.get("/api/v1/health").json()
+        assert health["timetable"]["feedVersion"] == "v2"
+        assert health["timetable"]["swaps"] == 1

@@ -367,7 +367,8 @@ def test_zero_duration_connections_chain_across_trips_in_csa(tmp_path: Path) -> 
         "a,08:00:00,08:00:00,S2,1\na,08:00:00,08:00:00,S3,2\n"
         "b,08:00:00,08:00:00,S1,1\nb,08:00:00,08:00:00,S2,2\n",
     )
-    tt = compile_timetable([feed], DAY, CompileOptions(footpath_radius=0))
+    # a change in 0 s, so "a" is reachable from "b" at the same second
+    tt = compile_timetable([feed], DAY, CompileOptions(footpath_radius=0, default_change_time=0))
     s1, s3 = tt.stop_index("f:S1"), tt.stop_index("f:S3")
     start = tt.time_of(DAY, 8 * 3600)
     router = Router(tt)
@@ -396,3 +397,33 @@ def test_stop_lookup_resolves_ids_and_nothing_is_cached_in_the_timetable(
         with pytest.raises(KeyError, match="unknown stop id 'S1'"):
             lookup("S1")  # in both feeds: ambiguous without its prefix
     assert tt.extra == extra  # the immutable timetable remembers no lookups
+
+
+def test_headsign_falls_back_to_the_last_stop_name_when_the_feed_has_none(
+        tmp_path: Path) -> None:
+    """Issue 17: without trip_headsign the headsign was empty; OTP shows the last stop."""
+    feed = write_feed(
+        tmp_path / "f", stops=LINE_STOPS,
+        trips="route_id,service_id,trip_id,trip_headsign\nR1,WK,t,\nR1,WK,u,Stadtmitte\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "t,08:00:00,08:00:00,S1,1\nt,08:10:00,08:10:00,S2,2\nt,08:20:00,08:20:00,S3,3\n"
+        "u,09:00:00,09:00:00,S3,1\nu,09:10:00,09:10:00,S1,2\n")
+    tt = compile_timetable([feed], DAY)
+    heads = dict(zip(tt.gtfs_trip_ids.tolist(), tt.gtfs_trip_headsign.tolist(), strict=True))
+    assert heads == {"f:t": "Gamma", "f:u": "Stadtmitte"}
+
+
+def test_merged_compile_warns_about_a_feed_without_service_on_the_day(
+        tmp_path: Path) -> None:
+    """Issue 17: the day passes the range check when one feed covers it; the other feed's
+    trips are then silently missing. The compile says so."""
+    busy = write_feed(tmp_path / "busy", stops=LINE_STOPS, **ONE_TRIP)
+    idle = write_feed(tmp_path / "idle", stops=LINE_STOPS, **ONE_TRIP,
+                      calendar="service_id,monday,tuesday,wednesday,thursday,friday,"
+                      "saturday,sunday,start_date,end_date\nWK,1,1,1,1,1,1,1,20250101,"
+                      "20250630\n")
+    tt = compile_timetable([busy, idle], DAY)
+    (warning,) = [w for w in tt.extra["warnings"] if "no service" in str(w)]
+    assert "idle" in str(warning) and "2025-01-01 to 2025-06-30" in str(warning)
+    alone = compile_timetable([busy], DAY)
+    assert not [w for w in alone.extra["warnings"] if "no service" in str(w)]

@@ -112,10 +112,11 @@ def stop_named(tt: Timetable, name: str) -> int:
 def trip(tt: Timetable, router: Router, rentals: RentalPlanner, origin: tuple[float, float],
          dest: tuple[float, float], dep: int, feeds: list[GbfsFeed], now: float,
          post: tuple[str, ...] = ("WALK",), direct: tuple[str, ...] = ()) -> TripPlan:
-    """The multimodal search for one departure (the first itinerary from ``dep`` on)."""
+    """The multimodal search for one departure: the first walking itinerary from ``dep``
+    on and the rental one beside it (two asked for: a plan holds no more than that)."""
     network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
     req = TripRequest(Location(*origin), Location(*dest), dep, window=0, max_window=0,
-                      num_itineraries=1, max_pre_transit=2700, max_post_transit=2700,
+                      num_itineraries=2, max_pre_transit=2700, max_post_transit=2700,
                       post_modes=post, direct_modes=direct)
     return plan_trip(network, req, Sharing(rentals, [f.snapshot() for f in feeds], now))
 

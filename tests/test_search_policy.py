@@ -19,6 +19,7 @@ from planner.routing.router import Router
 from planner.routing.search import Page, search
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable
+from tests.shared_data import shared
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DAY = date(2025, 3, 4)
@@ -188,3 +189,53 @@ def test_past_deadline_stops_before_searching(pforzheim) -> None:
     for page in Page:
         out = search(router, Query(src, tgt, t, window=HOUR, deadline=0.0), page)
         assert out.journeys == [] and out.reason
+
+
+# --- Pareto alternatives over (arrival, transfers) per departure (issue 17) ---------------
+POA_DAY = date(2019, 5, 15)
+
+
+@pytest.fixture(scope="module")
+def porto_alegre(tmp_path_factory: pytest.TempPathFactory) -> tuple[Timetable, Router]:
+    feeds = [shared("br-porto-alegre/poa_eptc.zip"), shared("br-porto-alegre/poa_trensurb.zip")]
+    tt = compile_timetable(feeds, POA_DAY)
+    return tt, Router(tt)
+
+
+def test_fewer_transfer_alternative_of_a_departure_is_offered_within_the_count(
+        porto_alegre: tuple[Timetable, Router]) -> None:
+    """Issue 17's Porto Alegre case: at 12:00 with n=3 all three answers had 2 transfers
+    while a 1-transfer journey from the first departure arrives 11 minutes later. MOTIS
+    offers the Pareto set over (arrival, transfers) for each departure; within n=3 the
+    first departure's set comes before the third departure."""
+    tt, router = porto_alegre
+    a, b = tt.stop_index("poa_eptc:2570"), tt.stop_index("poa_eptc:2321")
+    q = Query([(a, 0)], [(b, 0)], tt.time_of(POA_DAY, 12 * 3600), window=3600,
+              max_window=6 * 3600, min_journeys=3)
+    found = search(router, q).journeys
+    assert len(found) == 3
+    first = min(leave_time(j) for j in found)
+    by_transfers = router.arrivals_by_transfers(q.at(first, 0))
+    pareto = {(arr, k) for k, arr in enumerate(by_transfers)
+              if arr is not None and (k == 0 or by_transfers[k - 1] != arr)}
+    assert len(pareto) >= 2, "the case needs a fewer-transfer alternative"
+    offered = {(j.arrival, j.transfers) for j in found}
+    assert pareto <= offered, (pareto, offered)
+    assert min(j.transfers for j in found) < max(j.transfers for j in found)
+
+
+def test_every_offered_journey_is_pareto_optimal_over_leave_arrival_transfers(
+        porto_alegre: tuple[Timetable, Router]) -> None:
+    tt, router = porto_alegre
+    rng = np.random.default_rng(17)
+    served = np.nonzero(np.diff(tt.stop_route_offset) > 0)[0]
+    for _ in range(25):
+        a, b = rng.choice(served, 2, replace=False)
+        q = Query([(int(a), 0)], [(int(b), 0)], tt.time_of(POA_DAY, 12 * 3600),
+                  window=3600, max_window=6 * 3600, min_journeys=3)
+        found = search(router, q).journeys
+        assert len(found) <= 3
+        keys = [(-leave_time(j), j.arrival, j.transfers) for j in found]
+        for x in keys:
+            assert not any(y != x and all(u <= v for u, v in zip(y, x, strict=True))
+                           for y in keys), keys

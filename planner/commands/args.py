@@ -6,7 +6,12 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from planner.timetable.compile import CompileOptions, compile_timetable
+from planner.timetable.compile import (
+    DEFAULT_CHANGE_TIME,
+    DEFAULT_FOOTPATH_MAX_WALK,
+    CompileOptions,
+    compile_timetable,
+)
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR, load_or_compile
 from planner.timetable.model import Timetable
 
@@ -26,6 +31,14 @@ def add_timetable_args(p: argparse.ArgumentParser, feeds_required: bool = True) 
                    help="service day (YYYY-MM-DD); default: today")
     p.add_argument("--footpath-radius", type=float, default=200.0, metavar="M",
                    help="generate walking links up to M metres (0: transfers.txt only)")
+    p.add_argument("--footpath-max-walk", type=int, default=DEFAULT_FOOTPATH_MAX_WALK,
+                   metavar="SECONDS",
+                   help="longest walk between two trips the links are chained into "
+                        f"(default {DEFAULT_FOOTPATH_MAX_WALK}; 0: no bound)")
+    p.add_argument("--min-change-time", type=int, default=DEFAULT_CHANGE_TIME,
+                   metavar="SECONDS",
+                   help="change time at stops without a transfers.txt rule "
+                        f"(default {DEFAULT_CHANGE_TIME}; 0: change in no time)")
     p.add_argument("--walk-speed", type=float, default=4.5, metavar="KMH")
     p.add_argument("--no-cache", action="store_true", help="always compile from scratch")
     p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
@@ -34,7 +47,9 @@ def add_timetable_args(p: argparse.ArgumentParser, feeds_required: bool = True) 
 
 
 def options_from(args: argparse.Namespace) -> CompileOptions:
-    return CompileOptions(footpath_radius=args.footpath_radius, walk_speed_kmh=args.walk_speed)
+    return CompileOptions(footpath_radius=args.footpath_radius, walk_speed_kmh=args.walk_speed,
+                          default_change_time=args.min_change_time,
+                          footpath_max_walk=args.footpath_max_walk)
 
 
 def timetable_from(args: argparse.Namespace, progress: bool = True) -> Timetable:

@@ -24,6 +24,7 @@ def summary(tt: Timetable) -> dict[str, object]:
         "footpaths": tt.n_footpaths,
         "cache": tt.extra.get("cache", "off"),
         "timings_s": tt.extra.get("timings", {}),
+        "warnings": tt.extra.get("warnings", []),
     }
 
 

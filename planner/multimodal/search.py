@@ -17,6 +17,14 @@ What a trip request becomes (the API only parses it and renders the :class:`Trip
   walking itinerary leaves later and arrives no later. Depart-at repeats the run from each
   found departure (at most ``num_itineraries`` runs); arrive-by runs it once from the
   latest departure of all rows. A full page of walking itineraries fixes the page's span.
+* **One journey, one itinerary, at most ``num_itineraries``.** Itineraries on the same
+  trips between the same stations (platforms of one parent station, or stops of one name
+  within ``SAME_STATION_M``) with the same access and egress modes, leaving and arriving
+  within ``NEAR_DUPLICATE_S`` of each other, are one journey: the one arriving first
+  (then leaving latest, then walking least) stays. Walking and rental itineraries
+  together are then cut to ``num_itineraries``: the first ones of a later page, the last
+  ones (nearest ``time``) of an earlier or arrive-by page. Unlike MOTIS, whose
+  ``numItineraries`` is only the minimum that widens the window, the count is a bound.
 * **Direct** trips: a walk (within ``max_direct``) and rental trips of ``direct_modes``.
 * ``transit=False`` asks for direct trips only (MOTIS's empty ``transitModes``).
 """
@@ -44,7 +52,15 @@ from planner.multimodal.streets import Streets
 from planner.routing.journeys import Journey, Leg, leave_time
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query, as_rows
 from planner.routing.router import Router
-from planner.routing.search import Found, Page, SearchOutcome, page_starts, search
+from planner.routing.search import (
+    Found,
+    Page,
+    SearchOutcome,
+    page_starts,
+    search,
+    walk_seconds,
+)
+from planner.timetable.model import Timetable
 
 RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
 STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
@@ -53,6 +69,12 @@ RENTAL_MAX_WALK = 900
 #: Straight-line walks are longer on streets; the same factor as planner.multimodal.streets.
 DETOUR = 1.3
 NO_RENTAL_HELPS = "no connection with a rental part helps within the search window"
+#: Two itineraries on the same trips whose leaving and arrival times differ by at most
+#: this many seconds (a platform change's walk) are one journey.
+NEAR_DUPLICATE_S = 120
+#: Stops of one name within this distance are one station (feeds without parent stations
+#: list "Wolfsburg Hbf" twice, 4 s of walking apart).
+SAME_STATION_M = 300.0
 
 
 @dataclass(frozen=True)
@@ -361,20 +383,63 @@ def search_rental(router: Router, req: TripRequest, base: Query, src: _Rows, tgt
     return out
 
 
-def merge(walking: list[Journey], rental: list[Itinerary], req: TripRequest
+def same_station(tt: Timetable, a: int, b: int) -> bool:
+    """One station: the same stop, platforms of one parent (or a parent and its
+    platform), or stops of one name within ``SAME_STATION_M``."""
+    if a == b:
+        return True
+    pa, pb = int(tt.stop_parent[a]), int(tt.stop_parent[b])
+    if (pa >= 0 and pa in (pb, b)) or pb == a:
+        return True
+    return (str(tt.stop_names[a]) == str(tt.stop_names[b]) != ""
+            and haversine_m(float(tt.stop_lat[a]), float(tt.stop_lon[a]),
+                            float(tt.stop_lat[b]), float(tt.stop_lon[b])) <= SAME_STATION_M)
+
+
+def _kind(o: AccessOption | None) -> object:
+    return None if o is None else o.kind
+
+
+def near_duplicates(tt: Timetable, x: Itinerary, y: Itinerary) -> bool:
+    """The same journey for a rider: same trips, boarded and left at the same stations,
+    the same access and egress modes, times apart by a platform change's walk at most."""
+    if abs(x.leave - y.leave) > NEAR_DUPLICATE_S or abs(x.arrival - y.arrival) > \
+            NEAR_DUPLICATE_S:
+        return False
+    if (_kind(x.access), _kind(x.egress)) != (_kind(y.access), _kind(y.egress)):
+        return False
+    lx, ly = x.journey.transit_legs, y.journey.transit_legs
+    return len(lx) == len(ly) and all(
+        a.trip == b.trip and same_station(tt, a.board_stop, b.board_stop)
+        and same_station(tt, a.alight_stop, b.alight_stop) for a, b in zip(lx, ly, strict=True))
+
+
+def _preference(x: Itinerary) -> tuple[int, int, int]:
+    """Of near-duplicates: arriving first, then leaving latest, then walking least."""
+    return (x.arrival, -x.leave, walk_seconds(x.journey))
+
+
+def merge(tt: Timetable, walking: list[Journey], rental: list[Itinerary], req: TripRequest
           ) -> list[Itinerary]:
-    """Walking itineraries and rental ones by leaving time. A full page of walking ones
-    fixes the page's span: rental ones outside it are left to the adjacent page."""
-    out = [Itinerary(j) for j in walking]
+    """Walking itineraries and rental ones by leaving time, near-duplicates as one, at most
+    ``num_itineraries`` (see the module docstring). A full page of walking ones fixes the
+    page's span: rental ones outside it are left to the adjacent page."""
+    candidates = [Itinerary(j) for j in walking]
+    earlier_side = req.arrive_by or req.page is Page.EARLIER  # the page ends at ``time``
     if walking and len(walking) >= req.num_itineraries:
         leaves = [leave_time(j) for j in walking]
-        if req.arrive_by or req.page is Page.EARLIER:  # the page ends at ``time``
+        if earlier_side:
             rental = [r for r in rental if r.leave >= min(leaves)]
         else:
             rental = [r for r in rental if r.leave <= max(leaves)]
-    out += rental
+    candidates += rental
+    out: list[Itinerary] = []
+    for it in sorted(candidates, key=_preference):
+        if not any(near_duplicates(tt, it, kept) for kept in out):
+            out.append(it)
     out.sort(key=lambda x: (x.leave, x.arrival))
-    return out
+    n = max(1, req.num_itineraries)
+    return out[-n:] if earlier_side else out[:n]
 
 
 def _direct(req: TripRequest, rentals: _Rentals) -> list[DirectTrip]:
@@ -439,7 +504,7 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
         if rentals.access or rentals.egress:
             rental = search_rental(router, req, base, _Rows.of(access, rentals.access),
                                    _Rows.of(egress, rentals.egress), outcome.journeys)
-    plan.itineraries = merge(outcome.journeys, rental, req)
+    plan.itineraries = merge(router.tt, outcome.journeys, rental, req)
     if not plan.itineraries:
         plan.reason = outcome.reason or NO_RENTAL_HELPS
     plan.pages = page_starts([i.journey for i in plan.itineraries], base, req.page,

@@ -11,6 +11,11 @@ handlers; here it is one module, driven by a :class:`~planner.routing.query.Quer
   widest window holds fewer, the first journey after it counts (leaving as late as
   it can for its arrival), then McRAPTOR alternatives at the first departure (fewer
   transfers, less walking) fill up.
+* **Fewer transfers** (as MOTIS answers): for each departure in turn, its journey and then
+  the Pareto set over (arrival, transfers) from it, each alternative the earliest arrival
+  with fewer transfers leaving as late as it can, until ``min_journeys`` are listed. A
+  1-transfer journey arriving a little later is offered beside the 2-transfer fastest
+  one instead of a third 2-transfer departure; later departures move to the next page.
 * **Earlier page** (``search_earlier``): the last ``min_journeys`` departures before
   ``time``, the window widened backwards the same way; never empty while a journey
   departs within ``max_window`` before ``time``.
@@ -27,7 +32,7 @@ multimodal search's); duplicates (same legs, departure and arrival) are dropped.
 from __future__ import annotations
 
 import time as clock
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from planner.routing.journeys import Journey, WalkLeg, leave_time
@@ -139,9 +144,8 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
             elif after is None:  # the first one after the span
                 after = j
         lo, doubling = lo + width + 1, doubling + 1
-    items = found.items[:n]
-    found.items = items
-    if not items and after is not None and lo > end:
+    found.items = _with_fewer_transfers(router, q, found.items, n)
+    if not found.items and after is not None and lo > end:
         found.add(_leaving_latest(router, q, after))
     if found.items and len(found.items) < n and _open(q):
         first = found.items[0].departure
@@ -153,6 +157,27 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
         found.items = undominated(found.items)
     items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t, end))
+
+
+def _with_fewer_transfers(router: Router, q: Query, journeys: list[Journey],
+                          n: int) -> list[Journey]:
+    """The first ``n`` of: each departure's journey followed by its Pareto alternatives
+    over (arrival, transfers), departures in order (see the module docstring)."""
+    out = Found()
+    for j in sorted(journeys, key=lambda j: (leave_time(j), j.arrival)):
+        if len(out.items) >= n:
+            break
+        out.add(j)
+        best = j
+        while best.transfers > 0 and len(out.items) < n and _open(q):
+            fewer = replace(q.at(leave_time(j), 0), max_transfers=best.transfers - 1)
+            alt = router.earliest(fewer)
+            if alt is None or not alt.transit_legs or alt.arrival <= best.arrival:
+                break  # no fewer-transfer journey, or one that arrives no later (none)
+            best = _leaving_latest(router, replace(fewer, max_transfers=alt.transfers), alt)
+            if leave_time(best) <= q.time + q.max_window:
+                out.add(best)
+    return out.items
 
 
 def _leaving_latest(router: Router, q: Query, j: Journey) -> Journey:

@@ -36,13 +36,25 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Europe/Berlin"
 
 
+#: Minimum change time (seconds) at stops without a transfers.txt rule: MOTIS's and
+#: OpenTripPlanner's default. 0 is a change in no time (the reference comparisons' model).
+DEFAULT_CHANGE_TIME = 120
+#: Longest walk (seconds) the footpath closure chains links into: one hop between two
+#: trips is at most this long (transfers.txt links stay whatever their time).
+DEFAULT_FOOTPATH_MAX_WALK = 600
+
+
 @dataclass(frozen=True)
 class CompileOptions:
     days_before: int = 1
     days_after: int = 1
+    #: Walking links are generated between stops up to this straight-line distance.
     footpath_radius: float = 200.0
     walk_speed_kmh: float = 4.5
-    default_change_time: int = 0
+    #: Change time at stops without a transfers.txt rule (``--min-change-time``).
+    default_change_time: int = DEFAULT_CHANGE_TIME
+    #: Bound of the footpath closure in seconds; 0 = unbounded (``--footpath-max-walk``).
+    footpath_max_walk: int = DEFAULT_FOOTPATH_MAX_WALK
     default_timezone: str = DEFAULT_TIMEZONE
 
     def key(self) -> str:
@@ -143,6 +155,23 @@ def check_day(day: date, ranges: dict[str, tuple[str, str]]) -> None:
         return
     described = ", ".join(f"{f}: {lo} to {hi}" for f, (lo, hi) in ranges.items())
     raise OutOfRangeError(f"no service on {iso}; the timetable is valid for {described}")
+
+
+def idle_feed_warnings(data: GtfsData, ranges: dict[str, tuple[str, str]], day: date,
+                       running: set[str]) -> list[str]:
+    """A warning per merged feed without any service on ``day``: the day passes the range
+    check when another feed covers it, and that feed's trips would silently be missing."""
+    if len(data.feeds) < 2:
+        return []
+    busy = {service.split(":", 1)[0] for service in running}
+    out: list[str] = []
+    for feed in data.feeds:
+        if feed not in busy:
+            lo, hi = ranges.get(feed, ("?", "?"))
+            out.append(f"feed {feed} has no service on {day.isoformat()} (its timetable is "
+                       f"valid {lo} to {hi}); its trips are missing from that day")
+            log.warning("%s", out[-1])
+    return out
 
 
 def _route_agencies(data: GtfsData, default_tz: str) -> tuple[pd.DataFrame, str]:
@@ -288,6 +317,16 @@ def _text_column(df: pd.DataFrame, name: str) -> np.ndarray:
     if name not in df.columns:
         return np.full(len(df), "", dtype=object)
     return df[name].astype("string").fillna("").to_numpy(dtype=object)
+
+
+def _headsigns(trips: pd.DataFrame, stop_names: np.ndarray, last_stop: np.ndarray) -> np.ndarray:
+    """trip_headsign, else the name of the trip's last stop (as OpenTripPlanner does): a
+    feed without headsigns would otherwise show riders none at all."""
+    given = _text_column(trips, "trip_headsign").astype(str)
+    if len(given) == 0:
+        return given
+    fallback = np.asarray(stop_names, dtype=str)[last_stop] if len(last_stop) else given
+    return np.where(np.char.str_len(np.char.strip(given)) > 0, given, fallback).astype(str)
 
 
 def _frequency_shifts(data: GtfsData, trip_uniques: pd.Index,
@@ -446,6 +485,7 @@ def compile_timetable(
     t0 = int(datetime.combine(days[0], time(0), ZoneInfo(primary_tz)).timestamp())
     offsets_by_tz = {tz: day_offsets(tz, days, t0) for tz in set(trip_tz.tolist())}
     running = active_services(data, days)
+    idle_warnings = idle_feed_warnings(data, ranges, day, running[days.index(day)])
 
     # ---- trip starts: (gtfs trip, day, shift); frequencies expand templates ------------
     trip_start = np.zeros(len(trip_uniques) + 1, dtype=np.int64)
@@ -550,7 +590,8 @@ def compile_timetable(
     transfers_rows = _stop_transfers(data, stop_index)
     fp = build_footpaths(stop_lat, stop_lon, transfers_rows, radius_m=opts.footpath_radius,
                          speed_kmh=opts.walk_speed_kmh,
-                         default_change_time=opts.default_change_time)
+                         default_change_time=opts.default_change_time,
+                         max_walk_s=opts.footpath_max_walk)
     route_gtfs = i_trip[inst_order][route_trip_offset[:-1]] if n_routes else i_trip[:0]
     rules = build_rule_tables(
         rule_set, route_stop_offset, all_route_stops,
@@ -625,7 +666,8 @@ def compile_timetable(
         line_agency_url=agencies["url"].to_numpy().astype(str),
         line_url=_text_column(routes, "route_url").astype(str),
         gtfs_trip_ids=np.asarray(trip_uniques, dtype=str),
-        gtfs_trip_headsign=_text_column(trips.reset_index(), "trip_headsign").astype(str),
+        gtfs_trip_headsign=_headsigns(trips.reset_index(), stop_names,
+                                      stop_idx[np.maximum(trip_start[1:] - 1, 0)]),
         gtfs_trip_line=gtfs_trip_line.astype(np.int32),
         gtfs_trip_shape=_text_column(trips.reset_index(), "shape_id").astype(str),
         gtfs_trip_short_name=_text_column(trips.reset_index(), "trip_short_name").astype(str),
@@ -638,7 +680,7 @@ def compile_timetable(
         "timings": timings,
         "footpath_stats": fp.stats,
         "transfer_rule_stats": rules.stats,
-        "warnings": data.warnings,
+        "warnings": [*data.warnings, *idle_warnings],
         "query_day": day.isoformat(),
     })
     return tt
@@ -672,5 +714,8 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
             h.update(_file_digest(f))
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
-    h.update(b"compile-v5")  # bump when compiled arrays change (v5: scoped transfer rules)
+    # bump when compiled arrays change (v3: one Earth radius; v5: GTFS attributes for
+    # MOTIS, bounded footpath closure, headsigns from the last stop; v6: scoped transfer
+    # rules)
+    h.update(b"compile-v6")
     return h.hexdigest()[:20]
