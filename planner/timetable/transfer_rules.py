@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.timetable.model import NO_TRANSFER
+from planner.timetable.model import NO_TRANSFER, Timetable
 
 log = logging.getLogger(__name__)
 SCOPE_COLUMNS = ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id")
@@ -112,7 +112,7 @@ def read_rules(transfers: pd.DataFrame | None, stop_index: dict[str, int],
         if kind in (4, 5):
             stats["scoped_in_seat_ignored"] += 1
             continue
-        if None in (fs, ts, ft, tt, fl, tl) or fs < 0 or ts < 0:  # type: ignore[operator]
+        if None in (fs, ts, ft, tt, fl, tl) or fs < 0 or ts < 0:
             stats["scoped_unknown_ids"] += 1
             continue
         if kind == 3:
@@ -123,7 +123,7 @@ def read_rules(transfers: pd.DataFrame | None, stop_index: dict[str, int],
             seconds = max(secs, 0)
         else:
             seconds = secs if secs >= 0 else -2
-        rules.append(Rule(fs, ts, ft, tt, fl, tl, seconds))  # type: ignore[arg-type]
+        rules.append(Rule(fs, ts, ft, tt, fl, tl, seconds))
     stats["scoped_rules"] = len(rules)
     if stats["scoped_in_seat_ignored"]:
         log.warning("%d in-seat transfers.txt rows (types 4, 5) ignored",
@@ -167,6 +167,104 @@ def _empty() -> np.ndarray:
     return np.zeros(0, dtype=np.int32)
 
 
+@dataclass
+class _Scopes:
+    """Per stop, the trips and lines the rules name on each side, and the rows."""
+
+    from_trips: dict[int, set[int]] = field(default_factory=dict)
+    from_lines: dict[int, set[int]] = field(default_factory=dict)
+    wild_from: set[int] = field(default_factory=set)  # stops of rows naming no from-side
+    to_trips: dict[int, set[int]] = field(default_factory=dict)
+    to_lines: dict[int, set[int]] = field(default_factory=dict)
+    by_pair: dict[tuple[int, int], list[Rule]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rules: list[Rule]) -> _Scopes:
+        sc = cls()
+        for r in rules:
+            if r.from_trip >= 0:
+                sc.from_trips.setdefault(r.from_stop, set()).add(r.from_trip)
+            if r.from_line >= 0:
+                sc.from_lines.setdefault(r.from_stop, set()).add(r.from_line)
+            if r.from_trip < 0 and r.from_line < 0:
+                sc.wild_from.add(r.from_stop)
+            if r.to_trip >= 0:
+                sc.to_trips.setdefault(r.to_stop, set()).add(r.to_trip)
+            if r.to_line >= 0:
+                sc.to_lines.setdefault(r.to_stop, set()).add(r.to_line)
+            sc.by_pair.setdefault((r.from_stop, r.to_stop), []).append(r)
+        return sc
+
+
+@dataclass
+class _Positions:
+    """Route positions: their stop and (trip code or -1, line or -1) scope."""
+
+    stops: np.ndarray
+    scope: np.ndarray
+
+    def classes(self, pos: int, trips: dict[int, set[int]],
+                lines: dict[int, set[int]]) -> tuple[int, int]:
+        """The class of the trips at ``pos`` as the rules at its stop name them."""
+        s = int(self.stops[pos])
+        g, line = int(self.scope[pos, 0]), int(self.scope[pos, 1])
+        return (g if g in trips.get(s, ()) else -1, line if line in lines.get(s, ()) else -1)
+
+    def at(self, stops: set[int]) -> list[int]:
+        return [int(p) for p in np.flatnonzero(np.isin(
+            self.stops, np.array(sorted(stops), dtype=np.int64)))]
+
+
+Key = tuple[int, tuple[int, int]]  # (stop, class)
+
+
+def _alight_keys(pos: _Positions, sc: _Scopes) -> tuple[dict[Key, int], np.ndarray]:
+    """An alight key per (stop, from-class) that a scoped row may concern."""
+    keys: dict[Key, int] = {}
+    per_pos = np.full(len(pos.stops), -1, dtype=np.int32)
+    for p in pos.at(set(sc.from_trips) | set(sc.from_lines) | sc.wild_from):
+        s = int(pos.stops[p])
+        co = pos.classes(p, sc.from_trips, sc.from_lines)
+        if co == (-1, -1) and s not in sc.wild_from:
+            continue
+        per_pos[p] = keys.setdefault((s, co), len(keys))
+    return keys, per_pos
+
+
+def _board_keys(pos: _Positions, sc: _Scopes, reached: set[int]
+                ) -> tuple[dict[Key, int], dict[int, list[tuple[int, tuple[int, int]]]],
+                           np.ndarray]:
+    """A board key per (stop, to-class) at every stop an alight key reaches."""
+    keys: dict[Key, int] = {}
+    keys_at: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+    per_pos = np.full(len(pos.stops), -1, dtype=np.int32)
+    for p in pos.at(reached):
+        u = int(pos.stops[p])
+        ci = pos.classes(p, sc.to_trips, sc.to_lines)
+        if (u, ci) not in keys:
+            keys[(u, ci)] = len(keys)
+            keys_at.setdefault(u, []).append((keys[(u, ci)], ci))
+        per_pos[p] = keys[(u, ci)]
+    return keys, keys_at, per_pos
+
+
+def _key_stops(keys: dict[Key, int]) -> np.ndarray:
+    out = np.zeros(len(keys), dtype=np.int32)
+    for (s, _), k in keys.items():
+        out[k] = s
+    return out
+
+
+def _csr(entries: np.ndarray, by: int, other: int, n: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offset, column ``other``, seconds) of ``(x, y, seconds)`` rows grouped by ``by``."""
+    order = np.lexsort((entries[:, other], entries[:, by]))
+    offset = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(entries[:, by], minlength=n), out=offset[1:])
+    return (offset, entries[order, other].astype(np.int32),
+            entries[order, 2].astype(np.int32))
+
+
 def build_rule_tables(rule_set: RuleSet, route_stop_offset: np.ndarray,
                       route_stops: np.ndarray, route_scope: np.ndarray,
                       change_time: np.ndarray, fp_offset: np.ndarray, fp_to: np.ndarray,
@@ -178,73 +276,27 @@ def build_rule_tables(rule_set: RuleSet, route_stop_offset: np.ndarray,
         e = _empty()
         return RuleTables(e, e, e, e, np.zeros(1, np.int32), e, e, np.zeros(1, np.int32),
                           e, e, stats)
-    rules = rule_set.rules
-    from_trips: dict[int, set[int]] = {}
-    from_lines: dict[int, set[int]] = {}
-    wild_from: set[int] = set()
-    to_trips: dict[int, set[int]] = {}
-    to_lines: dict[int, set[int]] = {}
-    by_pair: dict[tuple[int, int], list[Rule]] = {}
-    for r in rules:
-        if r.from_trip >= 0:
-            from_trips.setdefault(r.from_stop, set()).add(r.from_trip)
-        if r.from_line >= 0:
-            from_lines.setdefault(r.from_stop, set()).add(r.from_line)
-        if r.from_trip < 0 and r.from_line < 0:
-            wild_from.add(r.from_stop)
-        if r.to_trip >= 0:
-            to_trips.setdefault(r.to_stop, set()).add(r.to_trip)
-        if r.to_line >= 0:
-            to_lines.setdefault(r.to_stop, set()).add(r.to_line)
-        by_pair.setdefault((r.from_stop, r.to_stop), []).append(r)
+    sc = _Scopes.of(rule_set.rules)
     rso = np.asarray(route_stop_offset, dtype=np.int64)
-    stops = np.asarray(route_stops, dtype=np.int64)
     n_routes = len(rso) - 1
     route_of_pos = np.repeat(np.arange(n_routes), np.diff(rso))
-    scope = np.asarray(route_scope, dtype=np.int64)[route_of_pos] if n_routes else \
-        np.zeros((0, 2), dtype=np.int64)
-
-    def classes(pos: int, trips: dict[int, set[int]],
-                lines: dict[int, set[int]]) -> tuple[int, int]:
-        s = int(stops[pos])
-        g, line = int(scope[pos, 0]), int(scope[pos, 1])
-        return (g if g in trips.get(s, ()) else -1, line if line in lines.get(s, ()) else -1)
-
-    # alight keys
-    alight_key: dict[tuple[int, tuple[int, int]], int] = {}
-    route_alight = np.full(len(stops), -1, dtype=np.int32)
-    candidates = set(from_trips) | set(from_lines) | wild_from
-    for pos in np.flatnonzero(np.isin(stops, np.array(sorted(candidates), dtype=np.int64))):
-        s = int(stops[pos])
-        co = classes(int(pos), from_trips, from_lines)
-        if co == (-1, -1) and s not in wild_from:
-            continue
-        route_alight[pos] = alight_key.setdefault((s, co), len(alight_key))
+    pos = _Positions(np.asarray(route_stops, dtype=np.int64),
+                     np.asarray(route_scope, dtype=np.int64)[route_of_pos] if n_routes
+                     else np.zeros((0, 2), dtype=np.int64))
+    alight_key, route_alight = _alight_keys(pos, sc)
     fp_off = np.asarray(fp_offset, dtype=np.int64)
-    fp_to_l = np.asarray(fp_to).tolist()
-    fp_dur_l = np.asarray(fp_dur).tolist()
+    fp_to_l, fp_dur_l = np.asarray(fp_to).tolist(), np.asarray(fp_dur).tolist()
 
     def footpaths(s: int) -> dict[int, int]:
         return dict(zip(fp_to_l[fp_off[s]:fp_off[s + 1]], fp_dur_l[fp_off[s]:fp_off[s + 1]],
                         strict=True))
 
     rule_targets: dict[int, set[int]] = {}
-    for a, b in by_pair:
+    for a, b in sc.by_pair:
         rule_targets.setdefault(a, set()).add(b)
     targets_of = {s: {s} | set(footpaths(s)) | rule_targets.get(s, set())
                   for s in {k[0] for k in alight_key}}
-    reached = set().union(*targets_of.values()) if targets_of else set()
-    # board keys at every stop an alight key reaches
-    board_key: dict[tuple[int, tuple[int, int]], int] = {}
-    route_board = np.full(len(stops), -1, dtype=np.int32)
-    keys_at: dict[int, list[tuple[int, tuple[int, int]]]] = {}
-    for pos in np.flatnonzero(np.isin(stops, np.array(sorted(reached), dtype=np.int64))):
-        u = int(stops[pos])
-        ci = classes(int(pos), to_trips, to_lines)
-        if (u, ci) not in board_key:
-            board_key[(u, ci)] = len(board_key)
-            keys_at.setdefault(u, []).append((board_key[(u, ci)], ci))
-        route_board[pos] = board_key[(u, ci)]
+    board_key, keys_at, route_board = _board_keys(pos, sc, set().union(*targets_of.values()))
     change = np.asarray(change_time).tolist()
     entries: list[tuple[int, int, int]] = []  # (x, y, seconds)
     for (s, co), x in alight_key.items():
@@ -254,30 +306,19 @@ def build_rule_tables(rule_set: RuleSet, route_stop_offset: np.ndarray,
                 default = change[s] if change[s] < NO_TRANSFER else FORBIDDEN
             else:
                 default = walks.get(u, FORBIDDEN)
-            pair_rules = by_pair.get((s, u), [])
+            pair_rules = sc.by_pair.get((s, u), [])
             for y, ci in keys_at.get(u, []):
                 seconds = resolve(pair_rules, co, ci, default)
                 if seconds != FORBIDDEN:
                     entries.append((x, y, seconds))
     n_x, n_y = len(alight_key), len(board_key)
     ex = np.array(entries, dtype=np.int64).reshape(-1, 3)
-    order = np.lexsort((ex[:, 1], ex[:, 0]))
-    offset = np.zeros(n_x + 1, dtype=np.int32)
-    np.cumsum(np.bincount(ex[:, 0], minlength=n_x), out=offset[1:])
-    in_order = np.lexsort((ex[:, 0], ex[:, 1]))
-    in_offset = np.zeros(n_y + 1, dtype=np.int32)
-    np.cumsum(np.bincount(ex[:, 1], minlength=n_y), out=in_offset[1:])
-    alight_stop = np.zeros(n_x, dtype=np.int32)
-    for (s, _), x in alight_key.items():
-        alight_stop[x] = s
-    board_stop = np.zeros(n_y, dtype=np.int32)
-    for (u, _), y in board_key.items():
-        board_stop[y] = u
+    offset, board, seconds_out = _csr(ex, 0, 1, n_x)
+    in_offset, in_alight, in_seconds = _csr(ex, 1, 0, n_y)
     stats.update({"alight_keys": n_x, "board_keys": n_y, "rule_entries": len(entries)})
-    return RuleTables(route_alight, route_board, alight_stop, board_stop, offset,
-                      ex[order, 1].astype(np.int32), ex[order, 2].astype(np.int32),
-                      in_offset, ex[in_order, 0].astype(np.int32),
-                      ex[in_order, 2].astype(np.int32), stats)
+    return RuleTables(route_alight, route_board, _key_stops(alight_key),
+                      _key_stops(board_key), offset, board, seconds_out,
+                      in_offset, in_alight, in_seconds, stats)
 
 
 def resolve(pair_rules: list[Rule], co: tuple[int, int], ci: tuple[int, int],
@@ -298,7 +339,7 @@ def resolve(pair_rules: list[Rule], co: tuple[int, int], ci: tuple[int, int],
     return seconds
 
 
-def change_seconds(tt: object, alight_route_pos: int, board_route_pos: int) -> int | None:
+def change_seconds(tt: Timetable, alight_route_pos: int, board_route_pos: int) -> int | None:
     """The model's minimum change time from alighting at flat route position
     ``alight_route_pos`` to boarding at ``board_route_pos`` under the scoped rules,
     None if they do not decide it (the stop-level model applies), FORBIDDEN if they
