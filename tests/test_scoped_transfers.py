@@ -14,6 +14,7 @@ the scoped rows answer differently often enough that the rows decide.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import random
 import zipfile
@@ -28,6 +29,7 @@ from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
+from planner.timetable.integrity import DamagedTimetable, check_structure
 from planner.timetable.model import INFINITY, Timetable
 from planner.timetable.transfer_rules import FORBIDDEN, SCOPE_COLUMNS, Rule, resolve
 from tests.shared_data import shared
@@ -257,6 +259,25 @@ def test_arrive_by_latest_departure_is_tight_against_the_reference(
         assert ea(feed, a, b, j.departure + 1) > deadline, (a, b, deadline)
         found += bool(j.transit_legs)
     assert found >= 20 and decided >= 3, (found, decided)
+
+
+@pytest.mark.parametrize("feed", [VBB, OEBB], ids=["vbb", "oebb"])
+def test_compiled_rule_tables_pass_the_structure_check_and_damage_to_them_does_not(
+        feed: tuple[str, date, int]) -> None:
+    """A cache entry's rule arrays are followed without bounds checks like the others
+    (``planner.timetable.integrity``): the compiled ones pass, an index out of range in
+    any of them (or a rule table without its keys) is caught."""
+    tt = timetable(*feed[:2])
+    check_structure(tt)
+    for name in ("route_alight_rule", "route_board_rule", "rule_alight_stop",
+                 "rule_board_stop", "rule_board", "rule_in_alight", "rule_offset"):
+        arr = np.array(getattr(tt, name))
+        arr[len(arr) // 2] = 2**30
+        with pytest.raises(DamagedTimetable, match=name):
+            check_structure(dataclasses.replace(tt, **{name: arr}, extra={}))
+    with pytest.raises(DamagedTimetable, match="route_alight_rule"):
+        check_structure(dataclasses.replace(
+            tt, route_alight_rule=np.zeros(0, dtype=np.int32), extra={}))
 
 
 def test_each_named_trip_is_alone_in_its_raptor_route() -> None:
