@@ -87,8 +87,8 @@ REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
 MUTATIONS: tuple[Mutation, ...] = (
     # -- CSA --------------------------------------------------------------------------
     M("csa-board-strict", CSA,
-      "if ready[s] <= c.dep:",
-      "if ready[s] < c.dep:",
+      "if s < 0 or ready[s] > c.dep:",
+      "if s < 0 or ready[s] >= c.dep:",
       "CSA: a trip departing exactly when the traveller is ready cannot be boarded"),
     M("csa-origin-slack", CSA,
       "if a < ws.ready[s]:\n                ws.ready[s] = a\n",
@@ -107,8 +107,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if False:",
       "CSA: trips of masked routes (modes not asked for) are boarded"),
     M("csa-scoped-board-ignored", CSA,
-      "elif rules and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:",
-      "elif False:",
+      "if Rules is ScopedRules and s >= 0 and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:",
+      "if False:",
       "CSA: a change the scoped transfer rules allow (board key) is never made"),
     # -- RAPTOR -----------------------------------------------------------------------
     M("raptor-board-strict", RAPTOR,
@@ -161,7 +161,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       "a + d + slack, w, x, lid, K_FOOT, d, 0)",
       "McRAPTOR: a transfer footpath not counted as walking"),
     M("mcraptor-scoped-key-ignored", MC,
-      "if L.key >= 0 and (ybd == NULL or ybd[off + pos] != L.key):",
+      "if rules and L.key >= 0 and ybd[off + pos] != L.key:",
       "if False:",
       "McRAPTOR: a label ready for one board key boards any trip"),
     # -- rRAPTOR ----------------------------------------------------------------------

@@ -27,9 +27,9 @@ when the timetable has rules, and only off the common path.
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, clear_target_offsets, rule_seconds,
-    earliest_source_row, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
-    set_target_offsets,
+    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    clear_target_offsets, rule_seconds, earliest_source_row, fresh_stamps, iptr,
+    lower_bound, reset_stats, rows_ptr, set_target_offsets,
 )
 
 import numpy as np
@@ -150,8 +150,13 @@ cdef class CSA:
         self.a.route_mask(q, &mask)
         cdef int best
         with nogil:
-            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                             targets.shape[0], departure, slack, mask)
+            if self.a.net.xal == NULL:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, slack, mask, <NoRules*>NULL)
+            else:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, slack, mask,
+                                 <ScopedRules*>NULL)
         return best
 
     def search(self, CSAWorkspace ws, q):
@@ -168,8 +173,8 @@ cdef class CSA:
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
-                  int n_tgt, int departure, int slack,
-                  const unsigned char* mask) noexcept nogil:
+                  int n_tgt, int departure, int slack, const unsigned char* mask,
+                  Rules* mode) noexcept nogil:
         cdef int best = INF
         cdef int i, j, s, u, t, a, r, e, start_time, trip, lo, y, board_par
         cdef int n = self.n_conns
@@ -187,9 +192,11 @@ cdef class CSA:
         cdef const int* fpd = net.fpd
         cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
-        cdef bint rules = net.xal != NULL
-        cdef const int* cx = iptr(self.a.conn_alight_key)
-        cdef const int* cy = iptr(self.a.conn_board_key)
+        cdef const int* cx = NULL
+        cdef const int* cy = NULL
+        if Rules is ScopedRules:  # compile-time: two copies of this loop
+            cx = iptr(self.a.conn_alight_key)
+            cy = iptr(self.a.conn_board_key)
         reset_stats(ws)
         ws.epoch = fresh_stamps(ws.epoch, 1, &ws.trip_epoch, NULL) + 1
         epoch = ws.epoch
@@ -197,10 +204,11 @@ cdef class CSA:
             ws.arr[i] = INF
             ws.ready[i] = INF
             ws.tarr[i] = INF
-        for i in range(<int>ws.xtarr.size()):
-            ws.xtarr[i] = INF
-        for i in range(<int>ws.yready.size()):
-            ws.yready[i] = INF
+        if Rules is ScopedRules:
+            for i in range(<int>ws.xtarr.size()):
+                ws.xtarr[i] = INF
+            for i in range(<int>ws.yready.size()):
+                ws.yready[i] = INF
         set_target_offsets(ws.egress.data(), tgt, n_tgt)
         start_time = INF
         for i in range(n_src):
@@ -231,25 +239,22 @@ cdef class CSA:
             trip = c.trip
             if trip_epoch[trip] != epoch:
                 s = c.dep_stop
-                if s < 0:
-                    i += 1
-                    continue
-                if ready[s] <= c.dep:
-                    board_par = ws.ready_par[s]
-                elif rules and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:
-                    board_par = self.n_stops + ws.yready_par[cy[i]]
-                else:
-                    i += 1
-                    continue
+                board_par = -1  # boarded from ready[s]; else from a board key's label
+                if s < 0 or ready[s] > c.dep:
+                    if Rules is ScopedRules and s >= 0 and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:
+                        board_par = self.n_stops + ws.yready_par[cy[i]]
+                    else:
+                        i += 1
+                        continue
                 if mask != NULL and mask[trip_route[trip]] == 0:
                     i += 1
                     continue
                 trip_epoch[trip] = epoch
                 ws.trip_enter[trip] = i
-                ws.trip_par[trip] = board_par
+                ws.trip_par[trip] = ws.ready_par[s] if board_par < 0 else board_par
             s = c.arr_stop
             a = c.arr
-            if s >= 0 and rules and cx[i] >= 0:
+            if Rules is ScopedRules and s >= 0 and cx[i] >= 0:
                 self._alight_keyed(ws, net, cx[i], s, a, i, slack, &best)
             elif s >= 0 and a < tarr[s]:
                 tarr[s] = a

@@ -32,8 +32,9 @@ labels it covers (same key, or -1 over a board key).
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    build_egress, clear_egress, earliest_trip, reset_stats, rows_ptr, take_route,
+    NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
+    rows_ptr, take_route,
 )
 
 import numpy as np
@@ -260,14 +261,21 @@ cdef class McRaptor:
             txv = q.target_extra
             tx = &txv[0]
         with nogil:
-            self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                      targets.shape[0], sx, tx, departure, slack, max_trips, mask)
+            if self.a.net.xal == NULL:
+                self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                          targets.shape[0], sx, tx, departure, slack, max_trips, mask,
+                          <NoRules*>NULL)
+            else:
+                self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                          targets.shape[0], sx, tx, departure, slack, max_trips, mask,
+                          <ScopedRules*>NULL)
         return self.results(ws, q)
 
     cdef void _run(self, McRaptorWorkspace ws, const int* src, int n_src, const int* tgt,
                    int n_tgt, const int* sx, const int* tx, int departure, int slack,
-                   int max_trips, const unsigned char* mask) noexcept nogil:
+                   int max_trips, const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const Net* net = &net_copy
         cdef const int* fpo = net.fpo
         cdef const int* fpt = net.fpt
@@ -372,7 +380,7 @@ cdef class McRaptor:
                             lab.trip = rl.trip
                             lab.a = rl.pos
                             lab.b = pos
-                            xk = xal[off + pos] if xal != NULL else -1
+                            xk = xal[off + pos] if rules else -1
                             lab.key = -1 if xk < 0 else -2 - xk
                             lid = self._insert(ws, &ws.veh_star[p], k, &lab, p)
                             if lid >= 0:
@@ -385,7 +393,7 @@ cdef class McRaptor:
                             L = &ws.labels[lid]
                             if L.rnd < 0:
                                 continue
-                            if L.key >= 0 and (ybd == NULL or ybd[off + pos] != L.key):
+                            if rules and L.key >= 0 and ybd[off + pos] != L.key:
                                 continue
                             trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)
                             if trip == t_hi:

@@ -27,9 +27,9 @@ Routes are collected, masked and boarded through the kernel (``add_routes_at``,
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    clear_target_offsets, earliest_source_row, earliest_trip, fresh_stamps, reset_stats,
-    rows_ptr, rule_seconds, set_target_offsets, take_route,
+    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, clear_target_offsets, earliest_source_row, earliest_trip,
+    fresh_stamps, reset_stats, rows_ptr, rule_seconds, set_target_offsets, take_route,
 )
 
 import numpy as np
@@ -144,8 +144,14 @@ cdef class Raptor:
             ws.xtpar.resize((max_rounds + 1) * self.a.n_alight_keys)
         cdef int best
         with nogil:
-            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                             targets.shape[0], departure, max_rounds, slack, mask)
+            if self.a.net.xal == NULL:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, max_rounds, slack, mask,
+                                 <NoRules*>NULL)
+            else:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, max_rounds, slack, mask,
+                                 <ScopedRules*>NULL)
         return best
 
     def search(self, RaptorWorkspace ws, q):
@@ -163,7 +169,7 @@ cdef class Raptor:
 
     cdef int _run(self, RaptorWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int max_rounds, int slack,
-                  const unsigned char* mask) noexcept nogil:
+                  const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef int S = self.n_stops
         cdef int best = INF
         cdef int i, j, k, s, u, a, r, p, stamp, base, nstops, t0, t1, trip
@@ -188,7 +194,7 @@ cdef class Raptor:
         cdef int* tarr
         cdef int* ready
         cdef OwlTripPar* tp
-        cdef bint rules = net.xal != NULL
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
         X = net.n_x

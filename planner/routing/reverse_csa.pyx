@@ -35,8 +35,9 @@ when the timetable has rules, off the common path.
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, bptr, build_egress,
-    clear_egress, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    bptr, build_egress, clear_egress, fresh_stamps, iptr, lower_bound, reset_stats,
+    rows_ptr,
 )
 
 import numpy as np
@@ -136,8 +137,12 @@ cdef class ArriveBy:
         cdef int best_stop = -1
         cdef bint walk_only = False
         with nogil:
-            self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
-                      &walk_only)
+            if self.a.net.xal == NULL:
+                self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
+                          &walk_only, <NoRules*>NULL)
+            else:
+                self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
+                          &walk_only, <ScopedRules*>NULL)
         if best == NEG:
             return []
         found = self.forward.search_from(ws.forward, q, best)
@@ -149,7 +154,7 @@ cdef class ArriveBy:
     cdef void _run(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int slack,
                    const unsigned char* mask, int* best, int* best_stop,
-                   bint* walk_only) noexcept nogil:
+                   bint* walk_only, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef const int* trip_route = net.trip_route
@@ -172,7 +177,7 @@ cdef class ArriveBy:
         cdef const unsigned char* cpick = bptr(self.a.conn_pickup)
         cdef const int* change = iptr(self.a.change)
         cdef int i, j, s, u, d, e, t, lo, ci, trip, p, dep
-        cdef bint rules = net.xal != NULL
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* cx = iptr(self.a.conn_alight_key)
         cdef const int* cy = iptr(self.a.conn_board_key)
         cdef int n = self.n_conns

@@ -52,9 +52,9 @@ any trip). A ``la_par`` of ``-2 - (k * Y + y)`` names the keyed boarding of roun
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    bptr, build_egress, clear_egress, fresh_stamps, iptr, latest_trip, reset_stats,
-    rows_ptr, take_route,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, bptr, build_egress, clear_egress, fresh_stamps, iptr,
+    latest_trip, reset_stats, rows_ptr, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -154,8 +154,12 @@ cdef class ReverseRaptor:
         cdef int best_par = -1
         cdef int walk_row = -1
         with nogil:
-            self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
-                      &best_par, &walk_row)
+            if self.a.net.xal == NULL:
+                self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
+                          &best_par, &walk_row, <NoRules*>NULL)
+            else:
+                self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
+                          &best_par, &walk_row, <ScopedRules*>NULL)
         if best == NEG:
             return []
         found = self.forward.search_from(ws.forward, q, best)
@@ -167,7 +171,7 @@ cdef class ReverseRaptor:
     cdef void _run(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int max_trips, int slack,
                    const unsigned char* mask, int* best, int* best_par,
-                   int* walk_row) noexcept nogil:
+                   int* walk_row, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef Egress* opt
@@ -195,7 +199,7 @@ cdef class ReverseRaptor:
         cdef int i, j, k, s, u, d, t, r, p, base, nstops, t0, t1, trip, tst
         cdef int cand, alight_pos, alight_par, stamp, prev_mark, dep, lt, lpar, y
         cdef size_t qi
-        cdef bint rules = net.xal != NULL
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
         cdef int Y = net.n_y

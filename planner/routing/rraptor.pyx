@@ -21,7 +21,8 @@ Scoped transfer rules (``planner.timetable.transfer_rules``) as forward RAPTOR f
 them: alighting at a position with alight key ``x`` writes ``xveh[k][x]`` instead of
 ``veh``; its changes write ``yrdy[k][y]`` of the board keys its entries reach (parent
 ``R_KEY``, ``a = x``), and a position with board key ``y`` boards from the earlier of
-``rdy`` and ``yrdy`` (``VehPar.bkey`` says which). Kept between runs like the others,
+``rdy`` and ``yrdy`` (``VehPar.bstop >= S`` names ``S + y``; ``TgtPar.stop >= S`` an
+alighting under ``S + x``: the parents keep their size). Kept between runs like the others,
 allocated and read only when the timetable has rules.
 
 Routes are collected (and masked) and trips found through the kernel; the window's
@@ -34,9 +35,10 @@ from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
 from planner.routing.kernel cimport (
-    Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes, bptr,
-    build_egress, clear_egress, earlier_trip_in_rows, earliest_trip_in_rows, fresh_stamps,
-    iptr, lower_bound, reset_stats, rows_ptr, rule_seconds, trip_column, take_route,
+    Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace, add_routes_at,
+    begin_routes, bptr, build_egress, clear_egress, earlier_trip_in_rows,
+    earliest_trip_in_rows, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+    rule_seconds, trip_column, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -58,9 +60,8 @@ cdef struct VehPar:
     int trip
     int bpos
     int apos
-    int bstop
+    int bstop      # boarded from rdy[pround][bstop]; >= S: from yrdy[pround][bstop - S]
     int pround
-    int bkey       # boarded from yrdy[pround][bkey]; -1: from rdy
 
 cdef struct RdyPar:
     int kind
@@ -69,8 +70,7 @@ cdef struct RdyPar:
     int pround
 
 cdef struct TgtPar:
-    int stop       # -1: not reached
-    int key        # alighted under this alight key (xveh), -1: veh
+    int stop       # -1: not reached; >= S: S + the alight key (xveh) of the trip
     int eg         # egress option
     int pround
 
@@ -150,7 +150,10 @@ cdef class RangeRaptor:
                                     &ws.mark_stamp, &ws.imp_stamp)
             for it in range(ws.departures.size()):
                 tau = ws.departures[ws.departures.size() - 1 - it]
-                self._run(ws, sources, tau, slack, K, mask)
+                if self.a.net.xal == NULL:
+                    self._run(ws, sources, tau, slack, K, mask, <NoRules*>NULL)
+                else:
+                    self._run(ws, sources, tau, slack, K, mask, <ScopedRules*>NULL)
                 if ws.tgt[K] < best:
                     best = ws.tgt[K]
                     kmin = K
@@ -192,10 +195,8 @@ cdef class RangeRaptor:
         cdef TgtPar tp
         cdef size_t q
         vp.trip = -1
-        vp.bkey = -1
         rp.kind = -1
         tp.stop = -1
-        tp.key = -1
         ws.veh.assign((K + 1) * S, INF)
         ws.rdy.assign((K + 1) * S, INF)
         ws.tgt.assign(K + 1, INF)
@@ -311,8 +312,7 @@ cdef class RangeRaptor:
         e = ws.eg_head[p]
         while e >= 0:
             c = a + ws.eg[e].time
-            tp.stop = p
-            tp.key = x
+            tp.stop = net.n_stops + x
             tp.eg = e
             tp.pround = k
             for j in range(k, K + 1):
@@ -339,7 +339,7 @@ cdef class RangeRaptor:
                 self._set_yrdy(ws, net, k, K, rp.b, c, &rp)
 
     cdef void _run(self, RangeWorkspace ws, const int[:, ::1] sources, int tau, int slack,
-                   int K, const unsigned char* mask) noexcept nogil:
+                   int K, const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef const int* fpo = iptr(self.a.fp_offset)
@@ -356,8 +356,8 @@ cdef class RangeRaptor:
         cdef const int* change = iptr(self.a.change)
         cdef int S = self.n_stops
         cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo
-        cdef int a, rt, e, bpos, bstop, c, bkey, y
-        cdef bint rules = net.xal != NULL
+        cdef int a, rt, e, bpos, bstop, c, y
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
         cdef long long labels = 0
@@ -406,7 +406,6 @@ cdef class RangeRaptor:
                 trip = -1
                 bpos = -1
                 bstop = -1
-                bkey = -1
                 for pos in range(first, n_pos):
                     p = rstops[off + pos]
                     if trip >= 0 and drop[off + pos] and rules and xal[off + pos] >= 0:
@@ -415,7 +414,6 @@ cdef class RangeRaptor:
                         vp.apos = pos
                         vp.bstop = bstop
                         vp.pround = k - 1
-                        vp.bkey = bkey
                         self._alight_keyed(ws, net, k, K, xal[off + pos], p,
                                            sarr[tso[trip] + pos], &vp)
                     elif trip >= 0 and drop[off + pos]:
@@ -426,7 +424,6 @@ cdef class RangeRaptor:
                             vp.apos = pos
                             vp.bstop = bstop
                             vp.pround = k - 1
-                            vp.bkey = bkey
                             labels += 1
                             for j in range(k, K + 1):
                                 if a < ws.veh[j * S + p]:
@@ -441,7 +438,6 @@ cdef class RangeRaptor:
                             while e >= 0:
                                 c = a + ws.eg[e].time
                                 tp.stop = p
-                                tp.key = -1
                                 tp.eg = e
                                 tp.pround = k
                                 for j in range(k, K + 1):
@@ -465,15 +461,13 @@ cdef class RangeRaptor:
                             if lo < t_hi:
                                 trip = lo
                                 bpos = pos
-                                bstop = p
-                                bkey = y
+                                bstop = p if y < 0 else S + y
                         elif rt <= sdep[tso[trip] + pos]:
                             lo = earlier_trip_in_rows(net, t_lo, pos, trip, rt)
                             if lo < trip:
                                 trip = lo
                                 bpos = pos
-                                bstop = p
-                                bkey = y
+                                bstop = p if y < 0 else S + y
             # transfers from the stops improved in this round
             for q in range(ws.improved.size()):
                 p = ws.improved[q]
@@ -508,6 +502,8 @@ cdef class RangeRaptor:
         cdef VehPar vp
         cdef RdyPar rp
         cdef int stop = tp.stop
+        cdef int key = -1  # the alight key of the trip being rebuilt, -1: none
+        cdef int y
         cdef int rnd = tp.pround
         cdef int trips = 0
         cdef int dep = INF
@@ -517,9 +513,11 @@ cdef class RangeRaptor:
         cdef int wfrom = -1
         cdef int wto = -1
         cdef int wdur = 0
-        cdef int key = tp.key  # the alight key of the trip being rebuilt, -1: none
         cdef int X = A.n_alight_keys, Y = A.n_board_keys
         arrival = ws.tgt[k]
+        if stop >= S:
+            key = stop - S
+            stop = A.rule_alight_stop[key]
         if opt.fp > 0 or targets[opt.target, 0] != stop:
             wfrom = stop
             wto = targets[opt.target, 0]
@@ -538,13 +536,15 @@ cdef class RangeRaptor:
             dep = A.st_dep[A.trip_st_offset[vp.trip] + vp.bpos]
             stop = vp.bstop
             rnd = vp.pround
-            if vp.bkey >= 0:  # boarded after a scoped change from alight key rp.a
-                rp = ws.yrdy_par[rnd * Y + vp.bkey]
+            if stop >= S:  # boarded after a scoped change from alight key rp.a
+                y = stop - S
+                stop = A.rule_board_stop[y]
+                rp = ws.yrdy_par[rnd * Y + y]
                 key = rp.a
                 if A.rule_alight_stop[key] != stop:
                     wfrom = A.rule_alight_stop[key]
                     wto = stop
-                    wdur = rule_seconds(&A.net, key, vp.bkey)
+                    wdur = rule_seconds(&A.net, key, y)
                 stop = A.rule_alight_stop[key]
                 rnd = rp.pround
                 continue
