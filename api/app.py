@@ -8,6 +8,7 @@ per-request deadline, so the event loop stays free and one request cannot hold a
 
 
 import asyncio
+import hmac
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from api.common import (
     ApiError,
@@ -34,6 +36,7 @@ from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
 from api.rentals import register_rentals
+from api.response_headers import ResponseHeaders
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
 from api.stoptimes import register_stoptimes
@@ -93,12 +96,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         rt.sharing.start()  # no thread without GBFS feeds
+        if settings.warm_start:  # the default day, before the first request
+            await asyncio.to_thread(rt.store.warm)
         try:
             yield
         finally:
             await asyncio.to_thread(rt.sharing.stop)
 
-    app = FastAPI(
+    # FastAPIOffline: the docs page's Swagger UI from the package, not a CDN (issue 16:
+    # /docs failed offline); a well-kept drop-in rather than vendored JS of our own.
+    app = FastAPIOffline(
         lifespan=lifespan,
         title="OWL journey planner",
         version="1.0",
@@ -107,9 +114,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "Leg geometries are Google encoded polylines with precision 7.",
     )
     app.state.runtime = rt
+    # The request headers a client of this API sends; "*" echoed any header asked for.
     app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
-                       max_age=3600)
+                       allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+                       allow_headers=["Accept", "Accept-Language", "Content-Type",
+                                      "Authorization", "If-None-Match"],
+                       expose_headers=["Retry-After"], max_age=3600)
+    app.add_middleware(ResponseHeaders)
 
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
     app.add_middleware(ClientRateLimit, rate_per_minute=settings.client_rate_per_minute,
@@ -125,7 +136,45 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _register_operations(app, rt, settings)
     _register_widget(app)
     _install_reload_signal(rt)
+    _document_errors(app)
     return app
+
+
+#: The errors every operation can answer, as ``{"error", "parameter"?}`` (issue 16: the
+#: spec listed only 200 and FastAPI's 422 shape, which our handler never sends).
+ERRORS = {"400": "A parameter is invalid or the request is too large (names it)",
+          "404": "An unknown stop, trip or place",
+          "422": "A parameter cannot be read (names it)",
+          "429": "Too many requests or searches from this client (Retry-After)",
+          "503": "Busy, past the search deadline, or a day still compiling (Retry-After)"}
+ERROR_SCHEMA = {"type": "object", "required": ["error"],
+                "properties": {"error": {"type": "string"}, "parameter": {"type": "string"}}}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Every operation of the OpenAPI document lists the errors it can answer."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, operations in schema.get("paths", {}).items():
+            for op in operations.values():
+                responses = op.setdefault("responses", {})
+                for code, what in ERRORS.items():
+                    responses[code] = {"description": what, "content": error}
+                if path.endswith("/admin/reload"):
+                    responses["403"] = {"description": "Without the admin token",
+                                        "content": error}
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _register_errors(app: FastAPI) -> None:
@@ -171,8 +220,8 @@ def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
               summary="Adopt newly published data now (needs OWL_ADMIN_TOKEN)")
     async def reload(request: Request) -> dict[str, Any]:
         token = settings.admin_token
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not token or given != token:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if not token or scheme != "Bearer" or not hmac.compare_digest(given.strip(), token):
             raise ApiError(403, "reload needs the admin token (Authorization: Bearer ...)")
         changed = await rt.run(lambda: rt.store.check_for_update(force=True))
         return {"reloaded": changed, "feedVersion": rt.store.feedset.version}

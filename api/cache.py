@@ -24,12 +24,15 @@ def cache_key(kind: str, version: str, normalised: str) -> str:
 
 
 class LruCache:
-    """A thread-safe LRU of byte strings."""
+    """A thread-safe LRU of byte strings, bounded by entries and by bytes: answers range
+    from 1 KB to ~130 KB (a HART plan with geometry), so a count alone bounds nothing."""
 
     backend = "memory"
 
-    def __init__(self, size: int = 2048) -> None:
+    def __init__(self, size: int = 2048, max_bytes: int = 256 << 20) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.nbytes = 0
         self._data: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -41,17 +44,20 @@ class LruCache:
             return value
 
     def set(self, key: str, value: bytes) -> None:
-        if self.size <= 0:
+        if self.size <= 0 or len(value) > self.max_bytes:
             return
         with self._lock:
+            old = self._data.pop(key, None)
+            self.nbytes += len(value) - (len(old) if old is not None else 0)
             self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            while len(self._data) > self.size or self.nbytes > self.max_bytes:
+                _, dropped = self._data.popitem(last=False)
+                self.nbytes -= len(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.nbytes = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -142,7 +148,8 @@ class RedisCache:
 
 
 def make_cache(redis_url: str, size: int, ttl: int,
-               on_error: Callable[[], None] | None = None) -> LruCache | RedisCache:
+               on_error: Callable[[], None] | None = None,
+               max_bytes: int = 256 << 20) -> LruCache | RedisCache:
     if redis_url:
         return RedisCache(redis_url, ttl=ttl, on_error=on_error)
-    return LruCache(size)
+    return LruCache(size, max_bytes)

@@ -6,7 +6,7 @@ import base64
 import json
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -248,3 +248,21 @@ def decode_cursor(text: str, parameter: str = "pageCursor") -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, f"{parameter}: not a cursor returned by this server", parameter) \
             from None
+
+
+def trip_id(tt: Timetable, trip: int) -> str:
+    """A leg's ``tripId``: its service day and GTFS trip (``20260420_feed:trip``), as MOTIS's
+    trip ids carry the day, so that ``/trip`` finds the very run of the leg."""
+    day = tt.dates[int(tt.trip_day[trip])]
+    return f"{day:%Y%m%d}_{tt.gtfs_trip_ids[int(tt.trip_gtfs[trip])]}"
+
+
+def split_trip_id(text: str) -> tuple[date | None, str]:
+    """(service day, GTFS trip id) of a ``tripId``; a plain GTFS trip id has no day."""
+    head, sep, rest = text.partition("_")
+    if sep and len(head) == 8 and head.isdigit():
+        try:
+            return datetime.strptime(head, "%Y%m%d").date(), rest
+        except ValueError:
+            pass
+    return None, text

@@ -17,13 +17,17 @@ parameters, caches whole responses and renders the plan:
 """
 
 
+import hashlib
 import json
 import time as clock
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
+from datetime import time as dtime
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Query
+import numpy as np
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
 from api.cache import cache_key
@@ -36,13 +40,26 @@ from api.common import (
     parse_modes,
     parse_place,
     parse_time,
-    route_fields,
+    split_trip_id,
     stop_place,
+    trip_fields,
+    trip_id,
+    versioned_level,
 )
-from api.geo import POLYLINE_PRECISION, encode_polyline
+from api.geo import encode_polyline
+from api.limits import check_cost, request_cost
+from api.plan_params import (
+    FORM_FACTORS,
+    PROPULSION_TYPES,
+    UNSUPPORTED_MODES,
+    QueryParams,
+    check_values,
+    refuse_unless,
+)
 from api.shapes import ShapeStore
 from api.sharing import iso_utc
 from api.store import Prepared
+from api.versions import V1, V5, V6, ApiVersion
 from feeds.gbfs import GbfsSnapshot
 from planner.multimodal.geometry import haversine_m, path_length_m
 from planner.multimodal.rentals import AccessOption, RentalLeg
@@ -55,16 +72,18 @@ from planner.multimodal.search import (
     Itinerary,
     Location,
     Network,
+    RentalFilter,
     Sharing,
     TripPlan,
     TripRequest,
     plan_trip,
 )
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
-from planner.routing.journeys import TransitLeg, leave_time
-from planner.routing.modes import TRANSIT_FILTERS, route_mask
+from planner.routing.journeys import TransitLeg, leave_time, transit_leg
+from planner.routing.modes import TRANSIT_FILTERS, bike_route_mask, route_mask
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
+from planner.timetable.compile import OutOfRangeError
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
@@ -101,6 +120,18 @@ class PlanRequest:
     direct_modes: tuple[str, ...]
     earlier: bool = False  # previous page: departures before ``time``
     rental_providers: tuple[str, ...] = ()  # GBFS system ids; empty: all
+    version: int = 1  # the API version asked (rendering differs)
+    detailed_transfers: bool = True  # street paths of transfer walks
+    detailed_legs: bool = True  # legGeometry of transit legs
+    require_bike: bool = False  # only trips with bikes_allowed=1
+    max_travel_time: int | None = None  # seconds; longer itineraries are dropped
+    max_itineraries: int | None = None
+    fastest_direct_factor: float | None = None
+    widen: bool = True  # False: only the asked window (numItineraries=0, timetableView)
+    radius: float | None = None
+    cycling_speed: float | None = None
+    max_matching_distance: float | None = None
+    rental_filters: tuple[RentalFilter, RentalFilter, RentalFilter] | None = None
 
     @property
     def wants_rental(self) -> bool:
@@ -135,78 +166,140 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
 
 
 class ItineraryBuilder:
+    """MOTIS JSON of a plan's itineraries, in the shape of API ``version``
+    (:mod:`api.versions`)."""
+
     def __init__(self, prepared: Prepared, shapes: ShapeStore, origin: Location, dest: Location,
-                 speed: float) -> None:
+                 speed: float, version: ApiVersion = V1, detailed_transfers: bool = True,
+                 detailed_legs: bool = True) -> None:
         self.p = prepared
         self.tt = prepared.tt
         self.shapes = shapes
         self.origin = origin
         self.dest = dest
         self.speed = speed
+        self.version = version
+        self.precision = version.polyline_precision
+        self.detailed_transfers = detailed_transfers
+        self.detailed_legs = detailed_legs
         self.gbfs_now: float | None = None  # GBFS clock of the rental options
         #: Street graphs the rental options were timed on (None: straight lines).
         self.streets: Streets | None = None
+        #: (stop, seconds) rows an own vehicle gave, by side (TripPlan.access_modes).
+        self.access_modes: dict[tuple[int, int], str] = {}
+        self.egress_modes: dict[tuple[int, int], str] = {}
+
+    def _v(self, place: dict[str, Any]) -> dict[str, Any]:
+        return versioned_level(place, self.version.number)
+
+    def stop(self, stop: int, **times: object) -> dict[str, Any]:
+        return self._v(stop_place(self.p, stop, **times))
 
     def _place(self, stop: int | None, place: Location | None, label: str,
                **times: object) -> dict[str, Any]:
         if stop is not None:
-            return stop_place(self.p, stop, **times)
+            return self.stop(stop, **times)
         assert place is not None
-        return coord_place(place.lat, place.lon, label, **times)
+        return self._v(coord_place(place.lat, place.lon, label, **times))
 
     def _latlon(self, stop: int) -> tuple[float, float]:
         return float(self.tt.stop_lat[stop]), float(self.tt.stop_lon[stop])
 
+    def _geometry(self, pts: list[tuple[float, float]]) -> dict[str, Any]:
+        return {"points": encode_polyline(pts, self.precision), "precision": self.precision,
+                "length": len(pts)}
+
     def walk(self, a: tuple[float, float], b: tuple[float, float], start: int, end: int,
-             frm: dict[str, Any], to: dict[str, Any], path: StreetPath | None = None
-             ) -> dict[str, Any]:
+             frm: dict[str, Any], to: dict[str, Any], path: StreetPath | None = None,
+             mode: str = "WALK") -> dict[str, Any]:
         pts = [a, b] if path is None else path.points
         metres = haversine_m(*a, *b) * DETOUR if path is None else path.meters
         return {
-            "mode": "WALK",
+            "mode": mode,
             "from": frm, "to": to,
             "startTime": iso(self.p, start), "endTime": iso(self.p, end),
             "scheduledStartTime": iso(self.p, start), "scheduledEndTime": iso(self.p, end),
             "duration": end - start,
             "distance": round(metres, 1),
             "realTime": False,
-            "legGeometry": {"points": encode_polyline(pts), "precision": POLYLINE_PRECISION,
-                            "length": len(pts)},
+            "scheduled": True,
+            "legGeometry": self._geometry(pts),
         }
+
+    def _street(self, mode: str, a: tuple[float, float], b: tuple[float, float],
+                seconds: int) -> StreetPath | None:
+        """The street path of an own-vehicle or walking leg where a graph timed it."""
+        if self.streets is None or mode not in self.streets.graphs:
+            return None
+        return self.streets.route(mode, a, b, seconds + 1)
+
+    def _visit(self, leg: TransitLeg, k: int, **times: object) -> dict[str, Any]:
+        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern)."""
+        pos = int(self.tt.route_stop_offset[leg.route]) + leg.board_pos + k
+        pickup = "NORMAL" if int(self.tt.route_pickup[pos]) else "NOT_ALLOWED"
+        dropoff = "NORMAL" if int(self.tt.route_dropoff[pos]) else "NOT_ALLOWED"
+        return self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
+                         cancelled=False, **times)
+
+    def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
+        """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""
+        tt = self.tt
+        base = int(tt.route_stop_offset[leg.route])
+        n = int(tt.route_stop_offset[leg.route + 1]) - base
+        pos = n - 1 if last else 0
+        t = int(tt.trip_st_offset[leg.trip]) + pos
+        when = iso(self.p, int(tt.st_arr[t] if last else tt.st_dep[t]))
+        times = ({"arrival": when, "scheduledArrival": when} if last
+                 else {"departure": when, "scheduledDeparture": when})
+        return self.stop(int(tt.route_stops[base + pos]), **times)
 
     def transit(self, leg: TransitLeg) -> dict[str, Any]:
         tt = self.tt
         line = leg.line
-        points, n_points, distance = self.geometry(leg)
+        g = int(tt.trip_gtfs[leg.trip])
+        if self.detailed_legs:
+            points, n_points, distance = self.geometry(leg)
+        else:  # MOTIS: no geometry asked for, none sent
+            points, n_points = "", 0
+            distance = self.geometry(leg)[2]
         dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
+        last = len(leg.stops) - 1
         return {
-            "mode": self.p.line_modes[line],
-            "from": stop_place(self.p, leg.board_stop, departure=dep, scheduledDeparture=dep),
-            "to": stop_place(self.p, leg.alight_stop, arrival=arr, scheduledArrival=arr),
+            "mode": self.version.mode(self.p.line_modes[line]),
+            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=dep),
+            "to": self._visit(leg, last, arrival=arr, scheduledArrival=arr),
             "startTime": dep, "endTime": arr,
             "scheduledStartTime": dep, "scheduledEndTime": arr,
             "duration": leg.arrival - leg.departure,
             "distance": distance,
             "realTime": False,
-            **route_fields(tt, line),
-            "agencyName": str(tt.line_agency_name[line]),
-            "tripId": leg.gtfs_trip_id,
-            "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
+            "scheduled": True,
+            "cancelled": False,
+            "interlineWithPreviousLeg": False,
+            **trip_fields(tt, g, self.version.number),
+            "tripId": trip_id(tt, leg.trip),
+            "routeType": self.version.route_type(int(tt.line_type[line])),
             "headsign": leg.headsign,
+            "tripFrom": self._trip_end(leg, last=False),
+            "tripTo": self._trip_end(leg, last=True),
+            "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
             "intermediateStops": [
-                stop_place(self.p, v.stop, arrival=iso(self.p, v.arrival),
-                           departure=iso(self.p, v.departure))
-                for v in leg.stops[1:-1]],
-            "legGeometry": {"points": points, "precision": POLYLINE_PRECISION,
+                self._visit(leg, k, arrival=iso(self.p, v.arrival),
+                            scheduledArrival=iso(self.p, v.arrival),
+                            departure=iso(self.p, v.departure),
+                            scheduledDeparture=iso(self.p, v.departure))
+                for k, v in enumerate(leg.stops) if 0 < k < last],
+            "legGeometry": {"points": points, "precision": self.precision,
                             "length": n_points},
         }
 
     def geometry(self, leg: TransitLeg) -> tuple[str, int, float]:
-        """(encoded polyline, points, metres) of a leg, once per timetable: a stop pattern
-        (route), its shape and the two positions fix it, and cutting shapes is costly."""
+        """(encoded polyline, points, metres) of a leg, once per timetable and precision:
+        a stop pattern (route), its shape and the two positions fix it, and cutting
+        shapes is costly."""
         tt = self.tt
         shape_id = str(tt.gtfs_trip_shape[int(tt.trip_gtfs[leg.trip])])
-        key = (shape_id, leg.route, leg.board_pos, leg.alight_pos)
+        key = (shape_id, leg.route, leg.board_pos, leg.alight_pos, self.precision)
         cache = self.p.geometry_cache
         hit = cache.get(key)
         if hit is None:
@@ -225,11 +318,20 @@ class ItineraryBuilder:
                 shape = self.shapes.shapes[shape_id]
                 piece = shape[idx[leg.board_pos]:idx[leg.alight_pos] + 1].tolist()
                 geometry = [stops[0], *map(tuple, piece), stops[-1]]
-            hit = (encode_polyline(geometry), len(geometry), round(path_length_m(geometry), 1))
+            hit = (encode_polyline(geometry, self.precision), len(geometry),
+                   round(path_length_m(geometry), 1))
             if len(cache) > 200_000:
                 cache.clear()
             cache[key] = hit
         return hit
+
+    def _end_leg(self, a: tuple[float, float], b: tuple[float, float], start: int,
+                 seconds: int, frm: dict[str, Any], to: dict[str, Any],
+                 mode: str) -> dict[str, Any]:
+        """A walk, or an own bike or car ride, between a place and a stop."""
+        street = {"WALK": "walk", "BIKE": "bike", "CAR": "car"}[mode]
+        path = self._street(street, a, b, seconds) if mode != "WALK" else None
+        return self.walk(a, b, start, start + seconds, frm, to, path, mode)
 
     def itinerary(self, it: Itinerary) -> dict[str, Any]:
         """JSON of an itinerary; its ``access``/``egress`` options (rental) replace the
@@ -238,18 +340,16 @@ class ItineraryBuilder:
         legs: list[dict[str, Any]] = []
         leave = leave_time(j)
         t = leave
-        origin_is_stop = self.origin.stop is not None
         if access is not None:
             legs += self.option_legs(access, t)
             t += access.duration
-        elif j.access > 0 or not origin_is_stop:
-            if j.access > 0:
-                end = t + j.access
-                legs.append(self.walk((self.origin.lat, self.origin.lon),
-                                      self._latlon(j.source), t, end,
+        elif j.access > 0:
+            mode = self.access_modes.get((j.source, j.access), "WALK")
+            legs.append(self._end_leg((self.origin.lat, self.origin.lon),
+                                      self._latlon(j.source), t, j.access,
                                       self._place(None, self.origin, "START"),
-                                      stop_place(self.p, j.source)))
-                t = end
+                                      self.stop(j.source), mode))
+            t += j.access
         for k, leg in enumerate(j.legs):
             if isinstance(leg, TransitLeg):
                 legs.append(self.transit(leg))
@@ -261,36 +361,43 @@ class ItineraryBuilder:
                     any(isinstance(x, TransitLeg) for x in j.legs[:k]) else \
                     (nxt.departure - leg.duration if isinstance(nxt, TransitLeg) else t)
                 end = start + leg.duration
-                legs.append(self.walk(self._latlon(leg.from_stop), self._latlon(leg.to_stop),
-                                      start, end, stop_place(self.p, leg.from_stop),
-                                      stop_place(self.p, leg.to_stop)))
+                a, b = self._latlon(leg.from_stop), self._latlon(leg.to_stop)
+                path = self._street("walk", a, b, leg.duration) \
+                    if self.detailed_transfers else None
+                legs.append(self.walk(a, b, start, end, self.stop(leg.from_stop),
+                                      self.stop(leg.to_stop), path))
                 t = end
         if egress is not None:
             legs += self.option_legs(egress, t)
             t += egress.duration
         elif j.egress > 0:
-            legs.append(self.walk(self._latlon(j.target), (self.dest.lat, self.dest.lon),
-                                  t, t + j.egress, stop_place(self.p, j.target),
-                                  self._place(None, self.dest, "END")))
+            mode = self.egress_modes.get((j.target, j.egress), "WALK")
+            legs.append(self._end_leg(self._latlon(j.target), (self.dest.lat, self.dest.lon),
+                                      t, j.egress, self.stop(j.target),
+                                      self._place(None, self.dest, "END"), mode))
             t += j.egress
-        return {
-            "duration": j.arrival - leave,
-            "startTime": iso(self.p, leave),
-            "endTime": iso(self.p, j.arrival),
-            "transfers": j.transfers,
-            "legs": legs,
-        }
+        return self._wrap(legs, j.arrival - leave, iso(self.p, leave), iso(self.p, j.arrival),
+                          j.transfers)
+
+    def _wrap(self, legs: list[dict[str, Any]], duration: int, start: str, end: str,
+              transfers: int) -> dict[str, Any]:
+        """An Itinerary object; its ``id`` names its legs and times (stable per answer)."""
+        ident = json.dumps([(x["mode"], x.get("tripId"), x["from"].get("stopId"),
+                             x["to"].get("stopId"), x["startTime"], x["endTime"])
+                            for x in legs], separators=(",", ":"))
+        return {"id": hashlib.sha1(ident.encode()).hexdigest()[:20], "duration": duration,
+                "startTime": start, "endTime": end, "transfers": transfers, "legs": legs}
 
     # -- rental options: walk, ride, walk ---------------------------------------------------
     def _option_place(self, p: OptionPlace, vehicle_name: str) -> dict[str, Any]:
         if p.stop >= 0:
-            return stop_place(self.p, p.stop)
+            return self.stop(p.stop)
         if p.kind == "origin":
             return self._place(self.origin.stop, self.origin, "START")
         if p.kind == "destination":
             return self._place(self.dest.stop, self.dest, "END")
         name = vehicle_name if p.kind == "vehicle" else p.name
-        return {**coord_place(p.lat, p.lon, name), "vertexType": "BIKESHARE"}
+        return {**self._v(coord_place(p.lat, p.lon, name)), "vertexType": "BIKESHARE"}
 
     def option_legs(self, option: AccessOption, start: int) -> list[dict[str, Any]]:
         """An access/egress/direct option's legs from ``start`` (timetable axis)."""
@@ -318,23 +425,24 @@ class ItineraryBuilder:
     def _path(self, mode: str, leg: Any, seconds: int) -> StreetPath | None:
         """The street path of an option leg timed at ``seconds`` (whole seconds of the
         model's time), or None where the model timed it as a straight line."""
-        if self.streets is None or mode not in self.streets.graphs:
-            return None
-        return self.streets.route(mode, (leg.from_place.lat, leg.from_place.lon),
-                                  (leg.to_place.lat, leg.to_place.lon), seconds + 1)
+        return self._street(mode, (leg.from_place.lat, leg.from_place.lon),
+                            (leg.to_place.lat, leg.to_place.lon), seconds)
 
     def rental(self, leg: RentalLeg, frm: dict[str, Any], to: dict[str, Any],
                path: StreetPath | None = None) -> dict[str, Any]:
         """MOTIS-style ``RENTAL`` leg; ``rental`` holds the system, vehicle or stations and
-        the availability seen at the GBFS clock ``availabilityTime``."""
+        the availability seen at the GBFS clock ``availabilityTime``. A GBFS system is
+        MOTIS's provider and, with no groups configured, its own provider group."""
         pts = [(leg.from_place.lat, leg.from_place.lon), (leg.to_place.lat, leg.to_place.lon)]
         if path is not None:
             pts = path.points
         uris = leg.rental_uris
         rental = {
+            "providerId": leg.system_id,
+            "providerGroupId": leg.system_id,
             "systemId": leg.system_id,
             "systemName": leg.system_name,
-            "formFactor": leg.form_factor.upper(),
+            "formFactor": api_form_factor(leg.form_factor),
             "propulsionType": leg.propulsion_type.upper(),
             "vehicleId": leg.vehicle_id,
             "vehicleTypeId": leg.vehicle_type_id or None,
@@ -352,6 +460,10 @@ class ItineraryBuilder:
             "rentalUriAndroid": uris.get("android"),
             "rentalUriIOS": uris.get("ios"),
             "rentalUriWeb": uris.get("web"),
+            "returnConstraint": ("ROUNDTRIP_STATION" if leg.dropoff_station_id is not None
+                                 and leg.dropoff_station_id == leg.pickup_station_id
+                                 else "ANY_STATION" if leg.dropoff_station_id is not None
+                                 else "NONE"),
         }
         return {
             "mode": "RENTAL",
@@ -362,44 +474,60 @@ class ItineraryBuilder:
             "duration": leg.end - leg.start,
             "distance": round(leg.distance_m if path is None else path.meters, 1),
             "realTime": False,
-            "legGeometry": {"points": encode_polyline(pts), "precision": POLYLINE_PRECISION,
-                            "length": len(pts)},
+            "scheduled": True,
+            "legGeometry": self._geometry(pts),
             "rental": {k: v for k, v in rental.items() if v is not None},
         }
 
     def direct(self, trip: DirectTrip) -> dict[str, Any]:
-        """A direct trip: the rental option's legs, or one walk."""
+        """A direct trip: the rental option's legs, or one walk or own-vehicle ride."""
         if trip.option is not None:
             legs = self.option_legs(trip.option, trip.start)
-            return {"duration": trip.duration, "startTime": legs[0]["startTime"],
-                    "endTime": legs[-1]["endTime"], "transfers": 0, "legs": legs}
+            return self._wrap(legs, trip.duration, legs[0]["startTime"], legs[-1]["endTime"],
+                              0)
         a = (self.origin.lat, self.origin.lon)
         b = (self.dest.lat, self.dest.lon)
-        start, seconds = trip.start, trip.duration
-        leg = self.walk(a, b, start, start + seconds,
-                        self._place(self.origin.stop, self.origin, "START"),
-                        self._place(self.dest.stop, self.dest, "END"))
-        return {"duration": seconds, "startTime": leg["startTime"], "endTime": leg["endTime"],
-                "transfers": 0, "legs": [leg]}
+        leg = self._end_leg(a, b, trip.start, trip.duration,
+                            self._place(self.origin.stop, self.origin, "START"),
+                            self._place(self.dest.stop, self.dest, "END"), trip.mode)
+        return self._wrap([leg], trip.duration, leg["startTime"], leg["endTime"], 0)
+
+
+#: GBFS form factors as MOTIS names them (GBFS 2.2's "scooter" is 2.3's standing one).
+_FORM_FACTORS = {"scooter": "SCOOTER_STANDING"}
+
+
+def api_form_factor(gbfs: str) -> str:
+    return _FORM_FACTORS.get(gbfs, gbfs.upper())
 
 
 def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Location, t: int,
                  prepared: Prepared, deadline: float) -> TripRequest:
     """The planner's request for an HTTP one (``t`` on the timetable axis)."""
     s = rt.settings
+    mask = route_mask(prepared.tt, req.transit_modes, prepared.line_modes) \
+        if req.transit_modes else None
+    if req.require_bike:
+        bikes = bike_route_mask(prepared.tt)
+        mask = bikes if mask is None else np.ascontiguousarray(mask & bikes)
+    window = req.search_window
     return TripRequest(
         origin=origin, destination=dest,
         time=t, arrive_by=req.arrive_by,
         page=Page.EARLIER if req.earlier else Page.LATER,
-        window=req.search_window, max_window=max(req.search_window, s.max_search_window),
-        num_itineraries=req.num_itineraries, max_transfers=req.max_transfers,
+        window=window,
+        max_window=max(window, s.max_search_window) if req.widen else window,
+        num_itineraries=max(1, req.num_itineraries), max_transfers=req.max_transfers,
         transfer_slack=req.min_transfer_time * 60, walk_speed=req.pedestrian_speed,
         max_pre_transit=req.max_pre_transit_time, max_post_transit=req.max_post_transit_time,
         max_direct=req.max_direct_time, transit=bool(req.transit_modes),
-        route_mask=route_mask(prepared.tt, req.transit_modes, prepared.line_modes)
-        if req.transit_modes else None,
+        route_mask=mask,
         pre_modes=req.pre_transit_modes, post_modes=req.post_transit_modes,
-        direct_modes=req.direct_modes, providers=req.rental_providers, deadline=deadline)
+        direct_modes=req.direct_modes, providers=req.rental_providers, deadline=deadline,
+        rental_filters=req.rental_filters, bike_speed=req.cycling_speed, radius=req.radius,
+        max_travel_time=req.max_travel_time, fastest_direct_factor=req.fastest_direct_factor,
+        max_itineraries=req.max_itineraries,
+        count_is_minimum=req.version >= 2)  # MOTIS from v2 on; /api/v1 keeps it a bound
 
 
 def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Location,
@@ -413,26 +541,40 @@ def compute_plan(rt: "Runtime", prepared: Prepared, req: PlanRequest, origin: Lo
         sharing = Sharing(rt.sharing.planner_for(prepared),
                           rt.sharing.snapshots() if systems is None else systems,
                           rt.sharing.now())
+    streets = rt.sharing.streets
+    if req.max_matching_distance is not None:  # snapping bound of this request
+        streets = Streets(streets.graphs, streets.model, req.max_matching_distance,
+                          streets.chunk)
     network = Network(prepared.router, prepared.stop_index, prepared.group)
-    plan = plan_trip(network, trip, sharing)
+    plan = plan_trip(network, trip, sharing, streets)
     body = render_plan(prepared, plan, req, origin, dest,
                        None if sharing is None else sharing.now)
+    # what the search found (no timings: equal requests get equal answers, cached or not)
+    body["debugOutput"] = {"itineraries": len(body["itineraries"]),
+                           "direct": len(body["direct"]),
+                           "warnings": len(plan.warnings)}
     return body, plan.complete
 
 
 def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Location,
                 dest: Location, gbfs_now: float | None) -> dict[str, Any]:
+    version = ApiVersion(req.version)
     builder = ItineraryBuilder(prepared, prepared.feedset.shapes, origin, dest,
-                               req.pedestrian_speed)
+                               req.pedestrian_speed, version, req.detailed_transfers,
+                               req.detailed_legs)
     builder.gbfs_now = gbfs_now
+    builder.access_modes, builder.egress_modes = plan.access_modes, plan.egress_modes
     if plan.streets is not None and plan.streets.graphs:
         builder.streets = plan.streets
     out: dict[str, Any] = {
+        "requestParameters": {},
+        "debugOutput": {},
         "from": builder._place(origin.stop, origin, "START"),
         "to": builder._place(dest.stop, dest, "END"),
         "itineraries": [builder.itinerary(it) for it in plan.itineraries],
         "direct": [builder.direct(d) for d in plan.direct],
-        "previousPageCursor": None, "nextPageCursor": None,
+        # MOTIS sends empty cursors when there is nothing to page (no transit search)
+        "previousPageCursor": "", "nextPageCursor": "",
     }
     out["warnings"] = plan.warnings
     if plan.pages is None:  # direct trips only
@@ -452,7 +594,87 @@ def render_plan(prepared: Prepared, plan: TripPlan, req: PlanRequest, origin: Lo
     return out
 
 
+def cursor_moment(page_cursor: str) -> tuple[datetime, bool, bool]:
+    """(time, arriveBy, earlier page) of a cursor this server returned."""
+    cur = decode_cursor(page_cursor)
+    try:
+        moment = datetime.fromtimestamp(float(cur["time"])).astimezone()
+        arrive = bool(cur["arriveBy"])
+        earlier = cur.get("dir", "later") == "earlier" and not arrive
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        raise ApiError(400, "pageCursor: not a cursor returned by this server",
+                       "pageCursor") from None
+    return moment, arrive, earlier
+
+
+#: Share of the request's time budget the search may use: it stops there with what it
+#: has (answered with a warning, never cached), before the 503 at the full deadline.
+SEARCH_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """A request's parameters before the timetable is known (places unresolved)."""
+
+    from_place: str
+    to_place: str
+    moment: datetime | None
+    request: dict[str, Any]  # PlanRequest fields except places and time
+    deadline: float
+
+
+async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
+    """Plan (or take from the cache) and send one plan request of any version."""
+    asked = inputs.request
+    pre, post = asked["max_pre_transit_time"], asked["max_post_transit_time"]
+    check_cost(rt.settings.max_request_cost,
+               window=("searchWindow", asked["search_window"]),
+               itineraries=("numItineraries", asked["num_itineraries"]),
+               walk=("maxPreTransitTime", pre) if pre >= post
+               else ("maxPostTransitTime", post))
+    heavy = request_cost(asked["search_window"], asked["num_itineraries"],
+                         max(pre, post)) > rt.settings.heavy_cost
+
+    def work() -> bytes:
+        prepared, when = rt.prepared_for(inputs.moment)
+        origin = parse_place(inputs.from_place, "fromPlace", prepared)
+        dest = parse_place(inputs.to_place, "toPlace", prepared)
+        req = PlanRequest(from_place=inputs.from_place.strip(),
+                          to_place=inputs.to_place.strip(), time=int(when.timestamp()),
+                          **inputs.request)
+        systems = rt.sharing.snapshots() if req.wants_rental else []
+        live = rt.sharing.state_token(systems) if req.wants_rental else ""
+        key = cache_key("plan", prepared.version, req.key() + live)
+        cached = rt.cache.get(key)
+        if cached is not None:
+            rt.metrics.cache.labels("hit").inc()
+            return cached
+        rt.metrics.cache.labels("miss").inc()
+        t = req.time - prepared.tt.t0
+        out, complete = compute_plan(rt, prepared, req, origin, dest, t, inputs.deadline,
+                                     systems)
+        # the normalised request (the cache key's), so a cached answer says the same
+        out["requestParameters"] = {k: v if isinstance(v, str) else json.dumps(v, default=str)
+                                    for k, v in asdict(req).items()}
+        body = dumps(out)
+        if complete:  # a search cut short by the deadline is not the whole answer
+            rt.cache.set(key, body)
+        return body
+
+    body = await rt.run(work, heavy=heavy)
+    return Response(body, media_type="application/json")
+
+
 def register_plan(app: FastAPI, rt: "Runtime") -> None:
+    """``/api/v1/plan`` (declared parameters, v1 behaviour), ``/api/v5/plan`` and
+    ``/api/v6/plan`` (MOTIS's parameters, :mod:`api.plan_params`), and the trips."""
+    _register_v1(app, rt)
+    for version in (V5, V6):
+        _register_motis_plan(app, rt, version)
+        _register_trip(app, rt, version)
+
+
+def _register_v1(app: FastAPI, rt: "Runtime") -> None:
     s = rt.settings
     walk_default = 900
 
@@ -499,15 +721,7 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
         arrive = arriveBy
         earlier = False
         if pageCursor:
-            cur = decode_cursor(pageCursor)
-            try:
-                moment = datetime.fromtimestamp(float(cur["time"]))
-                moment = moment.astimezone()
-                arrive = bool(cur["arriveBy"])
-                earlier = cur.get("dir", "later") == "earlier" and not arrive
-            except (KeyError, TypeError, ValueError, OverflowError, OSError):
-                raise ApiError(400, "pageCursor: not a cursor returned by this server",
-                               "pageCursor") from None
+            moment, arrive, earlier = cursor_moment(pageCursor)
         modes = (
             parse_modes(transitModes, "transitModes", TRANSIT_FILTERS, ("TRANSIT",)),
             parse_modes(preTransitModes, "preTransitModes", STREET_MODES, ("WALK",)),
@@ -515,36 +729,236 @@ def register_plan(app: FastAPI, rt: "Runtime") -> None:
             parse_modes(directModes, "directModes", STREET_MODES, ("WALK",)),
         )
         providers = check_rental(rt, modes, rentalProviders)
-        deadline = clock.monotonic() + s.search_deadline
+        request: dict[str, Any] = dict(
+            arrive_by=arrive, search_window=searchWindow,
+            num_itineraries=numItineraries, max_transfers=V1.max_transfers(maxTransfers),
+            min_transfer_time=minTransferTime, pedestrian_speed=round(pedestrianSpeed, 3),
+            max_pre_transit_time=maxPreTransitTime,
+            max_post_transit_time=maxPostTransitTime, max_direct_time=maxDirectTime,
+            transit_modes=modes[0], pre_transit_modes=modes[1],
+            post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
+            rental_providers=providers, version=V1.number)
+        return await answer_plan(rt, PlanInputs(
+            fromPlace, toPlace, moment, request,
+            clock.monotonic() + SEARCH_SHARE * s.search_deadline))
+
+
+def _register_motis_plan(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
+    @app.get(f"{version.prefix}/plan", tags=["routing"], response_class=Response,
+             summary=f"MOTIS {version.prefix}/plan (parameters and answer as MOTIS's "
+                     f"openapi-v{version.number}.yaml)")
+    async def plan(request: Request) -> Response:
+        params = QueryParams({k: request.query_params.getlist(k)
+                              for k in request.query_params})
+        return await answer_plan(rt, motis_plan_inputs(rt, params, version))
+
+
+def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
+    @app.get(f"{version.prefix}/trip", tags=["timetable"], response_class=Response,
+             summary="A trip as an itinerary of one leg (MOTIS's /trip)")
+    async def trip(request: Request) -> Response:
+        params = QueryParams({k: request.query_params.getlist(k)
+                              for k in request.query_params})
+        trip_id = params.string("tripId")
+        if not trip_id:
+            raise ApiError(400, "tripId: required", "tripId")
+        detailed = params.boolean("detailedLegs", True)
+        params.boolean("joinInterlinedLegs", True)  # no interlined trips (no block_id)
+        params.boolean("withScheduledSkippedStops", False)  # no realtime: none skipped
+        params.array("language")  # names are the feed's
+
+        day, gtfs_id = split_trip_id(trip_id)
+        zone = ZoneInfo(rt.store.timezone())
+        moment = None if day is None else datetime.combine(day, dtime(12), zone)
 
         def work() -> bytes:
-            prepared, when = rt.prepared_for(moment)
-            origin = parse_place(fromPlace, "fromPlace", prepared)
-            dest = parse_place(toPlace, "toPlace", prepared)
-            req = PlanRequest(
-                from_place=fromPlace.strip(), to_place=toPlace.strip(),
-                time=int(when.timestamp()), arrive_by=arrive, search_window=searchWindow,
-                num_itineraries=numItineraries, max_transfers=maxTransfers,
-                min_transfer_time=minTransferTime, pedestrian_speed=round(pedestrianSpeed, 3),
-                max_pre_transit_time=maxPreTransitTime,
-                max_post_transit_time=maxPostTransitTime, max_direct_time=maxDirectTime,
-                transit_modes=modes[0], pre_transit_modes=modes[1],
-                post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
-                rental_providers=providers)
-            systems = rt.sharing.snapshots() if req.wants_rental else []
-            live = rt.sharing.state_token(systems) if req.wants_rental else ""
-            key = cache_key("plan", prepared.version, req.key() + live)
-            cached = rt.cache.get(key)
-            if cached is not None:
-                rt.metrics.cache.labels("hit").inc()
-                return cached
-            rt.metrics.cache.labels("miss").inc()
-            t = req.time - prepared.tt.t0
-            out, complete = compute_plan(rt, prepared, req, origin, dest, t, deadline, systems)
-            body = dumps(out)
-            if complete:  # a search cut short by the deadline is not the whole answer
-                rt.cache.set(key, body)
-            return body
+            try:
+                prepared, when = rt.prepared_for(moment)
+            except OutOfRangeError as exc:
+                raise ApiError(404, f"tripId: {exc}", "tripId") from None
+            found = find_trip(prepared, gtfs_id, when.date())
+            if found is None:
+                raise ApiError(404, f"tripId: unknown trip {trip_id!r}", "tripId")
+            tt = prepared.tt
+            route = int(tt.trip_route[found])
+            n = int(tt.route_stop_offset[route + 1]) - int(tt.route_stop_offset[route])
+            leg = transit_leg(tt, found, 0, n - 1)
+            first = stop_location(prepared, leg.board_stop)
+            last = stop_location(prepared, leg.alight_stop)
+            builder = ItineraryBuilder(prepared, prepared.feedset.shapes, first, last,
+                                       rt.settings.walk_speed_kmh / 3.6, version,
+                                       detailed_legs=detailed)
+            body = builder._wrap([builder.transit(leg)], leg.arrival - leg.departure,
+                                 iso(prepared, leg.departure), iso(prepared, leg.arrival), 0)
+            return dumps(body)
 
-        body = await rt.run(work)
-        return Response(body, media_type="application/json")
+        return Response(await rt.run(work), media_type="application/json")
+
+
+def stop_location(prepared: Prepared, stop: int) -> Location:
+    tt = prepared.tt
+    return Location(float(tt.stop_lat[stop]), float(tt.stop_lon[stop]), stop,
+                    str(tt.stop_names[stop]))
+
+
+def find_trip(prepared: Prepared, trip_id: str, day: date) -> int | None:
+    """The timetable trip of a leg's ``tripId``: the GTFS trip (feed-scoped, or unscoped
+    when unambiguous) on the timetable's service day, else its first compiled day."""
+    tt = prepared.tt
+    ids = np.asarray(tt.gtfs_trip_ids)
+    hits = np.flatnonzero(ids == trip_id)
+    if len(hits) == 0 and ":" not in trip_id:
+        hits = np.flatnonzero(np.char.endswith(ids.astype(str), ":" + trip_id))
+        if len(hits) > 1:
+            return None
+    if len(hits) == 0:
+        return None
+    trips = np.flatnonzero(np.asarray(tt.trip_gtfs) == int(hits[0]))
+    if len(trips) == 0:
+        return None
+    days = np.asarray(tt.trip_day)[trips]
+    on_day = trips[days == tt.dates.index(day)] if day in tt.dates else trips[:0]
+    return int(on_day[0] if len(on_day) else trips[np.argmin(days)])
+
+
+#: RENTAL form factors (MOTIS names) and the rental mode of this server that offers them.
+_RENTAL_MODE_OF = {"BICYCLE": "BIKE_RENTAL", "CARGO_BICYCLE": "BIKE_RENTAL",
+                   "SCOOTER_STANDING": "SCOOTER_RENTAL", "SCOOTER_SEATED": "SCOOTER_RENTAL",
+                   "MOPED": "SCOOTER_RENTAL", "CAR": "CAR_RENTAL"}
+_SIDES = (("preTransit", "pre"), ("postTransit", "post"), ("direct", "direct"))
+
+
+def _street_modes(params: QueryParams, side: str) -> tuple[tuple[str, ...], RentalFilter]:
+    """A side's street modes (RENTAL resolved by its form factors) and rental filter."""
+    name = f"{side}Modes"
+    given = [m.upper() for m in params.array(name, ("WALK",)) or ()]
+    unsupported = [m for m in given if m in UNSUPPORTED_MODES]
+    if unsupported:
+        raise ApiError(400, f"{name}: {', '.join(unsupported)} not supported by this "
+                            f"server; it offers WALK, BIKE, CAR and RENTAL", name)
+    bad = [m for m in given if m not in STREET_MODES and m != "RENTAL"]
+    if bad:
+        raise ApiError(400, f"{name}: {', '.join(bad)} not a street mode; expected any of "
+                            "WALK, BIKE, CAR, RENTAL", name)
+    factors = params.array(f"{side}RentalFormFactors")
+    check_values(f"{side}RentalFormFactors", factors, FORM_FACTORS)
+    propulsion = params.array(f"{side}RentalPropulsionTypes")
+    check_values(f"{side}RentalPropulsionTypes", propulsion, PROPULSION_TYPES)
+    refuse_unless(not params.boolean(
+        f"ignore{side[0].upper()}{side[1:]}RentalReturnConstraints", False),
+        f"ignore{side[0].upper()}{side[1:]}RentalReturnConstraints",
+        "this server always keeps to the systems' return areas and stations")
+    modes = [m for m in given if m != "RENTAL"]
+    if "RENTAL" in given:
+        wanted = [f.upper() for f in factors] if factors else list(_RENTAL_MODE_OF)
+        modes += [_RENTAL_MODE_OF[f] for f in wanted if f in _RENTAL_MODE_OF]
+    rental = RentalFilter(tuple(f.lower() for f in factors or ()),
+                          tuple(p.lower() for p in propulsion or ()))
+    return tuple(sorted(set(modes))), rental
+
+
+def motis_plan_inputs(rt: "Runtime", params: QueryParams, version: ApiVersion) -> PlanInputs:
+    """MOTIS's plan parameters (see :mod:`api.plan_params` for what each one does)."""
+    s = rt.settings
+    from_place, to_place = params.string("fromPlace"), params.string("toPlace")
+    for name, value in (("fromPlace", from_place), ("toPlace", to_place)):
+        if not value or not value.strip():
+            raise ApiError(400, f"{name}: required ('lat,lon[,level]' or a stop id)", name)
+    assert from_place is not None and to_place is not None
+    moment = parse_time(params.string("time"), "time", rt.store.timezone())
+    arrive = params.boolean("arriveBy", False)
+    earlier = False
+    cursor = params.string("pageCursor")
+    if cursor:
+        moment, arrive, earlier = cursor_moment(cursor)
+    refuse_unless(not params.array("via"), "via", "via stops are not supported by this "
+                  "server")
+    params.array("viaMinimumStay")  # only with via
+    factor = params.number("transferTimeFactor", 1.0)
+    refuse_unless(factor == 1.0, "transferTimeFactor",
+                  "only 1.0 is supported (change times are the feed's)")
+    params.enum("pedestrianProfile", ("FOOT", "WHEELCHAIR"), "FOOT")
+    refuse_unless(params.enum("pedestrianProfile", ("FOOT", "WHEELCHAIR"), "FOOT") == "FOOT",
+                  "pedestrianProfile", "WHEELCHAIR routing needs accessibility data this "
+                  "server does not have")
+    params.enum("elevationCosts", ("NONE", "LOW", "HIGH"), "NONE")  # no elevation data
+    refuse_unless(not params.boolean("useRoutedTransfers", False), "useRoutedTransfers",
+                  "this server has no transfers routed on OSM")
+    refuse_unless(not params.boolean("requireCarTransport", False), "requireCarTransport",
+                  "car carriage (GTFS cars_allowed) is not read by this server")
+    refuse_unless((params.integer("numLegAlternatives", 0, 0) or 0) == 0,
+                  "numLegAlternatives", "leg alternatives are not computed by this server")
+    for name in ("joinInterlinedLegs", "noCompulsoryReservation", "withFares",
+                 "withScheduledSkippedStops", "slowDirect"):
+        params.boolean(name, False)  # answered as MOTIS does without the data (module doc)
+    params.number("fastestSlowDirectFactor", 3.0, 0)
+    params.integer("passengers", None, 1)
+    params.integer("luggage", None, 1)
+    params.enum("algorithm", ("RAPTOR", "PONG", "TB"), "PONG")
+    params.enum("realtimeMode", ("OFF", "REALTIME_ANNOTATION_ONLY", "REALTIME"), "REALTIME")
+    params.array("language")
+    max_transfers = params.integer("maxTransfers")
+    if max_transfers is not None and max_transfers < 0:
+        raise ApiError(400, f"maxTransfers: must be at least 0, got {max_transfers}",
+                       "maxTransfers")
+    transfers = DEFAULT_MAX_TRANSFERS if max_transfers is None else \
+        min(MAX_TRANSFERS, version.max_transfers(max_transfers))
+    slack = (params.integer("minTransferTime", 0, 0) or 0) + \
+        (params.integer("additionalTransferTime", 0, 0) or 0)
+    n = params.integer("numItineraries", 5) or 0
+    max_its = params.integer("maxItineraries")
+    window = params.integer("searchWindow", 900, 0) or 0
+    timetable_view = params.boolean("timetableView", True)
+    if not timetable_view:  # the first journeys from ``time``, no departure window
+        window = 0
+    travel = params.integer("maxTravelTime")
+    transit = params.array("transitModes", ("TRANSIT",)) or ()
+    transit = tuple(m.upper() for m in transit)
+    unsupported = [m for m in transit if m in UNSUPPORTED_MODES]
+    if unsupported:
+        raise ApiError(400, f"transitModes: {', '.join(unsupported)} not supported by this "
+                            "server", "transitModes")
+    bad = [m for m in transit if m not in TRANSIT_FILTERS]
+    if bad:
+        raise ApiError(400, f"transitModes: {', '.join(bad)} not a transit mode; expected "
+                            f"any of {', '.join(sorted(TRANSIT_FILTERS))}", "transitModes")
+    sides = {key: _street_modes(params, side) for side, key in _SIDES}
+    providers = [p for side, _ in _SIDES for what in ("Providers", "ProviderGroups")
+                 for p in params.strings(f"{side}Rental{what}") or ()]
+    modes = (transit, sides["pre"][0], sides["post"][0], sides["direct"][0])
+    chosen = check_rental(rt, modes, ",".join(providers) if providers else None)
+    speed = params.number("pedestrianSpeed", s.walk_speed_kmh / 3.6)
+    cycling = params.number("cyclingSpeed")
+    timeout = params.integer("timeout", None, 0)
+    deadline = s.search_deadline if timeout is None else min(s.search_deadline, timeout)
+    radius = params.number("radius")
+    request = dict(
+        arrive_by=arrive, search_window=min(window, s.max_search_window),
+        num_itineraries=min(max(n, 0), s.max_itineraries),
+        # a transfer longer than a day never fits the compiled days: a day is the bound
+        max_transfers=transfers, min_transfer_time=min(slack, 24 * 60),
+        pedestrian_speed=round(speed or 0.0, 3),
+        max_pre_transit_time=min(params.integer("maxPreTransitTime", 900, 0) or 0,
+                                 s.max_walk_seconds),
+        max_post_transit_time=min(params.integer("maxPostTransitTime", 900, 0) or 0,
+                                  s.max_walk_seconds),
+        max_direct_time=min(params.integer("maxDirectTime", 1800, 0) or 0,
+                            s.max_walk_seconds * 4),
+        transit_modes=tuple(sorted(set(transit))), pre_transit_modes=modes[1],
+        post_transit_modes=modes[2], direct_modes=modes[3], earlier=earlier,
+        rental_providers=chosen, version=version.number,
+        detailed_transfers=params.boolean("detailedTransfers", True),
+        detailed_legs=params.boolean("detailedLegs", True),
+        require_bike=params.boolean("requireBikeTransport", False),
+        max_travel_time=None if travel is None else travel * 60,
+        max_itineraries=max_its,
+        fastest_direct_factor=params.number("fastestDirectFactor", None, 0),
+        widen=n > 0 and timetable_view,
+        radius=None if radius is None or radius < 0 else radius,
+        cycling_speed=cycling,
+        # a negative distance matches nothing, as 0 does
+        max_matching_distance=max(0.0, params.number("maxMatchingDistance") or 0.0)
+        if params.raw("maxMatchingDistance") else None,
+        rental_filters=(sides["pre"][1], sides["post"][1], sides["direct"][1]))
+    return PlanInputs(from_place, to_place, moment, request,
+                      clock.monotonic() + SEARCH_SHARE * max(0.0, float(deadline)))

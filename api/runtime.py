@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +20,22 @@ from zoneinfo import ZoneInfo
 
 from api.cache import RedisCache, make_cache
 from api.common import ApiError
-from api.limits import CLIENT, SearchGate
+from api.limits import CLIENT, SearchGate, retry_after
 from api.metrics import Metrics
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
-from api.store import OutOfRangeError, Prepared, TimetableStore, feed_ages
+from api.store import DayCompiling, OutOfRangeError, Prepared, TimetableStore, feed_ages
 
 T = TypeVar("T")
+
+
+def _lower_priority() -> None:
+    """Nice the calling thread (Linux: a thread id is a valid PRIO_PROCESS target), so
+    the scheduler gives ordinary searches and the event loop the cores first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: same priority
+        pass
 
 
 class Runtime:
@@ -35,13 +46,19 @@ class Runtime:
         self.metrics = Metrics()
         self.store = TimetableStore(settings)
         self.cache = make_cache(settings.redis_url, settings.cache_size, settings.cache_ttl,
-                                on_error=self.metrics.cache_errors.inc)
+                                on_error=self.metrics.cache_errors.inc,
+                                max_bytes=int(settings.cache_mb * (1 << 20)))
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.search_threads),
                                        thread_name_prefix="owl-search")
         threads = max(1, settings.search_threads)
         self.gate = SearchGate(capacity=settings.search_queue or 4 * threads,
                                per_client=settings.client_searches or max(1, threads // 2),
                                retry_seconds=settings.search_deadline)
+        heavy = max(1, settings.heavy_threads)
+        self.heavy_pool = ThreadPoolExecutor(max_workers=heavy, thread_name_prefix="owl-heavy",
+                                             initializer=_lower_priority)
+        self.heavy_gate = SearchGate(capacity=2 * heavy, per_client=1,
+                                     retry_seconds=settings.search_deadline)
         self.started = time.time()
         self.store.on_swap.append(self._on_swap)
         #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
@@ -51,30 +68,35 @@ class Runtime:
         self.cache.clear()
         self.metrics.swaps.inc()
 
-    async def run(self, fn: Callable[[], T]) -> T:
+    async def run(self, fn: Callable[[], T], heavy: bool = False) -> T:
         """Run ``fn`` in the pool; past the deadline answer 503 (the thread finishes alone).
-        Admitted by :attr:`gate` first: a full pool or a client over its share is refused
-        at once with ``Retry-After``, and the search counts until its thread is done."""
+        Admitted by a gate first: a full pool or a client over its share is refused at
+        once with ``Retry-After``, and the search counts until its thread is done.
+
+        ``heavy`` searches (``api.limits.request_cost`` above ``heavy_cost``) go to their
+        own lane: ``heavy_threads`` threads, one at a time per client, so that however
+        many arrive they leave the other cores to ordinary requests."""
         client = CLIENT.get()
-        self.gate.admit(client)
+        gate, pool = (self.heavy_gate, self.heavy_pool) if heavy else (self.gate, self.pool)
+        gate.admit(client)
 
         def charged() -> T:
             try:
                 return fn()
             finally:
-                self.gate.release(client)
+                gate.release(client)
 
         try:
-            job = self.pool.submit(charged)
+            job = pool.submit(charged)
         except BaseException:
-            self.gate.release(client)
+            gate.release(client)
             raise
         future = asyncio.wrap_future(job)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self.settings.search_deadline)
         except TimeoutError:
             if job.cancel():  # still waiting for a thread: it never runs
-                self.gate.release(client)
+                gate.release(client)
             self.metrics.deadline.inc()
             raise ApiError(503, f"the search did not finish within the "
                                 f"{self.settings.search_deadline:g} s deadline; narrow the "
@@ -92,6 +114,9 @@ class Runtime:
             prepared = self.store.get(day)
         except OutOfRangeError as exc:
             raise ApiError(422, f"time: {exc}", "time") from None
+        except DayCompiling as exc:
+            raise ApiError(503, f"{exc}; retry in a few seconds",
+                           headers=retry_after(exc.retry_after)) from None
         if prepared.tt.timezone != self.store.timezone():  # first load told us the zone
             day = moment.astimezone(ZoneInfo(prepared.tt.timezone)).date()
             prepared = self.store.get(day)
@@ -115,7 +140,7 @@ class Runtime:
             "timetable": {
                 "feedVersion": fs.version,
                 "versions": {d: p.version for d, p in store.loaded().items()},
-                "feeds": [str(p) for p in fs.paths],
+                "feeds": [p.name for p in fs.paths],  # names: paths tell an attacker too much
                 "validity": {f: {"from": lo, "to": hi} for f, (lo, hi) in store.ranges().items()},
                 "defaultDay": day.isoformat(),
                 "timezone": store.timezone(),

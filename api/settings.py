@@ -36,8 +36,19 @@ class Settings:
     walk_speed_kmh: float = 4.5
     redis_url: str = ""
     cache_size: int = 2048  # in-process LRU entries
+    cache_mb: float = 256.0  # ... and their bytes (a HART plan with geometry is ~130 KB)
     cache_ttl: int = 3600  # seconds; Redis entries expire too
-    timetable_days: int = 3  # service days kept compiled in memory
+    #: Service days kept prepared in memory: at most this many, and while their arrays
+    #: (memory-mapped from the disk cache) stay within timetable_memory_mb. Loading a day
+    #: from the disk cache takes tens of ms; with 3 days, queries over random days ran 6x
+    #: slower (issue 16).
+    timetable_days: int = 62
+    timetable_memory_mb: float = 2048.0
+    #: Seconds a request waits for a day that must be compiled; then 503 + Retry-After
+    #: while the compile goes on in the background (the default day is prepared at start).
+    compile_wait: float = 5.0
+    #: Prepare the default day at start-up (off: the first request does, as a cold start).
+    warm_start: bool = True
     cors_origins: tuple[str, ...] = ("*",)
     search_deadline: float = 5.0  # seconds per request before 503
     search_threads: int = 4
@@ -47,13 +58,19 @@ class Settings:
     #: Searches one client may have admitted at once (0: half the threads, at least 1).
     client_searches: int = 0
     #: Requests per minute per client on /api/ (0: no limit), with bursts of client_burst.
-    client_rate_per_minute: float = 600.0
+    #: Off by default: the reverse proxy limits rates (docs/deploy/nginx.conf); this is
+    #: for a deployment without one. Concurrent searches per client are always bounded.
+    client_rate_per_minute: float = 0.0
     client_burst: float = 60.0
     #: Peers whose X-Forwarded-For names the client (the reverse proxy in front).
     trusted_proxies: tuple[str, ...] = ()
     #: Search-size budget of one plan (api.limits.request_cost; 0: none): 5 by default
     #: parameters, 240 for a 6 h window x 10 itineraries x 1 h walks.
     max_request_cost: float = 120.0
+    #: Plans above this cost run in their own lane of heavy_threads threads, one per
+    #: client at a time (the default plan costs 5).
+    heavy_cost: float = 20.0
+    heavy_threads: int = 1
     #: uvicorn: bytes of one request's headers, open connections, idle keep-alive seconds.
     max_header_bytes: int = 32 * 1024
     max_connections: int = 1000
@@ -102,7 +119,11 @@ _ENV: dict[str, str] = {
     "redis_url": "REDIS_URL",
     "cache_size": "OWL_CACHE_SIZE",
     "cache_ttl": "OWL_CACHE_TTL",
+    "cache_mb": "OWL_CACHE_MB",
     "timetable_days": "OWL_TIMETABLE_DAYS",
+    "timetable_memory_mb": "OWL_TIMETABLE_MEMORY_MB",
+    "compile_wait": "OWL_COMPILE_WAIT",
+    "warm_start": "OWL_WARM_START",
     "cors_origins": "OWL_CORS_ORIGINS",
     "search_deadline": "OWL_SEARCH_DEADLINE",
     "search_threads": "OWL_SEARCH_THREADS",
@@ -112,6 +133,8 @@ _ENV: dict[str, str] = {
     "client_burst": "OWL_CLIENT_BURST",
     "trusted_proxies": "OWL_TRUSTED_PROXIES",
     "max_request_cost": "OWL_MAX_REQUEST_COST",
+    "heavy_cost": "OWL_HEAVY_COST",
+    "heavy_threads": "OWL_HEAVY_THREADS",
     "max_header_bytes": "OWL_MAX_HEADER_BYTES",
     "max_connections": "OWL_MAX_CONNECTIONS",
     "keep_alive_timeout": "OWL_KEEP_ALIVE_TIMEOUT",

@@ -28,6 +28,7 @@ from api.common import (
     route_fields,
     stop_place,
     trip_fields,
+    trip_id,
     versioned_level,
 )
 from api.runtime import Runtime
@@ -192,6 +193,7 @@ class Board:
             "tripFrom": self.end_place(trip, 0),
             "tripTo": self.end_place(trip, last),
             **trip_fields(tt, g, self.v.number, last_stop),
+            "tripId": trip_id(tt, trip),  # the run's day with it, as plan legs send it
             "pickupDropoffType": "NORMAL" if bool(ev.allowed[i]) else "NOT_ALLOWED",
             "cancelled": False,
             "tripCancelled": False,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -29,7 +32,7 @@ from planner.multimodal.geometry import PointIndex
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, OutOfRangeError, check_day, feed_date_ranges
-from planner.timetable.disk_cache import load_or_compile
+from planner.timetable.disk_cache import cached, load_or_compile
 from planner.timetable.model import StopLookup, Timetable, plain_arrays
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,12 @@ class Prepared:
         #: Mode of each line, for the route masks of ``transitModes``.
         self.line_modes = line_modes(tt)
 
+    @cached_property
+    def nbytes(self) -> int:
+        """Bytes of the timetable's arrays, memory-mapped or not (what the day may keep
+        resident): the measure of the store's memory budget."""
+        return sum(v.nbytes for v in vars(self.tt).values() if isinstance(v, np.ndarray))
+
     @property
     def search(self) -> StopSearch:
         if self._search is None:
@@ -131,6 +140,15 @@ class Prepared:
         return self.stops.resolve(stop_id)
 
 
+class DayCompiling(Exception):
+    """A day's timetable is being compiled; ask again in ``retry_after`` seconds."""
+
+    def __init__(self, day: date, retry_after: float) -> None:
+        super().__init__(f"the timetable for {day.isoformat()} is being prepared")
+        self.day = day
+        self.retry_after = retry_after
+
+
 class TimetableStore:
     """Compiled timetables per service day (LRU), over the current feed set."""
 
@@ -142,6 +160,10 @@ class TimetableStore:
                                       footpath_max_walk=settings.footpath_max_walk)
         self._days: OrderedDict[tuple[str, date], Prepared] = OrderedDict()
         self._day_locks: dict[tuple[str, date], threading.Lock] = {}
+        #: Compiles run here, one at a time, so that they never hold a search thread.
+        self._compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="owl-compile")
+        self._compiles: dict[tuple[str, date], Future[Timetable]] = {}
+        self._compile_seconds = 10.0  # the last compile's duration: the retry estimate
         self._lock = threading.Lock()
         self._last_check = 0.0
         self._pointer_mtime = 0.0
@@ -240,8 +262,13 @@ class TimetableStore:
             fs.zone = agency_timezone(fs.paths) or self.options.default_timezone
         return fs.zone
 
-    def get(self, day: date) -> Prepared:
-        """The prepared timetable for ``day``; raises OutOfRangeError naming the range."""
+    def get(self, day: date, wait: float | None = None) -> Prepared:
+        """The prepared timetable for ``day``; raises OutOfRangeError naming the range.
+
+        From memory, else from the disk cache (a memory map, tens of ms), else compiled on
+        the store's own compile thread, never a search thread: the caller waits at most
+        ``wait`` seconds (``compile_wait`` by default), then gets :class:`DayCompiling`
+        with a retry time while the compile goes on."""
         self.check_for_update()
         fs = self.feedset
         if fs.ranges is not None:
@@ -253,29 +280,66 @@ class TimetableStore:
                 self._days.move_to_end(key)
                 return hit
             day_lock = self._day_locks.setdefault(key, threading.Lock())
-        with day_lock:  # one compile per day, however many requests ask for it
+        with day_lock:  # one load per day, however many requests ask for it
             with self._lock:
                 hit = self._days.get(key)
             if hit is not None:
                 return hit
-            try:
-                tt = load_or_compile(fs.paths, day, self.options,
-                                     cache_dir=Path(self.settings.cache_dir))
-            except OutOfRangeError:
-                if fs.ranges is None:
-                    self.ranges()
-                raise
+            tt = cached(fs.paths, day, self.options, cache_dir=Path(self.settings.cache_dir))
+            if tt is None:
+                tt = self._compiled(fs, day, self.settings.compile_wait if wait is None
+                                    else wait)
+            return self._keep(fs, key, Prepared(tt, fs))
+
+    def warm(self) -> None:
+        """Prepare the default day however long it takes (at start-up, so that the first
+        request does not wait for a compile); a day that cannot be prepared is logged and
+        left to the requests, which say why."""
+        try:
+            day, _ = self.default_day()
+            self.get(day, wait=math.inf)
+        except Exception as exc:  # the server still starts and answers with the reason
+            log.warning("default day not prepared at start: %s", exc)
+
+    def _compiled(self, fs: FeedSet, day: date, wait: float) -> Timetable:
+        key = (fs.version, day)
+        with self._lock:
+            job = self._compiles.get(key)
+            if job is None:
+                job = self._compiler.submit(self._compile, fs, day)
+                self._compiles[key] = job
+                job.add_done_callback(lambda _: self._compiles.pop(key, None))
+        try:
+            return job.result(timeout=None if math.isinf(wait) else wait)
+        except FutureTimeout:
+            raise DayCompiling(day, self._compile_seconds) from None
+        except OutOfRangeError:
             if fs.ranges is None:
-                fs.ranges = dict(tt.feed_ranges)
-            prepared = Prepared(tt, fs)
-            fs.zone = tt.timezone
-            with self._lock:
-                if self.feedset is fs:
-                    self._days[key] = prepared
-                    while len(self._days) > max(1, self.settings.timetable_days):
-                        self._days.popitem(last=False)
-                self._day_locks.pop(key, None)
-            return prepared
+                self.ranges()
+            raise
+
+    def _compile(self, fs: FeedSet, day: date) -> Timetable:
+        started = time.monotonic()
+        tt = load_or_compile(fs.paths, day, self.options, cache_dir=Path(self.settings.cache_dir))
+        self._compile_seconds = time.monotonic() - started
+        return tt
+
+    def _keep(self, fs: FeedSet, key: tuple[str, date], prepared: Prepared) -> Prepared:
+        """Remember a prepared day; the least recently used go while the days held exceed
+        ``timetable_memory_mb`` (their arrays, mapped or not) or ``timetable_days``."""
+        if fs.ranges is None:
+            fs.ranges = dict(prepared.tt.feed_ranges)
+        fs.zone = prepared.tt.timezone
+        budget = self.settings.timetable_memory_mb * 1024 * 1024
+        with self._lock:
+            if self.feedset is fs:
+                self._days[key] = prepared
+                while len(self._days) > 1 and (
+                        len(self._days) > max(1, self.settings.timetable_days)
+                        or sum(p.nbytes for p in self._days.values()) > budget):
+                    self._days.popitem(last=False)
+            self._day_locks.pop(key, None)
+        return prepared
 
     def loaded_days(self) -> list[str]:
         return [d.isoformat() for (_, d) in list(self._days)]

@@ -13,7 +13,8 @@ the few things that differ:
 * mode names: ``METRO`` and ``AREAL_LIFT`` before v5 for what is ``SUBURBAN`` and
   ``AERIAL_LIFT`` after; v1's schema has no ``FUNICULAR`` or ``AREAL_LIFT`` at all (MOTIS
   classed them ``OTHER`` then);
-* ``level``: always 0 before v6.
+* ``level``: always 0 before v6;
+* a leg's ``routeType``: a string on v1, an integer after.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ class ApiVersion:
         if self.number < 2 and name in _V1_UNKNOWN:
             return "OTHER"
         return name
+
+    def route_type(self, route_type: int) -> int | str:
+        """GTFS ``route_type`` of a leg: a string in v1's schema, an integer from v2."""
+        return str(route_type) if self.number < 2 else route_type
 
     def level(self, level: float) -> float:
         return level if self.number >= 6 else 0.0

@@ -31,7 +31,8 @@ def test_agency_timezone_reads_the_first_agency_of_the_feeds() -> None:
 def test_first_and_second_plan_read_a_local_time_in_the_feeds_zone(tmp_path: Path) -> None:
     hart = shared("us-hart-tampa/hart.zip")
     settings = load_settings(env={}, feeds=(str(hart),), date=date(2021, 2, 10),
-                             cache_dir=str(tmp_path / "cache"), search_deadline=300.0)
+                             cache_dir=str(tmp_path / "cache"), search_deadline=300.0,
+                             compile_wait=300.0, warm_start=False)  # a cold first request
     params = {"fromPlace": "hart:4543", "toPlace": "hart:2660",
               "time": "2021-02-10T08:00:00", "numItineraries": 1}
     with TestClient(create_app(settings)) as client:

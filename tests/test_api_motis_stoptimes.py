@@ -182,7 +182,8 @@ def test_stop_times_name_the_trip_its_line_and_its_source(client: TestClient) ->
                                                      agency["agency_url"])
         feed, line = s["source"].split("/trips.txt:")
         assert feed == "de-db-fv-2026"
-        assert f"de-db-fv-2026:{trips[int(line) - 2]['trip_id']}" == s["tripId"]
+        day = s["serviceDate"].replace("-", "")
+        assert s["tripId"] == f"{day}_de-db-fv-2026:{trips[int(line) - 2]['trip_id']}"
         assert s["displayName"] == s["routeShortName"] and s["displayName"]
         assert s["headsign"] == s["tripTo"]["name"]  # the feed has no headsigns
         assert s["place"]["tz"] == "Europe/Berlin" and "level" not in s["place"]
@@ -273,3 +274,19 @@ def test_stop_lists_the_routes_serving_it(client: TestClient) -> None:
     assert near.status_code == 200 and near.json()["place"]["name"] == "center"
     assert_valid(6, "/api/v6/stop", near.json())
     assert client.get("/api/v6/stop").status_code == 400
+
+
+def test_a_stop_times_trip_id_names_the_run_that_trip_returns(client: TestClient) -> None:
+    """Stop times send the day-qualified tripId plan legs send (``20260420_feed:trip``), so
+    that /trip shows the very run: a bare GTFS id named no day."""
+    times = board(client, 5, stopId=BIELEFELD, time=AT, n=5)["stopTimes"]
+    assert times
+    for st in times:
+        assert st["tripId"].startswith("20260420_de-db-fv-2026:"), st["tripId"]
+        trip = client.get("/api/v5/trip", params={"tripId": st["tripId"]})
+        assert trip.status_code == 200, trip.text
+        (leg,) = trip.json()["legs"]
+        stops = [leg["from"], *leg.get("intermediateStops", []), leg["to"]]
+        departures = [s.get("departure") for s in stops
+                      if str(s.get("stopId", "")).startswith("de-db-fv-2026:")]
+        assert st["place"]["departure"] in departures

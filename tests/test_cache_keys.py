@@ -57,6 +57,8 @@ def other_value(value: Any) -> Any:
         return value + "-other"
     if isinstance(value, tuple):
         return (*value, "OTHER")
+    if value is None:  # an optional bound or filter, unset: any set value differs
+        return 1
     raise AssertionError(f"no other value for {value!r}: teach other_value() this type")
 
 
@@ -105,6 +107,18 @@ def test_plan_cache_key_names_the_kind_and_the_timetable_version() -> None:
 
 #: Endpoint parameters that are no field of their own but set several fields.
 DERIVED = {"pageCursor": {"time", "arrive_by", "earlier"}}
+#: PlanRequest fields only MOTIS's /api/v5 and /api/v6 parameters set (v1 keeps defaults);
+#: walked by test_motis_parameters_are_cache_misses.
+MOTIS_ONLY = {"radius": ("radius", 300), "detailed_legs": ("detailedLegs", "false"),
+              "detailed_transfers": ("detailedTransfers", "false"),
+              "require_bike": ("requireBikeTransport", "true"),
+              "max_travel_time": ("maxTravelTime", 30),
+              "max_itineraries": ("maxItineraries", 1),
+              "fastest_direct_factor": ("fastestDirectFactor", 0.5),
+              "widen": ("numItineraries", 0), "cycling_speed": ("cyclingSpeed", 2.0),
+              "max_matching_distance": ("maxMatchingDistance", 5),
+              "rental_filters": ("preTransitRentalPropulsionTypes", "HUMAN"),
+              "version": None}
 
 
 def snake(name: str) -> str:
@@ -132,8 +146,31 @@ def test_every_plan_parameter_lands_in_a_plan_request_field(demo: TestClient) ->
     assert len(params) >= 18
     unmapped = [p for p in params if snake(p) not in fields and p not in DERIVED]
     assert not unmapped, f"parameters without a PlanRequest field (cache key!): {unmapped}"
-    reached = {snake(p) for p in params} | set().union(*DERIVED.values())
+    reached = {snake(p) for p in params} | set().union(*DERIVED.values()) | set(MOTIS_ONLY)
     assert fields <= reached, f"fields no parameter sets: {fields - reached}"
+
+
+def test_motis_parameters_are_cache_misses(demo: TestClient) -> None:
+    """The fields only /api/v5 parameters set: each change is a miss there, and v5 and v6
+    answers (rendered differently) never share an entry."""
+    base = {"fromPlace": "52.0275,8.5327", "toPlace": PADERBORN, "time": T8}
+
+    def fetch(path: str, params: dict[str, object]) -> str:
+        hits, _ = cache_counts(demo)
+        r = demo.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return "hit" if cache_counts(demo)[0] > hits else "miss"
+
+    fetch("/api/v5/plan", base)
+    for field, change in MOTIS_ONLY.items():
+        assert fetch("/api/v5/plan", base) == "hit"
+        if change is None:  # the version: the same request on v6
+            assert fetch("/api/v6/plan", base) == "miss"
+            continue
+        name, value = change
+        if name.startswith("preTransitRental"):
+            continue  # rental filters need a GBFS server: test_api_rental covers them
+        assert fetch("/api/v5/plan", {**base, name: value}) == "miss", field
 
 
 def cache_counts(client: TestClient) -> tuple[int, int]:

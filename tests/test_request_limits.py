@@ -152,3 +152,20 @@ def test_cost_budget_names_the_parameter_that_weighs_most() -> None:
                    walk=("maxPreTransitTime", 3600))
     assert err.value.status == 400 and err.value.parameter == "numItineraries"
     assert "240" in err.value.message and "120" in err.value.message
+
+
+@pytest.mark.parametrize("path", ["/api/v1/plan", "/api/v5/plan", "/api/v6/plan"])
+def test_a_worst_case_plan_is_refused_naming_what_to_shrink(path: str) -> None:
+    """Issue 16's cost attack: 6 h window x 10 itineraries x 1 h walks (240 units)."""
+    settings = load_settings(env={}, feeds=(str(DEMO_FEED),), date="2026-04-20")
+    params = {"fromPlace": "de-db-fv-2026:347953", "toPlace": "de-db-fv-2026:469041",
+              "time": "2026-04-20T08:00:00+02:00", "searchWindow": 6 * 3600,
+              "numItineraries": 10, "maxPreTransitTime": 3600, "maxPostTransitTime": 3600}
+    with TestClient(create_app(settings)) as c:
+        refused = c.get(path, params=params)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["parameter"] == "numItineraries"
+        assert "240" in refused.json()["error"]
+        ordinary = c.get(path, params={**params, "searchWindow": 3600, "numItineraries": 5,
+                                       "maxPreTransitTime": 900, "maxPostTransitTime": 900})
+        assert ordinary.status_code == 200, ordinary.text

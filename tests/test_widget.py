@@ -57,7 +57,7 @@ def browser() -> Iterator[Browser]:
 
 @dataclass
 class PageLog:
-    """What a page did that the tests check: script errors and its /api/v1/plan requests."""
+    """What a page did that the tests check: script errors and its /api/v5/plan requests."""
 
     errors: list[str] = field(default_factory=list)
     plan_urls: list[str] = field(default_factory=list)
@@ -79,7 +79,7 @@ def _page(browser: Browser, width: int = 1280, zone: str = "America/New_York") -
     page = ctx.new_page()
     log = _LOGS[page] = PageLog()
     page.on("pageerror", lambda e: log.errors.append(str(e)))
-    page.on("request", lambda r: log.plan_urls.append(r.url) if "/api/v1/plan" in r.url
+    page.on("request", lambda r: log.plan_urls.append(r.url) if "/api/v5/plan" in r.url
             else None)
     return page
 
@@ -177,13 +177,13 @@ def test_search_shows_the_itineraries_the_api_returns(page: Page, server: str) -
 def test_later_and_earlier_follow_the_api_page_cursors(page: Page, server: str) -> None:
     body = _search_bielefeld_paderborn(page, server)
     widget = page.locator("owl-trip-planner")
-    with page.expect_request(lambda r: "/api/v1/plan" in r.url) as sent:
+    with page.expect_request(lambda r: "/api/v5/plan" in r.url) as sent:
         widget.get_by_role("button", name="Später").click()
     url = sent.value.url
     assert parse_qs(urlsplit(url).query)["pageCursor"] == [body["nextPageCursor"]]
     later = _expect_times_of(page, url)
     assert later["itineraries"][0]["startTime"] > body["itineraries"][0]["startTime"]
-    with page.expect_request(lambda r: "/api/v1/plan" in r.url) as sent:
+    with page.expect_request(lambda r: "/api/v5/plan" in r.url) as sent:
         widget.get_by_role("button", name="Früher").click()
     url = sent.value.url
     assert parse_qs(urlsplit(url).query)["pageCursor"] == [later["previousPageCursor"]]

@@ -174,6 +174,9 @@
 
   // --- small helpers -----------------------------------------------------------------------
   const SVG_NS = "http://www.w3.org/2000/svg";
+  // MOTIS's current plan path (KDE Itinerary and GNOME Maps call it too): polylines at
+  // precision 6, numItineraries a minimum, MOTIS's mode classes.
+  const PLAN_PATH = "/api/v5/plan";
   const STREET_MODES = new Set(["WALK", "BIKE", "CAR", "RENTAL", "BIKE_RENTAL", "CAR_RENTAL",
     "SCOOTER_RENTAL", "BIKE_TO_PARK", "CAR_TO_PARK", "CAR_PARKING", "FLEX", "ODM"]);
 
@@ -905,14 +908,14 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         let data;
         let note = "";
         try {
-          data = await this.getJSON(`/api/v1/plan?${params}`);
+          data = await this.getJSON(`${PLAN_PATH}?${params}`);
         } catch (err) {
           // A server without sharing data rejects the rental modes: plan without them and say so.
           const modes = ["preTransitModes", "postTransitModes", "directModes"];
           if (err.status !== 400 || !modes.includes(err.parameter) ||
               !/RENTAL/.test(params.get(err.parameter) || "")) throw err;
           for (const m of modes) params.set(m, "WALK");
-          data = await this.getJSON(`/api/v1/plan?${params}`);
+          data = await this.getJSON(`${PLAN_PATH}?${params}`);
           note = this.t.noSharing;
         }
         if (seq !== this.seq) return;

@@ -17,15 +17,21 @@ What a trip request becomes (the API only parses it and renders the :class:`Trip
   walking itinerary leaves later and arrives no later. Depart-at repeats the run from each
   found departure (at most ``num_itineraries`` runs); arrive-by runs it once from the
   latest departure of all rows. A full page of walking itineraries fixes the page's span.
+* **Own vehicles** (``BIKE``, ``CAR``): ridden to or from stops, or the whole way, on the
+  street model (:class:`~planner.multimodal.streets.Streets`: the OSM graph where loaded,
+  else the straight line); their rows join the walking rows (the faster per stop), and the
+  itinerary says which mode a row was (``TripPlan.access_modes``/``egress_modes``).
 * **One journey, one itinerary, at most ``num_itineraries``.** Itineraries on the same
   trips between the same stations (platforms of one parent station, or stops of one name
   within ``SAME_STATION_M``) with the same access and egress modes, leaving and arriving
   within ``NEAR_DUPLICATE_S`` of each other, are one journey: the one arriving first
   (then leaving latest, then walking least) stays. Walking and rental itineraries
   together are then cut to ``num_itineraries``: the first ones of a later page, the last
-  ones (nearest ``time``) of an earlier or arrive-by page. Unlike MOTIS, whose
-  ``numItineraries`` is only the minimum that widens the window, the count is a bound.
-* **Direct** trips: a walk (within ``max_direct``) and rental trips of ``direct_modes``.
+  ones (nearest ``time``) of an earlier or arrive-by page; with ``count_is_minimum``
+  (MOTIS's ``numItineraries``, the minimum that widens the window: the v5/v6 API) every
+  itinerary of the final window stays.
+* **Direct** trips: a walk (within ``max_direct``), a bike or car ride of ``direct_modes``,
+  and rental trips of ``direct_modes``.
 * ``transit=False`` asks for direct trips only (MOTIS's empty ``transitModes``).
 """
 
@@ -63,7 +69,9 @@ from planner.routing.search import (
 from planner.timetable.model import Timetable
 
 RENTAL_MODES = frozenset({"BIKE_RENTAL", "SCOOTER_RENTAL", "CAR_RENTAL"})
-STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES
+#: Own vehicles, by their street-model mode.
+VEHICLE_MODES = {"BIKE": "bike", "CAR": "car"}
+STREET_MODES = frozenset({"WALK"}) | RENTAL_MODES | frozenset(VEHICLE_MODES)
 #: Longest walk to or from a vehicle within a rental access/egress option.
 RENTAL_MAX_WALK = 900
 #: Straight-line walks are longer on streets; the same factor as planner.multimodal.streets.
@@ -115,6 +123,11 @@ class Sharing:
     now: float
 
 
+#: What a plan says when its search stopped at ``TripRequest.deadline`` (never cached).
+CUT_SHORT = ("the search stopped at the server's time limit: itineraries may be missing; "
+             "retry, or ask for a shorter searchWindow or fewer itineraries")
+
+
 @dataclass(frozen=True)
 class TripRequest:
     """A trip between two places; times on the timetable axis, durations in seconds."""
@@ -140,11 +153,49 @@ class TripRequest:
     direct_modes: tuple[str, ...] = ("WALK",)
     providers: tuple[str, ...] = ()  # GBFS system ids; empty: all
     deadline: float = math.inf
+    #: Rental vehicles allowed (access, egress, direct): GBFS form factors and propulsion
+    #: types, lower case; empty: any.
+    rental_filters: tuple[RentalFilter, RentalFilter, RentalFilter] | None = None
+    bike_speed: float | None = None  # m/s for BIKE; None: the street model's
+    #: Coordinate places use every stop within this many metres, timed at
+    #: ``RADIUS_SPEED`` (MOTIS's ``radius``); None: the walking model.
+    radius: float | None = None
+    #: MOTIS's bounds on the answer: itineraries longer than ``max_travel_time`` seconds
+    #: or than ``fastest_direct_factor`` x the fastest direct trip are dropped, and at
+    #: most ``max_itineraries`` kept (None: no bound).
+    max_travel_time: int | None = None
+    fastest_direct_factor: float | None = None
+    max_itineraries: int | None = None
+    #: MOTIS's reading of ``num_itineraries``: the minimum the window widens to, every
+    #: itinerary of the final window kept (``max_itineraries`` bounds them). False: the
+    #: count is also the most returned (this server's ``/api/v1``).
+    count_is_minimum: bool = False
 
     @property
     def wants_rental(self) -> bool:
         return any(m in RENTAL_MODES for m in
                    self.pre_modes + self.post_modes + self.direct_modes)
+
+
+@dataclass(frozen=True)
+class RentalFilter:
+    """Which rental vehicles one side of a trip may use (empty: any)."""
+
+    form_factors: tuple[str, ...] = ()
+    propulsion_types: tuple[str, ...] = ()
+
+    def allows(self, option: AccessOption) -> bool:
+        for leg in option.legs:
+            if isinstance(leg, RentalLeg):
+                if self.form_factors and leg.form_factor not in self.form_factors:
+                    return False
+                if self.propulsion_types and leg.propulsion_type not in self.propulsion_types:
+                    return False
+        return True
+
+
+#: MOTIS's crow-fly speed for ``radius`` stops (m/s), rounded down to whole minutes.
+RADIUS_SPEED = 1.5
 
 
 @dataclass(frozen=True)
@@ -197,6 +248,7 @@ class DirectTrip:
     start: int
     duration: int
     option: AccessOption | None = None
+    mode: str = "WALK"  # WALK, BIKE or CAR when ``option`` is None
 
 
 @dataclass
@@ -211,16 +263,24 @@ class TripPlan:
     streets: Streets | None = None  # the street model the rental options were timed on
     #: False when the deadline cut the search short: the plan may lack itineraries.
     complete: bool = True
+    #: (stop, seconds) rows that an own vehicle gave (BIKE, CAR); others are walks.
+    access_modes: dict[tuple[int, int], str] = field(default_factory=dict)
+    egress_modes: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def walking_access(network: Network, place: Location, max_seconds: int, speed: float,
-                   modes: tuple[str, ...]) -> list[Access]:
+                   modes: tuple[str, ...], radius: float | None = None) -> list[Access]:
     """Stops reachable on foot from (or to) ``place`` within ``max_seconds``; a stop place
-    is its station group, whatever the modes."""
+    is its station group, whatever the modes. With ``radius``, every stop within it at
+    MOTIS's crow-fly estimate instead."""
     if place.stop is not None:
         return [Access(s, 0, 0.0) for s in network.group(place.stop)]
     out: list[Access] = []
-    if "WALK" in modes and max_seconds > 0:
+    if radius is not None:
+        for stop, metres in network.stops.within(place.lat, place.lon, radius):
+            out.append(Access(stop, int(metres / RADIUS_SPEED) // 60 * 60, metres))
+        return out
+    if "WALK" in modes and max_seconds > 0 and speed > 0:
         radius = max_seconds * speed / DETOUR
         for stop, metres in network.stops.within(place.lat, place.lon, radius):
             seconds = int(math.ceil(metres * DETOUR / speed))
@@ -229,9 +289,66 @@ def walking_access(network: Network, place: Location, max_seconds: int, speed: f
     return out
 
 
-def direct_walk_seconds(req: TripRequest) -> int:
+def direct_walk_seconds(req: TripRequest) -> float:
     a, b = req.origin, req.destination
-    return int(math.ceil(haversine_m(a.lat, a.lon, b.lat, b.lon) * DETOUR / req.walk_speed))
+    if req.walk_speed <= 0:
+        return math.inf
+    return math.ceil(haversine_m(a.lat, a.lon, b.lat, b.lon) * DETOUR / req.walk_speed)
+
+
+def vehicle_scale(streets: Streets, req: TripRequest, mode: str) -> float:
+    """Factor on the street model's times for an own vehicle (``cyclingSpeed``)."""
+    if mode == "bike" and req.bike_speed is not None:
+        if req.bike_speed <= 0:
+            return math.inf
+        return streets.model.speed_mps("bike") / req.bike_speed
+    return 1.0
+
+
+def vehicle_access(network: Network, streets: Streets, req: TripRequest, place: Location,
+                   modes: tuple[str, ...], max_seconds: int, egress: bool = False
+                   ) -> dict[str, list[Access]]:
+    """Stops an own bike or car reaches from a coordinate (``egress``: to it) within
+    ``max_seconds``, per API mode, timed on ``streets``."""
+    out: dict[str, list[Access]] = {}
+    if place.stop is not None or max_seconds <= 0:
+        return out
+    for name, mode in VEHICLE_MODES.items():
+        if name not in modes:
+            continue
+        scale = vehicle_scale(streets, req, mode)
+        if not math.isfinite(scale):
+            continue
+        top = streets.model.speed_mps(mode) / scale
+        if mode == "car" and mode in streets.graphs:
+            top = max(top, 130 / 3.6)
+        near = network.stops.within(place.lat, place.lon, max_seconds * top)
+        if not near:
+            continue
+        points = [(float(network.router.tt.stop_lat[s]), float(network.router.tt.stop_lon[s]))
+                  for s, _ in near]
+        here = [(place.lat, place.lon)]
+        times = (streets.many_to_many(mode, points, here).T if egress
+                 else streets.many_to_many(mode, here, points))[0] * scale
+        rows = []
+        for (stop, metres), sec in zip(near, times, strict=True):
+            if math.isfinite(sec) and sec <= max_seconds:
+                rows.append(Access(stop, int(math.ceil(sec)), metres))
+        out[name] = rows
+    return out
+
+
+def _merge_access(walk: list[Access], vehicles: dict[str, list[Access]]
+                  ) -> tuple[list[Access], dict[tuple[int, int], str]]:
+    """Walking rows plus the vehicle rows faster than walking to the same stop."""
+    best = {a.stop: a.seconds for a in walk}
+    rows, modes = list(walk), {}
+    for name, options in vehicles.items():
+        for a in options:
+            if a.seconds < best.get(a.stop, math.inf):
+                rows.append(a)
+                modes[(a.stop, a.seconds)] = name
+    return rows, modes
 
 
 @dataclass
@@ -256,7 +373,18 @@ def _faster_than_walking(options: list[AccessOption], walk: list[Access]) -> lis
 def rental_options(sharing: Sharing, req: TripRequest, walk_access: list[Access],
                    walk_egress: list[Access]) -> _Rentals:
     """Access, egress and direct rental options (bounded by ``max_pre_transit`` /
-    ``max_post_transit`` / ``max_direct``)."""
+    ``max_post_transit`` / ``max_direct``, and by ``rental_filters``)."""
+    out = _rental_options(sharing, req, walk_access, walk_egress)
+    if req.rental_filters is not None:
+        pre, post, direct = req.rental_filters
+        out.access = [o for o in out.access if pre.allows(o)]
+        out.egress = [o for o in out.egress if post.allows(o)]
+        out.direct = [o for o in out.direct if direct.allows(o)]
+    return out
+
+
+def _rental_options(sharing: Sharing, req: TripRequest, walk_access: list[Access],
+                    walk_egress: list[Access]) -> _Rentals:
     planner, feeds, now = sharing.planner, sharing.systems, sharing.now
     providers = list(req.providers) or None
     out = _Rentals()
@@ -438,19 +566,45 @@ def merge(tt: Timetable, walking: list[Journey], rental: list[Itinerary], req: T
         if not any(near_duplicates(tt, it, kept) for kept in out):
             out.append(it)
     out.sort(key=lambda x: (x.leave, x.arrival))
+    if req.count_is_minimum:
+        return out
     n = max(1, req.num_itineraries)
     return out[-n:] if earlier_side else out[:n]
 
 
-def _direct(req: TripRequest, rentals: _Rentals) -> list[DirectTrip]:
+def _direct(req: TripRequest, rentals: _Rentals, streets: Streets | None) -> list[DirectTrip]:
     out: list[DirectTrip] = []
     if "WALK" in req.direct_modes:
-        seconds = direct_walk_seconds(req)
-        if seconds <= req.max_direct:
+        walked = direct_walk_seconds(req)
+        if walked <= req.max_direct:
+            seconds = int(walked)
             out.append(DirectTrip(req.time - seconds if req.arrive_by else req.time, seconds))
+    a, b = req.origin, req.destination
+    for name, mode in VEHICLE_MODES.items():
+        if name not in req.direct_modes or streets is None:
+            continue
+        scale = vehicle_scale(streets, req, mode)
+        ride = streets.travel_time(mode, (a.lat, a.lon), (b.lat, b.lon)) * scale
+        if math.isfinite(ride) and ride <= req.max_direct:
+            seconds = int(math.ceil(ride))
+            out.append(DirectTrip(req.time - seconds if req.arrive_by else req.time, seconds,
+                                  mode=name))
     for o in rentals.direct:
         out.append(DirectTrip(req.time - o.duration if req.arrive_by else req.time,
                               o.duration, o))
+    return out
+
+
+def bounded(itineraries: list[Itinerary], direct: list[DirectTrip], req: TripRequest
+            ) -> list[Itinerary]:
+    """The itineraries within MOTIS's answer bounds (``TripRequest.max_travel_time`` and
+    the rest)."""
+    longest = math.inf if req.max_travel_time is None else req.max_travel_time
+    if req.fastest_direct_factor is not None and direct:
+        longest = min(longest, req.fastest_direct_factor * min(d.duration for d in direct))
+    out = [i for i in itineraries if i.arrival - i.leave <= longest]
+    if req.max_itineraries is not None:
+        out = out[:max(req.max_itineraries, 0)]
     return out
 
 
@@ -461,20 +615,32 @@ def _window(req: TripRequest) -> tuple[int, int]:
     return req.time, req.time + req.window
 
 
-def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None) -> TripPlan:
-    """Itineraries and direct trips for ``req`` (see the module docstring)."""
+def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None,
+              streets: Streets | None = None) -> TripPlan:
+    """Itineraries and direct trips for ``req`` (see the module docstring); ``streets``
+    times own bikes and cars (default: the sharing planner's)."""
     access: list[Access] = []
     egress: list[Access] = []
+    if streets is None and sharing is not None:
+        streets = sharing.planner.streets
+    access_modes: dict[tuple[int, int], str] = {}
+    egress_modes: dict[tuple[int, int], str] = {}
     if req.transit:
         access = walking_access(network, req.origin, req.max_pre_transit, req.walk_speed,
-                                req.pre_modes)
+                                req.pre_modes, req.radius)
         egress = walking_access(network, req.destination, req.max_post_transit,
-                                req.walk_speed, req.post_modes)
+                                req.walk_speed, req.post_modes, req.radius)
+        if streets is not None:
+            access, access_modes = _merge_access(access, vehicle_access(
+                network, streets, req, req.origin, req.pre_modes, req.max_pre_transit))
+            egress, egress_modes = _merge_access(egress, vehicle_access(
+                network, streets, req, req.destination, req.post_modes,
+                req.max_post_transit, egress=True))
     rentals = _Rentals()
     if req.wants_rental and sharing is not None:
         rentals = rental_options(sharing, req, access, egress)
-    plan = TripPlan([], _direct(req, rentals), rentals.warnings,
-                    streets=sharing.planner.streets if sharing is not None else None)
+    plan = TripPlan([], _direct(req, rentals, streets), rentals.warnings,
+                    streets=streets, access_modes=access_modes, egress_modes=egress_modes)
     if not req.transit:
         return plan
     router = network.router
@@ -482,7 +648,7 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
                  arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
                  min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
                  transfer_slack=req.transfer_slack, route_mask=req.route_mask,
-                 deadline=req.deadline)
+                 deadline=req.deadline, whole_window=req.count_is_minimum)
     reason = ""
     if not access and not rentals.access:
         reason = f"no stop within {req.max_pre_transit} s of walking from fromPlace"
@@ -497,17 +663,20 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
                       arrive_by=req.arrive_by, window=req.window, max_window=req.max_window,
                       min_journeys=req.num_itineraries, max_transfers=req.max_transfers,
                       transfer_slack=req.transfer_slack, route_mask=req.route_mask,
-                      deadline=req.deadline)
+                      deadline=req.deadline, whole_window=req.count_is_minimum)
             outcome = search(router, q, req.page)
         else:
             outcome = SearchOutcome([], NO_RENTAL_HELPS, _window(req))
         if rentals.access or rentals.egress:
             rental = search_rental(router, req, base, _Rows.of(access, rentals.access),
                                    _Rows.of(egress, rentals.egress), outcome.journeys)
-    plan.itineraries = merge(router.tt, outcome.journeys, rental, req)
+    plan.itineraries = bounded(merge(router.tt, outcome.journeys, rental, req), plan.direct,
+                               req)
     if not plan.itineraries:
         plan.reason = outcome.reason or NO_RENTAL_HELPS
     plan.pages = page_starts([i.journey for i in plan.itineraries], base, req.page,
                              outcome.searched)
     plan.complete = clock.monotonic() < req.deadline
+    if not plan.complete:
+        plan.warnings.append(CUT_SHORT)
     return plan

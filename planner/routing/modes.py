@@ -139,3 +139,17 @@ def route_mask(tt: Timetable, filters: tuple[str, ...],
     if tt.n_routes == 0:
         return np.zeros(0, dtype=np.uint8)
     return np.ascontiguousarray(allowed[np.asarray(tt.route_line)], dtype=np.uint8)
+
+
+def bike_route_mask(tt: Timetable) -> np.ndarray:
+    """``uint8[n_routes]``: 1 where every trip of the route carries bikes (GTFS
+    ``bikes_allowed=1``; 0 and 2 do not, as in nigiri). Masks are per RAPTOR route, and a
+    route mixing trips with and without bikes is left out whole: a rider with a bike is
+    never put on a trip that refuses it."""
+    bikes = np.asarray(tt.gtfs_trip_bikes)[np.asarray(tt.trip_gtfs)] == 1
+    offsets = np.asarray(tt.route_trip_offset)
+    if len(bikes) == 0:
+        return np.zeros(tt.n_routes, dtype=np.uint8)
+    refused = np.add.reduceat((~bikes).astype(np.int64), offsets[:-1].clip(0, len(bikes) - 1))
+    empty = offsets[1:] == offsets[:-1]
+    return np.ascontiguousarray((refused == 0) & ~empty, dtype=np.uint8)

@@ -11,7 +11,9 @@ matrices all become one.
   ``arrive_by`` the latest arrival.
 * ``window``: depart-at looks at departures in ``[time, time + window]``, arrive-by at
   arrivals in ``[time - window, time]``; the search policy widens it up to
-  ``max_window`` until ``min_journeys`` are found.
+  ``max_window`` until ``min_journeys`` are found. With ``whole_window`` (MOTIS's
+  reading) every journey of the window is an answer, however many; without, the first
+  ``min_journeys`` are (a short window suffices and the search stops there).
 * ``max_transfers`` means the same everywhere: transfers = trips - 1, so an engine runs
   at most ``max_trips = max_transfers + 1`` rounds.
 * ``transfer_slack`` seconds are added to every transfer (change time at a stop and a
@@ -75,6 +77,7 @@ class Query:
     source_extra: np.ndarray | None = None
     target_extra: np.ndarray | None = None
     deadline: float = math.inf
+    whole_window: bool = False
 
     def __post_init__(self) -> None:
         src, tgt = as_rows(self.sources), as_rows(self.targets)

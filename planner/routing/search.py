@@ -31,6 +31,7 @@ multimodal search's); duplicates (same legs, departure and arrival) are dropped.
 
 from __future__ import annotations
 
+import math
 import time as clock
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -126,12 +127,14 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
     found = Found()
     after: Journey | None = None
     lo, doubling = t, 0
-    while len(found.items) < n and _open(q):
+    asked = t + q.window if q.whole_window else t - 1  # scanned whatever the count
+    while (len(found.items) < n or lo <= asked) and _open(q):
         if lo > end:
             if end >= t + q.max_window:
                 break
             end = t + _widen(end - t, q.max_window)
-        width = min(end - lo, (SPAN_PER_JOURNEY * (n - len(found.items))) << doubling)
+        width = min(end - lo,
+                    (SPAN_PER_JOURNEY * max(1, n - len(found.items))) << doubling)
         journeys = router.profile(q.at(lo, width)).journeys
         if not journeys:
             break  # nothing departs at or after ``lo``
@@ -144,7 +147,8 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
             elif after is None:  # the first one after the span
                 after = j
         lo, doubling = lo + width + 1, doubling + 1
-    found.items = _with_fewer_transfers(router, q, found.items, n)
+    found.items = _with_fewer_transfers(router, q, found.items,
+                                        None if q.whole_window else n)
     if not found.items and after is not None and lo > end:
         found.add(_leaving_latest(router, q, after))
     if found.items and len(found.items) < n and _open(q):
@@ -160,16 +164,18 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
 
 
 def _with_fewer_transfers(router: Router, q: Query, journeys: list[Journey],
-                          n: int) -> list[Journey]:
-    """The first ``n`` of: each departure's journey followed by its Pareto alternatives
-    over (arrival, transfers), departures in order (see the module docstring)."""
+                          n: int | None) -> list[Journey]:
+    """The first ``n`` (None: all) of: each departure's journey followed by its Pareto
+    alternatives over (arrival, transfers), departures in order (see the module
+    docstring)."""
     out = Found()
+    room = math.inf if n is None else n
     for j in sorted(journeys, key=lambda j: (leave_time(j), j.arrival)):
-        if len(out.items) >= n:
+        if len(out.items) >= room:
             break
         out.add(j)
         best = j
-        while best.transfers > 0 and len(out.items) < n and _open(q):
+        while best.transfers > 0 and len(out.items) < room and _open(q):
             fewer = replace(q.at(leave_time(j), 0), max_transfers=best.transfers - 1)
             alt = router.earliest(fewer)
             if alt is None or not alt.transit_legs or alt.arrival <= best.arrival:
@@ -214,7 +220,9 @@ def search_earlier(router: Router, q: Query) -> SearchOutcome:
     unique = Found()
     for j in found:
         unique.add(j)
-    items = sorted(unique.items, key=lambda j: (leave_time(j), j.arrival))[-n:]
+    items = sorted(unique.items, key=lambda j: (leave_time(j), j.arrival))
+    if not q.whole_window:
+        items = items[-n:]
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t - window, t))
 
 
@@ -224,7 +232,8 @@ def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
     found = Found()
     limit = q.time
     earliest_arrival = q.time - q.max_window
-    while len(found.items) < q.min_journeys and _open(q):
+    asked = q.time - q.window if q.whole_window else q.time + 1  # covered whatever the count
+    while (len(found.items) < q.min_journeys or limit >= asked) and _open(q):
         back = router.latest_departure(q.at(limit))
         if back is None or not back.transit_legs:
             break
@@ -233,6 +242,8 @@ def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
             break
         if found.items and j.arrival < earliest_arrival:
             break
+        if len(found.items) >= q.min_journeys and j.arrival < asked:
+            break  # enough, and outside the asked window
         found.add(j)
         limit = j.arrival - 1
     items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
