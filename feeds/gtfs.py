@@ -96,10 +96,13 @@ EXTRA_TEXT = {"stops": ("platform_code", "level_id", "tts_stop_name")}
 
 
 def _dtypes(table: str) -> dict[str, str] | type[str]:
+    """gtfs-kit's column dtypes, with every id column text: its schema lacks, e.g.,
+    transfers.txt's trip and route ids, which numeric ids would turn into floats."""
     base = gk_constants.DTYPES.get(table)
     if base is None:
         return str
-    return {**base, **{c: "string" for c in EXTRA_TEXT.get(table, ())}}
+    text = (*ID_COLUMNS.get(table, ()), *EXTRA_TEXT.get(table, ()))
+    return {**base, **{c: "string" for c in text}}
 
 
 def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:

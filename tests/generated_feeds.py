@@ -11,7 +11,10 @@ what real, minute-granular feeds with symmetric walking links do not:
   (``S,S,3``), and a default change time for the other stops;
 * footpaths between different stops in ONE direction only (type 2 with a time, type 0
   walking the straight line, 556 m between neighbours), ASYMMETRIC pairs, and type 3
-  rows that remove a footpath the closure would add.
+  rows that remove a footpath the closure would add;
+* transfers.txt rows scoped to routes and trips (both sides, one side, trip and route
+  mixed; types 1, 2 and 3, at one stop or between two), often at the seconds that decide
+  a change, so they override the stop-level rules above in both directions.
 
 Queries have several source and target rows with walking offsets, a transfer slack and
 a trip bound, all on :data:`DAY`.
@@ -19,6 +22,7 @@ a trip bound, all on :data:`DAY`.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +96,8 @@ class FeedSpec:
     lines: tuple[tuple[TripSpec, ...], ...]  # trips per GTFS route
     transfers: tuple[tuple[int, int, int, int], ...]  # (from, to, type, seconds or -1)
     default_change_time: int = 0
+    # (from, to, type, seconds or -1, from_route, to_route, from_trip, to_trip; "" = any)
+    scoped: tuple[tuple[int, int, int, int, str, str, str, str], ...] = ()
 
     def write(self, folder: Path) -> Path:
         stops = "stop_id,stop_name,stop_lat,stop_lon\n" + "".join(
@@ -108,10 +114,12 @@ class FeedSpec:
                         trip.stops, trip.times, trip.pickup, trip.dropoff, strict=True)):
                     stop_times += f"t{i}_{j},{hms(a)},{hms(d)},S{s},{seq + 1},{pu},{do}\n"
         transfers = None
-        if self.transfers:
-            transfers = "from_stop_id,to_stop_id,transfer_type,min_transfer_time\n" + "".join(
-                f"S{a},S{b},{kind},{'' if secs < 0 else secs}\n"
-                for a, b, kind, secs in self.transfers)
+        if self.transfers or self.scoped:
+            rows = [(a, b, kind, secs, "", "", "", "") for a, b, kind, secs in self.transfers]
+            transfers = ("from_stop_id,to_stop_id,transfer_type,min_transfer_time,"
+                         "from_route_id,to_route_id,from_trip_id,to_trip_id\n") + "".join(
+                f"S{a},S{b},{kind},{'' if secs < 0 else secs},{fr},{tr},{ft},{tt}\n"
+                for a, b, kind, secs, fr, tr, ft, tt in [*rows, *self.scoped])
         return write_feed(folder, stops=stops, routes=routes, trips=trips,
                           stop_times=stop_times, transfers=transfers)
 
@@ -228,6 +236,50 @@ def feed_specs(draw: st.DrawFn) -> FeedSpec:
     return FeedSpec(n, backbone, tuple(lines), tuple(transfers), default_change)
 
 
+def _gaps(lines: tuple[tuple[TripSpec, ...], ...]) -> dict[int, list[int]]:
+    """Per stop, the seconds between an arrival there and a later departure (<= 300)."""
+    arrivals: dict[int, list[int]] = {}
+    for line in lines:
+        for t in line:
+            for s, (a, _) in zip(t.stops[1:], t.times[1:], strict=True):
+                arrivals.setdefault(s, []).append(a)
+    gaps: dict[int, list[int]] = {}
+    for line in lines:
+        for t in line:
+            for s, (_, d) in zip(t.stops[:-1], t.times[:-1], strict=True):
+                gaps.setdefault(s, []).extend(d - a for a in arrivals.get(s, ())
+                                              if 0 <= d - a <= 300)
+    return gaps
+
+
+def _scoped_rows(draw: st.DrawFn, lines: tuple[tuple[TripSpec, ...], ...],
+                 gaps: dict[int, list[int]]) -> tuple[tuple[int, int, int, int, str, str, str,
+                                                          str], ...]:
+    """Rows scoped to the lines or trips that meet at a stop: from one alighting there
+    (or at a neighbour on the backbone) to one boarding there."""
+    alight = [(i, j, s) for i, line in enumerate(lines) for j, t in enumerate(line)
+              for s in t.stops[1:]]
+    board = [(i, j, s) for i, line in enumerate(lines) for j, t in enumerate(line)
+             for s in t.stops[:-1]]
+    rows = []
+    for _ in range(_pick(draw, (2, 1, 3, 2, 4))):
+        li, ji, s = _pick(draw, alight)
+        here = [b for b in board if b[2] == s]
+        lo, jo, u = _pick(draw, here) if here and draw(st.integers(0, 3)) else _pick(draw, board)
+        scope = _pick(draw, ("routes", "trips", "routes", "from route", "to trip", "mixed"))
+        fr = f"L{li}" if scope in ("routes", "from route", "mixed") else ""
+        tr = f"L{lo}" if scope == "routes" else ""
+        ft = f"t{li}_{ji}" if scope == "trips" else ""
+        tt = f"t{lo}_{jo}" if scope in ("trips", "to trip", "mixed") else ""
+        kind = _pick(draw, (2, 2, 3, 1, 2))
+        secs = -1
+        if kind == 2:
+            secs = (max(0, _pick(draw, gaps[u]) + _pick(draw, (1, 0, -1)))
+                    if gaps.get(u) and draw(st.integers(0, 3)) else _seconds(draw, 600))
+        rows.append((s, u, kind, secs, fr, tr, ft, tt))
+    return tuple(rows)
+
+
 def _rows(draw: st.DrawFn, stops: Sequence[int]) -> list[tuple[int, int]]:
     """One to three (stop, seconds) rows, one half of the time; the seconds 0 two thirds
     of the time."""
@@ -291,12 +343,17 @@ def query_specs(draw: st.DrawFn, spec: FeedSpec, earliest: int = 6 * H + 1800,
 
 @st.composite
 def cases(draw: st.DrawFn, n_queries: int = 6, earliest: int = 6 * H + 1800,
-          latest: int = 10 * H) -> tuple[FeedSpec, list[QuerySpec]]:
-    """A feed and three to ``n_queries`` different queries on it."""
+          latest: int = 10 * H, scoped: bool = True) -> tuple[FeedSpec, list[QuerySpec]]:
+    """A feed and three to ``n_queries`` different queries on it; with ``scoped``, the
+    feed also has transfers.txt rows scoped to routes and trips (drawn last, so the
+    feed and queries are the same as without)."""
     spec = draw(feed_specs())
     queries: list[QuerySpec] = []
     for _ in range(draw(st.integers(3, n_queries))):
         q = draw(query_specs(spec, earliest, latest))
         if q not in queries:
             queries.append(q)
+    if scoped:
+        spec = dataclasses.replace(spec, scoped=_scoped_rows(draw, spec.lines,
+                                                             _gaps(spec.lines)))
     return spec, queries

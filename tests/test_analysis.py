@@ -196,3 +196,28 @@ def test_minute_arrivals_equal_one_raptor_per_minute_with_slack_and_mode_mask(
         for m in range(15):
             assert (out[m] == router.one_to_all(q.at(start + 60 * m))).all(), (stop, m)
         assert (out[0] < INFINITY).sum() > 100
+
+
+def test_minute_arrivals_follow_scoped_transfer_rules_as_raptor_does() -> None:
+    """VBB's transfers.txt scopes most rows to routes and trips; the range search keeps
+    labels per rule key, and its arrivals must count those (one RAPTOR per minute)."""
+    from datetime import date
+
+    from planner.routing.router import Router
+    from planner.timetable.compile import compile_timetable
+    from tests.shared_data import shared
+
+    tt = compile_timetable([shared("de-vbb-berlin-subset/gtfs")], date(2019, 6, 4))
+    assert tt.n_stops and len(getattr(tt, "rule_alight_stop", [])) > 0
+    router = Router(tt)
+    engine = router.range_raptor
+    ws = engine.workspace()
+    start = tt.time_of(date(2019, 6, 4), 8 * 3600)
+    rng = np.random.default_rng(11)
+    for stop in rng.integers(tt.n_stops, size=4):
+        q = Query(np.array([[int(stop), 0]], np.int32), np.zeros((0, 2), np.int32), start,
+                  max_transfers=3)
+        out = np.empty((10, tt.n_stops), np.int32)
+        engine.minute_arrivals(ws, q, 60, out)
+        for m in range(10):
+            assert (out[m] == router.one_to_all(q.at(start + 60 * m))).all(), (stop, m)

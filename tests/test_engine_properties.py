@@ -79,6 +79,16 @@ class Oracle:
         return lo
 
 
+def without_scoped_rules(tt: Timetable) -> Timetable:
+    """``tt`` as if its transfers.txt had no rows scoped to routes or trips (the routes
+    stay split as they were)."""
+    none, zero = np.zeros(0, dtype=np.int32), np.zeros(1, dtype=np.int32)
+    return dataclasses.replace(
+        tt, route_alight_rule=none, route_board_rule=none, rule_alight_stop=none,
+        rule_board_stop=none, rule_offset=zero, rule_board=none, rule_time=none,
+        rule_in_offset=zero, rule_in_alight=none, rule_in_time=none, extra={})
+
+
 def checked(tt: Timetable, q: QuerySpec, journeys: list[Journey]) -> list[Journey]:
     for j in journeys:
         check_journey(tt, j, q.sources, q.targets, q.slack)
@@ -224,13 +234,15 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     have one-way and asymmetric footpaths and pickup/drop-off restrictions."""
     seen: Counter[str] = Counter()
 
-    @property_settings(150)
+    @property_settings(200)
     @given(cases(earliest=7 * 3600 + 600, latest=9 * 3600 + 1800))
     def collect(case: Case) -> None:
         tt, router, oracle, queries = setup(case)
         change = np.asarray(tt.stop_change_time)
         free = Oracle(dataclasses.replace(tt, stop_change_time=np.where(
             change < NO_TRANSFER, 0, change).astype(np.int32), extra={}))
+        unscoped = Oracle(without_scoped_rules(tt))
+        seen["scoped rows"] += len(case[0].scoped) > 0
         fps = {(s, int(tt.fp_to[k])): int(tt.fp_dur[k]) for s in range(tt.n_stops)
                for k in range(tt.fp_offset[s], tt.fp_offset[s + 1])}
         seen["one-way footpath"] += any((b, a) not in fps for a, b in fps)
@@ -249,6 +261,8 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
                     a.kind == "transit" and b.kind == "walk" and c.kind == "transit"
                     for a, b, c in zip(j.legs, j.legs[1:], j.legs[2:], strict=False))
             seen["trip bound decides"] += oracle.ea(q, t, 1) != oracle.ea(q, t, LAYERS)
+            seen["scoped rule decides"] += any(
+                oracle.ea(q, d) != unscoped.ea(q, d) for d in (t - 3600, t - 1800, t))
             seen["change time decides"] += \
                 oracle.latest_departure(q, t) != free.latest_departure(q, t)
 
@@ -260,3 +274,4 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     assert seen["unreachable"] >= 1 and seen["walking only"] >= 5, seen
     assert seen["one-way footpath"] >= 10 and seen["asymmetric footpath"] >= 5, seen
     assert seen["no pickup or drop-off"] >= 10, seen
+    assert seen["scoped rows"] >= 20 and seen["scoped rule decides"] >= 5, seen

@@ -20,6 +20,7 @@ from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
+from planner.timetable.transfer_rules import FORBIDDEN, change_seconds
 from tests.feedmaker import write_feed
 
 DAY = date(2026, 6, 10)
@@ -84,22 +85,35 @@ def check_journey(tt: Timetable, j: Journey, sources: Sequence[tuple[int, int]],
             fps[(s, int(tt.fp_to[k]))] = int(tt.fp_dur[k])
     cur, t, last = j.source, j.departure + j.access, "origin"
     ready = t
+    alighted: tuple[int, int] | None = None  # (flat route position, time) of the last trip
+    walk: WalkLeg | None = None  # the walk since then
     for leg in j.legs:
         if isinstance(leg, WalkLeg):
             assert last in ("origin", "transit"), "two footpaths in a row"
             assert leg.from_stop == cur and leg.start >= t
-            assert fps[(leg.from_stop, leg.to_stop)] == leg.duration
+            keyed = alighted is not None and len(tt.route_alight_rule) > 0 and \
+                tt.route_alight_rule[alighted[0]] >= 0
+            if not keyed:  # a keyed change's walk lasts its rule's seconds (checked below)
+                assert fps[(leg.from_stop, leg.to_stop)] == leg.duration
             assert leg.end == leg.start + leg.duration
             ready = leg.end + (slack if last == "transit" else 0)
-            cur, t, last = leg.to_stop, leg.end, "walk"
+            cur, t, last, walk = leg.to_stop, leg.end, "walk", leg
         else:
             assert isinstance(leg, TransitLeg)
             assert leg.board_stop == cur
-            if last == "transit":
+            base = int(tt.route_stop_offset[leg.route])
+            rule = None if alighted is None else change_seconds(tt, alighted[0],
+                                                                 base + leg.board_pos)
+            if rule is not None:  # a transfers.txt row scoped to routes or trips decides
+                assert rule != FORBIDDEN, "a change the scoped rules forbid"
+                assert walk is None or walk.duration == rule
+                ready = alighted[1] + rule + slack  # type: ignore[index]
+            elif last == "transit":
                 assert tt.stop_change_time[cur] < NO_TRANSFER, "changed at a no-transfer stop"
                 ready = t + int(tt.stop_change_time[cur]) + slack
+            elif walk is not None and alighted is not None:
+                assert fps[(walk.from_stop, walk.to_stop)] == walk.duration
             assert leg.departure >= ready
-            base = int(tt.route_stop_offset[leg.route])
             st = int(tt.trip_st_offset[leg.trip])
             assert int(tt.trip_route[leg.trip]) == leg.route
             assert tt.route_pickup[base + leg.board_pos] and tt.route_dropoff[base + leg.alight_pos]
@@ -109,6 +123,9 @@ def check_journey(tt: Timetable, j: Journey, sources: Sequence[tuple[int, int]],
             assert [v.stop for v in leg.stops] == \
                 tt.route_stops[base + leg.board_pos: base + leg.alight_pos + 1].tolist()
             cur, t, last = leg.alight_stop, leg.arrival, "transit"
+            alighted, walk = (base + leg.alight_pos, leg.arrival), None
+    if walk is not None and last == "walk" and alighted is not None:  # the egress walk
+        assert fps[(walk.from_stop, walk.to_stop)] == walk.duration
     assert cur == j.target and j.egress == egress[j.target]
     assert t + j.egress == j.arrival
     n_transit = sum(isinstance(leg, TransitLeg) for leg in j.legs)

@@ -15,14 +15,21 @@ folded into the stop fields as -1) so the scan reads one cache line per three
 connections. Trip "reached" flags use a per-workspace epoch, so a query costs
 O(stops) for resets and nothing per trip. A route mask is only read when a trip is
 boarded (trip -> route), so the scan itself stays as tight as without one.
+
+Scoped transfer rules (``planner.timetable.transfer_rules``): a connection alighting at
+a position with alight key ``x`` writes ``xtarr[x]`` (and the arrivals) instead of
+``tarr``, and its changes write ``yready[y]`` of the board keys it reaches; a trip whose
+boarding position has board key ``y`` may board when ``ready`` or ``yready[y]`` allows.
+Parents ``>= S`` name an alight key (``S + x``). The keys per connection are only read
+when the timetable has rules, and only off the common path.
 """
 
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, clear_target_offsets,
-    earliest_source_row, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
-    set_target_offsets,
+    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    clear_target_offsets, rule_seconds, earliest_source_row, fresh_stamps, iptr,
+    lower_bound, reset_stats, rows_ptr, set_target_offsets,
 )
 
 import numpy as np
@@ -46,10 +53,15 @@ cdef class CSAWorkspace(Workspace):
 
     cdef vector[int] arr, ready, tarr, arr_par, ready_par, tarr_exit, egress
     cdef vector[int] trip_epoch, trip_enter, trip_par
+    cdef vector[int] xtarr, xtarr_exit, yready, yready_par  # per alight / board key
     cdef int epoch
 
-    def __init__(self, int n_stops, int n_trips):
+    def __init__(self, int n_stops, int n_trips, int n_x=0, int n_y=0):
         Workspace.__init__(self, n_stops, 0)
+        self.xtarr.resize(n_x, INF)
+        self.xtarr_exit.resize(n_x, -1)
+        self.yready.resize(n_y, INF)
+        self.yready_par.resize(n_y, 0)
         self.arr.resize(n_stops, INF)
         self.ready.resize(n_stops, INF)
         self.tarr.resize(n_stops, INF)
@@ -91,7 +103,8 @@ cdef class CSA:
             self.conns[i].trip = a.conn_trip[i]
 
     def workspace(self):
-        return CSAWorkspace(self.n_stops, self.n_trips)
+        return CSAWorkspace(self.n_stops, self.n_trips, self.a.n_alight_keys,
+                            self.a.n_board_keys)
 
     cdef inline void _reach(self, CSAWorkspace ws, int s, int t, int par, int* best) noexcept nogil:
         """``s`` is arrived at at ``t`` (parent ``par``); update the target bound."""
@@ -102,6 +115,25 @@ cdef class CSA:
             e = ws.egress[s]
             if e >= 0 and t + e < best[0]:
                 best[0] = t + e
+
+    cdef void _alight_keyed(self, CSAWorkspace ws, const Net* net, int x, int s, int a,
+                            int i, int slack, int* best) noexcept nogil:
+        """Connection ``i`` alights at ``s`` at ``a`` under alight key ``x``."""
+        cdef int j, y, r
+        if a >= ws.xtarr[x]:
+            return
+        ws.xtarr[x] = a
+        ws.xtarr_exit[x] = i
+        ws.stats.labels += 1
+        self._reach(ws, s, a, self.n_stops + x, best)
+        for j in range(net.fpo[s], net.fpo[s + 1]):
+            self._reach(ws, net.fpt[j], a + net.fpd[j], self.n_stops + x, best)
+        for j in range(net.xo[x], net.xo[x + 1]):
+            y = net.xy[j]
+            r = a + net.xt[j] + slack
+            if r < ws.yready[y]:
+                ws.yready[y] = r
+                ws.yready_par[y] = x
 
     def arrival(self, CSAWorkspace ws, q):
         """Earliest arrival at any of ``q``'s targets (``INFINITY`` if none), no journey
@@ -118,8 +150,13 @@ cdef class CSA:
         self.a.route_mask(q, &mask)
         cdef int best
         with nogil:
-            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                             targets.shape[0], departure, slack, mask)
+            if self.a.net.xal == NULL:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, slack, mask, <NoRules*>NULL)
+            else:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, slack, mask,
+                                 <ScopedRules*>NULL)
         return best
 
     def search(self, CSAWorkspace ws, q):
@@ -136,10 +173,10 @@ cdef class CSA:
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
-                  int n_tgt, int departure, int slack,
-                  const unsigned char* mask) noexcept nogil:
+                  int n_tgt, int departure, int slack, const unsigned char* mask,
+                  Rules* mode) noexcept nogil:
         cdef int best = INF
-        cdef int i, j, s, u, t, a, r, e, start_time, trip, lo
+        cdef int i, j, s, u, t, a, r, e, start_time, trip, lo, y, board_par
         cdef int n = self.n_conns
         cdef int epoch
         cdef long long labels = 0
@@ -155,6 +192,11 @@ cdef class CSA:
         cdef const int* fpd = net.fpd
         cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
+        cdef const int* cx = NULL
+        cdef const int* cy = NULL
+        if Rules is ScopedRules:  # compile-time: two copies of this loop
+            cx = iptr(self.a.conn_alight_key)
+            cy = iptr(self.a.conn_board_key)
         reset_stats(ws)
         ws.epoch = fresh_stamps(ws.epoch, 1, &ws.trip_epoch, NULL) + 1
         epoch = ws.epoch
@@ -162,6 +204,11 @@ cdef class CSA:
             ws.arr[i] = INF
             ws.ready[i] = INF
             ws.tarr[i] = INF
+        if Rules is ScopedRules:
+            for i in range(<int>ws.xtarr.size()):
+                ws.xtarr[i] = INF
+            for i in range(<int>ws.yready.size()):
+                ws.yready[i] = INF
         set_target_offsets(ws.egress.data(), tgt, n_tgt)
         start_time = INF
         for i in range(n_src):
@@ -192,18 +239,24 @@ cdef class CSA:
             trip = c.trip
             if trip_epoch[trip] != epoch:
                 s = c.dep_stop
+                board_par = -1  # boarded from ready[s]; else from a board key's label
                 if s < 0 or ready[s] > c.dep:
-                    i += 1
-                    continue
+                    if Rules is ScopedRules and s >= 0 and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:
+                        board_par = self.n_stops + ws.yready_par[cy[i]]
+                    else:
+                        i += 1
+                        continue
                 if mask != NULL and mask[trip_route[trip]] == 0:
                     i += 1
                     continue
                 trip_epoch[trip] = epoch
                 ws.trip_enter[trip] = i
-                ws.trip_par[trip] = ws.ready_par[s]
+                ws.trip_par[trip] = ws.ready_par[s] if board_par < 0 else board_par
             s = c.arr_stop
             a = c.arr
-            if s >= 0 and a < tarr[s]:
+            if Rules is ScopedRules and s >= 0 and cx[i] >= 0:
+                self._alight_keyed(ws, net, cx[i], s, a, i, slack, &best)
+            elif s >= 0 and a < tarr[s]:
                 tarr[s] = a
                 labels += 1
                 ws.tarr_exit[s] = i
@@ -222,7 +275,7 @@ cdef class CSA:
                         ws.ready_par[u] = s
             i += 1
         ws.stats.connections_scanned = i - lo
-        ws.stats.labels = labels
+        ws.stats.labels += labels
         clear_target_offsets(ws.egress.data(), tgt, n_tgt)
         return best
 
@@ -246,6 +299,8 @@ cdef class CSA:
         cdef int par = ws.arr_par[stop]
         cdef int x, c, c0, trip, src_row = -1, trips = 0, guard = 0
         cdef int cur = stop
+        cdef int cur_y = -1  # board key of the trip boarded at cur (-1: the arrival)
+        cdef int S = self.n_stops
         cdef TimetableArrays A = self.a
         while True:
             guard += 1
@@ -256,16 +311,25 @@ cdef class CSA:
                 src_row = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
                 A.append_origin(steps, x, cur, departure + sources[src_row, 1])
                 break
-            x = par
-            if x != cur:
-                A.append_walk(steps, x, cur, ws.tarr[x])
-            c = ws.tarr_exit[x]
+            if par >= S:
+                x = par - S
+                if cur_y >= 0:
+                    A.append_change(steps, x, cur, cur_y, ws.xtarr[x])
+                elif A.rule_alight_stop[x] != cur:
+                    A.append_walk(steps, A.rule_alight_stop[x], cur, ws.xtarr[x])
+                c = ws.xtarr_exit[x]
+            else:
+                x = par
+                if x != cur:
+                    A.append_walk(steps, x, cur, ws.tarr[x])
+                c = ws.tarr_exit[x]
             trip = A.conn_trip[c]
             c0 = ws.trip_enter[trip]
             steps.append(("trip", trip, A.conn_pos[c0], A.conn_pos[c] + 1))
             trips += 1
             par = ws.trip_par[trip]
             cur = A.conn_dep_stop[c0]
+            cur_y = A.conn_board_key[c0] if par >= S else -1
         steps.reverse()
         return [(departure, arrival, trips, src_row, row, steps)]
 

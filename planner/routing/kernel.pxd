@@ -38,6 +38,18 @@ cdef struct Net:
     const int* fpio
     const int* fpif
     const int* fpid
+    # scoped transfer rules (planner.timetable.transfer_rules); xal NULL: none
+    int n_x, n_y
+    const int* xal       # route_alight_rule: alight key per route position, -1 none
+    const int* ybd       # route_board_rule: board key per route position, -1 none
+    const int* xstop     # rule_alight_stop
+    const int* ystop     # rule_board_stop
+    const int* xo        # rule_offset (CSR by alight key)
+    const int* xy        # rule_board
+    const int* xt        # rule_time
+    const int* yio       # rule_in_offset (CSR by board key)
+    const int* yix       # rule_in_alight
+    const int* yit       # rule_in_time
 
 
 cdef struct SearchStats:
@@ -73,10 +85,18 @@ cdef class TimetableArrays:
     cdef readonly const unsigned char[::1] conn_pickup, conn_dropoff
     # footpaths (CSR by from-stop and by to-stop); may be empty
     cdef readonly const int[::1] fp_offset, fp_to, fp_dur, fp_in_offset, fp_in_from, fp_in_dur
+    # scoped transfer rules; empty when the timetable has none
+    cdef readonly int n_alight_keys, n_board_keys
+    cdef readonly const int[::1] route_alight_rule, route_board_rule, rule_alight_stop
+    cdef readonly const int[::1] rule_board_stop, rule_offset, rule_board, rule_time
+    cdef readonly const int[::1] rule_in_offset, rule_in_alight, rule_in_time
+    # per connection: the alight key of its arrival, the board key of its departure
+    cdef readonly const int[::1] conn_alight_key, conn_board_key
 
     cdef int check_rows(self, const int[:, ::1] rows, str what) except -1
     cdef int route_mask(self, object q, const unsigned char** out) except -1
     cdef int append_walk(self, list steps, int a, int b, int start) except -1
+    cdef int append_change(self, list steps, int x, int b, int y, int start) except -1
     cdef int append_origin(self, list steps, int source, int cur, int start) except -1
     cdef int append_start(self, list steps, int source, int cur, int start) except -1
 
@@ -175,6 +195,32 @@ cdef inline int earlier_trip_in_rows(const Net* n, int t0, int pos, int trip,
     while trip > t0 and n.sdep[n.tso[trip - 1] + pos] >= time:
         trip -= 1
     return trip
+
+
+# -- scoped transfer rules ----------------------------------------------------------------
+# Each engine's hot loop is compiled twice, as a function fused over ``Rules``: the
+# ``NoRules`` copy (``Rules is ScopedRules`` is a compile-time False there) is the loop
+# without any rule code, taken once per query when ``net.xal`` is NULL, so feeds without
+# scoped rows keep the speed they had (a run-time test in the loop cost 2-9 % in
+# interleaved runs on HART and DB FV; see the branch's report for the figures).
+cdef struct NoRules:
+    int unused
+
+cdef struct ScopedRules:
+    int unused
+
+ctypedef fused Rules:
+    NoRules
+    ScopedRules
+
+
+cdef inline int rule_seconds(const Net* n, int x, int y) noexcept nogil:
+    """Seconds of the change from alight key ``x`` to board key ``y``, -1 if forbidden."""
+    cdef int j
+    for j in range(n.xo[x], n.xo[x + 1]):
+        if n.xy[j] == y:
+            return n.xt[j]
+    return -1
 
 
 # -- stamps ------------------------------------------------------------------------------

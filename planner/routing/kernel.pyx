@@ -12,6 +12,9 @@
   at a position is one binary search over one cache-friendly run; RAPTOR and McRAPTOR
   board through it, rRAPTOR reads its window's departures from it, and the reverse
   RAPTOR finds the latest trip arriving by a time in the arrivals.
+* ``net.xal`` and the other rule pointers: transfers.txt rows scoped to routes or trips
+  (``planner.timetable.transfer_rules``), NULL when the timetable has none, so an
+  engine tests one pointer to keep its common path.
 * ``Workspace``: the base of every engine's per-thread scratch: the search counters
   (``counters()``), the route queue and the egress lists.
 """
@@ -29,6 +32,9 @@ _INT_FIELDS = (
     "stop_route_offset", "stop_route_route", "stop_route_pos",
     "conn_dep_stop", "conn_arr_stop", "conn_dep", "conn_arr", "conn_trip", "conn_pos",
     "fp_offset", "fp_to", "fp_dur", "fp_in_offset", "fp_in_from", "fp_in_dur",
+    "route_alight_rule", "route_board_rule", "rule_alight_stop", "rule_board_stop",
+    "rule_offset", "rule_board", "rule_time", "rule_in_offset", "rule_in_alight",
+    "rule_in_time",
 )
 _BYTE_FIELDS = ("route_pickup", "route_dropoff", "conn_pickup", "conn_dropoff")
 _FIELDS = _INT_FIELDS + _BYTE_FIELDS
@@ -56,6 +62,18 @@ def by_position(tt, values) -> np.ndarray:
     out = np.empty(len(trip), dtype=np.int32)
     out[tso[t0] + pos * n_trips + (trip - t0)] = np.asarray(values)[:len(trip)]
     return out
+
+
+def conn_rule_keys(tt) -> tuple[np.ndarray, np.ndarray]:
+    """Per connection, the alight key of its arrival position and the board key of its
+    departure position (both empty when the timetable has no scoped rules)."""
+    if len(tt.route_alight_rule) == 0:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    rso = np.asarray(tt.route_stop_offset, dtype=np.int64)
+    trip_route = np.asarray(tt.trip_route, dtype=np.int64)
+    at = rso[trip_route[np.asarray(tt.conn_trip, dtype=np.int64)]] + np.asarray(tt.conn_pos)
+    return (_i32(np.asarray(tt.route_alight_rule)[at + 1]),
+            _i32(np.asarray(tt.route_board_rule)[at]))
 
 
 cdef class TimetableArrays:
@@ -96,6 +114,19 @@ cdef class TimetableArrays:
         self.fp_in_offset = _i32(tt.fp_in_offset)
         self.fp_in_from = _i32(tt.fp_in_from)
         self.fp_in_dur = _i32(tt.fp_in_dur)
+        self.route_alight_rule = _i32(tt.route_alight_rule)
+        self.route_board_rule = _i32(tt.route_board_rule)
+        self.rule_alight_stop = _i32(tt.rule_alight_stop)
+        self.rule_board_stop = _i32(tt.rule_board_stop)
+        self.rule_offset = _i32(tt.rule_offset)
+        self.rule_board = _i32(tt.rule_board)
+        self.rule_time = _i32(tt.rule_time)
+        self.rule_in_offset = _i32(tt.rule_in_offset)
+        self.rule_in_alight = _i32(tt.rule_in_alight)
+        self.rule_in_time = _i32(tt.rule_in_time)
+        self.n_alight_keys = self.rule_alight_stop.shape[0]
+        self.n_board_keys = self.rule_board_stop.shape[0]
+        self.conn_alight_key, self.conn_board_key = conn_rule_keys(tt)
         cdef Net* n = &self.net
         n.n_stops = self.n_stops
         n.n_routes = self.n_routes
@@ -122,6 +153,18 @@ cdef class TimetableArrays:
         n.fpio = iptr(self.fp_in_offset)
         n.fpif = iptr(self.fp_in_from)
         n.fpid = iptr(self.fp_in_dur)
+        n.n_x = self.n_alight_keys
+        n.n_y = self.n_board_keys
+        n.xal = iptr(self.route_alight_rule)
+        n.ybd = iptr(self.route_board_rule)
+        n.xstop = iptr(self.rule_alight_stop)
+        n.ystop = iptr(self.rule_board_stop)
+        n.xo = iptr(self.rule_offset)
+        n.xy = iptr(self.rule_board)
+        n.xt = iptr(self.rule_time)
+        n.yio = iptr(self.rule_in_offset)
+        n.yix = iptr(self.rule_in_alight)
+        n.yit = iptr(self.rule_in_time)
 
     cdef int check_rows(self, const int[:, ::1] rows, str what) except -1:
         """Reject ``(stop, seconds)`` rows with an unknown stop or a negative offset."""
@@ -149,6 +192,14 @@ cdef class TimetableArrays:
     cdef int append_walk(self, list steps, int a, int b, int start) except -1:
         """A footpath step ``a -> b`` starting at ``start``, its duration looked up."""
         steps.append(("walk", a, b, start, self.fp_duration(a, b)))
+        return 0
+
+    cdef int append_change(self, list steps, int x, int b, int y, int start) except -1:
+        """The walk of a scoped change from alight key ``x`` to stop ``b`` (board key
+        ``y``), lasting the rule's seconds; nothing when ``b`` is ``x``'s own stop."""
+        cdef int a = self.rule_alight_stop[x]
+        if a != b:
+            steps.append(("walk", a, b, start, rule_seconds(&self.net, x, y)))
         return 0
 
     cdef int append_origin(self, list steps, int source, int cur, int start) except -1:

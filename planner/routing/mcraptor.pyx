@@ -20,13 +20,21 @@ Walking = access offsets + footpaths + egress offsets. ``extra`` is the caller's
 per-source/target value (e.g. rental seconds), summed, 0 by default, so journeys
 that differ in it are kept apart. Both are recomputed from a journey's steps and rows
 (``walk_seconds``), so the result has the shape every engine returns.
+
+Scoped transfer rules (``planner.timetable.transfer_rules``): a vehicle label alighting
+at a position with alight key ``x`` changes only as ``x``'s entries allow, into ready
+labels *for one board key* ``y`` (``MLabel.key``), which board only trips whose position
+has that key. A label's ``key`` says what it may do: -1 anything (plain), ``y >= 0`` board
+key ``y`` only, ``-2 - x`` a vehicle label of alight key ``x``; a label dominates only
+labels it covers (same key, or -1 over a board key).
 """
 
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    build_egress, clear_egress, earliest_trip, reset_stats, rows_ptr, take_route,
+    NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
+    rows_ptr, take_route,
 )
 
 import numpy as np
@@ -53,6 +61,7 @@ cdef struct MLabel:
     int a
     int b
     int rnd
+    int key       # see the module docstring: -1, a board key, or -2 - alight key
 
 cdef struct RLabel:
     int trip
@@ -90,6 +99,11 @@ cdef class McRaptorWorkspace(Workspace):
 
 cdef inline bint _dominated3(int t, int w, int x, int t2, int w2, int x2) noexcept nogil:
     return t2 <= t and w2 <= w and x2 <= x
+
+
+cdef inline bint _covers(int key, int other) noexcept nogil:
+    """A label of ``key`` may do all that one of ``other`` may."""
+    return key == other or (key == -1 and other >= 0)
 
 
 def walk_seconds(q, tuple journey) -> int:
@@ -162,13 +176,15 @@ cdef class McRaptor:
         cdef int lid
         for i in range(star.size()):
             o = &ws.labels[star[0][i]]
-            if _dominated3(lab.time, lab.walk, lab.extra, o.time, o.walk, o.extra):
+            if (_dominated3(lab.time, lab.walk, lab.extra, o.time, o.walk, o.extra)
+                    and _covers(o.key, lab.key)):
                 return -1
         i = 0
         while i < star.size():
             o = &ws.labels[star[0][i]]
             if o.rnd == rnd and _dominated3(o.time, o.walk, o.extra,
-                                            lab.time, lab.walk, lab.extra):
+                                            lab.time, lab.walk, lab.extra) and \
+                    _covers(lab.key, o.key):
                 o.rnd = -1  # dead: skipped wherever the round's lists are read
                 star[0][i] = star.back()
                 star.pop_back()
@@ -185,7 +201,8 @@ cdef class McRaptor:
         return lid
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
-                     int extra, int parent, int kind, int a, int b) noexcept nogil:
+                     int extra, int parent, int kind, int a, int b,
+                     int key=-1) noexcept nogil:
         cdef MLabel lab
         cdef int lid
         if self._target_dominates(ws, time, walk, extra):
@@ -198,6 +215,7 @@ cdef class McRaptor:
         lab.trip = -1
         lab.a = a
         lab.b = b
+        lab.key = key
         lid = self._insert(ws, &ws.ready_star[stop], rnd, &lab, stop)
         if lid >= 0:
             if ws.ready_cur[stop].size() == 0:
@@ -243,14 +261,21 @@ cdef class McRaptor:
             txv = q.target_extra
             tx = &txv[0]
         with nogil:
-            self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                      targets.shape[0], sx, tx, departure, slack, max_trips, mask)
+            if self.a.net.xal == NULL:
+                self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                          targets.shape[0], sx, tx, departure, slack, max_trips, mask,
+                          <NoRules*>NULL)
+            else:
+                self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                          targets.shape[0], sx, tx, departure, slack, max_trips, mask,
+                          <ScopedRules*>NULL)
         return self.results(ws, q)
 
     cdef void _run(self, McRaptorWorkspace ws, const int* src, int n_src, const int* tgt,
                    int n_tgt, const int* sx, const int* tx, int departure, int slack,
-                   int max_trips, const unsigned char* mask) noexcept nogil:
+                   int max_trips, const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const Net* net = &net_copy
         cdef const int* fpo = net.fpo
         cdef const int* fpt = net.fpt
@@ -262,7 +287,9 @@ cdef class McRaptor:
         cdef const int* tso = net.tso
         cdef const int* sarr = net.sarr
         cdef const unsigned char* pick = net.pick
-        cdef int i, j, k, s, t, lid, r, p, pos, first, off, n_pos, x
+        cdef const int* xal = net.xal
+        cdef const int* ybd = net.ybd
+        cdef int i, j, k, s, t, lid, r, p, pos, first, off, n_pos, x, xk
         cdef int t_lo, t_hi, trip, a
         cdef long long routes = 0
         cdef size_t q, m, z
@@ -353,16 +380,20 @@ cdef class McRaptor:
                             lab.trip = rl.trip
                             lab.a = rl.pos
                             lab.b = pos
+                            xk = xal[off + pos] if rules else -1
+                            lab.key = -1 if xk < 0 else -2 - xk
                             lid = self._insert(ws, &ws.veh_star[p], k, &lab, p)
                             if lid >= 0:
                                 self._egress(ws, lid, k)
-                                self._transfer(ws, k, lid, slack)
+                                self._transfer(ws, k, lid, slack, xk)
                     # board: ready labels of the previous round catch their first trip
                     if pick[off + pos] and ws.ready_prev[p].size() > 0:
                         for m in range(ws.ready_prev[p].size()):
                             lid = ws.ready_prev[p][m]
                             L = &ws.labels[lid]
                             if L.rnd < 0:
+                                continue
+                            if rules and L.key >= 0 and ybd[off + pos] != L.key:
                                 continue
                             trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)
                             if trip == t_hi:
@@ -393,14 +424,26 @@ cdef class McRaptor:
         ws.stats.labels = ws.labels.size()
         clear_egress(ws)
 
-    cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack) noexcept nogil:
-        """Ready labels from a new vehicle label: same stop and one footpath."""
+    cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack,
+                        int xk) noexcept nogil:
+        """Ready labels from a new vehicle label: same stop and one footpath, or (alight
+        key ``xk >= 0``) what the scoped rules allow, each for its board key."""
         cdef const Net* net = &self.a.net
         cdef int p = ws.labels[lid].stop
         cdef int a = ws.labels[lid].time
         cdef int w = ws.labels[lid].walk
         cdef int x = ws.labels[lid].extra
-        cdef int j, d
+        cdef int j, d, u, y
+        if xk >= 0:
+            for j in range(net.xo[xk], net.xo[xk + 1]):
+                y = net.xy[j]
+                u = net.ystop[y]
+                d = net.xt[j]
+                if u == p:
+                    self._ready(ws, k, p, a + d + slack, w, x, lid, K_CHANGE, 0, 0, y)
+                else:
+                    self._ready(ws, k, u, a + d + slack, w + d, x, lid, K_FOOT, d, 0, y)
+            return
         if net.change[p] < NO_TRANSFER:
             self._ready(ws, k, p, a + net.change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
         for j in range(net.fpo[p], net.fpo[p + 1]):

@@ -13,6 +13,13 @@ snapshot of the boarding stop's ``ready`` parent for the round-``k`` trip label 
 ``x``", a footpath when ``x`` differs) or ``-1 - source`` for the origin. Every step
 back lowers the round, so rebuilding a journey always terminates.
 
+Scoped transfer rules (``planner.timetable.transfer_rules``): alighting at a position
+with alight key ``x`` writes ``xtarr[x]`` (parents ``xtpar[k * X + x]``) instead of
+``tarr``; the footpath phase turns it into arrivals and into ``yready[y]`` of the
+board keys it reaches (marking their stops); boarding at a position with board key
+``y`` uses the earlier of ``ready`` and ``yready[y]``. A parent ``< -S`` is
+``-1 - S - (k * X + x)``: the keyed trip label of round ``k``.
+
 Routes are collected, masked and boarded through the kernel (``add_routes_at``,
 ``earliest_trip`` over the transposed departures).
 """
@@ -20,9 +27,9 @@ Routes are collected, masked and boarded through the kernel (``add_routes_at``,
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    clear_target_offsets, earliest_source_row, earliest_trip, fresh_stamps, reset_stats,
-    rows_ptr, set_target_offsets, take_route,
+    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, clear_target_offsets, earliest_source_row, earliest_trip,
+    fresh_stamps, reset_stats, rows_ptr, rule_seconds, set_target_offsets, take_route,
 )
 
 import numpy as np
@@ -48,10 +55,18 @@ cdef class RaptorWorkspace(Workspace):
     cdef vector[int] stop_stamp, improved_stamp
     cdef vector[int] marked, next_marked, improved
     cdef vector[int] round_best
+    cdef vector[int] xtarr, yready, yready_par, ymin, x_stamp, x_improved
+    cdef vector[OwlTripPar] xtpar
     cdef int stamp
 
-    def __init__(self, int n_stops, int n_routes):
+    def __init__(self, int n_stops, int n_routes, int n_x=0, int n_y=0):
         Workspace.__init__(self, n_stops, n_routes)
+        self.xtarr.resize(n_x, INF)
+        self.x_stamp.resize(n_x, 0)
+        self.yready.resize(n_y, INF)
+        self.yready_par.resize(n_y, 0)
+        if n_x > 0:
+            self.ymin.resize(n_stops, INF)
         self.arr.resize(n_stops, INF)
         self.ready.resize(n_stops, INF)
         self.tarr.resize(n_stops, INF)
@@ -100,7 +115,8 @@ cdef class Raptor:
         self.n_trips = self.a.n_trips
 
     def workspace(self):
-        return RaptorWorkspace(self.n_stops, self.n_routes)
+        return RaptorWorkspace(self.n_stops, self.n_routes, self.a.n_alight_keys,
+                               self.a.n_board_keys)
 
     cdef inline void _reach(self, RaptorWorkspace ws, int s, int t, int par,
                             int* best) noexcept nogil:
@@ -139,10 +155,18 @@ cdef class Raptor:
         self.a.route_mask(q, &mask)
         if ws.tpar.size() < <size_t> ((max_rounds + 1) * S):
             ws.tpar.resize((max_rounds + 1) * S)
+        if ws.xtpar.size() < <size_t> ((max_rounds + 1) * self.a.n_alight_keys):
+            ws.xtpar.resize((max_rounds + 1) * self.a.n_alight_keys)
         cdef int best
         with nogil:
-            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                             targets.shape[0], departure, max_rounds, slack, mask)
+            if self.a.net.xal == NULL:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, max_rounds, slack, mask,
+                                 <NoRules*>NULL)
+            else:
+                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                                 targets.shape[0], departure, max_rounds, slack, mask,
+                                 <ScopedRules*>NULL)
         return best
 
     def search(self, RaptorWorkspace ws, q):
@@ -160,11 +184,12 @@ cdef class Raptor:
 
     cdef int _run(self, RaptorWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int max_rounds, int slack,
-                  const unsigned char* mask) noexcept nogil:
+                  const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef int S = self.n_stops
         cdef int best = INF
         cdef int i, j, k, s, u, a, r, p, stamp, base, nstops, t0, t1, trip
-        cdef int board_pos, board_par, tst, cand, prev_mark
+        cdef int board_pos, board_par, tst, cand, prev_mark, x, y, rt, rpar
+        cdef int X
         cdef long long labels = 0, routes = 0
         cdef size_t qi
         cdef Net net_copy = self.a.net
@@ -184,12 +209,23 @@ cdef class Raptor:
         cdef int* tarr
         cdef int* ready
         cdef OwlTripPar* tp
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
+        cdef const int* xal = net.xal
+        cdef const int* ybd = net.ybd
+        X = net.n_x
         reset_stats(ws)
         ws.round_best.clear()
         for i in range(S):
             ws.arr[i] = INF
             ws.ready[i] = INF
             ws.tarr[i] = INF
+        if rules:
+            for i in range(X):
+                ws.xtarr[i] = INF
+            for i in range(<int>ws.yready.size()):
+                ws.yready[i] = INF
+            for i in range(S):
+                ws.ymin[i] = INF
         set_target_offsets(ws.egress.data(), tgt, n_tgt)
         tarr = ws.tarr.data()
         ready = ws.ready.data()
@@ -221,10 +257,12 @@ cdef class Raptor:
             begin_routes(ws)
             for qi in range(ws.marked.size()):
                 s = ws.marked[qi]
-                if ready[s] < best:  # boarding later cannot beat the best arrival
+                # boarding later cannot beat the best arrival
+                if ready[s] < best or (rules and ws.ymin[s] < best):
                     add_routes_at(ws, net, mask, s, False)
             routes += ws.routes.size()
             ws.improved.clear()
+            ws.x_improved.clear()
             for qi in range(ws.routes.size()):
                 r = ws.routes[qi]
                 base = rso[r]
@@ -237,7 +275,21 @@ cdef class Raptor:
                 board_par = 0
                 for p in range(take_route(ws, r), nstops):
                     s = rstops[base + p]
-                    if trip >= 0 and drop[base + p]:
+                    if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:
+                        x = xal[base + p]
+                        a = sarr[tst + p]
+                        if a < ws.xtarr[x] and a < best:
+                            ws.xtarr[x] = a
+                            labels += 1
+                            ws.xtpar[k * X + x].trip = trip
+                            ws.xtpar[k * X + x].board_pos = board_pos
+                            ws.xtpar[k * X + x].alight_pos = p
+                            ws.xtpar[k * X + x].ready_par = board_par
+                            if ws.x_stamp[x] != stamp:
+                                ws.x_stamp[x] = stamp
+                                ws.x_improved.push_back(x)
+                            self._reach(ws, s, a, -1 - S - (k * X + x), &best)
+                    elif trip >= 0 and drop[base + p]:
                         a = sarr[tst + p]
                         if a < tarr[s] and a < best:
                             tarr[s] = a
@@ -252,19 +304,25 @@ cdef class Raptor:
                             self._reach(ws, s, a, k * S + s, &best)
                     # Only stops improved by the last round can catch an earlier
                     # trip: older ready times were tried when they were new.
-                    if (pick[base + p] and ws.stop_stamp[s] == prev_mark
-                            and ready[s] < best):
+                    if not pick[base + p] or ws.stop_stamp[s] != prev_mark:
+                        continue
+                    rt = ready[s]
+                    y = -1  # the board key whose label rt is, if any (parents read on boarding)
+                    if rules and ybd[base + p] >= 0 and ws.yready[ybd[base + p]] < rt:
+                        y = ybd[base + p]
+                        rt = ws.yready[y]
+                    if rt < best:
                         if trip >= 0:
-                            if ready[s] > sdep[tst + p]:
+                            if rt > sdep[tst + p]:
                                 continue
-                            cand = earliest_trip(net, t0, t1, p, trip, ready[s])
+                            cand = earliest_trip(net, t0, t1, p, trip, rt)
                         else:
-                            cand = earliest_trip(net, t0, t1, p, t1, ready[s])
+                            cand = earliest_trip(net, t0, t1, p, t1, rt)
                         if cand != trip and cand < t1:
                             trip = cand
                             tst = tso[trip]
                             board_pos = p
-                            board_par = ws.ready_par[s]
+                            board_par = ws.ready_par[s] if y < 0 else ws.yready_par[y]
             # footpath phase: ready labels for round k + 1
             ws.stamp += 1
             stamp = ws.stamp
@@ -277,6 +335,25 @@ cdef class Raptor:
                     u = fpt[j]
                     self._reach(ws, u, a + fpd[j], k * S + s, &best)
                     self._set_ready(ws, u, a + fpd[j] + slack, k * S + s, stamp)
+            for qi in range(ws.x_improved.size()):
+                x = ws.x_improved[qi]
+                a = ws.xtarr[x]
+                s = net.xstop[x]
+                rpar = -1 - S - (k * X + x)
+                for j in range(fpo[s], fpo[s + 1]):
+                    self._reach(ws, fpt[j], a + fpd[j], rpar, &best)
+                for j in range(net.xo[x], net.xo[x + 1]):
+                    y = net.xy[j]
+                    r = a + net.xt[j] + slack
+                    if r < ws.yready[y]:
+                        ws.yready[y] = r
+                        ws.yready_par[y] = rpar
+                        u = net.ystop[y]
+                        if r < ws.ymin[u]:
+                            ws.ymin[u] = r
+                        if ws.stop_stamp[u] != stamp:
+                            ws.stop_stamp[u] = stamp
+                            ws.next_marked.push_back(u)
             ws.round_best.push_back(best)
         ws.stats.rounds = k
         ws.stats.routes_scanned = routes
@@ -300,27 +377,42 @@ cdef class Raptor:
         cdef int stop = targets[row, 0]
         cdef int par = ws.arr_par[stop]
         cdef int cur = stop
-        cdef int x, k, src_row = -1, trips = 0, guard = 0
+        cdef int x, k, src_row = -1, trips = 0, guard = 0, v, start
+        cdef int X = self.a.n_alight_keys
+        cdef int cur_y = -1  # board key of the trip boarded at cur (-1: the arrival)
         cdef OwlTripPar P
         cdef TimetableArrays A = self.a
         while True:
             guard += 1
             if guard > 1000:
                 raise RuntimeError("journey reconstruction did not terminate")
-            if par < 0:
+            if -S <= par < 0:
                 x = -1 - par
                 src_row = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
                 A.append_origin(steps, x, cur, departure + sources[src_row, 1])
                 break
-            k = par // S
-            x = par % S
-            P = ws.tpar[k * S + x]
-            if x != cur:
-                A.append_walk(steps, x, cur, A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos])
+            if par < 0:  # a keyed trip label
+                v = -1 - S - par
+                x = v % X
+                P = ws.xtpar[v]
+                start = A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos]
+                if cur_y >= 0:
+                    A.append_change(steps, x, cur, cur_y, start)
+                elif A.rule_alight_stop[x] != cur:
+                    A.append_walk(steps, A.rule_alight_stop[x], cur, start)
+            else:
+                k = par // S
+                x = par % S
+                P = ws.tpar[k * S + x]
+                if x != cur:
+                    A.append_walk(steps, x, cur,
+                                  A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos])
             steps.append(("trip", P.trip, P.board_pos, P.alight_pos))
             trips += 1
             par = P.ready_par
-            cur = A.route_stops[A.route_stop_offset[A.trip_route[P.trip]] + P.board_pos]
+            v = A.route_stop_offset[A.trip_route[P.trip]] + P.board_pos
+            cur = A.route_stops[v]
+            cur_y = A.route_board_rule[v] if par < -S else -1
         steps.reverse()
         return [(departure, arrival, trips, src_row, row, steps)]
 
@@ -339,7 +431,12 @@ cdef class Raptor:
             if a == INF:
                 continue
             par = ws.arr_par[targets[i, 0]]
-            rounds = par // self.n_stops if par >= 0 else 0
+            if par >= 0:
+                rounds = par // self.n_stops
+            elif par < -self.n_stops:
+                rounds = (-1 - self.n_stops - par) // self.a.n_alight_keys
+            else:
+                rounds = 0
             if a + targets[i, 1] < best or (a + targets[i, 1] == best and rounds < best_rounds):
                 best = a + targets[i, 1]
                 best_rounds = rounds

@@ -17,6 +17,12 @@ after alighting at ``s`` at ``a`` where drop-off is allowed: ``A -> X(s)``,
 change + slack)`` unless the stop forbids transfers, and ``A -> W(u, first >= a + d +
 slack)``. Per query a source node links to the sources (and their footpaths) and
 the targets' ``X`` nodes link to a sink with the egress as weight.
+
+Scoped transfer rules (``planner.timetable.transfer_rules``): alighting at a position
+with an alight key ``x`` keeps its ``X`` edges but changes only through ``x``'s entries
+``(y, seconds)``, to ``("Y", y, time, L)``: a waiting chain over the departures of the
+positions with board key ``y`` only (first ``>= a + seconds + slack``), which board just
+those trips. Those trips can also be boarded from the stop's own waiting chain.
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ class ReferenceRouter:
         self._a = {name: getattr(tt, name).tolist() for name in (
             "route_stops", "route_stop_offset", "route_pickup", "route_dropoff", "trip_route",
             "trip_st_offset", "st_arr", "st_dep", "stop_change_time", "fp_offset", "fp_to",
-            "fp_dur")}
+            "fp_dur", "route_alight_rule", "route_board_rule", "rule_offset", "rule_board",
+            "rule_time")}
         fp_off, fp_to, fp_dur = self._a["fp_offset"], self._a["fp_to"], self._a["fp_dur"]
         self.footpaths = [
             list(zip(fp_to[fp_off[s]:fp_off[s + 1]], fp_dur[fp_off[s]:fp_off[s + 1]],
@@ -73,25 +80,35 @@ class ReferenceRouter:
             for s in range(tt.n_stops)
         ]
         self.wait_times = self._boarding_times()
+        self.key_times = self._boarding_times(by_key=True)
         for layer in range(self.layers):
-            for s, times in enumerate(self.wait_times):
-                for a, b in zip(times, times[1:], strict=False):
-                    self.graph.add_edge(("W", s, a, layer), ("W", s, b, layer), weight=b - a)
+            for kind, chains in (("W", self.wait_times), ("Y", self.key_times)):
+                for s, times in enumerate(chains):
+                    for a, b in zip(times, times[1:], strict=False):
+                        self.graph.add_edge((kind, s, a, layer), (kind, s, b, layer),
+                                            weight=b - a)
             for t in range(tt.n_trips):
                 self._trip_edges(t, layer)
 
-    def _boarding_times(self) -> list[list[int]]:
-        """Per stop, the sorted departures one may board there (the waiting chain)."""
+    def _boarding_times(self, by_key: bool = False) -> list[list[int]]:
+        """Per stop (per board key if ``by_key``), the sorted departures one may board
+        there (the waiting chain)."""
         a = self._a
-        boardable: list[set[int]] = [set() for _ in range(self.tt.n_stops)]
+        keys = a["route_board_rule"]
+        if by_key and not keys:
+            return []
+        n = len(self.tt.rule_board_stop) if by_key else self.tt.n_stops
+        boardable: list[set[int]] = [set() for _ in range(n)]
         for t in range(self.tt.n_trips):
             r = a["trip_route"][t]
             base, n = a["route_stop_offset"][r], a["route_stop_offset"][r + 1] - a[
                 "route_stop_offset"][r]
             for p in range(n - 1):
-                if a["route_pickup"][base + p]:
-                    boardable[a["route_stops"][base + p]].add(a["st_dep"][a["trip_st_offset"][t]
-                                                                          + p])
+                if not a["route_pickup"][base + p]:
+                    continue
+                at = keys[base + p] if by_key else a["route_stops"][base + p]
+                if at >= 0:
+                    boardable[at].add(a["st_dep"][a["trip_st_offset"][t] + p])
         return [sorted(x) for x in boardable]
 
     def _trip_edges(self, t: int, layer: int) -> None:
@@ -111,17 +128,33 @@ class ReferenceRouter:
                            weight=st_arr[o + p + 1] - dep)
                 if a["route_pickup"][base + p] and board_layer is not None:
                     g.add_edge(("W", s, dep, layer), ("D", t, p, board_layer), weight=0)
+                    y = a["route_board_rule"][base + p] if a["route_board_rule"] else -1
+                    if y >= 0:
+                        g.add_edge(("Y", y, dep, layer), ("D", t, p, board_layer), weight=0)
             if p == 0:
                 continue
             if p < n - 1:
                 g.add_edge(("A", t, p, layer), ("D", t, p, layer), weight=dep - arr)
             if a["route_dropoff"][base + p]:
-                self._alight_edges(("A", t, p, layer), s, arr, layer)
+                x = a["route_alight_rule"][base + p] if a["route_alight_rule"] else -1
+                self._alight_edges(("A", t, p, layer), s, arr, layer, x)
 
-    def _alight_edges(self, a_node: tuple, s: int, arr: int, layer: int) -> None:
-        """Alighting at ``s``: arrive there, change there, or walk one footpath."""
+    def _alight_edges(self, a_node: tuple, s: int, arr: int, layer: int, x: int) -> None:
+        """Alighting at ``s``: arrive there, change there, or walk one footpath; with an
+        alight key ``x``, change only as its entries allow."""
         g = self.graph
         g.add_edge(a_node, ("X", s, layer), weight=0)
+        if x >= 0:
+            for u, d in self.footpaths[s]:
+                g.add_edge(a_node, ("X", u, layer), weight=d)
+            a = self._a
+            for k in range(a["rule_offset"][x], a["rule_offset"][x + 1]):
+                y = a["rule_board"][k]
+                times = self.key_times[y]
+                i = bisect_left(times, arr + a["rule_time"][k] + self.slack)
+                if i < len(times):
+                    g.add_edge(a_node, ("Y", y, times[i], layer), weight=times[i] - arr)
+            return
         change = self._a["stop_change_time"][s]
         if change < NO_TRANSFER:
             w = self._wait_node(s, arr + change + self.slack, layer)

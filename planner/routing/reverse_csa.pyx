@@ -22,13 +22,22 @@ connection at every step and so may arrive hours, even a day, later than leaving
 
 A route mask is read only where a trip is entered (at its last useful alighting), like
 the forward CSA reads it only on boarding.
+
+Scoped transfer rules (``planner.timetable.transfer_rules``), backwards as the forward
+CSA follows them: a connection whose arrival has alight key ``x`` enters its trip by
+``xla[x]`` instead of ``la``: the egress of ``x``'s stop, or for each entry ``(x, y,
+seconds)`` the latest usable boarding of board key ``y`` (``ylr[y]``) minus the seconds
+and the slack (``rule_in_*``, by ``y``). Every boarding still sets ``lr`` (a plain
+alighting may board any trip), one with board key ``y`` also ``ylr[y]``. Only read
+when the timetable has rules, off the common path.
 """
 
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, bptr, build_egress,
-    clear_egress, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    bptr, build_egress, clear_egress, fresh_stamps, iptr, lower_bound, reset_stats,
+    rows_ptr,
 )
 
 import numpy as np
@@ -50,11 +59,16 @@ cdef class ArriveByWorkspace(Workspace):
     cdef vector[int] la, lr, egress_t, egress_row, egress_fp, la_kind, la_a, la_b, lr_conn
     cdef vector[int] acc, acc_row, acc_fp
     cdef vector[int] trip_epoch, trip_exit
+    cdef vector[int] xla, xla_y, ylr, ylr_conn  # per alight key / board key (rules)
     cdef int epoch
     cdef readonly object forward  # the forward CSA's workspace, for the journey
 
-    def __init__(self, int n_stops, int n_trips):
+    def __init__(self, int n_stops, int n_trips, int n_x=0, int n_y=0):
         Workspace.__init__(self, n_stops, 0)
+        self.xla.resize(n_x, NEG)
+        self.xla_y.resize(n_x, -1)
+        self.ylr.resize(n_y, NEG)
+        self.ylr_conn.resize(n_y, -1)
         self.la.resize(n_stops, NEG)
         self.lr.resize(n_stops, NEG)
         self.egress_t.resize(n_stops, NEG)
@@ -100,7 +114,8 @@ cdef class ArriveBy:
         self.forward = CSA(self.a)
 
     def workspace(self) -> ArriveByWorkspace:
-        ws = ArriveByWorkspace(self.n_stops, self.n_trips)
+        ws = ArriveByWorkspace(self.n_stops, self.n_trips, self.a.n_alight_keys,
+                               self.a.n_board_keys)
         ws.forward = self.forward.workspace()
         return ws
 
@@ -122,8 +137,12 @@ cdef class ArriveBy:
         cdef int best_stop = -1
         cdef bint walk_only = False
         with nogil:
-            self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
-                      &walk_only)
+            if self.a.net.xal == NULL:
+                self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
+                          &walk_only, <NoRules*>NULL)
+            else:
+                self._run(ws, sources, targets, deadline, slack, mask, &best, &best_stop,
+                          &walk_only, <ScopedRules*>NULL)
         if best == NEG:
             return []
         found = self.forward.search_from(ws.forward, q, best)
@@ -135,7 +154,7 @@ cdef class ArriveBy:
     cdef void _run(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int slack,
                    const unsigned char* mask, int* best, int* best_stop,
-                   bint* walk_only) noexcept nogil:
+                   bint* walk_only, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef const int* trip_route = net.trip_route
@@ -158,6 +177,9 @@ cdef class ArriveBy:
         cdef const unsigned char* cpick = bptr(self.a.conn_pickup)
         cdef const int* change = iptr(self.a.change)
         cdef int i, j, s, u, d, e, t, lo, ci, trip, p, dep
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
+        cdef const int* cx = iptr(self.a.conn_alight_key)
+        cdef const int* cy = iptr(self.a.conn_board_key)
         cdef int n = self.n_conns
         cdef const int* order = iptr(self.order)
         cdef int epoch
@@ -188,6 +210,12 @@ cdef class ArriveBy:
                     ws.la_b[u] = opt.fp
                 e = opt.next
         clear_egress(ws)
+        if rules:  # alight keys: the egress of their stop (-1 in xla_y), no boarding yet
+            for i in range(net.n_x):
+                ws.xla[i] = ws.egress_t[net.xstop[i]]
+                ws.xla_y[i] = -1
+            for i in range(net.n_y):
+                ws.ylr[i] = NEG
         # access: seconds from the departure until ready at a stop (no slack)
         for i in range(sources.shape[0]):
             s = sources[i, 0]
@@ -216,7 +244,14 @@ cdef class ArriveBy:
                 break  # every later connection departs before the best departure
             trip = ctrip[i]
             if ws.trip_epoch[trip] != epoch:
-                if not cdrop[i] or carr[i] > ws.la[castop[i]]:
+                if not cdrop[i]:
+                    ci += 1
+                    continue
+                if rules and cx[i] >= 0:
+                    if carr[i] > ws.xla[cx[i]]:
+                        ci += 1
+                        continue
+                elif carr[i] > ws.la[castop[i]]:
                     ci += 1
                     continue
                 if mask != NULL and mask[trip_route[trip]] == 0:
@@ -247,9 +282,25 @@ cdef class ArriveBy:
                         ws.la_kind[u] = A_FOOT
                         ws.la_a[u] = p
                         ws.la_b[u] = fpid[j]
+            if rules and cpick[i] and cy[i] >= 0 and dep > ws.ylr[cy[i]]:
+                self._board_keyed(ws, net, cy[i], dep, i, slack)
             ci += 1
         ws.stats.connections_scanned = ci - lo
         ws.stats.labels = labels
+
+    cdef void _board_keyed(self, ArriveByWorkspace ws, const Net* net, int y, int dep,
+                           int i, int slack) noexcept nogil:
+        """Connection ``i`` is a usable boarding of board key ``y`` at ``dep``: the alight
+        keys whose rules reach ``y`` may alight up to the rule's seconds earlier."""
+        cdef int j, x, t
+        ws.ylr[y] = dep
+        ws.ylr_conn[y] = i
+        for j in range(net.yio[y], net.yio[y + 1]):
+            x = net.yix[j]
+            t = dep - net.yit[j] - slack
+            if t > ws.xla[x]:
+                ws.xla[x] = t
+                ws.xla_y[x] = y
 
     cdef tuple _journey(self, ArriveByWorkspace ws, const int[:, ::1] sources,
                         const int[:, ::1] targets, int departure, int best_stop,
@@ -257,7 +308,7 @@ cdef class ArriveBy:
         cdef TimetableArrays A = self.a
         cdef list steps = []
         cdef int row, p, c, trip, x, q, a, d, guard = 0, trips = 0
-        cdef int s, j
+        cdef int s, j, xk, y
         if walk_only:
             row = best_stop
             s = sources[row, 0]
@@ -282,9 +333,15 @@ cdef class ArriveBy:
             trips += 1
             q = A.conn_arr_stop[x]
             a = A.conn_arr[x]
-            if ws.la_kind[q] == A_EGRESS:
-                j = ws.la_a[q]
-                d = ws.la_b[q]
+            xk = A.conn_alight_key[x] if A.conn_alight_key.shape[0] else -1
+            if xk >= 0 and ws.xla_y[xk] >= 0:  # a scoped change to board key y
+                y = ws.xla_y[xk]
+                A.append_change(steps, xk, A.rule_board_stop[y], y, a)
+                c = ws.ylr_conn[y]
+                continue
+            if xk >= 0 or ws.la_kind[q] == A_EGRESS:
+                j = ws.egress_row[q] if xk >= 0 else ws.la_a[q]
+                d = ws.egress_fp[q] if xk >= 0 else ws.la_b[q]
                 if q != targets[j, 0]:
                     steps.append(("walk", q, targets[j, 0], a, d))
                 return (departure, a + d + targets[j, 1], trips, row, j, steps)

@@ -39,14 +39,22 @@ Parents: ``tpar[k * S + p]`` records the round-``k`` boarding at ``p`` (trip, bo
 alight positions) and a snapshot of the alighting stop's ``la_par``: ``k' * S + x``
 (board at ``x`` in round ``k' < k``, after a footpath when ``x`` differs) or ``-1``
 (egress). Every step forward lowers the round, so rebuilding always terminates.
+
+Scoped transfer rules (``planner.timetable.transfer_rules``), backwards as forward
+RAPTOR follows them: a position with alight key ``x`` catches trips by ``xla[x]``
+instead of ``la``: the egress of ``x``'s stop, or for each entry ``(x, y, seconds)``
+the latest boarding of board key ``y`` (``ylb[y]``, parents ``ytpar[k * Y + y]``)
+minus the seconds and the slack, set in the transfer phase (marking ``x``'s stop,
+``xmax`` its best key). Every boarding still sets ``lb`` (a plain alighting may board
+any trip). A ``la_par`` of ``-2 - (k * Y + y)`` names the keyed boarding of round ``k``.
 """
 
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes,
-    bptr, build_egress, clear_egress, fresh_stamps, iptr, latest_trip, reset_stats,
-    rows_ptr, take_route,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_routes_at, begin_routes, bptr, build_egress, clear_egress, fresh_stamps, iptr,
+    latest_trip, reset_stats, rows_ptr, take_route,
 )
 
 import numpy as np
@@ -74,11 +82,19 @@ cdef class ReverseRaptorWorkspace(Workspace):
     cdef vector[OwlRevTripPar] tpar
     cdef vector[int] stop_stamp, improved_stamp
     cdef vector[int] marked, next_marked, improved, touched
+    cdef vector[int] xla, xla_par, ylb, y_stamp, y_improved, xmax  # scoped rules
+    cdef vector[OwlRevTripPar] ytpar
     cdef int stamp
     cdef readonly object forward  # the forward RAPTOR's workspace, for the journey
 
-    def __init__(self, int n_stops, int n_routes):
+    def __init__(self, int n_stops, int n_routes, int n_x=0, int n_y=0):
         Workspace.__init__(self, n_stops, n_routes)
+        self.xla.resize(n_x, NEG)
+        self.xla_par.resize(n_x, -1)
+        self.ylb.resize(n_y, NEG)
+        self.y_stamp.resize(n_y, 0)
+        if n_x > 0:
+            self.xmax.resize(n_stops, NEG)
         self.la.resize(n_stops, NEG)
         self.lb.resize(n_stops, NEG)
         self.lb_round.resize(n_stops, 0)
@@ -118,7 +134,8 @@ cdef class ReverseRaptor:
         self.forward = Raptor(self.a)
 
     def workspace(self) -> ReverseRaptorWorkspace:
-        ws = ReverseRaptorWorkspace(self.n_stops, self.n_routes)
+        ws = ReverseRaptorWorkspace(self.n_stops, self.n_routes, self.a.n_alight_keys,
+                                    self.a.n_board_keys)
         ws.forward = self.forward.workspace()
         return ws
 
@@ -142,12 +159,19 @@ cdef class ReverseRaptor:
         cdef size_t need = <size_t> (max_trips + 1) * <size_t> self.n_stops
         if ws.tpar.size() < need:
             ws.tpar.resize(need)
+        need = <size_t> (max_trips + 1) * <size_t> self.a.n_board_keys
+        if ws.ytpar.size() < need:
+            ws.ytpar.resize(need)
         cdef int best = NEG
         cdef int best_par = -1
         cdef int walk_row = -1
         with nogil:
-            self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
-                      &best_par, &walk_row)
+            if self.a.net.xal == NULL:
+                self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
+                          &best_par, &walk_row, <NoRules*>NULL)
+            else:
+                self._run(ws, sources, targets, deadline, max_trips, slack, mask, &best,
+                          &best_par, &walk_row, <ScopedRules*>NULL)
         if best == NEG:
             return []
         found = self.forward.search_from(ws.forward, q, best)
@@ -159,7 +183,7 @@ cdef class ReverseRaptor:
     cdef void _run(self, ReverseRaptorWorkspace ws, const int[:, ::1] sources,
                    const int[:, ::1] targets, int deadline, int max_trips, int slack,
                    const unsigned char* mask, int* best, int* best_par,
-                   int* walk_row) noexcept nogil:
+                   int* walk_row, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef Egress* opt
@@ -185,8 +209,12 @@ cdef class ReverseRaptor:
         cdef int* lb = ws.lb.data()
         cdef OwlRevTripPar* tp = ws.tpar.data()
         cdef int i, j, k, s, u, d, t, r, p, base, nstops, t0, t1, trip, tst
-        cdef int cand, alight_pos, alight_par, stamp, prev_mark, dep
+        cdef int cand, alight_pos, alight_par, stamp, prev_mark, dep, lt, lpar, y
         cdef size_t qi
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
+        cdef const int* xal = net.xal
+        cdef const int* ybd = net.ybd
+        cdef int Y = net.n_y
         for i in range(S):
             la[i] = NEG
             lb[i] = NEG
@@ -216,6 +244,14 @@ cdef class ReverseRaptor:
                 e = opt.next
             self._egress(ws, s, et, erow, efp, stamp)
         clear_egress(ws)
+        if rules:  # alight keys: the egress of their stop (their stops are marked)
+            for i in range(S):
+                ws.xmax[i] = la[i]
+            for i in range(net.n_x):
+                ws.xla[i] = la[net.xstop[i]]
+                ws.xla_par[i] = -1
+            for i in range(Y):
+                ws.ylb[i] = NEG
         # access: seconds from leaving the origin until at a stop (no slack)
         for i in range(sources.shape[0]):
             s = sources[i, 0]
@@ -239,10 +275,12 @@ cdef class ReverseRaptor:
             begin_routes(ws)
             for qi in range(ws.marked.size()):
                 s = ws.marked[qi]
-                if la[s] > best[0]:  # else every trip caught here departs too early
+                # else every trip caught here departs too early
+                if la[s] > best[0] or (rules and ws.xmax[s] > best[0]):
                     add_routes_at(ws, net, mask, s, True)
             routes += ws.routes.size()
             ws.improved.clear()
+            ws.y_improved.clear()
             for qi in range(ws.routes.size()):
                 r = ws.routes[qi]
                 base = rso[r]
@@ -269,22 +307,33 @@ cdef class ReverseRaptor:
                             if ws.improved_stamp[s] != stamp:
                                 ws.improved_stamp[s] = stamp
                                 ws.improved.push_back(s)
+                        if rules and ybd[base + p] >= 0 and dep > ws.ylb[ybd[base + p]] \
+                                and dep > best[0]:
+                            self._board_keyed(ws, k, ybd[base + p], trip, p, alight_pos,
+                                              alight_par, dep, stamp)
                     # Only stops improved by the last round can catch a later trip:
                     # older labels were tried when they were new.
-                    if (drop[base + p] and ws.stop_stamp[s] == prev_mark
-                            and la[s] > best[0]):
+                    if not drop[base + p] or ws.stop_stamp[s] != prev_mark:
+                        p -= 1
+                        continue
+                    lt = la[s]
+                    lpar = ws.la_par[s]
+                    if rules and xal[base + p] >= 0:  # an alight key: its rules only
+                        lt = ws.xla[xal[base + p]]
+                        lpar = ws.xla_par[xal[base + p]]
+                    if lt > best[0]:
                         if trip >= 0:
-                            if la[s] < sarr[tst + p]:
+                            if lt < sarr[tst + p]:
                                 p -= 1
                                 continue
-                            cand = latest_trip(net, t0, t1, p, trip + 1, la[s])
+                            cand = latest_trip(net, t0, t1, p, trip + 1, lt)
                         else:
-                            cand = latest_trip(net, t0, t1, p, t0, la[s])
+                            cand = latest_trip(net, t0, t1, p, t0, lt)
                         if cand >= t0 and cand != trip:
                             trip = cand
                             tst = tso[trip]
                             alight_pos = p
-                            alight_par = ws.la_par[s]
+                            alight_par = lpar
                     p -= 1
             # transfer phase: departures, and alighting labels for round k + 1
             ws.stamp += 1
@@ -300,9 +349,43 @@ cdef class ReverseRaptor:
                     self._set_la(ws, s, dep - change[s] - slack, k * S + s, stamp)
                 for j in range(fpio[s], fpio[s + 1]):
                     self._set_la(ws, fpif[j], dep - fpid[j] - slack, k * S + s, stamp)
+            for qi in range(ws.y_improved.size()):
+                self._keyed_alight(ws, net, k, ws.y_improved[qi], slack, stamp)
         ws.stats.rounds = k
         ws.stats.routes_scanned = routes
         ws.stats.labels = labels
+
+    cdef void _board_keyed(self, ReverseRaptorWorkspace ws, int k, int y, int trip, int p,
+                           int alight_pos, int alight_par, int dep, int stamp) noexcept nogil:
+        """The round-``k`` trip boards at position ``p`` of board key ``y`` at ``dep``."""
+        cdef OwlRevTripPar* P = &ws.ytpar[k * ws.ylb.size() + y]
+        ws.ylb[y] = dep
+        P.trip = trip
+        P.board_pos = p
+        P.alight_pos = alight_pos
+        P.la_par = alight_par
+        if ws.y_stamp[y] != stamp:
+            ws.y_stamp[y] = stamp
+            ws.y_improved.push_back(y)
+
+    cdef void _keyed_alight(self, ReverseRaptorWorkspace ws, const Net* net, int k, int y,
+                            int slack, int stamp) noexcept nogil:
+        """The alight keys whose rules reach board key ``y``: alighting up to the rule's
+        seconds (and the slack) before its boarding, for round ``k + 1``."""
+        cdef int dep = ws.ylb[y]
+        cdef int j, x, t, s
+        for j in range(net.yio[y], net.yio[y + 1]):
+            x = net.yix[j]
+            t = dep - net.yit[j] - slack
+            if t > ws.xla[x]:
+                ws.xla[x] = t
+                ws.xla_par[x] = -2 - (k * net.n_y + y)
+                s = net.xstop[x]
+                if t > ws.xmax[s]:
+                    ws.xmax[s] = t
+                if ws.stop_stamp[s] != stamp:
+                    ws.stop_stamp[s] = stamp
+                    ws.next_marked.push_back(s)
 
     cdef inline void _egress(self, ReverseRaptorWorkspace ws, int s, int t, int row, int fp,
                              int stamp) noexcept nogil:
@@ -339,7 +422,7 @@ cdef class ReverseRaptor:
         cdef TimetableArrays A = self.a
         cdef int S = self.n_stops
         cdef list steps = []
-        cdef int row, p, q, x, a, d, trips = 0, guard = 0
+        cdef int row, p, q, x, a, d, trips = 0, guard = 0, base, Y = A.n_board_keys
         cdef OwlRevTripPar P
         if walk_row >= 0:
             row = walk_row
@@ -358,12 +441,17 @@ cdef class ReverseRaptor:
             guard += 1
             if guard > 10000:
                 raise RuntimeError("journey reconstruction did not terminate")
-            P = ws.tpar[par]
+            P = ws.tpar[par] if par >= 0 else ws.ytpar[-2 - par]
             steps.append(("trip", P.trip, P.board_pos, P.alight_pos))
             trips += 1
-            q = A.route_stops[A.route_stop_offset[A.trip_route[P.trip]] + P.alight_pos]
+            base = A.route_stop_offset[A.trip_route[P.trip]] + P.alight_pos
+            q = A.route_stops[base]
             a = A.st_arr[A.trip_st_offset[P.trip] + P.alight_pos]
             par = P.la_par
+            if par <= -2:  # a scoped change from this alight key to a board key
+                x = (-2 - par) % Y
+                A.append_change(steps, A.route_alight_rule[base], A.rule_board_stop[x], x, a)
+                continue
             if par < 0:
                 x = ws.egress_row[q]
                 d = ws.egress_fp[q]

@@ -17,6 +17,14 @@ journey departing after the window: for every ``d`` in the window, the earliest
 arrival departing at ``d`` is the minimum over journeys departing at ``>= d`` (or
 walking, reported separately since it can start at any time).
 
+Scoped transfer rules (``planner.timetable.transfer_rules``) as forward RAPTOR follows
+them: alighting at a position with alight key ``x`` writes ``xveh[k][x]`` instead of
+``veh``; its changes write ``yrdy[k][y]`` of the board keys its entries reach (parent
+``R_KEY``, ``a = x``), and a position with board key ``y`` boards from the earlier of
+``rdy`` and ``yrdy`` (``VehPar.bstop >= S`` names ``S + y``; ``TgtPar.stop >= S`` an
+alighting under ``S + x``: the parents keep their size). Kept between runs like the others,
+allocated and read only when the timetable has rules.
+
 Routes are collected (and masked) and trips found through the kernel; the window's
 departures are read from the transposed layout, boarding searches the trips' rows
 (measured faster here, see ``planner/routing/kernel.pxd``).
@@ -27,9 +35,10 @@ from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
 from planner.routing.kernel cimport (
-    Egress, Net, TimetableArrays, Workspace, add_routes_at, begin_routes, bptr,
-    build_egress, clear_egress, earlier_trip_in_rows, earliest_trip_in_rows, fresh_stamps,
-    iptr, lower_bound, reset_stats, rows_ptr, trip_column, take_route,
+    Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace, add_routes_at,
+    begin_routes, bptr, build_egress, clear_egress, earlier_trip_in_rows,
+    earliest_trip_in_rows, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
+    rule_seconds, trip_column, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -45,12 +54,13 @@ cdef enum:
     R_SOURCE_FP = 1   # a = source row, b = footpath seconds
     R_CHANGE = 2      # from veh[pround][stop]
     R_FOOT = 3        # from veh[pround][a], b = footpath seconds
+    R_KEY = 4         # from xveh[pround][a] (a scoped change), b = board key
 
 cdef struct VehPar:
     int trip
     int bpos
     int apos
-    int bstop
+    int bstop      # boarded from rdy[pround][bstop]; >= S: from yrdy[pround][bstop - S]
     int pround
 
 cdef struct RdyPar:
@@ -60,16 +70,16 @@ cdef struct RdyPar:
     int pround
 
 cdef struct TgtPar:
-    int stop       # -1: not reached
+    int stop       # -1: not reached; >= S: S + the alight key (xveh) of the trip
     int eg         # egress option
     int pround
 
 cdef class RangeWorkspace(Workspace):
     """Per-thread scratch of a range search (never share between threads)."""
 
-    cdef vector[int] veh, rdy, tgt
-    cdef vector[VehPar] veh_par
-    cdef vector[RdyPar] rdy_par
+    cdef vector[int] veh, rdy, tgt, xveh, yrdy, x_improved, x_stamp
+    cdef vector[VehPar] veh_par, xveh_par
+    cdef vector[RdyPar] rdy_par, yrdy_par
     cdef vector[TgtPar] tgt_par
     cdef vector[int] marked, next_marked, mark_stamp, improved, imp_stamp
     cdef vector[int] departures
@@ -140,7 +150,10 @@ cdef class RangeRaptor:
                                     &ws.mark_stamp, &ws.imp_stamp)
             for it in range(ws.departures.size()):
                 tau = ws.departures[ws.departures.size() - 1 - it]
-                self._run(ws, sources, tau, slack, K, mask)
+                if self.a.net.xal == NULL:
+                    self._run(ws, sources, tau, slack, K, mask, <NoRules*>NULL)
+                else:
+                    self._run(ws, sources, tau, slack, K, mask, <ScopedRules*>NULL)
                 if ws.tgt[K] < best:
                     best = ws.tgt[K]
                     kmin = K
@@ -189,7 +202,12 @@ cdef class RangeRaptor:
             ws.stamp = fresh_stamps(ws.stamp, n * (K + 1) + 1, &ws.mark_stamp,
                                     &ws.imp_stamp)
             for i in range(n - 1, -1, -1):
-                self._run(ws, sources, departure + i * step, slack, K, mask)
+                if self.a.net.xal == NULL:
+                    self._run(ws, sources, departure + i * step, slack, K, mask,
+                              <NoRules*>NULL)
+                else:
+                    self._run(ws, sources, departure + i * step, slack, K, mask,
+                              <ScopedRules*>NULL)
                 self._arrivals(ws, K, &out[i, 0])
         return out
 
@@ -202,8 +220,16 @@ cdef class RangeRaptor:
         cdef const int* veh = ws.veh.data() + K * S
         cdef const int* walked = ws.rdy.data()  # round 0: the access walks
         cdef int p, j, a
+        cdef int x
+        cdef int n_x = self.a.net.n_x
+        cdef const int* xstop = self.a.net.xstop
+        cdef const int* xveh = ws.xveh.data() + K * n_x if self.a.net.xal != NULL else NULL
         for p in range(S):
             out[p] = veh[p] if veh[p] < walked[p] else walked[p]
+        if xveh != NULL:  # alighting under a scoped rule is labelled by its key
+            for x in range(n_x):
+                if xveh[x] < out[xstop[x]]:
+                    out[xstop[x]] = xveh[x]
         for p in range(S):
             a = veh[p]
             if a == INF:
@@ -211,6 +237,15 @@ cdef class RangeRaptor:
             for j in range(fpo[p], fpo[p + 1]):
                 if a + fpd[j] < out[fpt[j]]:
                     out[fpt[j]] = a + fpd[j]
+        if xveh != NULL:
+            for x in range(n_x):
+                a = xveh[x]
+                if a == INF:
+                    continue
+                p = xstop[x]
+                for j in range(fpo[p], fpo[p + 1]):
+                    if a + fpd[j] < out[fpt[j]]:
+                        out[fpt[j]] = a + fpd[j]
 
     cdef void _reset(self, RangeWorkspace ws, int K) noexcept nogil:
         """Every label unreached, no targets: a new range search starts here."""
@@ -227,6 +262,12 @@ cdef class RangeRaptor:
         ws.veh_par.assign((K + 1) * S, vp)
         ws.rdy_par.assign((K + 1) * S, rp)
         ws.tgt_par.assign(K + 1, tp)
+        if self.a.net.xal != NULL:  # the keyed labels of scoped transfer rules
+            ws.xveh.assign((K + 1) * self.a.net.n_x, INF)
+            ws.xveh_par.assign((K + 1) * self.a.net.n_x, vp)
+            ws.yrdy.assign((K + 1) * self.a.net.n_y, INF)
+            ws.yrdy_par.assign((K + 1) * self.a.net.n_y, rp)
+            ws.x_stamp.assign(self.a.net.n_x, 0)
         ws.runs = 0
 
     cdef void _prepare(self, RangeWorkspace ws, const int[:, ::1] sources,
@@ -313,8 +354,69 @@ cdef class RangeRaptor:
             ws.mark_stamp[p] = ws.stamp
             ws.next_marked.push_back(p)
 
+    cdef void _set_yrdy(self, RangeWorkspace ws, const Net* net, int k, int K, int y, int t,
+                        RdyPar* par) noexcept nogil:
+        """Improve ``yrdy[k][y]`` and the rounds above; mark the board key's stop."""
+        cdef int j
+        for j in range(k, K + 1):
+            if t < ws.yrdy[j * net.n_y + y]:
+                ws.yrdy[j * net.n_y + y] = t
+                ws.yrdy_par[j * net.n_y + y] = par[0]
+            else:
+                break
+        j = net.ystop[y]
+        if ws.mark_stamp[j] != ws.stamp:
+            ws.mark_stamp[j] = ws.stamp
+            ws.next_marked.push_back(j)
+
+    cdef void _alight_keyed(self, RangeWorkspace ws, const Net* net, int k, int K, int x,
+                            int p, int a, VehPar* vp) noexcept nogil:
+        """A round-``k`` trip alights at stop ``p`` at ``a`` under alight key ``x``."""
+        cdef int j, e, c
+        cdef TgtPar tp
+        if a >= ws.xveh[k * net.n_x + x] or a >= ws.tgt[k]:
+            return
+        ws.stats.labels += 1
+        for j in range(k, K + 1):
+            if a < ws.xveh[j * net.n_x + x]:
+                ws.xveh[j * net.n_x + x] = a
+                ws.xveh_par[j * net.n_x + x] = vp[0]
+            else:
+                break
+        if ws.x_stamp[x] != ws.stamp:
+            ws.x_stamp[x] = ws.stamp
+            ws.x_improved.push_back(x)
+        e = ws.eg_head[p]
+        while e >= 0:
+            c = a + ws.eg[e].time
+            tp.stop = net.n_stops + x
+            tp.eg = e
+            tp.pround = k
+            for j in range(k, K + 1):
+                if c < ws.tgt[j]:
+                    ws.tgt[j] = c
+                    ws.tgt_par[j] = tp
+                else:
+                    break
+            e = ws.eg[e].next
+
+    cdef void _change_keyed(self, RangeWorkspace ws, const Net* net, int k, int K, int x,
+                            int slack) noexcept nogil:
+        """The changes alight key ``x``'s entries allow after round ``k``."""
+        cdef int a = ws.xveh[k * net.n_x + x]
+        cdef int j, c
+        cdef RdyPar rp
+        rp.kind = R_KEY
+        rp.a = x
+        rp.pround = k
+        for j in range(net.xo[x], net.xo[x + 1]):
+            c = a + net.xt[j] + slack
+            rp.b = net.xy[j]
+            if c < ws.yrdy[k * net.n_y + rp.b] and c < ws.tgt[k]:
+                self._set_yrdy(ws, net, k, K, rp.b, c, &rp)
+
     cdef void _run(self, RangeWorkspace ws, const int[:, ::1] sources, int tau, int slack,
-                   int K, const unsigned char* mask) noexcept nogil:
+                   int K, const unsigned char* mask, Rules* mode) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef const int* fpo = iptr(self.a.fp_offset)
@@ -331,7 +433,10 @@ cdef class RangeRaptor:
         cdef const int* change = iptr(self.a.change)
         cdef int S = self.n_stops
         cdef int i, j, k, s, u, d, r, p, pos, first, off, n_pos, t_lo, t_hi, trip, lo
-        cdef int a, rt, e, bpos, bstop, c
+        cdef int a, rt, e, bpos, bstop, c, y
+        cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
+        cdef const int* xal = net.xal
+        cdef const int* ybd = net.ybd
         cdef long long labels = 0
         cdef size_t q
         cdef RdyPar rp
@@ -367,6 +472,7 @@ cdef class RangeRaptor:
                 add_routes_at(ws, net, mask, ws.marked[q], False)
             ws.stats.routes_scanned += ws.routes.size()
             ws.improved.clear()
+            ws.x_improved.clear()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]
                 first = take_route(ws, r)
@@ -379,7 +485,15 @@ cdef class RangeRaptor:
                 bstop = -1
                 for pos in range(first, n_pos):
                     p = rstops[off + pos]
-                    if trip >= 0 and drop[off + pos]:
+                    if trip >= 0 and drop[off + pos] and rules and xal[off + pos] >= 0:
+                        vp.trip = trip
+                        vp.bpos = bpos
+                        vp.apos = pos
+                        vp.bstop = bstop
+                        vp.pround = k - 1
+                        self._alight_keyed(ws, net, k, K, xal[off + pos], p,
+                                           sarr[tso[trip] + pos], &vp)
+                    elif trip >= 0 and drop[off + pos]:
                         a = sarr[tso[trip] + pos]
                         if a < ws.veh[k * S + p] and a < ws.tgt[k]:
                             vp.trip = trip
@@ -412,6 +526,11 @@ cdef class RangeRaptor:
                                 e = ws.eg[e].next
                     if pick[off + pos] and pos < n_pos - 1:
                         rt = ws.rdy[(k - 1) * S + p]
+                        y = -1  # the board key whose label rt is, if any
+                        if rules and ybd[off + pos] >= 0 and \
+                                ws.yrdy[(k - 1) * net.n_y + ybd[off + pos]] < rt:
+                            y = ybd[off + pos]
+                            rt = ws.yrdy[(k - 1) * net.n_y + y]
                         if rt == INF:
                             continue
                         if trip < 0:
@@ -419,13 +538,13 @@ cdef class RangeRaptor:
                             if lo < t_hi:
                                 trip = lo
                                 bpos = pos
-                                bstop = p
+                                bstop = p if y < 0 else S + y
                         elif rt <= sdep[tso[trip] + pos]:
                             lo = earlier_trip_in_rows(net, t_lo, pos, trip, rt)
                             if lo < trip:
                                 trip = lo
                                 bpos = pos
-                                bstop = p
+                                bstop = p if y < 0 else S + y
             # transfers from the stops improved in this round
             for q in range(ws.improved.size()):
                 p = ws.improved[q]
@@ -447,6 +566,8 @@ cdef class RangeRaptor:
                     c = a + rp.b + slack
                     if c < ws.rdy[k * S + u] and c < ws.tgt[k]:
                         self._set_rdy(ws, k, K, u, c, &rp)
+            for q in range(ws.x_improved.size()):
+                self._change_keyed(ws, net, k, K, ws.x_improved[q], slack)
         ws.stats.labels += labels
 
     cdef tuple _journey(self, RangeWorkspace ws, const int[:, ::1] sources,
@@ -458,6 +579,8 @@ cdef class RangeRaptor:
         cdef VehPar vp
         cdef RdyPar rp
         cdef int stop = tp.stop
+        cdef int key = -1  # the alight key of the trip being rebuilt, -1: none
+        cdef int y
         cdef int rnd = tp.pround
         cdef int trips = 0
         cdef int dep = INF
@@ -467,7 +590,11 @@ cdef class RangeRaptor:
         cdef int wfrom = -1
         cdef int wto = -1
         cdef int wdur = 0
+        cdef int X = A.n_alight_keys, Y = A.n_board_keys
         arrival = ws.tgt[k]
+        if stop >= S:
+            key = stop - S
+            stop = A.rule_alight_stop[key]
         if opt.fp > 0 or targets[opt.target, 0] != stop:
             wfrom = stop
             wto = targets[opt.target, 0]
@@ -476,7 +603,7 @@ cdef class RangeRaptor:
             guard += 1
             if guard > 1000:
                 raise RuntimeError("journey reconstruction did not terminate")
-            vp = ws.veh_par[rnd * S + stop]
+            vp = ws.veh_par[rnd * S + stop] if key < 0 else ws.xveh_par[rnd * X + key]
             if wfrom >= 0:  # a walk after this trip starts when it arrives
                 steps.append(("walk", wfrom, wto,
                               A.st_arr[A.trip_st_offset[vp.trip] + vp.apos], wdur))
@@ -486,6 +613,19 @@ cdef class RangeRaptor:
             dep = A.st_dep[A.trip_st_offset[vp.trip] + vp.bpos]
             stop = vp.bstop
             rnd = vp.pround
+            if stop >= S:  # boarded after a scoped change from alight key rp.a
+                y = stop - S
+                stop = A.rule_board_stop[y]
+                rp = ws.yrdy_par[rnd * Y + y]
+                key = rp.a
+                if A.rule_alight_stop[key] != stop:
+                    wfrom = A.rule_alight_stop[key]
+                    wto = stop
+                    wdur = rule_seconds(&A.net, key, y)
+                stop = A.rule_alight_stop[key]
+                rnd = rp.pround
+                continue
+            key = -1
             rp = ws.rdy_par[rnd * S + stop]
             if rp.kind == R_SOURCE:
                 row = rp.a

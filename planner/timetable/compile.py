@@ -25,6 +25,12 @@ from tqdm import tqdm
 from feeds.gtfs import GtfsData, load_feeds
 from planner.timetable.footpaths import build_footpaths
 from planner.timetable.model import Timetable, date_range, day_offsets
+from planner.timetable.transfer_rules import (
+    build_rule_tables,
+    pattern_scope,
+    read_rules,
+    scoped_mask,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Europe/Berlin"
@@ -397,10 +403,7 @@ def _stop_transfers(data: GtfsData,
     tr = data["transfers"]
     if tr is None:
         return []
-    plain_tr = tr
-    for column in ("from_trip_id", "to_trip_id", "from_route_id", "to_route_id"):
-        if column in plain_tr.columns:
-            plain_tr = plain_tr[plain_tr[column].isna()]
+    plain_tr = tr[~scoped_mask(tr)]  # scoped rows: planner.timetable.transfer_rules
     fr = plain_tr["from_stop_id"].map(stop_index)
     to = plain_tr["to_stop_id"].map(stop_index)
     ttype = plain_tr["transfer_type"].fillna(0).astype(int) \
@@ -470,6 +473,9 @@ def compile_timetable(
     gtfs_trip_line = trips["route_id"].map(line_index).to_numpy(dtype=np.int64)
     trip_tz = route_tz.to_numpy()[gtfs_trip_line]
     trip_service = trips["service_id"].to_numpy()
+    rule_set = read_rules(data["transfers"], stop_index,
+                          {t: i for i, t in enumerate(trip_uniques)}, line_index)
+    scope = pattern_scope(rule_set, gtfs_trip_line) if rule_set.rules else None
     lap("stop_times")
 
     # ---- service days and time zones --------------------------------------------------
@@ -497,7 +503,7 @@ def compile_timetable(
     key_arr = stop_idx * 4 + flags
     for code in np.unique(i_trip):
         a, b = trip_start[code], trip_start[code + 1]
-        key = key_arr[a:b].tobytes()
+        key = key_arr[a:b].tobytes() + (b"" if scope is None else scope[code].tobytes())
         pattern_of_trip[code] = pattern_keys.setdefault(key, len(pattern_keys))
 
     # Absolute times per instance, grouped by pattern; split to avoid overtaking.
@@ -586,6 +592,11 @@ def compile_timetable(
                          speed_kmh=opts.walk_speed_kmh,
                          default_change_time=opts.default_change_time,
                          max_walk_s=opts.footpath_max_walk)
+    route_gtfs = i_trip[inst_order][route_trip_offset[:-1]] if n_routes else i_trip[:0]
+    rules = build_rule_tables(
+        rule_set, route_stop_offset, all_route_stops,
+        scope[route_gtfs] if scope is not None else np.zeros((0, 2), dtype=np.int64),
+        fp.change_time, fp.offset, fp.to, fp.dur)
     lap("footpaths")
     bar.close()
 
@@ -634,6 +645,16 @@ def compile_timetable(
         fp_in_offset=fp.in_offset,
         fp_in_from=fp.in_from,
         fp_in_dur=fp.in_dur,
+        route_alight_rule=rules.route_alight_rule,
+        route_board_rule=rules.route_board_rule,
+        rule_alight_stop=rules.rule_alight_stop,
+        rule_board_stop=rules.rule_board_stop,
+        rule_offset=rules.rule_offset,
+        rule_board=rules.rule_board,
+        rule_time=rules.rule_time,
+        rule_in_offset=rules.rule_in_offset,
+        rule_in_alight=rules.rule_in_alight,
+        rule_in_time=rules.rule_in_time,
         line_ids=routes["route_id"].astype(str).to_numpy(),
         line_short_name=_text_column(routes, "route_short_name").astype(str),
         line_long_name=_text_column(routes, "route_long_name").astype(str),
@@ -658,6 +679,7 @@ def compile_timetable(
     tt.extra.update({
         "timings": timings,
         "footpath_stats": fp.stats,
+        "transfer_rule_stats": rules.stats,
         "warnings": [*data.warnings, *idle_warnings],
         "query_day": day.isoformat(),
     })
@@ -693,6 +715,7 @@ def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date
     h.update(options.key().encode())
     h.update(day.isoformat().encode())
     # bump when compiled arrays change (v3: one Earth radius; v5: GTFS attributes for
-    # MOTIS, bounded footpath closure, headsigns from the last stop)
-    h.update(b"compile-v5")
+    # MOTIS, bounded footpath closure, headsigns from the last stop; v6: scoped transfer
+    # rules)
+    h.update(b"compile-v6")
     return h.hexdigest()[:20]

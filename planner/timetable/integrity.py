@@ -95,12 +95,15 @@ def _lengths(tt: Timetable, n: int, names: Iterable[str]) -> None:
         _require(len(getattr(tt, name)) == n, f"{name} is not {n} long")
 
 
+_RULES = ("route_alight_rule", "route_board_rule", "rule_alight_stop", "rule_board_stop",
+          "rule_offset", "rule_board", "rule_time", "rule_in_offset", "rule_in_alight",
+          "rule_in_time")
 _INT32 = ("stop_parent", "stop_change_time", "route_stop_offset", "route_stops",
           "route_trip_offset", "route_line", "trip_route", "trip_gtfs", "trip_st_offset",
           "st_arr", "st_dep", "stop_route_offset", "stop_route_route", "stop_route_pos",
           "conn_dep_stop", "conn_arr_stop", "conn_dep", "conn_arr", "conn_trip", "conn_pos",
           "fp_offset", "fp_to", "fp_dur", "fp_in_offset", "fp_in_from", "fp_in_dur",
-          "line_type", "gtfs_trip_line")
+          "line_type", "gtfs_trip_line", *_RULES)
 _UINT8 = ("route_pickup", "route_dropoff", "conn_pickup", "conn_dropoff")
 
 
@@ -158,6 +161,7 @@ def check_structure(tt: Timetable) -> None:
              "footpath durations differ in length from their stops")
     _within("fp_dur", tt.fp_dur, 0, 2**30)
     _within("fp_in_dur", tt.fp_in_dur, 0, 2**30)
+    _check_rules(tt, S)
     # lines and GTFS trips, read when results are built
     _lengths(tt, L, ("line_short_name", "line_long_name", "line_type", "line_color",
                      "line_text_color", "line_agency_name"))
@@ -180,6 +184,30 @@ def _per_row_arrays(tt: Timetable, S: int, L: int, G: int) -> None:
         table = next((t for prefix, t in _PER_ROW if name.startswith(prefix)), None)
         if table is not None:
             _require(len(value) == sizes[table], f"{name} is not {sizes[table]} long")
+
+
+def _check_rules(tt: Timetable, S: int) -> None:
+    """The scoped transfer rules: the engines follow them wherever ``route_alight_rule``
+    is not empty, from route positions into keys, keys into stops and CSR entries."""
+    X, Y = len(tt.rule_alight_stop), len(tt.rule_board_stop)
+    if len(tt.route_alight_rule) == 0:
+        _require(len(tt.route_board_rule) == 0 and X == 0 and Y == 0,
+                 "route_alight_rule empty but other rule arrays are not")
+    else:
+        _lengths(tt, len(tt.route_stops), ("route_alight_rule", "route_board_rule"))
+    _within("route_alight_rule", tt.route_alight_rule, -1, X)
+    _within("route_board_rule", tt.route_board_rule, -1, Y)
+    _within("rule_alight_stop", tt.rule_alight_stop, 0, S)
+    _within("rule_board_stop", tt.rule_board_stop, 0, S)
+    _csr("rule_offset", tt.rule_offset, X, len(tt.rule_board))
+    _within("rule_board", tt.rule_board, 0, Y)
+    _csr("rule_in_offset", tt.rule_in_offset, Y, len(tt.rule_in_alight))
+    _within("rule_in_alight", tt.rule_in_alight, 0, X)
+    _require(len(tt.rule_time) == len(tt.rule_board)
+             and len(tt.rule_in_time) == len(tt.rule_in_alight),
+             "rule times differ in length from their keys")
+    _within("rule_time", tt.rule_time, 0, 2**30)
+    _within("rule_in_time", tt.rule_in_time, 0, 2**30)
 
 
 def _check_connections(tt: Timetable, S: int, T: int, route_len: np.ndarray) -> None:

@@ -26,6 +26,12 @@ Transfer model (identical in CSA, RAPTOR and the reference)
   there; staying seated through ``s`` and walking away over a footpath stay allowed.
 * A query's ``transfer_slack`` is added to both "ready" times after alighting (change
   time and footpath), never at the origin and never to arrival times.
+* transfers.txt rows scoped to routes or trips override the two rules above for the
+  trips they name (``route_alight_rule`` and the ``rule_*`` arrays, see
+  ``planner.timetable.transfer_rules``): alighting at a position with an alight key
+  ``x`` allows boarding, at a position with board key ``y``, ``rule_time`` seconds
+  (plus slack) later for each ``(x, y)`` entry, and nothing else; arriving at a stop
+  (and walking to a target) is not a change and stays as above.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ import numpy as np
 NO_TRANSFER = 1 << 29
 #: "Unreached" time used by the routing core.
 INFINITY = 2**31 - 1
+
+
+def _no_rules(n: int) -> np.ndarray:
+    return np.zeros(n, dtype=np.int32)
 
 
 @dataclass(eq=False)
@@ -133,6 +143,19 @@ class Timetable:
     gtfs_trip_bikes: np.ndarray  # int8 GTFS bikes_allowed (0 unknown, 1 yes, 2 no)
     gtfs_trip_wheelchair: np.ndarray  # int8 GTFS wheelchair_accessible (0, 1, 2)
     gtfs_trip_source_line: np.ndarray  # int32 line of the trip in its feed's trips.txt
+
+    # --- transfers.txt rows scoped to routes or trips (planner.timetable.transfer_rules)
+    # empty when the feed has none; X alight keys, Y board keys, E allowed changes
+    route_alight_rule: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32 x/-1
+    route_board_rule: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32 y/-1
+    rule_alight_stop: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[X]
+    rule_board_stop: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[Y]
+    rule_offset: np.ndarray = field(default_factory=lambda: _no_rules(1))  # int32[X+1]
+    rule_board: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[E] y
+    rule_time: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[E] seconds
+    rule_in_offset: np.ndarray = field(default_factory=lambda: _no_rules(1))  # int32[Y+1]
+    rule_in_alight: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[E] x
+    rule_in_time: np.ndarray = field(default_factory=lambda: _no_rules(0))  # int32[E]
 
     extra: dict[str, object] = field(default_factory=dict)  # compile statistics
 
