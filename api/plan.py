@@ -763,8 +763,7 @@ def _register_motis_plan(app: FastAPI, rt: "Runtime", version: ApiVersion) -> No
              summary=f"MOTIS {version.prefix}/plan (parameters and answer as MOTIS's "
                      f"openapi-v{version.number}.yaml)")
     async def plan(request: Request) -> Response:
-        params = QueryParams({k: request.query_params.getlist(k)
-                              for k in request.query_params})
+        params = QueryParams.of(request.query_params.multi_items())
         return await answer_plan(rt, motis_plan_inputs(rt, params, version))
 
 
@@ -772,11 +771,8 @@ def _register_trip(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:
     @app.get(f"{version.prefix}/trip", tags=["timetable"], response_class=Response,
              summary="A trip as an itinerary of one leg (MOTIS's /trip)")
     async def trip(request: Request) -> Response:
-        params = QueryParams({k: request.query_params.getlist(k)
-                              for k in request.query_params})
-        trip_id = params.string("tripId")
-        if not trip_id:
-            raise ApiError(400, "tripId: required", "tripId")
+        params = QueryParams.of(request.query_params.multi_items())
+        trip_id = params.required("tripId")
         detailed = params.boolean("detailedLegs", True)
         params.boolean("joinInterlinedLegs", True)  # no interlined trips (no block_id)
         params.boolean("withScheduledSkippedStops", False)  # no realtime: none skipped

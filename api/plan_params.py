@@ -34,7 +34,7 @@ What each parameter does on this server (nothing is dropped silently):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from api.common import ApiError
@@ -63,30 +63,47 @@ class QueryParams:
     def string(self, name: str) -> str | None:
         return self.raw(name)
 
-    def integer(self, name: str, default: int | None = None,
-                minimum: int | None = None) -> int | None:
+    @classmethod
+    def of(cls, items: Iterable[tuple[str, str]]) -> QueryParams:
+        """From a multi-dict's ``multi_items()``: repeated names keep every value."""
+        values: dict[str, list[str]] = {}
+        for key, value in items:
+            values.setdefault(key, []).append(value)
+        return cls(values)
+
+    def required(self, name: str) -> str:
+        text = self.raw(name)
+        if not text:
+            raise ApiError(400, f"{name}: required", name)
+        return text
+
+    def _parsed(self, name: str, parse: Callable[[str], float], expected: str) -> float | None:
+        """The value read by ``parse``, None when absent or blank."""
         text = self.raw(name)
         if text is None or text.strip() == "":
-            return default
+            return None
         try:
-            value = int(text.strip())
+            value = parse(text.strip())
         except ValueError:
-            raise ApiError(400, f"{name}: expected an integer, got {text!r}", name) from None
+            raise ApiError(400, f"{name}: expected {expected}, got {text!r}", name) from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ApiError(400, f"{name}: expected a finite number, got {text!r}", name)
+        return value
+
+    def integer(self, name: str, default: int | None = None,
+                minimum: int | None = None) -> int | None:
+        value = self._parsed(name, int, "an integer")
+        if value is None:
+            return default
         if minimum is not None and value < minimum:
             raise ApiError(400, f"{name}: must be at least {minimum}, got {value}", name)
-        return value
+        return int(value)
 
     def number(self, name: str, default: float | None = None,
                minimum: float | None = None) -> float | None:
-        text = self.raw(name)
-        if text is None or text.strip() == "":
+        value = self._parsed(name, float, "a number")
+        if value is None:
             return default
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise ApiError(400, f"{name}: expected a number, got {text!r}", name) from None
-        if not math.isfinite(value):
-            raise ApiError(400, f"{name}: expected a finite number, got {text!r}", name)
         if minimum is not None and value < minimum:
             raise ApiError(400, f"{name}: must be at least {minimum:g}, got {value:g}", name)
         return value

@@ -142,11 +142,8 @@ def register_refresh(app: FastAPI, rt: Runtime) -> None:
     @app.get("/api/v6/refresh-itinerary", tags=["timetable"], response_class=Response,
              summary="An itinerary rebuilt from its id on the current (realtime) timetable")
     async def refresh_itinerary(request: Request) -> Response:
-        params = QueryParams({k: request.query_params.getlist(k)
-                              for k in request.query_params})
-        text = params.string("itineraryId")
-        if not text:
-            raise ApiError(400, "itineraryId: required", "itineraryId")
+        params = QueryParams.of(request.query_params.multi_items())
+        text = params.required("itineraryId")
         try:
             legs = itinerary_id.decode(text)
         except ValueError as exc:

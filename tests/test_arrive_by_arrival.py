@@ -11,18 +11,15 @@ the latest trip at each step, which can be a day later than needed.
 
 from __future__ import annotations
 
-import dataclasses
-import random
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
-from planner.timetable.model import NO_TRANSFER, Timetable
+from tests.arrive_by_queries import queries, with_change_times
 from tests.shared_data import shared
 from tests.test_routing_core import DAY, at, check_journey, ix, tiny
 
@@ -37,31 +34,6 @@ FEEDS = {
 #: reverse RAPTOR's trip bounds; reverse CSA has none
 BOUNDS = {"reverse": (1, 2, 3, MAX_TRANSFERS + 1), "reverse_csa": (MAX_TRANSFERS + 1,)}
 FORWARD = {"reverse": "raptor", "reverse_csa": "csa"}
-
-
-def queries(tt: Timetable, n: int, seed: int):
-    """(sources, targets, deadline, slack): half one stop each, half several with offsets."""
-    rng = random.Random(seed)
-    stops = np.flatnonzero(np.diff(tt.stop_route_offset) > 0).tolist()
-    day = tt.dates[1]
-    out = []
-    for i in range(n):
-        ends = (1, 1) if i % 2 == 0 else (rng.randint(2, 3), rng.randint(1, 2))
-        src = [(rng.choice(stops), 0 if i % 2 == 0 else rng.choice([0, 60, 300, 600]))
-               for _ in range(ends[0])]
-        tgt = [(rng.choice(stops), 0 if i % 2 == 0 else rng.choice([0, 120, 400]))
-               for _ in range(ends[1])]
-        out.append((src, tgt, tt.time_of(day, rng.randint(6 * 3600, 26 * 3600)),
-                    rng.choice([0, 0, 120])))
-    return out
-
-
-def with_change_times(tt: Timetable, seed: int) -> Timetable:
-    """Random per-stop change times, a sixth of the stops forbidding changes."""
-    rng = np.random.default_rng(seed)
-    change = rng.choice([0, 60, 120, 300, NO_TRANSFER], size=tt.n_stops,
-                        p=[0.3, 0.2, 0.2, 0.15, 0.15]).astype(np.int32)
-    return dataclasses.replace(tt, stop_change_time=change, extra={})
 
 
 def check_arrives_earliest(router: Router, engine: str, src, tgt, deadline: int,

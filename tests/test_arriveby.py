@@ -11,8 +11,8 @@ from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY
 from tests.shared_data import shared
-from tests.test_mcraptor import FEEDS, Oracle, random_queries, replay, replay_later
-from tests.test_range import EarliestArrival
+from tests.test_mcraptor import FEEDS, random_queries, replay, replay_later
+from tests.test_range import load_feed
 
 arriveby = pytest.importorskip("planner.routing.reverse_csa", reason="Cython extensions not built")
 
@@ -29,10 +29,7 @@ def latest(ab, ws, src, tgt, deadline: int, slack: int = 0) -> tuple | None:
 
 @pytest.fixture(scope="module", params=list(FEEDS))
 def feed(request):
-    rel, day = FEEDS[request.param]
-    tt = compile_timetable([shared(rel)], day)
-    oracle = Oracle(tt)
-    return request.param, tt, oracle, EarliestArrival(tt, oracle)
+    return load_feed(request.param)
 
 
 @pytest.mark.parametrize("slack", [0, 120])

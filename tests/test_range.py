@@ -40,12 +40,17 @@ class EarliestArrival:
                                        MAX_TRANSFERS + 1)[-1]
 
 
-@pytest.fixture(scope="module", params=list(FEEDS))
-def feed(request):
-    rel, day = FEEDS[request.param]
+def load_feed(name: str) -> tuple[str, Timetable, Oracle, EarliestArrival]:
+    """A feed of ``FEEDS`` compiled for its day, with the oracle and an EA function."""
+    rel, day = FEEDS[name]
     tt = compile_timetable([shared(rel)], day)
     oracle = Oracle(tt)
-    return request.param, tt, oracle, EarliestArrival(tt, oracle)
+    return name, tt, oracle, EarliestArrival(tt, oracle)
+
+
+@pytest.fixture(scope="module", params=list(FEEDS))
+def feed(request):
+    return load_feed(request.param)
 
 
 def profile(rr, ws, src, tgt, t: int, window: int, slack: int = 0,

@@ -10,7 +10,6 @@ must be reverse CSA's. Journeys are replayed step by step and rebuilt into legs.
 from __future__ import annotations
 
 import dataclasses
-import random
 import types
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,8 @@ import pytest
 from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.compile import CompileOptions, compile_timetable
-from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
+from planner.timetable.model import INFINITY, Timetable
+from tests.arrive_by_queries import queries, with_change_times
 from tests.feedmaker import write_feed
 from tests.shared_data import shared
 from tests.test_mcraptor import replay
@@ -61,11 +61,8 @@ class Feed:
 def load(name: str, change: bool = False) -> Feed:
     rel, day, n = FEEDS[name]
     tt = compile_timetable([shared(rel)], day)
-    if change:  # random change times, a sixth of the stops forbid changing
-        rng = np.random.default_rng(14)
-        times = rng.choice([0, 60, 120, 300, NO_TRANSFER], size=tt.n_stops,
-                           p=[0.3, 0.2, 0.2, 0.15, 0.15]).astype(np.int32)
-        tt = dataclasses.replace(tt, stop_change_time=times, extra={})
+    if change:
+        tt = with_change_times(tt, seed=14)
     return Feed(name, tt, Router(tt), reverse_raptor.ReverseRaptor(tt), n)
 
 
@@ -92,27 +89,6 @@ def csa_latest(ab, ws, src, tgt, deadline: int, slack: int = 0) -> tuple | None:
 @pytest.fixture(scope="module", params=list(FEEDS))
 def feed(request: pytest.FixtureRequest) -> Feed:
     return load(request.param)
-
-
-def queries(tt: Timetable, n: int, seed: int):
-    """(sources, targets, deadline, slack): half single stops, half several rows with offsets."""
-    rng = random.Random(seed)
-    stops = np.flatnonzero(np.diff(tt.stop_route_offset) > 0).tolist()
-    day = tt.dates[1]
-    out = []
-    for i in range(n):
-        if i % 2:
-            src = [(rng.choice(stops), rng.choice([0, 60, 300, 600]))
-                   for _ in range(rng.randint(2, 3))]
-            tgt = [(rng.choice(stops), rng.choice([0, 120, 400]))
-                   for _ in range(rng.randint(1, 2))]
-        else:
-            src = [(rng.choice(stops), 0)]
-            tgt = [(rng.choice(stops), 0)]
-        deadline = tt.time_of(day, rng.randint(6 * 3600, 26 * 3600))
-        out.append((np.array(src, dtype=np.int32), np.array(tgt, dtype=np.int32), deadline,
-                    rng.choice([0, 0, 120])))
-    return out
 
 
 def bisect_latest(f: Feed, src, tgt, deadline: int, k: int, slack: int) -> int | None:
