@@ -45,6 +45,16 @@ def test_no_file_or_none_means_no_towns(tmp_path: Path) -> None:
     assert load_towns("none") == {} and load_towns(str(tmp_path / "missing.toml")) == {}
 
 
+def test_every_shipped_town_has_a_logo_file_this_server_serves() -> None:
+    static = Path(__file__).resolve().parents[1] / "api" / "static"
+    for town in load_towns(str(DEFAULT_CONFIG)).values():
+        assert town.logo == f"/static/logos/{town.id}.svg", town.id
+        svg = (static / "logos" / f"{town.id}.svg").read_text(encoding="utf-8")
+        assert svg.startswith("<svg") and f"<title>{town.name}</title>" in svg
+        assert town.color in svg  # drawn in the town's own colour
+        assert "<script" not in svg and "style=" not in svg  # the API's CSP blocks neither
+
+
 @pytest.mark.parametrize(("tiles", "attribution", "named"), [
     ("ftp://tile.example/{z}/{x}/{y}.png", "x", "http(s) URL template"),
     ("https://{s}.tile.example/{z}/{x}/{y}.png", "x", "host must be fixed"),

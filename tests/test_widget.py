@@ -673,6 +673,37 @@ def test_data_town_takes_name_colour_home_and_language_from_the_server(
     assert httpx.get(f"{server}/api/v1/towns/atlantis").json()["code"] == "unknown_town"
 
 
+def test_a_towns_logo_is_shown_in_the_header_with_alt_text(page: Page, server: str) -> None:
+    town = httpx.get(f"{server}/api/v1/towns/bielefeld").json()
+    served = httpx.get(f"{server}{town['logo']}")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/svg+xml"
+    _embed(page, server, server, attrs='data-town="bielefeld"')
+    widget = page.locator("owl-trip-planner")
+    logo = widget.get_by_role("img", name="Logo Bielefeld")
+    expect(logo).to_be_visible()
+    assert logo.get_attribute("src") == f"{server}{town['logo']}"  # from the planner server
+    logo.evaluate("i => i.decode()")  # rejects when the file cannot be loaded or drawn
+    assert logo.evaluate("i => i.naturalWidth") > 0
+    heading = widget.get_by_role("heading", level=2).bounding_box()
+    box = logo.bounding_box()
+    assert box and heading and box["x"] + box["width"] <= heading["x"]  # beside the heading
+    assert box["y"] < heading["y"] + heading["height"] and heading["y"] < box["y"] + box["height"]
+    assert box["height"] >= 32
+    OUTPUT.mkdir(exist_ok=True)
+    widget.locator(".head").screenshot(path=str(OUTPUT / "widget-logo-bielefeld.png"))
+    _axe(page, "town with logo")
+
+
+def test_the_logo_stays_without_heading_and_can_be_switched_off(page: Page, server: str) -> None:
+    html_attrs = ('data-town="guetersloh" data-heading="none" data-lang="en"')
+    _embed(page, server, server, lang="en", attrs=html_attrs)
+    widget = page.locator("owl-trip-planner")
+    expect(widget.get_by_role("img", name="Gütersloh logo")).to_be_visible()
+    _embed(page, server, server, attrs='data-town="guetersloh" data-logo="none"')
+    expect(widget.get_by_role("heading", level=2)).to_be_visible()
+    expect(widget.locator("img.logo")).to_have_count(0)
+
+
 def test_attributes_override_the_town_and_page_css_reaches_in_through_properties_and_parts(
         page: Page, server: str) -> None:
     css = ("<style>owl-trip-planner { --owl-accent: #123456; --owl-font: Georgia, serif; }"

@@ -105,6 +105,7 @@
       fitMap: "Show the whole trip",
       wheelHint: "To zoom, click the map first or hold Ctrl while scrolling",
       mapKeys: "Arrow keys move the map, plus and minus zoom, 0 shows the whole trip.",
+      logoAlt: (name) => `${name} logo`,
       selected: "shown on map",
       wait: (min) => `${min} min to change`,
       noSharing: "Sharing vehicles are not available from this service; showing trips without them.",
@@ -230,6 +231,7 @@
       fitMap: "Ganze Verbindung zeigen",
       wheelHint: "Zum Zoomen erst in die Karte klicken oder Strg beim Scrollen halten",
       mapKeys: "Pfeiltasten verschieben die Karte, Plus und Minus zoomen, 0 zeigt die ganze Verbindung.",
+      logoAlt: (name) => `Logo ${name}`,
       selected: "auf der Karte",
       wait: (min) => `${min} Min. Umstiegszeit`,
       noSharing: "Leihfahrzeuge bietet dieser Dienst nicht an; Verbindungen ohne Leihfahrzeuge.",
@@ -572,7 +574,8 @@
 .owl.fullpage { padding: 20px; }
 .head { display: flex; align-items: center; gap: 10px; margin: 0 0 12px; }
 .head h2 { margin: 0; }
-.logo { height: 32px; width: auto; display: block; }
+.logo { height: 40px; width: auto; max-width: 45%; display: block; flex: none; }
+.compact .logo { height: 32px; }
 .owl *, .owl *::before, .owl *::after { box-sizing: border-box; }
 h2 { font-size: 1.2em; margin: 0 0 12px; font-weight: 650; }
 .query { margin: 0 0 8px; color: #2d333a; font-size: .92em; }
@@ -1048,11 +1051,15 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       // data-heading: the heading's text, or "none" to hide it (the town's name by default).
       const headingText = this.opt("heading", this.town ? `${t.title} – ${this.town.name}` : t.title);
       const hideHeading = ["none", "off", "false"].includes(String(headingText).toLowerCase());
-      const logo = this.opt("logo", "");
+      // data-logo (or the town's): a URL, relative ones from the planner server; "none": no logo.
+      const logo = String(this.opt("logo", ""));
+      const showLogo = logo && !["none", "off", "false"].includes(logo.toLowerCase());
+      const logoAlt = this.opt("logoAlt", this.town ? t.logoAlt(this.town.name) : "");
       const heading = el("h2", { id: id("title"), text: hideHeading ? t.title : headingText, part: "heading",
         class: hideHeading ? "visually-hidden" : null });
-      const head = logo && !hideHeading ? el("div", { class: "head" },
-        el("img", { class: "logo", src: logo, alt: "", part: "logo" }), heading) : heading;
+      const head = showLogo ? el("div", { class: "head" },
+        el("img", { class: "logo", src: new URL(logo, `${this.api}/`).href, alt: logoAlt, part: "logo" }),
+        heading) : heading;
       this.$openLarge = el("a", { class: "open-large", href: `${this.api}/plan`, part: "link",
         hidden: fullpage || !this.flag("link", "on"), text: t.openLarge });
       const accent = hexColor(this.opt("accent", ""));
