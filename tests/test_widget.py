@@ -569,6 +569,42 @@ def test_dates_and_times_follow_the_widgets_language_not_the_browsers(
         ctx.close()
 
 
+def test_trips_past_midnight_are_marked_with_their_day(browser: Browser, server: str) -> None:
+    # Evening trains Bielefeld -> Berlin: one arrives after midnight, a later one leaves
+    # on the next day. The device's locale and zone are American; the widget's German.
+    page = _page(browser, zone="America/Los_Angeles")
+    try:
+        _embed(page, server, server, when=f'data-date="{DEMO_DAY}" data-time="21:30"')
+        _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+        _pick(page, "Nach", "Berlin H", "Berlin Hbf")
+        widget = page.locator("owl-trip-planner")
+        widget.get_by_role("button", name="Suchen").click()
+        expect(widget.locator("li.itinerary").first).to_be_visible()
+        body = _expect_times_of(page, log_of(page).plan_urls[-1])
+        weekdays = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."]
+        marked = {"next day": 0, "other day": 0}
+        for i, it in enumerate(body["itineraries"] + body["direct"]):
+            start = datetime.fromisoformat(it["startTime"]).astimezone(BERLIN)
+            end = datetime.fromisoformat(it["endTime"]).astimezone(BERLIN)
+            times = widget.locator("li.itinerary .times").nth(i)
+            if end.date() != start.date():
+                expect(times).to_contain_text("+1 Tag")
+                marked["next day"] += 1
+            else:
+                expect(times).not_to_contain_text("+1 Tag")
+            if start.date().isoformat() != DEMO_DAY:
+                expect(times.locator(".daytag")).to_have_text(
+                    f"{weekdays[start.weekday()]}, {start:%d.%m.}")
+                marked["other day"] += 1
+            else:
+                expect(times.locator(".daytag")).to_have_count(0)
+        assert all(marked.values()), f"the demo data should have both cases: {marked}"
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "widget-past-midnight.png"), full_page=True)
+    finally:
+        page.context.close()
+
+
 def test_without_a_preset_day_the_servers_default_day_and_range_are_used(
         page: Page, server: str) -> None:
     _embed(page, server, server, when="")

@@ -364,6 +364,29 @@
     return (x / 256) * 360 - 180;
   }
 
+  /** Whether the segment a–b crosses the box (Liang–Barsky clipping). */
+  function segmentHitsBox([x1, y1], [x2, y2], b) {
+    let t0 = 0;
+    let t1 = 1;
+    const dx = x2 - x1;
+    const dy = y2 - y1;
+    for (const [p, q] of [[-dx, x1 - b.x0], [dx, b.x1 - x1], [-dy, y1 - b.y0], [dy, b.y1 - y1]]) {
+      if (p === 0) {
+        if (q < 0) return false;
+        continue;
+      }
+      const r = q / p;
+      if (p < 0) {
+        if (r > t1) return false;
+        t0 = Math.max(t0, r);
+      } else {
+        if (r < t0) return false;
+        t1 = Math.min(t1, r);
+      }
+    }
+    return true;
+  }
+
   function hexColor(value) {
     if (!value) return null;
     const v = String(value).trim().replace(/^#/, "");
@@ -572,8 +595,8 @@
 }
 .owl.compact { padding: 10px; font-size: var(--owl-font-size, 15px); }
 .owl.fullpage { padding: 20px; }
-.head { display: flex; align-items: center; gap: 10px; margin: 0 0 12px; }
-.head h2 { margin: 0; }
+.head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; margin: 0 0 12px; }
+.head h2 { margin: 0; flex: 1 1 12em; }
 .logo { height: 40px; width: auto; max-width: 45%; display: block; flex: none; }
 .compact .logo { height: 32px; }
 .owl *, .owl *::before, .owl *::after { box-sizing: border-box; }
@@ -740,6 +763,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
   input[type=date], input[type=time] { padding: 8px 6px; font-size: 15px; }
   .submit { width: 100%; }
   .times { font-size: 1.05em; }
+  .map-controls { top: 6px; right: 6px; gap: 4px; }
+  .map-controls button { width: 36px; height: 36px; }
 }
 @media (prefers-reduced-motion: reduce) { .chev { transition: none; } }
 `;
@@ -1916,8 +1941,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.$mapControls = controls;
       this.$mapHint = el("p", { class: "map-hint", "aria-hidden": "true", hidden: true, text: t.wheelHint });
       this.$attribution = this.tiles ? el("span", { class: "attribution", text: this.tileAttribution || t.tilesAttribution }) : null;
-      this.$map.replaceChildren(svg, controls, this.$attribution, this.$mapHint,
-        el("span", { id: keysId, class: "visually-hidden", text: t.mapKeys }));
+      this.$map.replaceChildren(...[svg, controls, this.$attribution, this.$mapHint,
+        el("span", { id: keysId, class: "visually-hidden", text: t.mapKeys })].filter(Boolean));
       this.mapModelShown = model;
       this.bindMap(svg);
       this.fitMap();
@@ -1929,13 +1954,16 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const [x0, y0, x1, y1] = this.mapModelShown.bounds;
       const W = Math.max(200, Math.round(this.$map.clientWidth || 640));
       const pad = 44;
+      const controls = 52; // the column of zoom buttons on the right stays clear of the trip
+      const wide = W - 2 * pad - controls;
       const dx = Math.max(x1 - x0, 1e-9);
       const dy = Math.max(y1 - y0, 1e-9);
       // An east-west trip gets a low map, a north-south one a taller one, within bounds.
       const maxH = this.compact ? 220 : Math.min(380, Math.round(W * 0.75));
-      const H = Math.round(Math.max(180, Math.min(maxH, (W - 2 * pad) * (dy / dx) + 2 * pad)));
-      const z = Math.max(1, Math.min(16, Math.log2(Math.min((W - 2 * pad) / dx, (H - 2 * pad) / dy))));
-      this.view = { W, H, z, fitZ: z, minZ: Math.max(1, z - 3), maxZ: 18, cx: (x0 + x1) / 2, cy: (y0 + y1) / 2 };
+      const H = Math.round(Math.max(180, Math.min(maxH, wide * (dy / dx) + 2 * pad)));
+      const z = Math.max(1, Math.min(16, Math.log2(Math.min(wide / dx, (H - 2 * pad) / dy))));
+      this.view = { W, H, z, fitZ: z, minZ: Math.max(1, z - 3), maxZ: 18,
+        cx: (x0 + x1) / 2 + controls / 2 / 2 ** z, cy: (y0 + y1) / 2 };
       const svg = this.$mapSvg;
       svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
       this.$mapLayers.bg.setAttribute("width", W);
@@ -2058,12 +2086,12 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       else this.drawGrid(v, s);
 
       L.routes.replaceChildren();
+      const lines = [];
       for (const { leg, xy } of model.legs) {
         if (xy.length < 2) continue;
-        const d = xy.map((p, i) => {
-          const [x, y] = proj(p);
-          return `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`;
-        }).join("");
+        const pts = xy.map(proj);
+        lines.push(pts);
+        const d = pts.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`).join("");
         const transit = isTransit(leg);
         const color = transit ? lineColors(leg).bg : isRental(leg) ? "#2b8a3e" : "#56606b";
         L.routes.append(svgEl("path", { d, fill: "none", stroke: "#fff", "stroke-width": transit ? 9 : 7,
@@ -2097,7 +2125,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         if (m.name && inView([x, y])) named.push({ x, y, name: m.name, right: m.dx <= 0, rank: m.end ? 0 : 1, mark, r: 8 });
       }
       this.drawScale(v, s);
-      this.placeLabels(named, model, proj);
+      this.placeLabels(named, model, proj, lines);
     }
 
     /** Raster tiles of the nearest whole zoom level, scaled to the view; the previous level
@@ -2190,11 +2218,11 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
     /**
      * Labels placed greedily in the current view, start and end first, then other
      * boarding stops, then (zoomed in) intermediate stops: each takes the first of ten
-     * spots around its stop that stays inside the map and overlaps no label, stop mark,
-     * control or the attribution placed so far; a label with no free spot is left out
-     * (its stop keeps a tooltip). Run again on every pan and zoom.
+     * spots around its stop that stays inside the map, overlaps no label, stop mark,
+     * control or the attribution placed so far and, where possible, no line; a label with
+     * no free spot is left out (its stop keeps a tooltip). Run again on every pan and zoom.
      */
-    placeLabels(named, model, proj) {
+    placeLabels(named, model, proj, lines) {
       const v = this.view;
       const L = this.$mapLayers;
       L.labels.replaceChildren();
@@ -2214,6 +2242,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       if (this.scaleBox) placed.push(this.scaleBox);
       const free = (b) => b.x0 >= 2 && b.x1 <= v.W - 2 && b.y0 >= 2 && b.y1 <= v.H - 2 &&
         placed.every((o) => b.x1 <= o.x0 || b.x0 >= o.x1 || b.y1 <= o.y0 || b.y0 >= o.y1);
+      // A spot off the lines is better; one on a line still beats no label.
+      const onLine = (b) => lines.some((pts) => pts.some((p, i) => i > 0 && segmentHitsBox(pts[i - 1], p, b)));
       named.sort((a, b) => a.rank - b.rank);
       for (const { x, y, name, right: prefer, rank, mark, r } of named) {
         const width = this.textWidth(name);
@@ -2221,11 +2251,12 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         for (const right of [prefer, !prefer]) {
           for (const dy of rank < 2 ? [0, -16, 16, -30, 30] : [0, -12, 12]) spots.push({ right, dy });
         }
-        const spot = spots.map(({ right, dy }) => {
+        const candidates = spots.map(({ right, dy }) => {
           const tx = right ? x + r + 4 : x - r - 4;
           const box = { x0: right ? tx : tx - width, x1: right ? tx + width : tx, y0: y + dy - 9, y1: y + dy + 7 };
           return { right, tx, ty: y + dy + 4, box };
-        }).find((c) => free(c.box));
+        }).filter((c) => free(c.box));
+        const spot = candidates.find((c) => !onLine(c.box)) || candidates[0];
         if (!spot) {
           if (rank < 2 && !mark.querySelector("title")) {
             const title = svgEl("title", {});
