@@ -177,6 +177,20 @@ def test_search_shows_the_itineraries_the_api_returns(page: Page, server: str) -
     expect(the_map.locator("path.leg-line")).to_have_count(len(first["legs"]))
 
 
+def test_cards_say_they_open_details_and_the_live_region_names_the_trip_mapped(
+        page: Page, server: str) -> None:
+    body = _search_bielefeld_paderborn(page, server)
+    widget = page.locator("owl-trip-planner")
+    trips = body["itineraries"] + body["direct"]
+    cards = widget.get_by_role("button", name=re.compile(r", öffnet Details$"))
+    expect(cards).to_have_count(len(trips))
+    second = trips[1]
+    cards.nth(1).click()
+    expect(widget.get_by_role("status")).to_have_text(
+        f"Auf der Karte: {_hhmm(second['startTime'])} bis {_hhmm(second['endTime'])}")
+    expect(widget.locator("li.itinerary.chosen")).to_have_attribute("data-index", "1")
+
+
 def _union_shown(page: Page, urls: list[str]) -> None:
     """The widget lists every trip of the pages ``urls`` returned, once, in time order."""
     trips = {it["startTime"]: it for u in urls for it in httpx.get(u, timeout=30).json()

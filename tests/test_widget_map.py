@@ -362,8 +362,21 @@ def test_data_tiles_none_draws_the_map_without_tiles_and_english_controls(
     for name in ("Zoom in", "Zoom out", "Show the whole trip"):
         expect(widget.get_by_role("button", name=name)).to_be_visible()
     zoom = float(widget.locator(".map svg.map-view").get_attribute("data-zoom") or "nan")
-    widget.get_by_role("button", name="Zoom in").click()
-    expect(widget.locator(".map svg.map-view")).to_have_attribute("data-zoom", f"{zoom + 1:.3f}")
+    for step in (1, 2, 3):  # the trip's line stays in view however far one zooms in
+        widget.get_by_role("button", name="Zoom in").click()
+        expect(widget.locator(".map svg.map-view")).to_have_attribute(
+            "data-zoom", f"{zoom + step:.3f}")
+        assert widget.evaluate("""w => {
+            const svg = w.shadowRoot.querySelector('.map svg.map-view');
+            const [, , W, H] = svg.getAttribute('viewBox').split(' ').map(Number);
+            return [...svg.querySelectorAll('path.leg-line')].some(p => {
+                const n = p.getTotalLength();
+                for (let d = 0; d <= n; d += 2) {
+                    const q = p.getPointAtLength(d);
+                    if (q.x >= 0 && q.x <= W && q.y >= 0 && q.y <= H) return true;
+                }
+                return false; });
+        }"""), f"no line in view at zoom +{step}"
 
 
 @pytest.mark.parametrize("width", [1280, 360])

@@ -1970,19 +1970,44 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.$mapLayers.bg.setAttribute("height", H);
     }
 
-    /** Zoom by ``dz`` levels keeping the point (x, y) of the view where it is. */
+    /**
+     * Zoom by ``dz`` levels keeping the point (x, y) of the view where it is. Without a
+     * point (buttons, keys) zooming in holds the trip's point nearest to the middle, so
+     * the line stays in view even where the middle of the frame is empty countryside.
+     */
     zoomMap(dz, x, y) {
       const v = this.view;
       const z = Math.max(v.minZ, Math.min(v.maxZ, v.z + dz));
       if (z === v.z) return;
-      const px = x ?? v.W / 2;
-      const py = y ?? v.H / 2;
+      let px = x ?? v.W / 2;
+      let py = y ?? v.H / 2;
+      if (x === undefined && dz > 0) [px, py] = this.nearestOnTrip(px, py);
       const s0 = 2 ** v.z;
       const s1 = 2 ** z;
       v.cx += (px - v.W / 2) / s0 - (px - v.W / 2) / s1;
       v.cy += (py - v.H / 2) / s0 - (py - v.H / 2) / s1;
       v.z = z;
       this.panMap(0, 0);
+    }
+
+    /** The trip's line point (vertices and points along its segments) nearest (px, py). */
+    nearestOnTrip(px, py) {
+      const v = this.view;
+      const s = 2 ** v.z;
+      let best = [px, py];
+      let bestD = Infinity;
+      for (const { xy } of this.mapModelShown.legs) {
+        const pts = xy.map(([wx, wy]) => [(wx - v.cx) * s + v.W / 2, (wy - v.cy) * s + v.H / 2]);
+        pts.forEach((b, i) => {
+          const a = pts[i - 1] || b;
+          const len2 = (b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2;
+          const t = len2 ? Math.max(0, Math.min(1, ((px - a[0]) * (b[0] - a[0]) + (py - a[1]) * (b[1] - a[1])) / len2)) : 0;
+          const q = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
+          const d = (q[0] - px) ** 2 + (q[1] - py) ** 2;
+          if (d < bestD) [best, bestD] = [q, d];
+        });
+      }
+      return best;
     }
 
     /** Move the view by (dx, dy) screen pixels; some of the trip always stays in view. */
