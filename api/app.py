@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.common import ApiError, error_code
 from api.limits import ClientRateLimit
 from api.locate import register_locate
+from api.map_tiles import TileSource, image_origins, tile_source
 from api.maps import register_maps
 from api.metrics import CONTENT_TYPE_LATEST, Metrics
 from api.plan import register_plan
@@ -92,6 +93,10 @@ SWITCH_INTERVAL = 0.0005
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # Checked before anything starts: a bad town entry or tile template fails loudly.
+    towns = load_towns(settings.towns_config)
+    tiles = tile_source(settings.map_tiles, settings.map_tile_attribution,
+                        "map_tiles (OWL_MAP_TILES)")
     sys.setswitchinterval(SWITCH_INTERVAL)
     rt = Runtime(settings)
 
@@ -124,7 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        allow_headers=["Accept", "Accept-Language", "Content-Type",
                                       "Authorization", "If-None-Match"],
                        expose_headers=["Retry-After"], max_age=3600)
-    app.add_middleware(ResponseHeaders)
+    app.add_middleware(ResponseHeaders, image_origins=image_origins(
+        [tiles, *(t.tile_source for t in towns.values())]))
 
     app.add_middleware(MetricsMiddleware, metrics=rt.metrics)
     app.add_middleware(ClientRateLimit, rate_per_minute=settings.client_rate_per_minute,
@@ -140,8 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_reach(app, rt)
     register_positions(app, rt)
     register_plan(app, rt)
-    _register_operations(app, rt, settings)
-    register_towns(app, load_towns(settings.towns_config))
+    _register_operations(app, rt, settings, tiles)
+    register_towns(app, towns)
     register_widget_files(app)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -224,12 +230,16 @@ def _register_errors(app: FastAPI) -> None:
         return _error(503, f"timetable data unusable: {exc}", code="timetable_unusable")
 
 
-def _register_operations(app: FastAPI, rt: Runtime, settings: Settings) -> None:
+def _register_operations(app: FastAPI, rt: Runtime, settings: Settings,
+                         tiles: TileSource | None) -> None:
     @app.get("/api/v1/health", tags=["operations"],
              summary="Timetable version and validity, feed ages, cache state, "
-                     "GBFS systems (last success, last error, stale)")
+                     "GBFS systems (last success, last error, stale), map tiles")
     async def health() -> dict[str, Any]:
-        return await rt.run(rt.health)
+        out = await rt.run(rt.health)
+        if tiles is not None:  # the widget's map layer (health is what every widget reads)
+            out["map"] = tiles.as_json()
+        return out
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
              response_class=Response)

@@ -92,6 +92,11 @@ class Settings:
     gbfs_config: str = str(DEFAULT_CONFIG)
     #: TOML with ``[[town]]`` entries for the widget's data-town (api/towns.py); "none": none.
     towns_config: str = str(DEFAULT_CONFIG)
+    #: Raster tiles under every widget's map (a ``{z}/{x}/{y}`` URL template, Web Mercator;
+    #: a town's own ``tiles`` win); "" draws the map without tiles. The attribution is
+    #: required with tiles and shown on the map; the pages' CSP allows this host.
+    map_tiles: str = ""
+    map_tile_attribution: str = ""
     gbfs_max_age: float = 900.0  # seconds: older live state is not offered (and warned)
     gbfs_min_interval: float = 15.0  # seconds between refreshes of a feed, whatever its ttl
     gbfs_timeout: float = 10.0  # seconds per GBFS request
@@ -163,6 +168,8 @@ _ENV: dict[str, str] = {
     "gbfs": "OWL_GBFS",
     "gbfs_config": "OWL_GBFS_CONFIG",
     "towns_config": "OWL_TOWNS_CONFIG",
+    "map_tiles": "OWL_MAP_TILES",
+    "map_tile_attribution": "OWL_MAP_TILE_ATTRIBUTION",
     "gbfs_max_age": "OWL_GBFS_MAX_AGE",
     "gbfs_min_interval": "OWL_GBFS_MIN_INTERVAL",
     "gbfs_timeout": "OWL_GBFS_TIMEOUT",

@@ -3,7 +3,9 @@
 Issue 14: every OWL town should use the same server under its own name. A town is a
 ``[[town]]`` entry of the config file (``towns_config``, by default ``config/feeds.toml``):
 its name, home stop, bounding box (biases the stop search towards the town), brand colour,
-logo URL, language and default modes. ``<owl-trip-planner data-town="paderborn">`` reads
+logo URL, language, default modes and optionally its own map tiles (``tiles``, a
+``{z}/{x}/{y}`` template, with ``tile_attribution``; api/map_tiles.py).
+``<owl-trip-planner data-town="paderborn">`` reads
 ``/api/v1/towns/paderborn``; the page's own ``data-*`` attributes override each value.
 Entries are checked when the server starts, so a typo fails loudly, not in a resident's
 browser.
@@ -19,10 +21,11 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.common import ApiError
+from api.map_tiles import TileSource, tile_source
 from feeds.config import FeedConfigError, read_toml
 
 TOWN_KEYS = frozenset({"id", "name", "home", "bbox", "color", "logo", "lang", "modes",
-                       "heading"})
+                       "heading", "tiles", "tile_attribution"})
 MODES = ("transit", "bike", "scooter", "car")
 LANGS = ("de", "en")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
@@ -40,6 +43,12 @@ class Town:
     lang: str = "de"
     modes: tuple[str, ...] = ("transit",)
     heading: str = ""
+    tiles: str = ""  # the town's own tile template (else the deployment's, if any)
+    tile_attribution: str = ""
+
+    @property
+    def tile_source(self) -> TileSource | None:
+        return TileSource(self.tiles, self.tile_attribution) if self.tiles else None
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -78,13 +87,19 @@ def _town(path: Path, i: int, entry: dict[str, Any]) -> Town:
     modes = entry.get("modes", ["transit"])
     if not isinstance(modes, list) or not modes or any(m not in MODES for m in modes):
         raise _fail(path, i, f"modes must be a list of {', '.join(MODES)}, got {modes!r}")
-    for key in ("home", "logo", "heading"):
+    for key in ("home", "logo", "heading", "tiles", "tile_attribution"):
         if not isinstance(entry.get(key, ""), str):
             raise _fail(path, i, f"{key} must be text")
+    try:
+        tile_source(entry.get("tiles", ""), entry.get("tile_attribution", ""), "")
+    except ValueError as exc:
+        raise _fail(path, i, str(exc).removeprefix(": ")) from None
     return Town(id=tid, name=name.strip(), home=entry.get("home", ""),
                 bbox=tuple(float(v) for v in bbox) if bbox else None,  # type: ignore[arg-type]
                 color=color.lower(), logo=entry.get("logo", ""), lang=lang,
-                modes=tuple(dict.fromkeys(modes)), heading=entry.get("heading", ""))
+                modes=tuple(dict.fromkeys(modes)), heading=entry.get("heading", ""),
+                tiles=entry.get("tiles", ""),
+                tile_attribution=entry.get("tile_attribution", "").strip())
 
 
 def load_towns(path: str) -> dict[str, Town]:

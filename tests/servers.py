@@ -106,7 +106,8 @@ def as_live(body: bytes, now: float) -> bytes:
 
 
 class JsonServer(HttpServer):
-    """GETs answered by ``answer``: subclasses decide status, body and extra headers per path.
+    """GETs answered by ``answer``: subclasses decide status, body and extra headers per path
+    (JSON unless those headers name another ``Content-Type``).
 
     With ``live_at`` set, every GBFS body is replayed as updated at that clock's time
     (:func:`as_live`).
@@ -125,7 +126,8 @@ class JsonServer(HttpServer):
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
+                if "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

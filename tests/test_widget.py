@@ -177,6 +177,20 @@ def test_search_shows_the_itineraries_the_api_returns(page: Page, server: str) -
     expect(the_map.locator("path.leg-line")).to_have_count(len(first["legs"]))
 
 
+def test_cards_say_they_open_details_and_the_live_region_names_the_trip_mapped(
+        page: Page, server: str) -> None:
+    body = _search_bielefeld_paderborn(page, server)
+    widget = page.locator("owl-trip-planner")
+    trips = body["itineraries"] + body["direct"]
+    cards = widget.get_by_role("button", name=re.compile(r", öffnet Details$"))
+    expect(cards).to_have_count(len(trips))
+    second = trips[1]
+    cards.nth(1).click()
+    expect(widget.get_by_role("status")).to_have_text(
+        f"Auf der Karte: {_hhmm(second['startTime'])} bis {_hhmm(second['endTime'])}")
+    expect(widget.locator("li.itinerary.chosen")).to_have_attribute("data-index", "1")
+
+
 def _union_shown(page: Page, urls: list[str]) -> None:
     """The widget lists every trip of the pages ``urls`` returned, once, in time order."""
     trips = {it["startTime"]: it for u in urls for it in httpx.get(u, timeout=30).json()
@@ -569,6 +583,42 @@ def test_dates_and_times_follow_the_widgets_language_not_the_browsers(
         ctx.close()
 
 
+def test_trips_past_midnight_are_marked_with_their_day(browser: Browser, server: str) -> None:
+    # Evening trains Bielefeld -> Berlin: one arrives after midnight, a later one leaves
+    # on the next day. The device's locale and zone are American; the widget's German.
+    page = _page(browser, zone="America/Los_Angeles")
+    try:
+        _embed(page, server, server, when=f'data-date="{DEMO_DAY}" data-time="21:30"')
+        _pick(page, "Von", "Bielef", "Bielefeld Hbf")
+        _pick(page, "Nach", "Berlin H", "Berlin Hbf")
+        widget = page.locator("owl-trip-planner")
+        widget.get_by_role("button", name="Suchen").click()
+        expect(widget.locator("li.itinerary").first).to_be_visible()
+        body = _expect_times_of(page, log_of(page).plan_urls[-1])
+        weekdays = ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."]
+        marked = {"next day": 0, "other day": 0}
+        for i, it in enumerate(body["itineraries"] + body["direct"]):
+            start = datetime.fromisoformat(it["startTime"]).astimezone(BERLIN)
+            end = datetime.fromisoformat(it["endTime"]).astimezone(BERLIN)
+            times = widget.locator("li.itinerary .times").nth(i)
+            if end.date() != start.date():
+                expect(times).to_contain_text("+1 Tag")
+                marked["next day"] += 1
+            else:
+                expect(times).not_to_contain_text("+1 Tag")
+            if start.date().isoformat() != DEMO_DAY:
+                expect(times.locator(".daytag")).to_have_text(
+                    f"{weekdays[start.weekday()]}, {start:%d.%m.}")
+                marked["other day"] += 1
+            else:
+                expect(times.locator(".daytag")).to_have_count(0)
+        assert all(marked.values()), f"the demo data should have both cases: {marked}"
+        OUTPUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "widget-past-midnight.png"), full_page=True)
+    finally:
+        page.context.close()
+
+
 def test_without_a_preset_day_the_servers_default_day_and_range_are_used(
         page: Page, server: str) -> None:
     _embed(page, server, server, when="")
@@ -671,6 +721,37 @@ def test_data_town_takes_name_colour_home_and_language_from_the_server(
     expect(widget.get_by_role("button", name="Suchen")).to_have_css(
         "background-color", f"rgb({r}, {g}, {b})")
     assert httpx.get(f"{server}/api/v1/towns/atlantis").json()["code"] == "unknown_town"
+
+
+def test_a_towns_logo_is_shown_in_the_header_with_alt_text(page: Page, server: str) -> None:
+    town = httpx.get(f"{server}/api/v1/towns/bielefeld").json()
+    served = httpx.get(f"{server}{town['logo']}")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/svg+xml"
+    _embed(page, server, server, attrs='data-town="bielefeld"')
+    widget = page.locator("owl-trip-planner")
+    logo = widget.get_by_role("img", name="Logo Bielefeld")
+    expect(logo).to_be_visible()
+    assert logo.get_attribute("src") == f"{server}{town['logo']}"  # from the planner server
+    logo.evaluate("i => i.decode()")  # rejects when the file cannot be loaded or drawn
+    assert logo.evaluate("i => i.naturalWidth") > 0
+    heading = widget.get_by_role("heading", level=2).bounding_box()
+    box = logo.bounding_box()
+    assert box and heading and box["x"] + box["width"] <= heading["x"]  # beside the heading
+    assert box["y"] < heading["y"] + heading["height"] and heading["y"] < box["y"] + box["height"]
+    assert box["height"] >= 32
+    OUTPUT.mkdir(exist_ok=True)
+    widget.locator(".head").screenshot(path=str(OUTPUT / "widget-logo-bielefeld.png"))
+    _axe(page, "town with logo")
+
+
+def test_the_logo_stays_without_heading_and_can_be_switched_off(page: Page, server: str) -> None:
+    html_attrs = ('data-town="guetersloh" data-heading="none" data-lang="en"')
+    _embed(page, server, server, lang="en", attrs=html_attrs)
+    widget = page.locator("owl-trip-planner")
+    expect(widget.get_by_role("img", name="Gütersloh logo")).to_be_visible()
+    _embed(page, server, server, attrs='data-town="guetersloh" data-logo="none"')
+    expect(widget.get_by_role("heading", level=2)).to_be_visible()
+    expect(widget.locator("img.logo")).to_have_count(0)
 
 
 def test_attributes_override_the_town_and_page_css_reaches_in_through_properties_and_parts(

@@ -16,8 +16,10 @@
  *                  and queried in this zone whatever zone the visitor's device is in
  *   data-from, data-to  preset place: "Name" or "stopId|Name"
  *   data-attribution    data credit shown under the widget
- *   data-tiles     optional raster tile URL template ({z}/{x}/{y}) drawn under the map;
- *                  the map is complete without it
+ *   data-tiles     raster tile URL template ({z}/{x}/{y}, Web Mercator) under the map, or
+ *                  "none" (default: the town's, then the server's); complete without
+ *   data-tile-attribution  the tiles' credit, shown on the map
+ * All options, with examples per town: README, "Widget".
  */
 (() => {
   "use strict";
@@ -98,6 +100,12 @@
       departure: "Departure",
       arrival: "Arrival",
       tilesAttribution: "© OpenStreetMap contributors",
+      zoomIn: "Zoom in",
+      zoomOut: "Zoom out",
+      fitMap: "Show the whole trip",
+      wheelHint: "To zoom, click the map first or hold Ctrl while scrolling",
+      mapKeys: "Arrow keys move the map, plus and minus zoom, 0 shows the whole trip.",
+      logoAlt: (name) => `${name} logo`,
       selected: "shown on map",
       wait: (min) => `${min} min to change`,
       noSharing: "Sharing vehicles are not available from this service; showing trips without them.",
@@ -218,6 +226,12 @@
       departure: "Abfahrt",
       arrival: "Ankunft",
       tilesAttribution: "© OpenStreetMap-Mitwirkende",
+      zoomIn: "Karte vergrößern",
+      zoomOut: "Karte verkleinern",
+      fitMap: "Ganze Verbindung zeigen",
+      wheelHint: "Zum Zoomen erst in die Karte klicken oder Strg beim Scrollen halten",
+      mapKeys: "Pfeiltasten verschieben die Karte, Plus und Minus zoomen, 0 zeigt die ganze Verbindung.",
+      logoAlt: (name) => `Logo ${name}`,
       selected: "auf der Karte",
       wait: (min) => `${min} Min. Umstiegszeit`,
       noSharing: "Leihfahrzeuge bietet dieser Dienst nicht an; Verbindungen ohne Leihfahrzeuge.",
@@ -334,6 +348,43 @@
       out.push([lat / factor, lon / factor]);
     }
     return out;
+  }
+
+  /** Web Mercator: a place in world pixels at zoom 0 (the world is 256 × 256), as tiles are cut. */
+  function worldXY(lat, lon) {
+    const sin = Math.sin((Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI) / 180);
+    return [((lon + 180) / 360) * 256, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * 256];
+  }
+
+  function worldLat(y) {
+    return (Math.atan(Math.sinh(Math.PI * (1 - y / 128))) * 180) / Math.PI;
+  }
+
+  function worldLon(x) {
+    return (x / 256) * 360 - 180;
+  }
+
+  /** Whether the segment a–b crosses the box (Liang–Barsky clipping). */
+  function segmentHitsBox([x1, y1], [x2, y2], b) {
+    let t0 = 0;
+    let t1 = 1;
+    const dx = x2 - x1;
+    const dy = y2 - y1;
+    for (const [p, q] of [[-dx, x1 - b.x0], [dx, b.x1 - x1], [-dy, y1 - b.y0], [dy, b.y1 - y1]]) {
+      if (p === 0) {
+        if (q < 0) return false;
+        continue;
+      }
+      const r = q / p;
+      if (p < 0) {
+        if (r > t1) return false;
+        t0 = Math.max(t0, r);
+      } else {
+        if (r < t0) return false;
+        t1 = Math.min(t1, r);
+      }
+    }
+    return true;
   }
 
   function hexColor(value) {
@@ -485,6 +536,9 @@
     earlier: "M15 6l-6 6 6 6",
     later: "M9 6l6 6-6 6",
     search: "M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13ZM15.5 15.5 20 20",
+    plus: "M12 5v14M5 12h14",
+    minus: "M5 12h14",
+    fit: "M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5",
   };
 
   function icon(name, label) {
@@ -541,9 +595,10 @@
 }
 .owl.compact { padding: 10px; font-size: var(--owl-font-size, 15px); }
 .owl.fullpage { padding: 20px; }
-.head { display: flex; align-items: center; gap: 10px; margin: 0 0 12px; }
-.head h2 { margin: 0; }
-.logo { height: 32px; width: auto; display: block; }
+.head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 12px; margin: 0 0 12px; }
+.head h2 { margin: 0; flex: 1 1 12em; }
+.logo { height: 40px; width: auto; max-width: 45%; display: block; flex: none; }
+.compact .logo { height: 32px; }
 .owl *, .owl *::before, .owl *::after { box-sizing: border-box; }
 h2 { font-size: 1.2em; margin: 0 0 12px; font-weight: 650; }
 .query { margin: 0 0 8px; color: #2d333a; font-size: .92em; }
@@ -671,8 +726,20 @@ details.stops summary { cursor: pointer; min-height: 32px; display: flex; align-
 details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
 .rental { grid-column: 2; font-size: .9em; color: #3d454e; margin: 2px 0 0; }
 .map { margin-top: 12px; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; background: #eef2ef; position: relative; }
-.map svg { display: block; width: 100%; height: auto; max-height: 420px; }
-.compact .map svg { max-height: 220px; }
+.map svg { display: block; width: 100%; height: auto; cursor: grab; touch-action: pan-y; user-select: none; -webkit-user-select: none; }
+.map svg.dragging { cursor: grabbing; }
+.map svg:focus-visible { outline-offset: -3px; }
+.map .tile.failed { display: none; }
+.map-controls { position: absolute; top: 8px; right: 8px; display: flex; flex-direction: column; gap: 6px; }
+.map-controls button { width: 40px; height: 40px; display: grid; place-items: center; padding: 0; border: 1px solid #8b949e;
+  border-radius: 8px; background: #fff; color: #1b1f24; box-shadow: 0 1px 3px rgba(0,0,0,.2); }
+.map-controls button:hover { background: var(--bg2); }
+.map-controls button[aria-disabled=true] { color: #6b737c; cursor: default; }
+.map-hint { position: absolute; left: 50%; top: 50%; transform: translate(-50%, -50%); margin: 0; padding: 8px 12px;
+  max-width: 80%; text-align: center; border-radius: 8px; background: #1b1f24; color: #fff; font-size: .9em; pointer-events: none; }
+.map-hint[hidden] { display: none; }
+.scale-label { font: 600 11px system-ui, sans-serif; paint-order: stroke; stroke: #fff; stroke-width: 3px; fill: #1b1f24; }
+.map-label.minor { fill: #3d454e; }
 .compact .when { grid-template-columns: minmax(0,1fr) minmax(0,1fr); }
 .compact .when fieldset { grid-column: 1 / -1; }
 .compact .when fieldset .legend[aria-hidden] { display: none; }
@@ -681,7 +748,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
 .compact .chev { grid-row: 1 / 4; }
 .compact .submit { width: 100%; }
 .compact .modes .toggle { min-height: 44px; padding: 4px 10px; }
-.map .attribution { position: absolute; right: 4px; bottom: 2px; font-size: 11px; background: rgba(255,255,255,.8); padding: 0 4px; }
+.map .attribution { position: absolute; right: 0; bottom: 0; font-size: 11px; line-height: 1.4; color: #1b1f24;
+  background: #fff; padding: 1px 6px; border-top-left-radius: 6px; max-width: 70%; }
 .map-label { font: 600 13px system-ui, sans-serif; paint-order: stroke; stroke: #fff; stroke-width: 4px; fill: #1b1f24; }
 .footer { margin-top: 10px; font-size: .75em; color: var(--muted); }
 @container (max-width: 560px) {
@@ -695,6 +763,8 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
   input[type=date], input[type=time] { padding: 8px 6px; font-size: 15px; }
   .submit { width: 100%; }
   .times { font-size: 1.05em; }
+  .map-controls { top: 6px; right: 6px; gap: 4px; }
+  .map-controls button { width: 36px; height: 36px; }
 }
 @media (prefers-reduced-motion: reduce) { .chev { transition: none; } }
 `;
@@ -747,7 +817,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         try {
           const t = await this.getJSON(`/api/v1/towns/${encodeURIComponent(town)}`);
           this.town = { ...t, heading: t.heading || "", from: t.home || "",
-            accent: t.color, modes: (t.modes || []).join(",") };
+            accent: t.color, modes: (t.modes || []).join(","), tileAttribution: t.tile_attribution || "" };
         } catch (err) {
           this.townError = err;
         }
@@ -758,7 +828,11 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       this.t = I18N[this.lang];
       this.locale = this.lang === "de" ? "de-DE" : "en-GB";
       this.zone = this.opt("timezone", "Europe/Berlin");
-      this.tiles = this.opt("tiles", "");
+      // Tiles: data-tiles (or "none"), then the town's, then the server's (health).
+      const tiles = String(this.opt("tiles", ""));
+      this.tilesOff = ["none", "off", "false"].includes(tiles.toLowerCase());
+      this.tiles = this.tilesOff ? "" : tiles;
+      this.tileAttribution = this.opt("tileAttribution", "");
       this.makeFormats();
       this.render();
       if (this.townError) this.showError(this.errorText(this.townError));
@@ -777,6 +851,11 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
 
     /** The server's validity range (health) limits the date field and picks the default day. */
     applyHealth(h) {
+      if (h && h.map && h.map.tiles && !this.tiles && !this.tilesOff) {
+        this.tiles = h.map.tiles;
+        this.tileAttribution = this.tileAttribution || h.map.attribution || "";
+        if (this.itins.length && this.showMap) this.drawMap(this.itins[this.chosen]);
+      }
       const tt = h && h.timetable;
       if (!tt) return;
       if (tt.timezone && tt.timezone !== this.zone && !this.dataset.timezone && !SCRIPT_OPTS.timezone) {
@@ -902,6 +981,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const presetTime = this.parseTime(this.opt("time", "")) || nowTime;
       const modes = String(this.opt("modes", "transit")).split(",").map((m) => m.trim());
       const compact = String(this.opt("layout", "")).toLowerCase() === "compact";
+      this.compact = compact;
       const fullpage = this.flag("fullpage", "off");
 
       const placeField = (which) => el("div", { class: "field" },
@@ -939,6 +1019,23 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         onclick: () => this.page("next") }, t.later, icon("later"));
       this.showMap = this.flag("map", "on");
       this.$map = el("div", { class: "map", hidden: true, part: "map" });
+      this.$map.addEventListener("pointerleave", (e) => {
+        if (e.pointerType === "mouse" && !this.$map.contains(this.shadowRoot.activeElement)) this.mapActive = false;
+      });
+      this.$map.addEventListener("focusin", () => { this.mapActive = true; });
+      this.$map.addEventListener("focusout", (e) => {
+        if (!this.$map.contains(e.relatedTarget)) this.mapActive = false;
+      });
+      // A new width (phone turned, sidebar opened): fit the trip to it again.
+      if (typeof ResizeObserver === "function") {
+        new ResizeObserver(() => {
+          if (!this.view || this.$map.hidden || !this.$map.clientWidth) return;
+          if (Math.abs(this.$map.clientWidth - this.view.W) > 1) {
+            this.fitMap();
+            this.renderMap();
+          }
+        }).observe(this.$map);
+      }
       this.$resultsHeading = el("h3", { id: id("results-h"), text: t.results, tabindex: "-1" });
       this.$results = el("section", { class: "results", hidden: true, "aria-labelledby": id("results-h"),
         part: "results" },
@@ -979,11 +1076,15 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       // data-heading: the heading's text, or "none" to hide it (the town's name by default).
       const headingText = this.opt("heading", this.town ? `${t.title} – ${this.town.name}` : t.title);
       const hideHeading = ["none", "off", "false"].includes(String(headingText).toLowerCase());
-      const logo = this.opt("logo", "");
+      // data-logo (or the town's): a URL, relative ones from the planner server; "none": no logo.
+      const logo = String(this.opt("logo", ""));
+      const showLogo = logo && !["none", "off", "false"].includes(logo.toLowerCase());
+      const logoAlt = this.opt("logoAlt", this.town ? t.logoAlt(this.town.name) : "");
       const heading = el("h2", { id: id("title"), text: hideHeading ? t.title : headingText, part: "heading",
         class: hideHeading ? "visually-hidden" : null });
-      const head = logo && !hideHeading ? el("div", { class: "head" },
-        el("img", { class: "logo", src: logo, alt: "", part: "logo" }), heading) : heading;
+      const head = showLogo ? el("div", { class: "head" },
+        el("img", { class: "logo", src: new URL(logo, `${this.api}/`).href, alt: logoAlt, part: "logo" }),
+        heading) : heading;
       this.$openLarge = el("a", { class: "open-large", href: `${this.api}/plan`, part: "link",
         hidden: fullpage || !this.flag("link", "on"), text: t.openLarge });
       const accent = hexColor(this.opt("accent", ""));
@@ -1761,12 +1862,12 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       if (announce && this.showMap) this.announce(this.t.onMap(this.fmtTime(it.startTime), this.fmtTime(it.endTime)));
     }
 
-    // -- map: leg polylines in Web Mercator pixels, drawn as SVG, no tiles needed --------------
-    drawMap(it) {
-      if (!it || !(it.legs || []).length) {
-        this.$map.hidden = true;
-        return;
-      }
+    // -- map: the trip in Web Mercator, drawn as SVG; pan, zoom and optional raster tiles ----
+    /**
+     * The chosen trip as the map draws it: leg lines, intermediate stops and the stops
+     * where the traveller boards or alights, in world pixels at zoom 0 (256 × 256 world).
+     */
+    mapModel(it) {
       const legs = it.legs.map((leg) => {
         let pts = [];
         const g = leg.legGeometry;
@@ -1776,173 +1877,425 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
             .filter((p) => p && Number.isFinite(p.lat) && Number.isFinite(p.lon))
             .map((p) => [p.lat, p.lon]);
         }
-        return { leg, pts };
+        return { leg, xy: pts.map(([la, lo]) => worldXY(la, lo)) };
       });
-      const all = legs.flatMap((l) => l.pts);
-      if (!all.length) {
+      const all = legs.flatMap((l) => l.xy);
+      if (!all.length) return null;
+      const dots = [];
+      for (const leg of it.legs) {
+        for (const st of leg.intermediateStops || []) {
+          if (Number.isFinite(st.lat) && Number.isFinite(st.lon)) dots.push({ xy: worldXY(st.lat, st.lon), name: st.name || "" });
+        }
+      }
+      // Boarding and alighting stops, one mark per place; each remembers on which side its
+      // lines leave (its label goes to the other side).
+      const byKey = new Map();
+      legs.forEach(({ leg, xy }, i) => {
+        const add = (p, end, near) => {
+          if (!p || !Number.isFinite(p.lat) || !Number.isFinite(p.lon)) return;
+          const key = `${p.lat.toFixed(4)},${p.lon.toFixed(4)}`;
+          const at = worldXY(p.lat, p.lon);
+          const dx = near ? near[0] - at[0] : 0;
+          const seen = byKey.get(key);
+          if (seen) {
+            seen.dx += dx;
+            seen.end = seen.end || end;
+          } else {
+            byKey.set(key, { xy: at, name: this.placeName(p), end, dx });
+          }
+        };
+        add(leg.from, i === 0 ? "start" : null, xy[1]);
+        add(leg.to, i === legs.length - 1 ? "end" : null, xy[xy.length - 2]);
+      });
+      const xs = all.map((p) => p[0]);
+      const ys = all.map((p) => p[1]);
+      return { legs, dots, marks: [...byKey.values()],
+        bounds: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] };
+    }
+
+    drawMap(it) {
+      const model = it && (it.legs || []).length ? this.mapModel(it) : null;
+      if (!model) {
         this.$map.hidden = true;
         return;
       }
-      // One SVG unit per CSS pixel, so labels keep their size on a phone.
       this.$map.hidden = false;
-      const W = Math.round(Math.max(300, Math.min(960, this.$map.clientWidth || 640)));
-      const H = Math.round(Math.max(220, Math.min(420, W * 0.62)));
-      const pad = 40;
-      const world = (lat, lon, z) => {
-        const s = 256 * 2 ** z;
-        const sin = Math.sin((Math.max(-85, Math.min(85, lat)) * Math.PI) / 180);
-        return [((lon + 180) / 360) * s, (0.5 - Math.log((1 + sin) / (1 - sin)) / (4 * Math.PI)) * s];
-      };
-      const bounds = (z) => {
-        const xy = all.map(([la, lo]) => world(la, lo, z));
-        const xs = xy.map((p) => p[0]);
-        const ys = xy.map((p) => p[1]);
-        return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-      };
-      let z = 16;
-      for (; z > 1; z--) {
-        const [x0, y0, x1, y1] = bounds(z);
-        if (x1 - x0 <= W - 2 * pad && y1 - y0 <= H - 2 * pad) break;
-      }
-      if (!this.tiles) {
-        // Tiles need a whole zoom level; a bare SVG map can fill the frame exactly.
-        const [a0, b0, a1, b1] = bounds(z);
-        const k = Math.min((W - 2 * pad) / Math.max(a1 - a0, 1e-6), (H - 2 * pad) / Math.max(b1 - b0, 1e-6));
-        z = Math.min(z + Math.log2(k), 17);
-      }
-      const [x0, y0, x1, y1] = bounds(z);
-      const ox = (x0 + x1) / 2 - W / 2;
-      const oy = (y0 + y1) / 2 - H / 2;
-      const proj = (lat, lon) => {
-        const [x, y] = world(lat, lon, z);
-        return [x - ox, y - oy];
-      };
       const t = this.t;
       const fromName = this.placeName(it.legs[0].from || {}) || t.start;
       const toName = this.placeName(it.legs[it.legs.length - 1].to || {}) || t.destination;
-      const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.map(fromName, toName),
-        preserveAspectRatio: "xMidYMid meet" });
-      svg.append(svgEl("rect", { x: -2 * W, y: -H, width: 5 * W, height: 3 * H, fill: "#eef2ef" }));
-      if (this.tiles) {
-        const n = 2 ** z;
-        for (let tx = Math.floor(ox / 256); tx <= Math.floor((ox + W) / 256); tx++) {
-          for (let ty = Math.floor(oy / 256); ty <= Math.floor((oy + H) / 256); ty++) {
-            if (ty < 0 || ty >= n) continue;
-            const href = this.tiles.replace("{z}", z).replace("{x}", ((tx % n) + n) % n).replace("{y}", ty);
-            svg.append(svgEl("image", { href, x: tx * 256 - ox, y: ty * 256 - oy, width: 256, height: 256,
-              opacity: "0.85" }));
-          }
-        }
-      } else {
-        // A faint grid gives a sense of scale when there are no tiles.
-        // It reaches past the viewBox to fill the bands that a wide container adds.
-        const g = svgEl("g", { stroke: "#dfe6e1", "stroke-width": 1 });
-        for (let x = -2 * W; x <= 3 * W; x += 40) g.append(svgEl("line", { x1: x, y1: -H, x2: x, y2: 2 * H }));
-        for (let y = -H; y <= 2 * H; y += 40) g.append(svgEl("line", { x1: -2 * W, y1: y, x2: 3 * W, y2: y }));
-        svg.append(g);
+      const keysId = `${this.uid}-map-keys`;
+      const svg = svgEl("svg", { role: "img", "aria-label": t.map(fromName, toName), tabindex: "0",
+        "aria-describedby": keysId, class: "map-view", preserveAspectRatio: "none" });
+      const layer = (cls) => svgEl("g", { class: cls });
+      this.$mapLayers = { bg: svgEl("rect", { x: 0, y: 0, fill: "#eef2ef" }), back: layer("tiles-back"),
+        tiles: layer("tiles"), grid: layer("grid"), routes: layer("routes"), stops: layer("stops"),
+        labels: layer("labels"), scale: layer("scale") };
+      svg.append(...Object.values(this.$mapLayers));
+      this.$mapSvg = svg;
+      const button = (cls, label, ic, action) => el("button", { type: "button", class: cls, "aria-label": label,
+        title: label, onclick: action }, icon(ic));
+      this.$zoomIn = button("zoom-in", t.zoomIn, "plus", () => this.zoomMap(1));
+      this.$zoomOut = button("zoom-out", t.zoomOut, "minus", () => this.zoomMap(-1));
+      const controls = el("div", { class: "map-controls" }, this.$zoomIn, this.$zoomOut,
+        button("zoom-fit", t.fitMap, "fit", () => { this.fitMap(); this.renderMap(); }));
+      this.$mapControls = controls;
+      this.$mapHint = el("p", { class: "map-hint", "aria-hidden": "true", hidden: true, text: t.wheelHint });
+      this.$attribution = this.tiles ? el("span", { class: "attribution", text: this.tileAttribution || t.tilesAttribution }) : null;
+      this.$map.replaceChildren(...[svg, controls, this.$attribution, this.$mapHint,
+        el("span", { id: keysId, class: "visually-hidden", text: t.mapKeys })].filter(Boolean));
+      this.mapModelShown = model;
+      this.bindMap(svg);
+      this.fitMap();
+      this.renderMap();
+    }
+
+    /** The view that shows the whole trip: size from the container and the trip's shape. */
+    fitMap() {
+      const [x0, y0, x1, y1] = this.mapModelShown.bounds;
+      const W = Math.max(200, Math.round(this.$map.clientWidth || 640));
+      const pad = 44;
+      const controls = 52; // the column of zoom buttons on the right stays clear of the trip
+      const wide = W - 2 * pad - controls;
+      const dx = Math.max(x1 - x0, 1e-9);
+      const dy = Math.max(y1 - y0, 1e-9);
+      // An east-west trip gets a low map, a north-south one a taller one, within bounds.
+      const maxH = this.compact ? 220 : Math.min(380, Math.round(W * 0.75));
+      const H = Math.round(Math.max(180, Math.min(maxH, wide * (dy / dx) + 2 * pad)));
+      const z = Math.max(1, Math.min(16, Math.log2(Math.min(wide / dx, (H - 2 * pad) / dy))));
+      this.view = { W, H, z, fitZ: z, minZ: Math.max(1, z - 3), maxZ: 18,
+        cx: (x0 + x1) / 2 + controls / 2 / 2 ** z, cy: (y0 + y1) / 2 };
+      const svg = this.$mapSvg;
+      svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+      this.$mapLayers.bg.setAttribute("width", W);
+      this.$mapLayers.bg.setAttribute("height", H);
+    }
+
+    /**
+     * Zoom by ``dz`` levels keeping the point (x, y) of the view where it is. Without a
+     * point (buttons, keys) zooming in holds the trip's point nearest to the middle, so
+     * the line stays in view even where the middle of the frame is empty countryside.
+     */
+    zoomMap(dz, x, y) {
+      const v = this.view;
+      const z = Math.max(v.minZ, Math.min(v.maxZ, v.z + dz));
+      if (z === v.z) return;
+      let px = x ?? v.W / 2;
+      let py = y ?? v.H / 2;
+      if (x === undefined && dz > 0) [px, py] = this.nearestOnTrip(px, py);
+      const s0 = 2 ** v.z;
+      const s1 = 2 ** z;
+      v.cx += (px - v.W / 2) / s0 - (px - v.W / 2) / s1;
+      v.cy += (py - v.H / 2) / s0 - (py - v.H / 2) / s1;
+      v.z = z;
+      this.panMap(0, 0);
+    }
+
+    /** The trip's line point (vertices and points along its segments) nearest (px, py). */
+    nearestOnTrip(px, py) {
+      const v = this.view;
+      const s = 2 ** v.z;
+      let best = [px, py];
+      let bestD = Infinity;
+      for (const { xy } of this.mapModelShown.legs) {
+        const pts = xy.map(([wx, wy]) => [(wx - v.cx) * s + v.W / 2, (wy - v.cy) * s + v.H / 2]);
+        pts.forEach((b, i) => {
+          const a = pts[i - 1] || b;
+          const len2 = (b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2;
+          const t = len2 ? Math.max(0, Math.min(1, ((px - a[0]) * (b[0] - a[0]) + (py - a[1]) * (b[1] - a[1])) / len2)) : 0;
+          const q = [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
+          const d = (q[0] - px) ** 2 + (q[1] - py) ** 2;
+          if (d < bestD) [best, bestD] = [q, d];
+        });
       }
-      const path = (pts) => pts.map(([la, lo], i) => {
-        const [x, y] = proj(la, lo);
-        return `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`;
-      }).join("");
-      for (const { leg, pts } of legs) {
-        if (pts.length < 2) continue;
-        const d = path(pts);
+      return best;
+    }
+
+    /** Move the view by (dx, dy) screen pixels; some of the trip always stays in view. */
+    panMap(dx, dy) {
+      const v = this.view;
+      const s = 2 ** v.z;
+      const [x0, y0, x1, y1] = this.mapModelShown.bounds;
+      const hw = v.W / 2 / s;
+      const hh = v.H / 2 / s;
+      v.cx = Math.max(x0 - hw * 0.8, Math.min(x1 + hw * 0.8, v.cx - dx / s));
+      v.cy = Math.max(y0 - hh * 0.8, Math.min(y1 + hh * 0.8, v.cy - dy / s));
+      this.scheduleMap();
+    }
+
+    scheduleMap() {
+      if (this.mapFrame) return;
+      this.mapFrame = requestAnimationFrame(() => {
+        this.mapFrame = 0;
+        this.renderMap();
+      });
+    }
+
+    /** Mouse drag, touch (one finger pans, two pinch), wheel, double click and keys. */
+    bindMap(svg) {
+      const pointers = new Map();
+      const local = (e) => {
+        const r = svg.getBoundingClientRect();
+        return [(e.clientX - r.left) * this.view.W / (r.width || 1), (e.clientY - r.top) * this.view.H / (r.height || 1)];
+      };
+      const spread = () => {
+        const ps = [...pointers.values()];
+        const c = [ps.reduce((a, p) => a + p[0], 0) / ps.length, ps.reduce((a, p) => a + p[1], 0) / ps.length];
+        return { c, d: ps.length > 1 ? Math.hypot(ps[0][0] - ps[1][0], ps[0][1] - ps[1][1]) : 0 };
+      };
+      svg.addEventListener("pointerdown", (e) => {
+        if (e.pointerType === "mouse" && e.button !== 0) return;
+        this.mapActive = true;
+        pointers.set(e.pointerId, local(e));
+        svg.setPointerCapture?.(e.pointerId);
+        svg.classList.add("dragging");
+      });
+      svg.addEventListener("pointermove", (e) => {
+        if (!pointers.has(e.pointerId)) return;
+        const before = spread();
+        pointers.set(e.pointerId, local(e));
+        const after = spread();
+        this.panMap(after.c[0] - before.c[0], after.c[1] - before.c[1]);
+        if (before.d > 0 && after.d > 0) this.zoomMap(Math.log2(after.d / before.d), after.c[0], after.c[1]);
+      });
+      const up = (e) => {
+        pointers.delete(e.pointerId);
+        if (!pointers.size) svg.classList.remove("dragging");
+      };
+      svg.addEventListener("pointerup", up);
+      svg.addEventListener("pointercancel", up);
+      svg.addEventListener("dblclick", (e) => {
+        const [x, y] = local(e);
+        this.zoomMap(e.shiftKey ? -1 : 1, x, y);
+      });
+      // The wheel zooms once the map is in use (clicked or focused) or with Ctrl; before
+      // that it scrolls the page as usual, and a hint says how to zoom.
+      svg.addEventListener("wheel", (e) => {
+        if (!this.mapActive && !e.ctrlKey && !e.metaKey) {
+          this.$mapHint.hidden = false;
+          clearTimeout(this.hintTimer);
+          this.hintTimer = setTimeout(() => { this.$mapHint.hidden = true; }, 1500);
+          return;
+        }
+        e.preventDefault();
+        const [x, y] = local(e);
+        const dz = -e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.002);
+        this.zoomMap(Math.max(-1, Math.min(1, dz)), x, y);
+      }, { passive: false });
+      svg.addEventListener("keydown", (e) => {
+        const step = 80;
+        const moves = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+        if (moves[e.key]) this.panMap(...moves[e.key]);
+        else if (e.key === "+" || e.key === "=") this.zoomMap(1);
+        else if (e.key === "-" || e.key === "_") this.zoomMap(-1);
+        else if (e.key === "0" || e.key === "Home") {
+          this.fitMap();
+          this.scheduleMap();
+        } else return;
+        e.preventDefault();
+      });
+    }
+
+    /** Draws the current view: tiles or a grid, lines, stops, labels, scale. */
+    renderMap() {
+      if (!this.view || !this.$mapSvg || this.$map.hidden) return;
+      const v = this.view;
+      const model = this.mapModelShown;
+      const L = this.$mapLayers;
+      const s = 2 ** v.z;
+      const proj = ([x, y]) => [(x - v.cx) * s + v.W / 2, (y - v.cy) * s + v.H / 2];
+      this.$mapSvg.setAttribute("data-zoom", v.z.toFixed(3));
+      this.$mapSvg.setAttribute("data-center", `${worldLat(v.cy).toFixed(5)},${worldLon(v.cx).toFixed(5)}`);
+      this.$zoomIn.setAttribute("aria-disabled", String(v.z >= v.maxZ - 1e-9));
+      this.$zoomOut.setAttribute("aria-disabled", String(v.z <= v.minZ + 1e-9));
+      if (this.tiles) this.drawTiles(v, s);
+      else this.drawGrid(v, s);
+
+      L.routes.replaceChildren();
+      const lines = [];
+      for (const { leg, xy } of model.legs) {
+        if (xy.length < 2) continue;
+        const pts = xy.map(proj);
+        lines.push(pts);
+        const d = pts.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)} ${y.toFixed(1)}`).join("");
         const transit = isTransit(leg);
         const color = transit ? lineColors(leg).bg : isRental(leg) ? "#2b8a3e" : "#56606b";
-        svg.append(svgEl("path", { d, fill: "none", stroke: "#fff", "stroke-width": transit ? 9 : 7,
+        L.routes.append(svgEl("path", { d, fill: "none", stroke: "#fff", "stroke-width": transit ? 9 : 7,
           "stroke-linecap": "round", "stroke-linejoin": "round" }));
         const line = svgEl("path", { d, fill: "none", stroke: color, "stroke-width": transit ? 5 : 4,
           "stroke-linecap": "round", "stroke-linejoin": "round", class: "leg-line",
           "data-mode": String(leg.mode || "") });
         if (!transit) line.setAttribute("stroke-dasharray", "2 7");
-        svg.append(line);
+        L.routes.append(line);
       }
-      // Intermediate stops as small dots under the boarding/alighting markers.
-      for (const leg of it.legs) {
-        for (const st of leg.intermediateStops || []) {
-          if (!Number.isFinite(st.lat) || !Number.isFinite(st.lon)) continue;
-          const [x, y] = proj(st.lat, st.lon);
-          const dot = svgEl("circle", { cx: x, cy: y, r: 3, fill: "#fff", stroke: "#56606b", "stroke-width": 1.5 });
-          const title = svgEl("title", {});
-          title.textContent = st.name || "";
-          dot.append(title);
-          svg.append(dot);
-        }
+
+      L.stops.replaceChildren();
+      const inView = ([x, y]) => x >= 0 && x <= v.W && y >= 0 && y <= v.H;
+      const named = [];
+      for (const dot of model.dots) {
+        const [x, y] = proj(dot.xy);
+        const c = svgEl("circle", { cx: x, cy: y, r: 3, fill: "#fff", stroke: "#56606b", "stroke-width": 1.5, class: "stop-dot" });
+        const title = svgEl("title", {});
+        title.textContent = dot.name;
+        c.append(title);
+        L.stops.append(c);
+        // Zoomed in, intermediate stops get names too where there is room.
+        if (dot.name && v.z >= v.fitZ + 0.5 && inView([x, y])) named.push({ x, y, name: dot.name, right: true, rank: 2, mark: c, r: 3 });
       }
-      // Stops where the traveller boards or alights, with names; start and end marked.
-      // Each remembers the x of its neighbouring line points so the label can avoid them.
-      const marks = [];
-      legs.forEach(({ leg, pts }, i) => {
-        const near = (k) => (pts[k] ? proj(pts[k][0], pts[k][1])[0] : null);
-        if (leg.from && Number.isFinite(leg.from.lat)) {
-          marks.push({ p: leg.from, end: i === 0 ? "start" : null, nx: [near(1)] });
-        }
-        if (leg.to && Number.isFinite(leg.to.lat)) {
-          marks.push({ p: leg.to, end: i === legs.length - 1 ? "end" : null, nx: [near(pts.length - 2)] });
-        }
-      });
-      const byKey = new Map();
-      for (const m of marks) {
-        const key = `${m.p.lat.toFixed(4)},${m.p.lon.toFixed(4)}`;
-        const seen = byKey.get(key);
-        if (seen) {
-          seen.nx.push(...m.nx);
-          seen.end = seen.end || m.end;
-        } else {
-          byKey.set(key, { ...m, nx: [...m.nx] });
-        }
+      for (const m of model.marks) {
+        const [x, y] = proj(m.xy);
+        const mark = svgEl("circle", { cx: x, cy: y, r: m.end ? 8 : 5, fill: m.end === "start" ? "#2b8a3e" :
+          m.end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
+          class: `stop-mark${m.end ? ` ${m.end}` : ""}` });
+        L.stops.append(mark);
+        if (m.name && inView([x, y])) named.push({ x, y, name: m.name, right: m.dx <= 0, rank: m.end ? 0 : 1, mark, r: 8 });
       }
-      const labels = [];
-      for (const { p, end, nx } of byKey.values()) {
-        const [x, y] = proj(p.lat, p.lon);
-        const mark = svgEl("circle", { cx: x, cy: y, r: end ? 8 : 5, fill: end === "start" ? "#2b8a3e" :
-          end === "end" ? "#a3160e" : "#fff", stroke: "#1b1f24", "stroke-width": 2,
-          class: `stop-mark${end ? ` ${end}` : ""}` });
-        svg.append(mark);
-        if (this.placeName(p)) {
-          const xs = nx.filter((v) => v !== null);
-          const lineDx = xs.length ? xs.reduce((sum, v) => sum + (v - x), 0) : x - W / 2;
-          labels.push({ x, y, name: this.placeName(p), right: lineDx <= 0, end: Boolean(end), mark });
+      this.drawScale(v, s);
+      this.placeLabels(named, model, proj, lines);
+    }
+
+    /** Raster tiles of the nearest whole zoom level, scaled to the view; the previous level
+     * stays underneath until the new one has loaded, so zooming never flashes empty. */
+    drawTiles(v, s) {
+      const L = this.$mapLayers;
+      const tz = Math.max(0, Math.min(19, Math.round(v.z)));
+      const n = 2 ** tz;
+      const unit = 256 / n;
+      if (L.tiles.getAttribute("data-z") !== String(tz)) {
+        L.back.replaceChildren(...[...L.tiles.children].filter((img) => img.classList.contains("loaded")));
+        L.tiles.replaceChildren();
+        L.tiles.setAttribute("data-z", String(tz));
+      }
+      const left = v.cx - v.W / 2 / s;
+      const top = v.cy - v.H / 2 / s;
+      const want = new Set();
+      for (let tx = Math.floor(left / unit); tx <= Math.floor((left + v.W / s) / unit); tx++) {
+        for (let ty = Math.max(0, Math.floor(top / unit)); ty <= Math.min(n - 1, Math.floor((top + v.H / s) / unit)); ty++) {
+          want.add(`${tz}/${tx}/${ty}`);
         }
       }
-      // Labels placed greedily, start and end first: each takes the first of eight spots
-      // around its stop that stays inside the map and overlaps no label or stop mark
-      // placed so far; a label with no free spot is left out (its stop keeps a tooltip).
-      const placed = [...byKey.values()].map((m) => {
-        const [x, y] = proj(m.p.lat, m.p.lon);
+      const have = new Map([...L.tiles.children].map((img) => [img.getAttribute("data-key"), img]));
+      for (const [key, img] of have) if (!want.has(key)) img.remove();
+      const settle = () => {
+        if ([...L.tiles.children].every((img) => img.classList.contains("loaded") || img.classList.contains("failed"))) L.back.replaceChildren();
+      };
+      for (const key of want) {
+        let img = have.get(key);
+        if (!img) {
+          const [, tx, ty] = key.split("/").map(Number);
+          const x = ((tx % n) + n) % n;
+          const href = this.tiles.replace(/\{z\}/g, tz).replace(/\{x\}/g, x).replace(/\{y\}/g, ty);
+          img = svgEl("image", { href, class: "tile", "data-key": key, "data-z": tz, "data-x": x, "data-y": ty,
+            preserveAspectRatio: "none" });
+          img.addEventListener("load", () => { img.classList.add("loaded"); settle(); });
+          img.addEventListener("error", () => { img.classList.add("failed"); settle(); });
+          L.tiles.append(img);
+        }
+      }
+      for (const img of [...L.tiles.children, ...L.back.children]) {
+        const [z, tx, ty] = img.getAttribute("data-key").split("/").map(Number);
+        const u = 256 / 2 ** z;
+        img.setAttribute("x", ((tx * u - v.cx) * s + v.W / 2).toFixed(2));
+        img.setAttribute("y", ((ty * u - v.cy) * s + v.H / 2).toFixed(2));
+        img.setAttribute("width", (u * s + 0.5).toFixed(2));
+        img.setAttribute("height", (u * s + 0.5).toFixed(2));
+      }
+    }
+
+    /** Without tiles: a faint grid fixed to the ground, so panning and zooming are visible. */
+    drawGrid(v, s) {
+      const g = this.$mapLayers.grid;
+      g.replaceChildren();
+      g.setAttribute("stroke", "#dfe6e1");
+      g.setAttribute("stroke-width", "1");
+      const step = 64 * 2 ** (v.z - Math.round(v.z));
+      const unit = step / s;
+      const x0 = (Math.ceil((v.cx - v.W / 2 / s) / unit) * unit - v.cx) * s + v.W / 2;
+      const y0 = (Math.ceil((v.cy - v.H / 2 / s) / unit) * unit - v.cy) * s + v.H / 2;
+      for (let x = x0; x <= v.W; x += step) g.append(svgEl("line", { x1: x.toFixed(1), y1: 0, x2: x.toFixed(1), y2: v.H }));
+      for (let y = y0; y <= v.H; y += step) g.append(svgEl("line", { x1: 0, y1: y.toFixed(1), x2: v.W, y2: y.toFixed(1) }));
+    }
+
+    /** A scale bar of a round distance, bottom left. */
+    drawScale(v, s) {
+      const g = this.$mapLayers.scale;
+      const perPx = (40075016.686 * Math.cos((worldLat(v.cy) * Math.PI) / 180)) / (256 * s);
+      const most = 110 * perPx;
+      const p = 10 ** Math.floor(Math.log10(most));
+      const metres = [5, 2, 1].map((k) => k * p).find((d) => d <= most);
+      const len = metres / perPx;
+      const y = v.H - 10;
+      const text = svgEl("text", { x: 10, y: y - 6, class: "scale-label" });
+      text.textContent = this.fmtDistance(metres);
+      g.replaceChildren(
+        svgEl("path", { d: `M10 ${y - 4}V${y}H${(10 + len).toFixed(1)}V${y - 4}`, fill: "none", stroke: "#fff", "stroke-width": 4 }),
+        svgEl("path", { d: `M10 ${y - 4}V${y}H${(10 + len).toFixed(1)}V${y - 4}`, fill: "none", stroke: "#1b1f24", "stroke-width": 1.5 }),
+        text);
+      this.scaleBox = { x0: 4, y0: y - 22, x1: 16 + Math.max(len, this.textWidth(text.textContent, 11)), y1: v.H };
+    }
+
+    textWidth(text, size = 13) {
+      if (!this.measure) this.measure = document.createElement("canvas").getContext("2d");
+      if (!this.measure) return text.length * size * 0.56 + 4;
+      this.measure.font = `600 ${size}px system-ui, sans-serif`;
+      return this.measure.measureText(text).width + 4;
+    }
+
+    /**
+     * Labels placed greedily in the current view, start and end first, then other
+     * boarding stops, then (zoomed in) intermediate stops: each takes the first of ten
+     * spots around its stop that stays inside the map, overlaps no label, stop mark,
+     * control or the attribution placed so far and, where possible, no line; a label with
+     * no free spot is left out (its stop keeps a tooltip). Run again on every pan and zoom.
+     */
+    placeLabels(named, model, proj, lines) {
+      const v = this.view;
+      const L = this.$mapLayers;
+      L.labels.replaceChildren();
+      const placed = model.marks.map((m) => {
+        const [x, y] = proj(m.xy);
         return { x0: x - 8, y0: y - 8, x1: x + 8, y1: y + 8 };
       });
-      const free = (b) => b.x0 >= 2 && b.x1 <= W - 2 && b.y0 >= 2 && b.y1 <= H - 2 &&
+      const svgBox = this.$mapSvg.getBoundingClientRect();
+      const k = v.W / (svgBox.width || v.W);
+      for (const node of [this.$mapControls, this.$attribution, this.$mapHint.hidden ? null : this.$mapHint]) {
+        if (!node) continue;
+        const b = node.getBoundingClientRect();
+        if (!b.width) continue;
+        placed.push({ x0: (b.left - svgBox.left) * k - 2, y0: (b.top - svgBox.top) * k - 2,
+          x1: (b.right - svgBox.left) * k + 2, y1: (b.bottom - svgBox.top) * k + 2 });
+      }
+      if (this.scaleBox) placed.push(this.scaleBox);
+      const free = (b) => b.x0 >= 2 && b.x1 <= v.W - 2 && b.y0 >= 2 && b.y1 <= v.H - 2 &&
         placed.every((o) => b.x1 <= o.x0 || b.x0 >= o.x1 || b.y1 <= o.y0 || b.y0 >= o.y1);
-      labels.sort((a, b) => Number(b.end) - Number(a.end));
-      for (const { x, y, name, right: prefer, mark } of labels) {
-        const width = name.length * 7.2 + 4; // 13 px semibold system-ui, roughly
+      // A spot off the lines is better; one on a line still beats no label.
+      const onLine = (b) => lines.some((pts) => pts.some((p, i) => i > 0 && segmentHitsBox(pts[i - 1], p, b)));
+      named.sort((a, b) => a.rank - b.rank);
+      for (const { x, y, name, right: prefer, rank, mark, r } of named) {
+        const width = this.textWidth(name);
         const spots = [];
         for (const right of [prefer, !prefer]) {
-          for (const dy of [0, -16, 16, -30, 30]) spots.push({ right, dy });
+          for (const dy of rank < 2 ? [0, -16, 16, -30, 30] : [0, -12, 12]) spots.push({ right, dy });
         }
-        const spot = spots.map(({ right, dy }) => {
-          const tx = right ? x + 12 : x - 12;
+        const candidates = spots.map(({ right, dy }) => {
+          const tx = right ? x + r + 4 : x - r - 4;
           const box = { x0: right ? tx : tx - width, x1: right ? tx + width : tx, y0: y + dy - 9, y1: y + dy + 7 };
           return { right, tx, ty: y + dy + 4, box };
-        }).find((c) => free(c.box));
+        }).filter((c) => free(c.box));
+        const spot = candidates.find((c) => !onLine(c.box)) || candidates[0];
         if (!spot) {
-          const title = svgEl("title", {});
-          title.textContent = name;
-          mark.append(title);
+          if (rank < 2 && !mark.querySelector("title")) {
+            const title = svgEl("title", {});
+            title.textContent = name;
+            mark.append(title);
+          }
           continue;
         }
         placed.push(spot.box);
-        const label = svgEl("text", { x: spot.tx, y: spot.ty, class: "map-label",
-          "text-anchor": spot.right ? "start" : "end" });
+        const label = svgEl("text", { x: spot.tx.toFixed(1), y: spot.ty.toFixed(1),
+          class: rank === 2 ? "map-label minor" : "map-label", "text-anchor": spot.right ? "start" : "end" });
         label.textContent = name;
-        svg.append(label);
+        L.labels.append(label);
       }
-      const children = [svg];
-      if (this.tiles) children.push(el("span", { class: "attribution", text: t.tilesAttribution }));
-      this.$map.replaceChildren(...children);
-      this.$map.hidden = false;
     }
   }
 
