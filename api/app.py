@@ -41,7 +41,7 @@ from api.response_headers import ResponseHeaders
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
 from api.stoptimes import register_stoptimes
-from api.towns import load_towns, register_towns
+from api.towns import register_towns
 from api.widget_files import STATIC_DIR, register_widget_files
 from feeds.gtfs import GtfsError
 
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         rt.sharing.start()  # no thread without GBFS feeds
+        rt.places.start()  # no thread without OSM extracts
         if settings.warm_start:  # the default day, before the first request
             await asyncio.to_thread(rt.store.warm)
         rt.realtime.start()  # no thread without GTFS-RT feeds
@@ -141,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_positions(app, rt)
     register_plan(app, rt)
     _register_operations(app, rt, settings)
-    register_towns(app, load_towns(settings.towns_config))
+    register_towns(app, rt.towns)
     register_widget_files(app)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
