@@ -150,6 +150,8 @@ def _collect(raw: _Raw, tags: dict[str, str], point: tuple[float, float], osm_id
     street = tags.get("addr:street") or tags.get("addr:place") or ""
     postcode = tags.get("addr:postcode", "")
     city = tags.get("addr:city", "")
+    if not any(c.isalpha() for c in city):
+        city = ""  # "7" is a typo in OSM, not a town
     category = place_category(tags)
     if category is not None:
         raw.places.append((tags["name"], category, street, number or "", postcode, city,

@@ -142,7 +142,7 @@ def _joined_forms(name_words: Sequence[QueryWord]) -> list[str]:
 
 
 def _tokens(words_: Sequence[QueryWord], used: Sequence[bool]) -> list[tuple[int, int]]:
-    return sorted((w.start, w.length) for w, u in zip(words_, used, strict=True) if u)
+    return sorted({(w.start, w.length) for w, u in zip(words_, used, strict=True) if u})
 
 
 # --- stops ------------------------------------------------------------------------------------
@@ -284,7 +284,6 @@ class PlaceSearch:
             keep &= kinds != PLACE
         if "ADDRESS" not in types:
             keep &= kinds != STREET
-        forms = _joined_forms(name_words)
         k = len(name_words) + len(numbers)
         out: list[Found] = []
         for j in _top(np.where(keep, scored.quality, -1.0), MAX_CANDIDATES):
@@ -297,9 +296,11 @@ class PlaceSearch:
             used = {id(w): bool(scored.name_hit[i, j] or scored.area_hit[i, j])
                     for i, w in enumerate(name_words)}
             name_only = [w for i, w in enumerate(name_words) if scored.name_hit[i, j]]
-            kind = match_kind(_joined_forms(name_only) if name_only else forms,
-                              ix.string(int(ix.a["rec_name"][rec])),
-                              bool(scored.all_prefix[j]))
+            if all(used.values()):  # words naming the town are context, not the name
+                kind = match_kind(_joined_forms(name_only), ix.string(int(ix.a["rec_name"][rec])),
+                                  bool(scored.all_prefix[j]))
+            else:  # a word matched nothing: at best a near miss
+                kind = FUZZY_MATCH
             out += self._results(rec, qw, numbers, used, kind, float(scored.quality[j]), k,
                                  matched_areas)
             if len(out) >= 4 * max(limit, 10):
@@ -519,7 +520,19 @@ class Geocoder:
                 found.append(self._with_areas(f, []))
         if self.places is not None and types & {"ADDRESS", "PLACE"}:
             found += self.places.nearest(lat, lon, count, radius, types)
-        found.sort(key=lambda f: f.distance)
-        for f in found:
+        def order(f: Found) -> tuple[float, bool]:
+            return (round(f.distance, 1), f.type != "ADDRESS")  # a house before its shops
+
+        found.sort(key=order)
+        out = found[:count]
+        # The nearest stop and the nearest address always make the list (where asked
+        # for): a point among many shops still tells where to board and where it is.
+        for kind in ("STOP", "ADDRESS"):
+            if kind in types and not any(f.type == kind for f in out):
+                nearest = next((f for f in found if f.type == kind), None)
+                if nearest is not None:
+                    keep = [f for f in out if f.type != kind]
+                    out = sorted([*keep[:max(0, count - 1)], nearest], key=order)
+        for f in out:
             f.score = -f.distance  # higher is better; here the nearest is best
-        return found[:count]
+        return out

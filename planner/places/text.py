@@ -92,9 +92,10 @@ def query_words(text: str) -> list[QueryWord]:
             out[-1] = QueryWord(prev.start, m.end() - prev.start, (),
                                 prev.number + raw.casefold())
             continue
-        forms = tuple(dict.fromkeys(
-            e for f in spellings(raw) for w in f.split(" ") if w for e in expansions(w)))
-        if forms:
+        # "E-Kinos", "McDonald's": one typed chunk, several words (same span each).
+        split = [f.split(" ") for f in spellings(raw)]
+        for k in range(max((len(p) for p in split), default=0)):
+            forms = tuple(dict.fromkeys(e for p in split if k < len(p) for e in expansions(p[k])))
             out.append(QueryWord(m.start(), len(raw), forms, ""))
     return out
 
