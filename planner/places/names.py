@@ -116,7 +116,11 @@ class WordIndex:
                 for _, score, i in process.extract(f, self.vocab, scorer=fuzz.ratio,
                                                    score_cutoff=FUZZY_CUTOFF,
                                                    limit=MAX_FUZZY_WORDS):
-                    add(int(i), FUZZY_W * score / 100.0, FUZZY)
+                    # From ~0 at the cutoff to FUZZY_W for one slip in a long word: a
+                    # near miss must not tie with a clear one ("Bilefeld": Bielefeld,
+                    # not Bitterfeld).
+                    add(int(i), FUZZY_W * max(0.05, (score - FUZZY_CUTOFF)
+                                              / (100.0 - FUZZY_CUTOFF)), FUZZY)
         return [(i, w, k) for i, (w, k) in found.items()]
 
     def lookup(self, forms: Sequence[str], prefix: bool = True, fuzzy: bool = True

@@ -13,7 +13,8 @@ Every name (a stop, a street, a place) is scored against the query the same way:
 Each match also gets the **kind** riders understand: exact (the words are the name),
 prefix (the name begins with them), word-prefix (every word begins a word of the name),
 fuzzy (anything with a typo). The score is ``kind + quality / 2`` (quality rounded to a
-tenth, so near-equal matches tie), plus the place bias ``placeBias * exp(-d / 50 km)``;
+tenth, so near-equal matches tie, except for fuzzy ones), plus the place bias
+``placeBias * exp(-d / 50 km)``;
 ties are broken by **importance** (a stop's departures in the timetable, its platforms'
 summed for a station; MOTIS's ``importance``, normalised to 0..1), then by the shorter
 name. A better kind of match therefore still wins over a nearer one unless the bias is
@@ -210,10 +211,16 @@ class StopSearch:
             f = Found("STOP", name, float(self.lat[stop]), float(self.lon[stop]),
                       str(self.ids[stop]), kind, float(scored.quality[j]),
                       float(self.importance[stop]), tokens=_tokens(qw, used), stop=stop)
-            f.score = kind + 0.5 * round(f.quality, 1)
+            f.score = match_score(kind, f.quality)
             out.append(f)
         out.sort(key=Found.rank_key)
         return out[:limit] if limit else out
+
+
+def match_score(kind: int, quality: float) -> float:
+    """``kind + quality / 2``; quality in tenths except for fuzzy matches, whose
+    similarity is all that tells a slip from a different name."""
+    return kind + 0.5 * (quality if kind == FUZZY_MATCH else round(quality, 1))
 
 
 def _top(quality: np.ndarray, n: int) -> np.ndarray:
@@ -355,7 +362,7 @@ class PlaceSearch:
                           f"{int(a['addr_osm'][addr])}", kind, q,
                           tokens=_tokens(qw, [u.get(id(w), False) for w in qw]),
                           areas=base.areas, street=name, house_number=number, zip=zip_)
-                f.score = kind + 0.5 * round(q, 1)
+                f.score = match_score(kind, q)
                 results.append(f)
                 if len(results) >= 5:
                     break
@@ -366,7 +373,7 @@ class PlaceSearch:
             # A typed house number the street does not have: still the street, one kind down.
             kind = kind - 1 if house and kind > FUZZY_MATCH else kind
             base.kind = kind
-            base.score = kind + 0.5 * round(base.quality, 1)
+            base.score = match_score(kind, base.quality)
             results.append(base)
         return results
 
