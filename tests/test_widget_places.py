@@ -16,11 +16,17 @@ import httpx
 import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-from playwright.sync_api import Browser, Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
-from tests.servers import CHROMIUM, REPO, headless_chromium, owl_planner_serve  # noqa: E402
+from tests import test_widget  # noqa: E402
+from tests.servers import CHROMIUM, REPO, owl_planner_serve  # noqa: E402
 from tests.shared_data import shared  # noqa: E402
-from tests.test_widget import DEMO_DAY, _axe, _embed, _page, log_of  # noqa: E402
+from tests.test_widget import DEMO_DAY, _axe, _embed, log_of  # noqa: E402
+
+# test_widget's browser and page fixtures (a page checks it had no script error); pytest
+# registers a fixture under the name it is found by.
+browser = test_widget.browser
+page = test_widget.page
 
 FRANKFURT = "gbfs-de-callabike-darmstadt/osm/frankfurt-darmstadt-test_case.osm.pbf"
 HOUSE = "M4 11.5"  # the start of the address drawing's path
@@ -41,20 +47,6 @@ def server() -> Iterator[str]:
                            REPO / "test-output" / "widget-places-server.log",
                            ready=_places_ready, env={"OWL_GBFS_CONFIG": "none"}) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as b:
-        yield b
-
-
-@pytest.fixture()
-def page(browser: Browser) -> Iterator[Page]:
-    p = _page(browser)
-    yield p
-    assert log_of(p).errors == []
-    p.context.close()
 
 
 def _options(page: Page, typed: str) -> Locator:
