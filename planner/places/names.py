@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -32,7 +33,8 @@ EXACT, PREFIX, FUZZY = 3, 2, 1
 def encode_strings(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """UTF-8 bytes of all strings back to back and their offsets (``n + 1``)."""
     raw = [v.encode() for v in values]
-    offsets = np.zeros(len(raw) + 1, np.int64)
+    total = sum(len(b) for b in raw)
+    offsets = np.zeros(len(raw) + 1, np.int32 if total < 2**31 else np.int64)
     np.cumsum([len(b) for b in raw], out=offsets[1:])
     return np.frombuffer(b"".join(raw), np.uint8).copy(), offsets
 
@@ -68,7 +70,7 @@ class WordIndex:
                 pairs.setdefault(w, []).append(rec)
         vocab = sorted(pairs)
         counts = np.array([len(pairs[w]) for w in vocab], np.int64)
-        offsets = np.zeros(len(vocab) + 1, np.int64)
+        offsets = np.zeros(len(vocab) + 1, np.int32 if counts.sum() < 2**31 else np.int64)
         np.cumsum(counts, out=offsets[1:])
         postings = (np.concatenate([np.array(pairs[w], np.int32) for w in vocab])
                     if vocab else np.zeros(0, np.int32))
@@ -90,26 +92,28 @@ class WordIndex:
         return (self.offsets.nbytes + self.postings.nbytes
                 + sum(len(w) + 49 for w in self.vocab) + 8 * len(self.vocab))
 
-    def _word_ids(self, forms: Sequence[str], prefix: bool, fuzzy: bool
-                  ) -> list[tuple[int, float, int]]:
-        """(vocabulary id, weight, kind) of the words these spellings match."""
-        found: dict[int, tuple[float, int]] = {}
+    @cached_property
+    def _lengths(self) -> np.ndarray:
+        return np.array([len(w) for w in self.vocab], np.float32)
 
-        def add(i: int, w: float, kind: int) -> None:
-            if w > found.get(i, (0.0, 0))[0]:
-                found[i] = (w, kind)
-
+    def _ranges(self, forms: Sequence[str], prefix: bool, fuzzy: bool
+                ) -> list[tuple[int, int, np.ndarray, int]]:
+        """(first word, end, weight per word, kind) of the vocabulary ranges the spellings
+        match: an exact word, the words it begins (one contiguous range, as the vocabulary
+        is sorted), or rapidfuzz's near misses."""
+        out: list[tuple[int, int, np.ndarray, int]] = []
         n = len(self.vocab)
         for f in forms:
             lo = bisect_left(self.vocab, f)
             if lo < n and self.vocab[lo] == f:
-                add(lo, EXACT_W, EXACT)
+                out.append((lo, lo + 1, np.array([EXACT_W], np.float32), EXACT))
                 lo += 1
             if prefix:
                 hi = min(bisect_left(self.vocab, f + "\uffff", lo), lo + MAX_PREFIX_WORDS)
-                for i in range(lo, hi):
-                    add(i, PREFIX_W + PREFIX_GAIN * len(f) / len(self.vocab[i]), PREFIX)
-        if fuzzy and not found:
+                if hi > lo:
+                    out.append((lo, hi, PREFIX_W + PREFIX_GAIN * len(f) / self._lengths[lo:hi],
+                                PREFIX))
+        if fuzzy and not out:
             for f in forms:
                 if len(f) < FUZZY_MIN_LEN:
                     continue
@@ -119,25 +123,30 @@ class WordIndex:
                     # From ~0 at the cutoff to FUZZY_W for one slip in a long word: a
                     # near miss must not tie with a clear one ("Bilefeld": Bielefeld,
                     # not Bitterfeld).
-                    add(int(i), FUZZY_W * max(0.05, (score - FUZZY_CUTOFF)
-                                              / (100.0 - FUZZY_CUTOFF)), FUZZY)
-        return [(i, w, k) for i, (w, k) in found.items()]
+                    w = FUZZY_W * max(0.05, (score - FUZZY_CUTOFF) / (100.0 - FUZZY_CUTOFF))
+                    out.append((int(i), int(i) + 1, np.array([w], np.float32), FUZZY))
+        return out
 
     def lookup(self, forms: Sequence[str], prefix: bool = True, fuzzy: bool = True
                ) -> WordHits:
         """The records whose words equal, begin with (``prefix``) or nearly equal
         (``fuzzy``, only when nothing equals or begins with it) one of ``forms``."""
-        ids = self._word_ids(forms, prefix, fuzzy)
-        if not ids:
+        ranges = self._ranges(forms, prefix, fuzzy)
+        if not ranges:
             z = np.zeros(0, np.int32)
             return WordHits(z, np.zeros(0, np.float32), np.zeros(0, np.int8))
-        recs = [self.postings[self.offsets[i]:self.offsets[i + 1]] for i, _, _ in ids]
-        lengths = [len(r) for r in recs]
+        recs, weights, kinds = [], [], []
+        for lo, hi, w, kind in ranges:
+            a, b = int(self.offsets[lo]), int(self.offsets[hi])
+            recs.append(self.postings[a:b])
+            counts = np.diff(self.offsets[lo:hi + 1])
+            weights.append(np.repeat(w, counts))
+            kinds.append(np.full(b - a, kind, np.int8))
         records = np.concatenate(recs)
-        weights = np.repeat(np.array([w for _, w, _ in ids], np.float32), lengths)
-        kinds = np.repeat(np.array([k for _, _, k in ids], np.int8), lengths)
-        order = np.lexsort((-weights, records))  # best weight first within each record
-        records, weights, kinds = records[order], weights[order], kinds[order]
+        weight = np.concatenate(weights)
+        kind_ = np.concatenate(kinds)
+        order = np.lexsort((-weight, records))  # best weight first within each record
+        records, weight, kind_ = records[order], weight[order], kind_[order]
         first = np.ones(len(records), bool)
         first[1:] = records[1:] != records[:-1]
-        return WordHits(records[first], weights[first], kinds[first])
+        return WordHits(records[first], weight[first], kind_[first])

@@ -52,7 +52,7 @@ from planner.timetable.integrity import file_digest, verify_checksums
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "places-v1"  # bump when the arrays change
+INDEX_VERSION = "places-v2"  # bump when the arrays change
 DEFAULT_CACHE_DIR = Path(".cache/places")
 
 STREET, PLACE = 0, 1  # record kinds
@@ -465,7 +465,7 @@ def build_arrays(raw: _Raw) -> dict[str, np.ndarray]:
     record_words = WordIndex.build(words(n) for n in names)
     area_words = WordIndex.build(words(n) for n, _ in areas.names)
     order = np.array(addr_order, np.int64)
-    addr_offsets = np.zeros(len(rec["kind"]) + 1, np.int64)
+    addr_offsets = np.zeros(len(rec["kind"]) + 1, np.int32)
     np.cumsum(rec["addr_count"], out=addr_offsets[1:])
     addr_record = np.repeat(np.arange(len(rec["kind"]), dtype=np.int32), rec["addr_count"])
     adr = raw.addresses
@@ -475,7 +475,6 @@ def build_arrays(raw: _Raw) -> dict[str, np.ndarray]:
         "rec_addr_offset": addr_offsets,
         "addr_record": addr_record,
         "addr_number": np.array([strings.id(adr[k][1]) for k in order], np.int32),
-        "addr_number_key": np.array([house_number(adr[k][1]) for k in order], dtype=object),
         "addr_postcode": np.array([strings.id(adr[k][2]) for k in order], np.int32),
         "addr_lat": a_lat[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
         "addr_lon": a_lon[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
@@ -486,9 +485,6 @@ def build_arrays(raw: _Raw) -> dict[str, np.ndarray]:
         **record_words.arrays("words"),
         **area_words.arrays("area_words"),
     }
-    # House numbers as compared, as one more string table (decoded per street scanned).
-    blob, off = encode_strings([str(x) for x in arrays.pop("addr_number_key")])
-    arrays["addr_key_blob"], arrays["addr_key_offsets"] = blob, off
     arrays["strings"], arrays["string_offsets"] = encode_strings(strings.values)
     return arrays
 
@@ -503,10 +499,8 @@ class PlaceIndex:
         self.stats = stats or {}
         self.words = WordIndex.from_arrays(arrays, "words")
         self.area_words = WordIndex.from_arrays(arrays, "area_words")
-        self._blob = bytes(np.asarray(arrays["strings"]))
+        self._blob = np.ascontiguousarray(arrays["strings"]).data
         self._offsets = np.asarray(arrays["string_offsets"])
-        self._keys = bytes(np.asarray(arrays["addr_key_blob"]))
-        self._key_offsets = np.asarray(arrays["addr_key_offsets"])
         self.rec_kind: np.ndarray = np.asarray(arrays["rec_kind"])
         self.rec_lat: np.ndarray = np.asarray(arrays["rec_lat"])
         self.rec_lon: np.ndarray = np.asarray(arrays["rec_lon"])
@@ -534,10 +528,11 @@ class PlaceIndex:
     def string(self, i: int) -> str:
         if i < 0:
             return ""
-        return self._blob[int(self._offsets[i]):int(self._offsets[i + 1])].decode()
+        return bytes(self._blob[int(self._offsets[i]):int(self._offsets[i + 1])]).decode()
 
     def number_key(self, addr: int) -> str:
-        return self._keys[int(self._key_offsets[addr]):int(self._key_offsets[addr + 1])].decode()
+        """An address's house number as compared ("20 B" → "20b")."""
+        return house_number(self.string(int(self.a["addr_number"][addr])))
 
     def area_name(self, area: int) -> str:
         return self.string(int(self.a["area_name"][area])) if area >= 0 else ""

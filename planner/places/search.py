@@ -188,25 +188,33 @@ class StopSearch:
         self.lon = np.asarray(tt.stop_lon, float)
         self.ids = tt.stop_ids
 
-    def search(self, text: str, limit: int = 10) -> list[Found]:
-        """The best ``limit`` stops by kind, quality, then importance."""
-        qw = query_words(text)
+    def search(self, text: str, limit: int = 10,
+               qw: Sequence[QueryWord] | None = None) -> list[Found]:
+        """The best ``limit`` stops by kind, quality, then importance (``qw``: the text's
+        words, when the caller parsed them already)."""
+        qw = query_words(text) if qw is None else qw
         name_words = [w for w in qw if w.forms]
         if not name_words:
             return []
         scored = score_names(self.words, len(self.entries), self.nwords, name_words)
-        return self._found(scored, name_words, qw, None, limit)
+        return self._found(scored, name_words, qw, limit)
 
     def _found(self, scored: Scored, name_words: Sequence[QueryWord],
-               qw: Sequence[QueryWord], areas: Callable[[int], list[Area]] | None,
-               limit: int) -> list[Found]:
+               qw: Sequence[QueryWord], limit: int) -> list[Found]:
+        """Results for the candidates that can rank: every one whose words all equal or
+        begin words of its name (their kind needs the name), and of the rest (fuzzy by
+        construction) the ``limit`` of best quality."""
         forms = _joined_forms(name_words)
         pos = {id(w): i for i, w in enumerate(name_words)}
+        prefixed = np.flatnonzero(scored.all_prefix)
+        rest = np.flatnonzero(~scored.all_prefix)
+        picks = [prefixed[_top(scored.quality[prefixed], MAX_CANDIDATES)],
+                 rest[_top(scored.quality[rest], max(limit, 1))]]
         out = []
-        for j in _top(scored.quality, MAX_CANDIDATES):
+        for j in np.concatenate(picks).tolist():
             stop = int(self.entries[scored.records[j]])
             name = self.names[stop]
-            kind = match_kind(forms, name, bool(scored.all_prefix[j]))
+            kind = match_kind(forms, name, True) if scored.all_prefix[j] else FUZZY_MATCH
             used = [id(w) in pos and bool(scored.name_hit[pos[id(w)], j]) for w in qw]
             f = Found("STOP", name, float(self.lat[stop]), float(self.lon[stop]),
                       str(self.ids[stop]), kind, float(scored.quality[j]),
@@ -264,9 +272,10 @@ class PlaceSearch:
         return out
 
     def search(self, text: str, limit: int = 10, types: frozenset[str] = frozenset(
-            {"ADDRESS", "PLACE"})) -> list[Found]:
+            {"ADDRESS", "PLACE"}), qw: Sequence[QueryWord] | None = None) -> list[Found]:
+        """The best ``limit`` addresses, streets and places (``qw`` as for stops)."""
         ix = self.index
-        qw = query_words(text)
+        qw = query_words(text) if qw is None else qw
         name_words = [w for w in qw if w.forms]
         numbers = [w for w in qw if w.number]
         if not name_words or ix.n_records == 0:
@@ -303,10 +312,10 @@ class PlaceSearch:
             used = {id(w): bool(scored.name_hit[i, j] or scored.area_hit[i, j])
                     for i, w in enumerate(name_words)}
             name_only = [w for i, w in enumerate(name_words) if scored.name_hit[i, j]]
-            if all(used.values()):  # words naming the town are context, not the name
+            if all(used.values()) and scored.all_prefix[j]:  # town words are context
                 kind = match_kind(_joined_forms(name_only), ix.string(int(ix.a["rec_name"][rec])),
-                                  bool(scored.all_prefix[j]))
-            else:  # a word matched nothing: at best a near miss
+                                  True)
+            else:  # a typo, or a word that matched nothing: at best a near miss
                 kind = FUZZY_MATCH
             out += self._results(rec, qw, numbers, used, kind, float(scored.quality[j]), k,
                                  matched_areas)
@@ -495,10 +504,10 @@ class Geocoder:
         found: list[Found] = []
         qw = query_words(text)
         if "STOP" in types:
-            found += [f for f in self.stops.search(text, wanted)
+            found += [f for f in self.stops.search(text, wanted, qw)
                       if keep_stop is None or keep_stop(f.stop)]
         if self.places is not None and types & {"ADDRESS", "PLACE"}:
-            found += self.places.search(text, wanted, types)
+            found += self.places.search(text, wanted, types, qw)
         if box is not None:
             found = [f for f in found
                      if box[0] <= f.lat <= box[2] and box[1] <= f.lon <= box[3]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe",
                          "œ": "oe", "å": "aa"})
@@ -28,8 +29,10 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=1 << 16)
 def spellings(text: str) -> tuple[str, ...]:
-    """Normalised forms of ``text``: lower case, words joined by single spaces."""
+    """Normalised forms of ``text``: lower case, words joined by single spaces (cached:
+    the names a query is ranked against come back again and again)."""
     low = unicodedata.normalize("NFC", text).casefold()
     forms: list[str] = []
     for table in (_GERMAN, _PLAIN):
@@ -53,6 +56,7 @@ def words(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 16)
 def house_number(text: str) -> str:
     """A house number as compared: lower case, no spaces ("5 A" → "5a")."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
