@@ -188,6 +188,51 @@ def test_helsinki_places_have_their_district_from_suburb_nodes() -> None:
     assert [(a.name, a.level) for a in top.areas] == [("Helsinki", 8), ("Siltasaari", 10)]
 
 
+def _extract_with_boundaries(path: Path) -> Path:
+    """A municipality (admin_level 8) with a district (10) in its south-west quarter, two
+    houses of one street (one in the district) and a library: no extract in
+    ../shared/data has complete boundary relations (they are clipped), the OWL one has."""
+    from osmium.osm.mutable import Node, Relation, Way
+
+    def ring(first: int, lon0: float, lat0: float, lon1: float, lat1: float) -> list[Node]:
+        return [Node(id=first + k, location=c) for k, c in
+                enumerate([(lon0, lat0), (lon1, lat0), (lon1, lat1), (lon0, lat1)])]
+
+    with osmium.SimpleWriter(str(path)) as w:
+        for node in ring(1, 8.50, 52.00, 8.60, 52.06) + ring(11, 8.50, 52.00, 8.55, 52.03):
+            w.add_node(node)
+        w.add_node(Node(id=100, location=(8.52, 52.01),
+                        tags={"addr:street": "Jahnplatz", "addr:housenumber": "5"}))
+        w.add_node(Node(id=101, location=(8.58, 52.05),
+                        tags={"addr:street": "Jahnplatz", "addr:housenumber": "7"}))
+        w.add_node(Node(id=102, location=(8.57, 52.04),
+                        tags={"name": "Stadtbibliothek", "amenity": "library"}))
+        w.add_way(Way(id=1, nodes=[1, 2, 3, 4, 1]))
+        w.add_way(Way(id=2, nodes=[11, 12, 13, 14, 11]))
+        for rid, way, level, name in ((1, 1, "8", "Musterstadt"), (2, 2, "10", "Altstadt")):
+            w.add_relation(Relation(id=rid, members=[("w", way, "outer")], tags={
+                "type": "boundary", "boundary": "administrative", "admin_level": level,
+                "name": name}))
+    return path
+
+
+def test_administrative_boundaries_give_municipality_and_district(tmp_path: Path) -> None:
+    search = PlaceSearch(build_index([_extract_with_boundaries(tmp_path / "b.osm.pbf")]))
+    assert search.index.stats["boundaries"] == 2
+
+    def areas(f: Found) -> list[tuple[str, int, bool]]:
+        return [(a.name, a.level, a.matched) for a in f.areas]
+
+    inside = search.search("Jahnplatz 5", 1)[0]
+    assert areas(inside) == [("Musterstadt", 8, False), ("Altstadt", 10, False)]
+    outside = search.search("Musterstadt, Jahnplatz 7", 1)[0]
+    assert outside.house_number == "7"
+    assert areas(outside) == [("Musterstadt", 8, True)]  # typed, and not in the district
+    library = search.search("stadtbibliotek", 1)[0]
+    assert library.category == "library" and areas(library) == [("Musterstadt", 8, False)]
+    assert [f.name for f in search.nearest(52.0101, 8.5201, 1)] == ["Jahnplatz 5"]
+
+
 def _buildings_with_address(path: Path) -> list[tuple[str, str, float, float]]:
     """(street, number, centroid lat, lon) of the closed building ways with an address."""
     out = []

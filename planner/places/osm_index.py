@@ -52,7 +52,7 @@ from planner.timetable.integrity import file_digest, verify_checksums
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "places-v2"  # bump when the arrays change
+INDEX_VERSION = "places-v3"  # bump when the arrays change
 DEFAULT_CACHE_DIR = Path(".cache/places")
 
 STREET, PLACE = 0, 1  # record kinds
@@ -476,6 +476,8 @@ def build_arrays(raw: _Raw) -> dict[str, np.ndarray]:
         "addr_record": addr_record,
         "addr_number": np.array([strings.id(adr[k][1]) for k in order], np.int32),
         "addr_postcode": np.array([strings.id(adr[k][2]) for k in order], np.int32),
+        "addr_district": a_district[order].astype(np.int32) if len(order) else
+        np.zeros(0, np.int32),
         "addr_lat": a_lat[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
         "addr_lon": a_lon[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
         "addr_osm": np.array([adr[k][6] for k in order], np.int64),
@@ -512,6 +514,7 @@ class PlaceIndex:
         self.addr_lat: np.ndarray = np.asarray(arrays["addr_lat"])
         self.addr_lon: np.ndarray = np.asarray(arrays["addr_lon"])
         self.addr_record: np.ndarray = np.asarray(arrays["addr_record"])
+        self.addr_district: np.ndarray = np.asarray(arrays["addr_district"])
 
     @property
     def n_records(self) -> int:

@@ -271,6 +271,12 @@ class PlaceSearch:
                 out.append(Area(ix.area_name(a), int(ix.area_level[a]), a in matched))
         return out
 
+    def address_areas(self, addr: int, matched: frozenset[int] = frozenset()) -> list[Area]:
+        """An address's municipality (its street's) and its own district."""
+        ix = self.index
+        return self.areas(int(ix.rec_town[int(ix.addr_record[addr])]),
+                          int(ix.addr_district[addr]), matched)
+
     def search(self, text: str, limit: int = 10, types: frozenset[str] = frozenset(
             {"ADDRESS", "PLACE"}), qw: Sequence[QueryWord] | None = None) -> list[Found]:
         """The best ``limit`` addresses, streets and places (``qw`` as for stops)."""
@@ -370,7 +376,8 @@ class PlaceSearch:
                           f"osm:{OSM_TYPES[int(a['addr_osm_type'][addr])]}:"
                           f"{int(a['addr_osm'][addr])}", kind, q,
                           tokens=_tokens(qw, [u.get(id(w), False) for w in qw]),
-                          areas=base.areas, street=name, house_number=number, zip=zip_)
+                          areas=self.address_areas(addr, matched_areas), street=name,
+                          house_number=number, zip=zip_)
                 f.score = match_score(kind, q)
                 results.append(f)
                 if len(results) >= 5:
@@ -394,7 +401,7 @@ class PlaceSearch:
         return Found("ADDRESS", f"{street} {number}", float(ix.addr_lat[i]),
                      float(ix.addr_lon[i]),
                      f"osm:{OSM_TYPES[int(ix.a['addr_osm_type'][i])]}:{int(ix.a['addr_osm'][i])}",
-                     EXACT_MATCH, 1.0, areas=self.areas(rec), street=street,
+                     EXACT_MATCH, 1.0, areas=self.address_areas(i), street=street,
                      house_number=number, zip=ix.string(int(ix.a["addr_postcode"][i])),
                      distance=dist)
 
@@ -441,8 +448,7 @@ class PlaceSearch:
         if not hit or hit[0][1] > STOP_AREA_M:
             return []
         i = hit[0][0]
-        rec = int(ix.addr_record[i]) if i < ix.n_addresses else i - ix.n_addresses
-        return self.areas(rec)
+        return self.address_areas(i) if i < ix.n_addresses else self.areas(i - ix.n_addresses)
 
 
 # --- together ---------------------------------------------------------------------------------
