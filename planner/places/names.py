@@ -14,13 +14,14 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-#: Weights of a word's match, by how it matched (a prefix gains with its share of the word).
+#: Weights of a word's match, by how it matched (a prefix gains with the letters typed, up
+#: to ``PREFIX_SURE_LEN``).
 EXACT_W, PREFIX_W, PREFIX_GAIN, FUZZY_W = 1.0, 0.6, 0.3, 0.75
+PREFIX_SURE_LEN = 6
 FUZZY_CUTOFF = 75.0  # rapidfuzz ratio, 0..100
 FUZZY_MIN_LEN = 3
 MAX_PREFIX_WORDS = 4000  # a one-letter prefix must not touch the whole vocabulary
@@ -92,10 +93,6 @@ class WordIndex:
         return (self.offsets.nbytes + self.postings.nbytes
                 + sum(len(w) + 49 for w in self.vocab) + 8 * len(self.vocab))
 
-    @cached_property
-    def _lengths(self) -> np.ndarray:
-        return np.array([len(w) for w in self.vocab], np.float32)
-
     def _ranges(self, forms: Sequence[str], prefix: bool, fuzzy: bool
                 ) -> list[tuple[int, int, np.ndarray, int]]:
         """(first word, end, weight per word, kind) of the vocabulary ranges the spellings
@@ -111,8 +108,10 @@ class WordIndex:
             if prefix:
                 hi = min(bisect_left(self.vocab, f + "\uffff", lo), lo + MAX_PREFIX_WORDS)
                 if hi > lo:
-                    out.append((lo, hi, PREFIX_W + PREFIX_GAIN * len(f) / self._lengths[lo:hi],
-                                PREFIX))
+                    # The more letters typed, the surer; never by the completion's length
+                    # ("H" is no better a start of "Hbf" than of "Hauptbahnhof").
+                    w = PREFIX_W + PREFIX_GAIN * min(1.0, len(f) / PREFIX_SURE_LEN)
+                    out.append((lo, hi, np.full(hi - lo, w, np.float32), PREFIX))
         if fuzzy and not out:
             for f in forms:
                 if len(f) < FUZZY_MIN_LEN:

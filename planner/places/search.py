@@ -12,8 +12,10 @@ Every name (a stop, a street, a place) is scored against the query the same way:
 
 Each match also gets the **kind** riders understand: exact (the words are the name),
 prefix (the name begins with them), word-prefix (every word begins a word of the name),
-fuzzy (anything with a typo). The score is ``kind + quality / 2`` (quality rounded to a
-tenth, so near-equal matches tie, except for fuzzy ones), plus the place bias
+fuzzy (anything with a typo); words naming the town are context, but a town with one or
+two letters of a name is no more than word-prefix. The score is the kind plus half the
+quality: exact and prefix matches all count quality 1 (the name is what was typed), word
+prefixes in tenths (near-equal ones tie), fuzzy ones exactly; plus the place bias
 ``placeBias * exp(-d / 50 km)``;
 ties are broken by **importance** (a stop's departures in the timetable, its platforms'
 summed for a station; MOTIS's ``importance``, normalised to 0..1), then by the shorter
@@ -74,8 +76,12 @@ class Found:
     stop: int = -1  # timetable index of a STOP
     distance: float = math.nan  # metres, reverse geocoding only
 
-    def rank_key(self) -> tuple[float, float, int, str]:
-        return (-self.score, -self.importance, len(self.name), self.name)
+    station: bool = False  # a STOP that is a station (its platforms fold into it)
+
+    def rank_key(self) -> tuple[float, float, bool, int, str]:
+        """Score, then importance, then a station before its platform (of equal
+        departures: a platform with its own name holds all of them), then shorter."""
+        return (-self.score, -self.importance, not self.station, len(self.name), self.name)
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,8 @@ class StopSearch:
             used = [id(w) in pos and bool(scored.name_hit[pos[id(w)], j]) for w in qw]
             f = Found("STOP", name, float(self.lat[stop]), float(self.lon[stop]),
                       str(self.ids[stop]), kind, float(scored.quality[j]),
-                      float(self.importance[stop]), tokens=_tokens(qw, used), stop=stop)
+                      float(self.importance[stop]), tokens=_tokens(qw, used), stop=stop,
+                      station=bool(self.is_station[stop]))
             f.score = match_score(kind, f.quality)
             out.append(f)
         out.sort(key=Found.rank_key)
@@ -226,8 +233,12 @@ class StopSearch:
 
 
 def match_score(kind: int, quality: float) -> float:
-    """``kind + quality / 2``; quality in tenths except for fuzzy matches, whose
-    similarity is all that tells a slip from a different name."""
+    """``kind + quality / 2``. The name equal to or beginning with the words typed
+    (exact, prefix) is as good as it gets: no quality, so importance decides among them
+    ("Frankfurt(M": the Hbf before the airport); word-prefix matches count quality in
+    tenths, fuzzy ones exactly (similarity is all that tells a slip from another name)."""
+    if kind >= PREFIX_MATCH:
+        return kind + 0.5
     return kind + 0.5 * (quality if kind == FUZZY_MATCH else round(quality, 1))
 
 
@@ -319,8 +330,10 @@ class PlaceSearch:
                     for i, w in enumerate(name_words)}
             name_only = [w for i, w in enumerate(name_words) if scored.name_hit[i, j]]
             if all(used.values()) and scored.all_prefix[j]:  # town words are context
-                kind = match_kind(_joined_forms(name_only), ix.string(int(ix.a["rec_name"][rec])),
-                                  True)
+                joined = _joined_forms(name_only)
+                kind = match_kind(joined, ix.string(int(ix.a["rec_name"][rec])), True)
+                if matched_areas and min(map(len, joined)) < 3:
+                    kind = min(kind, WORD_PREFIX_MATCH)  # "Frankfurt M": no name yet
             else:  # a typo, or a word that matched nothing: at best a near miss
                 kind = FUZZY_MATCH
             out += self._results(rec, qw, numbers, used, kind, float(scored.quality[j]), k,
