@@ -42,7 +42,7 @@ from api.response_headers import ResponseHeaders
 from api.runtime import Runtime
 from api.settings import Settings, load_settings
 from api.stoptimes import register_stoptimes
-from api.towns import load_towns, register_towns
+from api.towns import register_towns
 from api.widget_files import STATIC_DIR, register_widget_files
 from feeds.gtfs import GtfsError
 
@@ -93,16 +93,17 @@ SWITCH_INTERVAL = 0.0005
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
-    # Checked before anything starts: a bad town entry or tile template fails loudly.
-    towns = load_towns(settings.towns_config)
+    # Checked before anything starts: a bad tile template or town entry fails loudly.
     tiles = tile_source(settings.map_tiles, settings.map_tile_attribution,
                         "map_tiles (OWL_MAP_TILES)")
     sys.setswitchinterval(SWITCH_INTERVAL)
     rt = Runtime(settings)
+    towns = rt.towns  # the configured municipalities, read once by the Runtime
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         rt.sharing.start()  # no thread without GBFS feeds
+        rt.places.start()  # no thread without OSM extracts
         if settings.warm_start:  # the default day, before the first request
             await asyncio.to_thread(rt.store.warm)
         rt.realtime.start()  # no thread without GTFS-RT feeds

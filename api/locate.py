@@ -1,38 +1,33 @@
-"""``/api/v1/geocode`` and ``/api/v1/reverse-geocode`` as MOTIS answers them, over the stops.
+"""``/api/v1/geocode`` and ``/api/v1/reverse-geocode`` as MOTIS answers them: parse the
+request, ask the :class:`~planner.places.search.Geocoder`, render MOTIS ``Match`` objects.
 
-The server has no address or POI data, so every ``Match`` is a ``STOP``; a request that
-allows only ``ADDRESS`` or ``PLACE`` results gets none (as MOTIS without them), and
-``areas`` is empty because no administrative areas are loaded. ``tokens`` are the spans
-of the query text that matched words of the stop's name. ``numResults`` is clamped to
-the server's limit and must be at least 1, as in MOTIS.
-
-Place bias: with ``place``, a match's score gains ``placeBias * exp(-d / 50 km)``: of two
-equally good name matches the nearer wins, while a better kind of match (exact over
-prefix over fuzzy, one point apart) still wins unless the bias is raised above 1.
+Results are stops of the timetable and, once the OSM extracts are loaded
+(:mod:`api.places`), addresses and places; until then, or when they failed to load,
+stops only (as MOTIS without its geocoder). The ranking, the place bias and the areas
+are the planner's (:mod:`planner.places.search`); here ``type`` is parsed, ``mode``
+becomes a filter on stops and ``numResults`` is clamped to the server's limit (at least 1,
+as in MOTIS). Besides MOTIS's fields a match says how it matched (``match``: exact,
+prefix, word-prefix, fuzzy) and a stop whether any line serves it (``hasService``).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query
 
 from api.common import ApiError, parse_coordinate
-from api.geocode import KIND_NAMES, spellings
 from api.runtime import Runtime
 from api.stoptimes import parse_mode_list
 from api.store import Prepared
 from api.versions import V5
-from planner.multimodal.geometry import haversine_m
+from planner.places.search import KIND_NAMES, Area, Box, Found
 from planner.routing.modes import CLASSES, mode_allowed
 
 MAX_RESULTS = 50
 MAX_TEXT = 200  # characters of ``text`` searched (fuzzy matching is quadratic in it)
 LOCATION_TYPES = frozenset({"ADDRESS", "PLACE", "STOP"})
-BIAS_KM = 50.0
-_WORD = re.compile(r"\w+")
 
 
 def parse_types(values: list[str] | None) -> frozenset[str]:
@@ -74,77 +69,49 @@ def stop_classes(prepared: Prepared, stop: int) -> list[str]:
     return [V5.mode(c) for c in CLASSES if c in found]
 
 
-def tokens(text: str, name: str) -> list[list[float]]:
-    """``[start, length]`` of each word of ``text`` that begins a word of ``name``
-    (compared in every spelling, umlauts and case ignored)."""
-    words = {w for form in spellings(name) for w in form.split(" ")}
-    out: list[list[float]] = []
-    for m in _WORD.finditer(text):
-        forms = spellings(m.group(0))
-        if forms and any(w.startswith(f) for f in forms for w in words):
-            out.append([float(m.start()), float(m.end() - m.start())])
+def areas_json(areas: list[Area]) -> list[dict[str, Any]]:
+    """MOTIS ``Area`` objects; the one nearest admin level 7 (the municipality) is the
+    ``default`` shown as context."""
+    out = [{"name": a.name, "adminLevel": float(a.level), "matched": a.matched}
+           for a in areas]
+    if out:
+        best = min(range(len(areas)), key=lambda i: abs(areas[i].level - 7))
+        out[best]["default"] = True
     return out
 
 
-def match_json(prepared: Prepared, stop: int, score: float, text: str | None
-               ) -> dict[str, Any]:
-    tt = prepared.tt
-    name = str(tt.stop_names[stop])
-    return {
-        "type": "STOP",
-        "tokens": tokens(text, name) if text else [],
-        "name": name,
-        "id": str(tt.stop_ids[stop]),
-        "lat": float(tt.stop_lat[stop]),
-        "lon": float(tt.stop_lon[stop]),
-        "tz": str(tt.stop_tz[stop]),
-        "areas": [],
-        "score": round(score, 4),
-        "modes": stop_classes(prepared, stop),
+def match_json(prepared: Prepared, f: Found) -> dict[str, Any]:
+    """One MOTIS ``Match``."""
+    out: dict[str, Any] = {
+        "type": f.type,
+        "tokens": [[float(a), float(n)] for a, n in f.tokens],
+        "name": f.name,
+        "id": f.id,
+        "lat": f.lat,
+        "lon": f.lon,
+        "areas": areas_json(f.areas),
+        "score": round(f.score, 4),
     }
-
-
-Box = tuple[float, float, float, float]  # min lat, min lon, max lat, max lon
-
-
-def _inside(prepared: Prepared, stop: int, box: Box | None,
-            modes: tuple[str, ...] | None) -> bool:
-    tt = prepared.tt
-    lat, lon = float(tt.stop_lat[stop]), float(tt.stop_lon[stop])
-    if box is not None and not (box[0] <= lat <= box[2] and box[1] <= lon <= box[3]):
-        return False
-    return modes is None or any(mode_allowed(c, modes) for c in stop_classes(prepared, stop))
-
-
-def search(prepared: Prepared, query: str, count: int, bias_at: tuple[float, float] | None,
-           bias: float, box: Box | None, modes: tuple[str, ...] | None
-           ) -> list[dict[str, Any]]:
-    """The ``count`` best stops for ``query`` inside ``box`` served by ``modes``, with the
-    place bias applied (module doc)."""
-    tt = prepared.tt
-    narrowing = bias_at is not None or box is not None or modes is not None
-    scored = []
-    for m in prepared.search.search(query, MAX_RESULTS * 4 if narrowing else count):
-        if not _inside(prepared, m.stop, box, modes):
-            continue
-        score = m.score
-        if bias_at is not None:
-            d = haversine_m(bias_at[0], bias_at[1], float(tt.stop_lat[m.stop]),
-                            float(tt.stop_lon[m.stop]))
-            score += bias * math.exp(-d / 1000.0 / BIAS_KM)
-        scored.append((score, m))
-    scored.sort(key=lambda x: -x[0])
-    out = []
-    for score, m in scored[:count]:
-        j = match_json(prepared, m.stop, score, query)
-        j["match"] = KIND_NAMES[m.kind]
-        j["hasService"] = bool(prepared.search.served[m.stop])
-        out.append(j)
+    if f.type == "STOP":
+        out["tz"] = str(prepared.tt.stop_tz[f.stop])
+        out["modes"] = stop_classes(prepared, f.stop)
+        out["importance"] = round(f.importance, 4)
+        out["hasService"] = bool(prepared.search.served[f.stop])
+    else:
+        out["tz"] = prepared.tt.timezone
+        for key, value in (("street", f.street), ("houseNumber", f.house_number),
+                           ("zip", f.zip), ("category", f.category)):
+            if value:
+                out[key] = value
+    if f.distance == f.distance:  # reverse geocoding
+        out["distance"] = round(f.distance, 1)
+    else:
+        out["match"] = KIND_NAMES[f.kind]
     return out
 
 
 def register_locate(app: FastAPI, rt: Runtime) -> None:
-    @app.get("/api/v1/geocode", tags=["geocode"], summary="Stop search by name")
+    @app.get("/api/v1/geocode", tags=["geocode"], summary="Stops, addresses and places by name")
     async def geocode(
         text: Annotated[str, Query(description="name or part of it, any case, umlauts "
                                                "optional (\"guetersloh\")")],
@@ -171,14 +138,20 @@ def register_locate(app: FastAPI, rt: Runtime) -> None:
         bias = placeBias if math.isfinite(placeBias) else 0.0
 
         def work() -> list[dict[str, Any]]:
-            if "STOP" not in types:
-                return []
             prepared, _ = rt.prepared_for(None)
-            return search(prepared, query, count, bias_at, bias, box, modes)
+
+            def keep(stop: int) -> bool:
+                return modes is None or any(mode_allowed(c, modes)
+                                            for c in stop_classes(prepared, stop))
+
+            found = rt.geocoder(prepared).search(query, count, types, bias_at, bias, box,
+                                                 keep if modes is not None else None)
+            return [match_json(prepared, f) for f in found]
 
         return await rt.run(work)
 
-    @app.get("/api/v1/reverse-geocode", tags=["geocode"], summary="Nearest stops")
+    @app.get("/api/v1/reverse-geocode", tags=["geocode"],
+             summary="Nearest stops, addresses and places")
     async def reverse_geocode(
         place: Annotated[str, Query(description="lat,lon")],
         type: Annotated[list[str] | None, Query()] = None,
@@ -193,19 +166,10 @@ def register_locate(app: FastAPI, rt: Runtime) -> None:
         types = parse_types(type)
 
         def work() -> list[dict[str, Any]]:
-            if "STOP" not in types:
-                return []
             prepared, _ = rt.prepared_for(None)
-            out = []
-            found = prepared.stop_index.nearest(at[0], at[1], count)
-            for stop, dist in found:
-                if radius is not None and dist > radius:
-                    break
-                # Higher scores are better in geocode; here the nearest is best.
-                j = match_json(prepared, int(stop), -float(dist), None)
-                j["distance"] = round(float(dist), 1)
-                out.append(j)
-            return out
+            found = rt.geocoder(prepared).reverse(at[0], at[1], count, types,
+                                                  prepared.stop_index, radius)
+            return [match_json(prepared, f) for f in found]
 
         return await rt.run(work)
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -22,10 +23,14 @@ from api.cache import RedisCache, make_cache
 from api.common import ApiError
 from api.limits import CLIENT, SearchGate, retry_after
 from api.metrics import Metrics
+from api.places import PlacesLoader
 from api.realtime import RealtimeService
 from api.settings import Settings
 from api.sharing import SharingManager, iso_utc
 from api.store import DayCompiling, OutOfRangeError, Prepared, TimetableStore, feed_ages
+from api.towns import load_towns
+from planner.places.search import Geocoder
+from planner.places.search import Town as GeoTown
 
 T = TypeVar("T")
 
@@ -64,6 +69,10 @@ class Runtime:
         self.store.on_swap.append(self._on_swap)
         #: GBFS feeds and their refresher; ``sharing.clock`` is the GBFS clock.
         self.sharing = SharingManager(settings)
+        #: Addresses and places of the OSM extracts, loaded in the background.
+        self.places = PlacesLoader(settings)
+        #: The configured municipalities (``[[town]]``): the widget's and stops' towns.
+        self.towns = load_towns(settings.towns_config)
         #: GTFS-Realtime feeds and the realtime version of each loaded day.
         self.realtime = RealtimeService(settings, self.store)
 
@@ -105,6 +114,15 @@ class Runtime:
                                 f"{self.settings.search_deadline:g} s deadline; narrow the "
                                 "request (searchWindow, numItineraries) or retry",
                            code="deadline") from None
+
+    def geocoder(self, prepared: Prepared) -> Geocoder:
+        """Stops of ``prepared`` with the places once loaded, and the configured towns."""
+        return prepared.geocoder(self.places.search, self._towns)
+
+    @cached_property
+    def _towns(self) -> tuple[GeoTown, ...]:
+        return tuple(GeoTown(t.name, t.bbox) for t in self.towns.values()
+                     if t.bbox is not None)
 
     def prepared_for(self, moment: datetime | None, realtime: bool = True
                      ) -> tuple[Prepared, datetime]:
@@ -179,6 +197,10 @@ class Runtime:
             out["realtime"] = self.realtime.health()
             if any(f["stale"] for f in out["realtime"]["feeds"]) or not out["realtime"].get(
                     "shared", {}).get("available", True):
+                out["status"] = "degraded"
+        if self.places.paths:
+            out["places"] = self.places.health()
+            if self.places.status in ("failed", "empty"):
                 out["status"] = "degraded"
         if self.sharing.enabled:
             systems = self.sharing.health()

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from api.geocode import StopSearch
 from api.settings import DEFAULT_FEEDS, Settings
 from api.shapes import ShapeStore
 from feeds.gtfs import agency_timezone, load_feeds
 from planner.multimodal.geometry import PointIndex
+from planner.places.search import Geocoder, PlaceSearch, StopSearch, Town
 from planner.realtime.live import RealtimeVersion
 from planner.routing.modes import line_modes
 from planner.routing.router import Router
@@ -101,6 +101,7 @@ class Prepared:
         self.stop_index = PointIndex(tt.stop_lat, tt.stop_lon)
         self.stops = StopLookup(tt.stop_ids)
         self._search: StopSearch | None = None
+        self._geocoder: Geocoder | None = None
         self._lock = threading.Lock()
         parent = np.asarray(tt.stop_parent)
         self.children: dict[int, list[int]] = {}
@@ -133,6 +134,14 @@ class Prepared:
                 if self._search is None:
                     self._search = StopSearch(self.tt)
         return self._search
+
+    def geocoder(self, places: PlaceSearch | None, towns: tuple[Town, ...]) -> Geocoder:
+        """This timetable's stops with ``places`` (kept while the places stay the same, so
+        each stop's town is looked up once)."""
+        g = self._geocoder
+        if g is None or g.places is not places or g.towns != towns:
+            g = self._geocoder = Geocoder(self.search, places, towns)
+        return g
 
     def group(self, stop: int) -> list[int]:
         """The stop, its platforms, and (for a platform) its parent's other platforms."""

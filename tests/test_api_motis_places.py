@@ -71,7 +71,10 @@ def test_geocode_matches_carry_tokens_areas_modes_and_score(client: TestClient) 
     top = hits[0]
     assert top["name"] == "Bielefeld Hbf" and top["type"] == "STOP"
     assert top["tokens"] == [[0.0, 9.0], [10.0, 3.0]]  # "Bielefeld", "Hbf"
-    assert top["areas"] == [] and top["tz"] == "Europe/Berlin"
+    # No OSM extract loaded: the town is the configured [[town]] whose box holds the stop.
+    assert top["areas"] == [{"name": "Bielefeld", "adminLevel": 8.0, "matched": True,
+                             "default": True}]
+    assert top["tz"] == "Europe/Berlin"
     assert {"HIGHSPEED_RAIL", "LONG_DISTANCE"} <= set(top["modes"])
     scores = [h["score"] for h in hits]
     assert scores == sorted(scores, reverse=True)

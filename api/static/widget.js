@@ -71,6 +71,8 @@
       suggestions: (n) => (n === 1 ? "1 suggestion. Use the arrow keys to choose." :
         `${n} suggestions. Use the arrow keys to choose.`),
       noSuggestions: "No matching stop.",
+      kindAddress: "Address",
+      kindPlace: "Place",
       transfers: (n) => (n === 0 ? "direct" : n === 1 ? "1 transfer" : `${n} transfers`),
       duration: "Duration",
       hours: "h",
@@ -197,6 +199,8 @@
       suggestions: (n) => (n === 1 ? "1 Vorschlag. Mit den Pfeiltasten auswählen." :
         `${n} Vorschläge. Mit den Pfeiltasten auswählen.`),
       noSuggestions: "Keine passende Haltestelle.",
+      kindAddress: "Adresse",
+      kindPlace: "Ort",
       transfers: (n) => (n === 0 ? "direkt" : n === 1 ? "1 Umstieg" : `${n} Umstiege`),
       duration: "Dauer",
       hours: "Std.",
@@ -488,6 +492,7 @@
    * fold into the best ranked, their modes joined), the server's order otherwise.
    */
   function rankStops(found) {
+    // Addresses and places keep the server's order; only stops fold into stations.
     const exactish = found.filter((m) => m.match && m.match !== "fuzzy");
     let pool = found;
     if (exactish.length) pool = exactish;
@@ -497,7 +502,8 @@
     }
     const out = [];
     for (const m of pool) {
-      const twin = out.find((o) => placeWord(o.name) === placeWord(m.name) &&
+      const twin = m.type === "STOP" && out.find((o) => o.type === "STOP" &&
+        placeWord(o.name) === placeWord(m.name) &&
         Number.isFinite(o.lat) && Number.isFinite(m.lat) && metres(o, m) < 600);
       if (twin) {
         twin.modes = [...new Set([...twin.modes, ...m.modes])];
@@ -506,6 +512,19 @@
       out.push({ ...m, modes: [...m.modes] });
     }
     return out;
+  }
+
+  /**
+   * What a suggestion is shown with: the server's town (MOTIS ``areas``, the ``default``
+   * one; with the postcode for an address), else the configured town whose box holds it;
+   * nothing when the name already says so.
+   */
+  function contextOf(m, towns) {
+    const areas = Array.isArray(m.areas) ? m.areas : [];
+    const area = areas.find((a) => a && a.default) || areas[0];
+    if (!area || !area.name) return townOf(towns, m.lat, m.lon, m.name || "");
+    if (placeWord(m.name || "") === placeWord(area.name)) return "";
+    return m.type === "ADDRESS" && m.zip ? `${m.zip} ${area.name}` : area.name;
   }
 
   /** The configured town whose box holds the stop, unless the name already says so. */
@@ -539,6 +558,8 @@
     plus: "M12 5v14M5 12h14",
     minus: "M5 12h14",
     fit: "M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5",
+    address: "M4 11.5 12 4.5l8 7M6 10v9.5h12V10M10 19.5v-5h4v5",
+    place: "M12 21s-6.5-6-6.5-11a6.5 6.5 0 0 1 13 0c0 5-6.5 11-6.5 11ZM12 12.5a2.5 2.5 0 1 0 0-5 2.5 2.5 0 0 0 0 5Z",
   };
 
   function icon(name, label) {
@@ -1156,12 +1177,15 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
       const show = (matches, q) => {
         state.matches = matches;
         list.replaceChildren(...matches.map((m, i) => {
-          const kind = stopIcon(m.modes);
+          // Stops by their mode; addresses and places by their own icon, named for readers.
+          const mark = m.type === "ADDRESS" ? icon("address", this.t.kindAddress) :
+            m.type === "PLACE" ? icon("place", this.t.kindPlace) : icon(stopIcon(m.modes));
           return el("li", {
             id: `${this.uid}-${which}-opt-${i}`, role: "option", "aria-selected": "false",
+            "data-type": m.type.toLowerCase(),
             onmousedown: (e) => e.preventDefault(), // keep focus in the input
             onclick: () => choose(i),
-          }, icon(kind), el("span", { text: m.name }),
+          }, mark, el("span", { text: m.name }),
           m.context ? el("span", { class: "opt-context", text: m.context }) : null);
         }));
         if (matches.length) {
@@ -1248,7 +1272,9 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         this.getJSON(`/api/v1/geocode?${params}`, controller.signal), this.towns()]);
       const list = Array.isArray(data) ? data : data.matches || data.results || [];
       const found = list.map((m) => ({
-        id: m.id || m.stopId || m.stop_id || null,
+        type: m.type || "STOP",
+        // An address or place is planned from its point; only a stop id is a place id.
+        id: m.type && m.type !== "STOP" ? null : m.id || m.stopId || m.stop_id || null,
         name: m.name || "",
         lat: m.lat,
         lon: m.lon,
@@ -1256,7 +1282,7 @@ details.stops ol { margin: 4px 0 0; padding-left: 1.2em; }
         match: m.match || "",
         score: typeof m.score === "number" ? m.score : 0,
         served: m.hasService !== false,
-        context: townOf(towns, m.lat, m.lon, m.name || ""),
+        context: contextOf(m, towns),
       })).filter((m) => m.name && m.served && (m.id || (m.lat !== undefined && m.lon !== undefined)));
       return rankStops(found).slice(0, 8);
     }

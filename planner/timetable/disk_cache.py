@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -43,11 +43,18 @@ def load_or_compile(
     if hit is not None:
         return hit
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
+    write_entry(root, key, tt.save)
+    tt.extra["cache"] = "miss"
+    return tt
+
+
+def write_entry(root: Path, key: str, fill: Callable[[Path], None]) -> None:
+    """Make ``root/key`` a directory that ``fill`` writes, with checksums: written next
+    to the target and renamed, so a reader never sees half an entry."""
     root.mkdir(parents=True, exist_ok=True)
-    # Write next to the target and rename: a reader never sees half an entry.
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     try:
-        tt.save(tmp)
+        fill(tmp)
         write_checksums(tmp)
         try:
             tmp.rename(root / key)
@@ -56,8 +63,6 @@ def load_or_compile(
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    tt.extra["cache"] = "miss"
-    return tt
 
 
 def cached(paths: Sequence[str | Path], day: date, options: CompileOptions | None = None,
