@@ -151,3 +151,16 @@ def test_study_commands_refuse_bad_arguments_naming_them(tmp_path: Path,
         StudyRequest(departure=datetime(2021, 1, 12, 7), max_rides=0)
     with pytest.raises(ValueError, match="percentiles"):
         StudyRequest(departure=datetime(2021, 1, 12, 7), percentiles=(0,))
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_run_without_the_statistical_profiler() -> None:
+    """``--workers N`` serves no dashboard, so its workers do not sample their stacks."""
+    import dask
+
+    from planner.analysis.distributed import client_for
+
+    env = {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path(__file__).parents[1]))}
+    with client_for(None, 2, env) as client:
+        enabled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(enabled.values()) == [False, False]
