@@ -3,14 +3,17 @@
 * **one-to-all** (MOTIS's ``one_to_all.cc``): every stop reachable by transit from ``one``
   within ``maxTravelTime`` minutes (``arriveBy``: every stop from which ``one`` is reached
   by ``time``), each with its ``duration`` in minutes and ``k``, the trips of the fastest
-  journey (0: walked). The search is :func:`planner.multimodal.reachability.reach_place`;
-  this module parses, calls and renders. As MOTIS: the time is cut to the minute, the
+  journey (0: walked). The search is :func:`planner.multimodal.reachability.reach_place`,
+  the travel-time studies' core over one minute (:mod:`planner.analysis.reach`); this
+  module parses, calls and renders. As MOTIS: the time is cut to the minute, the
   walk at ``one`` is bounded by ``maxPreTransitTime`` (arrive-by: ``maxPostTransitTime``),
   by the travel time and by the server's pre/post-transit limit; a place's ``arrival``
   (arrive-by: ``departure``) is the query time plus (minus) its duration.
 * **one-to-many** (MOTIS's ``one_to_many.cc``, street routing only): the travel time on
   foot, by bike or by car from ``one`` to each of ``many`` (``arriveBy``: from each to
-  ``one``), on the OSM graph where loaded, else the straight-line model; a pair beyond
+  ``one``), on the OSM graph where loaded, else the straight-line model, timed by the
+  function every street leg of a study is (:func:`planner.analysis.reach.one_to_many`,
+  so an answer equals a streets-only ``TravelTimeMatrix`` cell); a pair beyond
   ``max`` seconds, or a point farther than ``maxMatchingDistance`` from the graph, gets an
   empty object. ``withDistance`` adds the metres of each way.
 
@@ -50,6 +53,7 @@ from api.runtime import Runtime
 from api.stoptimes import MODE_VALUES, parse_mode_list
 from api.store import Prepared
 from api.versions import V1, V6, ApiVersion
+from planner.analysis.reach import one_to_many
 from planner.multimodal.reachability import ReachRequest, reach_place
 from planner.multimodal.search import Network
 from planner.routing.modes import route_mask
@@ -272,11 +276,11 @@ def one_to_many_durations(rt: Runtime, params: OneToManyParams) -> list[dict[str
     match_m = min(params.maxMatchingDistance, MAX_MATCHING_M)
     if not many:
         return []
-    streets = rt.sharing.streets
-    seconds, meters = streets.one_to_many(
-        STREET_PROFILES[mode], one, many, params.max if math.isfinite(params.max) else 0.0,
-        backward=params.arriveBy, max_match_m=match_m if math.isfinite(match_m) else 0.0,
-        parking=False, with_distance=params.withDistance)
+    seconds, meters = one_to_many(
+        rt.sharing.streets, STREET_PROFILES[mode], one, many,
+        params.max if math.isfinite(params.max) else 0.0, backward=params.arriveBy,
+        max_match_m=match_m if math.isfinite(match_m) else 0.0,
+        with_distance=params.withDistance)
     out: list[dict[str, float]] = []
     for i, sec in enumerate(seconds.tolist()):
         entry: dict[str, float] = {}

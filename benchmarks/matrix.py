@@ -32,7 +32,11 @@ sys.path.insert(0, str(ROOT))
 
 from planner.analysis.propagate import propagate  # noqa: E402
 
-from planner.analysis.distributed import read_partitions, run_distributed  # noqa: E402
+from planner.analysis.distributed import (  # noqa: E402
+    client_for,
+    read_partitions,
+    run_distributed,
+)
 from planner.analysis.frames import stop_points  # noqa: E402
 from planner.analysis.jobs import Job, run  # noqa: E402
 from planner.analysis.network import TransportNetwork  # noqa: E402
@@ -97,11 +101,12 @@ def hart(args: argparse.Namespace) -> None:
     print(f"HART: {len(origins)} origins, {len(stops)} destinations, "
           f"{len(study.egress.stop) / len(stops):.1f} egress stops per destination "
           f"(setup {setup:.2f} s)")
-    started = time.perf_counter()
+    started, cpu0 = time.perf_counter(), time.process_time()
     frame = run(job, origins, 64, False, study)
-    single = time.perf_counter() - started
-    print(f"  one core: {single:.1f} s, {single / len(origins) * 1000:.1f} ms per origin, "
-          f"{len(frame):,} cells; peak RSS {peak_rss_mb():.0f} MB")
+    single, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    print(f"  one core: {single:.1f} s wall, {single / len(origins) * 1000:.1f} ms per origin "
+          f"({cpu / len(origins) * 1000:.1f} ms CPU), {len(frame):,} cells; peak RSS "
+          f"{peak_rss_mb():.0f} MB")
     rng = np.random.default_rng(args.seed)
     sample = origins.take(np.sort(rng.choice(len(origins), min(args.sample, len(origins)),
                                              replace=False)))
@@ -115,29 +120,33 @@ def hart(args: argparse.Namespace) -> None:
 
 def dask_runs(job: Job, origins: Points, single: object) -> None:
     import pandas as pd
-    from dask.distributed import Client, LocalCluster
 
-    walls = {}
+    walls, busiest = {}, {}
     env = {"PYTHONPATH": str(ROOT)}
     for n in (1, 2):
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                          dashboard_address=None, env=env) as cluster, \
-                Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+        with client_for(None, n, env) as client, tempfile.TemporaryDirectory() as tmp:
             keyed = Job(job.kind, job.network, job.request, job.destinations, key=f"bench{n}")
             # warm-up: every worker opens the network and builds the study
             run_distributed(client, keyed, origins.take(slice(0, 2 * n)), Path(tmp) / "w", 1)
+            cpu0 = client.run(time.process_time)
             started = time.perf_counter()
             run_distributed(client, keyed, origins, Path(tmp) / "out", 64)
             walls[n] = time.perf_counter() - started
+            cpu = {w: t - cpu0[w] for w, t in client.run(time.process_time).items()}
+            busiest[n] = max(cpu.values()) if n > 1 else sum(cpu.values())
             rss = client.run(peak_rss_mb)
             got = read_partitions(Path(tmp) / "out")
             assert isinstance(single, pd.DataFrame)
             pd.testing.assert_frame_equal(got, single)
             print(f"  Dask, {n} worker(s): {walls[n]:.1f} s wall "
                   f"({walls[n] / len(origins) * 1000:.1f} ms per origin), peak RSS per "
-                  f"worker {', '.join(f'{v:.0f}' for v in rss.values())} MB; "
+                  f"worker {', '.join(f'{v:.0f}' for v in rss.values())} MB, CPU per "
+                  f"worker {', '.join(f'{v:.1f}' for v in cpu.values())} s "
+                  f"({sum(cpu.values()) / walls[n] / n:.0%} of its wall time); "
                   f"identical to one process")
-    print(f"  speed-up 1 -> 2 workers: {walls[1] / walls[2]:.2f}x on {os.cpu_count()} cores")
+    print(f"  speed-up 1 -> 2 workers: {walls[1] / walls[2]:.2f}x wall on {os.cpu_count()} "
+          f"cores (load average {os.getloadavg()[0]:.1f}); by CPU time (1 worker's over the "
+          f"busier of 2): {busiest[1] / busiest[2]:.2f}x")
 
 
 def porto_alegre(args: argparse.Namespace) -> None:

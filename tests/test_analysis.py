@@ -176,48 +176,93 @@ def test_isochrone_contains_reached_points_and_none_of_the_others(
     assert inside_some >= 20 and outside_some >= 20
 
 
-@pytest.mark.slow
-def test_minute_arrivals_equal_one_raptor_per_minute_with_slack_and_mode_mask(
-        cache: object) -> None:
-    net, departure = _network("hart", cache)
+def _plan_reference(net: TransportNetwork, study: Study, origins: Points,
+                    street_mode: str, egress_mode: str) -> dict[tuple[str, str], list[int]]:
+    """Seconds per departure minute as the planner's own trip search times them: the
+    bike/car legs by the plan search's ``vehicle_access`` (access and egress) on the same
+    street model, one ``Router.earliest`` per minute, and the direct trip of
+    ``plan_trip`` without transit (neither is the study's code)."""
+    from planner.multimodal.geometry import PointIndex
+    from planner.multimodal.search import Location, Network, TripRequest, plan_trip, vehicle_access
+
+    r = study.request
     tt, router = net.tt, net.router
-    start = tt.time_of(departure.date(), 7 * 3600)
-    bus_only = (np.asarray(tt.line_type)[np.asarray(tt.route_line)] == 3).astype(np.uint8)
-    assert 0 < bus_only.sum() < tt.n_routes
-    rng = np.random.default_rng(5)
-    engine = router.range_raptor
-    ws = engine.workspace()
-    for stop, mask, slack in ((int(rng.integers(tt.n_stops)), None, 0),
-                              (int(rng.integers(tt.n_stops)), bus_only, 90)):
-        q = Query(np.array([[stop, 120]], np.int32), np.zeros((0, 2), np.int32), start,
-                  max_transfers=2, transfer_slack=slack, route_mask=mask)
-        out = np.empty((15, tt.n_stops), np.int32)
-        engine.minute_arrivals(ws, q, 60, out)
-        for m in range(15):
-            assert (out[m] == router.one_to_all(q.at(start + 60 * m))).all(), (stop, m)
-        assert (out[0] < INFINITY).sum() > 100
+    assert router is not None
+    network = Network(router, PointIndex(tt.stop_lat, tt.stop_lon), lambda s: [s])
+    api = {"bike": "BIKE", "car": "CAR", "walk": "WALK"}
+    access_api, egress_api = api[street_mode], api[egress_mode]
+    bound = {m: r.max_street_seconds(m) for m in (street_mode, egress_mode)}
+
+    def place(points: Points, i: int) -> Location:
+        return Location(float(points.coords[i, 0]), float(points.coords[i, 1]))
+
+    def rows(found: dict[str, list], name: str) -> np.ndarray:
+        return np.array([(a.stop, a.seconds) for a in found.get(name, [])],
+                        np.int32).reshape(-1, 2)
+
+    base = TripRequest(place(origins, 0), place(origins, 0), study.start)
+    dests = study.destinations
+    tgts = [rows(vehicle_access(network, net.streets, base, place(dests, d), (egress_api,),
+                                bound[egress_mode], egress=True), egress_api)
+            for d in range(len(dests))]
+    out: dict[tuple[str, str], list[int]] = {}
+    for i, o in enumerate(origins.ids):
+        src = rows(vehicle_access(network, net.streets, base, place(origins, i),
+                                  (access_api,), bound[street_mode]), access_api)
+        for d, dest in enumerate(dests.ids):
+            plan = plan_trip(network, TripRequest(
+                place(origins, i), place(dests, d), study.start, transit=False,
+                direct_modes=(access_api,), max_direct=bound[street_mode]),
+                streets=net.streets)
+            direct = min([t.duration for t in plan.direct], default=INFINITY)
+            times = []
+            for m in range(r.time_window):
+                dep = study.start + 60 * m
+                t = direct
+                if len(src) and len(tgts[d]):
+                    j = router.earliest(Query(src, tgts[d], dep, max_transfers=r.max_transfers))
+                    if j is not None:
+                        t = min(t, j.arrival - dep)
+                times.append(t if t <= r.max_trip_duration * 60 else INFINITY)
+            out[(o, dest)] = times
+    return out
 
 
-def test_minute_arrivals_follow_scoped_transfer_rules_as_raptor_does() -> None:
-    """VBB's transfers.txt scopes most rows to routes and trips; the range search keeps
-    labels per rule key, and its arrivals must count those (one RAPTOR per minute)."""
-    from datetime import date
-
-    from planner.routing.router import Router
-    from planner.timetable.compile import compile_timetable
-    from tests.shared_data import shared
-
-    tt = compile_timetable([shared("de-vbb-berlin-subset/gtfs")], date(2019, 6, 4))
-    assert tt.n_stops and len(getattr(tt, "rule_alight_stop", [])) > 0
-    router = Router(tt)
-    engine = router.range_raptor
-    ws = engine.workspace()
-    start = tt.time_of(date(2019, 6, 4), 8 * 3600)
-    rng = np.random.default_rng(11)
-    for stop in rng.integers(tt.n_stops, size=4):
-        q = Query(np.array([[int(stop), 0]], np.int32), np.zeros((0, 2), np.int32), start,
-                  max_transfers=3)
-        out = np.empty((10, tt.n_stops), np.int32)
-        engine.minute_arrivals(ws, q, 60, out)
-        for m in range(10):
-            assert (out[m] == router.one_to_all(q.at(start + 60 * m))).all(), (stop, m)
+@pytest.mark.slow
+@pytest.mark.parametrize(("mode", "egress"), [("BICYCLE", "BICYCLE"), ("CAR", "BICYCLE")])
+def test_bike_and_car_legs_equal_the_trip_search_on_the_osm_streets(
+        mode: str, egress: str, cache: object) -> None:
+    """Porto Alegre with its OSM extract: cells with bike or car access and bike egress
+    are the statistics of the planner's own trip search per departure minute, with the
+    bike and car legs timed on the same OSM graphs (one-way streets, car parking)."""
+    net, departure = _network("porto-alegre", cache)
+    assert {"bike", "car"} <= set(net.streets.graphs)
+    origins = _points(net, 4, 41, "o")
+    destinations = _points(net, 50, 42, "d")
+    speeds = net.streets.model.speeds_kmh  # the plan search rides at the model's speed
+    params = dict(time_window=5, percentiles=(25, 50, 100), max_trip_duration=75,
+                  max_rides=3, min_mean=True, mode=f"{mode},TRANSIT", mode_egress=egress,
+                  bike_speed=speeds["bike"], walk_speed=speeds["walk"], max_bike_time=12,
+                  max_car_time=15, max_walk_time=10)
+    m = TravelTimeMatrix(net, origins, destinations, departure=departure, **params)
+    request = m_request(departure, params)
+    study = Study(net.tt, request, destinations, net.streets, net.router)
+    street = request.access_mode
+    ref = _plan_reference(net, study, origins, street, request.egress_mode)
+    assert len(ref) >= 200
+    cells = {(r.from_id, r.to_id): r for r in m.itertuples(index=False)}
+    by_transit = 0
+    for pair, times in ref.items():
+        if all(t >= INFINITY for t in times):
+            assert pair not in cells, pair
+            continue
+        row = cells[pair]
+        for p in (25, 50, 100):
+            got = getattr(row, f"travel_time_p{p}")
+            assert (None if pd.isna(got) else int(got)) == _r5r_percentile(times, p), (pair, p)
+        assert int(row.travel_time_min) == min(times) // 60, pair
+        if max(times) < INFINITY:
+            assert row.travel_time_mean == pytest.approx(np.mean(times) / 60), pair
+        by_transit += len(set(times)) > 1  # varies with the minute: a transit ride
+    assert len(cells) == sum(any(t < INFINITY for t in v) for v in ref.values())
+    assert by_transit >= 20, by_transit

@@ -1,5 +1,6 @@
 """The study commands and their Dask runs: a real ``dask.distributed`` cluster of local
-worker processes gives exactly the single-process frames, partition by partition."""
+worker processes gives exactly the single-process frames, partition by partition, also
+when a worker process dies in the middle of the job."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from planner.analysis.distributed import read_partitions, run_distributed
 from planner.analysis.jobs import Job, run
@@ -59,6 +61,56 @@ def test_dask_cluster_of_worker_processes_gives_the_single_process_results(
     assert len(single) > 0
 
 
+class ExitOnce(WorkerPlugin):
+    """Ends the worker process (``os._exit``, as a crash or the OOM killer would, no
+    clean-up) when it starts the task named ``key``, once per ``marker`` file: the nanny
+    starts a new worker and the scheduler must give that chunk, and every other chunk the
+    dead worker held, to a live one."""
+
+    def __init__(self, key: str, marker: Path) -> None:
+        self.key, self.marker = key, str(marker)
+
+    def transition(self, key: object, start: str, finish: str, **kwargs: object) -> None:
+        if finish != "executing" or key != self.key:
+            return
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return  # the chunk's second run: let it finish
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        os._exit(1)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_job_loses_no_chunk_and_duplicates_none(
+        spec: NetworkSpec, tmp_path: Path) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    request = StudyRequest(departure=datetime(2021, 1, 12, 7, 0), time_window=6,
+                           percentiles=(50,), min_mean=True)
+    origins, dest = _points(14, 5, "o"), _points(60, 6, "d")
+    job = Job("matrix", spec, request, dest, key="killed-worker")
+    single = run(job, origins)
+    marker = tmp_path / "exited"
+    env = {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path(__file__).parents[1]))}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, env=env) as cluster, Client(cluster) as client:
+        before = set(client.run(os.getpid).values())
+        client.register_plugin(ExitOnce(f"matrix-{job.key}-3", marker))
+        parts = run_distributed(client, job, origins, tmp_path / "out", chunk_size=2)
+        client.wait_for_workers(2)
+        after = set(client.run(os.getpid).values())
+    dead = int(marker.read_text())
+    assert dead in before and dead not in after  # a worker really died; a new one took over
+    assert [p.name for p in parts] == [f"part-{i:05d}.parquet" for i in range(7)]
+    assert not list((tmp_path / "out").glob(".*.tmp"))  # no half-written partition left
+    got = read_partitions(tmp_path / "out")
+    assert not got.duplicated(["from_id", "to_id"]).any()
+    pd.testing.assert_frame_equal(got, single)
+    assert set(got["from_id"]) == set(single["from_id"]) and len(single) > 0
+
+
 @pytest.mark.slow
 def test_matrix_command_writes_r5r_columns_for_a_grid_of_origins(tmp_path: Path) -> None:
     dest = tmp_path / "schools.csv"
@@ -99,3 +151,16 @@ def test_study_commands_refuse_bad_arguments_naming_them(tmp_path: Path,
         StudyRequest(departure=datetime(2021, 1, 12, 7), max_rides=0)
     with pytest.raises(ValueError, match="percentiles"):
         StudyRequest(departure=datetime(2021, 1, 12, 7), percentiles=(0,))
+
+
+@pytest.mark.slow
+def test_local_cluster_workers_run_without_the_statistical_profiler() -> None:
+    """``--workers N`` serves no dashboard, so its workers do not sample their stacks."""
+    import dask
+
+    from planner.analysis.distributed import client_for
+
+    env = {"PYTHONPATH": os.environ.get("PYTHONPATH", str(Path(__file__).parents[1]))}
+    with client_for(None, 2, env) as client:
+        enabled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(enabled.values()) == [False, False]

@@ -179,6 +179,59 @@ def test_one_to_many_walks_on_the_street_model_in_request_order(client: TestClie
     assert_valid(6, "/api/v1/one-to-many", posted.json())
 
 
+@pytest.mark.parametrize(("mode", "r5r_mode"), [("WALK", "WALK"), ("BIKE", "BICYCLE")])
+@pytest.mark.parametrize("arrive_by", [False, True])
+def test_one_to_many_equals_the_travel_time_matrix_cell(client: TestClient, mode: str,
+                                                        r5r_mode: str, arrive_by: bool) -> None:
+    """The same core: a one-to-many answer is the streets-only ``TravelTimeMatrix`` cell of
+    ``one`` to each of ``many`` (``arriveBy``: of each to ``one``) over a one-minute
+    window, to the second (the API keeps tenths, the matrix rounds up to whole seconds and
+    reports whole minutes)."""
+    import pandas as pd
+
+    from planner.analysis import Points, TransportNetwork, TravelTimeMatrix
+    from planner.analysis.frames import _request
+    from planner.analysis.network import NetworkSpec
+    from planner.analysis.study import Study
+
+    rt, prepared = runtime_of(client.app), prepared_of(client)
+    day = datetime.fromisoformat(AT_8).date()
+    net = TransportNetwork(NetworkSpec((DEMO_FEED,), day), prepared.tt, prepared.router,
+                           rt.sharing.streets)
+    rng = np.random.default_rng(13)
+    one = (52.0290, 8.5325)
+    many = [(one[0] + a, one[1] + b) for a, b in rng.uniform(-0.03, 0.03, (40, 2))]
+    body = get(client, "/api/v1/one-to-many", one=f"{one[0]};{one[1]}",
+               many=",".join(f"{a};{b}" for a, b in many), mode=mode, max=1800,
+               maxMatchingDistance=250, arriveBy=str(arrive_by).lower())
+    here = Points(pd.DataFrame({"id": ["one"], "lat": [one[0]], "lon": [one[1]]}))
+    there = Points(pd.DataFrame({"id": [f"m{i}" for i in range(len(many))],
+                                 "lat": [p[0] for p in many], "lon": [p[1] for p in many]}))
+    origins, destinations = (there, here) if arrive_by else (here, there)
+    speeds = net.streets.model.speeds_kmh
+    params = dict(time_window=1, percentiles=(50,), mode=r5r_mode, max_trip_duration=30,
+                  max_walk_time=30, max_bike_time=30, walk_speed=speeds["walk"],
+                  bike_speed=speeds["bike"])
+    departure = datetime(2026, 4, 20, 8, 0)
+    matrix = TravelTimeMatrix(net, origins, destinations, departure=departure, **params)
+    cells = {(r.from_id, r.to_id): r.travel_time_p50 for r in matrix.itertuples(index=False)}
+    study = Study(net.tt, _request(departure, dict(params)), destinations, net.streets,
+                  net.router)
+    direct = study.direct(origins)
+    answered = 0
+    for i, got in enumerate(body):
+        pair = (f"m{i}", "one") if arrive_by else ("one", f"m{i}")
+        if "duration" not in got:
+            assert pair not in cells, pair
+            continue
+        answered += 1
+        o, d = (i, 0) if arrive_by else (0, i)
+        seconds = int(study.travel_times(np.zeros((0, 2), np.int32), direct[o])[d, 0])
+        assert math.ceil(got["duration"] - 0.05) <= seconds <= math.ceil(got["duration"] + 0.05)
+        assert cells[pair] == seconds // 60, pair
+    assert 0 < answered and len(cells) == answered
+
+
 def test_one_to_many_limits_and_refusals(client: TestClient) -> None:
     path = "/api/v1/one-to-many"
     base = {"one": "52.0290;8.5325", "maxMatchingDistance": 250, "arriveBy": "false"}

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from feeds.demo import DEMO_FEED
+from planner.analysis.reach import reach
 from planner.routing.query import Query
-from planner.routing.reachability import reach
 from planner.routing.router import Router
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import Timetable

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from planner.analysis.reach import one_to_many
 from planner.multimodal.geometry import haversine_m, haversine_m_array
 from planner.multimodal.streets import (
     ModeGraph,
@@ -233,35 +234,34 @@ def test_oslo_bike_station_table_is_fast_and_plausible() -> None:
 
 def test_one_to_many_is_the_table_row_and_its_reverse_the_column(streets: Streets) -> None:
     many = [CALL_A_BIKE, POSTSTRASSE_A, (49.8728, 8.6290)]
-    forward, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600)
-    backward, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600, backward=True)
-    table = streets.many_to_many("car", [POSTSTRASSE_B], many, 3600)[0]
-    column = streets.many_to_many("car", many, [POSTSTRASSE_B], 3600)[:, 0]
-    assert forward == pytest.approx(table)  # parking allowance included by default
-    assert backward == pytest.approx(column)
+    forward, _ = one_to_many(streets, "car", POSTSTRASSE_B, many, 3600)
+    backward, _ = one_to_many(streets, "car", POSTSTRASSE_B, many, 3600, backward=True)
+    parking = streets.model.car_parking_s
+    table = streets.many_to_many("car", [POSTSTRASSE_B], many, 3600 + parking)[0]
+    column = streets.many_to_many("car", many, [POSTSTRASSE_B], 3600 + parking)[:, 0]
+    assert forward == pytest.approx(table - parking)  # MOTIS's CAR: a plain drive
+    assert backward == pytest.approx(column - parking)
     assert forward[1] != pytest.approx(backward[1])  # the oneway Poststraße
-    plain, _ = streets.one_to_many("car", POSTSTRASSE_B, many, 3600, parking=False)
-    assert plain == pytest.approx(table - streets.model.car_parking_s)
 
 
 def test_one_to_many_matches_only_within_the_matching_distance(streets: Streets) -> None:
     graph = streets.graphs["walk"]
     _, gaps = graph.snap(np.array([BETWEEN_CITIES, CALL_A_BIKE]), math.inf)
     assert gaps[0] > 1000 > 25 > gaps[1]
-    times, _ = streets.one_to_many("walk", DARMSTADT_HBF, [BETWEEN_CITIES, CALL_A_BIKE],
-                                   6 * 3600, max_match_m=250)
+    times, _ = one_to_many(streets, "walk", DARMSTADT_HBF, [BETWEEN_CITIES, CALL_A_BIKE],
+                           6 * 3600, max_match_m=250)
     assert math.isinf(times[0]) and math.isfinite(times[1])
-    loose, _ = streets.one_to_many("walk", DARMSTADT_HBF, [BETWEEN_CITIES], 6 * 3600,
-                                   max_match_m=math.inf)
+    loose, _ = one_to_many(streets, "walk", DARMSTADT_HBF, [BETWEEN_CITIES], 6 * 3600,
+                           max_match_m=math.inf)
     assert math.isfinite(loose[0])  # unmatched nothing: the straight line, as many_to_many
-    none, _ = streets.one_to_many("walk", BETWEEN_CITIES, [CALL_A_BIKE], 6 * 3600,
-                                  max_match_m=250)
+    none, _ = one_to_many(streets, "walk", BETWEEN_CITIES, [CALL_A_BIKE], 6 * 3600,
+                          max_match_m=250)
     assert math.isinf(none[0])  # ``one`` itself off the graph
 
 
 def test_one_to_many_distance_is_the_path_length(streets: Streets) -> None:
-    times, meters = streets.one_to_many("walk", DARMSTADT_HBF, [CALL_A_BIKE, BETWEEN_CITIES],
-                                        600, with_distance=True)
+    times, meters = one_to_many(streets, "walk", DARMSTADT_HBF,
+                                [CALL_A_BIKE, BETWEEN_CITIES], 600, with_distance=True)
     assert meters is not None
     path = streets.route("walk", DARMSTADT_HBF, CALL_A_BIKE)
     assert path is not None and meters[0] == pytest.approx(path.meters)

@@ -53,19 +53,33 @@ def scale_for(streets: Streets, mode: str, speed_kmh: float | None) -> float:
     return streets.model.speeds_kmh[mode] / speed_kmh
 
 
+def street_times(streets: Streets, mode: str, origins: np.ndarray, destinations: np.ndarray,
+                 max_seconds: float, scale: float = 1.0, *, parking: bool = True
+                 ) -> np.ndarray:
+    """``float64[len(origins), len(destinations)]`` seconds of the street trip (``inf``
+    beyond ``max_seconds``): every street leg of a study, and MOTIS's one-to-many
+    (:mod:`planner.analysis.reach`). ``parking=False`` leaves the car parking allowance
+    out (a plain drive)."""
+    out = np.full((len(origins), len(destinations)), np.inf)
+    if not max_seconds > 0 or len(destinations) == 0:
+        return out
+    extra = streets.model.car_parking_s if mode == "car" and not parking else 0.0
+    for lo in range(0, len(origins), CHUNK):
+        secs = (streets.many_to_many(mode, origins[lo:lo + CHUNK], destinations,
+                                     max_seconds / scale + extra) - extra) * scale
+        secs[secs > max_seconds] = np.inf
+        out[lo:lo + CHUNK] = secs
+    return out
+
+
 def street_seconds(streets: Streets, mode: str, origins: np.ndarray, destinations: np.ndarray,
                    max_seconds: int, scale: float = 1.0) -> np.ndarray:
-    """``int32[len(origins), len(destinations)]`` seconds (``INFINITY`` beyond
+    """:func:`street_times` as ``int32`` seconds rounded up (``INFINITY`` beyond
     ``max_seconds``); points are ``(lat, lon)`` rows."""
-    out = np.full((len(origins), len(destinations)), INFINITY, dtype=np.int32)
-    if max_seconds <= 0 or len(destinations) == 0:
-        return out
-    for lo in range(0, len(origins), CHUNK):
-        secs = streets.many_to_many(mode, origins[lo:lo + CHUNK], destinations,
-                                    max_seconds / scale) * scale
-        secs = np.ceil(secs)
-        ok = np.isfinite(secs) & (secs <= max_seconds)
-        out[lo:lo + CHUNK][ok] = secs[ok].astype(np.int32)
+    secs = np.ceil(street_times(streets, mode, origins, destinations, max_seconds, scale))
+    out = np.full(secs.shape, INFINITY, dtype=np.int32)
+    ok = np.isfinite(secs) & (secs <= max_seconds)
+    out[ok] = secs[ok].astype(np.int32)
     return out
 
 

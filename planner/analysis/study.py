@@ -39,6 +39,18 @@ from planner.timetable.model import INFINITY, Timetable
 _NO_TARGETS = np.zeros((0, 2), dtype=np.int32)
 
 
+def window_arrivals(router: Router, q: Query, step: int, out: np.ndarray,
+                    trips: np.ndarray | None = None) -> np.ndarray:
+    """The search of every study and of MOTIS's one-to-all: ``out`` (``minutes x stops``)
+    filled with the earliest arrival at every stop per departure ``q.time + i * step``
+    (:meth:`RangeRaptor.minute_arrivals` on this thread's range workspace); ``trips``,
+    when given, with the fewest trips of the first minute's arrivals."""
+    engine = router.range_raptor
+    ws = router.workspace("range", engine.workspace)
+    engine.minute_arrivals(ws, q, step, out, trips)
+    return out
+
+
 @dataclass(eq=False)
 class Study:
     """One timetable, street model, request and destination set; origins come per call."""
@@ -102,20 +114,20 @@ class Study:
         thread's buffers (valid until its next call)."""
         assert self.router is not None
         r = self.request
-        engine = self.router.range_raptor
-        ws = self.router.workspace("range", engine.workspace)
         out = getattr(self._local, "arrivals", None)
         if out is None:
             out = self._local.arrivals = np.empty((r.time_window, self.tt.n_stops), np.int32)
-        engine.minute_arrivals(ws, self.query(rows), r.step, out)
-        return out
+        return window_arrivals(self.router, self.query(rows), r.step, out)
 
     def travel_times(self, rows: np.ndarray, direct: np.ndarray) -> np.ndarray:
         """``int32[destinations, minutes]`` seconds per destination and departure minute
         (``INFINITY``: unreached within ``max_trip_duration``)."""
         r = self.request
-        arrivals = self.stop_arrivals(rows)
         out = np.empty((len(self.destinations), r.time_window), dtype=np.int32)
+        if not r.transit_modes:  # streets only (r5r's mode="WALK"): the direct trip
+            out[:] = np.where(direct <= r.max_trip_duration * 60, direct, INFINITY)[:, None]
+            return out
+        arrivals = self.stop_arrivals(rows)
         eg = self.egress
         propagate(arrivals, self.start, r.step, eg.offset, eg.stop, eg.seconds,
                   np.ascontiguousarray(direct, dtype=np.int32), r.max_trip_duration * 60,

@@ -1,11 +1,11 @@
 """Reachability from (or to) a place: its walks to the nearby stops, then
-:func:`planner.routing.reachability.reach` over the timetable.
+:func:`planner.analysis.reach.reach` over the timetable (forward: the travel-time studies'
+search over one minute).
 
 The place side is the one multimodal search's (:func:`~planner.multimodal.search.walking_access`):
 a stop is its station group at no cost, a coordinate the stops within ``max_walk``
 seconds on foot. The walk is bounded by the travel-time bound too, as MOTIS bounds its
-pre-transit time by ``maxTravelTime``. Travel-time matrices (issue 12) call
-:func:`reach_place` once per origin with the same request.
+pre-transit time by ``maxTravelTime``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.analysis.reach import reach
 from planner.multimodal.search import Location, Network, walking_access
 from planner.routing.query import DEFAULT_MAX_TRANSFERS
-from planner.routing.reachability import Reach, reach
+from planner.routing.reachability import Reach
 
 
 @dataclass(frozen=True)

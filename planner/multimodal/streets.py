@@ -374,39 +374,6 @@ class Streets:
         result[result > max_seconds] = np.inf
         return result
 
-    def one_to_many(self, mode: str, one: Point, many: Iterable[Point] | np.ndarray,
-                    max_seconds: float, *, backward: bool = False,
-                    max_match_m: float = math.inf, parking: bool = True,
-                    with_distance: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-        """Seconds from ``one`` to each of ``many`` (``backward``: from each to ``one``),
-        ``inf`` beyond ``max_seconds`` or unmatched, and with ``with_distance`` the metres
-        of each found way (``nan`` where none).
-
-        MOTIS's street one-to-many: on a graph, a point farther than ``max_match_m`` from
-        it matches nothing, so its pair has no time (the straight-line model matches
-        everything). ``parking=False`` leaves the car parking allowance out (a plain
-        drive, as MOTIS's CAR profile)."""
-        o, m = _as_points([one]), _as_points(many)
-        extra = self.model.car_parking_s if mode == "car" and not parking else 0.0
-        limit = max_seconds + extra
-        times = (self.many_to_many(mode, m, o, limit)[:, 0] if backward
-                 else self.many_to_many(mode, o, m, limit)[0]) - extra
-        times[times > max_seconds] = np.inf
-        graph = self.graphs.get(mode)
-        if graph is not None and len(m):
-            _, gap_one = graph.snap(o, math.inf)
-            _, gaps = graph.snap(m, math.inf)
-            times[(gaps > max_match_m) | (gap_one[0] > max_match_m)] = np.inf
-        if not with_distance:
-            return times, None
-        meters = np.full(len(m), np.nan)
-        for i in np.flatnonzero(np.isfinite(times)):
-            a, b = (tuple(m[i]), tuple(o[0])) if backward else (tuple(o[0]), tuple(m[i]))
-            path = self.route(mode, (a[0], a[1]), (b[0], b[1]))
-            meters[i] = path.meters if path is not None else \
-                haversine_m_array(a[0], a[1], b[0], b[1]) * self.model.detour
-        return times, meters
-
     def travel_time(self, mode: str, origin: Point, destination: Point) -> float:
         return float(self.many_to_many(mode, [origin], [destination])[0, 0])
 

@@ -1,14 +1,14 @@
 """One-to-all and all-to-one reachability: the fastest way between one place and every
-stop, within a travel-time bound.
+stop, within a travel-time bound: what MOTIS's ``one-to-all`` answers (nigiri's
+``routing::one_to_all``). :func:`planner.analysis.reach.reach` runs it; this module holds
+its result and the arrive-by half, which reads only the timetable through a
+:class:`~planner.routing.router.Router` and ``(stop, seconds)`` rows for the place:
 
-This is what MOTIS's ``one-to-all`` answers (nigiri's ``routing::one_to_all``) and one row
-of a travel-time matrix (issue 12 runs it per origin). It reads only the timetable, through
-a :class:`~planner.routing.router.Router`, and ``(stop, seconds)`` rows for the place:
-
-* **forward** (depart at ``time``): RAPTOR from the source rows with no target runs every
-  round to the end; a stop's time is its earliest arrival, ``trips`` the fewest trips of a
-  journey arriving then (0: walked there from the place). A stop reached only by a walk is
-  reachable with 0 trips, the place's own stops with 0 seconds, as in MOTIS.
+* **forward** (depart at ``time``, in :mod:`planner.analysis.reach`): the travel-time
+  studies' range search over one minute; a stop's time is its earliest arrival, ``trips``
+  the fewest trips of a journey arriving then (0: walked there from the place). A stop
+  reached only by a walk is reachable with 0 trips, the place's own stops with 0 seconds,
+  as in MOTIS.
 * **arrive-by** (arrive by ``time``): reverse RAPTOR from the target rows; a stop's time is
   the latest departure from it as an *origin*: boarding there, one footpath to a boarding
   stop (no transfer slack and no change time at the origin, as in
@@ -27,11 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query, as_rows
+from planner.routing.query import Query
 from planner.routing.router import Router
 from planner.timetable.model import INFINITY
-
-_NONE = np.zeros((0, 2), dtype=np.int32)
 
 
 @dataclass(frozen=True)
@@ -52,31 +50,6 @@ class Reach:
 
     def __len__(self) -> int:
         return len(self.stops)
-
-
-def reach(router: Router, rows: np.ndarray, time: int, max_travel: int, *,
-          arrive_by: bool = False, max_transfers: int = DEFAULT_MAX_TRANSFERS,
-          transfer_slack: int = 0, route_mask: np.ndarray | None = None) -> Reach:
-    """Every stop reachable within ``max_travel`` seconds. ``rows``: ``(stop, seconds)``
-    walks from the place to its stops (arrive-by: from its stops to the place);
-    ``route_mask`` as :class:`Query` (all zeros: walking only)."""
-    rows = as_rows(rows)
-    if arrive_by:
-        q = Query(sources=_NONE, targets=rows, time=time, arrive_by=True,
-                  max_transfers=max_transfers, transfer_slack=transfer_slack,
-                  route_mask=route_mask)
-        departures, trips = latest_departures(router, q)
-        seconds = time - departures.astype(np.int64)
-        reached = departures > -INFINITY
-    else:
-        q = Query(sources=rows, targets=_NONE, time=time, max_transfers=max_transfers,
-                  transfer_slack=transfer_slack, route_mask=route_mask)
-        arrivals, trips = router.one_to_all_trips(q)
-        seconds = arrivals.astype(np.int64) - time
-        reached = arrivals < INFINITY
-    keep = np.flatnonzero(reached & (seconds <= max_travel)).astype(np.int32)
-    return Reach(int(time), arrive_by, keep, seconds[keep].astype(np.int32),
-                 trips[keep].astype(np.int32))
 
 
 def latest_departures(router: Router, q: Query) -> tuple[np.ndarray, np.ndarray]:

@@ -173,7 +173,8 @@ cdef class RangeRaptor:
         out.reverse()
         return out
 
-    def minute_arrivals(self, RangeWorkspace ws, q, int step, int[:, ::1] out):
+    def minute_arrivals(self, RangeWorkspace ws, q, int step, int[:, ::1] out,
+                        int[::1] trips=None):
         """R5's range RAPTOR over departure minutes: row ``i`` of ``out`` (``n x S``)
         becomes the earliest arrival at every stop departing at ``q.time + i * step``
         with at most ``q.max_trips`` trips (``INFINITY`` where unreached); ``q``'s
@@ -182,7 +183,12 @@ cdef class RangeRaptor:
         Runs go latest first and keep their per-round labels, so each run only redoes
         what the earlier departure improves; an arrival is a label at the stop, or one
         footpath after a trip (no slack: that is added only to a transfer), or the access
-        walk itself, as :meth:`planner.routing.raptor.Raptor.arrival` defines it."""
+        walk itself, as :meth:`planner.routing.raptor.Raptor.arrival` defines it.
+
+        ``trips`` (``S`` values), when given, becomes the fewest trips of a journey
+        reaching each stop at row 0's arrival (0: walked there, or unreached): the labels
+        are kept per round with at most ``k`` trips each, so it is the first round whose
+        arrivals already hold row 0's (nigiri's ``k``, what one-to-all reports)."""
         cdef const int[:, ::1] sources = q.sources
         cdef const unsigned char* mask
         cdef int departure = q.time
@@ -190,12 +196,17 @@ cdef class RangeRaptor:
         cdef int K = q.max_trips
         cdef int n = out.shape[0]
         cdef int i
+        cdef bint with_trips = trips is not None
         self.a.check_rows(sources, "source")
         self.a.route_mask(q, &mask)
         if step <= 0:
             raise ValueError("step must be > 0")
         if out.shape[1] != self.n_stops:
             raise ValueError(f"out needs {self.n_stops} columns, got {out.shape[1]}")
+        if with_trips and trips.shape[0] != self.n_stops:
+            raise ValueError(f"trips needs {self.n_stops} values, got {trips.shape[0]}")
+        if n == 0 and with_trips:
+            raise ValueError("trips needs at least one minute")
         with nogil:
             reset_stats(ws)
             self._reset(ws, K)
@@ -209,7 +220,25 @@ cdef class RangeRaptor:
                     self._run(ws, sources, departure + i * step, slack, K, mask,
                               <ScopedRules*>NULL)
                 self._arrivals(ws, K, &out[i, 0])
+            if with_trips:
+                self._fewest_trips(ws, K, &out[0, 0], &trips[0])
         return out
+
+    cdef void _fewest_trips(self, RangeWorkspace ws, int K, const int* best,
+                            int* trips) noexcept nogil:
+        """Per stop the first round whose arrivals reach ``best`` (see
+        :meth:`minute_arrivals`)."""
+        cdef int S = self.n_stops
+        cdef vector[int] upto
+        cdef int k, p
+        upto.resize(S)
+        for p in range(S):
+            trips[p] = -1 if best[p] < INF else 0
+        for k in range(K + 1):
+            self._arrivals(ws, k, upto.data())
+            for p in range(S):
+                if trips[p] < 0 and upto[p] == best[p]:
+                    trips[p] = k
 
     cdef void _arrivals(self, RangeWorkspace ws, int K, int* out) noexcept nogil:
         """Arrivals at every stop from the labels (see :meth:`minute_arrivals`)."""
