@@ -184,6 +184,24 @@ def test_many_to_many_matches_single_queries_and_limit(streets: Streets) -> None
     assert np.array_equal(np.isfinite(limited), table <= 300)
 
 
+@pytest.mark.parametrize("mode", ["walk", "bike", "car"])
+def test_many_stops_to_one_point_searches_backwards_with_the_same_times(
+        streets: Streets, mode: str) -> None:
+    """Egress (many stops to one point) runs one search back from the point; each row
+    equals the forward search from that stop alone, limit included."""
+    graph = streets.graphs[mode]
+    rng = np.random.default_rng(12)
+    pick = rng.choice(len(graph.snappable), 60, replace=False)
+    nodes = graph.snappable[pick]
+    many = np.c_[graph.lat[nodes], graph.lon[nodes]] + rng.normal(0, 2e-4, (60, 2))
+    few = many[:2] + 1e-3
+    table = streets.many_to_many(mode, many, few, max_seconds=900)
+    rows = np.vstack([streets.many_to_many(mode, many[i:i + 1], few, max_seconds=900)
+                      for i in range(len(many))])
+    assert np.array_equal(table, rows)
+    assert np.isfinite(table).sum() > 10  # graph times, not all beyond the limit
+
+
 def test_scooter_is_faster_than_bike_on_the_same_streets(streets: Streets) -> None:
     a, b = (49.8735, 8.6295), (49.8712, 8.6320)
     bike = streets.many_to_many("bike", [a], [b])[0, 0]
