@@ -23,9 +23,12 @@ mask and no scoped transfers.txt rules (``supports``); other queries go to RAPTO
 (``planner.routing.router``).
 
 Query (:class:`TripBased`): Witt's breadth-first search over trip segments. Round ``n``
-holds segments ``(trip, begin, end)`` reached with ``n`` trips; ``reached[t]`` is the
-first position any segment of ``t`` scans, so a later trip of the same route boarded
-no earlier adds nothing (``reached`` of later trips drops with each enqueue). The
+holds segments ``(trip, begin, end)`` reached with ``n`` trips; the reached index of
+``t`` is the first position any segment of ``t`` or of an earlier trip of its route
+scans, so a later trip boarded no earlier adds nothing. Witt and ULTRA lower it for
+every later trip on each enqueue; on a timetable of several days (HART: ~230 trips a
+route) that loop was most of a query, so each route keeps its frontier instead: the
+(trip, index) pairs with indices falling as trips rise, a short list per route. The
 target's best arrival prunes every scan, so round ``n`` only finds journeys strictly
 earlier than with fewer trips: per round, the Pareto set over (arrival, trips).
 """
@@ -50,7 +53,24 @@ cdef struct Seg:
     int ev         # trip_st_offset of the trip: its stop events
     int rb         # route_stop_offset of its route: pickup/drop-off/stops
     int parent     # queue index of the segment changed from, -1: boarded at the origin
-    int alight     # position alighted in the parent's trip; at the origin: the source stop
+    int alight     # at the origin: the source stop walked from (else unused)
+
+
+cdef struct Reach:
+    int trip
+    int index      # first position scanned of this trip and later ones of the route
+    int next       # next pair of the route's frontier (a later trip), -1 ends it
+
+
+cdef struct Hop:
+    # one kept transfer as the query reads it
+    int trip
+    int index      # first position to scan: the boarding position + 1
+
+
+cdef struct Event:
+    int arr        # st_arr
+    int stop       # the stop, or n_stops where the position has no drop-off
 
 
 cdef struct Cand:
@@ -266,20 +286,17 @@ cdef inline bint _lower(int* label, vector[int]* touched, int s, int t) noexcept
 cdef class TripBasedWorkspace(Workspace):
     """Per-thread scratch state of a Trip-Based search (never share between threads)."""
 
-    cdef vector[unsigned short] reached
-    cdef vector[int] reached_touched
+    cdef vector[int] frontier, frontier_touched  # per route: first Reach, -1 none
+    cdef vector[Reach] reach
     cdef vector[Seg] queue
     cdef vector[int] egress, egress_touched, src_ready, src_stop, src_touched
     cdef vector[int] round_best, label_seg, label_pos
     cdef int best_round
 
-    def __init__(self, int n_stops, int n_routes, const unsigned short[::1] trip_len):
+    def __init__(self, int n_stops, int n_routes):
         Workspace.__init__(self, n_stops, n_routes)
-        cdef Py_ssize_t i
-        self.reached.resize(trip_len.shape[0])
-        for i in range(trip_len.shape[0]):
-            self.reached[i] = trip_len[i]
-        self.egress.resize(n_stops, INF)
+        self.frontier.resize(n_routes, -1)
+        self.egress.resize(n_stops + 1, INF)  # n_stops: "no drop-off", never a target
         self.src_ready.resize(n_stops, INF)
         self.src_stop.resize(n_stops, -1)
 
@@ -288,14 +305,32 @@ cdef class TripBasedWorkspace(Workspace):
         return [self.round_best[i] for i in range(self.round_best.size())]
 
 
+def _query_layout(TimetableArrays a, trip, pos):
+    """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
+    HART): per transfer a ``Hop``, per stop event an ``Event``, so a scan reads one
+    stream instead of two or three."""
+    rso = np.asarray(a.route_stop_offset, dtype=np.int64)
+    route_of_trip = np.asarray(a.trip_route)
+    hops = np.empty((len(trip), 2), dtype=np.int32)
+    hops[:, 0] = trip
+    hops[:, 1] = pos + 1
+    tso = np.asarray(a.trip_st_offset, dtype=np.int64)
+    event_trip = np.repeat(np.arange(a.n_trips), np.diff(tso))
+    flat = rso[route_of_trip[event_trip]] + np.arange(len(event_trip)) - tso[event_trip]
+    events = np.empty((len(event_trip), 2), dtype=np.int32)
+    events[:, 0] = np.asarray(a.st_arr)[:len(event_trip)]
+    events[:, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
+                            np.asarray(a.route_stops)[flat], a.n_stops)
+    return hops, events
+
+
 cdef class TripBased:
     """Trip-Based earliest arrival and (arrival, trips) profile over reduced transfers."""
 
     cdef readonly TimetableArrays a
-    cdef readonly object transfer_offset, transfer_trip, transfer_pos, trip_len
-    cdef const int[::1] tr_off, tr_trip, tr_pos
-    cdef const int[::1] trip_end
-    cdef const unsigned short[::1] tlen
+    cdef readonly object transfer_offset, transfer_trip, transfer_pos
+    cdef const int[::1] tr_off
+    cdef const int[:, ::1] hops, events
     cdef readonly int n_stops, n_routes, n_trips
 
     def __init__(self, arrays, transfer_offset, transfer_trip, transfer_pos):
@@ -305,15 +340,6 @@ cdef class TripBased:
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
-        rso = np.asarray(self.a.route_stop_offset, dtype=np.int64)
-        rto = np.asarray(self.a.route_trip_offset)
-        route = np.asarray(self.a.trip_route)
-        lengths = np.diff(rso)
-        if len(lengths) and lengths.max() >= 65535:
-            raise ValueError("a route of 65,535 stops or more does not fit Trip-Based")
-        self.trip_len = lengths[route].astype(np.uint16)
-        self.tlen = self.trip_len
-        self.trip_end = np.ascontiguousarray(rto[route + 1], dtype=np.int32)
         n_events = self.a.st_arr.shape[0]
         off = np.ascontiguousarray(transfer_offset, dtype=np.int32)
         if len(off) != n_events + 1:
@@ -323,15 +349,14 @@ cdef class TripBased:
         self.transfer_trip = np.ascontiguousarray(transfer_trip, dtype=np.int32)
         self.transfer_pos = np.ascontiguousarray(transfer_pos, dtype=np.int32)
         self.tr_off = self.transfer_offset
-        self.tr_trip = self.transfer_trip
-        self.tr_pos = self.transfer_pos
+        self.hops, self.events = _query_layout(self.a, self.transfer_trip, self.transfer_pos)
 
     def workspace(self):
-        return TripBasedWorkspace(self.n_stops, self.n_routes, self.tlen)
+        return TripBasedWorkspace(self.n_stops, self.n_routes)
 
     @property
     def n_transfers(self):
-        return self.tr_trip.shape[0]
+        return self.transfer_trip.shape[0]
 
     def supports(self, q):
         """Whether ``q`` asks for what the transfers were reduced for: no transfer slack,
@@ -430,7 +455,7 @@ cdef class TripBased:
                 i = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
                 A.append_origin(steps, x, cur, departure + sources[i, 1])
                 break
-            pos = g.alight
+            pos = self._alighted(ws.queue[g.parent], g.trip, g.begin)
             g = ws.queue[g.parent]
             s = A.route_stops[g.rb + pos]
             if s != cur:
@@ -438,28 +463,58 @@ cdef class TripBased:
         steps.reverse()
         return (departure, arrival, trips, i, row, steps)
 
+    cdef int _alighted(self, Seg parent, int trip, int index) except -1:
+        """The position of ``parent``'s trip whose kept transfer boards ``trip`` to scan
+        from ``index`` (the first: any such one arrives there in time)."""
+        cdef int k, j
+        cdef const int[:, ::1] hops = self.hops
+        for k in range(parent.begin, parent.end):
+            for j in range(self.tr_off[parent.ev + k], self.tr_off[parent.ev + k + 1]):
+                if hops[j, 0] == trip and hops[j, 1] == index:
+                    return k
+        raise RuntimeError("Trip-Based: a segment's transfer was not found in its parent")
+
     cdef inline void _enqueue(self, TripBasedWorkspace ws, const Net* n, int u, int idx,
                               int parent, int alight) noexcept nogil:
-        cdef unsigned short* reached = ws.reached.data()
-        cdef int i, end
+        """Queue trip ``u`` from position ``idx`` up to its reached index, if before it
+        (``alight``: the source stop at the origin, else unused: :meth:`_alighted`)."""
+        cdef int r = n.trip_route[u]
+        cdef int end = n.rso[r + 1] - n.rso[r]
+        cdef int head = ws.frontier[r]
+        cdef int p = head, prev = -1
+        cdef Reach* R = ws.reach.data()
+        cdef Reach node
         cdef Seg g
-        if reached[u] <= idx:
+        while p >= 0 and R[p].trip <= u:
+            end = R[p].index
+            prev = p
+            p = R[p].next
+        if end <= idx:
             return
         g.trip = u
         g.begin = idx
-        g.end = reached[u]
+        g.end = end
         g.ev = n.tso[u]
-        g.rb = n.rso[n.trip_route[u]]
+        g.rb = n.rso[r]
         g.parent = parent
         g.alight = alight
         ws.queue.push_back(g)
-        end = self.trip_end[u]
-        i = u
-        while i < end and reached[i] > idx:
-            if reached[i] == self.tlen[i]:
-                ws.reached_touched.push_back(i)
-            reached[i] = <unsigned short>idx
-            i += 1
+        while p >= 0 and R[p].index >= idx:  # later trips this one now covers
+            p = R[p].next
+        if prev >= 0 and R[prev].trip == u:  # the same trip from earlier: replace it
+            R[prev].index = idx
+            R[prev].next = p
+            return
+        node.trip = u
+        node.index = idx
+        node.next = p
+        if prev >= 0:
+            R[prev].next = <int>ws.reach.size()
+        else:
+            if head < 0:
+                ws.frontier_touched.push_back(r)
+            ws.frontier[r] = <int>ws.reach.size()
+        ws.reach.push_back(node)
 
     cdef int _run(self, TripBasedWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int max_trips) noexcept nogil:
@@ -467,22 +522,16 @@ cdef class TripBased:
         cdef const Net* n = &net_copy
         cdef int S = self.n_stops
         cdef int best = INF
-        cdef int i, j, s, t, a, e, k, u, rnd, round_begin
+        cdef int i, j, s, a, e, k, u, rnd, round_begin
         cdef int round_end, q, begin, end
         cdef long long scanned = 0, segments = 0
         cdef size_t qi
         cdef int* egress = ws.egress.data()
         cdef int* ready = ws.src_ready.data()
-        cdef const int* sarr = n.sarr
-        cdef const int* rstops = n.rstops
-        cdef const unsigned char* drop = n.drop
+        cdef const Event* ev = <const Event*>&self.events[0, 0] if self.events.shape[0] else NULL
         cdef const int* tr_off = &self.tr_off[0]
-        cdef const int* tr_trip = NULL
-        cdef const int* tr_pos = NULL
+        cdef const Hop* hop = <const Hop*>&self.hops[0, 0] if self.hops.shape[0] else NULL
         cdef Seg* g
-        if self.tr_trip.shape[0] > 0:
-            tr_trip = &self.tr_trip[0]
-            tr_pos = &self.tr_pos[0]
         reset_stats(ws)
         # the last search's source labels stayed for its journeys; clear them now
         for qi in range(ws.src_touched.size()):
@@ -540,12 +589,12 @@ cdef class TripBased:
             for q in range(round_begin, round_end):
                 g = &ws.queue[q]
                 for k in range(g.begin, g.end):
-                    a = sarr[g.ev + k]
+                    a = ev[g.ev + k].arr
                     if a >= best:
                         break
                     scanned += 1
-                    s = rstops[g.rb + k]
-                    if egress[s] < INF and drop[g.rb + k] and a + egress[s] < best:
+                    s = ev[g.ev + k].stop  # n_stops (egress INF) where no drop-off
+                    if egress[s] < INF and a + egress[s] < best:
                         best = a + egress[s]
                         ws.best_round = rnd
                         ws.label_seg[rnd] = q
@@ -553,24 +602,26 @@ cdef class TripBased:
             ws.round_best.push_back(best)
             if rnd == max_trips:
                 break
-            # changes into the next round, while still earlier than the best
+            # changes into the next round from the events still earlier than the best:
+            # one run of hops per segment (the alighting event is found again only for
+            # the journeys built, by _alighted)
             for q in range(round_begin, round_end):
                 g = &ws.queue[q]
-                begin = g.begin
-                end = g.end
                 e = g.ev
-                for k in range(begin, end):
-                    if sarr[e + k] >= best:
-                        break
-                    for j in range(tr_off[e + k], tr_off[e + k + 1]):
-                        self._enqueue(ws, n, tr_trip[j], tr_pos[j] + 1, q, k)
+                k = g.begin
+                end = g.end
+                while k < end and ev[e + k].arr < best:
+                    k += 1
+                end = tr_off[e + k]
+                for j in range(tr_off[e + g.begin], end):
+                    self._enqueue(ws, n, hop[j].trip, hop[j].index, q, 0)
                     g = &ws.queue[q]  # the queue may have grown (moved)
             round_begin = round_end
         # reset what this query touched
-        for qi in range(ws.reached_touched.size()):
-            t = ws.reached_touched[qi]
-            ws.reached[t] = self.tlen[t]
-        ws.reached_touched.clear()
+        for qi in range(ws.frontier_touched.size()):
+            ws.frontier[ws.frontier_touched[qi]] = -1
+        ws.frontier_touched.clear()
+        ws.reach.clear()
         for qi in range(ws.egress_touched.size()):
             egress[ws.egress_touched[qi]] = INF
         ws.egress_touched.clear()
