@@ -305,6 +305,15 @@ cdef class TripBasedWorkspace(Workspace):
         return [self.round_best[i] for i in range(self.round_best.size())]
 
 
+def supports_query(q, TimetableArrays a):
+    """Whether Trip-Based answers ``q`` on ``a``: no transfer slack, no route mask and a
+    timetable without scoped transfers.txt rules. Each changes which transfers dominate
+    which (a slack can make the earliest trip of a change missed, a mask can hide the
+    trip that made another transfer redundant, a scoped rule times a change by trip), so
+    the reduction would no longer be exact; the router runs RAPTOR for those."""
+    return q.transfer_slack == 0 and q.route_mask is None and a.net.xal == NULL
+
+
 def _query_layout(TimetableArrays a, trip, pos):
     """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
     HART): per transfer a ``Hop``, per stop event an ``Event``, so a scan reads one
@@ -359,11 +368,9 @@ cdef class TripBased:
         return self.transfer_trip.shape[0]
 
     def supports(self, q):
-        """Whether ``q`` asks for what the transfers were reduced for: no transfer slack,
-        no route mask and a timetable without scoped transfers.txt rules (those change
-        which transfers dominate which; the router runs RAPTOR for them)."""
-        return (q.transfer_slack == 0 and q.route_mask is None
-                and self.a.net.xal == NULL)
+        """Whether ``q`` asks for what the transfers were reduced for (see
+        :func:`supports_query`)."""
+        return supports_query(q, self.a)
 
     cdef int _start(self, TripBasedWorkspace ws, q) except? -1:
         if not self.supports(q):
