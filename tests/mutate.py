@@ -84,6 +84,7 @@ RANGE = "planner/routing/rraptor.pyx"
 REV_CSA = "planner/routing/reverse_csa.pyx"
 REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
 REACH = "planner/routing/reachability.py"
+TRIPBASED = "planner/routing/tripbased.pyx"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # -- CSA --------------------------------------------------------------------------
@@ -136,6 +137,31 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:",
       "if False:",
       "RAPTOR: alighting under a scoped rule treated as plain (stop-level change times)"),
+    # -- Trip-Based -------------------------------------------------------------------
+    M("tripbased-board-strict", TRIPBASED,
+      "u = earliest_trip(n, n.rto[r], t1, j, t1, ready)",
+      "u = earliest_trip(n, n.rto[r], t1, j, t1, ready + 1)",
+      "Trip-Based: a trip departing exactly when the traveller is ready cannot be boarded"),
+    M("tripbased-no-change-time", TRIPBASED,
+      "_candidates(n, t, r, rb, ev, i, s, a + n.change[s], &cands)",
+      "_candidates(n, t, r, rb, ev, i, s, a, &cands)",
+      "Trip-Based: changes at a stop generated without its change time"),
+    M("tripbased-no-pickup", TRIPBASED,
+      "if j + 1 >= n.rso[r + 1] - rb or not n.pick[rb + j]:",
+      "if j + 1 >= n.rso[r + 1] - rb:",
+      "Trip-Based: boarding where pickup is forbidden"),
+    M("tripbased-target-no-dropoff", TRIPBASED,
+      "np.where(np.asarray(a.route_dropoff)[flat] > 0,",
+      "np.where(np.asarray(a.route_dropoff)[flat] >= 0,",
+      "Trip-Based: arriving at the destination where drop-off is forbidden"),
+    M("tripbased-reduction-no-footpaths", TRIPBASED,
+      "for j in range(n.fpo[s], n.fpo[s + 1]):\n        w = a + n.fpd[j]",
+      "for j in range(0):\n        w = a + n.fpd[j]",
+      "Trip-Based: the reduction ignores arrivals a footpath away (drops needed transfers)"),
+    M("tripbased-u-turn-no-change-time", TRIPBASED,
+      "return n.sarr[ev + i - 1] + n.change[a] <= n.sdep[ev2 + j + 1]",
+      "return n.sarr[ev + i - 1] <= n.sdep[ev2 + j + 1]",
+      "Trip-Based: a U-turn dropped though its change at the earlier stop is too short"),
     # -- McRAPTOR ---------------------------------------------------------------------
     M("mcraptor-board-strict", MC,
       "trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)",
@@ -379,6 +405,8 @@ TESTS: dict[str, tuple[str, ...]] = {
                  "tests/test_engine_properties.py", "tests/test_change_times_reference.py",
                  "tests/test_scoped_transfers.py", "tests/test_reachability.py"),
     REACH: ("tests/test_reachability.py", "tests/test_api_motis_reach.py"),
+    TRIPBASED: ("tests/test_trip_transfers.py", "tests/test_engine_properties.py",
+                "tests/test_tripbased.py"),
     "planner/routing/search.py": ("tests/test_search_policy.py",
                                   "tests/test_api_endpoints.py"),
     "planner/routing/*.py": (*ENGINE_TESTS, "tests/test_mcraptor.py", "tests/test_range.py",

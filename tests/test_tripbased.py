@@ -14,11 +14,11 @@ from datetime import date
 
 import numpy as np
 import pytest
-from planner.routing.tripbased import TripBased, build_transfers
 
 from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
+from planner.routing.trip_transfers import build
 from planner.timetable.compile import compile_timetable
 from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
 from tests.shared_data import shared
@@ -41,9 +41,10 @@ class Feed:
         rel, day, self.reference_queries = FEEDS[name]
         self.tt = compile_timetable([shared(rel)], day)
         self.router = Router(self.tt)
-        off, trip, pos, self.generated = build_transfers(self.router.arrays)
-        self.transfers = (off, trip, pos)
-        self.engine = TripBased(self.router.arrays, off, trip, pos)
+        tr = build(self.tt, self.router.arrays)
+        self.generated = tr.generated
+        self.transfers = (tr.offset, tr.trip, tr.pos)
+        self.engine = self.router.tripbased  # built again in memory: no disk-cache entry
         self.ws = self.engine.workspace()
 
 

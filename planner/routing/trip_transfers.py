@@ -47,12 +47,13 @@ class TripTransfers:
     trip: np.ndarray
     pos: np.ndarray
     cache: str = "built"  # "built", "stored" (built and written) or "loaded"
+    generated: int = -1  # transfers before the reduction (when built here)
 
 
 def build(tt: Timetable, arrays: TimetableArrays | None = None) -> TripTransfers:
     """The transfers of ``tt``, built in memory."""
-    offset, trip, pos, _ = build_transfers(arrays if arrays is not None else tt)
-    return TripTransfers(offset, trip, pos)
+    offset, trip, pos, generated = build_transfers(arrays if arrays is not None else tt)
+    return TripTransfers(offset, trip, pos, generated=generated)
 
 
 def for_timetable(tt: Timetable, arrays: TimetableArrays | None = None) -> TripTransfers:
