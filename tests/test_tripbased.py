@@ -11,6 +11,7 @@ them is also answered by the networkx reference, and journeys are checked leg by
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +20,11 @@ from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
 from planner.routing.trip_transfers import build
-from planner.timetable.compile import compile_timetable
+from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
+from tests.feedmaker import write_feed
 from tests.shared_data import shared
-from tests.test_routing_core import check_journey
+from tests.test_routing_core import DAY, at, check_journey, ix
 
 #: (feed, day, queries also put to the reference: its graph of HART takes a minute)
 FEEDS = {
@@ -167,3 +169,32 @@ def test_queries_it_was_not_reduced_for_are_refused(feed: Feed) -> None:
         assert not feed.engine.supports(bad)
         with pytest.raises(ValueError, match="use raptor"):
             feed.engine.search(feed.ws, bad)
+
+
+U_TURN_STOPS = ("stop_id,stop_name,stop_lat,stop_lon\n"
+                "X,X,52.00,8.50\nA,A,52.02,8.50\nB,B,52.04,8.50\nY,Y,52.06,8.50\n")
+U_TURN_TIMES = (
+    "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+    "t,07:50:00,07:50:00,X,1\nt,08:00:00,08:00:00,A,2\nt,08:05:00,08:05:00,B,3\n"
+    "u,08:06:00,08:06:00,B,1\nu,08:11:00,08:11:00,A,2\nu,08:20:00,08:20:00,Y,3\n")
+
+
+def test_a_u_turn_is_kept_where_the_change_at_the_earlier_stop_is_too_short(
+        tmp_path: Path) -> None:
+    """t X 07:50 -> A 08:00 -> B 08:05; u B 08:06 -> A 08:11 -> Y 08:20. Changing at A
+    takes 15 min (transfers.txt), at B no time: riding on to B and back on u is the only
+    way to Y by 08:20, so the U-turn transfer t@B -> u@B must stay."""
+    feed = write_feed(tmp_path / "f", stops=U_TURN_STOPS, stop_times=U_TURN_TIMES,
+                      routes="route_id,agency_id,route_short_name,route_long_name,"
+                             "route_type\nR1,A,1,One,3\nR2,A,2,Two,3\n",
+                      trips="route_id,service_id,trip_id\nR1,WK,t\nR2,WK,u\n",
+                      transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+                                "A,A,2,900\n")
+    tt = compile_timetable([feed], DAY, CompileOptions(footpath_radius=0,
+                                                       default_change_time=0))
+    router = Router(tt)
+    q = Query([(ix(tt, "X"), 0)], [(ix(tt, "Y"), 0)], at(tt, "07:45"))
+    assert router.arrival(q, "raptor") == at(tt, "08:20")
+    assert router.arrival(q, "tripbased") == at(tt, "08:20")
+    (j,) = router.route(q, "tripbased").journeys
+    assert [leg.board_stop for leg in j.transit_legs] == [ix(tt, "X"), ix(tt, "B")]

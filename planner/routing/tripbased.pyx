@@ -71,6 +71,8 @@ cdef struct Hop:
 cdef struct Event:
     int arr        # st_arr
     int stop       # the stop, or n_stops where the position has no drop-off
+    int hops       # its first Hop (transfer_offset): a segment's run of hops is read
+                   # from the cache lines its scan for the destination just read
 
 
 cdef struct Cand:
@@ -314,7 +316,7 @@ def supports_query(q, TimetableArrays a):
     return q.transfer_slack == 0 and q.route_mask is None and a.net.xal == NULL
 
 
-def _query_layout(TimetableArrays a, trip, pos):
+def _query_layout(TimetableArrays a, offset, trip, pos):
     """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
     HART): per transfer a ``Hop``, per stop event an ``Event``, so a scan reads one
     stream instead of two or three."""
@@ -326,10 +328,11 @@ def _query_layout(TimetableArrays a, trip, pos):
     tso = np.asarray(a.trip_st_offset, dtype=np.int64)
     event_trip = np.repeat(np.arange(a.n_trips), np.diff(tso))
     flat = rso[route_of_trip[event_trip]] + np.arange(len(event_trip)) - tso[event_trip]
-    events = np.empty((len(event_trip), 2), dtype=np.int32)
-    events[:, 0] = np.asarray(a.st_arr)[:len(event_trip)]
-    events[:, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
-                            np.asarray(a.route_stops)[flat], a.n_stops)
+    events = np.zeros((len(event_trip) + 1, 3), dtype=np.int32)  # + the end's offset
+    events[:-1, 0] = np.asarray(a.st_arr)[:len(event_trip)]
+    events[:-1, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
+                              np.asarray(a.route_stops)[flat], a.n_stops)
+    events[:, 2] = offset
     return hops, events
 
 
@@ -358,7 +361,8 @@ cdef class TripBased:
         self.transfer_trip = np.ascontiguousarray(transfer_trip, dtype=np.int32)
         self.transfer_pos = np.ascontiguousarray(transfer_pos, dtype=np.int32)
         self.tr_off = self.transfer_offset
-        self.hops, self.events = _query_layout(self.a, self.transfer_trip, self.transfer_pos)
+        self.hops, self.events = _query_layout(self.a, off, self.transfer_trip,
+                                               self.transfer_pos)
 
     def workspace(self):
         return TripBasedWorkspace(self.n_stops, self.n_routes)
@@ -536,7 +540,6 @@ cdef class TripBased:
         cdef int* egress = ws.egress.data()
         cdef int* ready = ws.src_ready.data()
         cdef const Event* ev = <const Event*>&self.events[0, 0] if self.events.shape[0] else NULL
-        cdef const int* tr_off = &self.tr_off[0]
         cdef const Hop* hop = <const Hop*>&self.hops[0, 0] if self.hops.shape[0] else NULL
         cdef Seg* g
         reset_stats(ws)
@@ -619,8 +622,8 @@ cdef class TripBased:
                 end = g.end
                 while k < end and ev[e + k].arr < best:
                     k += 1
-                end = tr_off[e + k]
-                for j in range(tr_off[e + g.begin], end):
+                end = ev[e + k].hops
+                for j in range(ev[e + g.begin].hops, end):
                     self._enqueue(ws, n, hop[j].trip, hop[j].index, q, 0)
                     g = &ws.queue[q]  # the queue may have grown (moved)
             round_begin = round_end
