@@ -12,9 +12,10 @@ and only the earliest such trip of each route position. The paper's reductions d
 * U-turns: ``u`` comes back at ``j + 1`` to the stop ``t`` served at ``i - 1``, in time
   to change there (drop-off there, pick-up on ``u``, the stop's change time);
 * changes that improve no arrival: per trip, positions from the last one back, the
-  earliest arrival (``tau_a``) and ready time (``tau_c``: after the change time or a
-  footpath) at every stop reachable by ``t`` alone or by ``t`` and the transfers kept so
-  far; a transfer is kept only if riding ``u`` from ``j`` improves one of them.
+  earliest arrival at every stop (alighting there or one footpath on) reachable by
+  ``t`` alone or by ``t`` and the transfers kept so far; a transfer is kept only if
+  riding ``u`` from ``j`` improves one (Witt's ready times decide nothing more here,
+  see ``_alight``).
 
 Every removed transfer has a kept alternative arriving no later with no more trips, so
 earliest arrivals and the Pareto set over (arrival, trips) stay exact. The result
@@ -134,15 +135,16 @@ cdef inline void _candidates(const Net* n, int t, int r, int rb, int ev, int i, 
 cdef struct StopLabel:
     int direct     # earliest arrival alighting at the stop itself
     int arrival    # earliest arrival at the stop (alighting there or a footpath)
-    int ready      # earliest boarding after a change time or a footpath
     int stamp      # the trip these labels are of (older: all INF)
 
 
 cdef inline bint _alight(const Net* n, StopLabel* lab, int cur, int s, int a) noexcept nogil:
-    """Arrival ``a`` at ``s`` (drop-off allowed): lower the arrival and ready labels of
-    ``s`` and its footpaths; True if one improved. An arrival no earlier than an earlier
-    one alighting at ``s`` itself improves nothing (that one set every label it could),
-    which skips the footpaths of most arrivals."""
+    """Arrival ``a`` at ``s`` (drop-off allowed): lower the arrival labels of ``s`` and
+    its footpaths; True if one improved. An arrival no earlier than an earlier one
+    alighting at ``s`` itself improves nothing (that one set every label it could), which
+    skips the footpaths of most arrivals. Witt also keeps a ready time per stop (after
+    the change time or a footpath); with change times >= 0 it improves only where the
+    arrival does, so it decides nothing (ULTRA keeps arrivals only, too)."""
     cdef bint better = False
     cdef int j, w
     cdef StopLabel* L = &lab[s]
@@ -150,15 +152,11 @@ cdef inline bint _alight(const Net* n, StopLabel* lab, int cur, int s, int a) no
         L.stamp = cur
         L.direct = INF
         L.arrival = INF
-        L.ready = INF
     elif a >= L.direct:
         return False
     L.direct = a
     if a < L.arrival:
         L.arrival = a
-        better = True
-    if n.change[s] < NO_TRANSFER and a + n.change[s] < L.ready:
-        L.ready = a + n.change[s]
         better = True
     for j in range(n.fpo[s], n.fpo[s + 1]):
         w = a + n.fpd[j]
@@ -167,14 +165,9 @@ cdef inline bint _alight(const Net* n, StopLabel* lab, int cur, int s, int a) no
             L.stamp = cur
             L.direct = INF
             L.arrival = w
-            L.ready = w
             better = True
-            continue
-        if w < L.arrival:
+        elif w < L.arrival:
             L.arrival = w
-            better = True
-        if w < L.ready:
-            L.ready = w
             better = True
     return better
 
@@ -192,7 +185,6 @@ cdef void _build(const Net* n, vector[int]* off, vector[int]* out_trip,
     cdef size_t c, m
     init.direct = INF
     init.arrival = INF
-    init.ready = INF
     init.stamp = 0
     labels.resize(S, init)
     off.push_back(0)
