@@ -11,8 +11,13 @@ at most 8 transfers); ``mcraptor`` (5 transfers), ``range 2h`` (2 h window,
 10 transfers), ``reverse`` (arrive-by RAPTOR, 8 transfers, deadline 2 h after the
 departure) and ``reverse_csa`` (the same, unbounded) are ``Router.raw`` (the
 engine's journeys as steps, no ``Journey`` built); the ``+journey`` rows go through
-``Router.route`` and also build the legs. Prints mean, median, p90 and p99 in
-microseconds, then the mean of the engines' counters (``Router.last_stats``).
+``Router.route`` and also build the legs. ``tripbased`` is ``Router.arrival`` over the
+Trip-Based transfers (8 transfers, as RAPTOR), ``tb profile`` the Pareto profile over
+(arrival, transfers) with legs (``Router.transfer_profile``), ``raptor profile`` the same
+from RAPTOR runs per bound. Prints mean, median, p90 and p99 in
+microseconds, then the mean of the engines' counters (``Router.last_stats``), then the
+Trip-Based preprocessing time (one core, wall and CPU) and the ratios of the means
+against RAPTOR's rows of the same run.
 
     python benchmarks/routing.py [--feeds hart wmata dbfv] [--queries 1000] [--seed 42]
 """
@@ -35,6 +40,7 @@ from dataclasses import replace  # noqa: E402
 
 from planner.routing.query import Query  # noqa: E402
 from planner.routing.router import Router, SearchStats  # noqa: E402
+from planner.routing.trip_transfers import build  # noqa: E402
 from planner.timetable.compile import CompileOptions  # noqa: E402
 from planner.timetable.disk_cache import load_or_compile  # noqa: E402
 from planner.timetable.model import Timetable  # noqa: E402
@@ -99,7 +105,37 @@ def searches(router: Router, qs: list[Query]) -> dict[str, tuple[Callable, list[
         "reverse": (lambda q: router.raw(q, "reverse"), back),
         "reverse+journey": (lambda q: router.route(q, "reverse"), back),
         "reverse_csa": (lambda q: router.raw(q, "reverse_csa"), back),
+        "tripbased": (lambda q: router.arrival(q, "tripbased"), qs),
+        "tripbased+journey": (lambda q: router.earliest(q, "tripbased"), qs),
+        "tb profile": (router.transfer_profile, qs),
+        "raptor profile": (lambda q: raptor_profile(router, q), qs),
     }
+
+
+def raptor_profile(router: Router, q: Query) -> list:
+    """The (arrival, transfers) profile from RAPTOR alone: one run per bound."""
+    out = []
+    bound = q.max_transfers
+    while (best := router.earliest(replace(q, max_transfers=bound), "raptor")) is not None:
+        out.append(best)
+        if best.transfers == 0:
+            break
+        bound = best.transfers - 1
+    return out
+
+
+#: Rows compared with RAPTOR's (name, baseline) in the same run.
+RATIOS = (("tripbased", "raptor"), ("tripbased+journey", "raptor+journey"),
+          ("tb profile", "raptor profile"))
+
+
+def preprocessing(router: Router) -> str:
+    """Trip-Based's transfers built once more, timed (the router's own are cached)."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    tr = build(router.tt, router.arrays)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    return (f"  tripbased preprocessing: {wall:.3f} s wall, {cpu:.3f} s CPU (one thread), "
+            f"{len(tr.trip)} transfers kept of {tr.generated} generated")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,11 +158,16 @@ def main(argv: list[str] | None = None) -> int:
               f"connections={tt.n_connections} queries={len(qs)} seed={args.seed}")
         print(f"  {'algorithm':<18}{'mean':>9}{'median':>9}{'p90':>9}{'p99':>9}  (us)"
               f"   mean rounds/routes/connections/labels")
+        router.tripbased  # noqa: B018 - transfers loaded (or built and stored) untimed
+        means = {}
         for algo, (fn, queries) in searches(router, qs).items():
             us, stats = measure(router, fn, queries)
+            means[algo] = us.mean()
             counters = "/".join(f"{x:.0f}" for x in stats.mean(axis=0))
             print(f"  {algo:<18}{us.mean():9.1f}{np.median(us):9.1f}"
                   f"{np.percentile(us, 90):9.1f}{np.percentile(us, 99):9.1f}   {counters}")
+        print(preprocessing(router))
+        print("  " + ", ".join(f"{a} / {b} = {means[a] / means[b]:.3f}" for a, b in RATIOS))
     return 0
 
 

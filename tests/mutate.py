@@ -85,6 +85,7 @@ REV_CSA = "planner/routing/reverse_csa.pyx"
 REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
 REACH = "planner/routing/reachability.py"
 PROPAGATE = "planner/analysis/propagate.pyx"
+TRIPBASED = "planner/routing/tripbased.pyx"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # -- CSA --------------------------------------------------------------------------
@@ -137,6 +138,32 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:",
       "if False:",
       "RAPTOR: alighting under a scoped rule treated as plain (stop-level change times)"),
+    # -- Trip-Based -------------------------------------------------------------------
+    M("tripbased-board-strict", TRIPBASED,
+      "u = earliest_trip(n, n.rto[r], t1, j, t1, ready)",
+      "u = earliest_trip(n, n.rto[r], t1, j, t1, ready + 1)",
+      "Trip-Based: a trip departing exactly when the traveller is ready cannot be boarded"),
+    M("tripbased-no-change-time", TRIPBASED,
+      "_candidates(n, t, r, rb, ev, i, s, a + n.change[s], &cands)",
+      "_candidates(n, t, r, rb, ev, i, s, a, &cands)",
+      "Trip-Based: changes at a stop generated without its change time"),
+    M("tripbased-no-pickup", TRIPBASED,
+      "if j + 1 >= n.rso[r + 1] - rb or not n.pick[rb + j]:",
+      "if j + 1 >= n.rso[r + 1] - rb:",
+      "Trip-Based: boarding where pickup is forbidden"),
+    M("tripbased-target-no-dropoff", TRIPBASED,
+      "np.where(np.asarray(a.route_dropoff)[flat] > 0,",
+      "np.where(np.asarray(a.route_dropoff)[flat] >= 0,",
+      "Trip-Based: arriving at the destination where drop-off is forbidden"),
+    M("tripbased-reduction-labels-kept", TRIPBASED,
+      "        cur += 1\n        kept_i.clear()",
+      "        kept_i.clear()",
+      "Trip-Based: the reduction's arrival labels not reset per trip (drops needed "
+      "transfers)"),
+    M("tripbased-u-turn-no-change-time", TRIPBASED,
+      "return n.sarr[ev + i - 1] + n.change[a] <= n.sdep[ev2 + j + 1]",
+      "return n.sarr[ev + i - 1] <= n.sdep[ev2 + j + 1]",
+      "Trip-Based: a U-turn dropped though its change at the earlier stop is too short"),
     # -- McRAPTOR ---------------------------------------------------------------------
     M("mcraptor-board-strict", MC,
       "trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)",
@@ -423,6 +450,8 @@ TESTS: dict[str, tuple[str, ...]] = {
                  "tests/test_scoped_transfers.py", "tests/test_reachability.py"),
     REACH: ("tests/test_reachability.py", "tests/test_api_motis_reach.py"),
     PROPAGATE: ("tests/test_analysis.py",),
+    TRIPBASED: ("tests/test_trip_transfers.py", "tests/test_tripbased.py",
+                "tests/test_engine_properties.py"),
     "planner/routing/search.py": ("tests/test_search_policy.py",
                                   "tests/test_api_endpoints.py"),
     "planner/routing/*.py": (*ENGINE_TESTS, "tests/test_mcraptor.py", "tests/test_range.py",

@@ -44,7 +44,7 @@ def random_rows(work: Path, n: int, seed: int) -> list[tuple[str, str, int]]:
             for _ in range(n)]
 
 
-@pytest.mark.parametrize("algorithm", ["csa", "raptor"])
+@pytest.mark.parametrize("algorithm", ["csa", "raptor", "tripbased", "auto"])
 def test_batch_arrivals_match_the_reference(cache: Path, algorithm: str) -> None:
     rows = random_rows(cache, 60, seed=21)
     q = write_queries(cache / "q.csv", rows)

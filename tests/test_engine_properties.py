@@ -275,3 +275,28 @@ def test_generated_cases_need_changes_and_are_decided_by_bounds_and_change_times
     assert seen["one-way footpath"] >= 10 and seen["asymmetric footpath"] >= 5, seen
     assert seen["no pickup or drop-off"] >= 10, seen
     assert seen["scoped rows"] >= 20 and seen["scoped rule decides"] >= 5, seen
+
+
+@property_settings(60)
+@given(cases())
+def test_trip_based_profile_is_the_reference_with_each_number_of_trips(case: Case) -> None:
+    """Trip-Based's reduced transfers on the generated timetables (zero-duration hops,
+    no-transfer stops, one-way footpaths, pickup/drop-off restrictions), without a slack
+    or scoped rules (it answers only those): one journey per trip count that arrives
+    earlier than with fewer, each the reference's arrival with that many trips."""
+    spec, queries = case
+    tt = without_scoped_rules(spec.compile())
+    router, oracle = Router(tt), Oracle(tt)
+    router.tripbased  # noqa: B018 - built in memory: the router now picks it
+    for q in (dataclasses.replace(q, slack=0) for q in queries):
+        query = q.query(tt, trips=LAYERS)
+        expected = [oracle.ea(q, q.time(tt), k) for k in range(LAYERS + 1)]  # 0: walking
+        journeys = checked(tt, q, router.transfer_profile(query))
+        assert router.last_stats().engine == "tripbased"
+        points, best = [], INFINITY
+        for trips, arrival in enumerate(expected):
+            if arrival < best:
+                points.append((arrival, trips))
+                best = arrival
+        assert [(j.arrival, len(j.transit_legs)) for j in journeys] == points
+        assert router.arrival(query) == (None if best == INFINITY else best)

@@ -27,7 +27,8 @@ from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.model import StopLookup, Timetable
 
-ALGORITHMS = ("csa", "raptor", "mcraptor")
+#: "auto": the router's pick (Trip-Based where its transfers apply, else RAPTOR)
+ALGORITHMS = ("csa", "raptor", "tripbased", "auto", "mcraptor")
 QueryFn = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
 
 
@@ -50,11 +51,13 @@ def single_feed_prefix(tt: Timetable, n_paths: int) -> str | None:
 def query_function(router: Router, algorithm: str, max_transfers: int,
                    transfer_slack: int) -> QueryFn:
     """``(sources, targets, departure) -> (arrival or None, transfers)`` for one algorithm."""
-    if algorithm in ("csa", "raptor"):
+    if algorithm in ("csa", "raptor", "tripbased", "auto"):
+        engine = None if algorithm == "auto" else algorithm
+
         def run(src: np.ndarray, tgt: np.ndarray, dep: int) -> tuple[int | None, int]:
             q = Query(src, tgt, dep, max_transfers=max_transfers,
                       transfer_slack=transfer_slack)
-            return router.arrival_and_transfers(q, algorithm)
+            return router.arrival_and_transfers(q, engine)
         return run
     if algorithm == "mcraptor":
         def run_mc(src: np.ndarray, tgt: np.ndarray, dep: int) -> tuple[int | None, int]:

@@ -15,6 +15,14 @@ return the earliest-arrival journey from that departure). Every one
 takes the :class:`Query` itself (route mask included) and returns the same raw shape,
 ``(departure, arrival, trips, source_row, target_row, steps)`` per journey
 (:meth:`Router.raw`); :meth:`Router.route` turns those into a :class:`RoutingResult`.
+
+``tripbased`` (``PREPROCESSED``) answers earliest arrival and the (arrival, transfers)
+profile over transfers reduced once per timetable (``planner.routing.trip_transfers``),
+several times faster than RAPTOR, but only queries they were reduced for: no
+``transfer_slack``, no ``route_mask``, no scoped transfers.txt rules. Where the caller
+names no engine, :meth:`Router.engine_for` picks it for such a query when its transfers
+are at hand (built in this router, or the timetable is a disk-cache entry, where they
+are stored on first use and memory-mapped by later processes), RAPTOR otherwise.
 """
 
 from __future__ import annotations
@@ -36,14 +44,19 @@ from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
 from planner.routing.reverse_raptor import ReverseRaptor
 from planner.routing.rraptor import RangeRaptor
+from planner.routing.trip_transfers import for_timetable
+from planner.routing.tripbased import TripBased, supports_query
 from planner.timetable.model import INFINITY, Timetable, plain_arrays
 
 ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse", "reverse_csa")
-EARLIEST_ARRIVAL = ("raptor", "csa")
+#: Engines over preprocessed data, for the queries it was built for (module docstring).
+PREPROCESSED = ("tripbased",)
+EARLIEST_ARRIVAL = ("raptor", "csa", "tripbased")
 #: engine name -> (Router attribute of the engine, workspace key)
 _CORES = {"raptor": ("raptor", "raptor"), "csa": ("csa", "csa"),
           "mcraptor": ("mcraptor", "mcraptor"), "rraptor": ("range_raptor", "range"),
-          "reverse": ("reverse_raptor", "reverse"), "reverse_csa": ("arrive_by", "arriveby")}
+          "reverse": ("reverse_raptor", "reverse"), "reverse_csa": ("arrive_by", "arriveby"),
+          "tripbased": ("tripbased", "tripbased")}
 
 #: One journey as every engine returns it (see the module docstring).
 RawJourney = tuple[int, int, int, int, int, list]
@@ -118,6 +131,19 @@ class Router:
     def reverse_raptor(self) -> ReverseRaptor:
         return ReverseRaptor(self.arrays)
 
+    @cached_property
+    def tripbased(self) -> TripBased:
+        """Trip-Based over this timetable's reduced transfers (loaded from or stored in its
+        disk-cache entry if it has one, else built in memory): once per Router."""
+        tr = for_timetable(self.tt, self.arrays)
+        return TripBased(self.arrays, tr.offset, tr.trip, tr.pos)
+
+    def engine_for(self, q: Query) -> str:
+        """The fastest engine for ``q``'s earliest arrival: Trip-Based where its transfers
+        are at hand and were reduced for ``q``, else RAPTOR."""
+        at_hand = "tripbased" in self.__dict__ or self.tt.extra.get("_entry") is not None
+        return "tripbased" if at_hand and supports_query(q, self.arrays) else "raptor"
+
     def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
         """This thread's scratch object ``key``, created by ``factory`` on first use."""
         spaces = getattr(self._local, "spaces", None)
@@ -148,7 +174,7 @@ class Router:
                 attr, key = _CORES[engine]
             except KeyError:
                 raise ValueError(f"unknown engine {engine!r}; choose one of "
-                                 f"{ENGINES}") from None
+                                 f"{ENGINES + PREPROCESSED}") from None
             core = getattr(self, attr)
             found = cores[engine] = (core, self.workspace(key, core.workspace))
         return found
@@ -157,7 +183,10 @@ class Router:
         self._local.last = (engine, ws)
 
     # -- earliest arrival -----------------------------------------------------------------
-    def _forward(self, q: Query, engine: str, *, targets: bool = True) -> tuple[Any, Any, int]:
+    def _forward(self, q: Query, engine: str | None, *,
+                 targets: bool = True) -> tuple[Any, Any, int]:
+        if engine is None:
+            engine = self.engine_for(q)
         if engine not in EARLIEST_ARRIVAL:
             raise ValueError(f"unknown earliest-arrival engine {engine!r}; choose one of "
                              f"{EARLIEST_ARRIVAL}")
@@ -168,12 +197,14 @@ class Router:
         self._record(engine, ws)
         return core, ws, best
 
-    def arrival(self, q: Query, engine: str = "raptor") -> int | None:
-        """Earliest arrival at the destination, or None; no journey is built (fast path)."""
+    def arrival(self, q: Query, engine: str | None = None) -> int | None:
+        """Earliest arrival at the destination, or None; no journey is built (fast path).
+        ``engine`` None: :meth:`engine_for`'s choice."""
         _, _, best = self._forward(q, engine)
         return None if best == INFINITY else best
 
-    def arrival_and_transfers(self, q: Query, engine: str = "raptor") -> tuple[int | None, int]:
+    def arrival_and_transfers(self, q: Query,
+                              engine: str | None = None) -> tuple[int | None, int]:
         """(earliest arrival or None, transfers of that journey or -1), no legs built."""
         core, ws, best = self._forward(q, engine)
         if best == INFINITY:
@@ -181,10 +212,33 @@ class Router:
         trips = core.results(ws, q)[0][2]
         return best, max(trips - 1, 0)
 
-    def earliest(self, q: Query, engine: str = "raptor") -> Journey | None:
-        """The earliest-arrival journey (RAPTOR: the one with fewest trips among them)."""
-        found = self.route(q, engine).journeys
+    def earliest(self, q: Query, engine: str | None = None) -> Journey | None:
+        """The earliest-arrival journey (RAPTOR and Trip-Based: the one with fewest trips
+        among them; ``engine`` None: :meth:`engine_for`'s choice)."""
+        found = self.route(q, engine or self.engine_for(q)).journeys
         return found[0] if found else None
+
+    def transfer_profile(self, q: Query) -> list[Journey]:
+        """Every journey Pareto-optimal in (arrival, transfers) within ``q.max_transfers``,
+        fewest transfers first: Trip-Based's rounds where it answers ``q``, else one
+        RAPTOR run per bound (each the earliest arrival with fewer transfers than the
+        last)."""
+        if self.engine_for(q) == "tripbased":
+            core, ws = self._core("tripbased")
+            found = core.profile(ws, q)
+            self._record("tripbased", ws)
+            return [self._journey(q, raw) for raw in found]
+        out: list[Journey] = []
+        bound = q.max_transfers
+        while True:
+            best = self.earliest(replace(q, max_transfers=bound), "raptor")
+            if best is None:
+                break
+            out.append(best)
+            if best.transfers == 0:
+                break
+            bound = best.transfers - 1
+        return out[::-1]
 
     def arrivals_by_transfers(self, q: Query) -> list[int | None]:
         """RAPTOR: entry ``k`` is the earliest arrival using at most ``k`` transfers."""
@@ -241,7 +295,7 @@ class Router:
         ws = self._local.last[1]
         stats = SearchStats(engine, *ws.counters())
         journeys = [self._journey(q, raw) for raw in found]
-        if engine == "raptor" and journeys:
+        if engine in ("raptor", "tripbased") and journeys:
             journeys[0].extra["round_bests"] = self._round_bests(ws)
         elif engine == "mcraptor":
             for journey, raw in zip(journeys, found, strict=True):

@@ -2,7 +2,9 @@
 
 A directory of ``.npy`` files is memory-mapped back, so a warm start costs a hash
 of the feed files, a digest of the entry and a few ``open`` calls instead of a compile.
-An entry that fails its checks (``planner.timetable.integrity``) is rebuilt.
+An entry that fails its checks (``planner.timetable.integrity``) is rebuilt. A loaded or
+compiled timetable carries its entry's path in ``extra["_entry"]`` (not saved), where
+data derived from it is kept in subdirectories (``planner.routing.trip_transfers``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def load_or_compile(
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
     write_entry(root, key, tt.save)
     tt.extra["cache"] = "miss"
+    tt.extra["_entry"] = root / key  # where derived data of this timetable may be stored
     return tt
 
 
@@ -83,4 +86,5 @@ def _load_entry(target: Path) -> Timetable | None:
         shutil.rmtree(target, ignore_errors=True)
         return None
     tt.extra["cache"] = "hit"
+    tt.extra["_entry"] = target
     return tt

@@ -1,0 +1,634 @@
+# cython: language_level=3
+"""Trip-Based routing (Witt, "Trip-Based Public Transit Routing", ESA 2015).
+
+Preprocessing (:func:`build_transfers`) lists, for every stop event ``(t, i)`` (trip
+``t`` alighted at route position ``i``), the trips ``(u, j)`` worth changing to, on the
+``planner.timetable.model`` transfer model: boarding at the same stop from
+``arr + stop_change_time`` (none at ``NO_TRANSFER`` stops) or one footpath away from
+``arr + walk``, only where ``t`` may drop off at ``i`` and ``u`` may pick up at ``j``,
+and only the earliest such trip of each route position. The paper's reductions drop:
+
+* changes to the same route that staying seated dominates (``u >= t`` and ``j >= i``);
+* U-turns: ``u`` comes back at ``j + 1`` to the stop ``t`` served at ``i - 1``, in time
+  to change there (drop-off there, pick-up on ``u``, the stop's change time);
+* changes that improve no arrival: per trip, positions from the last one back, the
+  earliest arrival at every stop (alighting there or one footpath on) reachable by
+  ``t`` alone or by ``t`` and the transfers kept so far; a transfer is kept only if
+  riding ``u`` from ``j`` improves one (Witt's ready times decide nothing more here,
+  see ``_alight``).
+
+Every removed transfer has a kept alternative arriving no later with no more trips, so
+earliest arrivals and the Pareto set over (arrival, trips) stay exact. The result
+depends on the transfer model of a query: it assumes no ``transfer_slack``, no route
+mask and no scoped transfers.txt rules (``supports``); other queries go to RAPTOR
+(``planner.routing.router``).
+
+Query (:class:`TripBased`): Witt's breadth-first search over trip segments. Round ``n``
+holds segments ``(trip, begin, end)`` reached with ``n`` trips; the reached index of
+``t`` is the first position any segment of ``t`` or of an earlier trip of its route
+scans, so a later trip boarded no earlier adds nothing. Witt and ULTRA lower it for
+every later trip on each enqueue; on a timetable of several days (HART: ~230 trips a
+route) that loop was most of a query, so each route keeps its frontier instead: the
+(trip, index) pairs with indices falling as trips rise, a short list per route. The
+target's best arrival prunes every scan, so round ``n`` only finds journeys strictly
+earlier than with fewer trips: per round, the Pareto set over (arrival, trips).
+"""
+
+from libcpp.vector cimport vector
+from libcpp.algorithm cimport sort
+
+from planner.routing.kernel cimport (
+    INF, NO_TRANSFER, Net, TimetableArrays, Workspace, earliest_source_row,
+    earliest_trip, reset_stats, rows_ptr,
+)
+
+import numpy as np
+
+from planner.routing.kernel import as_arrays
+
+
+cdef struct Seg:
+    int trip
+    int begin      # first position scanned (one after boarding)
+    int end        # one after the last position scanned
+    int ev         # trip_st_offset of the trip: its stop events
+    int rb         # route_stop_offset of its route: pickup/drop-off/stops
+    int parent     # queue index of the segment changed from, -1: boarded at the origin
+    int alight     # at the origin: the source stop walked from (else unused)
+
+
+cdef struct Reach:
+    int trip
+    int index      # first position scanned of this trip and later ones of the route
+    int next       # next pair of the route's frontier (a later trip), -1 ends it
+
+
+cdef struct Hop:
+    # one kept transfer as the query reads it
+    int trip
+    int index      # first position to scan: the boarding position + 1
+
+
+cdef struct Event:
+    int arr        # st_arr
+    int stop       # the stop, or n_stops where the position has no drop-off
+    int hops       # its first Hop (transfer_offset): a segment's run of hops is read
+                   # from the cache lines its scan for the destination just read
+
+
+cdef struct Cand:
+    int trip
+    int pos
+
+
+# -- preprocessing ------------------------------------------------------------------------
+cdef inline bint _u_turn(const Net* n, int rb, int ev, int i, int rb2, int ev2, int j,
+                         int len2) noexcept nogil:
+    """``(t, i) -> (u, j)`` with ``u`` serving at ``j + 1`` the stop ``t`` served at
+    ``i - 1`` in time for a change there (so changing there is as good)."""
+    cdef int a
+    if i < 1 or j + 1 >= len2:
+        return False
+    a = n.rstops[rb + i - 1]
+    if n.rstops[rb2 + j + 1] != a or not n.drop[rb + i - 1] or not n.pick[rb2 + j + 1]:
+        return False
+    if n.change[a] >= NO_TRANSFER:
+        return False
+    return n.sarr[ev + i - 1] + n.change[a] <= n.sdep[ev2 + j + 1]
+
+
+cdef inline int _boardable(const Net* n, int k, int ready) noexcept nogil:
+    """The earliest trip of stop-route entry ``k`` departing at or after ``ready``, -1 if
+    none or if its route position has no pick-up or no stop after it."""
+    cdef int r = n.srr[k]
+    cdef int j = n.srp[k]
+    cdef int rb = n.rso[r]
+    cdef int t1 = n.rto[r + 1]
+    cdef int u
+    if j + 1 >= n.rso[r + 1] - rb or not n.pick[rb + j]:
+        return -1
+    u = earliest_trip(n, n.rto[r], t1, j, t1, ready)
+    return u if u < t1 else -1
+
+
+cdef inline void _candidates(const Net* n, int t, int r, int rb, int ev, int i, int stop,
+                             int ready, vector[Cand]* out) noexcept nogil:
+    """The earliest trip of every route position at ``stop`` boardable from ``ready``."""
+    cdef int k, r2, j, rb2, u
+    cdef Cand c
+    for k in range(n.sro[stop], n.sro[stop + 1]):
+        u = _boardable(n, k, ready)
+        if u < 0:
+            continue
+        r2 = n.srr[k]
+        j = n.srp[k]
+        if r2 == r and u >= t and j >= i:
+            continue  # staying seated is as good
+        rb2 = n.rso[r2]
+        if _u_turn(n, rb, ev, i, rb2, n.tso[u], j, n.rso[r2 + 1] - rb2):
+            continue
+        c.trip = u
+        c.pos = j
+        out.push_back(c)
+
+
+cdef struct StopLabel:
+    int direct     # earliest arrival alighting at the stop itself
+    int arrival    # earliest arrival at the stop (alighting there or a footpath)
+    int stamp      # the trip these labels are of (older: all INF)
+
+
+cdef inline bint _alight(const Net* n, StopLabel* lab, int cur, int s, int a) noexcept nogil:
+    """Arrival ``a`` at ``s`` (drop-off allowed): lower the arrival labels of ``s`` and
+    its footpaths; True if one improved. An arrival no earlier than an earlier one
+    alighting at ``s`` itself improves nothing (that one set every label it could), which
+    skips the footpaths of most arrivals. Witt also keeps a ready time per stop (after
+    the change time or a footpath); with change times >= 0 it improves only where the
+    arrival does, so it decides nothing (ULTRA keeps arrivals only, too)."""
+    cdef bint better = False
+    cdef int j, w
+    cdef StopLabel* L = &lab[s]
+    if L.stamp != cur:
+        L.stamp = cur
+        L.direct = INF
+        L.arrival = INF
+    elif a >= L.direct:
+        return False
+    L.direct = a
+    if a < L.arrival:
+        L.arrival = a
+        better = True
+    for j in range(n.fpo[s], n.fpo[s + 1]):
+        w = a + n.fpd[j]
+        L = &lab[n.fpt[j]]
+        if L.stamp != cur:
+            L.stamp = cur
+            L.direct = INF
+            L.arrival = w
+            better = True
+        elif w < L.arrival:
+            L.arrival = w
+            better = True
+    return better
+
+
+cdef void _build(const Net* n, vector[int]* off, vector[int]* out_trip,
+                 vector[int]* out_pos, long long* generated) noexcept nogil:
+    cdef int S = n.n_stops
+    cdef int t, r, rb, ev, length, i, s, a, j, k, q, u, rb2, ev2, len2, cur = 0
+    cdef bint keep
+    cdef vector[StopLabel] labels
+    cdef StopLabel init
+    cdef vector[Cand] cands
+    cdef vector[unsigned long long] order
+    cdef vector[int] kept_i, kept_trip, kept_pos
+    cdef size_t c, m
+    init.direct = INF
+    init.arrival = INF
+    init.stamp = 0
+    labels.resize(S, init)
+    off.push_back(0)
+    for t in range(n.n_trips):
+        r = n.trip_route[t]
+        rb = n.rso[r]
+        ev = n.tso[t]
+        length = n.rso[r + 1] - rb
+        cur += 1
+        kept_i.clear()
+        kept_trip.clear()
+        kept_pos.clear()
+        for i in range(length - 1, 0, -1):
+            if not n.drop[rb + i]:
+                continue
+            s = n.rstops[rb + i]
+            a = n.sarr[ev + i]
+            _alight(n, labels.data(), cur, s, a)
+            cands.clear()
+            if n.change[s] < NO_TRANSFER:
+                _candidates(n, t, r, rb, ev, i, s, a + n.change[s], &cands)
+            for j in range(n.fpo[s], n.fpo[s + 1]):
+                _candidates(n, t, r, rb, ev, i, n.fpt[j], a + n.fpd[j], &cands)
+            generated[0] += cands.size()
+            # earliest boarding events first: they tend to dominate the later ones
+            order.clear()
+            for c in range(cands.size()):
+                u = cands[c].trip
+                order.push_back(((<unsigned long long>(
+                    <long long>n.sarr[n.tso[u] + cands[c].pos] + 2147483648LL)) << 32) | c)
+            sort(order.begin(), order.end())
+            for m in range(order.size()):
+                c = order[m] & 0xFFFFFFFFULL
+                u = cands[c].trip
+                j = cands[c].pos
+                rb2 = n.rso[n.trip_route[u]]
+                len2 = n.rso[n.trip_route[u] + 1] - rb2
+                ev2 = n.tso[u]
+                keep = False
+                for k in range(j + 1, len2):
+                    if n.drop[rb2 + k]:
+                        if _alight(n, labels.data(), cur, n.rstops[rb2 + k],
+                                   n.sarr[ev2 + k]):
+                            keep = True
+                if keep:
+                    kept_i.push_back(i)
+                    kept_trip.push_back(u)
+                    kept_pos.push_back(j)
+        # kept in descending positions: write them out by ascending stop event
+        q = <int>kept_i.size() - 1
+        for i in range(length):
+            while q >= 0 and kept_i[q] == i:
+                out_trip.push_back(kept_trip[q])
+                out_pos.push_back(kept_pos[q])
+                q -= 1
+            off.push_back(<int>out_trip.size())
+
+
+def build_transfers(arrays):
+    """The reduced transfers of a timetable (or its ``TimetableArrays``), as CSR over stop
+    events (``trip_st_offset[t] + i``): ``(offset int32[E + 1], trip int32, pos int32)``,
+    ``pos`` the boarding position; and how many were generated before the last
+    reduction. The GIL is released throughout."""
+    cdef TimetableArrays a = as_arrays(arrays)
+    cdef vector[int] off, trip, pos
+    cdef long long generated = 0
+    cdef Net net = a.net
+    with nogil:
+        _build(&net, &off, &trip, &pos, &generated)
+    return (_to_array(&off), _to_array(&trip), _to_array(&pos), generated)
+
+
+cdef object _to_array(vector[int]* v):
+    out = np.empty(v.size(), dtype=np.int32)
+    cdef int[::1] view = out
+    cdef size_t i
+    for i in range(v.size()):
+        view[i] = v[0][i]
+    return out
+
+
+# -- query --------------------------------------------------------------------------------
+cdef inline bint _lower(int* label, vector[int]* touched, int s, int t) noexcept nogil:
+    """``label[s] = min(label[s], t)``, listing ``s`` in ``touched`` when first set."""
+    if label[s] == INF:
+        touched.push_back(s)
+    if t < label[s]:
+        label[s] = t
+        return True
+    return False
+
+
+cdef class TripBasedWorkspace(Workspace):
+    """Per-thread scratch state of a Trip-Based search (never share between threads)."""
+
+    cdef vector[int] frontier, frontier_touched  # per route: first Reach, -1 none
+    cdef vector[Reach] reach
+    cdef vector[Seg] queue
+    cdef vector[int] egress, egress_touched, src_ready, src_stop, src_touched
+    cdef vector[int] round_best, label_seg, label_pos
+    cdef int best_round
+
+    def __init__(self, int n_stops, int n_routes):
+        Workspace.__init__(self, n_stops, n_routes)
+        self.frontier.resize(n_routes, -1)
+        self.egress.resize(n_stops + 1, INF)  # n_stops: "no drop-off", never a target
+        self.src_ready.resize(n_stops, INF)
+        self.src_stop.resize(n_stops, -1)
+
+    def round_bests(self):
+        """Best destination arrival after round 0, 1, ... (0: walking only)."""
+        return [self.round_best[i] for i in range(self.round_best.size())]
+
+
+def supports_query(q, TimetableArrays a):
+    """Whether Trip-Based answers ``q`` on ``a``: no transfer slack, no route mask and a
+    timetable without scoped transfers.txt rules. Each changes which transfers dominate
+    which (a slack can make the earliest trip of a change missed, a mask can hide the
+    trip that made another transfer redundant, a scoped rule times a change by trip), so
+    the reduction would no longer be exact; the router runs RAPTOR for those."""
+    return q.transfer_slack == 0 and q.route_mask is None and a.net.xal == NULL
+
+
+def _query_layout(TimetableArrays a, offset, trip, pos):
+    """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
+    HART): per transfer a ``Hop``, per stop event an ``Event``, so a scan reads one
+    stream instead of two or three."""
+    rso = np.asarray(a.route_stop_offset, dtype=np.int64)
+    route_of_trip = np.asarray(a.trip_route)
+    hops = np.empty((len(trip), 2), dtype=np.int32)
+    hops[:, 0] = trip
+    hops[:, 1] = pos + 1
+    tso = np.asarray(a.trip_st_offset, dtype=np.int64)
+    event_trip = np.repeat(np.arange(a.n_trips), np.diff(tso))
+    flat = rso[route_of_trip[event_trip]] + np.arange(len(event_trip)) - tso[event_trip]
+    events = np.zeros((len(event_trip) + 1, 3), dtype=np.int32)  # + the end's offset
+    events[:-1, 0] = np.asarray(a.st_arr)[:len(event_trip)]
+    events[:-1, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
+                              np.asarray(a.route_stops)[flat], a.n_stops)
+    events[:, 2] = offset
+    return hops, events
+
+
+cdef class TripBased:
+    """Trip-Based earliest arrival and (arrival, trips) profile over reduced transfers."""
+
+    cdef readonly TimetableArrays a
+    cdef readonly object transfer_offset, transfer_trip, transfer_pos
+    cdef const int[::1] tr_off
+    cdef const int[:, ::1] hops, events
+    cdef readonly int n_stops, n_routes, n_trips
+
+    def __init__(self, arrays, transfer_offset, transfer_trip, transfer_pos):
+        """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``); the
+        transfers as :func:`build_transfers` returns them (checked to fit)."""
+        self.a = as_arrays(arrays)
+        self.n_stops = self.a.n_stops
+        self.n_routes = self.a.n_routes
+        self.n_trips = self.a.n_trips
+        n_events = self.a.st_arr.shape[0]
+        off = np.ascontiguousarray(transfer_offset, dtype=np.int32)
+        if len(off) != n_events + 1:
+            raise ValueError(f"transfer_offset has {len(off)} entries, the timetable "
+                             f"{n_events} stop events")
+        self.transfer_offset = off
+        self.transfer_trip = np.ascontiguousarray(transfer_trip, dtype=np.int32)
+        self.transfer_pos = np.ascontiguousarray(transfer_pos, dtype=np.int32)
+        self.tr_off = self.transfer_offset
+        self.hops, self.events = _query_layout(self.a, off, self.transfer_trip,
+                                               self.transfer_pos)
+
+    def workspace(self):
+        return TripBasedWorkspace(self.n_stops, self.n_routes)
+
+    @property
+    def n_transfers(self):
+        return self.transfer_trip.shape[0]
+
+    def supports(self, q):
+        """Whether ``q`` asks for what the transfers were reduced for (see
+        :func:`supports_query`)."""
+        return supports_query(q, self.a)
+
+    cdef int _start(self, TripBasedWorkspace ws, q) except? -1:
+        if not self.supports(q):
+            raise ValueError("Trip-Based answers queries without transfer_slack or "
+                             "route_mask on timetables without scoped transfer rules; "
+                             "use raptor")
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        self.a.check_rows(sources, "source")
+        self.a.check_rows(targets, "target")
+        cdef int best
+        cdef int k = q.max_trips
+        cdef int dep = q.time
+        with nogil:
+            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
+                             targets.shape[0], dep, k)
+        return best
+
+    def arrival(self, TripBasedWorkspace ws, q):
+        """Earliest arrival at any of ``q``'s targets with at most ``q.max_trips`` trips
+        (``INFINITY`` if none), no journey built."""
+        return self._start(ws, q)
+
+    def search(self, TripBasedWorkspace ws, q):
+        """The earliest-arrival journey with the fewest trips among them, as RAPTOR's
+        ``search``: ``[]`` or ``[(departure, arrival, trips, source_row, target_row,
+        steps)]``."""
+        self._start(ws, q)
+        return self.results(ws, q)
+
+    def profile(self, TripBasedWorkspace ws, q):
+        """Every journey Pareto-optimal in (arrival, trips) within ``q.max_trips``, by
+        trips ascending (arrivals strictly descending)."""
+        self._start(ws, q)
+        out = []
+        cdef int n
+        for n in range(<int>ws.round_best.size()):
+            if ws.round_best[n] < (ws.round_best[n - 1] if n > 0 else INF):
+                out.append(self._journey(ws, q, n))
+        return out
+
+    def results(self, TripBasedWorkspace ws, q):
+        """The journey of the last search on ``q`` (as :meth:`search` returns it)."""
+        if ws.best_round < 0:
+            return []
+        return [self._journey(ws, q, ws.best_round)]
+
+    cdef tuple _journey(self, TripBasedWorkspace ws, q, int n):
+        cdef const int[:, ::1] sources = q.sources
+        cdef const int[:, ::1] targets = q.targets
+        cdef TimetableArrays A = self.a
+        cdef int arrival = ws.round_best[n]
+        cdef int departure = q.time
+        cdef list steps = []
+        cdef int row = -1, i, s, v, a, d, x, cur, seg, pos, trips = 0
+        cdef Seg g
+        if n == 0:  # walking only: the target row a source reaches in time
+            for i in range(targets.shape[0]):
+                v = targets[i, 0]
+                if ws.src_ready[v] < INF and ws.src_ready[v] + targets[i, 1] == arrival:
+                    row = i
+                    break
+            x = ws.src_stop[targets[row, 0]]
+            i = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
+            A.append_origin(steps, x, targets[row, 0], departure + sources[i, 1])
+            steps.reverse()
+            return (departure, arrival, 0, i, row, steps)
+        seg = ws.label_seg[n]
+        pos = ws.label_pos[n]
+        g = ws.queue[seg]
+        s = A.route_stops[g.rb + pos]
+        a = A.st_arr[g.ev + pos]
+        for i in range(targets.shape[0]):
+            v = targets[i, 0]
+            d = 0 if v == s else A.fp_duration(s, v)
+            if d >= 0 and a + d + targets[i, 1] == arrival:
+                row = i
+                break
+        if row < 0:
+            raise RuntimeError("Trip-Based: no target row matches the arrival")
+        if targets[row, 0] != s:
+            A.append_walk(steps, s, targets[row, 0], a)
+        while True:
+            steps.append(("trip", g.trip, g.begin - 1, pos))
+            trips += 1
+            cur = A.route_stops[g.rb + g.begin - 1]  # boarding stop
+            if g.parent < 0:
+                x = g.alight
+                i = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
+                A.append_origin(steps, x, cur, departure + sources[i, 1])
+                break
+            pos = self._alighted(ws.queue[g.parent], g.trip, g.begin)
+            g = ws.queue[g.parent]
+            s = A.route_stops[g.rb + pos]
+            if s != cur:
+                A.append_walk(steps, s, cur, A.st_arr[g.ev + pos])
+        steps.reverse()
+        return (departure, arrival, trips, i, row, steps)
+
+    cdef int _alighted(self, Seg parent, int trip, int index) except -1:
+        """The position of ``parent``'s trip whose kept transfer boards ``trip`` to scan
+        from ``index`` (the first: any such one arrives there in time)."""
+        cdef int k, j
+        cdef const int[:, ::1] hops = self.hops
+        for k in range(parent.begin, parent.end):
+            for j in range(self.tr_off[parent.ev + k], self.tr_off[parent.ev + k + 1]):
+                if hops[j, 0] == trip and hops[j, 1] == index:
+                    return k
+        raise RuntimeError("Trip-Based: a segment's transfer was not found in its parent")
+
+    cdef inline void _enqueue(self, TripBasedWorkspace ws, const Net* n, int u, int idx,
+                              int parent, int alight) noexcept nogil:
+        """Queue trip ``u`` from position ``idx`` up to its reached index, if before it
+        (``alight``: the source stop at the origin, else unused: :meth:`_alighted`)."""
+        cdef int r = n.trip_route[u]
+        cdef int end = n.rso[r + 1] - n.rso[r]
+        cdef int head = ws.frontier[r]
+        cdef int p = head, prev = -1
+        cdef Reach* R = ws.reach.data()
+        cdef Reach node
+        cdef Seg g
+        while p >= 0 and R[p].trip <= u:
+            end = R[p].index
+            prev = p
+            p = R[p].next
+        if end <= idx:
+            return
+        g.trip = u
+        g.begin = idx
+        g.end = end
+        g.ev = n.tso[u]
+        g.rb = n.rso[r]
+        g.parent = parent
+        g.alight = alight
+        ws.queue.push_back(g)
+        while p >= 0 and R[p].index >= idx:  # later trips this one now covers
+            p = R[p].next
+        if prev >= 0 and R[prev].trip == u:  # the same trip from earlier: replace it
+            R[prev].index = idx
+            R[prev].next = p
+            return
+        node.trip = u
+        node.index = idx
+        node.next = p
+        if prev >= 0:
+            R[prev].next = <int>ws.reach.size()
+        else:
+            if head < 0:
+                ws.frontier_touched.push_back(r)
+            ws.frontier[r] = <int>ws.reach.size()
+        ws.reach.push_back(node)
+
+    cdef int _run(self, TripBasedWorkspace ws, const int* src, int n_src, const int* tgt,
+                  int n_tgt, int departure, int max_trips) noexcept nogil:
+        cdef Net net_copy = self.a.net
+        cdef const Net* n = &net_copy
+        cdef int S = self.n_stops
+        cdef int best = INF
+        cdef int i, j, s, a, e, k, u, rnd, round_begin
+        cdef int round_end, q, begin, end
+        cdef long long scanned = 0, segments = 0
+        cdef size_t qi
+        cdef int* egress = ws.egress.data()
+        cdef int* ready = ws.src_ready.data()
+        cdef const Event* ev = <const Event*>&self.events[0, 0] if self.events.shape[0] else NULL
+        cdef const Hop* hop = <const Hop*>&self.hops[0, 0] if self.hops.shape[0] else NULL
+        cdef Seg* g
+        reset_stats(ws)
+        # the last search's source labels stayed for its journeys; clear them now
+        for qi in range(ws.src_touched.size()):
+            ready[ws.src_touched[qi]] = INF
+        ws.src_touched.clear()
+        ws.queue.clear()
+        ws.round_best.clear()
+        ws.label_seg.clear()
+        ws.label_pos.clear()
+        ws.best_round = -1
+        # egress: seconds from a stop to the destination (at most one footpath)
+        for i in range(n_tgt):
+            s = tgt[2 * i]
+            e = tgt[2 * i + 1]
+            _lower(egress, &ws.egress_touched, s, e)
+            for j in range(n.fpio[s], n.fpio[s + 1]):
+                _lower(egress, &ws.egress_touched, n.fpif[j], e + n.fpid[j])
+        # sources: where the origin's walks reach (one footpath at most), and when
+        for i in range(n_src):
+            s = src[2 * i]
+            a = departure + src[2 * i + 1]
+            if _lower(ready, &ws.src_touched, s, a):
+                ws.src_stop[s] = s
+            for j in range(n.fpo[s], n.fpo[s + 1]):
+                if _lower(ready, &ws.src_touched, n.fpt[j], a + n.fpd[j]):
+                    ws.src_stop[n.fpt[j]] = s
+        # round 0: walking only (arrival at a target stop itself)
+        for i in range(n_tgt):
+            s = tgt[2 * i]
+            if ready[s] < INF and ready[s] + tgt[2 * i + 1] < best:
+                best = ready[s] + tgt[2 * i + 1]
+                ws.best_round = 0
+        ws.round_best.push_back(best)
+        ws.label_seg.push_back(-1)
+        ws.label_pos.push_back(-1)
+        # round 1's segments: the first trip of every route position the walks reach
+        for qi in range(ws.src_touched.size()):
+            s = ws.src_touched[qi]
+            a = ready[s]
+            if a >= best:
+                continue
+            for j in range(n.sro[s], n.sro[s + 1]):
+                u = _boardable(n, j, a)
+                if u >= 0:
+                    self._enqueue(ws, n, u, n.srp[j] + 1, -1, ws.src_stop[s])
+        round_begin = 0
+        rnd = 0
+        while rnd < max_trips and round_begin < <int>ws.queue.size():
+            rnd += 1
+            round_end = <int>ws.queue.size()
+            segments += round_end - round_begin
+            ws.label_seg.push_back(-1)
+            ws.label_pos.push_back(-1)
+            # arrivals at the destination
+            for q in range(round_begin, round_end):
+                g = &ws.queue[q]
+                for k in range(g.begin, g.end):
+                    a = ev[g.ev + k].arr
+                    if a >= best:
+                        break
+                    scanned += 1
+                    s = ev[g.ev + k].stop  # n_stops (egress INF) where no drop-off
+                    if egress[s] < INF and a + egress[s] < best:
+                        best = a + egress[s]
+                        ws.best_round = rnd
+                        ws.label_seg[rnd] = q
+                        ws.label_pos[rnd] = k
+            ws.round_best.push_back(best)
+            if rnd == max_trips:
+                break
+            # changes into the next round from the events still earlier than the best:
+            # one run of hops per segment (the alighting event is found again only for
+            # the journeys built, by _alighted)
+            for q in range(round_begin, round_end):
+                g = &ws.queue[q]
+                e = g.ev
+                k = g.begin
+                end = g.end
+                while k < end and ev[e + k].arr < best:
+                    k += 1
+                end = ev[e + k].hops
+                for j in range(ev[e + g.begin].hops, end):
+                    self._enqueue(ws, n, hop[j].trip, hop[j].index, q, 0)
+                    g = &ws.queue[q]  # the queue may have grown (moved)
+            round_begin = round_end
+        # reset what this query touched
+        for qi in range(ws.frontier_touched.size()):
+            ws.frontier[ws.frontier_touched[qi]] = -1
+        ws.frontier_touched.clear()
+        ws.reach.clear()
+        for qi in range(ws.egress_touched.size()):
+            egress[ws.egress_touched[qi]] = INF
+        ws.egress_touched.clear()
+        ws.stats.rounds = rnd
+        ws.stats.routes_scanned = segments
+        ws.stats.connections_scanned = scanned
+        ws.stats.labels = <long long>ws.queue.size()
+        return best
