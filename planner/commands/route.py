@@ -23,9 +23,9 @@ import numpy as np
 from planner.commands.args import add_timetable_args, options_from
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query
 from planner.routing.router import Router
-from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.model import StopLookup, Timetable
+from planner.timetable.options import CompileOptions
 
 ALGORITHMS = ("csa", "raptor", "mcraptor")
 QueryFn = Callable[[np.ndarray, np.ndarray, int], tuple[int | None, int]]
