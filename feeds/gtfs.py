@@ -139,11 +139,13 @@ def _dtypes(table: str) -> dict[str, str] | type[str]:
     return {**base, **{c: "string" for c in text}}
 
 
-def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
-    """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings)."""
+def read_tables(path: Path, read: Sequence[str] = TABLES
+                ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+    """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings). Tables not
+    in ``read`` are None, as if the feed had none."""
     warnings: list[str] = []
     tables: dict[str, pd.DataFrame | None] = {name: None for name in TABLES}
-    files = _read_raw_files(path)
+    files = _read_raw_files(path, (*REQUIRED, *read))
     for name in list(files):
         raw = files.pop(name)  # each file's bytes go once its table is parsed
         if not raw or raw.isspace():  # not raw.strip(): no copy of a large file
@@ -366,15 +368,17 @@ def stop_sequences(paths: Sequence[str | Path],
     return out
 
 
-def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) -> GtfsData:
-    """Load, validate and merge feeds; any invalid feed rejects the whole call."""
+def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None, *,
+               read: Sequence[str] = TABLES) -> GtfsData:
+    """Load, validate and merge feeds; any invalid feed rejects the whole call. ``read``:
+    the tables wanted (the required ones are always read)."""
     merged: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     warnings: list[str] = []
     feeds: list[str] = []
     sources: dict[str, Path] = {}
     for raw_path, name in zip(paths, scoped_names(paths, names), strict=True):
         path = Path(raw_path)
-        tables, w = read_tables(path)
+        tables, w = read_tables(path, read)
         warnings += w
         warnings += validate(tables, str(path))
         _scope(tables, name)

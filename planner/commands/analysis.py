@@ -134,6 +134,7 @@ def job_from(args: argparse.Namespace, origins: Points) -> Job:
     from planner.analysis.frames import stop_points
     from planner.analysis.jobs import Job
     from planner.analysis.network import NetworkSpec, open_network
+    from planner.analysis.points import Points
     from planner.analysis.request import StudyRequest, parse_modes
 
     day = args.date or date.today()
