@@ -10,17 +10,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from api.settings import load_settings, to_env
-from api.sharing import gbfs_sources
-from api.store import TimetableStore
-from api.update import UpdateError, load_config, run_update
 from feeds.config import DEFAULT_CONFIG, FeedConfigError
 from planner.commands.args import add_timetable_args
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here, not for a cycle: the server stack (uvicorn, FastAPI, the app's
-    # modules) costs ~0.4 s that compile/route/update would pay for nothing.
+    # modules, the GTFS reader the store checks feeds with) costs ~0.4 s and ~150 MB
+    # that compile/route/update would pay for nothing.
     import uvicorn
+
+    from api.sharing import gbfs_sources
+    from api.store import TimetableStore
 
     overrides: dict[str, object] = {
         "feeds": tuple(str(p) for p in args.feeds) or None,
@@ -86,6 +87,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    from api.update import UpdateError, load_config, run_update  # see cmd_serve
+
     try:
         config = load_config(args.config or DEFAULT_CONFIG)
     except FeedConfigError as exc:

@@ -84,7 +84,7 @@ from planner.routing.journeys import TransitLeg, leave_time, transit_leg
 from planner.routing.modes import TRANSIT_FILTERS, bike_route_mask, route_mask
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
-from planner.timetable.compile import OutOfRangeError
+from planner.timetable.options import OutOfRangeError
 
 if TYPE_CHECKING:
     from api.runtime import Runtime

@@ -14,8 +14,8 @@ from typing import Any
 
 from feeds.config import DEFAULT_CONFIG, read_toml
 from feeds.demo import DEMO_FEED
-from planner.timetable.compile import DEFAULT_CHANGE_TIME, DEFAULT_FOOTPATH_MAX_WALK
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR
+from planner.timetable.options import DEFAULT_CHANGE_TIME, DEFAULT_FOOTPATH_MAX_WALK
 
 
 @dataclass(frozen=True)

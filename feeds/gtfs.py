@@ -8,18 +8,24 @@ still ship Latin-1. Several feeds merge into one set of tables with feed-scoped 
 
 from __future__ import annotations
 
+import codecs
+import importlib.util
 import io
 import logging
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import gtfs_kit
 import numpy as np
 import pandas as pd
-from gtfs_kit import cleaners as gk_cleaners
-from gtfs_kit import constants as gk_constants
+
+from feeds.gtfs_errors import GtfsError as GtfsError  # re-exported: its long-time home
+
+if TYPE_CHECKING:
+    import gtfs_kit
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +47,6 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
 TABLES = tuple(ID_COLUMNS) + ("feed_info",)
 
 
-class GtfsError(ValueError):
-    """A feed that cannot be used; the message lists every problem found."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"GTFS feed {source} rejected: " + "; ".join(problems))
-
-
 @dataclass
 class GtfsData:
     """Merged GTFS tables (pandas) with feed-scoped ids; times stay strings here."""
@@ -65,10 +62,47 @@ class GtfsData:
 
 def decode(raw: bytes) -> str:
     """UTF-8 (BOM or not) when it decodes, else Latin-1 (which always does)."""
+    return raw.decode(encoding_of(raw))
+
+
+def encoding_of(raw: bytes) -> str:
+    """The codec :func:`decode` uses, found in blocks without decoding the whole file: a
+    parser reading the bytes itself needs neither a second copy of a large stop_times.txt
+    nor the four bytes per character of a ``StringIO``."""
+    check = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
     try:
-        return raw.decode("utf-8-sig")
+        for start in range(0, len(view), 1 << 20):
+            check.decode(view[start:start + (1 << 20)])
+        check.decode(b"", final=True)
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return "latin-1"
+    return "utf-8-sig"
+
+
+def _csv(raw: bytes, **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` of a GTFS file's bytes in its encoding, column names stripped."""
+    df = pd.read_csv(io.BytesIO(raw), encoding=encoding_of(raw), **kwargs)
+    df.columns = [c.strip() for c in df.columns]  # gtfs-kit's clean_column_names
+    return df
+
+
+@cache
+def gtfs_kit_dtypes() -> dict[str, dict[str, str]]:
+    """gtfs-kit's column schema (``gtfs_kit.constants.DTYPES``), executed from its module
+    file without importing the package: ``import gtfs_kit`` brings GeoPandas, Shapely
+    and folium (~40 MB, half a second) into every process that reads a feed, for a dict
+    the constants module defines with no imports of its own."""
+    package = importlib.util.find_spec("gtfs_kit")  # finds the package, runs nothing
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("gtfs-kit is not installed")
+    path = Path(next(iter(package.submodule_search_locations))) / "constants.py"
+    spec = importlib.util.spec_from_file_location("_gtfs_kit_constants", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dtypes: dict[str, dict[str, str]] = module.DTYPES
+    return dtypes
 
 
 def _read_raw_files(path: Path, names: Sequence[str] = TABLES) -> dict[str, bytes]:
@@ -98,32 +132,30 @@ EXTRA_TEXT = {"stops": ("platform_code", "level_id", "tts_stop_name")}
 def _dtypes(table: str) -> dict[str, str] | type[str]:
     """gtfs-kit's column dtypes, with every id column text: its schema lacks, e.g.,
     transfers.txt's trip and route ids, which numeric ids would turn into floats."""
-    base = gk_constants.DTYPES.get(table)
+    base = gtfs_kit_dtypes().get(table)
     if base is None:
         return str
     text = (*ID_COLUMNS.get(table, ()), *EXTRA_TEXT.get(table, ()))
     return {**base, **{c: "string" for c in text}}
 
 
-def read_tables(path: Path) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
-    """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings)."""
+def read_tables(path: Path, read: Sequence[str] = TABLES
+                ) -> tuple[dict[str, pd.DataFrame | None], list[str]]:
+    """One feed's tables with gtfs-kit's dtypes; returns (tables, warnings). Tables not
+    in ``read`` are None, as if the feed had none."""
     warnings: list[str] = []
     tables: dict[str, pd.DataFrame | None] = {name: None for name in TABLES}
-    for name, raw in _read_raw_files(path).items():
-        if not raw.strip():
+    files = _read_raw_files(path, (*REQUIRED, *read))
+    for name in list(files):
+        raw = files.pop(name)  # each file's bytes go once its table is parsed
+        if not raw or raw.isspace():  # not raw.strip(): no copy of a large file
             continue
-        text = decode(raw)
         try:
-            df = pd.read_csv(
-                io.StringIO(text),
-                dtype=_dtypes(name),
-                na_values=["", " "],
-                keep_default_na=False,
-                skipinitialspace=True,
-            )
+            df = _csv(raw, dtype=_dtypes(name), na_values=["", " "], keep_default_na=False,
+                      skipinitialspace=True)
         except (ValueError, pd.errors.ParserError) as exc:
             raise GtfsError(str(path), [f"{name}.txt cannot be parsed: {exc}"]) from exc
-        df = gk_cleaners.clean_column_names(df)
+        del raw
         if not df.empty:
             tables[name] = df
     missing = [f"{t}.txt" for t in REQUIRED if tables[t] is None]
@@ -143,9 +175,7 @@ def agency_timezone(paths: Sequence[str | Path]) -> str | None:
         text = _read_raw_files(Path(raw), ("agency",)).get("agency")
         if text is None:
             continue
-        df = pd.read_csv(io.StringIO(decode(text)), dtype=str, keep_default_na=False,
-                         skipinitialspace=True)
-        df = gk_cleaners.clean_column_names(df)
+        df = _csv(text, dtype=str, keep_default_na=False, skipinitialspace=True)
         if "agency_timezone" in df.columns:
             zones = [z.strip() for z in df["agency_timezone"] if z.strip()]
             if zones:
@@ -272,16 +302,25 @@ def validate(tables: dict[str, pd.DataFrame | None], source: str) -> list[str]:
 
 
 def _scope(tables: dict[str, pd.DataFrame | None], name: str) -> None:
-    """Prefix every id column with ``name:`` in place."""
+    """Prefix every id column with ``name:`` in place.
+
+    Ids become Python strings (``object``: comparisons with a missing id are False, not
+    NA), except stop_times' ``trip_id`` and ``stop_id``: required, so never missing, and
+    as Arrow strings a fifth of the memory of one Python string per row, which on a large
+    feed was most of a compile's peak."""
     prefix = f"{name}:"
     for table, cols in ID_COLUMNS.items():
         df = tables[table]
         if df is None:
             continue
         for col in cols:
-            if col in df.columns:
-                s = df[col]
-                mask = s.notna()
+            if col not in df.columns:
+                continue
+            s = df[col]
+            mask = s.notna()
+            if table == "stop_times" and bool(mask.all()):
+                df[col] = prefix + s.astype("string")
+            else:
                 df[col] = s.astype(object).where(~mask, prefix + s[mask].astype(str))
 
 
@@ -312,12 +351,11 @@ def stop_sequences(paths: Sequence[str | Path],
     updates name stops by. Reads stop_times.txt only."""
     out: dict[str, np.ndarray] = {}
     for path, name in zip(paths, scoped_names(paths, names), strict=True):
-        raw = _read_raw_files(Path(path)).get("stop_times", b"")
-        if not raw.strip():
+        raw = _read_raw_files(Path(path), ("stop_times",)).get("stop_times", b"")
+        if not raw or raw.isspace():
             continue
-        df = pd.read_csv(io.StringIO(decode(raw)), usecols=lambda c: c.strip() in (
-            "trip_id", "stop_sequence"), dtype=str, skipinitialspace=True)
-        df.columns = [c.strip() for c in df.columns]
+        df = _csv(raw, usecols=lambda c: c.strip() in ("trip_id", "stop_sequence"),
+                  dtype=str, skipinitialspace=True)
         seq = pd.to_numeric(df["stop_sequence"], errors="coerce").to_numpy(dtype=float)
         codes, trips = pd.factorize(df["trip_id"])
         order = np.lexsort((seq, codes))
@@ -330,15 +368,17 @@ def stop_sequences(paths: Sequence[str | Path],
     return out
 
 
-def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) -> GtfsData:
-    """Load, validate and merge feeds; any invalid feed rejects the whole call."""
+def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None, *,
+               read: Sequence[str] = TABLES) -> GtfsData:
+    """Load, validate and merge feeds; any invalid feed rejects the whole call. ``read``:
+    the tables wanted (the required ones are always read)."""
     merged: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     warnings: list[str] = []
     feeds: list[str] = []
     sources: dict[str, Path] = {}
     for raw_path, name in zip(paths, scoped_names(paths, names), strict=True):
         path = Path(raw_path)
-        tables, w = read_tables(path)
+        tables, w = read_tables(path, read)
         warnings += w
         warnings += validate(tables, str(path))
         _scope(tables, name)
@@ -357,5 +397,7 @@ def load_feeds(paths: Sequence[str | Path], names: Sequence[str] | None = None) 
 
 def as_gtfs_kit_feed(data: GtfsData) -> gtfs_kit.Feed:
     """The merged tables as a gtfs-kit Feed, for its analysis helpers."""
-    kwargs = {t: df for t, df in data.tables.items() if t in gk_constants.DTYPES}
+    import gtfs_kit  # the whole package (GeoPandas and all): only for its Feed
+
+    kwargs = {t: df for t, df in data.tables.items() if t in gtfs_kit_dtypes()}
     return gtfs_kit.Feed(dist_units="km", **kwargs)

@@ -347,7 +347,7 @@ MUTATIONS: tuple[Mutation, ...] = (
       '    problems += _missing_refs(tables, "stop_times", "trip_id", "trips", "trip_id")\n',
       "",
       "GTFS validation: stop_times not checked against trips.txt (issue 18)"),
-    M("compile-key-without-radius", "planner/timetable/compile.py",
+    M("compile-key-without-radius", "planner/timetable/options.py",
       "return json.dumps(self.__dict__, sort_keys=True)",
       "return json.dumps({k: v for k, v in self.__dict__.items() if k != 'footpath_radius'},"
       " sort_keys=True)",
@@ -461,6 +461,8 @@ TESTS: dict[str, tuple[str, ...]] = {
                                      "tests/test_compile_edge_cases.py",
                                      "tests/test_routing_core.py", "tests/test_batch.py",
                                      "tests/test_gtfs_real_feeds.py"),
+    "planner/timetable/options.py": ("tests/test_cache_keys.py",
+                                     "tests/test_lean_imports.py"),
     "planner/timetable/transfer_rules.py": ("tests/test_scoped_transfers.py",
                                             "tests/test_engine_properties.py"),
     "planner/timetable/*": ("tests/test_engine_edges.py", "tests/test_compile_edge_cases.py",

@@ -27,14 +27,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shapely
 from scipy.spatial import cKDTree
 
 from planner.analysis.points import Points
 from planner.analysis.statistics import percentile_seconds
 from planner.multimodal.geometry import chord_to_m, unit_vectors
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # shapely is imported where polygons are made: a matrix worker needs none
+    import shapely
+
     from planner.analysis.study import Study
 
 #: Circles are drawn a little inside their radius (rounding of seconds and projection).
@@ -49,6 +50,8 @@ POINT_DISC_M = 50.0
 
 def circles(lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
     """Polygons (lon/lat) inscribed in the circles, each in its centre's local metres."""
+    import shapely
+
     n = 4 * QUAD_SEGS
     angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
     dy = radius_m[:, None] * np.sin(angle)[None] / _M_PER_DEG
@@ -70,6 +73,8 @@ def _speed(study: Study, mode: str) -> tuple[float, float]:
 def polygon(study: Study, origin: tuple[float, float], stop_t: np.ndarray, direct_max: int,
             points: Points, point_t: np.ndarray, cutoff_s: int) -> shapely.Geometry:
     """One isochrone (module docstring); ``stop_t``/``point_t``: seconds at one percentile."""
+    import shapely
+
     speed, lost = _speed(study, study.request.egress_mode)
     direct_speed, direct_lost = _speed(study, study.request.access_mode)
     bound = study.request.max_street_seconds(study.request.egress_mode)
@@ -106,6 +111,8 @@ def polygon(study: Study, origin: tuple[float, float], stop_t: np.ndarray, direc
 
 def isochrone_rows(study: Study, origins: Points, cutoffs: tuple[int, ...]) -> pd.DataFrame:
     """``id, percentile, cutoff, geometry`` (WKB) for a chunk of origins."""
+    import shapely
+
     r = study.request
     access, direct = study.access(origins), study.direct(origins)
     mode = r.access_mode

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from planner.multimodal.streets import Streets
 from planner.routing.router import Router
-from planner.timetable.compile import CompileOptions, content_hash
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR, load_or_compile
 from planner.timetable.model import Timetable
+from planner.timetable.options import CompileOptions, content_hash
 
 
 @dataclass(frozen=True)

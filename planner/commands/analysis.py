@@ -16,17 +16,18 @@ import argparse
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from planner.analysis.distributed import client_for, read_partitions, run_distributed
-from planner.analysis.frames import stop_points, to_geo
-from planner.analysis.jobs import Job, run
-from planner.analysis.network import NetworkSpec, open_network
-from planner.analysis.points import Points, parse_bbox, parse_distance
-from planner.analysis.request import StudyRequest, parse_modes
 from planner.commands.args import add_timetable_args, options_from
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR
+
+# The studies (pandas, GeoPandas, Dask) are imported where a study runs, not when the
+# parser is built: ``owl-planner route`` and ``serve`` build this parser too.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from planner.analysis.jobs import Job
+    from planner.analysis.points import Points
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -48,6 +49,12 @@ def _clock(text: str) -> tuple[int, int]:
     return h, m
 
 
+def _distance(text: str) -> float:
+    from planner.analysis.points import parse_distance
+
+    return parse_distance(text)
+
+
 def _add_study_args(p: argparse.ArgumentParser) -> None:
     add_timetable_args(p)
     p.add_argument("--osm", type=Path, default=None, metavar="PBF",
@@ -55,7 +62,7 @@ def _add_study_args(p: argparse.ArgumentParser) -> None:
     where = p.add_argument_group("origins")
     where.add_argument("--origins", type=Path, metavar="FILE",
                        help="CSV id,lat,lon, GeoJSON or GeoPackage")
-    where.add_argument("--grid", type=parse_distance, metavar="SPACING",
+    where.add_argument("--grid", type=_distance, metavar="SPACING",
                        help="regular grid of origins, e.g. 500m")
     where.add_argument("--bbox", type=str, metavar="W,S,E,N", help="the grid's box (lon/lat)")
     where.add_argument("--area", type=Path, metavar="FILE", help="the grid's polygon file")
@@ -105,6 +112,8 @@ def add_analysis_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def origins_from(args: argparse.Namespace) -> Points:
+    from planner.analysis.points import Points, parse_bbox
+
     if args.origins is not None:
         if args.grid is not None:
             raise ValueError("give --origins or --grid, not both")
@@ -122,6 +131,12 @@ def origins_from(args: argparse.Namespace) -> Points:
 
 
 def job_from(args: argparse.Namespace, origins: Points) -> Job:
+    from planner.analysis.frames import stop_points
+    from planner.analysis.jobs import Job
+    from planner.analysis.network import NetworkSpec, open_network
+    from planner.analysis.points import Points
+    from planner.analysis.request import StudyRequest, parse_modes
+
     day = args.date or date.today()
     h, mnt = args.departure
     request = StudyRequest(
@@ -151,6 +166,8 @@ def job_from(args: argparse.Namespace, origins: Points) -> Job:
 
 
 def write(frame: pd.DataFrame, out: Path, kind: str) -> None:
+    from planner.analysis.frames import to_geo
+
     suffix = out.suffix.lower()
     if kind == "isochrones":
         geo = to_geo(frame)
@@ -174,6 +191,10 @@ def _check_out(out: Path, kind: str, distributed: bool) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    from planner.analysis.distributed import client_for, read_partitions, run_distributed
+    from planner.analysis.jobs import run
+    from planner.analysis.network import open_network
+
     try:
         distributed = bool(args.dask or args.workers)
         _check_out(args.out, args.kind, distributed)

@@ -6,14 +6,13 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from planner.timetable.compile import (
+from planner.timetable.disk_cache import DEFAULT_CACHE_DIR, load_or_compile
+from planner.timetable.model import Timetable
+from planner.timetable.options import (
     DEFAULT_CHANGE_TIME,
     DEFAULT_FOOTPATH_MAX_WALK,
     CompileOptions,
-    compile_timetable,
 )
-from planner.timetable.disk_cache import DEFAULT_CACHE_DIR, load_or_compile
-from planner.timetable.model import Timetable
 
 
 def parse_date(text: str) -> date:
@@ -57,5 +56,7 @@ def timetable_from(args: argparse.Namespace, progress: bool = True) -> Timetable
     day = args.date or date.today()
     opts = options_from(args)
     if args.no_cache:
+        from planner.timetable.compile import compile_timetable  # pandas: only to compile
+
         return compile_timetable(args.feeds, day, opts, progress=progress)
     return load_or_compile(args.feeds, day, opts, progress=progress, cache_dir=args.cache_dir)

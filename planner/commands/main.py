@@ -6,12 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from feeds.gtfs import GtfsError
+from feeds.gtfs_errors import GtfsError
 from planner.commands.analysis import add_analysis_parsers
 from planner.commands.args import add_timetable_args
 from planner.commands.compile import cmd_compile
 from planner.commands.route import add_route_parser
-from planner.timetable.compile import OutOfRangeError
+from planner.timetable.options import OutOfRangeError
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:

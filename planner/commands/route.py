@@ -23,9 +23,9 @@ import numpy as np
 from planner.commands.args import add_timetable_args, options_from
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, Query
 from planner.routing.router import Router
-from planner.timetable.compile import CompileOptions
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.model import StopLookup, Timetable
+from planner.timetable.options import CompileOptions
 
 #: "auto": the router's pick (Trip-Based where its transfers apply, else RAPTOR)
 ALGORITHMS = ("csa", "raptor", "tripbased", "auto", "mcraptor")
@@ -92,7 +92,7 @@ def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
             raise ValueError(f"{queries_csv}: missing column {col!r} (have {fields})")
     times: list[float] = []
     reachable = 0
-    out_rows = []
+    answers: list[tuple[int, int]] = []  # (arrival, transfers) per row; merged when written
     for line, row in enumerate(rows, start=2):
         try:
             dep = midnight + int(row["departure"])
@@ -106,15 +106,15 @@ def run_batch(paths: Sequence[str | Path], day: date, queries_csv: str | Path,
         elapsed = (time.perf_counter() - started) * 1e6
         times.append(elapsed)
         if arrival is None:
-            out = {"arrival": -1, "transfers": -1}
+            answers.append((-1, -1))
         else:
             reachable += 1
-            out = {"arrival": arrival - midnight, "transfers": transfers}
-        out_rows.append({**row, **out, "query_us": f"{elapsed:.1f}"})
+            answers.append((arrival - midnight, transfers))
     with open(out_csv, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields + ["arrival", "transfers", "query_us"])
         writer.writeheader()
-        writer.writerows(out_rows)
+        writer.writerows({**row, "arrival": a, "transfers": k, "query_us": f"{us:.1f}"}
+                         for row, (a, k), us in zip(rows, answers, times, strict=True))
     arr = np.array(times) if times else np.zeros(1)
     return {"queries": len(rows), "reachable": reachable, "mean_us": float(arr.mean()),
             "median_us": float(np.median(arr))}

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from planner.multimodal.geometry import haversine_m_array, project_m
@@ -153,6 +152,8 @@ class ModeGraph:
         ``max_seconds``). One Dijkstra per distinct node on the smaller side: egress (many
         stops to one point) searches backwards from the point, not forwards from each stop
         (bike egress on Porto Alegre took 3 s a plan)."""
+        from scipy.sparse.csgraph import dijkstra  # see build: only with a graph
+
         ends, col = np.unique(targets, return_inverse=True)
         backward = len(ends) < len(sources)
         graph, starts, reached = (self.reverse, ends, sources) if backward else \
@@ -294,6 +295,10 @@ def build_graph(ways: list[tuple[dict[str, str], list[int]]], coords: dict[int, 
     first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
     keep = first & (i != j)
     n = len(node_ids)
+    # csgraph (with scipy.sparse.linalg, ~13 MB) where a graph is built or searched: the
+    # straight-line model, a matrix worker without OSM or a server without it, needs none.
+    from scipy.sparse.csgraph import connected_components
+
     matrix = csr_matrix((seconds[keep], (i[keep], j[keep])), shape=(n, n))
     _, strong = connected_components(matrix, directed=True, connection="strong")
     _, weak = connected_components(matrix, directed=True, connection="weak")
@@ -412,6 +417,8 @@ class Streets:
         a, b = int(nodes[0]), int(nodes[1])
         if a < 0 or b < 0 or graph.component[a] != graph.component[b]:
             return None
+        from scipy.sparse.csgraph import dijkstra  # see build: only with a graph
+
         # scipy-stubs type ``indices`` as arrays only; a scalar (1-D results) is documented.
         dist, pred = dijkstra(  # type: ignore[call-overload]
             graph.matrix, directed=True, indices=a, limit=max_seconds, return_predecessors=True)

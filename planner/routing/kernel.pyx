@@ -50,17 +50,23 @@ def _u8(a):
 
 def by_position(tt, values) -> np.ndarray:
     """``values`` (``st_dep`` or ``st_arr``) with each route's (trips x stops) block
-    transposed."""
-    tso = np.asarray(tt.trip_st_offset, dtype=np.int64)
-    rto = np.asarray(tt.route_trip_offset, dtype=np.int64)
-    trip_route = np.asarray(tt.trip_route, dtype=np.int64)
-    n_entries = np.diff(tso)
-    trip = np.repeat(np.arange(len(n_entries), dtype=np.int64), n_entries)
-    pos = np.arange(len(trip), dtype=np.int64) - tso[trip]
-    t0 = rto[trip_route[trip]]
-    n_trips = rto[trip_route[trip] + 1] - t0
-    out = np.empty(len(trip), dtype=np.int32)
-    out[tso[t0] + pos * n_trips + (trip - t0)] = np.asarray(values)[:len(trip)]
+    transposed. A loop, not index arithmetic on NumPy arrays: that needed ten
+    temporaries the size of the stop times, the peak of loading a cached timetable."""
+    cdef const int[::1] tso = _i32(tt.trip_st_offset)
+    cdef const int[::1] rto = _i32(tt.route_trip_offset)
+    cdef const int[::1] trip_route = _i32(tt.trip_route)
+    cdef const int[::1] src = _i32(values)
+    cdef Py_ssize_t n_trips = tso.shape[0] - 1
+    out = np.empty(tso[n_trips] if n_trips >= 0 else 0, dtype=np.int32)
+    cdef int[::1] dst = out
+    cdef Py_ssize_t t, pos, t0, n, base, first
+    for t in range(n_trips):
+        t0 = rto[trip_route[t]]
+        n = rto[trip_route[t] + 1] - t0
+        base = tso[t0] + (t - t0)
+        first = tso[t]
+        for pos in range(tso[t + 1] - first):
+            dst[base + pos * n] = src[first + pos]
     return out
 
 

@@ -1,30 +1,35 @@
 """Compile merged GTFS tables into a :class:`~planner.timetable.model.Timetable`.
 
 Every step is vectorised over stop_times; Python loops run over trips or patterns
-only, which keeps a 438k-stop_time feed well under ten seconds.
+only, which keeps a 438k-stop_time feed well under ten seconds. The options and the
+cache key live in :mod:`planner.timetable.options` (re-exported here) so that loading a
+compiled timetable needs none of this module's imports.
 """
 
 from __future__ import annotations
 
-import hashlib
+import ctypes
 import heapq
-import json
 import logging
 import sys
 import time as clock
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
-from feeds.gtfs import GtfsData, load_feeds
-from planner.timetable.footpaths import build_footpaths
+from feeds.gtfs import TABLES, GtfsData, load_feeds
 from planner.timetable.model import Timetable, date_range, day_offsets
+from planner.timetable.options import DEFAULT_CHANGE_TIME as DEFAULT_CHANGE_TIME
+from planner.timetable.options import DEFAULT_FOOTPATH_MAX_WALK as DEFAULT_FOOTPATH_MAX_WALK
+from planner.timetable.options import CompileOptions, OutOfRangeError
+from planner.timetable.options import content_hash as content_hash
 from planner.timetable.transfer_rules import (
     build_rule_tables,
     pattern_scope,
@@ -33,36 +38,8 @@ from planner.timetable.transfer_rules import (
 )
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEZONE = "Europe/Berlin"
-
-
-#: Minimum change time (seconds) at stops without a transfers.txt rule: MOTIS's and
-#: OpenTripPlanner's default. 0 is a change in no time (the reference comparisons' model).
-DEFAULT_CHANGE_TIME = 120
-#: Longest walk (seconds) the footpath closure chains links into: one hop between two
-#: trips is at most this long (transfers.txt links stay whatever their time).
-DEFAULT_FOOTPATH_MAX_WALK = 600
-
-
-@dataclass(frozen=True)
-class CompileOptions:
-    days_before: int = 1
-    days_after: int = 1
-    #: Walking links are generated between stops up to this straight-line distance.
-    footpath_radius: float = 200.0
-    walk_speed_kmh: float = 4.5
-    #: Change time at stops without a transfers.txt rule (``--min-change-time``).
-    default_change_time: int = DEFAULT_CHANGE_TIME
-    #: Bound of the footpath closure in seconds; 0 = unbounded (``--footpath-max-walk``).
-    footpath_max_walk: int = DEFAULT_FOOTPATH_MAX_WALK
-    default_timezone: str = DEFAULT_TIMEZONE
-
-    def key(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
-
-
-class OutOfRangeError(ValueError):
-    """The requested day has no service in any feed; names the valid range."""
+#: The tables a compile reads: trips keep their shape ids, the points are not needed.
+COMPILED = tuple(t for t in TABLES if t != "shapes")
 
 
 def _parse_times_slow(s: pd.Series) -> np.ndarray:
@@ -75,13 +52,27 @@ def _parse_times_slow(s: pd.Series) -> np.ndarray:
     return h * 3600 + m * 60 + sec
 
 
+#: Rows parsed at once by :func:`parse_gtfs_times`: its code-point arrays take ~200 bytes a
+#: row, which over a whole stop_times.txt was the compile's peak.
+_TIME_BLOCK = 1 << 16
+
+
 def parse_gtfs_times(values: pd.Series) -> np.ndarray:
     """'H:MM:SS' / 'HH:MM:SS' (hours may exceed 24) to float seconds, NaN if empty.
 
     The common fixed layout is decoded arithmetically on the characters' code points
-    (ten times faster than ``str.split`` on 438k rows); odd spellings take the slow path.
+    (ten times faster than ``str.split`` on 438k rows), in blocks of rows so that its
+    temporaries stay small; odd spellings take the slow path.
     """
     s = values.astype("string").fillna("").str.strip()
+    out = np.empty(len(s), dtype=float)
+    for start in range(0, len(s), _TIME_BLOCK):
+        out[start:start + _TIME_BLOCK] = _parse_times_fast(s.iloc[start:start + _TIME_BLOCK])
+    return out
+
+
+def _parse_times_fast(s: pd.Series) -> np.ndarray:
+    """:func:`parse_gtfs_times` of stripped, non-null strings."""
     raw = s.to_numpy(dtype="U9", na_value="")
     lengths = np.char.str_len(raw)
     codes = np.char.rjust(raw, 9, "0").view(np.uint32).reshape(-1, 9).astype(np.int64) - 48
@@ -230,14 +221,18 @@ def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
     """Stop times sorted by trip and sequence, with times interpolated where empty."""
     st = data["stop_times"]
     assert st is not None
-    st = st[["trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"]
-            + [c for c in ("pickup_type", "drop_off_type") if c in st.columns]].copy()
-    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
-    arr = parse_gtfs_times(st["arrival_time"])
-    dep = parse_gtfs_times(st["departure_time"])
+    # By trip id, then stop_sequence (missing last), stable. The columns are read in the
+    # file's order and their arrays put in this one: sorting the frame copied its Arrow
+    # strings and turned the trip ids into Python strings (+45 MB on HART's 438k rows).
+    codes, trip_uniques = pd.factorize(st["trip_id"], sort=True)  # ranks of sorted ids
+    seq = st["stop_sequence"].to_numpy(dtype=float, na_value=np.inf)
+    order = np.lexsort((seq, np.where(codes < 0, len(trip_uniques), codes)))
+    del seq
+    trip_codes = codes[order]
+    arr = parse_gtfs_times(st["arrival_time"])[order]
+    dep = parse_gtfs_times(st["departure_time"])[order]
     arr = np.where(np.isnan(arr), dep, arr)
     dep = np.where(np.isnan(dep), arr, dep)
-    trip_codes, trip_uniques = pd.factorize(st["trip_id"], sort=False)
     missing = np.isnan(arr)
     if missing.any():
         # Linear interpolation by position between the surrounding timed stops.
@@ -255,11 +250,15 @@ def _trip_templates(data: GtfsData, stop_index: dict[str, int]) -> tuple[
         fill = np.where(same_trip, val, np.nan)
         arr[ok] = fill
         dep[ok] = fill
-    pickup = (st["pickup_type"].fillna(0).to_numpy(dtype=int) != 1
+    pickup = (st["pickup_type"].fillna(0).to_numpy(dtype=int)[order] != 1
               if "pickup_type" in st.columns else np.ones(len(st), dtype=bool))
-    dropoff = (st["drop_off_type"].fillna(0).to_numpy(dtype=int) != 1
+    dropoff = (st["drop_off_type"].fillna(0).to_numpy(dtype=int)[order] != 1
                if "drop_off_type" in st.columns else np.ones(len(st), dtype=bool))
-    stop_idx = st["stop_id"].map(stop_index).to_numpy(dtype=np.int64)
+    # Each distinct stop id looked up once: ``map`` over the column made a Python string
+    # of every row. An id that is missing or unknown becomes NaN, which the int64 refuses.
+    stop_codes, stop_uniques = pd.factorize(st["stop_id"])
+    known_stops = np.append(stop_uniques.map(stop_index).to_numpy(dtype=float), np.nan)
+    stop_idx = pd.Series(known_stops[stop_codes[order]]).to_numpy(dtype=np.int64)
     bad_trip = np.zeros(len(trip_uniques), dtype=bool)
     bad_trip[trip_codes[np.isnan(arr)]] = True
     dropped = int(bad_trip.sum())
@@ -414,6 +413,31 @@ def _stop_transfers(data: GtfsData,
     return list(zip(fr[ok].astype(int), to[ok].astype(int), ttype[ok], mtt[ok], strict=True))
 
 
+def _return_freed_memory() -> None:
+    """Give the pages of freed allocations back to the system (glibc's ``malloc_trim``;
+    elsewhere nothing). The compile frees tens of stop-time-sized arrays and tables in
+    bursts, and glibc keeps freed space inside its heap: at the footpath step on HART
+    ~70 MB were free but resident, a quarter of the peak."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError, TypeError):  # not glibc
+        pass
+
+
+@contextmanager
+def _system_arrow_pool() -> Iterator[None]:
+    """Arrow buffers from the C library's allocator while a compile runs. Arrow's own
+    (mimalloc) keeps freed segments for reuse, so every table parsed and dropped during a
+    compile stayed resident: on HART ~45 MB of its peak. Buffers remember their pool, so
+    switching back afterwards is safe for whatever outlives the compile."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def compile_timetable(
     feeds: Sequence[str | Path] | GtfsData,
     day: date,
@@ -423,7 +447,12 @@ def compile_timetable(
     version: str | None = None,
 ) -> Timetable:
     """Build the arrays for ``day`` and its neighbours (see CompileOptions)."""
-    opts = options or CompileOptions()
+    with _system_arrow_pool():
+        return _compile(feeds, day, options or CompileOptions(), progress, version)
+
+
+def _compile(feeds: Sequence[str | Path] | GtfsData, day: date, opts: CompileOptions,
+             progress: bool, version: str | None) -> Timetable:
     timings: dict[str, float] = {}
     started = clock.perf_counter()
     steps = ("read", "stop_times", "calendar", "routes", "connections", "footpaths")
@@ -438,7 +467,9 @@ def compile_timetable(
         bar.set_postfix_str(name)
         bar.update(1)
 
-    data = feeds if isinstance(feeds, GtfsData) else load_feeds(list(feeds))
+    own_data = not isinstance(feeds, GtfsData)
+    data = feeds if isinstance(feeds, GtfsData) else load_feeds(list(feeds), read=COMPILED)
+    _return_freed_memory()  # what parsing the files used
     lap("read")
     ranges = feed_date_ranges(data)
     check_day(day, ranges)
@@ -466,6 +497,9 @@ def compile_timetable(
 
     (trip_codes, trip_uniques, stop_idx, rel_arr, rel_dep, pickup, dropoff,
      bad_trip) = _trip_templates(data, stop_index)
+    if own_data:  # nothing else holds the tables: the largest one goes before the arrays
+        data.tables["stop_times"] = None
+    _return_freed_memory()
     # Line in its feed's trips.txt (header is line 1): MOTIS's StopTime/Leg ``source``.
     feed_of_trip = trips["trip_id"].astype(str).str.split(":", n=1).str[0]
     trips = trips.assign(_source_line=trips.groupby(feed_of_trip).cumcount() + 2)
@@ -583,10 +617,19 @@ def compile_timetable(
     corder = np.lexsort((c_pos, c_trip, c_arr, c_dep))
     corder = order_zero_duration_chains(corder, c_dep, c_arr, all_route_stops[route_pos_flat],
                                         all_route_stops[route_pos_flat + 1])
-    del trip_len_rep
+    # The stop-time-sized working arrays are done with: freed before scipy and the
+    # footpaths, not held to the end of the compile (~30 MB of its peak on HART).
+    del (trip_len_rep, rel_arr, rel_dep, trip_codes, pickup, dropoff, flags, key_arr,
+         route_stops_l, route_pick_l, route_drop_l, trips_by_route, tmpl_start, within, rows,
+         shift, inst_idx, not_last, ci, base, tz_offsets, inst_pattern, order)
     lap("connections")
 
     # ---- footpaths --------------------------------------------------------------------------
+    # scipy (KD-tree, Dijkstra) is imported here, after stop_times are gone, not with the
+    # module: its ~35 MB would otherwise add to the compile's peak while they are read.
+    _return_freed_memory()  # before scipy's libraries are mapped in
+    from planner.timetable.footpaths import build_footpaths
+
     transfers_rows = _stop_transfers(data, stop_index)
     fp = build_footpaths(stop_lat, stop_lon, transfers_rows, radius_m=opts.footpath_radius,
                          speed_kmh=opts.walk_speed_kmh,
@@ -684,38 +727,3 @@ def compile_timetable(
         "query_day": day.isoformat(),
     })
     return tt
-
-
-_DIGESTS: dict[tuple[str, int, int], bytes] = {}
-
-
-def _file_digest(f: Path) -> bytes:
-    """SHA-256 of a feed file, remembered while its size and mtime stay the same: a
-    server looking up the cached timetable of another day need not reread a 100 MB zip."""
-    st = f.stat()
-    key = (str(f.resolve()), st.st_size, st.st_mtime_ns)
-    digest = _DIGESTS.get(key)
-    if digest is None:
-        digest = hashlib.sha256(f.read_bytes()).digest()
-        if len(_DIGESTS) > 1024:
-            _DIGESTS.clear()
-        _DIGESTS[key] = digest
-    return digest
-
-
-def content_hash(paths: Sequence[str | Path], options: CompileOptions, day: date) -> str:
-    """Hash of the feeds' bytes, the options and the day: the cache key and version."""
-    h = hashlib.sha256()
-    for raw in paths:
-        p = Path(raw)
-        files = sorted(p.rglob("*.txt")) if p.is_dir() else [p]
-        for f in files:
-            h.update(f.name.encode())
-            h.update(_file_digest(f))
-    h.update(options.key().encode())
-    h.update(day.isoformat().encode())
-    # bump when compiled arrays change (v3: one Earth radius; v5: GTFS attributes for
-    # MOTIS, bounded footpath closure, headsigns from the last stop; v6: scoped transfer
-    # rules)
-    h.update(b"compile-v6")
-    return h.hexdigest()[:20]

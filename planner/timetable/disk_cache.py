@@ -1,7 +1,8 @@
 """Compiled timetables on disk, keyed by feed content, options and day.
 
 A directory of ``.npy`` files is memory-mapped back, so a warm start costs a hash
-of the feed files, a digest of the entry and a few ``open`` calls instead of a compile.
+of the feed files, a digest of the entry and a few ``open`` calls instead of a compile
+(and imports nothing of the compiler's: ``tests/test_lean_imports.py``).
 An entry that fails its checks (``planner.timetable.integrity``) is rebuilt. A loaded or
 compiled timetable carries its entry's path in ``extra["_entry"]`` (not saved), where
 data derived from it is kept in subdirectories (``planner.routing.trip_transfers``).
@@ -16,9 +17,9 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from planner.timetable.compile import CompileOptions, compile_timetable, content_hash
 from planner.timetable.integrity import DamagedTimetable, load_checked, write_checksums
 from planner.timetable.model import Timetable
+from planner.timetable.options import CompileOptions, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ def load_or_compile(
     hit = _load_entry(root / key)
     if hit is not None:
         return hit
+    # Only a miss pays for the compiler's imports (pandas, the GTFS reader, scipy): a
+    # process that finds its timetable cached stays near the size of NumPy.
+    from planner.timetable.compile import compile_timetable
+
     tt = compile_timetable(paths, day, opts, progress=progress, version=key)
     write_entry(root, key, tt.save)
     tt.extra["cache"] = "miss"
