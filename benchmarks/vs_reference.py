@@ -12,9 +12,11 @@ reads the same folder with ``--footpath-radius 0`` semantics (transfers.txt only
 as given, no default change time). Queries: N seeded (source, target, departure) among the
 stops served by a route, departures uniform in the feed's window, the same CSV for both.
 
-Per algorithm (RAPTOR, CSA, McRAPTOR over arrival, trips and walking) both sides are run
-interleaved (ours, ULTRA, ULTRA, ours, ...) for ``--rounds`` rounds; each side's best round
-(lowest mean) gives its mean and p99, and the ratio is ours / ULTRA of those means. Ours is
+Per algorithm (RAPTOR, CSA, McRAPTOR over arrival, trips and walking) the queries are run in
+chunks of 100, each chunk ``--rounds`` times by both sides in alternating order (ours,
+ULTRA, ULTRA, ours, ...), each after 20 untimed warm-up queries; per query each side's
+fastest repetition counts, and mean, p99 and median are over those per-query times. The
+ratio is ours / ULTRA of the means. Ours is
 timed around the Python call (``Router.arrival`` for RAPTOR/CSA, ``Router.raw`` for
 McRAPTOR) on prebuilt queries; ULTRA by its driver (``run()`` and reading the answer). The
 answers are checked first: earliest arrivals (RAPTOR, CSA) and the target's Pareto set
@@ -263,10 +265,7 @@ def draw_queries(p: Prepared, n: int, seed: int, work: Path) -> Queries:
         ours.append(Query(np.array([[s, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32),
                           midnight + dep, max_transfers=MAX_TRANSFERS))
     out = work / f"{p.name}-queries-{n}-{seed}.csv"
-    with open(out, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["source", "target", "departure"])
-        w.writerows((s, t, dep + p.shift) for s, t, dep in rows)
+    _write_queries(out, rows, p.shift)
     return Queries(rows, ours, out, midnight)
 
 
@@ -294,16 +293,24 @@ def pareto_front(labels: Sequence[tuple[int, int, int]]) -> frozenset[tuple[int,
                                 for b in unique))
 
 
-def run_ultra(driver: Path, p: Prepared, q: Queries, algo: str,
-              out: Path) -> tuple[np.ndarray, list[Answer]]:
-    """ULTRA's per-query microseconds and answers (shifted back to the service day)."""
-    text = _run([str(driver), "query", str(p.prefix), algo, str(q.csv), str(out)],
+def _write_queries(path: Path, rows: Sequence[tuple[str, str, int]], shift: int) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source", "target", "departure"])
+        w.writerows((s, t, dep + shift) for s, t, dep in rows)
+
+
+def run_ultra(driver: Path, p: Prepared, queries_csv: Path, algo: str, out: Path,
+              skip: int = 0) -> tuple[np.ndarray, list[Answer]]:
+    """ULTRA's per-query microseconds and answers (shifted back to the service day) on
+    ``queries_csv``, without its first ``skip`` rows (warm-up)."""
+    text = _run([str(driver), "query", str(p.prefix), algo, str(queries_csv), str(out)],
                 f"ULTRA {algo}")
     if "unknown stop" in text:
         raise Unsupported(f"ULTRA does not know a query stop: {text.strip().splitlines()[0]}")
     us, answers = [], []
     with open(out, newline="") as fh:
-        for row in csv.DictReader(fh):
+        for row in list(csv.DictReader(fh))[skip:]:
             us.append(float(row["query_us"]))
             if algo == "mcraptor":
                 labels = []
@@ -323,18 +330,25 @@ def our_call(router: Router, algo: str) -> Callable[[Query], object]:
     return lambda query: router.arrival(query, algo)
 
 
-def run_ours(router: Router, q: Queries, algo: str) -> tuple[np.ndarray, list[Answer]]:
-    """Our per-query microseconds (the Python call), then the answers in an untimed pass."""
+def time_ours(router: Router, queries: Sequence[Query], algo: str,
+              warm: Sequence[Query] = ()) -> np.ndarray:
+    """Our per-query microseconds (the Python call), after ``warm`` untimed."""
     call = our_call(router, algo)
-    for query in q.ours[:20]:  # warm caches and workspaces
+    for query in warm:
         call(query)
-    out = np.empty(len(q.ours))
+    out = np.empty(len(queries))
     clock = time.perf_counter
-    for i, query in enumerate(q.ours):
+    for i, query in enumerate(queries):
         started = clock()
         call(query)
         out[i] = clock() - started
-    return out * 1e6, [our_answer(router, algo, query, q.midnight) for query in q.ours]
+    return out * 1e6
+
+
+def run_ours(router: Router, q: Queries, algo: str) -> tuple[np.ndarray, list[Answer]]:
+    """Our per-query microseconds on every query, then the answers in an untimed pass."""
+    us = time_ours(router, q.ours, algo, q.ours[:WARM])
+    return us, [our_answer(router, algo, query, q.midnight) for query in q.ours]
 
 
 def our_answer(router: Router, algo: str, query: Query, midnight: int) -> Answer:
@@ -356,35 +370,53 @@ def disagreements(q: Queries, ours: list[Answer], ultra: list[Answer]) -> list[s
 class Timing:
     mean: float
     p99: float
+    median: float
 
 
-def best(samples: list[np.ndarray]) -> Timing:
-    chosen = min(samples, key=lambda us: float(us.mean()))
-    return Timing(float(chosen.mean()), float(np.percentile(chosen, 99)))
+def fastest_per_query(chunks: list[list[np.ndarray]]) -> Timing:
+    """Each query's fastest repetition, the chunks put together: on a shared machine a
+    query preempted once is not preempted in every repetition, so this is its own cost
+    (the mean of one repetition was dominated by preemptions of a few milliseconds)."""
+    us = np.concatenate([np.min(np.stack(reps), axis=0) for reps in chunks])
+    return Timing(float(us.mean()), float(np.percentile(us, 99)), float(np.median(us)))
+
+
+#: Queries per interleaved chunk, and the warm-up queries before each timed chunk.
+CHUNK = 100
+WARM = 20
 
 
 def compare(driver: Path, p: Prepared, q: Queries, router: Router, algo: str, rounds: int,
             work: Path) -> tuple[Timing, Timing, list[str]]:
-    """Agreement first, then ``rounds`` interleaved rounds: (ours, ULTRA, differences)."""
+    """Agreement on every query, then the timing: chunks of ``CHUNK`` queries, each run
+    ``rounds`` times by both sides in alternating order (ours, ULTRA, ULTRA, ours, ...),
+    each side after ``WARM`` untimed queries of the chunk; per query each side's fastest
+    repetition counts. Alternating small chunks keeps a burst of load on a shared machine
+    from falling on one side only. Returns (ours, ULTRA, differences)."""
     out = work / f"{p.name}-ultra-{algo}.csv"
-    ours_us, ultra_us = [], []
-    wrong: list[str] = []
+    ours_answers = [our_answer(router, algo, query, q.midnight) for query in q.ours]
+    _, ultra_answers = run_ultra(driver, p, q.csv, algo, out)
+    wrong = disagreements(q, ours_answers, ultra_answers)
+    n = len(q.rows)
+    spans = [(i, min(i + CHUNK, n)) for i in range(0, n, CHUNK)]
+    files = []
+    for c, (lo, hi) in enumerate(spans):
+        path = work / f"{p.name}-chunk{c}.csv"
+        _write_queries(path, q.rows[lo:lo + WARM] + q.rows[lo:hi], p.shift)
+        files.append(path)
+    ours_us: list[list[np.ndarray]] = [[] for _ in spans]
+    ultra_us: list[list[np.ndarray]] = [[] for _ in spans]
     for r in range(rounds):
-        order = ("ours", "ultra") if r % 2 == 0 else ("ultra", "ours")
-        for side in order:
-            if side == "ours":
-                us, answers = run_ours(router, q, algo)
-                ours_us.append(us)
-                if r == 0:
-                    ours_answers = answers
-            else:
-                us, answers = run_ultra(driver, p, q, algo, out)
-                ultra_us.append(us)
-                if r == 0:
-                    ultra_answers = answers
-        if r == 0:
-            wrong = disagreements(q, ours_answers, ultra_answers)
-    return best(ours_us), best(ultra_us), wrong
+        for c, (lo, hi) in enumerate(spans):
+            warm = min(WARM, hi - lo)
+            sides = ("ours", "ultra") if (r + c) % 2 == 0 else ("ultra", "ours")
+            for side in sides:
+                if side == "ours":
+                    ours_us[c].append(time_ours(router, q.ours[lo:hi], algo,
+                                                q.ours[lo:lo + warm]))
+                else:
+                    ultra_us[c].append(run_ultra(driver, p, files[c], algo, out, warm)[0])
+    return fastest_per_query(ours_us), fastest_per_query(ultra_us), wrong
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--algorithms", nargs="+", choices=ALGORITHMS, default=list(ALGORITHMS))
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds, best kept")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="repetitions of each chunk, the fastest per query kept")
     ap.add_argument("--work", type=Path, default=ROOT / ".cache" / "vs_reference")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -415,8 +448,8 @@ def main(argv: list[str] | None = None) -> int:
               f"footpaths={tt.n_footpaths} connections={tt.n_connections} "
               f"queries={len(q.rows)} seed={args.seed} ultra_days="
               f"{'day-1..day+1' if p.shift else 'day..day+1'}")
-        print(f"  {'algorithm':<10}{'ours mean':>10}{'p99':>9}{'ULTRA mean':>12}{'p99':>9}"
-              f"{'ratio':>8}  agreement (us)")
+        print(f"  {'algorithm':<10}{'ours mean':>10}{'p99':>9}{'median':>9}"
+              f"{'ULTRA mean':>12}{'p99':>9}{'median':>9}{'ratio':>8}  agreement (us)")
         router = Router(tt)
         ratios: dict[str, float] = {}
         for algo in args.algorithms:
@@ -427,15 +460,17 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             ratios[algo] = ours.mean / ultra.mean
             agree = "all agree" if not wrong else f"{len(wrong)} DIFFER"
-            print(f"  {algo:<10}{ours.mean:10.1f}{ours.p99:9.1f}{ultra.mean:12.1f}"
-                  f"{ultra.p99:9.1f}{ratios[algo]:8.2f}  {agree}", flush=True)
+            print(f"  {algo:<10}{ours.mean:10.1f}{ours.p99:9.1f}{ours.median:9.1f}"
+                  f"{ultra.mean:12.1f}{ultra.p99:9.1f}{ultra.median:9.1f}"
+                  f"{ratios[algo]:8.2f}  {agree}", flush=True)
             for line in wrong[:5]:
                 print(f"    {line}")
             if wrong:
                 status = 1
         table.append((name, ratios))
-    print("\nratio ours / ULTRA of the mean per query (best of "
-          f"{args.rounds} interleaved rounds, {args.queries} queries, seed {args.seed})")
+    print(f"\nratio ours / ULTRA of the mean per query ({args.queries} queries, seed "
+          f"{args.seed}, chunks of {CHUNK}, fastest of {args.rounds} interleaved repetitions "
+          "per query)")
     print(f"  {'feed':<12}" + "".join(f"{a:>10}" for a in args.algorithms))
     for name, ratios in table:
         cells = "".join(f"{ratios[a]:10.2f}" if a in ratios else f"{'-':>10}"

@@ -53,7 +53,7 @@ def test_ours_and_ultra_agree_on_every_query(
         algo: str, driver: Path, prepared: tuple[vs.Prepared, vs.Queries, Path]) -> None:
     p, q, work = prepared
     _, ours = vs.run_ours(Router(p.tt), q, algo)
-    _, ultra = vs.run_ultra(driver, p, q, algo, work / f"ultra-{algo}.csv")
+    _, ultra = vs.run_ultra(driver, p, q.csv, algo, work / f"ultra-{algo}.csv")
     assert vs.disagreements(q, ours, ultra) == []
     reached = [a for a in ours if a != -1 and a != frozenset()]
     assert len(reached) >= len(q.rows) // 4  # the check compared journeys, not only misses
@@ -62,7 +62,7 @@ def test_ours_and_ultra_agree_on_every_query(
 def test_a_one_second_difference_is_reported_for_that_query(
         driver: Path, prepared: tuple[vs.Prepared, vs.Queries, Path]) -> None:
     p, q, work = prepared
-    _, ultra = vs.run_ultra(driver, p, q, "raptor", work / "ultra-raptor.csv")
+    _, ultra = vs.run_ultra(driver, p, q.csv, "raptor", work / "ultra-raptor.csv")
     i = next(i for i, a in enumerate(ultra) if a != -1)
     ours = list(ultra)
     ours[i] = int(ultra[i]) + 1

@@ -32,6 +32,7 @@ cdef struct Net:
     const int* sro       # stop_route_offset
     const int* srr       # stop_route_route
     const int* srp       # stop_route_pos
+    const int* srl       # stop_route_last: the route's last departure there (-INF: no boarding)
     const int* fpo
     const int* fpt
     const int* fpd
@@ -79,6 +80,7 @@ cdef class TimetableArrays:
     cdef readonly const int[::1] trip_route, trip_st_offset, st_arr, st_dep
     cdef readonly const int[::1] dep_by_pos, arr_by_pos
     cdef readonly const int[::1] stop_route_offset, stop_route_route, stop_route_pos
+    cdef readonly const int[::1] stop_route_last
     # CSA connections
     cdef readonly const int[::1] conn_dep_stop, conn_arr_stop, conn_dep, conn_arr
     cdef readonly const int[::1] conn_trip, conn_pos
@@ -153,11 +155,40 @@ cdef inline const int* trip_column(const Net* n, int t0, int t1, int pos) noexce
     return n.dbp + n.tso[t0] + pos * (t1 - t0)
 
 
+#: Up to this many trips a linear scan beats the binary search (its one mispredicted
+#: branch at the end against one per halving); DB long distance has ~10 trips a route.
+cdef enum:
+    LINEAR_TRIPS = 8
+    BACK_STEPS = 4
+
+
 cdef inline int earliest_trip(const Net* n, int t0, int t1, int pos, int hi,
                               int time) noexcept nogil:
     """Earliest trip in ``[t0, hi)`` (``hi <= t1``, the route's trips ``t0..t1``)
     departing at ``pos`` at or after ``time``; ``hi`` if none."""
-    return t0 + lower_bound(trip_column(n, t0, t1, pos), 1, 0, hi - t0, time)
+    cdef const int* col = trip_column(n, t0, t1, pos)
+    cdef int m = hi - t0
+    cdef int i = 0
+    if m <= LINEAR_TRIPS:
+        while i < m and col[i] < time:
+            i += 1
+        return t0 + i
+    return t0 + lower_bound(col, 1, 0, m, time)
+
+
+cdef inline int earlier_trip(const Net* n, int t0, int t1, int pos, int trip,
+                             int time) noexcept nogil:
+    """``earliest_trip`` below a boarded ``trip`` (``trip`` if none is earlier): a few
+    steps back from it first, as ULTRA scans (a later stop's label mostly catches the trip
+    before), then a binary search over what is left."""
+    cdef const int* col = trip_column(n, t0, t1, pos)
+    cdef int i = trip - t0
+    cdef int stop = i - BACK_STEPS
+    while i > 0 and col[i - 1] >= time:
+        i -= 1
+        if i == stop:
+            return t0 + lower_bound(col, 1, 0, i, time)
+    return t0 + i
 
 
 cdef inline int latest_trip(const Net* n, int t0, int t1, int pos, int lo,
@@ -263,6 +294,29 @@ cdef inline void add_routes_at(Workspace ws, const Net* n, const unsigned char* 
             first[r] = p
             ws.routes.push_back(r)
         elif (p > first[r]) if latest else (p < first[r]):
+            first[r] = p
+
+
+cdef inline void add_boardable_routes_at(Workspace ws, const Net* n, const unsigned char* mask,
+                                         int s, int time) noexcept nogil:
+    """``add_routes_at`` for a forward search ready at ``s`` at ``time``: only positions
+    where a trip can still be boarded (``srl``: not the route's last stop, pickup allowed,
+    its last trip departs there at or after ``time``), as ULTRA collects. A route that
+    cannot be boarded at any marked stop is never scanned: with few trips per route (DB
+    long distance, ~3 a day) most routes through a stop have run for the day."""
+    cdef int j, r, p
+    cdef int* first = ws.route_first.data()
+    for j in range(n.sro[s], n.sro[s + 1]):
+        if n.srl[j] < time:
+            continue
+        r = n.srr[j]
+        if mask != NULL and mask[r] == 0:
+            continue
+        p = n.srp[j]
+        if first[r] == INF:
+            first[r] = p
+            ws.routes.push_back(r)
+        elif p < first[r]:
             first[r] = p
 
 

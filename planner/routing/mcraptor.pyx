@@ -32,8 +32,8 @@ labels it covers (same key, or -1 over a board key).
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_boardable_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
     rows_ptr, take_route,
 )
 
@@ -353,7 +353,14 @@ cdef class McRaptor:
             # routes through marked stops, from the first marked position on
             begin_routes(ws)
             for q in range(ws.touched_prev.size()):
-                add_routes_at(ws, net, mask, ws.touched_prev[q], False)
+                s = ws.touched_prev[q]
+                t = INF  # the earliest ready label there: boards no trip before it
+                for m in range(ws.ready_prev[s].size()):
+                    L = &ws.labels[ws.ready_prev[s][m]]
+                    if L.rnd >= 0 and L.time < t:
+                        t = L.time
+                if t < INF:
+                    add_boardable_routes_at(ws, net, mask, s, t)
             routes += ws.routes.size()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]

@@ -20,7 +20,7 @@ board keys it reaches (marking their stops); boarding at a position with board k
 ``y`` uses the earlier of ``ready`` and ``yready[y]``. A parent ``< -S`` is
 ``-1 - S - (k * X + x)``: the keyed trip label of round ``k``.
 
-Routes are collected, masked and boarded through the kernel (``add_routes_at``,
+Routes are collected, masked and boarded through the kernel (``add_boardable_routes_at``,
 ``earliest_trip`` over the transposed departures).
 """
 
@@ -28,8 +28,9 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_routes_at, begin_routes, clear_target_offsets, earliest_source_row, earliest_trip,
-    fresh_stamps, reset_stats, rows_ptr, rule_seconds, set_target_offsets, take_route,
+    add_boardable_routes_at, begin_routes, clear_target_offsets, earliest_source_row,
+    earlier_trip, earliest_trip, fresh_stamps, reset_stats, rows_ptr, rule_seconds,
+    set_target_offsets, take_route,
 )
 
 import numpy as np
@@ -258,8 +259,11 @@ cdef class Raptor:
             for qi in range(ws.marked.size()):
                 s = ws.marked[qi]
                 # boarding later cannot beat the best arrival
-                if ready[s] < best or (rules and ws.ymin[s] < best):
-                    add_routes_at(ws, net, mask, s, False)
+                rt = ready[s]
+                if rules and ws.ymin[s] < rt:
+                    rt = ws.ymin[s]
+                if rt < best:
+                    add_boardable_routes_at(ws, net, mask, s, rt)
             routes += ws.routes.size()
             ws.improved.clear()
             ws.x_improved.clear()
@@ -291,7 +295,11 @@ cdef class Raptor:
                             self._reach(ws, s, a, -1 - S - (k * X + x), &best)
                     elif trip >= 0 and drop[base + p]:
                         a = sarr[tst + p]
-                        if a < tarr[s] and a < best:
+                        if a >= best:
+                            # nor anywhere further on: drop the trip (a stop further on
+                            # may still board an earlier one)
+                            trip = -1
+                        elif a < tarr[s]:
                             tarr[s] = a
                             labels += 1
                             tp[k * S + s].trip = trip
@@ -315,10 +323,11 @@ cdef class Raptor:
                         if trip >= 0:
                             if rt > sdep[tst + p]:
                                 continue
-                            cand = earliest_trip(net, t0, t1, p, trip, rt)
+                            cand = earlier_trip(net, t0, t1, p, trip, rt)
                         else:
                             cand = earliest_trip(net, t0, t1, p, t1, rt)
-                        if cand != trip and cand < t1:
+                        # a trip leaving at or after the best arrival cannot improve it
+                        if cand != trip and cand < t1 and sdep[tso[cand] + p] < best:
                             trip = cand
                             tst = tso[trip]
                             board_pos = p
