@@ -199,6 +199,16 @@ def strictly_increasing_times(folder: Path) -> int:
     return changed
 
 
+def _as_utf8(path: Path) -> None:
+    """Re-encode a Latin-1 file (AtB) as UTF-8, which the reference's scripts read; both
+    sides read the copy."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        path.write_bytes(data.decode("latin-1").encode("utf-8"))
+
+
 def prepare(name: str, feed: Feed, work: Path, driver: Path) -> Prepared:
     """Unzip, write the footpaths, blank pickup/drop-off, convert for ULTRA, compile ours
     (every step cached in ``work``)."""
@@ -214,6 +224,8 @@ def prepare(name: str, feed: Feed, work: Path, driver: Path) -> Prepared:
         inner = [p for p in raw.rglob("stops.txt")]
         if not inner:
             raise Unsupported(f"{src}: no stops.txt")
+        for txt in inner[0].parent.glob("*.txt"):
+            _as_utf8(txt)
         _run([sys.executable, str(REFERENCE / "make_footpaths.py"), str(inner[0].parent),
               str(folder), "200"], "make_footpaths.py")
         _run([sys.executable, str(REFERENCE / "blank_pickup_dropoff.py"), str(folder)],
