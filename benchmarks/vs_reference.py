@@ -261,11 +261,31 @@ def _gtfs_id(scoped: str) -> str:
     return scoped.split(":", 1)[1] if ":" in scoped else scoped
 
 
-def draw_queries(p: Prepared, n: int, seed: int, work: Path) -> Queries:
-    """``n`` seeded queries among stops served by a route (source != target)."""
+def unknown_to_ultra(p: Prepared, stops: np.ndarray, work: Path, driver: Path) -> set[str]:
+    """GTFS ids among ``stops`` that ULTRA's converted data lacks (it drops the stops of
+    trips it removes): its driver names every unknown stop of a query file before it
+    answers (and then crashes on the first), so one probe file lists them all."""
+    probe = work / f"{p.name}-probe.csv"
+    ids = [_gtfs_id(str(p.tt.stop_ids[s])) for s in stops]
+    _write_queries(probe, [(i, i, 0) for i in ids], 0)
+    done = subprocess.run([str(driver), "query", str(p.prefix), "csa", str(probe),
+                           str(work / f"{p.name}-probe-out.csv")], capture_output=True,
+                          text=True)
+    return {line.split("unknown stop in query ", 1)[1].split(",", 1)[0]
+            for line in done.stderr.splitlines() if "unknown stop in query " in line}
+
+
+def draw_queries(p: Prepared, n: int, seed: int, work: Path,
+                 driver: Path | None = None) -> Queries:
+    """``n`` seeded queries among stops served by a route (source != target) that ULTRA
+    knows too (when ``driver`` is given)."""
     rng = np.random.default_rng(seed)
     tt = p.tt
     served = np.nonzero(np.diff(tt.stop_route_offset) > 0)[0]
+    if driver is not None:
+        unknown = unknown_to_ultra(p, served, work, driver)
+        served = np.array([s for s in served if _gtfs_id(str(tt.stop_ids[s])) not in unknown],
+                          dtype=served.dtype)
     if len(served) < 2:
         raise Unsupported("fewer than two served stops")
     midnight = tt.time_of(p.feed.day, 0)
@@ -449,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         feed = FEEDS[name]
         try:
             p = prepare(name, feed, args.work, driver)
-            q = draw_queries(p, args.queries, args.seed, args.work)
+            q = draw_queries(p, args.queries, args.seed, args.work, driver)
             check_ids(p, q)
         except (Unsupported, KeyError) as exc:
             print(f"{name}: skipped, {exc}")
