@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup build run test lint typecheck bench clean browser proxy mutate
+.PHONY: setup build run test lint typecheck bench clean browser proxy reference mutate
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,20 @@ proxy:
 	  else echo "note: /usr/sbin/nginx missing and not root: the proxy tests will skip (fail with CI=true)"; fi; \
 	fi
 
+# The C++ reference (kit-algo/ULTRA, ../shared/reference/ultra) for tests/test_vs_reference.py
+# and benchmarks/vs_reference.py: its build needs Debian's libnuma-dev (numa.h), installed
+# once as root when missing, then build.sh compiles the driver (kept while up to date).
+REFERENCE := ../shared/reference/ultra
+reference:
+	@if ! echo '#include <numa.h>' | $${CXX:-g++} -x c++ -fsyntax-only - 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnuma-dev; \
+	  else echo "note: numa.h missing and not root: the reference tests will skip (fail with CI=true)"; fi; \
+	fi
+	@if [ -x $(REFERENCE)/build.sh ]; then $(REFERENCE)/build.sh \
+	  || echo "note: the ULTRA reference did not build: its tests will skip (fail with CI=true)"; \
+	else echo "note: $(REFERENCE) missing: the reference tests will skip (fail with CI=true)"; fi
+
 run: setup
 	$(VENV)/bin/owl-planner serve
 
@@ -47,7 +61,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck browser proxy
+test: setup lint typecheck browser proxy reference
 	$(VENV)/bin/pytest -q -rs
 
 # Mutation testing (tests/mutate.py): a fixed list of plausible slips, each applied alone

@@ -29,7 +29,7 @@ from libcpp.vector cimport vector
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
     clear_target_offsets, rule_seconds, earliest_source_row, fresh_stamps, iptr,
-    lower_bound, reset_stats, rows_ptr, set_target_offsets,
+    lower_bound, reach, reset_stats, rows_ptr, set_target_offsets,
 )
 
 import numpy as np
@@ -83,6 +83,7 @@ cdef class CSA:
     """The timetable's connections and footpaths, prebound for repeated searches."""
 
     cdef vector[OwlConn] conns
+    cdef vector[int] minute_first  # first connection departing at or after minute m
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_trips, n_conns
 
@@ -101,39 +102,44 @@ cdef class CSA:
             self.conns[i].dep_stop = a.conn_dep_stop[i] if a.conn_pickup[i] else -1
             self.conns[i].arr_stop = a.conn_arr_stop[i] if a.conn_dropoff[i] else -1
             self.conns[i].trip = a.conn_trip[i]
+        # the scan's start by departure: one minute's connections searched, not all
+        cdef int n_minutes = (a.conn_dep[self.n_conns - 1] // 60 + 2) if self.n_conns > 0 else 1
+        cdef int m, j = 0
+        self.minute_first.resize(n_minutes + 1)
+        for m in range(n_minutes + 1):
+            while j < self.n_conns and a.conn_dep[j] < m * 60:
+                j += 1
+            self.minute_first[m] = j
 
     def workspace(self):
         return CSAWorkspace(self.n_stops, self.n_trips, self.a.n_alight_keys,
                             self.a.n_board_keys)
 
-    cdef inline void _reach(self, CSAWorkspace ws, int s, int t, int par, int* best) noexcept nogil:
-        """``s`` is arrived at at ``t`` (parent ``par``); update the target bound."""
-        cdef int e
-        if t < ws.arr[s]:
-            ws.arr[s] = t
-            ws.arr_par[s] = par
-            e = ws.egress[s]
-            if e >= 0 and t + e < best[0]:
-                best[0] = t + e
 
-    cdef void _alight_keyed(self, CSAWorkspace ws, const Net* net, int x, int s, int a,
-                            int i, int slack, int* best) noexcept nogil:
-        """Connection ``i`` alights at ``s`` at ``a`` under alight key ``x``."""
+    cdef int _alight_keyed(self, CSAWorkspace ws, const Net* net, int x, int s, int a,
+                           int i, int slack, int best) noexcept nogil:
+        """Connection ``i`` alights at ``s`` at ``a`` under alight key ``x``; returns the
+        best arrival."""
         cdef int j, y, r
+        cdef int* arr = ws.arr.data()
+        cdef int* arr_par = ws.arr_par.data()
+        cdef const int* egress = ws.egress.data()
         if a >= ws.xtarr[x]:
-            return
+            return best
         ws.xtarr[x] = a
         ws.xtarr_exit[x] = i
         ws.stats.labels += 1
-        self._reach(ws, s, a, self.n_stops + x, best)
+        best = reach(arr, arr_par, egress, s, a, self.n_stops + x, best)
         for j in range(net.fpo[s], net.fpo[s + 1]):
-            self._reach(ws, net.fpt[j], a + net.fpd[j], self.n_stops + x, best)
+            best = reach(arr, arr_par, egress, net.fpt[j], a + net.fpd[j], self.n_stops + x,
+                         best)
         for j in range(net.xo[x], net.xo[x + 1]):
             y = net.xy[j]
             r = a + net.xt[j] + slack
             if r < ws.yready[y]:
                 ws.yready[y] = r
                 ws.yready_par[y] = x
+        return best
 
     def arrival(self, CSAWorkspace ws, q):
         """Earliest arrival at any of ``q``'s targets (``INFINITY`` if none), no journey
@@ -184,6 +190,13 @@ cdef class CSA:
         cdef int* ready
         cdef int* tarr
         cdef int* trip_epoch
+        cdef int* arr = ws.arr.data()
+        cdef int* arr_par = ws.arr_par.data()
+        cdef const int* egress = ws.egress.data()
+        cdef int* ready_par = ws.ready_par.data()
+        cdef int* tarr_exit = ws.tarr_exit.data()
+        cdef int* trip_enter = ws.trip_enter.data()
+        cdef int* trip_par = ws.trip_par.data()
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
         cdef const int* change = net.change
@@ -216,18 +229,24 @@ cdef class CSA:
             a = departure + src[2 * i + 1]
             if a < start_time:
                 start_time = a
-            self._reach(ws, s, a, -1 - s, &best)
+            best = reach(arr, arr_par, egress, s, a, -1 - s, best)
             if a < ws.ready[s]:
                 ws.ready[s] = a
                 ws.ready_par[s] = -1 - s
             for j in range(fpo[s], fpo[s + 1]):
                 u = fpt[j]
-                self._reach(ws, u, a + fpd[j], -1 - s, &best)
+                best = reach(arr, arr_par, egress, u, a + fpd[j], -1 - s, best)
                 if a + fpd[j] < ws.ready[u]:
                     ws.ready[u] = a + fpd[j]
                     ws.ready_par[u] = -1 - s
         # first connection departing at or after the earliest ready time
-        lo = lower_bound(iptr(self.a.conn_dep), 1, 0, n, start_time)
+        if start_time <= 0:
+            lo = 0
+        elif start_time // 60 + 1 >= <int>self.minute_first.size():
+            lo = n
+        else:
+            lo = lower_bound(iptr(self.a.conn_dep), 1, self.minute_first[start_time // 60],
+                             self.minute_first[start_time // 60 + 1], start_time)
         ready = ws.ready.data()
         tarr = ws.tarr.data()
         trip_epoch = ws.trip_epoch.data()
@@ -250,29 +269,29 @@ cdef class CSA:
                     i += 1
                     continue
                 trip_epoch[trip] = epoch
-                ws.trip_enter[trip] = i
-                ws.trip_par[trip] = ws.ready_par[s] if board_par < 0 else board_par
+                trip_enter[trip] = i
+                trip_par[trip] = ready_par[s] if board_par < 0 else board_par
             s = c.arr_stop
             a = c.arr
             if Rules is ScopedRules and s >= 0 and cx[i] >= 0:
-                self._alight_keyed(ws, net, cx[i], s, a, i, slack, &best)
+                best = self._alight_keyed(ws, net, cx[i], s, a, i, slack, best)
             elif s >= 0 and a < tarr[s]:
                 tarr[s] = a
                 labels += 1
-                ws.tarr_exit[s] = i
-                self._reach(ws, s, a, s, &best)
+                tarr_exit[s] = i
+                best = reach(arr, arr_par, egress, s, a, s, best)
                 if change[s] < NO_TRANSFER:
                     r = a + change[s] + slack
                     if r < ready[s]:
                         ready[s] = r
-                        ws.ready_par[s] = s
+                        ready_par[s] = s
                 for j in range(fpo[s], fpo[s + 1]):
                     u = fpt[j]
-                    self._reach(ws, u, a + fpd[j], s, &best)
+                    best = reach(arr, arr_par, egress, u, a + fpd[j], s, best)
                     r = a + fpd[j] + slack
                     if r < ready[u]:
                         ready[u] = r
-                        ws.ready_par[u] = s
+                        ready_par[u] = s
             i += 1
         ws.stats.connections_scanned = i - lo
         ws.stats.labels += labels

@@ -32,6 +32,7 @@ cdef struct Net:
     const int* sro       # stop_route_offset
     const int* srr       # stop_route_route
     const int* srp       # stop_route_pos
+    const int* srl       # stop_route_last: the route's last departure there (-INF: no boarding)
     const int* fpo
     const int* fpt
     const int* fpd
@@ -79,6 +80,7 @@ cdef class TimetableArrays:
     cdef readonly const int[::1] trip_route, trip_st_offset, st_arr, st_dep
     cdef readonly const int[::1] dep_by_pos, arr_by_pos
     cdef readonly const int[::1] stop_route_offset, stop_route_route, stop_route_pos
+    cdef readonly const int[::1] stop_route_last
     # CSA connections
     cdef readonly const int[::1] conn_dep_stop, conn_arr_stop, conn_dep, conn_arr
     cdef readonly const int[::1] conn_trip, conn_pos
@@ -153,11 +155,40 @@ cdef inline const int* trip_column(const Net* n, int t0, int t1, int pos) noexce
     return n.dbp + n.tso[t0] + pos * (t1 - t0)
 
 
+#: Up to this many trips a linear scan beats the binary search (its one mispredicted
+#: branch at the end against one per halving); DB long distance has ~10 trips a route.
+cdef enum:
+    LINEAR_TRIPS = 8
+    BACK_STEPS = 4
+
+
 cdef inline int earliest_trip(const Net* n, int t0, int t1, int pos, int hi,
                               int time) noexcept nogil:
     """Earliest trip in ``[t0, hi)`` (``hi <= t1``, the route's trips ``t0..t1``)
     departing at ``pos`` at or after ``time``; ``hi`` if none."""
-    return t0 + lower_bound(trip_column(n, t0, t1, pos), 1, 0, hi - t0, time)
+    cdef const int* col = trip_column(n, t0, t1, pos)
+    cdef int m = hi - t0
+    cdef int i = 0
+    if m <= LINEAR_TRIPS:
+        while i < m and col[i] < time:
+            i += 1
+        return t0 + i
+    return t0 + lower_bound(col, 1, 0, m, time)
+
+
+cdef inline int earlier_trip(const Net* n, int t0, int t1, int pos, int trip,
+                             int time) noexcept nogil:
+    """``earliest_trip`` below a boarded ``trip`` (``trip`` if none is earlier): a few
+    steps back from it first, as ULTRA scans (a later stop's label mostly catches the trip
+    before), then a binary search over what is left."""
+    cdef const int* col = trip_column(n, t0, t1, pos)
+    cdef int i = trip - t0
+    cdef int stop = i - BACK_STEPS
+    while i > 0 and col[i - 1] >= time:
+        i -= 1
+        if i == stop:
+            return t0 + lower_bound(col, 1, 0, i, time)
+    return t0 + i
 
 
 cdef inline int latest_trip(const Net* n, int t0, int t1, int pos, int lo,
@@ -246,24 +277,45 @@ cdef inline void begin_routes(Workspace ws) noexcept nogil:
     ws.routes.clear()
 
 
+cdef inline void _queue_route(Workspace ws, int* first, int r, int p, bint latest) noexcept nogil:
+    if first[r] == INF:
+        first[r] = p
+        ws.routes.push_back(r)
+    elif (p > first[r]) if latest else (p < first[r]):
+        first[r] = p
+
+
 cdef inline void add_routes_at(Workspace ws, const Net* n, const unsigned char* mask,
                                int s, bint latest) noexcept nogil:
     """Queue the routes serving ``s`` that ``mask`` allows (NULL: all), each once, with
     the earliest marked position (the latest if ``latest``: a reverse search scans
     routes backwards), which ``take_route`` reads. A route not queued has ``INF`` there,
     so queueing needs no stamp array (measured ~3% faster in rRAPTOR than stamps)."""
-    cdef int j, r, p
+    cdef int j, r
     cdef int* first = ws.route_first.data()
     for j in range(n.sro[s], n.sro[s + 1]):
         r = n.srr[j]
         if mask != NULL and mask[r] == 0:
             continue
-        p = n.srp[j]
-        if first[r] == INF:
-            first[r] = p
-            ws.routes.push_back(r)
-        elif (p > first[r]) if latest else (p < first[r]):
-            first[r] = p
+        _queue_route(ws, first, r, n.srp[j], latest)
+
+
+cdef inline void add_boardable_routes_at(Workspace ws, const Net* n, const unsigned char* mask,
+                                         int s, int time) noexcept nogil:
+    """``add_routes_at`` for a forward search ready at ``s`` at ``time``: only positions
+    where a trip can still be boarded (``srl``: not the route's last stop, pickup allowed,
+    its last trip departs there at or after ``time``), as ULTRA collects. A route that
+    cannot be boarded at any marked stop is never scanned (on DB long distance a third of
+    the routes RAPTOR scanned)."""
+    cdef int j, r
+    cdef int* first = ws.route_first.data()
+    for j in range(n.sro[s], n.sro[s + 1]):
+        if n.srl[j] < time:
+            continue
+        r = n.srr[j]
+        if mask != NULL and mask[r] == 0:
+            continue
+        _queue_route(ws, first, r, n.srp[j], False)
 
 
 cdef inline int take_route(Workspace ws, int r) noexcept nogil:
@@ -272,6 +324,23 @@ cdef inline int take_route(Workspace ws, int r) noexcept nogil:
     cdef int p = ws.route_first[r]
     ws.route_first[r] = INF
     return p
+
+
+# -- labels ------------------------------------------------------------------------------
+cdef inline int reach(int* arr, int* arr_par, const int* egress, int s, int t, int par,
+                      int best) noexcept nogil:
+    """Earliest-arrival engines: ``s`` is arrived at at ``t`` (parent ``par``); returns the
+    best arrival at a target (``egress``: per stop its offset, -1 none). The best goes by
+    value and the arrays as the caller's locals: with its address taken, or the arrays
+    read through the workspace, both were reloaded after every store of the scan."""
+    cdef int e
+    if t < arr[s]:
+        arr[s] = t
+        arr_par[s] = par
+        e = egress[s]
+        if e >= 0 and t + e < best:
+            return t + e
+    return best
 
 
 # -- targets -----------------------------------------------------------------------------

@@ -70,6 +70,27 @@ def by_position(tt, values) -> np.ndarray:
     return out
 
 
+def last_departures(tt, dep_by_pos) -> np.ndarray:
+    """Per stop-route entry (``stop_route_*``): the departure of the route's last trip at
+    that position, or ``-INFINITY`` where no trip may be boarded (the route's last stop,
+    pickup forbidden), so a forward search skips routes it cannot board."""
+    route = np.asarray(tt.stop_route_route, dtype=np.int64)
+    pos = np.asarray(tt.stop_route_pos, dtype=np.int64)
+    out = np.full(len(route), -INFINITY, dtype=np.int32)
+    if len(route) == 0:
+        return out
+    rso = np.asarray(tt.route_stop_offset, dtype=np.int64)
+    rto = np.asarray(tt.route_trip_offset, dtype=np.int64)
+    tso = np.asarray(tt.trip_st_offset, dtype=np.int64)
+    t0 = rto[route]
+    n_trips = rto[route + 1] - t0
+    ok = (n_trips > 0) & (pos + 1 < rso[route + 1] - rso[route])
+    ok &= np.asarray(tt.route_pickup)[rso[route] + pos] != 0
+    at = tso[t0[ok]] + pos[ok] * n_trips[ok] + n_trips[ok] - 1
+    out[ok] = np.asarray(dep_by_pos)[at]
+    return out
+
+
 def conn_rule_keys(tt) -> tuple[np.ndarray, np.ndarray]:
     """Per connection, the alight key of its arrival position and the board key of its
     departure position (both empty when the timetable has no scoped rules)."""
@@ -106,6 +127,7 @@ cdef class TimetableArrays:
         self.stop_route_offset = _i32(tt.stop_route_offset)
         self.stop_route_route = _i32(tt.stop_route_route)
         self.stop_route_pos = _i32(tt.stop_route_pos)
+        self.stop_route_last = last_departures(tt, self.dep_by_pos)
         self.conn_dep_stop = _i32(tt.conn_dep_stop)
         self.conn_arr_stop = _i32(tt.conn_arr_stop)
         self.conn_dep = _i32(tt.conn_dep)
@@ -153,6 +175,7 @@ cdef class TimetableArrays:
         n.sro = iptr(self.stop_route_offset)
         n.srr = iptr(self.stop_route_route)
         n.srp = iptr(self.stop_route_pos)
+        n.srl = iptr(self.stop_route_last)
         n.fpo = iptr(self.fp_offset)
         n.fpt = iptr(self.fp_to)
         n.fpd = iptr(self.fp_dur)

@@ -32,8 +32,8 @@ labels it covers (same key, or -1 over a board key).
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
+    INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    add_boardable_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
     rows_ptr, take_route,
 )
 
@@ -63,6 +63,16 @@ cdef struct MLabel:
     int rnd
     int key       # see the module docstring: -1, a board key, or -2 - alight key
 
+cdef struct SLabel:
+    # a bag entry: the label's criteria beside its id, so dominance tests read the bag
+    # alone (through the ids they missed the cache on every label compared)
+    int time
+    int walk
+    int extra
+    int key
+    int rnd
+    int lid
+
 cdef struct RLabel:
     int trip
     int walk
@@ -83,7 +93,11 @@ cdef class McRaptorWorkspace(Workspace):
     """Per-thread scratch of a McRAPTOR search (never share between threads)."""
 
     cdef vector[MLabel] labels
-    cdef vector[vector[int]] veh_star, ready_star, ready_prev, ready_cur
+    cdef vector[vector[SLabel]] veh_star, ready_star
+    # the last round's live ready labels per stop, copied with their criteria: every
+    # route through the stop reads them again
+    cdef vector[vector[SLabel]] ready_prev
+    cdef vector[vector[int]] ready_cur
     cdef vector[int] touched_star, touched_prev, touched_cur, in_star
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
@@ -168,24 +182,25 @@ cdef class McRaptor:
         tl.eg = eg
         ws.target.push_back(tl)
 
-    cdef int _insert(self, McRaptorWorkspace ws, vector[int]* star, int rnd, MLabel* lab,
+    cdef int _insert(self, McRaptorWorkspace ws, vector[SLabel]* star, int rnd, MLabel* lab,
                      int stop) noexcept nogil:
         """Adds ``lab`` to ``star`` unless dominated; returns its id or -1."""
         cdef size_t i = 0
-        cdef MLabel* o
+        cdef SLabel* o
+        cdef SLabel e
         cdef int lid
         for i in range(star.size()):
-            o = &ws.labels[star[0][i]]
+            o = &star[0][i]
             if (_dominated3(lab.time, lab.walk, lab.extra, o.time, o.walk, o.extra)
                     and _covers(o.key, lab.key)):
                 return -1
         i = 0
         while i < star.size():
-            o = &ws.labels[star[0][i]]
+            o = &star[0][i]
             if o.rnd == rnd and _dominated3(o.time, o.walk, o.extra,
                                             lab.time, lab.walk, lab.extra) and \
                     _covers(lab.key, o.key):
-                o.rnd = -1  # dead: skipped wherever the round's lists are read
+                ws.labels[o.lid].rnd = -1  # dead: skipped wherever the round's lists are read
                 star[0][i] = star.back()
                 star.pop_back()
             else:
@@ -197,7 +212,13 @@ cdef class McRaptor:
         lab.rnd = rnd
         lab.stop = stop
         ws.labels.push_back(lab[0])
-        star.push_back(lid)
+        e.time = lab.time
+        e.walk = lab.walk
+        e.extra = lab.extra
+        e.key = lab.key
+        e.rnd = rnd
+        e.lid = lid
+        star.push_back(e)
         return lid
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
@@ -295,7 +316,8 @@ cdef class McRaptor:
         cdef size_t q, m, z
         cdef RLabel rl
         cdef MLabel lab
-        cdef MLabel* L
+        cdef SLabel* L
+        cdef SLabel entry
         cdef bint dom
 
         # reset (only what the previous query touched)
@@ -345,7 +367,18 @@ cdef class McRaptor:
             ws.touched_cur.clear()
             for q in range(ws.touched_prev.size()):
                 s = ws.touched_prev[q]
-                ws.ready_prev[s].swap(ws.ready_cur[s])
+                # a ready label of the last round can no longer die (only labels of the
+                # round being built are removed), so the live ones are final
+                for m in range(ws.ready_cur[s].size()):
+                    lid = ws.ready_cur[s][m]
+                    if ws.labels[lid].rnd >= 0:
+                        entry.time = ws.labels[lid].time
+                        entry.walk = ws.labels[lid].walk
+                        entry.extra = ws.labels[lid].extra
+                        entry.key = ws.labels[lid].key
+                        entry.rnd = ws.labels[lid].rnd
+                        entry.lid = lid
+                        ws.ready_prev[s].push_back(entry)
                 ws.ready_cur[s].clear()
             if ws.touched_prev.size() == 0:
                 break
@@ -353,7 +386,13 @@ cdef class McRaptor:
             # routes through marked stops, from the first marked position on
             begin_routes(ws)
             for q in range(ws.touched_prev.size()):
-                add_routes_at(ws, net, mask, ws.touched_prev[q], False)
+                s = ws.touched_prev[q]
+                t = INF  # the earliest ready label there: boards no trip before it
+                for m in range(ws.ready_prev[s].size()):
+                    if ws.ready_prev[s][m].time < t:
+                        t = ws.ready_prev[s][m].time
+                if t < INF:
+                    add_boardable_routes_at(ws, net, mask, s, t)
             routes += ws.routes.size()
             for q in range(ws.routes.size()):
                 r = ws.routes[q]
@@ -389,10 +428,7 @@ cdef class McRaptor:
                     # board: ready labels of the previous round catch their first trip
                     if pick[off + pos] and ws.ready_prev[p].size() > 0:
                         for m in range(ws.ready_prev[p].size()):
-                            lid = ws.ready_prev[p][m]
-                            L = &ws.labels[lid]
-                            if L.rnd < 0:
-                                continue
+                            L = &ws.ready_prev[p][m]
                             if rules and L.key >= 0 and ybd[off + pos] != L.key:
                                 continue
                             trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)
@@ -417,7 +453,7 @@ cdef class McRaptor:
                             rl.trip = trip
                             rl.walk = L.walk
                             rl.extra = L.extra
-                            rl.parent = lid
+                            rl.parent = L.lid
                             rl.pos = pos
                             ws.rbag.push_back(rl)
         ws.stats.routes_scanned = routes

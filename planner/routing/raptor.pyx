@@ -20,7 +20,7 @@ board keys it reaches (marking their stops); boarding at a position with board k
 ``y`` uses the earlier of ``ready`` and ``yready[y]``. A parent ``< -S`` is
 ``-1 - S - (k * X + x)``: the keyed trip label of round ``k``.
 
-Routes are collected, masked and boarded through the kernel (``add_routes_at``,
+Routes are collected, masked and boarded through the kernel (``add_boardable_routes_at``,
 ``earliest_trip`` over the transposed departures).
 """
 
@@ -28,8 +28,9 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_routes_at, begin_routes, clear_target_offsets, earliest_source_row, earliest_trip,
-    fresh_stamps, reset_stats, rows_ptr, rule_seconds, set_target_offsets, take_route,
+    add_boardable_routes_at, begin_routes, clear_target_offsets, earliest_source_row,
+    earlier_trip, earliest_trip, fresh_stamps, reach, reset_stats, rows_ptr, rule_seconds,
+    set_target_offsets, take_route,
 )
 
 import numpy as np
@@ -118,15 +119,6 @@ cdef class Raptor:
         return RaptorWorkspace(self.n_stops, self.n_routes, self.a.n_alight_keys,
                                self.a.n_board_keys)
 
-    cdef inline void _reach(self, RaptorWorkspace ws, int s, int t, int par,
-                            int* best) noexcept nogil:
-        cdef int e
-        if t < ws.arr[s]:
-            ws.arr[s] = t
-            ws.arr_par[s] = par
-            e = ws.egress[s]
-            if e >= 0 and t + e < best[0]:
-                best[0] = t + e
 
     cdef inline void _set_ready(self, RaptorWorkspace ws, int s, int t, int par,
                                 int stamp) noexcept nogil:
@@ -208,6 +200,11 @@ cdef class Raptor:
         cdef const int* fpd = net.fpd
         cdef int* tarr
         cdef int* ready
+        cdef int* arr = ws.arr.data()
+        cdef int* arr_par = ws.arr_par.data()
+        cdef const int* egress = ws.egress.data()
+        cdef int* stop_stamp = ws.stop_stamp.data()
+        cdef int* improved_stamp = ws.improved_stamp.data()
         cdef OwlTripPar* tp
         cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
@@ -239,10 +236,10 @@ cdef class Raptor:
         for i in range(n_src):
             s = src[2 * i]
             a = departure + src[2 * i + 1]
-            self._reach(ws, s, a, -1 - s, &best)
+            best = reach(arr, arr_par, egress, s, a, -1 - s, best)
             self._set_ready(ws, s, a, -1 - s, stamp)
             for j in range(fpo[s], fpo[s + 1]):
-                self._reach(ws, fpt[j], a + fpd[j], -1 - s, &best)
+                best = reach(arr, arr_par, egress, fpt[j], a + fpd[j], -1 - s, best)
                 self._set_ready(ws, fpt[j], a + fpd[j], -1 - s, stamp)
         ws.round_best.push_back(best)
         k = 0
@@ -258,8 +255,11 @@ cdef class Raptor:
             for qi in range(ws.marked.size()):
                 s = ws.marked[qi]
                 # boarding later cannot beat the best arrival
-                if ready[s] < best or (rules and ws.ymin[s] < best):
-                    add_routes_at(ws, net, mask, s, False)
+                rt = ready[s]
+                if rules and ws.ymin[s] < rt:
+                    rt = ws.ymin[s]
+                if rt < best:
+                    add_boardable_routes_at(ws, net, mask, s, rt)
             routes += ws.routes.size()
             ws.improved.clear()
             ws.x_improved.clear()
@@ -288,23 +288,27 @@ cdef class Raptor:
                             if ws.x_stamp[x] != stamp:
                                 ws.x_stamp[x] = stamp
                                 ws.x_improved.push_back(x)
-                            self._reach(ws, s, a, -1 - S - (k * X + x), &best)
+                            best = reach(arr, arr_par, egress, s, a, -1 - S - (k * X + x), best)
                     elif trip >= 0 and drop[base + p]:
                         a = sarr[tst + p]
-                        if a < tarr[s] and a < best:
+                        if a >= best:
+                            # nor anywhere further on: drop the trip (a stop further on
+                            # may still board an earlier one)
+                            trip = -1
+                        elif a < tarr[s]:
                             tarr[s] = a
                             labels += 1
                             tp[k * S + s].trip = trip
                             tp[k * S + s].board_pos = board_pos
                             tp[k * S + s].alight_pos = p
                             tp[k * S + s].ready_par = board_par
-                            if ws.improved_stamp[s] != stamp:
-                                ws.improved_stamp[s] = stamp
+                            if improved_stamp[s] != stamp:
+                                improved_stamp[s] = stamp
                                 ws.improved.push_back(s)
-                            self._reach(ws, s, a, k * S + s, &best)
+                            best = reach(arr, arr_par, egress, s, a, k * S + s, best)
                     # Only stops improved by the last round can catch an earlier
                     # trip: older ready times were tried when they were new.
-                    if not pick[base + p] or ws.stop_stamp[s] != prev_mark:
+                    if not pick[base + p] or stop_stamp[s] != prev_mark:
                         continue
                     rt = ready[s]
                     y = -1  # the board key whose label rt is, if any (parents read on boarding)
@@ -315,10 +319,11 @@ cdef class Raptor:
                         if trip >= 0:
                             if rt > sdep[tst + p]:
                                 continue
-                            cand = earliest_trip(net, t0, t1, p, trip, rt)
+                            cand = earlier_trip(net, t0, t1, p, trip, rt)
                         else:
                             cand = earliest_trip(net, t0, t1, p, t1, rt)
-                        if cand != trip and cand < t1:
+                        # a trip leaving at or after the best arrival cannot improve it
+                        if cand != trip and cand < t1 and sdep[tso[cand] + p] < best:
                             trip = cand
                             tst = tso[trip]
                             board_pos = p
@@ -333,7 +338,7 @@ cdef class Raptor:
                     self._set_ready(ws, s, a + change[s] + slack, k * S + s, stamp)
                 for j in range(fpo[s], fpo[s + 1]):
                     u = fpt[j]
-                    self._reach(ws, u, a + fpd[j], k * S + s, &best)
+                    best = reach(arr, arr_par, egress, u, a + fpd[j], k * S + s, best)
                     self._set_ready(ws, u, a + fpd[j] + slack, k * S + s, stamp)
             for qi in range(ws.x_improved.size()):
                 x = ws.x_improved[qi]
@@ -341,7 +346,7 @@ cdef class Raptor:
                 s = net.xstop[x]
                 rpar = -1 - S - (k * X + x)
                 for j in range(fpo[s], fpo[s + 1]):
-                    self._reach(ws, fpt[j], a + fpd[j], rpar, &best)
+                    best = reach(arr, arr_par, egress, fpt[j], a + fpd[j], rpar, best)
                 for j in range(net.xo[x], net.xo[x + 1]):
                     y = net.xy[j]
                     r = a + net.xt[j] + slack
