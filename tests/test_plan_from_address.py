@@ -149,3 +149,28 @@ def test_without_the_extract_the_walk_is_the_straight_line(client: TestClient,
     points = decode_polyline(first["legGeometry"]["points"],
                              first["legGeometry"]["precision"])
     assert len(points) == 2
+
+
+def test_health_shows_the_walk_graph_without_gbfs(client: TestClient) -> None:
+    streets = client.get("/api/v1/health").json()["streets"]
+    assert streets["model"] == "osm" and streets["osm"] == [str(shared(OSM))]
+    assert streets["graphs"]["walk"]["nodes"] > 0
+
+
+def test_a_broken_extract_walks_the_straight_line_and_degrades_health(
+    client: TestClient, tmp_path: Any,
+) -> None:
+    here = _house(client)
+    broken = tmp_path / "broken.osm.pbf"
+    broken.write_bytes(b"not a protobuf file at all" * 10)
+    settings = load_settings(env={}, feeds=(str(shared(FEED)),), date=DAY, gbfs_config="",
+                             osm=(str(broken),), cache_dir=str(tmp_path / "cache"),
+                             search_deadline=30.0)
+    with TestClient(create_app(settings)) as bad:
+        assert runtime_of(bad.app).sharing.streets_ready.wait(60)
+        health = bad.get("/api/v1/health").json()
+        assert health["status"] == "degraded"
+        assert health["streets"]["model"] == "failed" and health["streets"]["error"]
+        first = _first_walk(bad, here)
+    stop = (first["to"]["lat"], first["to"]["lon"])
+    assert first["duration"] == math.ceil(haversine_m(*here, *stop) * DETOUR / SPEED)
