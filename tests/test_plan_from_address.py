@@ -26,7 +26,7 @@ from api.runtime import runtime_of
 from api.settings import load_settings
 from planner.multimodal.geometry import haversine_m, haversine_m_array
 from planner.multimodal.search import DETOUR
-from planner.multimodal.streets import StraightLine, Streets
+from planner.multimodal.streets import ModeGraph, StraightLine, Streets
 from tests.motis_spec import assert_valid
 from tests.shared_data import shared
 
@@ -105,20 +105,29 @@ def _first_walk(client: TestClient, here: tuple[float, float]) -> dict[str, Any]
     return first
 
 
+def _walk_graph() -> ModeGraph:
+    """The walk graph of the extract, built again here (the server walks at 4.5 km/h)."""
+    model = StraightLine(speeds_kmh={**StraightLine().speeds_kmh, "walk": 4.5})
+    return Streets.from_osm(shared(OSM), modes=("walk",), model=model).graphs["walk"]
+
+
+def _on_graph(graph: ModeGraph, a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Seconds at ``SPEED`` from ``a`` to ``b``: the gaps to the nearest street nodes and
+    scipy's Dijkstra between them."""
+    (na, nb), gaps = graph.snap(np.array([a, b]), 400.0)
+    assert na >= 0 and nb >= 0 and graph.component[na] == graph.component[nb]
+    dist = dijkstra(graph.matrix, directed=True, indices=[int(na)])[0]
+    return (float(dist[nb]) + float(gaps.sum()) / (4.5 / 3.6)) * (4.5 / 3.6) / SPEED
+
+
 def test_the_walk_from_an_address_is_timed_and_drawn_on_the_streets(
     client: TestClient,
 ) -> None:
     here = _house(client)
     first = _first_walk(client, here)
     stop = (first["to"]["lat"], first["to"]["lon"])
-    # The walk graph of the extract, built again here, and scipy's Dijkstra on it.
-    model = StraightLine(speeds_kmh={**StraightLine().speeds_kmh, "walk": 4.5})
-    graph = Streets.from_osm(shared(OSM), modes=("walk",), model=model).graphs["walk"]
-    (a, b), gaps = graph.snap(np.array([here, stop]), 400.0)
-    assert a >= 0 and b >= 0 and graph.component[a] == graph.component[b]
-    dist = dijkstra(graph.matrix, directed=True, indices=[int(a)])[0]
-    on_graph = (float(dist[b]) + float(gaps.sum()) / (4.5 / 3.6)) * (4.5 / 3.6) / SPEED
-    assert first["duration"] == math.ceil(on_graph)
+    graph = _walk_graph()
+    assert first["duration"] == math.ceil(_on_graph(graph, here, stop))
     crow = haversine_m(*here, *stop)
     assert first["duration"] >= crow / SPEED
     assert first["duration"] != math.ceil(crow * DETOUR / SPEED)  # not the old estimate
@@ -174,3 +183,18 @@ def test_a_broken_extract_walks_the_straight_line_and_degrades_health(
         first = _first_walk(bad, here)
     stop = (first["to"]["lat"], first["to"]["lon"])
     assert first["duration"] == math.ceil(haversine_m(*here, *stop) * DETOUR / SPEED)
+
+
+def test_the_direct_walk_from_an_address_is_on_the_streets(client: TestClient) -> None:
+    here = _house(client)
+    first = _first_walk(client, here)
+    there = (first["to"]["lat"], first["to"]["lon"])  # the nearby stop boarded there
+    body = get(client, "/api/v5/plan", fromPlace=f"{here[0]},{here[1]}",
+               toPlace=f"{there[0]},{there[1]}", time=f"{DAY}T08:00:00+02:00",
+               pedestrianSpeed=SPEED, transitModes="", directModes="WALK")
+    (walk,) = body["direct"]
+    (leg,) = walk["legs"]
+    assert leg["mode"] == "WALK"
+    assert leg["duration"] == math.ceil(_on_graph(_walk_graph(), here, there))
+    assert leg["duration"] == first["duration"]  # the same walk as the plan's first leg
+    assert leg["legGeometry"]["points"] == first["legGeometry"]["points"]
