@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.settings import Settings
+from api.settings import Settings, osm_extracts
 from planner.places.osm_index import PlaceIndex, PlacesError, load_or_build
 from planner.places.search import PlaceSearch
 
@@ -26,7 +26,7 @@ class PlacesLoader:
     """The :class:`PlaceSearch` once loaded, and the state of its loading."""
 
     def __init__(self, settings: Settings) -> None:
-        self.paths = tuple(settings.osm)
+        self.paths = osm_extracts(settings)
         self.cache_dir = Path(settings.cache_dir) / "places"
         self.status = "loading" if self.paths else "none"
         self.error = ""

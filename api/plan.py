@@ -345,8 +345,21 @@ class ItineraryBuilder:
                  mode: str) -> dict[str, Any]:
         """A walk, or an own bike or car ride, between a place and a stop."""
         street = {"WALK": "walk", "BIKE": "bike", "CAR": "car"}[mode]
-        path = self._street(street, a, b, seconds) if mode != "WALK" else None
+        if mode != "WALK":
+            path = self._street(street, a, b, seconds)
+        else:
+            path = self._street_walk(a, b, seconds) if self.detailed_legs else None
         return self.walk(a, b, start, start + seconds, frm, to, path, mode)
+
+    def _street_walk(self, a: tuple[float, float], b: tuple[float, float],
+                     seconds: int) -> StreetPath | None:
+        """The street path of a walk between a place and a stop (or the direct walk),
+        timed at ``pedestrianSpeed`` on the walk graph (planner.multimodal.search's
+        ``street_walks``); None where the straight line timed it."""
+        if self.streets is None or "walk" not in self.streets.graphs or self.speed <= 0:
+            return None
+        at_model = seconds * self.speed / self.streets.model.speed_mps("walk")
+        return self.streets.route("walk", a, b, at_model + 1)
 
     def itinerary(self, it: Itinerary) -> dict[str, Any]:
         """JSON of an itinerary; its ``access``/``egress`` options (rental) replace the
@@ -658,7 +671,9 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
                           to_place=inputs.to_place.strip(), time=int(when.timestamp()),
                           **inputs.request)
         systems = rt.sharing.snapshots() if req.wants_rental else []
-        live = rt.sharing.state_token(systems) if req.wants_rental else ""
+        # plans walk on the street graph once it is loaded: plans made before then expire
+        live = rt.sharing.state_token(systems) if req.wants_rental else \
+            f"|streets:{rt.sharing.streets_status}" if rt.sharing.osm_paths else ""
         key = cache_key("plan", prepared.version, req.key() + live)
         cached = rt.cache.get(key)
         if cached is not None:

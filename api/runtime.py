@@ -202,14 +202,25 @@ class Runtime:
             out["places"] = self.places.health()
             if self.places.status in ("failed", "empty"):
                 out["status"] = "degraded"
+        self._sharing_health(out)
+        return out
+
+    def _sharing_health(self, out: dict[str, Any]) -> None:
+        """GBFS systems and the street model (under ``sharing``), or without GBFS feeds
+        the street model alone (the walk graph of the plans)."""
+        streets = self.sharing.streets_health()
         if self.sharing.enabled:
             systems = self.sharing.health()
-            streets = self.sharing.streets_health()
             out["sharing"] = {"clock": iso_utc(self.sharing.now()), "systems": systems,
                               "streets": streets}
-            if any(x["stale"] for x in systems) or streets["model"] == "failed":
+            if any(x["stale"] for x in systems):
                 out["status"] = "degraded"
-        return out
+        elif self.sharing.osm_paths:
+            out["streets"] = streets
+        else:
+            return
+        if streets["model"] == "failed":
+            out["status"] = "degraded"
 
 
 def read_update_status(data_dir: Path) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from feeds.config import DEFAULT_CONFIG, read_toml
+from feeds.config import DEFAULT_CONFIG, load_feed_config, read_toml
 from feeds.demo import DEMO_FEED
 from planner.timetable.disk_cache import DEFAULT_CACHE_DIR
 from planner.timetable.options import DEFAULT_CHANGE_TIME, DEFAULT_FOOTPATH_MAX_WALK
@@ -105,9 +105,10 @@ class Settings:
     #: Unix seconds the GBFS clock reads at start-up; it then advances with real time.
     #: 0 = wall clock. Replays archived feeds (e.g. the 2023 TIER snapshot) as current.
     gbfs_epoch: float = 0.0
-    #: OpenStreetMap extracts (.osm.pbf) for street times and paths of rental options
-    #: (walks to and from vehicles, rides). Loaded once in the background when GBFS feeds
-    #: are configured; until then, and without any, the straight-line model is used.
+    #: OpenStreetMap extracts (.osm.pbf) for street times and paths: walks to and from
+    #: stops, rental options, own bikes and cars, and the place index. Loaded once in the
+    #: background; until then, and without any, the straight-line model is used. Empty:
+    #: the enabled ``[[osm]]`` entries of ``gbfs_config`` (:func:`osm_extracts`).
     osm: tuple[str, ...] = ()
     #: GTFS-Realtime feeds as ``[FEED=]URL_OR_FILE`` (FEED: the static feed whose ids they
     #: use; may be left out when one feed is served), besides the enabled ``[[gtfs_rt]]``
@@ -250,3 +251,18 @@ def to_env(settings: Settings) -> dict[str, str]:
 
 
 DEFAULT_FEEDS: tuple[str, ...] = (str(DEMO_FEED),)
+
+
+def osm_extracts(settings: Settings) -> tuple[str, ...]:
+    """The OSM extracts to load: ``osm`` (``--osm``/``OWL_OSM``) when given, else the
+    enabled ``[[osm]]`` entries of ``gbfs_config`` (a missing file: none; a broken one
+    raises :class:`~feeds.config.FeedConfigError` naming the file and key)."""
+    if settings.osm:
+        return tuple(settings.osm)
+    path = settings.gbfs_config
+    if not path or path.lower() == "none":
+        return ()
+    try:
+        return load_feed_config(path).enabled_osm
+    except FileNotFoundError:
+        return ()

@@ -10,14 +10,16 @@
 * With ``REDIS_URL`` the raw payloads go through :class:`~feeds.gbfs.RedisStateStore`:
   every worker runs a refresher, but adopts a newer copy another worker stored instead of
   fetching it again.
-* Street times: the straight-line model until the OSM extracts of ``osm`` (``OWL_OSM`` /
-  ``serve --osm PATH``) are loaded, once, by a background thread started with the
-  refresher; then one :class:`~planner.multimodal.streets.Streets` with a graph per mode
-  serves every timetable's :class:`~planner.multimodal.rentals.RentalPlanner`. Planners are rebuilt
-  when the model
-  changes, and the model's state is part of :meth:`SharingManager.state_token`, so plans
-  cached while it loaded are not served after. A failed load keeps the straight line and
-  shows in health.
+* Street times: the straight-line model until the OSM extracts (``osm``: ``OWL_OSM`` /
+  ``serve --osm PATH``, else the ``osm`` key of ``config/feeds.toml``) are loaded, once,
+  by a background thread started at start-up, with or without GBFS feeds: plans walk to
+  and from their stops on the walk graph, as MOTIS and OTP do wherever they have OSM.
+  Then one :class:`~planner.multimodal.streets.Streets` with a graph per mode serves the
+  plans and every timetable's :class:`~planner.multimodal.rentals.RentalPlanner`.
+  Planners are rebuilt when the model changes, and the model's state is part of
+  :meth:`SharingManager.state_token` (and of every plan's cache key while an extract is
+  configured), so plans cached while it loaded are not served after. A failed load keeps
+  the straight line and shows in health.
 * The GBFS clock is :attr:`SharingManager.clock` (unix seconds). ``gbfs_epoch`` starts it
   at a fixed moment and lets it run with real time, so archived snapshots (the 2023 TIER
   Wolfsburg files) count as current; tests may also replace ``clock`` on the runtime.
@@ -34,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from api.settings import Settings
+from api.settings import Settings, osm_extracts
 from api.store import Prepared
 from feeds.config import RESOLVE_MODES, GbfsSource, load_feed_config
 from feeds.gbfs import GbfsFeed, GbfsSnapshot, MemoryStateStore, RedisStateStore, StateStore
@@ -105,8 +107,8 @@ class SharingManager:
         self.model = StraightLine(speeds_kmh={**StraightLine().speeds_kmh,
                                               "walk": settings.walk_speed_kmh})
         self.streets = Streets(model=self.model)
-        self.osm_paths: tuple[str, ...] = tuple(settings.osm)
-        self.streets_status = "loading" if self.osm_paths and self.feeds else "straight-line"
+        self.osm_paths: tuple[str, ...] = osm_extracts(settings)
+        self.streets_status = "loading" if self.osm_paths else "straight-line"
         self.streets_error: str | None = None
         self.streets_seconds: float | None = None
         #: Set once the street model is final (loaded, failed, or nothing to load).
@@ -151,12 +153,12 @@ class SharingManager:
         return min(300.0, max(self.settings.gbfs_min_interval, wait))
 
     def start(self) -> None:
-        """Start the refresher thread and the OSM load (nothing to do without feeds)."""
-        if not self.feeds or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="owl-gbfs", daemon=True)
-        self._thread.start()
+        """Start the refresher thread (with GBFS feeds) and the OSM load (with an
+        extract)."""
+        if self.feeds and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="owl-gbfs", daemon=True)
+            self._thread.start()
         if self.osm_paths and self._osm_thread is None and not self.streets_ready.is_set():
             self._osm_thread = threading.Thread(target=self.load_streets, name="owl-osm",
                                                 daemon=True)

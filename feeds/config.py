@@ -1,12 +1,13 @@
 """The feed configuration (``config/feeds.toml``): one reader, typed entries.
 
 ``owl-planner update`` (GTFS sources, region, download options), the server's GBFS
-refresher (``[[gbfs]]`` entries) and its GTFS-Realtime poller (``[[gtfs_rt]]`` entries,
-each tied to a static feed by name) read the same file; before this module each had its own
-parser with its own idea of defaults and of what a broken entry means. Now every problem
-is a :class:`FeedConfigError` that names the file and the key (``gbfs[2].url``, entries
-counted from 1), and a missing file is a plain :class:`FileNotFoundError`, so callers that
-may run without one (the server) can say so.
+refresher (``[[gbfs]]`` entries), its GTFS-Realtime poller (``[[gtfs_rt]]`` entries, each
+tied to a static feed by name) and its street graph and place index (``[[osm]]`` entries,
+when ``--osm``/``OWL_OSM`` name no extract) read the same file; before this module each
+had its own parser with its own idea of defaults and of what a broken entry means. Now
+every problem is a :class:`FeedConfigError` that names the file and the key
+(``gbfs[2].url``, entries counted from 1), and a missing file is a plain
+:class:`FileNotFoundError`, so callers that may run without one (the server) can say so.
 
 Unknown keys inside ``[region]``, ``[download]`` and the entries are errors: a misspelt
 ``enabeld = false`` would otherwise quietly switch a feed on. Other top-level tables are
@@ -55,6 +56,18 @@ class GbfsSource:
 
 
 @dataclass(frozen=True)
+class OsmSource:
+    """An ``[[osm]]`` entry: an OpenStreetMap extract (``.osm.pbf``) the server walks,
+    rides and geocodes on when ``--osm``/``OWL_OSM`` name none."""
+
+    name: str  # shown in logs; defaults to the path
+    path: str  # a local file (or file:PATH); relative paths from the config file's folder
+    license: str = "ODbL 1.0"
+    attribution: str = "© OpenStreetMap contributors"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class GtfsRtSource:
     """A ``[[gtfs_rt]]`` entry: a GTFS-Realtime feed (TripUpdates, ServiceAlerts or
     VehiclePositions) whose ids are those of the static feed ``feed``."""
@@ -75,6 +88,7 @@ class FeedConfig:
     gtfs: tuple[GtfsSource, ...] = ()
     gbfs: tuple[GbfsSource, ...] = ()
     gtfs_rt: tuple[GtfsRtSource, ...] = ()
+    osm: tuple[OsmSource, ...] = ()
     timeout: float = 60.0  # [download]: seconds per network read (httpx's timeout)
     deadline: float = 900.0  # seconds for one source's whole download, retries included
     retries: int = 3  # on connect errors, timeouts and 5xx
@@ -83,6 +97,11 @@ class FeedConfig:
     @property
     def enabled_gtfs_rt(self) -> tuple[GtfsRtSource, ...]:
         return tuple(s for s in self.gtfs_rt if s.enabled)
+
+    @property
+    def enabled_osm(self) -> tuple[str, ...]:
+        """The paths of the enabled ``[[osm]]`` extracts."""
+        return tuple(s.path for s in self.osm if s.enabled)
 
     @property
     def enabled_gbfs(self) -> tuple[GbfsSource, ...]:
@@ -116,6 +135,7 @@ def load_feed_config(path: str | Path) -> FeedConfig:
         gbfs=tuple(where.gbfs(i, e) for i, e in enumerate(where.entries(data, "gbfs"), 1)),
         gtfs_rt=tuple(where.gtfs_rt(i, e)
                       for i, e in enumerate(where.entries(data, "gtfs_rt"), 1)),
+        osm=tuple(where.osm(i, e) for i, e in enumerate(where.entries(data, "osm"), 1)),
         timeout=where.number(download, "download.timeout", 60.0, positive=True),
         deadline=where.number(download, "download.deadline", 900.0, positive=True),
         retries=int(where.number(download, "download.retries", 3, integer=True)),
@@ -221,6 +241,23 @@ class _Where:
             feed=self.nonempty(e, f"{key}.feed"),
             interval=self.number(e, f"{key}.interval", 30.0, positive=True),
             max_age=self.number(e, f"{key}.max_age", 300.0, positive=True),
+            enabled=self.flag(e, f"{key}.enabled", True),
+        )
+
+    def osm(self, i: int, e: Mapping[str, Any]) -> OsmSource:
+        key = f"osm[{i}]"
+        self.known(e, key, {f.name for f in fields(OsmSource)})
+        given = self.nonempty(e, f"{key}.path")
+        if given.startswith(("http://", "https://")):
+            raise self.fail(f"{key}.path", f"the server reads extracts from local files; "
+                                           f"download {given} and give its path")
+        path = Path(given.removeprefix("file:")).expanduser()
+        if not path.is_absolute():
+            path = self.path.parent / path
+        return OsmSource(
+            name=self.text(e, f"{key}.name", "") or given, path=str(path),
+            license=self.text(e, f"{key}.license", "ODbL 1.0"),
+            attribution=self.text(e, f"{key}.attribution", "© OpenStreetMap contributors"),
             enabled=self.flag(e, f"{key}.enabled", True),
         )
 

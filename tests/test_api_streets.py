@@ -283,9 +283,23 @@ def test_a_broken_osm_extract_keeps_the_straight_line_and_degrades_health(
         sharing.close()
 
 
-def test_without_gbfs_feeds_the_osm_extract_is_not_loaded() -> None:
+def test_without_gbfs_feeds_the_osm_extract_is_still_loaded_for_walking() -> None:
+    """Plans walk to and from their stops on the streets of the extract, GBFS or not."""
     settings = load_settings(env={}, feeds=(str(DB),), date=DAY, gbfs_config="",
                              osm=(str(OSM),))
+    sharing = SharingManager(settings)
+    assert not sharing.streets_ready.is_set() and sharing.streets_status == "loading"
+    sharing.start()
+    try:
+        assert sharing._thread is None  # no GBFS refresher without feeds
+        assert sharing.streets_ready.wait(120)
+        assert sharing.streets_status == "osm" and "walk" in sharing.streets.graphs
+    finally:
+        sharing.close()
+
+
+def test_without_an_extract_the_straight_line_stays() -> None:
+    settings = load_settings(env={}, feeds=(str(DB),), date=DAY, gbfs_config="", osm=())
     sharing = SharingManager(settings)
     sharing.start()
     assert sharing.streets_ready.is_set() and sharing.streets_status == "straight-line"

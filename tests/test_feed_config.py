@@ -9,14 +9,16 @@ from typing import get_args
 import pytest
 
 from api.cli import main
-from api.settings import load_settings
-from api.sharing import gbfs_sources
+from api.places import PlacesLoader
+from api.settings import load_settings, osm_extracts
+from api.sharing import SharingManager, gbfs_sources
 from api.update import load_config
 from feeds.config import (
     DEFAULT_CONFIG,
     RESOLVE_MODES,
     FeedConfigError,
     GbfsSource,
+    OsmSource,
     load_feed_config,
 )
 from feeds.gbfs import Resolve
@@ -42,6 +44,12 @@ attribution = "B GmbH"
 [[gbfs]]
 name = "off"
 url = "https://example.org/c/gbfs.json"
+enabled = false
+[[osm]]
+name = "town"
+path = "osm/town.osm.pbf"
+[[osm]]
+path = "file:/srv/osm/other.osm.pbf"
 enabled = false
 [server]
 cache_size = 10
@@ -89,6 +97,14 @@ def test_resolve_modes_are_the_clients() -> None:
     (("retries = 1", "retries = 1.5"), r"download\.retries: expected a non-negative whole"),
     (("timeout = 5", "timeout = 0"), r"download\.timeout: expected a positive number"),
     (('name = "test"', 'name = "test'), r"not valid TOML: .*line 3"),
+    (('path = "osm/town.osm.pbf"', 'path = ""'), r"osm\[1\]\.path: empty"),
+    (('path = "osm/town.osm.pbf"', 'url = "osm/town.osm.pbf"'),
+     r"osm\[1\]: unknown key 'url'"),
+    (('path = "osm/town.osm.pbf"', 'path = "https://example.org/town.osm.pbf"'),
+     r"osm\[1\]\.path: the server reads extracts from local files; download"),
+    (('path = "osm/town.osm.pbf"', "path = 3"), r"osm\[1\]\.path: expected a string"),
+    (('name = "town"', 'name = "town"\nenabled = "yes"'),
+     r"osm\[1\]\.enabled: expected true or false"),
 ])
 def test_problems_name_the_file_and_the_key(tmp_path: Path, change: tuple[str, str],
                                             message: str) -> None:
@@ -146,3 +162,32 @@ def test_server_settings_may_share_the_file(tmp_path: Path) -> None:
     broken = write(tmp_path, GOOD.replace('name = "test"', 'name = "test', 1))
     with pytest.raises(FeedConfigError, match="not valid TOML"):
         load_settings(env={}, config=broken)
+
+
+def test_osm_extracts_are_typed_and_found_from_the_files_folder(tmp_path: Path) -> None:
+    cfg = load_feed_config(write(tmp_path, GOOD))
+    town, other = cfg.osm
+    assert town == OsmSource(name="town", path=str(tmp_path / "osm" / "town.osm.pbf"))
+    assert (town.license, town.attribution) == ("ODbL 1.0", "© OpenStreetMap contributors")
+    assert (other.name, other.path, other.enabled) == \
+        ("file:/srv/osm/other.osm.pbf", "/srv/osm/other.osm.pbf", False)
+    assert cfg.enabled_osm == (str(tmp_path / "osm" / "town.osm.pbf"),)
+    assert load_feed_config(DEFAULT_CONFIG).enabled_osm == ()  # switched on by hand
+
+
+def test_the_server_loads_the_configured_extract_unless_osm_names_one(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    configured = load_settings(env={}, gbfs_config=str(path))
+    town = str(tmp_path / "osm" / "town.osm.pbf")
+    assert osm_extracts(configured) == (town,)
+    sharing = SharingManager(configured)
+    assert sharing.osm_paths == (town,) and sharing.streets_status == "loading"
+    sharing.close()
+    assert PlacesLoader(configured).paths == (town,)  # the place index reads the same
+    given = load_settings(env={"OWL_OSM": "/data/given.osm.pbf"}, gbfs_config=str(path))
+    assert osm_extracts(given) == ("/data/given.osm.pbf",)  # --osm / OWL_OSM win
+    assert osm_extracts(load_settings(env={}, gbfs_config="none")) == ()
+    assert osm_extracts(load_settings(env={}, gbfs_config=str(tmp_path / "no.toml"))) == ()
+    broken = write(tmp_path, GOOD.replace('path = "osm/town.osm.pbf"', 'path = ""'))
+    with pytest.raises(FeedConfigError, match=rf"^{broken}: osm\[1\]\.path: empty"):
+        osm_extracts(load_settings(env={}, gbfs_config=str(broken)))

@@ -3,9 +3,13 @@
 What a trip request becomes (the API only parses it and renders the :class:`TripPlan`):
 
 * **Places to stops.** A stop place yields its station group at no cost; a coordinate
-  yields the stops within walking range (straight line x ``DETOUR`` at the walking
-  speed, bounded by ``max_pre_transit``/``max_post_transit``). Walking is symmetric, so
-  access and egress share :func:`walking_access`.
+  yields the stops within walking range, bounded by ``max_pre_transit``/
+  ``max_post_transit``: on the street model's walk graph where an OSM extract is loaded
+  (one Dijkstra from the point, cut at that bound, to the stops' snapped nodes; a point
+  or stop beyond the snapping distance, or on streets the extract does not link, walks
+  the straight line), else the straight line x ``DETOUR`` at the walking speed. Walking
+  is symmetric (the walk graph ignores oneway), so access and egress share
+  :func:`walking_access`, and so does the direct walk.
 * **Transit** runs the search policy of :mod:`planner.routing.search` (windows, pages,
   arrive-by) on the walking rows.
 * **Sharing** (``BIKE_RENTAL``, ``SCOOTER_RENTAL``, ``CAR_RENTAL``): the
@@ -269,10 +273,12 @@ class TripPlan:
 
 
 def walking_access(network: Network, place: Location, max_seconds: int, speed: float,
-                   modes: tuple[str, ...], radius: float | None = None) -> list[Access]:
+                   modes: tuple[str, ...], radius: float | None = None,
+                   streets: Streets | None = None) -> list[Access]:
     """Stops reachable on foot from (or to) ``place`` within ``max_seconds``; a stop place
     is its station group, whatever the modes. With ``radius``, every stop within it at
-    MOTIS's crow-fly estimate instead."""
+    MOTIS's crow-fly estimate instead. With ``streets`` holding a walk graph, the walks
+    are timed on it (:func:`street_walks`)."""
     if place.stop is not None:
         return [Access(s, 0, 0.0) for s in network.group(place.stop)]
     out: list[Access] = []
@@ -280,19 +286,60 @@ def walking_access(network: Network, place: Location, max_seconds: int, speed: f
         for stop, metres in network.stops.within(place.lat, place.lon, radius):
             out.append(Access(stop, int(metres / RADIUS_SPEED) // 60 * 60, metres))
         return out
-    if "WALK" in modes and max_seconds > 0 and speed > 0:
-        radius = max_seconds * speed / DETOUR
-        for stop, metres in network.stops.within(place.lat, place.lon, radius):
-            seconds = int(math.ceil(metres * DETOUR / speed))
-            if seconds <= max_seconds:
-                out.append(Access(stop, seconds, metres * DETOUR))
+    if "WALK" not in modes or max_seconds <= 0 or speed <= 0:
+        return out
+    if streets is not None and "walk" in streets.graphs:
+        return street_walks(network, streets, place, max_seconds, speed)
+    radius = max_seconds * speed / DETOUR
+    for stop, metres in network.stops.within(place.lat, place.lon, radius):
+        seconds = int(math.ceil(metres * DETOUR / speed))
+        if seconds <= max_seconds:
+            out.append(Access(stop, seconds, metres * DETOUR))
     return out
 
 
-def direct_walk_seconds(req: TripRequest) -> float:
+def walk_scale(streets: Streets, speed: float) -> float:
+    """Factor on the street model's walking times for a walker at ``speed`` m/s
+    (``pedestrianSpeed``)."""
+    return streets.model.speed_mps("walk") / speed
+
+
+def street_walks(network: Network, streets: Streets, place: Location, max_seconds: int,
+                 speed: float) -> list[Access]:
+    """The stops within ``max_seconds`` of walking on streets from ``place``: candidates
+    within the straight-line reach (no street walk is shorter than the crow flies), then
+    one Dijkstra from the point's snapped node cut at ``max_seconds``
+    (:meth:`Streets.many_to_many`). A stop whose pair the graph cannot time (off the graph,
+    unlinked streets) keeps the street model's straight line; metres are the time at the
+    model's walking speed."""
+    scale = walk_scale(streets, speed)
+    near = network.stops.within(place.lat, place.lon, max_seconds * speed)
+    if not near:
+        return []
+    tt = network.router.tt
+    points = np.array([(float(tt.stop_lat[s]), float(tt.stop_lon[s])) for s, _ in near])
+    times = streets.many_to_many("walk", [(place.lat, place.lon)], points,
+                                 max_seconds / scale)[0]
+    walk = streets.model.speed_mps("walk")
+    out = []
+    for (stop, _), t in zip(near, times, strict=True):
+        seconds = t * scale
+        if math.isfinite(seconds) and seconds <= max_seconds:
+            out.append(Access(stop, int(math.ceil(seconds)), float(t) * walk))
+    return out
+
+
+def direct_walk_seconds(req: TripRequest, streets: Streets | None = None) -> float:
+    """The walk from origin to destination: on the walk graph where ``streets`` has one
+    (bounded by ``max_direct``), else the straight line."""
     a, b = req.origin, req.destination
     if req.walk_speed <= 0:
         return math.inf
+    if streets is not None and "walk" in streets.graphs:
+        scale = walk_scale(streets, req.walk_speed)
+        t = streets.many_to_many("walk", [(a.lat, a.lon)], [(b.lat, b.lon)],
+                                 req.max_direct / scale)[0, 0]
+        return math.ceil(t * scale) if math.isfinite(t) else math.inf
     return math.ceil(haversine_m(a.lat, a.lon, b.lat, b.lon) * DETOUR / req.walk_speed)
 
 
@@ -575,7 +622,7 @@ def merge(tt: Timetable, walking: list[Journey], rental: list[Itinerary], req: T
 def _direct(req: TripRequest, rentals: _Rentals, streets: Streets | None) -> list[DirectTrip]:
     out: list[DirectTrip] = []
     if "WALK" in req.direct_modes:
-        walked = direct_walk_seconds(req)
+        walked = direct_walk_seconds(req, streets)
         if walked <= req.max_direct:
             seconds = int(walked)
             out.append(DirectTrip(req.time - seconds if req.arrive_by else req.time, seconds))
@@ -627,9 +674,9 @@ def plan_trip(network: Network, req: TripRequest, sharing: Sharing | None = None
     egress_modes: dict[tuple[int, int], str] = {}
     if req.transit:
         access = walking_access(network, req.origin, req.max_pre_transit, req.walk_speed,
-                                req.pre_modes, req.radius)
+                                req.pre_modes, req.radius, streets)
         egress = walking_access(network, req.destination, req.max_post_transit,
-                                req.walk_speed, req.post_modes, req.radius)
+                                req.walk_speed, req.post_modes, req.radius, streets)
         if streets is not None:
             access, access_modes = _merge_access(access, vehicle_access(
                 network, streets, req, req.origin, req.pre_modes, req.max_pre_transit))
