@@ -76,10 +76,12 @@ def street_seconds(streets: Streets, mode: str, origins: np.ndarray, destination
                    max_seconds: int, scale: float = 1.0) -> np.ndarray:
     """:func:`street_times` as ``int32`` seconds rounded up (``INFINITY`` beyond
     ``max_seconds``); points are ``(lat, lon)`` rows."""
-    secs = np.ceil(street_times(streets, mode, origins, destinations, max_seconds, scale))
-    out = np.full(secs.shape, INFINITY, dtype=np.int32)
-    ok = np.isfinite(secs) & (secs <= max_seconds)
-    out[ok] = secs[ok].astype(np.int32)
+    out = np.full((len(origins), len(destinations)), INFINITY, dtype=np.int32)
+    for lo in range(0, len(origins), CHUNK):  # float64 scratch of one chunk only
+        secs = np.ceil(street_times(streets, mode, origins[lo:lo + CHUNK], destinations,
+                                    max_seconds, scale))
+        ok = np.isfinite(secs) & (secs <= max_seconds)
+        out[lo:lo + CHUNK][ok] = secs[ok].astype(np.int32)
     return out
 
 
