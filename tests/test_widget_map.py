@@ -24,7 +24,8 @@ import pytest
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
-from tests.servers import CHROMIUM, JsonServer, headless_chromium, owl_planner_serve  # noqa: E402
+from tests import test_widget  # noqa: E402
+from tests.servers import CHROMIUM, JsonServer, owl_planner_serve  # noqa: E402
 from tests.test_widget import DEMO_DAY, OUTPUT, _axe, _embed, _page, _stop, log_of  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -108,18 +109,9 @@ tile_attribution = "{ATTRIBUTION_B}"
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as b:
-        yield b
-
-
-@pytest.fixture()
-def page(browser: Browser) -> Iterator[Page]:
-    p = _page(browser)
-    yield p
-    assert log_of(p).errors == []
-    p.context.close()
+# test_widget's browser and page fixtures (a page checks it had no script error)
+browser = test_widget.browser
+page = test_widget.page
 
 
 def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:

@@ -22,8 +22,9 @@ from google.transit import gtfs_realtime_pb2 as pb
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 from playwright.sync_api import Browser, Page, Route, expect  # noqa: E402
 
+from tests import test_widget  # noqa: E402
 from tests.rtfeeds import header  # noqa: E402
-from tests.servers import CHROMIUM, headless_chromium, owl_planner_serve  # noqa: E402
+from tests.servers import CHROMIUM, owl_planner_serve  # noqa: E402
 from tests.shared_data import shared  # noqa: E402
 from tests.test_widget import OUTPUT, _axe, _embed, _page, _pick, log_of  # noqa: E402
 
@@ -70,10 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as b:
-        yield b
+browser = test_widget.browser  # test_widget's, one chromium per module
 
 
 @pytest.fixture()

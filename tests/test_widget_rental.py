@@ -18,11 +18,11 @@ import httpx
 import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
+from tests import test_widget  # noqa: E402
 from tests.servers import (  # noqa: E402
     CHROMIUM,
-    headless_chromium,
     owl_planner_serve,
     serve_directory,
 )
@@ -32,7 +32,6 @@ from tests.test_widget import (  # noqa: E402
     OUTPUT,
     PLAN_MODES,
     _hhmm,
-    _page,
     _pick,
     log_of,
 )
@@ -71,18 +70,9 @@ def server() -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with headless_chromium() as b:
-        yield b
-
-
-@pytest.fixture()
-def page(browser: Browser) -> Iterator[Page]:
-    p = _page(browser)
-    yield p
-    assert log_of(p).errors == []
-    p.context.close()
+# test_widget's browser and page fixtures (a page checks it had no script error)
+browser = test_widget.browser
+page = test_widget.page
 
 
 def _embed_to(page: Page, server: str, to: str) -> None:
