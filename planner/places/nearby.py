@@ -25,12 +25,13 @@ from planner.places.names import compact_int
 
 CELL_M = 250.0
 #: ``near_grid``: projection latitude, grid origin (metres), columns, rows, and the
-#: largest factor by which the projection shortens a distance among the points.
-GRID_FIELDS = ("lat0", "x0", "y0", "cols", "rows", "shrink")
+#: largest factor by which the projection lengthens a distance among the points.
+GRID_FIELDS = ("lat0", "x0", "y0", "cols", "rows", "stretch")
 
 
 def _stretch(lat0: float, lat: float) -> float:
-    """How much shorter an east-west distance at ``lat`` is in the projection."""
+    """How much longer the projection around ``lat0`` makes an east-west distance at
+    ``lat`` (above 1 poleward of ``lat0``)."""
     return math.cos(math.radians(lat0)) / max(1e-9, math.cos(math.radians(lat)))
 
 
@@ -50,10 +51,10 @@ def build_grid(lat: np.ndarray, lon: np.ndarray) -> dict[str, np.ndarray]:
     cols, rows = int(col.max()) + 1, int(row.max()) + 1
     cell = row * cols + col
     order = np.lexsort((ok, cell))
-    shrink = max(_stretch(lat0, float(lat[ok].min())), _stretch(lat0, float(lat[ok].max())),
-                 1.0)
+    stretch = max(_stretch(lat0, float(lat[ok].min())), _stretch(lat0, float(lat[ok].max())),
+                  1.0)
     return {"near_order": compact_int(ok[order]), "near_cells": compact_int(cell[order]),
-            "near_grid": np.array([lat0, x0, y0, cols, rows, shrink], float)}
+            "near_grid": np.array([lat0, x0, y0, cols, rows, stretch], float)}
 
 
 class NearGrid:
@@ -65,7 +66,7 @@ class NearGrid:
                  parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         self.order = order
         self.cells = cells
-        self.lat0, self.x0, self.y0, cols, rows, self.shrink = (float(v) for v in grid)
+        self.lat0, self.x0, self.y0, cols, rows, self.stretch = (float(v) for v in grid)
         self.cols, self.rows = int(cols), int(rows)
         self.parts = tuple(parts)
 
@@ -95,7 +96,7 @@ class NearGrid:
         qr = math.floor((qy - self.y0) / CELL_M)
         # The projection lengthens a distance at most this much (and 1 % for the plane):
         # a point d metres away lies within d * stretch / CELL_M cells of the query's.
-        stretch = max(self.shrink, _stretch(self.lat0, lat)) * 1.01
+        stretch = max(self.stretch, _stretch(self.lat0, lat)) * 1.01
         enough: float = math.inf if radius_m is None else math.ceil(radius_m * stretch / CELL_M)
         r = max(0, -qc, qc - (self.cols - 1), -qr, qr - (self.rows - 1))  # to the grid
         step = 1
