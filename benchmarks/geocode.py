@@ -5,8 +5,13 @@ stops (de-db-fv-2026):
 
 * build: the places index from the extract, uncached, best and median of ``--builds``;
   the street graphs of the same extract (``Streets.from_osm``) for comparison;
-* memory: bytes of the index's arrays and vocabularies, against the street graphs' (CSR
-  matrices, node arrays, snapping trees of every mode);
+* memory: :func:`~planner.places.footprint.footprint` of the index (every array once,
+  memory-mapped or not, and every Python object it holds) against that of the street
+  graphs (``Streets``: CSR matrices, node arrays, snapping KD-trees with their nodes, of
+  every mode), both as built and the index also as loaded from its cache (mapped);
+  cross-checked with ``tracemalloc``: what building each (and loading the index) leaves
+  allocated (mapped files and KD-tree nodes are not traced, so it is reported with the
+  mapped bytes and the trees' nodes beside it);
 * queries: ``--queries`` (1,000) mixed texts drawn from the index with a fixed seed
   (addresses exact, lower case, with a typo, town first, postcode first; streets; places
   exact, prefix, typo, reordered; stop names), each through the whole ``Geocoder``
@@ -19,11 +24,15 @@ Run: ``nice python benchmarks/geocode.py`` (``--extract``, ``--queries``, ``--se
 from __future__ import annotations
 
 import argparse
+import gc
+import mmap
 import os
 import random
 import statistics
 import sys
+import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -35,7 +44,15 @@ sys.path.insert(0, str(ROOT))
 
 from planner.multimodal.geometry import PointIndex  # noqa: E402
 from planner.multimodal.streets import Streets  # noqa: E402
-from planner.places.osm_index import PLACE, STREET, PlaceIndex, build_index  # noqa: E402
+from planner.places import text as place_text  # noqa: E402
+from planner.places.footprint import KDTREE_NODE_BYTES, footprint  # noqa: E402
+from planner.places.osm_index import (  # noqa: E402
+    PLACE,
+    STREET,
+    PlaceIndex,
+    build_index,
+    load_or_build,
+)
 from planner.places.search import Geocoder, PlaceSearch, StopSearch  # noqa: E402
 from planner.timetable.disk_cache import load_or_compile  # noqa: E402
 
@@ -114,16 +131,40 @@ def timed(fn: Callable[[], object], wall: list[float], cpu: list[float]) -> obje
     return out
 
 
-def graph_bytes(streets: Streets) -> int:
-    total = 0
-    seen: set[int] = set()
-    for g in streets.graphs.values():
-        for arr in (g.matrix.data, g.matrix.indices, g.matrix.indptr, g.node_ids, g.lat, g.lon,
-                    g.snappable, g.component, g.tree.data, g.tree.indices):
-            if id(arr) not in seen:
-                seen.add(id(arr))
-                total += arr.nbytes
-    return total
+def traced(make: Callable[[], object]) -> tuple[object, int]:
+    """What ``make`` returns and the bytes its run leaves allocated (``tracemalloc``),
+    less what pyosmium keeps for itself after reading (its buffers and pools stay with
+    the library, not with what was built; ~50 KiB after a first read, not freed); the
+    text caches, global and filled by any search, are emptied before and after."""
+    def settle() -> tracemalloc.Snapshot:
+        for cache in (place_text.spellings, place_text.house_number):
+            cache.cache_clear()
+        gc.collect()
+        return tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, "*/osmium/*", all_frames=True)])
+
+    tracemalloc.start(40)
+    before = settle()
+    out = make()
+    held = sum(d.size_diff for d in settle().compare_to(before, "filename"))
+    tracemalloc.stop()
+    return out, held
+
+
+def mapped_bytes(ix: PlaceIndex) -> int:
+    """Bytes of the memory maps the index's arrays view (untraced), each map once."""
+    maps: dict[int, int] = {}
+    for arr in ix.a.values():
+        base: object = arr
+        while isinstance(base, np.ndarray):
+            base = base.base
+        if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap):
+            maps[id(base.obj)] = len(base.obj)
+    return sum(maps.values())
+
+
+def kib(n: float) -> str:
+    return f"{n / 1024:.1f} KiB"
 
 
 def main() -> None:
@@ -144,19 +185,32 @@ def main() -> None:
     streets = Streets.from_osm(args.extract)
     graph_s = time.perf_counter() - t
     places = PlaceSearch(ix)
-    points = ix.points  # built on first reverse query otherwise; counted in memory
-    index_b = ix.nbytes + points.tree.data.nbytes + points.tree.indices.nbytes
-    graph_b = graph_bytes(streets)
+    index_b = ix.nbytes
+    graph_b = footprint(streets)
     print(f"extract {args.extract.name}: {ix.n_records} records "
           f"({int(np.sum(ix.rec_kind == STREET))} streets, "
           f"{int(np.sum(ix.rec_kind == PLACE))} places), {ix.n_addresses} addresses, "
-          f"{ix.n_areas} areas, {len(ix.words.vocab)} words")
+          f"{ix.n_areas} areas, {len(ix.words)} words")
     print(f"index build: best {min(builds):.3f} s, median {statistics.median(builds):.3f} s "
           f"({args.builds} builds); street graphs: {graph_s:.3f} s "
           f"(ratio {min(builds) / graph_s:.2f})")
-    print(f"memory: index {index_b / 1024:.0f} KiB, street graphs {graph_b / 1024:.0f} KiB "
+    with tempfile.TemporaryDirectory() as tmp:
+        load_or_build([args.extract], Path(tmp))  # fills the cache entry
+        loaded, load_traced = traced(lambda: load_or_build([args.extract], Path(tmp)))
+        assert isinstance(loaded, PlaceIndex) and loaded.stats["cache"] == "hit"
+        loaded_b, loaded_mapped = loaded.nbytes, mapped_bytes(loaded)
+        del loaded
+    _, build_traced = traced(lambda: build_index([args.extract]))
+    _, graph_traced = traced(lambda: Streets.from_osm(args.extract))
+    nodes = sum(g.tree.size for g in streets.graphs.values()) * KDTREE_NODE_BYTES
+    print(f"memory: index {kib(index_b)} (loaded from its cache {kib(loaded_b)}, "
+          f"{kib(loaded_mapped)} of it mapped), street graphs {kib(graph_b)} "
           f"({', '.join(f'{m} {g.n_nodes} nodes' for m, g in streets.graphs.items())}); "
           f"index = {100 * index_b / graph_b:.1f} % of the graphs")
+    print(f"  tracemalloc: index build leaves {kib(build_traced)}, cache load "
+          f"{kib(load_traced)} + {kib(loaded_mapped)} mapped; street graphs "
+          f"{kib(graph_traced)} + {kib(nodes)} KD-tree nodes = {kib(graph_traced + nodes)}; "
+          f"index = {100 * build_traced / (graph_traced + nodes):.1f} % of the graphs")
 
     tt = load_or_compile([DEMO], DAY)
     geocoder = Geocoder(StopSearch(tt), places)

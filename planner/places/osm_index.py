@@ -23,21 +23,24 @@ postcodes) live in one UTF-8 blob with offsets and are decoded only for the resu
 shown, so a million addresses are a few arrays, not a million Python objects.
 
 The index is built once per set of extracts and cached by their content hash (a
-directory of ``.npy`` files with checksums, memory-mapped back; written to a temporary
-directory and renamed, so a half-written entry is never read).
+directory with one file of all arrays, their layout and checksums, memory-mapped back as
+one mapping; written to a temporary directory and renamed, so a half-written entry is
+never read).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import mmap
+import os
 import re
 import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +48,19 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from planner.multimodal.geometry import PointIndex
-from planner.places.names import WordIndex, encode_strings
+from planner.places.footprint import footprint
+from planner.places.names import WordIndex, compact_int, encode_strings
+from planner.places.nearby import NearGrid, build_grid
 from planner.places.text import house_number, spellings, word_count, words
 from planner.timetable.disk_cache import write_entry
 from planner.timetable.integrity import file_digest, verify_checksums
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "places-v3"  # bump when the arrays change
+INDEX_VERSION = "places-v4"  # bump when the arrays change
 DEFAULT_CACHE_DIR = Path(".cache/places")
+ARRAYS_FILE = "arrays.bin"  # every array of an entry, laid out in its meta.json
+ARRAY_ALIGN = 16
 
 STREET, PLACE = 0, 1  # record kinds
 NODE, WAY, RELATION = 0, 1, 2  # OSM object types
@@ -81,11 +88,11 @@ STOP_TAGS = {"public_transport": None, "highway": {"bus_stop", "platform"},
 _HIGHWAY_SKIP = frozenset({"bus_stop", "platform", "proposed", "construction", "elevator"})
 
 
-#: Per-record arrays (``rec_<key>``) and their types; strings are ids into ``strings``.
-REC_DTYPES = {"kind": np.uint8, "name": np.int32, "lat": np.float32, "lon": np.float32,
-              "town": np.int32, "district": np.int32, "postcode": np.int32,
-              "category": np.int32, "osm": np.int64, "osm_type": np.uint8,
-              "street": np.int32, "number": np.int32}
+#: Per-record arrays (``rec_<key>``) and their types; strings are ids into ``strings``;
+#: ``None``: ids, in the narrowest integer type that holds them (:func:`compact_int`).
+REC_DTYPES = {"kind": np.uint8, "name": None, "lat": np.float32, "lon": np.float32,
+              "town": None, "district": None, "postcode": None, "category": None,
+              "osm": np.int64, "osm_type": np.uint8, "street": None, "number": None}
 
 
 class PlacesError(ValueError):
@@ -465,29 +472,32 @@ def build_arrays(raw: _Raw) -> dict[str, np.ndarray]:
     record_words = WordIndex.build(words(n) for n in names)
     area_words = WordIndex.build(words(n) for n, _ in areas.names)
     order = np.array(addr_order, np.int64)
-    addr_offsets = np.zeros(len(rec["kind"]) + 1, np.int32)
+    addr_offsets = np.zeros(len(rec["kind"]) + 1, np.int64)
     np.cumsum(rec["addr_count"], out=addr_offsets[1:])
-    addr_record = np.repeat(np.arange(len(rec["kind"]), dtype=np.int32), rec["addr_count"])
+    addr_record = np.repeat(np.arange(len(rec["kind"]), dtype=np.int64), rec["addr_count"])
     adr = raw.addresses
     arrays: dict[str, np.ndarray] = {
-        **{f"rec_{k}": np.array(rec[k], dtype) for k, dtype in REC_DTYPES.items()},
+        **{f"rec_{k}": np.array(rec[k], dtype) if dtype is not None else
+           compact_int(np.array(rec[k], np.int64)) for k, dtype in REC_DTYPES.items()},
         "rec_nwords": np.minimum(np.array(rec["nwords"], np.int32), 255).astype(np.uint8),
-        "rec_addr_offset": addr_offsets,
-        "addr_record": addr_record,
-        "addr_number": np.array([strings.id(adr[k][1]) for k in order], np.int32),
-        "addr_postcode": np.array([strings.id(adr[k][2]) for k in order], np.int32),
-        "addr_district": a_district[order].astype(np.int32) if len(order) else
+        "rec_addr_offset": compact_int(addr_offsets),
+        "addr_record": compact_int(addr_record),
+        "addr_number": compact_int([strings.id(adr[k][1]) for k in order]),
+        "addr_postcode": compact_int([strings.id(adr[k][2]) for k in order]),
+        "addr_district": compact_int(a_district[order]) if len(order) else
         np.zeros(0, np.int32),
         "addr_lat": a_lat[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
         "addr_lon": a_lon[order].astype(np.float32) if len(order) else np.zeros(0, np.float32),
         "addr_osm": np.array([adr[k][6] for k in order], np.int64),
         "addr_osm_type": np.array([adr[k][7] for k in order], np.uint8),
-        "area_name": np.array([strings.id(n) for n, _ in areas.names], np.int32),
+        "area_name": compact_int(np.array([strings.id(n) for n, _ in areas.names], np.int64)),
         "area_level": np.array([lv for _, lv in areas.names], np.uint8),
         **record_words.arrays("words"),
         **area_words.arrays("area_words"),
     }
     arrays["strings"], arrays["string_offsets"] = encode_strings(strings.values)
+    arrays.update(build_grid(np.concatenate([arrays["addr_lat"], arrays["rec_lat"]]),
+                             np.concatenate([arrays["addr_lon"], arrays["rec_lon"]])))
     return arrays
 
 
@@ -515,6 +525,11 @@ class PlaceIndex:
         self.addr_lon: np.ndarray = np.asarray(arrays["addr_lon"])
         self.addr_record: np.ndarray = np.asarray(arrays["addr_record"])
         self.addr_district: np.ndarray = np.asarray(arrays["addr_district"])
+        #: Addresses, then records: what reverse geocoding searches.
+        self.points = NearGrid(np.asarray(arrays["near_order"]),
+                               np.asarray(arrays["near_cells"]),
+                               np.asarray(arrays["near_grid"]),
+                               ((self.addr_lat, self.addr_lon), (self.rec_lat, self.rec_lon)))
 
     @property
     def n_records(self) -> int:
@@ -540,23 +555,11 @@ class PlaceIndex:
     def area_name(self, area: int) -> str:
         return self.string(int(self.a["area_name"][area])) if area >= 0 else ""
 
-    @cached_property
-    def points(self) -> PointIndex:
-        """Addresses, then records: what reverse geocoding searches."""
-        lat = np.concatenate([self.addr_lat, self.rec_lat]).astype(float)
-        lon = np.concatenate([self.addr_lon, self.rec_lon]).astype(float)
-        return PointIndex(lat, lon)
-
-    @cached_property
-    def address_points(self) -> PointIndex:
-        """Addresses alone: the nearest address of a point, however many places are nearer."""
-        return PointIndex(self.addr_lat.astype(float), self.addr_lon.astype(float))
-
     @property
     def nbytes(self) -> int:
-        """Bytes of the arrays (mapped or not) and of the two vocabularies' strings."""
-        arrays = sum(np.asarray(v).nbytes for v in self.a.values())
-        return arrays + self.words.nbytes + self.area_words.nbytes
+        """Bytes the index keeps: its arrays once each (mapped or not), their views and
+        every Python object it holds (:func:`~planner.places.footprint.footprint`)."""
+        return footprint(self)
 
 
 # --- cache ----------------------------------------------------------------------------------
@@ -584,6 +587,42 @@ def build_index(paths: Sequence[str | Path]) -> PlaceIndex:
     return PlaceIndex(arrays, [str(p) for p in paths], stats)
 
 
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> list[list[Any]]:
+    """All arrays in one file, each at an aligned offset; their layout (name, dtype,
+    shape, offset) for :func:`_map_arrays`."""
+    layout: list[list[Any]] = []
+    pos = 0
+    with path.open("wb") as out:
+        for name, arr in arrays.items():
+            a = np.ascontiguousarray(arr)
+            pad = -pos % ARRAY_ALIGN
+            out.write(b"\0" * pad)
+            pos += pad
+            layout.append([name, a.dtype.str, list(a.shape), pos])
+            out.write(a.tobytes())
+            pos += a.nbytes
+    return layout
+
+
+def _map_arrays(path: Path, layout: list[list[Any]]) -> dict[str, np.ndarray]:
+    """The arrays of :func:`_save_arrays` as read-only views of one memory map: one
+    mapping for the whole index, not a mapped file (at least a page each) per array."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        buf: mmap.mmap | bytes = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) \
+            if size else b""
+    whole = np.frombuffer(buf, np.uint8)  # one view of the map; the arrays slice it
+    out = {}
+    for name, dtype, shape, offset in layout:
+        dt = np.dtype(dtype)
+        end = offset + math.prod(shape) * dt.itemsize
+        if end > size:
+            raise ValueError(f"{name} runs past the end of {path.name}")
+        arr = whole[offset:end].view(dt)
+        out[name] = arr if len(shape) == 1 else arr.reshape(shape)
+    return out
+
+
 def load_or_build(paths: Sequence[str | Path], cache_dir: Path | None = None) -> PlaceIndex:
     """The cached index of these extracts, built (and cached) on a miss; a damaged entry
     is rebuilt. Raises :class:`PlacesError` for an extract that cannot be read."""
@@ -597,8 +636,7 @@ def load_or_build(paths: Sequence[str | Path], cache_dir: Path | None = None) ->
         try:
             verify_checksums(target)
             meta = json.loads((target / "meta.json").read_text())
-            arrays = {f.stem: np.load(f, mmap_mode="r", allow_pickle=False)
-                      for f in sorted(target.glob("*.npy"))}
+            arrays = _map_arrays(target / ARRAYS_FILE, meta["arrays"])
             meta["stats"]["cache"] = "hit"
             return PlaceIndex(arrays, meta["sources"], meta["stats"])
         except (ValueError, OSError, KeyError) as exc:
@@ -607,10 +645,9 @@ def load_or_build(paths: Sequence[str | Path], cache_dir: Path | None = None) ->
     index = build_index(paths)
 
     def fill(tmp: Path) -> None:
-        for name, arr in index.a.items():
-            np.save(tmp / f"{name}.npy", np.asarray(arr), allow_pickle=False)
+        layout = _save_arrays(tmp / ARRAYS_FILE, index.a)
         (tmp / "meta.json").write_text(json.dumps(
-            {"sources": list(index.sources), "stats": index.stats}))
+            {"sources": list(index.sources), "stats": index.stats, "arrays": layout}))
 
     write_entry(root, key, fill)
     index.stats["cache"] = "miss"

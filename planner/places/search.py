@@ -426,9 +426,7 @@ class PlaceSearch:
         ix = self.index
         n_addr = ix.n_addresses
         out: list[Found] = []
-        for i, dist in ix.points.nearest(lat, lon, count * 4 + 8):
-            if radius is not None and dist > radius:
-                break
+        for i, dist in ix.points.nearest(lat, lon, count * 4 + 8, radius_m=radius):
             if i < n_addr:
                 if "ADDRESS" not in types:
                     continue
@@ -448,8 +446,7 @@ class PlaceSearch:
                 break
         if "ADDRESS" in types and n_addr and not any(f.house_number and f.type == "ADDRESS"
                                                      for f in out):
-            i, dist = ix.address_points.nearest(lat, lon, 1)[0]
-            if radius is None or dist <= radius:
+            for i, dist in ix.points.nearest(lat, lon, 1, below=n_addr, radius_m=radius):
                 out = [*out[:max(0, count - 1)], self._address(i, dist)]
         return out
 
@@ -457,8 +454,8 @@ class PlaceSearch:
         """The municipality and district of the nearest indexed point within
         ``STOP_AREA_M`` (what a stop is shown with)."""
         ix = self.index
-        hit = ix.points.nearest(lat, lon, 1)
-        if not hit or hit[0][1] > STOP_AREA_M:
+        hit = ix.points.nearest(lat, lon, 1, radius_m=STOP_AREA_M)
+        if not hit:
             return []
         i = hit[0][0]
         return self.address_areas(i) if i < ix.n_addresses else self.areas(i - ix.n_addresses)

@@ -1,0 +1,6 @@
+"""Types of the compiled vocabulary search (vocab_search.pyx)."""
+
+from typing_extensions import Buffer
+
+def bisect_words(blob: Buffer, starts: Buffer, key: Buffer, lo: int, prefix: bool) -> int: ...
+def typo_candidates(blob: Buffer, starts: Buffer, key: Buffer, cutoff: float) -> list[int]: ...
