@@ -11,6 +11,7 @@ import base64
 import json
 import zlib
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 #: One leg as encoded: (mode, tripId or "", from place, to place, start, end POSIX)
@@ -22,6 +23,7 @@ def _place(p: dict[str, Any]) -> str:
     return str(stop) if stop else f"{p['lat']:.7f},{p['lon']:.7f}"
 
 
+@lru_cache(maxsize=1 << 16)  # a plan's legs repeat few times; parsing them was a hot spot
 def _posix(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp())
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -111,6 +112,12 @@ class Prepared:
         #: Response pieces that only depend on the timetable, built once per value.
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
+        #: ``place_cache`` as API versions without ``level`` send them (v6 on).
+        self.level_free_places: dict[int, dict[str, object]] = {}
+        #: A leg's trip, line and agency fields, and its trip's first and last stop, by
+        #: (trip, ...) and API version.
+        self.trip_fields_cache: dict[tuple[int, int], dict[str, Any]] = {}
+        self.trip_end_cache: dict[tuple[int, bool, int], dict[str, Any]] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
         #: The routing engines of this timetable (shared by the search threads).
         self.router = Router(tt)
