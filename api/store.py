@@ -128,6 +128,12 @@ class Prepared:
         self.realtime: RealtimeVersion | None = None
         self.schedule: Prepared | None = None
 
+    def prebuild(self) -> None:
+        """Build what the router would build on the first plan (Trip-Based's reduced
+        transfers: ~0.3 s on HART, memory-mapped from the disk cache after the first
+        process), before the day is served, so that no request pays for it."""
+        self.router.prebuild()
+
     @cached_property
     def nbytes(self) -> int:
         """Bytes of the timetable's arrays, memory-mapped or not (what the day may keep
@@ -310,7 +316,9 @@ class TimetableStore:
             if tt is None:
                 tt = self._compiled(fs, day, self.settings.compile_wait if wait is None
                                     else wait)
-            return self._keep(fs, key, Prepared(tt, fs))
+            prepared = Prepared(tt, fs)
+            prepared.prebuild()
+            return self._keep(fs, key, prepared)
 
     def warm(self) -> None:
         """Prepare the default day however long it takes (at start-up, so that the first

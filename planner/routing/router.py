@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,14 @@ class Router:
         are at hand and were reduced for ``q``, else RAPTOR."""
         at_hand = "tripbased" in self.__dict__ or self.tt.extra.get("_entry") is not None
         return "tripbased" if at_hand and supports_query(q, self.arrays) else "raptor"
+
+    def prebuild(self) -> None:
+        """Build now what the first query :meth:`engine_for` sends to Trip-Based would
+        build (its reduced transfers, stored in or memory-mapped from the disk-cache
+        entry), so that a server can do it before it serves the timetable."""
+        plain = SimpleNamespace(transfer_slack=0, route_mask=None)  # what supports_query reads
+        if self.tt.extra.get("_entry") is not None and supports_query(plain, self.arrays):
+            self.tripbased  # noqa: B018 - a cached property: built once, kept
 
     def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
         """This thread's scratch object ``key``, created by ``factory`` on first use."""
