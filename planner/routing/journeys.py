@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from planner.timetable.model import Timetable
 
 Step = tuple
 
 
-@dataclass(frozen=True)
-class StopVisit:
-    """A stop served by a transit leg, with its scheduled times."""
+class StopVisit(NamedTuple):
+    """A stop served by a transit leg, with its scheduled times (a named tuple: a plan
+    builds thousands, and a frozen dataclass's construction was most of a leg's)."""
 
     stop: int
     arrival: int
