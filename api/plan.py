@@ -180,6 +180,17 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
     return tuple(sorted({known[p] or p for p in wanted}))
 
 
+#: Entries a per-timetable rendering cache holds before it starts over (a feed with
+#: many trips would otherwise keep every trip a plan ever rode).
+RENDER_CACHE_SIZE = 100_000
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    if len(cache) >= RENDER_CACHE_SIZE:
+        cache.clear()
+    return cache
+
+
 class ItineraryBuilder:
     """MOTIS JSON of a plan's itineraries, in the shape of API ``version``
     (:mod:`api.versions`)."""
@@ -286,7 +297,7 @@ class ItineraryBuilder:
                 cached["arrival"] = cached["scheduledArrival"] = when
             else:
                 cached["departure"] = cached["scheduledDeparture"] = when
-            self.p.trip_end_cache[key] = cached
+            _bounded(self.p.trip_end_cache)[key] = cached
         return dict(cached)
 
     def _trip_fields(self, leg: TransitLeg, g: int) -> dict[str, Any]:
@@ -302,7 +313,7 @@ class ItineraryBuilder:
                       "headsign": leg.headsign,
                       "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
                       "mode": self.version.mode(self.p.line_modes[leg.line])}
-            self.p.trip_fields_cache[key] = cached
+            _bounded(self.p.trip_fields_cache)[key] = cached
         return cached
 
     def transit(self, leg: TransitLeg) -> dict[str, Any]:
