@@ -19,7 +19,7 @@ parameters, caches whole responses and renders the plan:
 
 import json
 import time as clock
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -145,8 +145,9 @@ class PlanRequest:
         """``dataclasses.asdict`` of the request, without its deep copy of every field
         (it took a third of a cached answer's CPU): only the rental filters are objects."""
         out = {f.name: getattr(self, f.name) for f in _REQUEST_FIELDS}
-        if self.rental_filters is not None:
-            out["rental_filters"] = tuple(asdict(x) for x in self.rental_filters)
+        if isinstance(self.rental_filters, tuple):
+            out["rental_filters"] = tuple(asdict(x) if is_dataclass(x) else x
+                                          for x in self.rental_filters)
         return out
 
     def key(self) -> str:
