@@ -11,6 +11,7 @@ import base64
 import json
 import zlib
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 #: One leg as encoded: (mode, tripId or "", from place, to place, start, end POSIX)
@@ -22,6 +23,7 @@ def _place(p: dict[str, Any]) -> str:
     return str(stop) if stop else f"{p['lat']:.7f},{p['lon']:.7f}"
 
 
+@lru_cache(maxsize=1 << 16)  # a plan's legs repeat few times; parsing them was a hot spot
 def _posix(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp())
 
@@ -31,7 +33,12 @@ def encode(legs: list[dict[str, Any]]) -> str:
     rows = [[x["mode"], x.get("tripId") or "", _place(x["from"]), _place(x["to"]),
              _posix(x["startTime"]), _posix(x["endTime"])] for x in legs]
     raw = json.dumps(rows, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+    # A 1 KiB window and small hash tables: an id's JSON is a few hundred bytes, and
+    # zlib's default 32 KiB state took ~10x longer to set up than to compress it (same
+    # output length); zlib.decompress reads any window size from the header.
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 10, 2)
+    packed = deflate.compress(raw) + deflate.flush()
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
 
 
 def decode(text: str) -> list[EncodedLeg]:

@@ -19,7 +19,7 @@ parameters, caches whole responses and renders the plan:
 
 import json
 import time as clock
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, is_dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,6 +32,7 @@ from fastapi.responses import Response
 from api import itinerary_id
 from api.cache import cache_key
 from api.common import (
+    LEVEL_UNSET_FROM,
     ApiError,
     coord_place,
     decode_cursor,
@@ -46,7 +47,8 @@ from api.common import (
     trip_id,
     versioned_level,
 )
-from api.geo import encode_polyline
+from api.fast_params import fast_query
+from api.geo import PolylinePieces, encode_polyline
 from api.limits import check_cost, request_cost
 from api.plan_params import (
     FORM_FACTORS,
@@ -139,8 +141,20 @@ class PlanRequest:
         return any(m in RENTAL_MODES for m in
                    self.pre_transit_modes + self.post_transit_modes + self.direct_modes)
 
+    def as_dict(self) -> dict[str, Any]:
+        """``dataclasses.asdict`` of the request, without its deep copy of every field
+        (it took a third of a cached answer's CPU): only the rental filters are objects."""
+        out = {f.name: getattr(self, f.name) for f in _REQUEST_FIELDS}
+        if isinstance(self.rental_filters, tuple):
+            out["rental_filters"] = tuple(asdict(x) if is_dataclass(x) else x
+                                          for x in self.rental_filters)
+        return out
+
     def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+
+_REQUEST_FIELDS = fields(PlanRequest)
 
 
 def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
@@ -167,6 +181,17 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
     return tuple(sorted({known[p] or p for p in wanted}))
 
 
+#: Entries a per-timetable rendering cache holds before it starts over (a feed with
+#: many trips would otherwise keep every trip a plan ever rode).
+RENDER_CACHE_SIZE = 100_000
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    if len(cache) >= RENDER_CACHE_SIZE:
+        cache.clear()
+    return cache
+
+
 class ItineraryBuilder:
     """MOTIS JSON of a plan's itineraries, in the shape of API ``version``
     (:mod:`api.versions`)."""
@@ -190,6 +215,10 @@ class ItineraryBuilder:
         #: (stop, seconds) rows an own vehicle gave, by side (TripPlan.access_modes).
         self.access_modes: dict[tuple[int, int], str] = {}
         self.egress_modes: dict[tuple[int, int], str] = {}
+        self._level_unset = version.number >= LEVEL_UNSET_FROM
+        self._iso_cache = prepared.iso_cache
+        #: Whether the version has alerts at all (else no stop or leg is looked up).
+        self._alerts = bool(prepared.realtime is not None and prepared.realtime.alerts)
 
     def _v(self, place: dict[str, Any]) -> dict[str, Any]:
         return versioned_level(place, self.version.number)
@@ -235,50 +264,102 @@ class ItineraryBuilder:
             return None
         return self.streets.route(mode, a, b, seconds + 1)
 
-    def _visit(self, leg: TransitLeg, k: int, cancelled: bool = False,
-               **times: object) -> dict[str, Any]:
-        """A stop of a transit leg with its pick-up and drop-off (from the stop pattern);
-        ``cancelled`` for a stop the trip skips today (realtime)."""
-        pos = int(self.tt.route_stop_offset[leg.route]) + leg.board_pos + k
-        pickup = "NORMAL" if int(self.tt.route_pickup[pos]) else "NOT_ALLOWED"
-        dropoff = "NORMAL" if int(self.tt.route_dropoff[pos]) else "NOT_ALLOWED"
-        place = self.stop(leg.stops[k].stop, pickupType=pickup, dropoffType=dropoff,
-                          cancelled=cancelled, **times)
-        alerts = stop_alerts(self.p.realtime, str(self.tt.stop_ids[leg.stops[k].stop]),
-                             self.tt.t0 + leg.stops[k].departure)
+    def _base(self, stop: int) -> dict[str, Any]:
+        """The stop's ``Place`` without times, as this version sends it (shared: copy it)."""
+        cache = self.p.level_free_places if self._level_unset else self.p.place_cache
+        base = cache.get(stop)
+        if base is None:
+            base = cache[stop] = self._v(stop_place(self.p, stop))
+        return base
+
+    def _iso(self, t: int) -> str:
+        text = self._iso_cache.get(t)
+        return iso(self.p, t) if text is None else text
+
+    def _visit_alerts(self, place: dict[str, Any], stop: int, departure: int) -> None:
+        alerts = stop_alerts(self.p.realtime, str(self.tt.stop_ids[stop]),
+                             self.tt.t0 + departure)
         if alerts:
             place["alerts"] = alerts
-        return place
 
     def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
         """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""
-        tt = self.tt
-        base = int(tt.route_stop_offset[leg.route])
-        n = int(tt.route_stop_offset[leg.route + 1]) - base
-        pos = n - 1 if last else 0
-        t = int(tt.trip_st_offset[leg.trip]) + pos
-        when = iso(self.p, int(tt.st_arr[t] if last else tt.st_dep[t]))
-        times = ({"arrival": when, "scheduledArrival": when} if last
-                 else {"departure": when, "scheduledDeparture": when})
-        return self.stop(int(tt.route_stops[base + pos]), **times)
+        key = (leg.trip, last, self.version.number)
+        cached = self.p.trip_end_cache.get(key)
+        if cached is None:
+            tt = self.tt
+            base = int(tt.route_stop_offset[leg.route])
+            n = int(tt.route_stop_offset[leg.route + 1]) - base
+            pos = n - 1 if last else 0
+            t = int(tt.trip_st_offset[leg.trip]) + pos
+            when = self._iso(int(tt.st_arr[t] if last else tt.st_dep[t]))
+            cached = dict(self._base(int(tt.route_stops[base + pos])))
+            if last:
+                cached["arrival"] = cached["scheduledArrival"] = when
+            else:
+                cached["departure"] = cached["scheduledDeparture"] = when
+            _bounded(self.p.trip_end_cache)[key] = cached
+        return dict(cached)
+
+    def _trip_fields(self, leg: TransitLeg, g: int) -> dict[str, Any]:
+        """What a leg says about its trip, line and agency (the same for every leg of
+        that trip and day: built once per timetable and version)."""
+        key = (leg.trip, self.version.number)
+        cached = self.p.trip_fields_cache.get(key)
+        if cached is None:
+            tt = self.tt
+            cached = {**trip_fields(tt, g, self.version.number),
+                      "tripId": trip_id(tt, leg.trip),
+                      "routeType": self.version.route_type(int(tt.line_type[leg.line])),
+                      "headsign": leg.headsign,
+                      "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
+                      "mode": self.version.mode(self.p.line_modes[leg.line])}
+            _bounded(self.p.trip_fields_cache)[key] = cached
+        return cached
 
     def transit(self, leg: TransitLeg) -> dict[str, Any]:
+        """A transit leg (MOTIS ``Leg``). The hot part of a plan's rendering: stops come
+        from per-stop ``Place`` objects built once, times from the timetable's ISO cache,
+        trip and line fields once per trip, alerts only when the version has any."""
         tt = self.tt
-        line = leg.line
         g = int(tt.trip_gtfs[leg.trip])
         if self.detailed_legs:
             points, n_points, distance = self.geometry(leg)
         else:  # MOTIS: no geometry asked for, none sent
             points, n_points = "", 0
             distance = self.geometry(leg)[2]
-        dep, arr = iso(self.p, leg.departure), iso(self.p, leg.arrival)
-        last = len(leg.stops) - 1
+        stops = leg.stops
+        last = len(stops) - 1
+        iso_ = self._iso
+        times = [(iso_(v.arrival), iso_(v.departure)) for v in stops]
         live = LegTimes(self.p.realtime, leg)
-        sched = [(iso(self.p, a), iso(self.p, d)) for a, d in live.scheduled]
+        sched = times if live.from_schedule else \
+            [(iso_(a), iso_(d)) for a, d in live.scheduled]
+        pos = int(tt.route_stop_offset[leg.route]) + leg.board_pos
+        pickup = tt.route_pickup[pos:pos + last + 1].tolist()
+        dropoff = tt.route_dropoff[pos:pos + last + 1].tolist()
+        skipped = live.skipped_stops
+        alerts = self._alerts
+        base = self._base
+        visits = []
+        for k, v in enumerate(stops):
+            place = dict(base(v.stop))
+            place["pickupType"] = "NORMAL" if pickup[k] else "NOT_ALLOWED"
+            place["dropoffType"] = "NORMAL" if dropoff[k] else "NOT_ALLOWED"
+            place["cancelled"] = skipped[k] if 0 < k < last else False
+            if k > 0:
+                place["arrival"], place["scheduledArrival"] = times[k][0], sched[k][0]
+            if k < last:
+                place["departure"], place["scheduledDeparture"] = times[k][1], sched[k][1]
+            if alerts:
+                self._visit_alerts(place, v.stop, v.departure)
+            visits.append(place)
+        dep, arr = times[0][1], times[last][0]
+        about = self._trip_fields(leg, g)
         return {
-            "mode": self.version.mode(self.p.line_modes[line]),
-            "from": self._visit(leg, 0, departure=dep, scheduledDeparture=sched[0][1]),
-            "to": self._visit(leg, last, arrival=arr, scheduledArrival=sched[last][0]),
+            "mode": about["mode"],
+            "from": visits[0],
+            "to": visits[last],
             "startTime": dep, "endTime": arr,
             "scheduledStartTime": sched[0][1], "scheduledEndTime": sched[last][0],
             "duration": leg.arrival - leg.departure,
@@ -286,24 +367,14 @@ class ItineraryBuilder:
             "realTime": live.realtime,
             "scheduled": live.scheduled_trip,
             "cancelled": False,
-            "alerts": leg_alerts(self.p.realtime, str(tt.gtfs_trip_ids[g]),
-                                 str(tt.line_ids[line]),
-                                 [str(tt.stop_ids[v.stop]) for v in leg.stops],
-                                 tt.t0 + leg.departure),
+            "alerts": [] if not alerts else leg_alerts(
+                self.p.realtime, str(tt.gtfs_trip_ids[g]), str(tt.line_ids[leg.line]),
+                [str(tt.stop_ids[v.stop]) for v in stops], tt.t0 + leg.departure),
             "interlineWithPreviousLeg": False,
-            **trip_fields(tt, g, self.version.number),
-            "tripId": trip_id(tt, leg.trip),
-            "routeType": self.version.route_type(int(tt.line_type[line])),
-            "headsign": leg.headsign,
+            **about,
             "tripFrom": self._trip_end(leg, last=False),
             "tripTo": self._trip_end(leg, last=True),
-            "serviceDate": tt.dates[int(tt.trip_day[leg.trip])].isoformat(),
-            "intermediateStops": [
-                self._visit(leg, k, arrival=iso(self.p, v.arrival),
-                            scheduledArrival=sched[k][0],
-                            departure=iso(self.p, v.departure),
-                            scheduledDeparture=sched[k][1], cancelled=live.skipped(k))
-                for k, v in enumerate(leg.stops) if 0 < k < last],
+            "intermediateStops": visits[1:last],
             "legGeometry": {"points": points, "precision": self.precision,
                             "length": n_points},
         }
@@ -318,27 +389,38 @@ class ItineraryBuilder:
         cache = self.p.geometry_cache
         hit = cache.get(key)
         if hit is None:
-            stops = [self._latlon(v.stop) for v in leg.stops]
-            pattern = cache.get((shape_id, leg.route))
+            pattern = cache.get((shape_id, leg.route, self.precision))
             if pattern is None:
                 base = int(tt.route_stop_offset[leg.route])
                 end = int(tt.route_stop_offset[leg.route + 1])
                 route_stops = [self._latlon(int(x)) for x in tt.route_stops[base:end]]
-                pattern = cache[(shape_id, leg.route)] = (
-                    self.shapes.match(shape_id, route_stops),)
-            idx = pattern[0]
-            if idx is None or len(stops) < 2:
-                geometry = stops
+                idx = self.shapes.match(shape_id, route_stops)
+                pattern = cache[(shape_id, leg.route, self.precision)] = (
+                    (None, None) if idx is None else
+                    (idx.tolist(), self._pieces(shape_id)))
+            first, last = self._latlon(leg.board_stop), self._latlon(leg.alight_stop)
+            if pattern[0] is None or len(leg.stops) < 2:
+                geometry = [self._latlon(v.stop) for v in leg.stops]
+                hit = (encode_polyline(geometry, self.precision), len(geometry),
+                       round(path_length_m(geometry), 1))
             else:
-                shape = self.shapes.shapes[shape_id]
-                piece = shape[idx[leg.board_pos]:idx[leg.alight_pos] + 1].tolist()
-                geometry = [stops[0], *map(tuple, piece), stops[-1]]
-            hit = (encode_polyline(geometry, self.precision), len(geometry),
-                   round(path_length_m(geometry), 1))
+                idx, pieces = pattern
+                text, n, metres = pieces.piece(first, idx[leg.board_pos],
+                                               idx[leg.alight_pos], last)
+                hit = (text, n, round(metres, 1))
             if len(cache) > 200_000:
                 cache.clear()
             cache[key] = hit
         return hit
+
+    def _pieces(self, shape_id: str) -> PolylinePieces:
+        """The shape encoded once per timetable and precision (legs are pieces of it)."""
+        key = ("pieces", shape_id, self.precision)
+        found = self.p.geometry_cache.get(key)
+        if found is None:
+            found = self.p.geometry_cache[key] = (
+                PolylinePieces(self.shapes.shapes[shape_id], self.precision),)
+        return found[0]
 
     def _end_leg(self, a: tuple[float, float], b: tuple[float, float], start: int,
                  seconds: int, frm: dict[str, Any], to: dict[str, Any],
@@ -685,7 +767,7 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
                                      systems)
         # the normalised request (the cache key's), so a cached answer says the same
         out["requestParameters"] = {k: v if isinstance(v, str) else json.dumps(v, default=str)
-                                    for k, v in asdict(req).items()}
+                                    for k, v in req.as_dict().items()}
         body = dumps(out)
         if complete:  # a search cut short by the deadline is not the whole answer
             rt.cache.set(key, body)
@@ -771,6 +853,8 @@ def _register_v1(app: FastAPI, rt: "Runtime") -> None:
         return await answer_plan(rt, PlanInputs(
             fromPlace, toPlace, moment, request,
             clock.monotonic() + SEARCH_SHARE * s.search_deadline))
+
+    fast_query(app, "/api/v1/plan")  # its 18 parameters without pydantic per request
 
 
 def _register_motis_plan(app: FastAPI, rt: "Runtime", version: ApiVersion) -> None:

@@ -416,8 +416,12 @@ class LegTimes:
         self.realtime = False
         self.scheduled_trip = True  # false for a trip the realtime feed added
         self._skipped: list[bool] = [False] * len(actual)
+        #: The times are the schedule's (no realtime version applied): ``scheduled`` is
+        #: the leg's own times.
+        self.from_schedule = True
         if version is None or version.applied is None:
             return
+        self.from_schedule = False
         origin = int(version.applied.trip_origin[leg.trip])
         if origin < 0:
             self.realtime, self.scheduled_trip = True, False
@@ -432,6 +436,11 @@ class LegTimes:
         self._skipped = [bool((static.route_pickup[s_pos + k] or static.route_dropoff[s_pos + k])
                               and not (tt.route_pickup[r_pos + k] or tt.route_dropoff[r_pos + k]))
                          for k in range(len(actual))]
+
+    @property
+    def skipped_stops(self) -> list[bool]:
+        """Per stop of the leg: served by the schedule but skipped today."""
+        return self._skipped
 
     def skipped(self, k: int) -> bool:
         """Stop ``k`` of the leg is served by the schedule but skipped today."""

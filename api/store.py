@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -111,6 +112,12 @@ class Prepared:
         #: Response pieces that only depend on the timetable, built once per value.
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
+        #: ``place_cache`` as API versions without ``level`` send them (v6 on).
+        self.level_free_places: dict[int, dict[str, object]] = {}
+        #: A leg's trip, line and agency fields, and its trip's first and last stop, by
+        #: (trip, ...) and API version.
+        self.trip_fields_cache: dict[tuple[int, int], dict[str, Any]] = {}
+        self.trip_end_cache: dict[tuple[int, bool, int], dict[str, Any]] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
         #: The routing engines of this timetable (shared by the search threads).
         self.router = Router(tt)
@@ -120,6 +127,12 @@ class Prepared:
         #: static Prepared it derives from.
         self.realtime: RealtimeVersion | None = None
         self.schedule: Prepared | None = None
+
+    def prebuild(self) -> None:
+        """Build what the router would build on the first plan (Trip-Based's reduced
+        transfers: ~0.3 s on HART, memory-mapped from the disk cache after the first
+        process), before the day is served, so that no request pays for it."""
+        self.router.prebuild()
 
     @cached_property
     def nbytes(self) -> int:
@@ -303,7 +316,9 @@ class TimetableStore:
             if tt is None:
                 tt = self._compiled(fs, day, self.settings.compile_wait if wait is None
                                     else wait)
-            return self._keep(fs, key, Prepared(tt, fs))
+            prepared = Prepared(tt, fs)
+            prepared.prebuild()
+            return self._keep(fs, key, prepared)
 
     def warm(self) -> None:
         """Prepare the default day however long it takes (at start-up, so that the first

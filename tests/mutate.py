@@ -353,9 +353,9 @@ MUTATIONS: tuple[Mutation, ...] = (
       " sort_keys=True)",
       "compiled-timetable cache key without the footpath radius (issue 18)"),
     M("plan-key-without-min-transfer-time", "api/plan.py",
-      "return json.dumps(asdict(self), sort_keys=True)",
-      "return json.dumps({k: v for k, v in asdict(self).items() if k != 'min_transfer_time'},"
-      " sort_keys=True)",
+      "return json.dumps(self.as_dict(), sort_keys=True)",
+      "return json.dumps({k: v for k, v in self.as_dict().items()"
+      " if k != 'min_transfer_time'}, sort_keys=True)",
       "plan cache key without minTransferTime (issue 18)"),
     M("scoped-rules-least-specific", "planner/timetable/transfer_rules.py",
       "if best is None or r.rank > best:",

@@ -52,6 +52,16 @@ def test_a_day_that_must_compile_answers_503_and_leaves_the_threads_free(
         assert r.status_code == 200 and r.json()["itineraries"]
 
 
+def test_a_day_is_served_with_its_trip_based_transfers_already_built(tmp_path: Path) -> None:
+    """The first plan on a day must not pay Trip-Based's preprocessing: the store builds
+    (or maps) the transfers before it hands the day out."""
+    store = TimetableStore(load_settings(env={}, feeds=(str(DEMO_FEED),),
+                                         cache_dir=str(tmp_path)))
+    prepared = store.get(DAY)
+    assert "tripbased" in prepared.router.__dict__  # the router's cached engine
+    assert list(tmp_path.rglob("tripbased"))  # stored in the disk-cache entry
+
+
 def test_a_day_in_the_disk_cache_loads_without_compiling(tmp_path: Path) -> None:
     other = DAY + timedelta(days=1)
     first = TimetableStore(load_settings(env={}, feeds=(str(DEMO_FEED),),

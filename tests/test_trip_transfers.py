@@ -128,6 +128,16 @@ def test_a_timetable_without_an_entry_builds_them_only_when_asked(tmp_path: Path
     assert router.engine_for(q) == "tripbased"
 
 
+def test_prebuild_builds_them_for_a_cached_timetable_only(cache: Path,
+                                                          tmp_path: Path) -> None:
+    router = Router(load_or_compile([DEMO_FEED], DAY, cache_dir=cache))
+    router.prebuild()
+    assert "tripbased" in router.__dict__ and stored(cache).is_dir()
+    fresh = Router(dataclasses.replace(router.tt, extra={}))  # no entry: RAPTOR serves it
+    fresh.prebuild()
+    assert "tripbased" not in fresh.__dict__
+
+
 def test_slack_and_route_masks_go_to_raptor_with_the_same_answers(cache: Path) -> None:
     tt = load_or_compile([DEMO_FEED], DAY, cache_dir=cache)
     router = Router(tt)

@@ -13,17 +13,18 @@ Times are on the timetable axis (seconds since ``Timetable.t0``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from planner.timetable.model import Timetable
 
 Step = tuple
 
 
-@dataclass(frozen=True)
-class StopVisit:
-    """A stop served by a transit leg, with its scheduled times."""
+class StopVisit(NamedTuple):
+    """A stop served by a transit leg, with its scheduled times (a named tuple: a plan
+    builds thousands, and a frozen dataclass's construction was most of a leg's)."""
 
     stop: int
     arrival: int
@@ -113,8 +114,11 @@ def build_journey(
     arrival: int,
     target: int,
     egress: int = 0,
+    leg_of: Callable[[Timetable, int, int, int], TransitLeg] | None = None,
 ) -> Journey:
-    """A :class:`Journey` from core steps (origin first); see the module docstring."""
+    """A :class:`Journey` from core steps (origin first); see the module docstring.
+    ``leg_of`` builds (or looks up) a ride's leg; default :func:`transit_leg`."""
+    ride = transit_leg if leg_of is None else leg_of
     legs: list[Leg] = []
     source = target
     access = 0
@@ -127,7 +131,7 @@ def build_journey(
             _, a, b, start, dur = step
             legs.append(WalkLeg(int(a), int(b), int(start), int(start) + int(dur), int(dur)))
         elif kind == "trip":
-            legs.append(transit_leg(tt, int(step[1]), int(step[2]), int(step[3])))
+            legs.append(ride(tt, int(step[1]), int(step[2]), int(step[3])))
         else:
             raise ValueError(f"unknown journey step {kind!r}")
     n_transit = sum(isinstance(leg, TransitLeg) for leg in legs)

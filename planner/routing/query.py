@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -114,4 +114,22 @@ class Query:
     def at(self, time: int, window: int | None = None) -> Query:
         """The same question at another time (and window)."""
         w = self.window if window is None else int(window)
-        return replace(self, time=int(time), window=w, max_window=max(self.max_window, w))
+        if w < 0:
+            raise ValueError("window must be >= 0 and min_journeys >= 1")
+        return self._derived(time=int(time), window=w, max_window=max(self.max_window, w))
+
+    def with_max_transfers(self, max_transfers: int) -> Query:
+        """The same question with another transfer bound."""
+        if not 0 <= max_transfers <= MAX_TRANSFERS:
+            raise ValueError(f"max_transfers must be in 0..{MAX_TRANSFERS}, "
+                             f"got {max_transfers}")
+        return self._derived(max_transfers=int(max_transfers))
+
+    def _derived(self, **scalars: int) -> Query:
+        """A copy with other scalar fields, already checked: the arrays are this query's,
+        validated once (the search policy derives a dozen queries per plan, and checking
+        the rows again was a visible share of a plan's CPU)."""
+        q = object.__new__(Query)
+        q.__dict__.update(self.__dict__)
+        q.__dict__.update(scalars)
+        return q

@@ -31,12 +31,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from planner.routing.csa import CSA
-from planner.routing.journeys import Journey, build_journey
+from planner.routing.journeys import Journey, TransitLeg, build_journey, transit_leg
 from planner.routing.kernel import TimetableArrays
 from planner.routing.mcraptor import McRaptor, extra_criterion, walk_seconds
 from planner.routing.query import Query
@@ -58,6 +59,9 @@ _CORES = {"raptor": ("raptor", "raptor"), "csa": ("csa", "csa"),
           "reverse": ("reverse_raptor", "reverse"), "reverse_csa": ("arrive_by", "arriveby"),
           "tripbased": ("tripbased", "tripbased")}
 
+#: Rides whose legs a Router keeps (then it starts over; a leg is ~1-2 kB): enough for
+#: the rides a plan's searches find again, little memory.
+LEG_CACHE_SIZE = 4096
 #: One journey as every engine returns it (see the module docstring).
 RawJourney = tuple[int, int, int, int, int, list]
 
@@ -95,6 +99,7 @@ class Router:
     def __init__(self, tt: Timetable) -> None:
         self.tt = tt
         self._local = threading.local()
+        self._leg_cache: dict[tuple[int, int, int], TransitLeg] = {}
 
     # -- engines, built on first use over one set of arrays --------------------------------
     @cached_property
@@ -143,6 +148,14 @@ class Router:
         are at hand and were reduced for ``q``, else RAPTOR."""
         at_hand = "tripbased" in self.__dict__ or self.tt.extra.get("_entry") is not None
         return "tripbased" if at_hand and supports_query(q, self.arrays) else "raptor"
+
+    def prebuild(self) -> None:
+        """Build now what the first query :meth:`engine_for` sends to Trip-Based would
+        build (its reduced transfers, stored in or memory-mapped from the disk-cache
+        entry), so that a server can do it before it serves the timetable."""
+        plain = SimpleNamespace(transfer_slack=0, route_mask=None)  # what supports_query reads
+        if self.tt.extra.get("_entry") is not None and supports_query(plain, self.arrays):
+            self.tripbased  # noqa: B018 - a cached property: built once, kept
 
     def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
         """This thread's scratch object ``key``, created by ``factory`` on first use."""
@@ -304,10 +317,21 @@ class Router:
             return RoutingResult(journeys, stats, ws.walk_only)
         return RoutingResult(journeys, stats)
 
+    def _leg(self, tt: Timetable, trip: int, board: int, alight: int) -> TransitLeg:
+        """The (immutable) leg of a ride, built once: a plan's searches find the same
+        rides again and again (range, fewer transfers, latest departure)."""
+        key = (trip, board, alight)
+        leg = self._leg_cache.get(key)
+        if leg is None:
+            if len(self._leg_cache) >= LEG_CACHE_SIZE:
+                self._leg_cache.clear()
+            leg = self._leg_cache[key] = transit_leg(tt, trip, board, alight)
+        return leg
+
     def _journey(self, q: Query, raw: RawJourney) -> Journey:
         departure, arrival, _, _, target_row, steps = raw
         return build_journey(self._legs, steps, departure=departure, arrival=arrival,
-                             target=int(q.targets[target_row, 0]),
+                             target=int(q.targets[target_row, 0]), leg_of=self._leg,
                              egress=int(q.targets[target_row, 1]))
 
     # -- conveniences over route() ---------------------------------------------------------

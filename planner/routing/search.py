@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time as clock
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from planner.routing.journeys import Journey, WalkLeg, leave_time
@@ -176,11 +176,11 @@ def _with_fewer_transfers(router: Router, q: Query, journeys: list[Journey],
         out.add(j)
         best = j
         while best.transfers > 0 and len(out.items) < room and _open(q):
-            fewer = replace(q.at(leave_time(j), 0), max_transfers=best.transfers - 1)
+            fewer = q.at(leave_time(j), 0).with_max_transfers(best.transfers - 1)
             alt = router.earliest(fewer)
             if alt is None or not alt.transit_legs or alt.arrival <= best.arrival:
                 break  # no fewer-transfer journey, or one that arrives no later (none)
-            best = _leaving_latest(router, replace(fewer, max_transfers=alt.transfers), alt)
+            best = _leaving_latest(router, fewer.with_max_transfers(alt.transfers), alt)
             if leave_time(best) <= q.time + q.max_window:
                 out.add(best)
     return out.items
