@@ -14,7 +14,11 @@ Pruning (all sound because trips only grow with rounds):
 * local: a label dominated by an earlier label at the same stop and of the same kind
   (cumulative bag over rounds) is dropped;
 * target: a label dominated by a target label (whose trips are never more) is dropped,
-  since egress and continuing only add time, walking and extra.
+  since egress and continuing only add time, walking and extra;
+* transfers wait for the round's route scan (as in ULTRA's McRAPTOR): only the vehicle
+  labels no later route of the round dominated change or walk, and none in the last
+  round (its ready labels would board nothing). Vehicle labels reach targets at once,
+  so the target bag prunes the rest of the round.
 
 Walking = access offsets + footpaths + egress offsets. ``extra`` is the caller's
 per-source/target value (e.g. rental seconds), summed, 0 by default, so journeys
@@ -96,8 +100,9 @@ cdef class McRaptorWorkspace(Workspace):
     # dropped from them: what it pruned the later one prunes), in insertion order
     cdef vector[vector[SLabel]] veh_star, ready_star
     # ready_star[s][cur_lo[s]:] are the ready labels of the round being built (a bag keeps
-    # its order and appends, so a round's labels follow those of the rounds before)
-    cdef vector[int] cur_lo
+    # its order and appends, so a round's labels follow those of the rounds before), and
+    # veh_star[s][veh_lo[s]:] its vehicle labels
+    cdef vector[int] cur_lo, veh_lo, touched_veh, in_veh
     # the last round's ready labels, stop after stop (prev_n[s] of them from prev_lo[s]):
     # every route through a stop reads them again, so one flat run beats a vector a stop
     cdef vector[SLabel] prev
@@ -111,6 +116,8 @@ cdef class McRaptorWorkspace(Workspace):
         self.veh_star.resize(n_stops)
         self.ready_star.resize(n_stops)
         self.cur_lo.resize(n_stops, 0)
+        self.veh_lo.resize(n_stops, 0)
+        self.in_veh.resize(n_stops, 0)
         self.prev_lo.resize(n_stops, 0)
         self.prev_n.resize(n_stops, 0)
         self.in_star.resize(n_stops, 0)
@@ -339,6 +346,7 @@ cdef class McRaptor:
             ws.veh_star[s].clear()
             ws.ready_star[s].clear()
             ws.cur_lo[s] = 0
+            ws.veh_lo[s] = 0
             ws.in_star[s] = 0
         ws.touched_star.clear()
         for q in range(ws.touched_prev.size()):
@@ -432,10 +440,13 @@ cdef class McRaptor:
                             lab.b = pos
                             xk = xal[off + pos] if rules else -1
                             lab.key = -1 if xk < 0 else -2 - xk
-                            lid = self._insert(ws, &ws.veh_star[p], NULL, &lab, p, mode)
+                            lid = self._insert(ws, &ws.veh_star[p], &ws.veh_lo[p], &lab, p,
+                                               mode)
                             if lid >= 0:
                                 self._egress(ws, lid, k)
-                                self._transfer(ws, k, lid, slack, xk, mode)
+                                if ws.in_veh[p] == 0:
+                                    ws.in_veh[p] = 1
+                                    ws.touched_veh.push_back(p)
                     # board: ready labels of the previous round catch their first trip
                     if pick[off + pos] and prev_n[p] > 0:
                         lo = prev_lo[p]
@@ -475,35 +486,67 @@ cdef class McRaptor:
                             rl.parent = L.lid
                             rl.pos = pos
                             ws.rbag.push_back(rl)
+            # transfers from the round's vehicle labels that no later route of the round
+            # dominated (as ULTRA relaxes them after its route scan): each of them changes
+            # at its stop and walks its footpaths; none is needed after the last round
+            for q in range(ws.touched_veh.size()):
+                p = ws.touched_veh[q]
+                ws.in_veh[p] = 0
+                lo = ws.veh_lo[p]
+                hi = ws.veh_star[p].size()
+                ws.veh_lo[p] = <int>hi
+                if k < max_trips:
+                    self._transfers(ws, k, p, lo, hi, slack, mode)
+            ws.touched_veh.clear()
         ws.stats.routes_scanned = routes
         ws.stats.labels = ws.labels.size()
         clear_egress(ws)
 
-    cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack,
-                        int xk, Rules* mode) noexcept nogil:
-        """Ready labels from a new vehicle label: same stop and one footpath, or (alight
-        key ``xk >= 0``) what the scoped rules allow, each for its board key."""
+    cdef void _transfers(self, McRaptorWorkspace ws, int k, int p, size_t lo, size_t hi,
+                         int slack, Rules* mode) noexcept nogil:
+        """Ready labels from the round's vehicle labels ``veh_star[p][lo:hi]``: at the same
+        stop and over one footpath, footpath after footpath (the bag it walks to stays
+        in cache for all of them); a label of alight key ``x`` (``key == -2 - x``)
+        changes only as the scoped rules allow, each for its board key."""
+        cdef bint rules = Rules is ScopedRules
         cdef const Net* net = &self.a.net
-        cdef int p = ws.labels[lid].stop
-        cdef int a = ws.labels[lid].time
-        cdef int w = ws.labels[lid].walk
-        cdef int x = ws.labels[lid].extra
-        cdef int j, d, u, y
-        if xk >= 0:
-            for j in range(net.xo[xk], net.xo[xk + 1]):
-                y = net.xy[j]
-                u = net.ystop[y]
-                d = net.xt[j]
-                if u == p:
-                    self._ready(ws, k, p, a + d + slack, w, x, lid, K_CHANGE, 0, 0, y, mode)
-                else:
-                    self._ready(ws, k, u, a + d + slack, w + d, x, lid, K_FOOT, d, 0, y, mode)
-            return
+        cdef const SLabel* star = ws.veh_star[p].data()  # not changed here: ready bags only
+        cdef const SLabel* e
+        cdef int j, d, u, y, xk
+        cdef size_t m
+        if rules:
+            for m in range(lo, hi):
+                e = &star[m]
+                xk = ws.labels[e.lid].key
+                if xk > -2:
+                    continue
+                xk = -2 - xk
+                for j in range(net.xo[xk], net.xo[xk + 1]):
+                    y = net.xy[j]
+                    u = net.ystop[y]
+                    d = net.xt[j]
+                    if u == p:
+                        self._ready(ws, k, p, e.time + d + slack, e.walk, e.extra, e.lid,
+                                    K_CHANGE, 0, 0, y, mode)
+                    else:
+                        self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid,
+                                    K_FOOT, d, 0, y, mode)
         if net.change[p] < NO_TRANSFER:
-            self._ready(ws, k, p, a + net.change[p] + slack, w, x, lid, K_CHANGE, 0, 0, -1, mode)
+            for m in range(lo, hi):
+                e = &star[m]
+                if rules and ws.labels[e.lid].key <= -2:
+                    continue
+                self._ready(ws, k, p, e.time + net.change[p] + slack, e.walk, e.extra, e.lid,
+                            K_CHANGE, 0, 0, -1, mode)
         for j in range(net.fpo[p], net.fpo[p + 1]):
             d = net.fpd[j]
-            self._ready(ws, k, net.fpt[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0, -1, mode)
+            u = net.fpt[j]
+            for m in range(lo, hi):
+                e = &star[m]
+                if rules and ws.labels[e.lid].key <= -2:
+                    continue
+                self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
+                            d, 0, -1, mode)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):
