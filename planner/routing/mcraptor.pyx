@@ -14,7 +14,11 @@ Pruning (all sound because trips only grow with rounds):
 * local: a label dominated by an earlier label at the same stop and of the same kind
   (cumulative bag over rounds) is dropped;
 * target: a label dominated by a target label (whose trips are never more) is dropped,
-  since egress and continuing only add time, walking and extra.
+  since egress and continuing only add time, walking and extra;
+* transfers wait for the round's route scan (as in ULTRA's McRAPTOR): only the vehicle
+  labels no later route of the round dominated change or walk, and none in the last
+  round (its ready labels would board nothing). Vehicle labels reach targets at once,
+  so the target bag prunes the rest of the round.
 
 Walking = access offsets + footpaths + egress offsets. ``extra`` is the caller's
 per-source/target value (e.g. rental seconds), summed, 0 by default, so journeys
@@ -33,8 +37,8 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_boardable_routes_at, begin_routes, build_egress, clear_egress, earliest_trip, reset_stats,
-    rows_ptr, take_route,
+    add_boardable_routes_at, begin_routes, build_egress, clear_egress, earlier_trip, earliest_trip,
+    reset_stats, rows_ptr, take_route,
 )
 
 import numpy as np
@@ -60,21 +64,20 @@ cdef struct MLabel:
     int trip
     int a
     int b
-    int rnd
     int key       # see the module docstring: -1, a board key, or -2 - alight key
 
 cdef struct SLabel:
     # a bag entry: the label's criteria beside its id, so dominance tests read the bag
-    # alone (through the ids they missed the cache on every label compared)
+    # alone (through the ids they missed the cache on every label compared); 16 bytes,
+    # four to a cache line (its key is read through the id, by scoped rules only)
     int time
     int walk
     int extra
-    int key
-    int rnd
     int lid
 
 cdef struct RLabel:
     int trip
+    int row       # trip_st_offset of the trip: its arrivals without a lookup per stop
     int walk
     int extra
     int parent
@@ -93,12 +96,18 @@ cdef class McRaptorWorkspace(Workspace):
     """Per-thread scratch of a McRAPTOR search (never share between threads)."""
 
     cdef vector[MLabel] labels
+    # per stop the Pareto bags over every round so far (a label a later one dominates is
+    # dropped from them: what it pruned the later one prunes), in insertion order
     cdef vector[vector[SLabel]] veh_star, ready_star
-    # the last round's live ready labels per stop, copied with their criteria: every
-    # route through the stop reads them again
-    cdef vector[vector[SLabel]] ready_prev
-    cdef vector[vector[int]] ready_cur
-    cdef vector[int] touched_star, touched_prev, touched_cur, in_star
+    # ready_star[s][cur_lo[s]:] are the ready labels of the round being built (a bag keeps
+    # its order and appends, so a round's labels follow those of the rounds before), and
+    # veh_star[s][veh_lo[s]:] its vehicle labels
+    cdef vector[int] cur_lo, veh_lo, touched_veh, in_veh
+    # the last round's ready labels, stop after stop (prev_n[s] of them from prev_lo[s]):
+    # every route through a stop reads them again, so one flat run beats a vector a stop
+    cdef vector[SLabel] prev
+    cdef vector[int] prev_lo, prev_n
+    cdef vector[int] touched_star, touched_prev, touched_cur, in_star, in_cur
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
 
@@ -106,9 +115,13 @@ cdef class McRaptorWorkspace(Workspace):
         Workspace.__init__(self, n_stops, n_routes)
         self.veh_star.resize(n_stops)
         self.ready_star.resize(n_stops)
-        self.ready_prev.resize(n_stops)
-        self.ready_cur.resize(n_stops)
+        self.cur_lo.resize(n_stops, 0)
+        self.veh_lo.resize(n_stops, 0)
+        self.in_veh.resize(n_stops, 0)
+        self.prev_lo.resize(n_stops, 0)
+        self.prev_n.resize(n_stops, 0)
         self.in_star.resize(n_stops, 0)
+        self.in_cur.resize(n_stops, 0)
 
 
 cdef inline bint _dominated3(int t, int w, int x, int t2, int w2, int x2) noexcept nogil:
@@ -182,48 +195,53 @@ cdef class McRaptor:
         tl.eg = eg
         ws.target.push_back(tl)
 
-    cdef int _insert(self, McRaptorWorkspace ws, vector[SLabel]* star, int rnd, MLabel* lab,
-                     int stop) noexcept nogil:
-        """Adds ``lab`` to ``star`` unless dominated; returns its id or -1."""
-        cdef size_t i = 0
-        cdef SLabel* o
+    cdef inline int _insert(self, McRaptorWorkspace ws, vector[SLabel]* star, int* cur_lo,
+                            MLabel* lab, int stop, Rules* mode) noexcept nogil:
+        """Adds ``lab`` to ``star`` unless dominated; returns its id or -1. One pass, as
+        ULTRA merges a bag: the bag never holds a label another one dominates (covering
+        its key), so a label that dominates one cannot be dominated by another.
+        ``cur_lo``: where the round's labels start in a ready bag (NULL: a vehicle bag)."""
+        cdef bint rules = Rules is ScopedRules
+        cdef SLabel* d = star.data()
+        cdef size_t n = star.size()
+        cdef size_t i
+        cdef size_t kept = 0
+        cdef size_t lo = cur_lo[0] if cur_lo != NULL else 0
+        cdef size_t older = 0  # removed from before lo
         cdef SLabel e
         cdef int lid
-        for i in range(star.size()):
-            o = &star[0][i]
-            if (_dominated3(lab.time, lab.walk, lab.extra, o.time, o.walk, o.extra)
-                    and _covers(o.key, lab.key)):
+        for i in range(n):
+            if (_dominated3(lab.time, lab.walk, lab.extra, d[i].time, d[i].walk, d[i].extra)
+                    and (not rules or _covers(ws.labels[d[i].lid].key, lab.key))):
                 return -1
-        i = 0
-        while i < star.size():
-            o = &star[0][i]
-            if o.rnd == rnd and _dominated3(o.time, o.walk, o.extra,
-                                            lab.time, lab.walk, lab.extra) and \
-                    _covers(lab.key, o.key):
-                ws.labels[o.lid].rnd = -1  # dead: skipped wherever the round's lists are read
-                star[0][i] = star.back()
-                star.pop_back()
+            if (_dominated3(d[i].time, d[i].walk, d[i].extra, lab.time, lab.walk, lab.extra)
+                    and (not rules or _covers(lab.key, ws.labels[d[i].lid].key))):
+                if i < lo:
+                    older += 1
             else:
-                i += 1
+                if kept != i:
+                    d[kept] = d[i]
+                kept += 1
+        if kept != n:
+            star.resize(kept)
+            if cur_lo != NULL:
+                cur_lo[0] = <int>(lo - older)
         if ws.in_star[stop] == 0:
             ws.in_star[stop] = 1
             ws.touched_star.push_back(stop)
         lid = <int>ws.labels.size()
-        lab.rnd = rnd
         lab.stop = stop
         ws.labels.push_back(lab[0])
         e.time = lab.time
         e.walk = lab.walk
         e.extra = lab.extra
-        e.key = lab.key
-        e.rnd = rnd
         e.lid = lid
         star.push_back(e)
         return lid
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
-                     int extra, int parent, int kind, int a, int b,
-                     int key=-1) noexcept nogil:
+                     int extra, int parent, int kind, int a, int b, int key,
+                     Rules* mode) noexcept nogil:
         cdef MLabel lab
         cdef int lid
         if self._target_dominates(ws, time, walk, extra):
@@ -237,11 +255,10 @@ cdef class McRaptor:
         lab.a = a
         lab.b = b
         lab.key = key
-        lid = self._insert(ws, &ws.ready_star[stop], rnd, &lab, stop)
-        if lid >= 0:
-            if ws.ready_cur[stop].size() == 0:
+        if self._insert(ws, &ws.ready_star[stop], &ws.cur_lo[stop], &lab, stop, mode) >= 0:
+            if ws.in_cur[stop] == 0:
+                ws.in_cur[stop] = 1
                 ws.touched_cur.push_back(stop)
-            ws.ready_cur[stop].push_back(lid)
 
     cdef void _egress(self, McRaptorWorkspace ws, int lid, int trips) noexcept nogil:
         cdef int e = ws.eg_head[ws.labels[lid].stop]
@@ -311,14 +328,16 @@ cdef class McRaptor:
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
         cdef int i, j, k, s, t, lid, r, p, pos, first, off, n_pos, x, xk
-        cdef int t_lo, t_hi, trip, a
+        cdef int t_lo, t_hi, trip, a, y, bound, ready
         cdef long long routes = 0
-        cdef size_t q, m, z
+        cdef size_t q, m, z, lo, hi
         cdef RLabel rl
         cdef MLabel lab
         cdef SLabel* L
-        cdef SLabel entry
-        cdef bint dom
+        cdef SLabel* star
+        cdef SLabel* prev
+        cdef int* prev_lo = ws.prev_lo.data()
+        cdef int* prev_n = ws.prev_n.data()
 
         # reset (only what the previous query touched)
         reset_stats(ws)
@@ -326,13 +345,15 @@ cdef class McRaptor:
             s = ws.touched_star[q]
             ws.veh_star[s].clear()
             ws.ready_star[s].clear()
+            ws.cur_lo[s] = 0
+            ws.veh_lo[s] = 0
             ws.in_star[s] = 0
         ws.touched_star.clear()
         for q in range(ws.touched_prev.size()):
-            ws.ready_prev[ws.touched_prev[q]].clear()
+            prev_n[ws.touched_prev[q]] = 0
         ws.touched_prev.clear()
         for q in range(ws.touched_cur.size()):
-            ws.ready_cur[ws.touched_cur[q]].clear()
+            ws.in_cur[ws.touched_cur[q]] = 0
         ws.touched_cur.clear()
         ws.labels.clear()
         ws.target.clear()
@@ -343,54 +364,52 @@ cdef class McRaptor:
             s = src[2 * i]
             t = departure + src[2 * i + 1]
             x = sx[i] if sx != NULL else 0
-            self._ready(ws, 0, s, t, src[2 * i + 1], x, -1, K_SOURCE, 0, i)
+            self._ready(ws, 0, s, t, src[2 * i + 1], x, -1, K_SOURCE, 0, i, -1, mode)
         for i in range(n_src):
             s = src[2 * i]
             t = departure + src[2 * i + 1]
             x = sx[i] if sx != NULL else 0
             for j in range(fpo[s], fpo[s + 1]):
                 self._ready(ws, 0, fpt[j], t + fpd[j], src[2 * i + 1] + fpd[j], x, -1,
-                            K_SOURCE_FP, fpd[j], i)
-        # walking only: a source label reaching a target (directly or by one footpath)
+                            K_SOURCE_FP, fpd[j], i, -1, mode)
+        # walking only: a source label reaching a target (directly or by one footpath);
+        # a round's live labels are its entries in the bags, in the order they came
         for q in range(ws.touched_cur.size()):
             s = ws.touched_cur[q]
-            for m in range(ws.ready_cur[s].size()):
-                lid = ws.ready_cur[s][m]
-                if ws.labels[lid].kind == K_SOURCE and ws.labels[lid].rnd >= 0:
+            for m in range(ws.ready_star[s].size()):
+                lid = ws.ready_star[s][m].lid
+                if ws.labels[lid].kind == K_SOURCE:
                     self._egress(ws, lid, 0)
 
         for k in range(1, max_trips + 1):
-            # the previous round's ready labels become the boarding candidates
+            # the previous round's ready labels become the boarding candidates (they can
+            # no longer die: only labels of the round being built are dominated)
             for q in range(ws.touched_prev.size()):
-                ws.ready_prev[ws.touched_prev[q]].clear()
+                prev_n[ws.touched_prev[q]] = 0
             ws.touched_prev.swap(ws.touched_cur)
             ws.touched_cur.clear()
+            ws.prev.clear()
             for q in range(ws.touched_prev.size()):
                 s = ws.touched_prev[q]
-                # a ready label of the last round can no longer die (only labels of the
-                # round being built are removed), so the live ones are final
-                for m in range(ws.ready_cur[s].size()):
-                    lid = ws.ready_cur[s][m]
-                    if ws.labels[lid].rnd >= 0:
-                        entry.time = ws.labels[lid].time
-                        entry.walk = ws.labels[lid].walk
-                        entry.extra = ws.labels[lid].extra
-                        entry.key = ws.labels[lid].key
-                        entry.rnd = ws.labels[lid].rnd
-                        entry.lid = lid
-                        ws.ready_prev[s].push_back(entry)
-                ws.ready_cur[s].clear()
+                ws.in_cur[s] = 0
+                prev_lo[s] = <int>ws.prev.size()
+                star = ws.ready_star[s].data()
+                for m in range(<size_t>ws.cur_lo[s], ws.ready_star[s].size()):
+                    ws.prev.push_back(star[m])
+                prev_n[s] = <int>ws.prev.size() - prev_lo[s]
+                ws.cur_lo[s] = <int>ws.ready_star[s].size()
             if ws.touched_prev.size() == 0:
                 break
+            prev = ws.prev.data()
             ws.stats.rounds = k
             # routes through marked stops, from the first marked position on
             begin_routes(ws)
             for q in range(ws.touched_prev.size()):
                 s = ws.touched_prev[q]
                 t = INF  # the earliest ready label there: boards no trip before it
-                for m in range(ws.ready_prev[s].size()):
-                    if ws.ready_prev[s][m].time < t:
-                        t = ws.ready_prev[s][m].time
+                for m in range(<size_t>prev_lo[s], <size_t>(prev_lo[s] + prev_n[s])):
+                    if prev[m].time < t:
+                        t = prev[m].time
                 if t < INF:
                     add_boardable_routes_at(ws, net, mask, s, t)
             routes += ws.routes.size()
@@ -408,7 +427,7 @@ cdef class McRaptor:
                     if drop[off + pos] and ws.rbag.size() > 0:
                         for m in range(ws.rbag.size()):
                             rl = ws.rbag[m]
-                            a = sarr[tso[rl.trip] + pos]
+                            a = sarr[rl.row + pos]
                             if self._target_dominates(ws, a, rl.walk, rl.extra):
                                 continue
                             lab.time = a
@@ -421,26 +440,36 @@ cdef class McRaptor:
                             lab.b = pos
                             xk = xal[off + pos] if rules else -1
                             lab.key = -1 if xk < 0 else -2 - xk
-                            lid = self._insert(ws, &ws.veh_star[p], k, &lab, p)
+                            lid = self._insert(ws, &ws.veh_star[p], &ws.veh_lo[p], &lab, p,
+                                               mode)
                             if lid >= 0:
                                 self._egress(ws, lid, k)
-                                self._transfer(ws, k, lid, slack, xk)
+                                if ws.in_veh[p] == 0:
+                                    ws.in_veh[p] = 1
+                                    ws.touched_veh.push_back(p)
                     # board: ready labels of the previous round catch their first trip
-                    if pick[off + pos] and ws.ready_prev[p].size() > 0:
-                        for m in range(ws.ready_prev[p].size()):
-                            L = &ws.ready_prev[p][m]
-                            if rules and L.key >= 0 and ybd[off + pos] != L.key:
-                                continue
-                            trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, L.time)
-                            if trip == t_hi:
-                                continue
-                            dom = False
+                    if pick[off + pos] and prev_n[p] > 0:
+                        lo = prev_lo[p]
+                        hi = lo + prev_n[p]
+                        for m in range(lo, hi):
+                            L = &prev[m]
+                            if rules:
+                                y = ws.labels[L.lid].key
+                                if y >= 0 and ybd[off + pos] != y:
+                                    continue
+                            # a trip no earlier than one of the route bag's that walked and
+                            # spent no more would be dominated: search only below it
+                            bound = t_hi
                             for z in range(ws.rbag.size()):
-                                if _dominated3(trip, L.walk, L.extra, ws.rbag[z].trip,
-                                               ws.rbag[z].walk, ws.rbag[z].extra):
-                                    dom = True
-                                    break
-                            if dom:
+                                if (ws.rbag[z].trip < bound and ws.rbag[z].walk <= L.walk
+                                        and ws.rbag[z].extra <= L.extra):
+                                    bound = ws.rbag[z].trip
+                            ready = L.time
+                            if bound == t_hi:
+                                trip = earliest_trip(net, t_lo, t_hi, pos, t_hi, ready)
+                            else:
+                                trip = earlier_trip(net, t_lo, t_hi, pos, bound, ready)
+                            if trip == bound:
                                 continue
                             z = 0
                             while z < ws.rbag.size():
@@ -451,40 +480,73 @@ cdef class McRaptor:
                                 else:
                                     z += 1
                             rl.trip = trip
+                            rl.row = tso[trip]
                             rl.walk = L.walk
                             rl.extra = L.extra
                             rl.parent = L.lid
                             rl.pos = pos
                             ws.rbag.push_back(rl)
+            # transfers from the round's vehicle labels that no later route of the round
+            # dominated (as ULTRA relaxes them after its route scan): each of them changes
+            # at its stop and walks its footpaths; none is needed after the last round
+            for q in range(ws.touched_veh.size()):
+                p = ws.touched_veh[q]
+                ws.in_veh[p] = 0
+                lo = ws.veh_lo[p]
+                hi = ws.veh_star[p].size()
+                ws.veh_lo[p] = <int>hi
+                if k < max_trips:
+                    self._transfers(ws, k, p, lo, hi, slack, mode)
+            ws.touched_veh.clear()
         ws.stats.routes_scanned = routes
         ws.stats.labels = ws.labels.size()
         clear_egress(ws)
 
-    cdef void _transfer(self, McRaptorWorkspace ws, int k, int lid, int slack,
-                        int xk) noexcept nogil:
-        """Ready labels from a new vehicle label: same stop and one footpath, or (alight
-        key ``xk >= 0``) what the scoped rules allow, each for its board key."""
+    cdef void _transfers(self, McRaptorWorkspace ws, int k, int p, size_t lo, size_t hi,
+                         int slack, Rules* mode) noexcept nogil:
+        """Ready labels from the round's vehicle labels ``veh_star[p][lo:hi]``: at the same
+        stop and over one footpath, footpath after footpath (the bag it walks to stays
+        in cache for all of them); a label of alight key ``x`` (``key == -2 - x``)
+        changes only as the scoped rules allow, each for its board key."""
+        cdef bint rules = Rules is ScopedRules
         cdef const Net* net = &self.a.net
-        cdef int p = ws.labels[lid].stop
-        cdef int a = ws.labels[lid].time
-        cdef int w = ws.labels[lid].walk
-        cdef int x = ws.labels[lid].extra
-        cdef int j, d, u, y
-        if xk >= 0:
-            for j in range(net.xo[xk], net.xo[xk + 1]):
-                y = net.xy[j]
-                u = net.ystop[y]
-                d = net.xt[j]
-                if u == p:
-                    self._ready(ws, k, p, a + d + slack, w, x, lid, K_CHANGE, 0, 0, y)
-                else:
-                    self._ready(ws, k, u, a + d + slack, w + d, x, lid, K_FOOT, d, 0, y)
-            return
+        cdef const SLabel* star = ws.veh_star[p].data()  # not changed here: ready bags only
+        cdef const SLabel* e
+        cdef int j, d, u, y, xk
+        cdef size_t m
+        if rules:
+            for m in range(lo, hi):
+                e = &star[m]
+                xk = ws.labels[e.lid].key
+                if xk > -2:
+                    continue
+                xk = -2 - xk
+                for j in range(net.xo[xk], net.xo[xk + 1]):
+                    y = net.xy[j]
+                    u = net.ystop[y]
+                    d = net.xt[j]
+                    if u == p:
+                        self._ready(ws, k, p, e.time + d + slack, e.walk, e.extra, e.lid,
+                                    K_CHANGE, 0, 0, y, mode)
+                    else:
+                        self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid,
+                                    K_FOOT, d, 0, y, mode)
         if net.change[p] < NO_TRANSFER:
-            self._ready(ws, k, p, a + net.change[p] + slack, w, x, lid, K_CHANGE, 0, 0)
+            for m in range(lo, hi):
+                e = &star[m]
+                if rules and ws.labels[e.lid].key <= -2:
+                    continue
+                self._ready(ws, k, p, e.time + net.change[p] + slack, e.walk, e.extra, e.lid,
+                            K_CHANGE, 0, 0, -1, mode)
         for j in range(net.fpo[p], net.fpo[p + 1]):
             d = net.fpd[j]
-            self._ready(ws, k, net.fpt[j], a + d + slack, w + d, x, lid, K_FOOT, d, 0)
+            u = net.fpt[j]
+            for m in range(lo, hi):
+                e = &star[m]
+                if rules and ws.labels[e.lid].key <= -2:
+                    continue
+                self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
+                            d, 0, -1, mode)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):
