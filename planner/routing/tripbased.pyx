@@ -36,12 +36,16 @@ scan, so round ``n`` only finds journeys strictly earlier than with fewer trips:
 round, the Pareto set over (arrival, trips).
 """
 
+from libc.string cimport memcpy
+
+cdef extern from *:
+    void __builtin_prefetch(const void* p) noexcept nogil
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, TimetableArrays, Workspace, earliest_source_row,
-    earliest_trip, reset_stats, rows_ptr,
+    earliest_trip, query_rows, reset_stats, rows_ptr,
 )
 
 import numpy as np
@@ -263,13 +267,14 @@ cdef object _to_array(vector[int]* v):
 
 
 # -- query --------------------------------------------------------------------------------
-cdef inline void _enqueue(TripBasedWorkspace ws, const Net* n, int u, int idx, int parent,
-                          int alight) noexcept nogil:
+cdef inline void _enqueue(TripBasedWorkspace ws, const Net* n, const Event* ev, int u,
+                          int idx, int parent, int alight) noexcept nogil:
     """Queue trip ``u`` from position ``idx`` up to its reached index, if before it, and
     lower the reached index of ``u`` and of the later trips of its route that scan from
     further on to ``idx`` (Witt's R(t), ULTRA's ``ReachedIndex``): a contiguous run, as
     the indices do not increase along a route's trips (``alight``: the source stop at
-    the origin, else unused: :meth:`TripBased._alighted`)."""
+    the origin, else unused: :meth:`TripBased._alighted`). The segment's first stop
+    events are prefetched: the next round reads them, scattered over the timetable."""
     cdef unsigned short* R = ws.reached.data()
     cdef int end = R[u]
     cdef int r, t1, i
@@ -285,6 +290,9 @@ cdef inline void _enqueue(TripBasedWorkspace ws, const Net* n, int u, int idx, i
     g.parent = parent
     g.alight = alight
     ws.queue.push_back(g)
+    __builtin_prefetch(&ev[g.ev + idx])
+    if end - idx > 5:
+        __builtin_prefetch(&ev[g.ev + idx + 5])
     if not ws.route_touched[r]:
         ws.route_touched[r] = 1
         ws.routes_touched.push_back(r)
@@ -412,20 +420,18 @@ cdef class TripBased:
         return supports_query(q, self.a)
 
     cdef int _start(self, TripBasedWorkspace ws, q) except? -1:
-        if not self.supports(q):
+        # supports_query, without its Python calls: this is most of a short query
+        if q.transfer_slack != 0 or q.route_mask is not None or self.a.net.xal != NULL:
             raise ValueError("Trip-Based answers queries without transfer_slack or "
                              "route_mask on timetables without scoped transfer rules; "
                              "use raptor")
-        cdef const int[:, ::1] sources = q.sources
-        cdef const int[:, ::1] targets = q.targets
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        cdef int best
-        cdef int k = q.max_trips
+        cdef int n_src, n_tgt, best
+        cdef const int* src = query_rows(q.sources, self.n_stops, "source", &n_src)
+        cdef const int* tgt = query_rows(q.targets, self.n_stops, "target", &n_tgt)
+        cdef int k = q.max_transfers + 1  # Query.max_trips
         cdef int dep = q.time
         with nogil:
-            best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                             targets.shape[0], dep, k)
+            best = self._run(ws, src, n_src, tgt, n_tgt, dep, k)
         return best
 
     def arrival(self, TripBasedWorkspace ws, q):
@@ -535,6 +541,7 @@ cdef class TripBased:
         cdef const Event* ev = <const Event*>&self.events[0, 0] if self.events.shape[0] else NULL
         cdef const Hop* hop = <const Hop*>&self.hops[0, 0] if self.hops.shape[0] else NULL
         cdef Seg* g
+        cdef unsigned short* R = ws.reached.data()
         reset_stats(ws)
         # the last search's source labels stayed for its journeys; clear them now
         for qi in range(ws.src_touched.size()):
@@ -579,7 +586,7 @@ cdef class TripBased:
             for j in range(n.sro[s], n.sro[s + 1]):
                 u = _boardable(n, j, a)
                 if u >= 0:
-                    _enqueue(ws, n, u, n.srp[j] + 1, -1, ws.src_stop[s])
+                    _enqueue(ws, n, ev, u, n.srp[j] + 1, -1, ws.src_stop[s])
         round_begin = 0
         rnd = 0
         while rnd < max_trips and round_begin < <int>ws.queue.size():
@@ -591,9 +598,12 @@ cdef class TripBased:
             # arrivals at the destination
             for q in range(round_begin, round_end):
                 g = &ws.queue[q]
+                if hop != NULL:  # the changes below read them
+                    __builtin_prefetch(&hop[ev[g.ev + g.begin].hops])
                 for k in range(g.begin, g.end):
                     a = ev[g.ev + k].arr
                     if a >= best:
+                        g.end = k  # nothing from here on arrives or changes in time
                         break
                     scanned += 1
                     s = ev[g.ev + k].stop  # n_stops (egress INF) where no drop-off
@@ -611,21 +621,20 @@ cdef class TripBased:
             for q in range(round_begin, round_end):
                 g = &ws.queue[q]
                 e = g.ev
-                k = g.begin
-                end = g.end
-                while k < end and ev[e + k].arr < best:
-                    k += 1
+                k = g.end  # the best may have fallen since the scan above stopped there
+                while k > g.begin and ev[e + k - 1].arr >= best:
+                    k -= 1
                 end = ev[e + k].hops
                 for j in range(ev[e + g.begin].hops, end):
-                    _enqueue(ws, n, hop[j].trip, hop[j].index, q, 0)
+                    _enqueue(ws, n, ev, hop[j].trip, hop[j].index, q, 0)
                     g = &ws.queue[q]  # the queue may have grown (moved)
             round_begin = round_end
         # reset what this query touched
         for qi in range(ws.routes_touched.size()):
             r = ws.routes_touched[qi]
             ws.route_touched[r] = 0
-            for u in range(n.rto[r], n.rto[r + 1]):
-                ws.reached[u] = self.reached0[u]
+            u = n.rto[r]
+            memcpy(&R[u], &self.reached0[u], (n.rto[r + 1] - u) * sizeof(unsigned short))
         ws.routes_touched.clear()
         for qi in range(ws.egress_touched.size()):
             egress[ws.egress_touched[qi]] = INF
