@@ -12,19 +12,22 @@ reads the same folder with ``--footpath-radius 0`` semantics (transfers.txt only
 as given, no default change time). Queries: N seeded (source, target, departure) among the
 stops served by a route, departures uniform in the feed's window, the same CSV for both.
 
-Per algorithm (RAPTOR, CSA, McRAPTOR over arrival, trips and walking) the queries are run in
+Per algorithm (RAPTOR, CSA, McRAPTOR over arrival, trips and walking, Trip-Based ``tb``:
+ULTRA's ``TransitiveQuery`` over its preprocessing with route-based pruning, ``tb PREFIX 0
+1``, run once per feed and kept; ours over the planner's reduced transfers, built outside
+the timing) the queries are run in
 chunks of 100, each chunk ``--rounds`` times by both sides in alternating order (ours,
 ULTRA, ULTRA, ours, ...), each after 20 untimed warm-up queries; per query each side's
 fastest repetition counts, and mean, p99 and median are over those per-query times. The
 ratio is ours / ULTRA of the means. Ours is
-timed around the Python call (``Router.arrival`` for RAPTOR/CSA, ``Router.raw`` for
-McRAPTOR) on prebuilt queries; ULTRA by its driver (``run()`` and reading the answer). The
-answers are checked first: earliest arrivals (RAPTOR, CSA) and the target's Pareto set
-of (arrival, trips, walking seconds) (McRAPTOR); a disagreement is printed and makes the
-exit status 1.
+timed around the Python call (``Router.arrival`` for RAPTOR/CSA/Trip-Based, ``Router.raw``
+for McRAPTOR) on prebuilt queries; ULTRA by its driver (``run()`` and reading the answer).
+The answers are checked first: earliest arrivals (RAPTOR, CSA), the earliest arrival and
+the fewest trips arriving then (Trip-Based) and the target's Pareto set of (arrival,
+trips, walking seconds) (McRAPTOR); a disagreement is printed and makes the exit status 1.
 
     python benchmarks/vs_reference.py [--feeds hart dbfv ...] [--queries 1000] [--seed 42]
-                                      [--rounds 3] [--algorithms raptor csa mcraptor]
+                                      [--rounds 3] [--algorithms raptor csa mcraptor tb]
 
 ULTRA is built with ``../shared/reference/ultra/build.sh`` when its binary is missing
 (``ULTRA_REF_DIR``, default /tmp/ultra-ref; needs g++ >= 12 and libnuma-dev: ``make
@@ -61,7 +64,9 @@ from planner.timetable.model import INFINITY, StopLookup, Timetable  # noqa: E40
 
 DATA = ROOT / ".." / "shared" / "data"
 REFERENCE = ROOT / ".." / "shared" / "reference" / "ultra"
-ALGORITHMS = ("raptor", "csa", "mcraptor")
+ALGORITHMS = ("raptor", "csa", "mcraptor", "tb")
+#: our engine behind each algorithm name of the driver
+ENGINE = {"raptor": "raptor", "csa": "csa", "mcraptor": "mcraptor", "tb": "tripbased"}
 DAY = 86400
 #: ``--footpath-radius 0`` semantics: the folder's transfers.txt (already closed) only,
 #: no bound on the closure, no change time (ULTRA has no minimum change times).
@@ -312,9 +317,10 @@ def check_ids(p: Prepared, q: Queries) -> None:
 
 
 # -- running ------------------------------------------------------------------------------------
-#: One answer: the earliest arrival after midnight (-1: none), or for McRAPTOR the Pareto set
-#: of (arrival after midnight, trips, walking seconds).
-Answer = int | frozenset[tuple[int, int, int]]
+#: One answer: the earliest arrival after midnight (-1: none), for Trip-Based with the trips
+#: of the fewest-trip journey arriving then, for McRAPTOR the Pareto set of (arrival after
+#: midnight, trips, walking seconds).
+Answer = int | tuple[int, int] | frozenset[tuple[int, int, int]]
 
 
 def pareto_front(labels: Sequence[tuple[int, int, int]]) -> frozenset[tuple[int, int, int]]:
@@ -332,10 +338,19 @@ def _write_queries(path: Path, rows: Sequence[tuple[str, str, int]], shift: int)
         w.writerows((s, t, dep + shift) for s, t, dep in rows)
 
 
+def ultra_transfers(driver: Path, p: Prepared) -> None:
+    """ULTRA's Trip-Based preprocessing of ``p`` (one thread, route-based pruning, as the
+    README's protocol), written once beside its converted data."""
+    if not Path(f"{p.prefix}.tb").exists():
+        _run([str(driver), "tb", str(p.prefix), "0", "1"], "ULTRA tb preprocessing")
+
+
 def run_ultra(driver: Path, p: Prepared, queries_csv: Path, algo: str, out: Path,
               skip: int = 0) -> tuple[np.ndarray, list[Answer]]:
     """ULTRA's per-query microseconds and answers (shifted back to the service day) on
     ``queries_csv``, without its first ``skip`` rows (warm-up)."""
+    if algo == "tb":
+        ultra_transfers(driver, p)
     text = _run([str(driver), "query", str(p.prefix), algo, str(queries_csv), str(out)],
                 f"ULTRA {algo}")
     if "unknown stop" in text:
@@ -350,6 +365,9 @@ def run_ultra(driver: Path, p: Prepared, queries_csv: Path, algo: str, out: Path
                     a, k, w = (int(x) for x in item.split("/"))
                     labels.append((a - p.shift, k, w))
                 answers.append(pareto_front(labels))
+            elif algo == "tb":
+                a = int(row["arrival"])
+                answers.append((a - p.shift, int(row["trips"])) if a >= 0 else -1)
             else:
                 a = int(row["arrival"])
                 answers.append(a - p.shift if a >= 0 else -1)
@@ -357,9 +375,10 @@ def run_ultra(driver: Path, p: Prepared, queries_csv: Path, algo: str, out: Path
 
 
 def our_call(router: Router, algo: str) -> Callable[[Query], object]:
+    engine = ENGINE[algo]
     if algo == "mcraptor":
-        return lambda query: router.raw(query, "mcraptor")
-    return lambda query: router.arrival(query, algo)
+        return lambda query: router.raw(query, engine)
+    return lambda query: router.arrival(query, engine)
 
 
 def time_ours(router: Router, queries: Sequence[Query], algo: str,
@@ -388,7 +407,10 @@ def our_answer(router: Router, algo: str, query: Query, midnight: int) -> Answer
         found = router.raw(query, "mcraptor")
         return pareto_front([(arr - midnight, trips, walk_seconds(query, j))
                              for j in found for arr, trips in [(j[1], j[2])]])
-    best = router.arrival(query, algo)
+    if algo == "tb":  # (untimed) the journey's trips, 0 for a walk
+        found = router.raw(query, ENGINE[algo])
+        return (found[0][1] - midnight, found[0][2]) if found else -1
+    best = router.arrival(query, ENGINE[algo])
     return -1 if best is None or best == INFINITY else best - midnight
 
 
@@ -483,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {'algorithm':<10}{'ours mean':>10}{'p99':>9}{'median':>9}"
               f"{'ULTRA mean':>12}{'p99':>9}{'median':>9}{'ratio':>8}  agreement (us)")
         router = Router(tt)
+        if "tb" in args.algorithms:
+            _ = router.tripbased  # its transfers built (or loaded) before any timing
         ratios: dict[str, float] = {}
         for algo in args.algorithms:
             try:

@@ -222,6 +222,39 @@ def test_no_transfer_stop_allows_staying_seated(tmp_path: Path) -> None:
     assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) is None
 
 
+def test_a_later_trip_arrival_walks_on_where_the_earlier_walk_reaches_no_further(
+        tmp_path: Path) -> None:
+    """B -> C and C -> D are footpaths (400 s each), B -> D is none (800 s is past the
+    closure's bound): alighting t1 at B (08:10) walks to C by 08:16:40; t1 itself reaches
+    C later (08:20), and walking on from there reaches D at 08:26:40, before t2 (08:30).
+    CSA skips the footpaths of an arrival no earlier than the stop's best only where the
+    walk that set that best reaches every stop as early (not C here)."""
+    tt = tiny(tmp_path, transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+              "B,C,2,400\nC,D,2,400\n")
+    b, c, d = ix(tt, "B"), ix(tt, "C"), ix(tt, "D")
+    assert d not in tt.fp_to[tt.fp_offset[b]:tt.fp_offset[b + 1]].tolist()
+    assert Router(tt).csa.footpath_gates()[c] == 0
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(d, 0)], at(tt, "07:50")) == \
+        at(tt, "08:20") + 400
+
+
+def test_csa_skips_footpaths_only_where_walking_back_is_no_faster_than_the_change(
+        tmp_path: Path) -> None:
+    """Closed footpaths B <-> C (60 s each way) without change times: every stop's later
+    arrivals skip their footpaths. A 180 s change at B is slower than walking to C and
+    back (120 s), so C's footpath back to B is relaxed from every arrival (a trip reaching
+    C after the walk from B can still make B ready sooner than B's change)."""
+    walks = "B,C,2,60\nC,B,2,60\n"
+    header = "from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+    tt = tiny(tmp_path / "closed", transfers=header + walks)
+    assert Router(tt).csa.footpath_gates().tolist() == [1] * tt.n_stops
+    tt = tiny(tmp_path / "change", transfers=header + walks + "B,B,2,180\n")
+    gates = Router(tt).csa.footpath_gates()
+    assert gates[ix(tt, "C")] == 0 and gates[ix(tt, "B")] == 1
+    assert all_agree(tt, [(ix(tt, "A"), 0)], [(ix(tt, "D"), 0)], at(tt, "07:50")) == \
+        at(tt, "08:40")
+
+
 def test_drop_off_forbidden_stop_cannot_be_alighted_at(tmp_path: Path) -> None:
     tt = tiny(tmp_path, dropoff_b=1)
     a = ix(tt, "A")
