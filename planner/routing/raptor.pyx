@@ -59,6 +59,19 @@ cdef inline void record_trip(OwlTripPar* at, int trip, int board_pos, int alight
     at.ready_par = ready_par
 
 
+cdef inline void set_ready(int* ready, int* fresh, int* ready_par, int* stop_stamp,
+                           vector[int]* marks, int s, int t, int par, int stamp) noexcept nogil:
+    """``s`` may board from ``t`` (parent ``par``) if that is earlier, marked once per
+    phase; the arrays as the caller's locals, as ``reach`` takes them."""
+    if t < ready[s]:
+        ready[s] = t
+        fresh[s] = t
+        ready_par[s] = par
+        if stop_stamp[s] != stamp:
+            stop_stamp[s] = stamp
+            marks.push_back(s)
+
+
 cdef class RaptorWorkspace(Workspace):
     """Per-thread scratch state of a RAPTOR search (never share between threads)."""
 
@@ -88,6 +101,8 @@ cdef class RaptorWorkspace(Workspace):
         self.fresh.resize(n_stops, INF)
         self.tarr.resize(n_stops, INF)
         self.queue.resize(n_routes + 1)
+        self.marked.reserve(n_stops)
+        self.next_marked.reserve(n_stops)
         self.arr_par.resize(n_stops, 0)
         self.ready_par.resize(n_stops, 0)
         self.egress.resize(n_stops, -1)
@@ -136,16 +151,6 @@ cdef class Raptor:
         return RaptorWorkspace(self.n_stops, self.n_routes, self.a.n_alight_keys,
                                self.a.n_board_keys)
 
-
-    cdef inline void _set_ready(self, RaptorWorkspace ws, int s, int t, int par,
-                                int stamp) noexcept nogil:
-        if t < ws.ready[s]:
-            ws.ready[s] = t
-            ws.fresh[s] = t
-            ws.ready_par[s] = par
-            if ws.stop_stamp[s] != stamp:
-                ws.stop_stamp[s] = stamp
-                ws.next_marked.push_back(s)
 
     def arrival(self, RaptorWorkspace ws, q):
         """Earliest arrival at any of ``q``'s targets with at most ``q.max_trips`` trips
@@ -205,6 +210,9 @@ cdef class Raptor:
         cdef const int* col
         cdef const int* row
         cdef int* fresh = ws.fresh.data()
+        cdef int* ready_par = ws.ready_par.data()
+        cdef vector[int]* marks = &ws.next_marked
+        cdef int a_fp
         cdef int* first = ws.route_first.data()
         cdef int* queue = ws.queue.data()
         cdef size_t qi
@@ -263,10 +271,11 @@ cdef class Raptor:
             s = src[2 * i]
             a = departure + src[2 * i + 1]
             best = reach(arr, arr_par, egress, s, a, -1 - s, best)
-            self._set_ready(ws, s, a, -1 - s, stamp)
+            set_ready(ready, fresh, ready_par, stop_stamp, marks, s, a, -1 - s, stamp)
             for j in range(fpo[s], fpo[s + 1]):
                 best = reach(arr, arr_par, egress, fpt[j], a + fpd[j], -1 - s, best)
-                self._set_ready(ws, fpt[j], a + fpd[j], -1 - s, stamp)
+                set_ready(ready, fresh, ready_par, stop_stamp, marks, fpt[j], a + fpd[j],
+                          -1 - s, stamp)
         ws.round_best.push_back(best)
         k = 0
         while k < max_rounds and ws.next_marked.size() > 0:
@@ -406,12 +415,20 @@ cdef class Raptor:
             for qi in range(ws.improved.size()):
                 s = ws.improved[qi]
                 a = tarr[s]
+                rpar = k * S + s
                 if change[s] < NO_TRANSFER:
-                    self._set_ready(ws, s, a + change[s] + slack, k * S + s, stamp)
+                    set_ready(ready, fresh, ready_par, stop_stamp, marks, s,
+                              a + change[s] + slack, rpar, stamp)
                 for j in range(fpo[s], fpo[s + 1]):
+                    a_fp = a + fpd[j]
+                    # later than the best arrival: neither a target's arrival nor a
+                    # boarding can improve (equal kept: ties between target rows)
+                    if a_fp > best:
+                        continue
                     u = fpt[j]
-                    best = reach(arr, arr_par, egress, u, a + fpd[j], k * S + s, best)
-                    self._set_ready(ws, u, a + fpd[j] + slack, k * S + s, stamp)
+                    best = reach(arr, arr_par, egress, u, a_fp, rpar, best)
+                    set_ready(ready, fresh, ready_par, stop_stamp, marks, u, a_fp + slack,
+                              rpar, stamp)
             for qi in range(ws.x_improved.size()):
                 x = ws.x_improved[qi]
                 a = ws.xtarr[x]
