@@ -28,9 +28,10 @@ from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
-    add_boardable_routes_at, begin_routes, clear_target_offsets, earliest_source_row,
-    earlier_trip, earliest_trip, fresh_stamps, reach, reset_stats, rows_ptr, rule_seconds,
-    set_target_offsets, take_route,
+    add_boardable_routes_at, begin_routes, clear_target_offsets, earlier_at_least,
+    earliest_source_row, earlier_trip, earliest_trip, first_at_least, fresh_stamps,
+    queue_boardable_routes, reach, reset_stats, rows_ptr, rule_seconds, set_target_offsets,
+    take_route,
 )
 
 import numpy as np
@@ -48,10 +49,37 @@ cdef extern from *:
         int ready_par
 
 
+cdef inline void record_trip(OwlTripPar* at, int trip, int board_pos, int alight_pos,
+                             int ready_par) noexcept nogil:
+    """A trip label's parent: the trip, where it was boarded and left, and the boarding
+    stop's ready parent at the time."""
+    at.trip = trip
+    at.board_pos = board_pos
+    at.alight_pos = alight_pos
+    at.ready_par = ready_par
+
+
+cdef inline void set_ready(int* ready, int* fresh, int* ready_par, int* stop_stamp,
+                           vector[int]* marks, int s, int t, int par, int stamp) noexcept nogil:
+    """``s`` may board from ``t`` (parent ``par``) if that is earlier, marked once per
+    phase; the arrays as the caller's locals, as ``reach`` takes them."""
+    if t < ready[s]:
+        ready[s] = t
+        fresh[s] = t
+        ready_par[s] = par
+        if stop_stamp[s] != stamp:
+            stop_stamp[s] = stamp
+            marks.push_back(s)
+
+
 cdef class RaptorWorkspace(Workspace):
     """Per-thread scratch state of a RAPTOR search (never share between threads)."""
 
     cdef vector[int] arr, ready, tarr, arr_par, ready_par, egress
+    # ready[s] where the last phase improved it, else INF: what a route scan may board
+    # from (ULTRA's fresh round of labels), so no stamp is tested per position
+    cdef vector[int] fresh
+    cdef vector[int] queue  # routes to scan (queue_boardable_routes; rules: ws.routes)
     cdef vector[OwlTripPar] tpar
     cdef vector[int] stop_stamp, improved_stamp
     cdef vector[int] marked, next_marked, improved
@@ -70,7 +98,11 @@ cdef class RaptorWorkspace(Workspace):
             self.ymin.resize(n_stops, INF)
         self.arr.resize(n_stops, INF)
         self.ready.resize(n_stops, INF)
+        self.fresh.resize(n_stops, INF)
         self.tarr.resize(n_stops, INF)
+        self.queue.resize(n_routes + 1)
+        self.marked.reserve(n_stops)
+        self.next_marked.reserve(n_stops)
         self.arr_par.resize(n_stops, 0)
         self.ready_par.resize(n_stops, 0)
         self.egress.resize(n_stops, -1)
@@ -119,15 +151,6 @@ cdef class Raptor:
         return RaptorWorkspace(self.n_stops, self.n_routes, self.a.n_alight_keys,
                                self.a.n_board_keys)
 
-
-    cdef inline void _set_ready(self, RaptorWorkspace ws, int s, int t, int par,
-                                int stamp) noexcept nogil:
-        if t < ws.ready[s]:
-            ws.ready[s] = t
-            ws.ready_par[s] = par
-            if ws.stop_stamp[s] != stamp:
-                ws.stop_stamp[s] = stamp
-                ws.next_marked.push_back(s)
 
     def arrival(self, RaptorWorkspace ws, q):
         """Earliest arrival at any of ``q``'s targets with at most ``q.max_trips`` trips
@@ -181,8 +204,17 @@ cdef class Raptor:
         cdef int best = INF
         cdef int i, j, k, s, u, a, r, p, stamp, base, nstops, t0, t1, trip
         cdef int board_pos, board_par, tst, cand, prev_mark, x, y, rt, rpar
-        cdef int X
+        cdef int X, nq, last, m, ti, lim
         cdef long long labels = 0, routes = 0
+        cdef const int* blk
+        cdef const int* col
+        cdef const int* row
+        cdef int* fresh = ws.fresh.data()
+        cdef int* ready_par = ws.ready_par.data()
+        cdef vector[int]* marks = &ws.next_marked
+        cdef int a_fp
+        cdef int* first = ws.route_first.data()
+        cdef int* queue = ws.queue.data()
         cdef size_t qi
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
@@ -194,6 +226,7 @@ cdef class Raptor:
         cdef const int* tso = net.tso
         cdef const int* sarr = net.sarr
         cdef const int* sdep = net.sdep
+        cdef const int* dbp = net.dbp
         cdef const int* change = net.change
         cdef const int* fpo = net.fpo
         cdef const int* fpt = net.fpt
@@ -215,6 +248,7 @@ cdef class Raptor:
         for i in range(S):
             ws.arr[i] = INF
             ws.ready[i] = INF
+            ws.fresh[i] = INF
             ws.tarr[i] = INF
         if rules:
             for i in range(X):
@@ -237,10 +271,11 @@ cdef class Raptor:
             s = src[2 * i]
             a = departure + src[2 * i + 1]
             best = reach(arr, arr_par, egress, s, a, -1 - s, best)
-            self._set_ready(ws, s, a, -1 - s, stamp)
+            set_ready(ready, fresh, ready_par, stop_stamp, marks, s, a, -1 - s, stamp)
             for j in range(fpo[s], fpo[s + 1]):
                 best = reach(arr, arr_par, egress, fpt[j], a + fpd[j], -1 - s, best)
-                self._set_ready(ws, fpt[j], a + fpd[j], -1 - s, stamp)
+                set_ready(ready, fresh, ready_par, stop_stamp, marks, fpt[j], a + fpd[j],
+                          -1 - s, stamp)
         ws.round_best.push_back(best)
         k = 0
         while k < max_rounds and ws.next_marked.size() > 0:
@@ -250,96 +285,150 @@ cdef class Raptor:
             prev_mark = stamp  # stop_stamp of the stops marked by the last phase
             ws.stamp += 1
             stamp = ws.stamp
-            # routes serving a marked stop, from the earliest marked position
-            begin_routes(ws)
-            for qi in range(ws.marked.size()):
-                s = ws.marked[qi]
-                # boarding later cannot beat the best arrival
-                rt = ready[s]
-                if rules and ws.ymin[s] < rt:
-                    rt = ws.ymin[s]
-                if rt < best:
-                    add_boardable_routes_at(ws, net, mask, s, rt)
-            routes += ws.routes.size()
-            ws.improved.clear()
-            ws.x_improved.clear()
-            for qi in range(ws.routes.size()):
-                r = ws.routes[qi]
-                base = rso[r]
-                nstops = rso[r + 1] - base
-                t0 = rto[r]
-                t1 = rto[r + 1]
-                trip = -1
-                tst = 0
-                board_pos = 0
-                board_par = 0
-                for p in range(take_route(ws, r), nstops):
+            if rules:
+                # routes serving a marked stop, from the earliest marked position
+                begin_routes(ws)
+                for qi in range(ws.marked.size()):
+                    s = ws.marked[qi]
+                    # boarding later cannot beat the best arrival
+                    rt = ready[s]
+                    if rules and ws.ymin[s] < rt:
+                        rt = ws.ymin[s]
+                    if rt < best:
+                        add_boardable_routes_at(ws, net, mask, s, rt)
+                routes += ws.routes.size()
+                ws.improved.clear()
+                ws.x_improved.clear()
+                for qi in range(ws.routes.size()):
+                    r = ws.routes[qi]
+                    base = rso[r]
+                    nstops = rso[r + 1] - base
+                    t0 = rto[r]
+                    t1 = rto[r + 1]
+                    trip = -1
+                    tst = 0
+                    board_pos = 0
+                    board_par = 0
+                    for p in range(take_route(ws, r), nstops):
+                        s = rstops[base + p]
+                        if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:
+                            x = xal[base + p]
+                            a = sarr[tst + p]
+                            if a < ws.xtarr[x] and a < best:
+                                ws.xtarr[x] = a
+                                labels += 1
+                                record_trip(&ws.xtpar[k * X + x], trip, board_pos, p, board_par)
+                                if ws.x_stamp[x] != stamp:
+                                    ws.x_stamp[x] = stamp
+                                    ws.x_improved.push_back(x)
+                                best = reach(arr, arr_par, egress, s, a, -1 - S - (k * X + x), best)
+                        elif trip >= 0 and drop[base + p]:
+                            a = sarr[tst + p]
+                            if a >= best:
+                                # nor anywhere further on: drop the trip (a stop further on
+                                # may still board an earlier one)
+                                trip = -1
+                            elif a < tarr[s]:
+                                tarr[s] = a
+                                labels += 1
+                                record_trip(&tp[k * S + s], trip, board_pos, p, board_par)
+                                if improved_stamp[s] != stamp:
+                                    improved_stamp[s] = stamp
+                                    ws.improved.push_back(s)
+                                best = reach(arr, arr_par, egress, s, a, k * S + s, best)
+                        # Only stops improved by the last round can catch an earlier
+                        # trip: older ready times were tried when they were new.
+                        if not pick[base + p] or stop_stamp[s] != prev_mark:
+                            continue
+                        rt = ready[s]
+                        y = -1  # the board key whose label rt is, if any (parents read on boarding)
+                        if rules and ybd[base + p] >= 0 and ws.yready[ybd[base + p]] < rt:
+                            y = ybd[base + p]
+                            rt = ws.yready[y]
+                        if rt < best:
+                            if trip >= 0:
+                                if rt > sdep[tst + p]:
+                                    continue
+                                cand = earlier_trip(net, t0, t1, p, trip, rt)
+                            else:
+                                cand = earliest_trip(net, t0, t1, p, t1, rt)
+                            # a trip leaving at or after the best arrival cannot improve it
+                            if cand != trip and cand < t1 and sdep[tso[cand] + p] < best:
+                                trip = cand
+                                tst = tso[trip]
+                                board_pos = p
+                                board_par = ws.ready_par[s] if y < 0 else ws.yready_par[y]
+            else:
+                # routes serving a marked stop, from the earliest marked position;
+                # boarding later than the best arrival cannot improve it
+                nq = 0
+                for qi in range(ws.marked.size()):
+                    s = ws.marked[qi]
+                    if fresh[s] < best:
+                        nq = queue_boardable_routes(net, mask, first, queue, nq, s, fresh[s])
+                routes += nq
+                ws.improved.clear()
+                for qi in range(<size_t>nq):
+                    r = queue[qi]
+                    p = first[r]
+                    first[r] = INF
+                    base = rso[r]
+                    last = rso[r + 1] - base - 1  # the last stop: alight only
+                    t0 = rto[r]
+                    m = rto[r + 1] - t0
+                    blk = dbp + tso[t0]  # departures position-major: column p at p * m
+                    # p is a marked stop where the route's last trip can be boarded
+                    # (queue_boardable_routes): the trip is set from here on, and only
+                    # an earlier one is looked for further on (ULTRA's scan)
                     s = rstops[base + p]
-                    if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:
-                        x = xal[base + p]
-                        a = sarr[tst + p]
-                        if a < ws.xtarr[x] and a < best:
-                            ws.xtarr[x] = a
-                            labels += 1
-                            ws.xtpar[k * X + x].trip = trip
-                            ws.xtpar[k * X + x].board_pos = board_pos
-                            ws.xtpar[k * X + x].alight_pos = p
-                            ws.xtpar[k * X + x].ready_par = board_par
-                            if ws.x_stamp[x] != stamp:
-                                ws.x_stamp[x] = stamp
-                                ws.x_improved.push_back(x)
-                            best = reach(arr, arr_par, egress, s, a, -1 - S - (k * X + x), best)
-                    elif trip >= 0 and drop[base + p]:
-                        a = sarr[tst + p]
-                        if a >= best:
-                            # nor anywhere further on: drop the trip (a stop further on
-                            # may still board an earlier one)
-                            trip = -1
-                        elif a < tarr[s]:
+                    ti = first_at_least(blk + p * m, m, fresh[s])
+                    row = sarr + tso[t0 + ti]
+                    board_pos = p
+                    board_par = ws.ready_par[s]
+                    while p < last:
+                        p += 1
+                        s = rstops[base + p]
+                        a = row[p]
+                        lim = tarr[s] if tarr[s] < best else best
+                        if a < lim and drop[base + p]:
                             tarr[s] = a
                             labels += 1
-                            tp[k * S + s].trip = trip
-                            tp[k * S + s].board_pos = board_pos
-                            tp[k * S + s].alight_pos = p
-                            tp[k * S + s].ready_par = board_par
+                            record_trip(&tp[k * S + s], t0 + ti, board_pos, p, board_par)
                             if improved_stamp[s] != stamp:
                                 improved_stamp[s] = stamp
                                 ws.improved.push_back(s)
                             best = reach(arr, arr_par, egress, s, a, k * S + s, best)
-                    # Only stops improved by the last round can catch an earlier
-                    # trip: older ready times were tried when they were new.
-                    if not pick[base + p] or stop_stamp[s] != prev_mark:
-                        continue
-                    rt = ready[s]
-                    y = -1  # the board key whose label rt is, if any (parents read on boarding)
-                    if rules and ybd[base + p] >= 0 and ws.yready[ybd[base + p]] < rt:
-                        y = ybd[base + p]
-                        rt = ws.yready[y]
-                    if rt < best:
-                        if trip >= 0:
-                            if rt > sdep[tst + p]:
-                                continue
-                            cand = earlier_trip(net, t0, t1, p, trip, rt)
-                        else:
-                            cand = earliest_trip(net, t0, t1, p, t1, rt)
-                        # a trip leaving at or after the best arrival cannot improve it
-                        if cand != trip and cand < t1 and sdep[tso[cand] + p] < best:
-                            trip = cand
-                            tst = tso[trip]
+                        # only stops improved by the last phase can catch an earlier
+                        # trip (fresh is INF elsewhere): older ready times were tried
+                        # when they were new
+                        col = blk + p * m
+                        if ti > 0 and col[ti - 1] >= fresh[s] and p < last and pick[base + p]:
+                            ti = earlier_at_least(col, ti, fresh[s])
+                            row = sarr + tso[t0 + ti]
                             board_pos = p
-                            board_par = ws.ready_par[s] if y < 0 else ws.yready_par[y]
+                            board_par = ws.ready_par[s]
+                for qi in range(ws.marked.size()):
+                    fresh[ws.marked[qi]] = INF
             # footpath phase: ready labels for round k + 1
             ws.stamp += 1
             stamp = ws.stamp
             for qi in range(ws.improved.size()):
                 s = ws.improved[qi]
                 a = tarr[s]
+                rpar = k * S + s
                 if change[s] < NO_TRANSFER:
-                    self._set_ready(ws, s, a + change[s] + slack, k * S + s, stamp)
+                    set_ready(ready, fresh, ready_par, stop_stamp, marks, s,
+                              a + change[s] + slack, rpar, stamp)
                 for j in range(fpo[s], fpo[s + 1]):
+                    a_fp = a + fpd[j]
+                    # later than the best arrival: neither a target's arrival nor a
+                    # boarding can improve (equal kept: ties between target rows)
+                    if a_fp > best:
+                        continue
                     u = fpt[j]
-                    best = reach(arr, arr_par, egress, u, a + fpd[j], k * S + s, best)
-                    self._set_ready(ws, u, a + fpd[j] + slack, k * S + s, stamp)
+                    best = reach(arr, arr_par, egress, u, a_fp, rpar, best)
+                    set_ready(ready, fresh, ready_par, stop_stamp, marks, u, a_fp + slack,
+                              rpar, stamp)
             for qi in range(ws.x_improved.size()):
                 x = ws.x_improved[qi]
                 a = ws.xtarr[x]
