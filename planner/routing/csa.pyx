@@ -27,7 +27,7 @@ when the timetable has rules, and only off the common path.
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    INF, NO_TRANSFER, Net, NoRules, QueryArgs, Rules, ScopedRules, TimetableArrays, Workspace,
     clear_target_offsets, rule_seconds, earliest_source_row, fresh_stamps, iptr,
     lower_bound, reach, reset_stats, rows_ptr, set_target_offsets,
 )
@@ -84,6 +84,7 @@ cdef class CSA:
 
     cdef vector[OwlConn] conns
     cdef vector[int] minute_first  # first connection departing at or after minute m
+    cdef const unsigned char* cover  # TimetableArrays.footpath_cover (held by self.a)
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_trips, n_conns
 
@@ -94,6 +95,7 @@ cdef class CSA:
         self.n_trips = self.a.n_trips
         self.n_conns = self.a.n_conns
         cdef TimetableArrays a = self.a
+        self.cover = a.footpath_cover()
         self.conns.resize(self.n_conns)
         cdef Py_ssize_t i
         for i in range(self.n_conns):
@@ -145,24 +147,19 @@ cdef class CSA:
         """Earliest arrival at any of ``q``'s targets (``INFINITY`` if none), no journey
         built (the fast path). With no targets, scans to the end (one-to-all);
         ``ws.arrivals()`` then holds every stop's arrival."""
-        return self._start(ws, q, q.sources, q.targets, q.time)
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
+        return self._start(ws, &qa, qa.time)
 
-    cdef int _start(self, CSAWorkspace ws, q, const int[:, ::1] sources,
-                    const int[:, ::1] targets, int departure) except? -1:
-        cdef const unsigned char* mask
-        cdef int slack = q.transfer_slack
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        self.a.route_mask(q, &mask)
+    cdef int _start(self, CSAWorkspace ws, const QueryArgs* qa, int departure) except? -1:
         cdef int best
         with nogil:
             if self.a.net.xal == NULL:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, slack, mask, <NoRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.slack,
+                                 qa.mask, <NoRules*>NULL)
             else:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, slack, mask,
-                                 <ScopedRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.slack,
+                                 qa.mask, <ScopedRules*>NULL)
         return best
 
     def search(self, CSAWorkspace ws, q):
@@ -173,9 +170,11 @@ cdef class CSA:
     def search_from(self, CSAWorkspace ws, q, int departure):
         """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
         reverse engines rebuild their answer from the latest departure with it)."""
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self._start(ws, q, sources, targets, departure)
+        self._start(ws, &qa, departure)
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
@@ -205,6 +204,7 @@ cdef class CSA:
         cdef const int* fpd = net.fpd
         cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
+        cdef const unsigned char* cover = self.cover
         cdef const int* cx = NULL
         cdef const int* cy = NULL
         if Rules is ScopedRules:  # compile-time: two copies of this loop
@@ -279,19 +279,33 @@ cdef class CSA:
                 tarr[s] = a
                 labels += 1
                 tarr_exit[s] = i
-                best = reach(arr, arr_par, egress, s, a, s, best)
                 if change[s] < NO_TRANSFER:
                     r = a + change[s] + slack
                     if r < ready[s]:
                         ready[s] = r
                         ready_par[s] = s
-                for j in range(fpo[s], fpo[s + 1]):
-                    u = fpt[j]
-                    best = reach(arr, arr_par, egress, u, a + fpd[j], s, best)
-                    r = a + fpd[j] + slack
-                    if r < ready[u]:
-                        ready[u] = r
-                        ready_par[u] = s
+                e = arr_par[s]  # a stop walked from (or the origin's -1 - stop): not s
+                if (Rules is NoRules and a >= arr[s]
+                        and cover[e if e >= 0 else -1 - e]):
+                    # walked here no later: e's footpaths reached s's no later
+                    # (``footpath_cover``), all but the one back to e itself
+                    if e >= 0:
+                        for j in range(fpo[s], fpo[s + 1]):
+                            if fpt[j] == e:
+                                r = a + fpd[j] + slack
+                                if r < ready[e]:
+                                    ready[e] = r
+                                    ready_par[e] = s
+                                break
+                else:
+                    best = reach(arr, arr_par, egress, s, a, s, best)
+                    for j in range(fpo[s], fpo[s + 1]):
+                        u = fpt[j]
+                        best = reach(arr, arr_par, egress, u, a + fpd[j], s, best)
+                        r = a + fpd[j] + slack
+                        if r < ready[u]:
+                            ready[u] = r
+                            ready_par[u] = s
             i += 1
         ws.stats.connections_scanned = i - lo
         ws.stats.labels += labels

@@ -27,7 +27,7 @@ Routes are collected, masked and boarded through the kernel (``add_boardable_rou
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    INF, NO_TRANSFER, Net, NoRules, QueryArgs, Rules, ScopedRules, TimetableArrays, Workspace,
     add_boardable_routes_at, begin_routes, clear_target_offsets, earliest_source_row,
     earlier_trip, earliest_trip, fresh_stamps, reach, reset_stats, rows_ptr, rule_seconds,
     set_target_offsets, take_route,
@@ -107,10 +107,12 @@ cdef class Raptor:
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes, n_trips
+    cdef const unsigned char* cover  # TimetableArrays.footpath_cover (held by self.a)
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
         self.a = as_arrays(arrays)
+        self.cover = self.a.footpath_cover()
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
@@ -134,17 +136,14 @@ cdef class Raptor:
         (``INFINITY`` if none), no journey built (the fast path). No targets:
         one-to-all. ``ws.round_bests()`` then lists the best arrival per number of trips.
         """
-        return self._start(ws, q, q.sources, q.targets, q.time)
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
+        return self._start(ws, &qa, qa.time)
 
-    cdef int _start(self, RaptorWorkspace ws, q, const int[:, ::1] sources,
-                    const int[:, ::1] targets, int departure) except? -1:
-        cdef const unsigned char* mask
-        cdef int slack = q.transfer_slack
-        cdef int max_rounds = q.max_trips
+    cdef int _start(self, RaptorWorkspace ws, const QueryArgs* qa,
+                    int departure) except? -1:
+        cdef int max_rounds = qa.max_trips
         cdef int S = self.n_stops
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        self.a.route_mask(q, &mask)
         if ws.tpar.size() < <size_t> ((max_rounds + 1) * S):
             ws.tpar.resize((max_rounds + 1) * S)
         if ws.xtpar.size() < <size_t> ((max_rounds + 1) * self.a.n_alight_keys):
@@ -152,13 +151,11 @@ cdef class Raptor:
         cdef int best
         with nogil:
             if self.a.net.xal == NULL:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, max_rounds, slack, mask,
-                                 <NoRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure,
+                                 max_rounds, qa.slack, qa.mask, <NoRules*>NULL)
             else:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, max_rounds, slack, mask,
-                                 <ScopedRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure,
+                                 max_rounds, qa.slack, qa.mask, <ScopedRules*>NULL)
         return best
 
     def search(self, RaptorWorkspace ws, q):
@@ -169,9 +166,11 @@ cdef class Raptor:
     def search_from(self, RaptorWorkspace ws, q, int departure):
         """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
         reverse engines rebuild their answer from the latest departure with it)."""
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self._start(ws, q, sources, targets, departure)
+        self._start(ws, &qa, departure)
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, RaptorWorkspace ws, const int* src, int n_src, const int* tgt,
@@ -206,6 +205,7 @@ cdef class Raptor:
         cdef int* stop_stamp = ws.stop_stamp.data()
         cdef int* improved_stamp = ws.improved_stamp.data()
         cdef OwlTripPar* tp
+        cdef const unsigned char* cover = self.cover
         cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
@@ -336,6 +336,17 @@ cdef class Raptor:
                 a = tarr[s]
                 if change[s] < NO_TRANSFER:
                     self._set_ready(ws, s, a + change[s] + slack, k * S + s, stamp)
+                # walked here no later (from u, or from the origin u = -1 - stop): as in
+                # csa.pyx, u's footpaths reached s's no later, all but the one back to u
+                u = arr_par[s]
+                u = u % S if u >= 0 else -1 - u
+                if not rules and a >= arr[s] and u != s and cover[u]:
+                    if arr_par[s] >= 0:
+                        for j in range(fpo[s], fpo[s + 1]):
+                            if fpt[j] == u:
+                                self._set_ready(ws, u, a + slack + fpd[j], k * S + s, stamp)
+                                break
+                    continue
                 for j in range(fpo[s], fpo[s + 1]):
                     u = fpt[j]
                     best = reach(arr, arr_par, egress, u, a + fpd[j], k * S + s, best)
