@@ -14,7 +14,7 @@ import pytest
 
 from planner.routing.query import Query
 from planner.routing.router import ENGINES, Router
-from planner.timetable.compile import compile_timetable
+from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import Timetable
 from tests.shared_data import shared
 from tests.test_mcraptor import random_queries
@@ -135,3 +135,32 @@ def test_every_engine_reports_plausible_counters(feed):
         work["arrival"] = work.get("arrival", 0) + router.last_stats().connections_scanned
     assert min(work.values()) > 0, work
     assert all(masked < plain for plain, masked in scanned.values()), scanned
+
+
+def covering_stops(tt: Timetable) -> np.ndarray:
+    """``TimetableArrays.footpath_cover`` by brute force: 1 where every walk of two
+    footpaths ``x -> s -> u`` (``u != x``) has a direct footpath ``x -> u`` no longer."""
+    fpo, fpt, fpd = (np.asarray(a).tolist() for a in (tt.fp_offset, tt.fp_to, tt.fp_dur))
+    out = np.ones(tt.n_stops, dtype=np.uint8)
+    for x in range(tt.n_stops):
+        direct = dict(zip(fpt[fpo[x]:fpo[x + 1]], fpd[fpo[x]:fpo[x + 1]], strict=True))
+        for s, d1 in direct.items():
+            for j in range(fpo[s], fpo[s + 1]):
+                u = fpt[j]
+                if u != x and direct.get(u, 1 << 30) > d1 + fpd[j]:
+                    out[x] = 0
+    return out
+
+
+def test_footpath_cover_flags_the_stops_whose_footpaths_cover_every_two_footpath_walk(feed):
+    router = Router(feed)
+    assert router.csa is not None  # builds the flags its footpath phase reads
+    assert np.array_equal(np.asarray(router.arrays.fp_covers), covering_stops(feed))
+
+
+def test_an_unbounded_footpath_closure_covers_every_stop():
+    rel, day = FEEDS["de-vpe-pforzheim"]
+    tt = compile_timetable([shared(rel)], day, CompileOptions(footpath_max_walk=0))
+    router = Router(tt)
+    assert router.raptor is not None  # builds the flags
+    assert tt.n_footpaths > 0 and np.asarray(router.arrays.fp_covers).all()
