@@ -121,6 +121,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if Rules is ScopedRules and s >= 0 and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:",
       "if False:",
       "CSA: a change the scoped transfer rules allow (board key) is never made"),
+    M("csa-walked-uncovered", CSA,
+      "and cover[e if e >= 0 else -1 - e]):",
+      "):",
+      "CSA: a stop walked to no later skips its footpaths where the walk's footpaths do "
+      "not cover them (bounded closure)"),
+    M("csa-walked-no-way-back", CSA,
+      "                            if fpt[j] == e:\n",
+      "                            if False:\n",
+      "CSA: a stop walked to no later skips the footpath back to where the walk began"),
     # -- RAPTOR -----------------------------------------------------------------------
     M("raptor-board-strict", RAPTOR,
       "ti = first_at_least(blk + p * m, m, fresh[s])",
@@ -150,6 +159,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if trip >= 0 and drop[base + p] and rules and xal[base + p] >= 0:",
       "if False:",
       "RAPTOR: alighting under a scoped rule treated as plain (stop-level change times)"),
+    M("raptor-walked-uncovered", RAPTOR,
+      "if not rules and a >= arr[s] and u != s and cover[u]:",
+      "if not rules and a >= arr[s] and u != s:",
+      "RAPTOR: a stop walked to no later skips its footpaths where the walk's footpaths "
+      "do not cover them (bounded closure)"),
+    M("raptor-walked-no-way-back", RAPTOR,
+      "                            if fpt[j] == u:\n",
+      "                            if False:\n",
+      "RAPTOR: a stop walked to no later skips the footpath back to where the walk began"),
     # -- Trip-Based -------------------------------------------------------------------
     M("tripbased-board-strict", TRIPBASED,
       "u = earliest_trip(n, n.rto[r], t1, j, t1, ready)",
@@ -335,8 +353,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "earliest arrival from the latest departure (issue 18)"),
     # -- query and search policy ------------------------------------------------------
     M("query-max-trips", "planner/routing/query.py",
-      "return self.max_transfers + 1",
-      "return self.max_transfers",
+      'set_(self, "max_trips", self.max_transfers + 1)',
+      'set_(self, "max_trips", self.max_transfers)',
       "Query: max_trips = max_transfers (one trip too few for every engine)"),
     M("search-later-no-widening", "planner/routing/search.py",
       "if end >= t + q.max_window:",

@@ -14,8 +14,9 @@ import pytest
 
 from planner.routing.query import Query
 from planner.routing.router import ENGINES, Router
-from planner.timetable.compile import compile_timetable
+from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import Timetable
+from tests.feedmaker import write_feed
 from tests.shared_data import shared
 from tests.test_mcraptor import random_queries
 
@@ -135,3 +136,90 @@ def test_every_engine_reports_plausible_counters(feed):
         work["arrival"] = work.get("arrival", 0) + router.last_stats().connections_scanned
     assert min(work.values()) > 0, work
     assert all(masked < plain for plain, masked in scanned.values()), scanned
+
+
+def covering_stops(tt: Timetable) -> np.ndarray:
+    """``TimetableArrays.footpath_cover`` by brute force: 1 where every walk of two
+    footpaths ``x -> s -> u`` (``u != x``) has a direct footpath ``x -> u`` no longer."""
+    fpo, fpt, fpd = (np.asarray(a).tolist() for a in (tt.fp_offset, tt.fp_to, tt.fp_dur))
+    out = np.ones(tt.n_stops, dtype=np.uint8)
+    for x in range(tt.n_stops):
+        direct = dict(zip(fpt[fpo[x]:fpo[x + 1]], fpd[fpo[x]:fpo[x + 1]], strict=True))
+        for s, d1 in direct.items():
+            for j in range(fpo[s], fpo[s + 1]):
+                u = fpt[j]
+                if u != x and direct.get(u, 1 << 30) > d1 + fpd[j]:
+                    out[x] = 0
+    return out
+
+
+def test_footpath_cover_flags_the_stops_whose_footpaths_cover_every_two_footpath_walk(feed):
+    router = Router(feed)
+    assert router.csa is not None  # builds the flags its footpath phase reads
+    assert np.array_equal(np.asarray(router.arrays.fp_covers), covering_stops(feed))
+
+
+def test_an_unbounded_footpath_closure_covers_every_stop():
+    rel, day = FEEDS["de-vpe-pforzheim"]
+    tt = compile_timetable([shared(rel)], day, CompileOptions(footpath_max_walk=0))
+    router = Router(tt)
+    assert router.raptor is not None  # builds the flags
+    assert tt.n_footpaths > 0 and np.asarray(router.arrays.fp_covers).all()
+
+
+def test_a_trip_reaching_a_stop_after_a_walk_did_still_walks_on_where_that_walk_cannot(
+        tmp_path):
+    """Footpaths X -> S and S -> U but not X -> U (the closure bounded at 100 s): the walk
+    from X reaches S first, then a trip does, and only that trip's footpath reaches U. CSA
+    and RAPTOR skip a stop's footpaths only where the walk's start covers them."""
+    feed = write_feed(
+        tmp_path / "f",
+        stops="stop_id,stop_name,stop_lat,stop_lon\n"
+              "O,O,48.0,9.0\nX,X,48.1,9.0\nS,S,48.2,9.0\nU,U,48.3,9.0\n",
+        routes="route_id,agency_id,route_short_name,route_long_name,route_type\n"
+               "R1,A,1,Line 1,3\nR2,A,2,Line 2,3\n",
+        trips="route_id,service_id,trip_id\nR1,WK,A\nR2,WK,B\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                   "A,07:55:00,07:55:00,O,1\nA,08:00:00,08:00:00,X,2\n"
+                   "B,07:56:00,07:56:00,O,1\nB,08:02:00,08:02:00,S,2\n",
+        transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+                  "X,S,2,60\nS,U,2,60\n")
+    day = date(2026, 5, 5)
+    tt = compile_timetable([feed], day, CompileOptions(footpath_radius=0,
+                                                       footpath_max_walk=100))
+    o, u = tt.stop_index("f:O"), tt.stop_index("f:U")
+    q = Query(np.array([[o, 0]], dtype=np.int32), np.array([[u, 0]], dtype=np.int32),
+              tt.time_of(day, 7 * 3600 + 50 * 60))
+    router = Router(tt)
+    for engine in ("csa", "raptor"):
+        assert router.arrival(q, engine) == tt.time_of(day, 8 * 3600 + 3 * 60), engine
+    assert np.asarray(router.arrays.fp_covers)[tt.stop_index("f:X")] == 0
+
+
+def test_a_trip_reaching_a_stop_after_a_walk_did_may_still_walk_back_past_a_long_change(
+        tmp_path):
+    """Footpaths X <-> S, 600 s to change at X: trip A reaches X, the walk S first, then
+    trip B reaches S; walking back to X from B beats changing at X for trip C. The one
+    footpath a covered stop still walks is the one back to where the walk began."""
+    feed = write_feed(
+        tmp_path / "f",
+        stops="stop_id,stop_name,stop_lat,stop_lon\n"
+              "O,O,48.0,9.0\nX,X,48.1,9.0\nS,S,48.2,9.0\nT,T,48.3,9.0\n",
+        routes="route_id,agency_id,route_short_name,route_long_name,route_type\n"
+               "R1,A,1,Line 1,3\nR2,A,2,Line 2,3\nR3,A,3,Line 3,3\n",
+        trips="route_id,service_id,trip_id\nR1,WK,A\nR2,WK,B\nR3,WK,C\n",
+        stop_times="trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                   "A,07:55:00,07:55:00,O,1\nA,08:00:00,08:00:00,X,2\n"
+                   "B,07:56:00,07:56:00,O,1\nB,08:02:00,08:02:00,S,2\n"
+                   "C,08:05:00,08:05:00,X,1\nC,08:20:00,08:20:00,T,2\n",
+        transfers="from_stop_id,to_stop_id,transfer_type,min_transfer_time\n"
+                  "X,S,2,60\nS,X,2,60\nX,X,2,600\n")
+    day = date(2026, 5, 5)
+    tt = compile_timetable([feed], day, CompileOptions(footpath_radius=0))
+    o, t = tt.stop_index("f:O"), tt.stop_index("f:T")
+    q = Query(np.array([[o, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32),
+              tt.time_of(day, 7 * 3600 + 50 * 60))
+    router = Router(tt)
+    for engine in ("csa", "raptor"):
+        assert router.arrival(q, engine) == tt.time_of(day, 8 * 3600 + 20 * 60), engine
+    assert np.asarray(router.arrays.fp_covers)[tt.stop_index("f:X")] == 1

@@ -71,7 +71,8 @@ def reverse(rr, ws, src, tgt, deadline: int, k: int, slack: int = 0) -> tuple | 
     be a Query (transfers >= 0): the engine reads the same fields from a stand-in."""
     if k == 0:
         q = types.SimpleNamespace(sources=src, targets=tgt, time=deadline, max_trips=0,
-                                  transfer_slack=slack, route_mask=None)
+                                  transfer_slack=slack, route_mask=None, source_extra=None,
+                                  target_extra=None)
     else:
         q = Query(src, tgt, deadline, arrive_by=True, max_transfers=k - 1,
                   transfer_slack=slack)

@@ -387,3 +387,14 @@ def test_numpy_rows_and_tuples_give_the_same_answer(db: Timetable) -> None:
     for s, t, dep in random_pairs(db, 20, seed=5):
         rows = np.array([[s, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32)
         assert router.arrival(Query(*rows, dep)) == router.arrival(Query([(s, 0)], [(t, 0)], dep))
+
+
+def test_a_derived_query_runs_as_many_rounds_as_its_own_transfer_bound() -> None:
+    """The engines read ``max_trips``; a query derived with another bound or time must
+    not keep its parent's (a fewer-transfer search would then search too far)."""
+    q = Query([(0, 0)], [(1, 0)], 3600, max_transfers=4)
+    fewer = q.with_max_transfers(1)
+    assert (fewer.max_transfers, fewer.max_trips) == (1, 2)
+    assert q.max_trips == 5
+    later = fewer.at(7200)
+    assert (later.time, later.max_trips) == (7200, 2)

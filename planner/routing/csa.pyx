@@ -36,9 +36,9 @@ when the timetable has rules, and only off the common path.
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    INF, NO_TRANSFER, Net, NoRules, QueryArgs, Rules, ScopedRules, TimetableArrays, Workspace,
     clear_target_offsets, rule_seconds, earliest_source_row, iptr,
-    lower_bound, query_rows, reset_stats, rows_ptr, set_target_offsets,
+    lower_bound, reset_stats, rows_ptr, set_target_offsets,
 )
 
 import numpy as np
@@ -173,6 +173,7 @@ cdef class CSA:
     cdef vector[OwlConn] conns
     cdef vector[unsigned char] gate  # per stop: see _footpath_gates
     cdef vector[int] minute_first  # first connection departing at or after minute m
+    cdef const unsigned char* cover  # TimetableArrays.footpath_cover (held by self.a)
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_trips, n_conns
 
@@ -183,6 +184,7 @@ cdef class CSA:
         self.n_trips = self.a.n_trips
         self.n_conns = self.a.n_conns
         cdef TimetableArrays a = self.a
+        self.cover = a.footpath_cover()
         self.conns.resize(self.n_conns)
         cdef Py_ssize_t i
         for i in range(self.n_conns):
@@ -243,25 +245,19 @@ cdef class CSA:
         built (the fast path). With no targets, scans to the end (one-to-all);
         ``ws.arrivals()`` then holds every stop's arrival."""
         # the rows as pointers (no typed memoryviews: acquiring them cost ~0.8 us a query)
-        cdef int n_src, n_tgt
-        cdef const int* src = query_rows(q.sources, self.n_stops, "source", &n_src)
-        cdef const int* tgt = query_rows(q.targets, self.n_stops, "target", &n_tgt)
-        return self._start(ws, q, src, n_src, tgt, n_tgt, q.time)
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
+        return self._start(ws, &qa, qa.time)
 
-    cdef int _start(self, CSAWorkspace ws, q, const int* src, int n_src, const int* tgt,
-                    int n_tgt, int departure) except? -1:
-        """The search on checked rows (held by the caller)."""
-        cdef const unsigned char* mask
-        cdef int slack = q.transfer_slack
-        self.a.route_mask(q, &mask)
+    cdef int _start(self, CSAWorkspace ws, const QueryArgs* qa, int departure) except? -1:
         cdef int best
         with nogil:
             if self.a.net.xal == NULL:
-                best = self._run(ws, src, n_src, tgt, n_tgt, departure, slack, mask,
-                                 <NoRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.slack,
+                                 qa.mask, <NoRules*>NULL)
             else:
-                best = self._run(ws, src, n_src, tgt, n_tgt, departure, slack, mask,
-                                 <ScopedRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.slack,
+                                 qa.mask, <ScopedRules*>NULL)
         return best
 
     def search(self, CSAWorkspace ws, q):
@@ -272,12 +268,11 @@ cdef class CSA:
     def search_from(self, CSAWorkspace ws, q, int departure):
         """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
         reverse engines rebuild their answer from the latest departure with it)."""
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        self._start(ws, q, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                    targets.shape[0], departure)
+        self._start(ws, &qa, departure)
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
@@ -308,6 +303,7 @@ cdef class CSA:
         cdef const int* trip_route = net.trip_route
         cdef OwlConn* c
         cdef const unsigned char* gate = self.gate.data()
+        cdef const unsigned char* cover = self.cover
         cdef const int* cx = NULL
         cdef const int* cy = NULL
         if Rules is ScopedRules:  # compile-time: two copies of this loop
@@ -396,9 +392,24 @@ cdef class CSA:
                     e = egress[s]
                     if e >= 0 and a + e < best:
                         best = a + e
-                elif Rules is NoRules and gate[s]:
-                    i += 1  # its footpaths would improve nothing
-                    continue
+                elif Rules is NoRules:
+                    if gate[s]:
+                        i += 1  # its footpaths would improve nothing
+                        continue
+                    e = arr_par[s]  # a stop walked from (or the origin's -1 - stop)
+                    if cover[e if e >= 0 else -1 - e]:
+                        # walked here no later: e's footpaths reached s's no later
+                        # (``footpath_cover``), all but the one back to e itself
+                        if e >= 0:
+                            for j in range(fpo[s], fpo[s + 1]):
+                                if fpt[j] == e:
+                                    r = a + fpd[j] + slack
+                                    if r < at[e].ready:
+                                        at[e].ready = r
+                                        ready_par[e] = s
+                                    break
+                        i += 1
+                        continue
                 for j in range(fpo[s], fpo[s + 1]):
                     u = fpt[j]
                     best = _reach(at, arr_par, egress, u, a + fpd[j], s, best)

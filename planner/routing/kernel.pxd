@@ -60,6 +60,18 @@ cdef struct SearchStats:
     long long labels
 
 
+cdef struct QueryArgs:
+    # one Query's fields as the nogil loops read them (``TimetableArrays.read_query``);
+    # the pointers are into the query's own arrays, which the caller holds for the search
+    const int* src       # (stop, seconds) rows; NULL when there are none
+    const int* tgt
+    const int* sx        # source_extra / target_extra, NULL: none (0)
+    const int* tx
+    const unsigned char* mask   # route_mask, NULL: every route
+    int n_src, n_tgt
+    int time, max_trips, slack
+
+
 cdef struct Egress:
     int time      # seconds from this stop to the destination (footpath + target offset)
     int extra     # the target row's extra criterion
@@ -95,8 +107,14 @@ cdef class TimetableArrays:
     # per connection: the alight key of its arrival, the board key of its departure
     cdef readonly const int[::1] conn_alight_key, conn_board_key
 
+    # per stop: its footpaths cover every walk of two footpaths through them (1/0),
+    # built on first use (``footpath_cover``); empty until then
+    cdef readonly const unsigned char[::1] fp_covers
+
     cdef int check_rows(self, const int[:, ::1] rows, str what) except -1
+    cdef const unsigned char* footpath_cover(self) except? NULL
     cdef int route_mask(self, object q, const unsigned char** out) except -1
+    cdef int read_query(self, object q, QueryArgs* out) except -1
     cdef int append_walk(self, list steps, int a, int b, int start) except -1
     cdef int append_change(self, list steps, int x, int b, int y, int start) except -1
     cdef int append_origin(self, list steps, int source, int cur, int start) except -1

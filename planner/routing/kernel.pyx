@@ -29,6 +29,8 @@ cnp.import_array()
 
 assert INF == INFINITY and NO_TRANSFER == _NO_TRANSFER
 
+cnp.import_array()
+
 _INT_FIELDS = (
     "stop_change_time",
     "route_stop_offset", "route_stops", "route_trip_offset",
@@ -222,6 +224,71 @@ cdef class TimetableArrays:
         out[0] = bptr(view)
         return 0
 
+    cdef const unsigned char* footpath_cover(self) except? NULL:
+        """Per stop ``x``: 1 when for every footpath ``x -> s`` and ``s -> u`` (``u != x``)
+        there is a footpath ``x -> u`` no longer than the two (the closure is unbounded
+        around ``x``). Then a trip arriving at ``s`` no earlier than a walk from ``x``
+        got there need not walk on: ``x``'s footpaths were relaxed no later, except back
+        to ``x`` itself (an engine's footpath phase skips those; see ``csa.pyx``). Built
+        once, O(footpaths x degree)."""
+        if self.fp_covers.shape[0] == self.n_stops and self.n_stops > 0:
+            return &self.fp_covers[0]
+        cdef int S = self.n_stops
+        out = np.ones(S, dtype=np.uint8)
+        if S == 0:
+            return NULL
+        cdef unsigned char[::1] cov = out
+        cdef int[::1] dist = np.full(S, -1, dtype=np.int32)
+        cdef const int* fpo = self.net.fpo
+        cdef const int* fpt = self.net.fpt
+        cdef const int* fpd = self.net.fpd
+        cdef int x, j, k, s, u, d
+        with nogil:
+            for x in range(S):
+                for j in range(fpo[x], fpo[x + 1]):
+                    dist[fpt[j]] = fpd[j]
+                for j in range(fpo[x], fpo[x + 1]):
+                    s = fpt[j]
+                    for k in range(fpo[s], fpo[s + 1]):
+                        u = fpt[k]
+                        if u != x and (dist[u] < 0 or dist[u] > fpd[j] + fpd[k]):
+                            cov[x] = 0
+                            break
+                    if cov[x] == 0:
+                        break
+                for j in range(fpo[x], fpo[x + 1]):
+                    dist[fpt[j]] = -1
+        self.fp_covers = out
+        return &self.fp_covers[0]
+
+    cdef int read_query(self, object q, QueryArgs* out) except -1:
+        """``out``: ``q``'s rows, extras, mask, time, ``max_trips`` and slack, checked as
+        ``check_rows``/``route_mask`` check them: the one entry of every engine's fast
+        path (``q`` is a ``planner.routing.query.Query``, whose arrays already have the
+        layout read here)."""
+        out.n_src = _rows_of(self, q.sources, &out.src, "source")
+        out.n_tgt = _rows_of(self, q.targets, &out.tgt, "target")
+        out.time = q.time
+        out.max_trips = q.max_trips
+        out.slack = q.transfer_slack
+        extra = q.source_extra
+        out.sx = NULL
+        if extra is not None and _array_of(extra, cnp.NPY_INT32, 0, <const void**>&out.sx,
+                                           "source_extra") != out.n_src:
+            raise ValueError("source_extra needs one value per source row")
+        extra = q.target_extra
+        out.tx = NULL
+        if extra is not None and _array_of(extra, cnp.NPY_INT32, 0, <const void**>&out.tx,
+                                           "target_extra") != out.n_tgt:
+            raise ValueError("target_extra needs one value per target row")
+        mask = q.route_mask
+        out.mask = NULL
+        if mask is not None and _array_of(mask, cnp.NPY_UINT8, 0, <const void**>&out.mask,
+                                          "route_mask") != self.n_routes:
+            raise ValueError(f"route_mask needs one flag per route ({self.n_routes}), "
+                             f"got {len(mask)}")
+        return 0
+
     cdef int append_walk(self, list steps, int a, int b, int start) except -1:
         """A footpath step ``a -> b`` starting at ``start``, its duration looked up."""
         steps.append(("walk", a, b, start, self.fp_duration(a, b)))
@@ -249,6 +316,38 @@ cdef class TimetableArrays:
         if source != cur:
             self.append_walk(steps, source, cur, start)
         return 0
+
+
+cdef int _array_of(object a, int type_num, int width, const void** out,
+                   str what) except -1:
+    """``out``: the data of ``a``, a C-contiguous native array of ``type_num`` with
+    ``width`` columns (0: one dimension), NULL when empty; returns its rows. Read through
+    the array's own fields: a typed memoryview costs ~0.3 us per query and array."""
+    if not cnp.PyArray_Check(a):
+        raise ValueError(f"{what} must be a NumPy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if (cnp.PyArray_TYPE(arr) != type_num or cnp.PyArray_NDIM(arr) != (2 if width else 1)
+            or (width and cnp.PyArray_DIM(arr, 1) != width)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or not cnp.PyArray_ISNOTSWAPPED(arr)
+            or not cnp.PyArray_ISALIGNED(arr)):
+        raise ValueError(f"{what} must be a C-contiguous {np.dtype(a.dtype).name}"
+                         f"{'[n, %d]' % width if width else '[n]'} array like Query's, got "
+                         f"{a.dtype}{list(a.shape)}")
+    cdef Py_ssize_t n = cnp.PyArray_DIM(arr, 0)
+    out[0] = cnp.PyArray_DATA(arr) if n > 0 else NULL
+    return <int>n
+
+
+cdef int _rows_of(TimetableArrays a, object rows, const int** out, str what) except -1:
+    """``_array_of`` for ``(stop, seconds)`` rows, checked as ``check_rows`` checks."""
+    cdef int n = _array_of(rows, cnp.NPY_INT32, 2, <const void**>out, what)
+    cdef int i
+    cdef const int* p = out[0]
+    for i in range(n):
+        if p[2 * i] < 0 or p[2 * i] >= a.n_stops or p[2 * i + 1] < 0:
+            raise ValueError(
+                f"bad {what} row {i}: stop index out of range or negative offset")
+    return n
 
 
 def as_arrays(tt_or_arrays) -> TimetableArrays:

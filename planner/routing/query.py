@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -78,6 +78,9 @@ class Query:
     target_extra: np.ndarray | None = None
     deadline: float = math.inf
     whole_window: bool = False
+    #: Rounds an engine runs: one trip more than transfers (set from ``max_transfers``;
+    #: a plain attribute, which an engine reads faster than a property).
+    max_trips: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         src, tgt = as_rows(self.sources), as_rows(self.targets)
@@ -102,14 +105,10 @@ class Query:
         set_(self, "targets", tgt)
         set_(self, "time", int(self.time))
         set_(self, "max_window", max(int(self.max_window), int(self.window)))
+        set_(self, "max_trips", self.max_transfers + 1)
         set_(self, "route_mask", mask)
         set_(self, "source_extra", _extra(self.source_extra, len(src), "source_extra"))
         set_(self, "target_extra", _extra(self.target_extra, len(tgt), "target_extra"))
-
-    @property
-    def max_trips(self) -> int:
-        """Rounds an engine runs: one trip more than transfers."""
-        return self.max_transfers + 1
 
     def at(self, time: int, window: int | None = None) -> Query:
         """The same question at another time (and window)."""
@@ -132,4 +131,5 @@ class Query:
         q = object.__new__(Query)
         q.__dict__.update(self.__dict__)
         q.__dict__.update(scalars)
+        q.__dict__["max_trips"] = q.max_transfers + 1  # derived from the bound, not copied
         return q

@@ -27,7 +27,7 @@ Routes are collected, masked and boarded through the kernel (``add_boardable_rou
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
-    INF, NO_TRANSFER, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace,
+    INF, NO_TRANSFER, Net, NoRules, QueryArgs, Rules, ScopedRules, TimetableArrays, Workspace,
     add_boardable_routes_at, begin_routes, clear_target_offsets, earlier_at_least,
     earliest_source_row, earlier_trip, earliest_trip, first_at_least, fresh_stamps,
     queue_boardable_routes, reach, reset_stats, rows_ptr, rule_seconds, set_target_offsets,
@@ -139,10 +139,12 @@ cdef class Raptor:
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes, n_trips
+    cdef const unsigned char* cover  # TimetableArrays.footpath_cover (held by self.a)
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
         self.a = as_arrays(arrays)
+        self.cover = self.a.footpath_cover()
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
@@ -157,17 +159,14 @@ cdef class Raptor:
         (``INFINITY`` if none), no journey built (the fast path). No targets:
         one-to-all. ``ws.round_bests()`` then lists the best arrival per number of trips.
         """
-        return self._start(ws, q, q.sources, q.targets, q.time)
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
+        return self._start(ws, &qa, qa.time)
 
-    cdef int _start(self, RaptorWorkspace ws, q, const int[:, ::1] sources,
-                    const int[:, ::1] targets, int departure) except? -1:
-        cdef const unsigned char* mask
-        cdef int slack = q.transfer_slack
-        cdef int max_rounds = q.max_trips
+    cdef int _start(self, RaptorWorkspace ws, const QueryArgs* qa,
+                    int departure) except? -1:
+        cdef int max_rounds = qa.max_trips
         cdef int S = self.n_stops
-        self.a.check_rows(sources, "source")
-        self.a.check_rows(targets, "target")
-        self.a.route_mask(q, &mask)
         if ws.tpar.size() < <size_t> ((max_rounds + 1) * S):
             ws.tpar.resize((max_rounds + 1) * S)
         if ws.xtpar.size() < <size_t> ((max_rounds + 1) * self.a.n_alight_keys):
@@ -175,13 +174,11 @@ cdef class Raptor:
         cdef int best
         with nogil:
             if self.a.net.xal == NULL:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, max_rounds, slack, mask,
-                                 <NoRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure,
+                                 max_rounds, qa.slack, qa.mask, <NoRules*>NULL)
             else:
-                best = self._run(ws, rows_ptr(sources), sources.shape[0], rows_ptr(targets),
-                                 targets.shape[0], departure, max_rounds, slack, mask,
-                                 <ScopedRules*>NULL)
+                best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure,
+                                 max_rounds, qa.slack, qa.mask, <ScopedRules*>NULL)
         return best
 
     def search(self, RaptorWorkspace ws, q):
@@ -192,9 +189,11 @@ cdef class Raptor:
     def search_from(self, RaptorWorkspace ws, q, int departure):
         """Like :meth:`search`, departing at ``departure`` instead of ``q.time`` (the
         reverse engines rebuild their answer from the latest departure with it)."""
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
-        self._start(ws, q, sources, targets, departure)
+        self._start(ws, &qa, departure)
         return self._results(ws, sources, targets, departure)
 
     cdef int _run(self, RaptorWorkspace ws, const int* src, int n_src, const int* tgt,
@@ -239,6 +238,7 @@ cdef class Raptor:
         cdef int* stop_stamp = ws.stop_stamp.data()
         cdef int* improved_stamp = ws.improved_stamp.data()
         cdef OwlTripPar* tp
+        cdef const unsigned char* cover = self.cover
         cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const int* xal = net.xal
         cdef const int* ybd = net.ybd
@@ -419,6 +419,18 @@ cdef class Raptor:
                 if change[s] < NO_TRANSFER:
                     set_ready(ready, fresh, ready_par, stop_stamp, marks, s,
                               a + change[s] + slack, rpar, stamp)
+                # walked here no later (from u, or from the origin u = -1 - stop): as in
+                # csa.pyx, u's footpaths reached s's no later, all but the one back to u
+                u = arr_par[s]
+                u = u % S if u >= 0 else -1 - u
+                if not rules and a >= arr[s] and u != s and cover[u]:
+                    if arr_par[s] >= 0:
+                        for j in range(fpo[s], fpo[s + 1]):
+                            if fpt[j] == u:
+                                set_ready(ready, fresh, ready_par, stop_stamp, marks, u,
+                                          a + slack + fpd[j], rpar, stamp)
+                                break
+                    continue
                 for j in range(fpo[s], fpo[s + 1]):
                     a_fp = a + fpd[j]
                     # later than the best arrival: neither a target's arrival nor a

@@ -53,6 +53,9 @@ ENGINES = ("raptor", "csa", "mcraptor", "rraptor", "reverse", "reverse_csa")
 #: Engines over preprocessed data, for the queries it was built for (module docstring).
 PREPROCESSED = ("tripbased",)
 EARLIEST_ARRIVAL = ("raptor", "csa", "tripbased")
+_FORWARD = frozenset(EARLIEST_ARRIVAL)
+#: Key of the last run's (engine name, workspace) among a thread's engines.
+_LAST = object()
 #: engine name -> (Router attribute of the engine, workspace key)
 _CORES = {"raptor": ("raptor", "raptor"), "csa": ("csa", "csa"),
           "mcraptor": ("mcraptor", "mcraptor"), "rraptor": ("range_raptor", "range"),
@@ -169,18 +172,25 @@ class Router:
 
     def last_stats(self) -> SearchStats:
         """Counters of this thread's last engine run."""
-        last = getattr(self._local, "last", None)
+        last = self._cores().get(_LAST)
         if last is None:
             return SearchStats("none")
         # read when asked: the workspace keeps them until its engine runs again, and
         # then ``last`` names that run
         return SearchStats(last[0], *last[1].counters())
 
-    def _core(self, engine: str) -> tuple[Any, Any]:
-        """(engine, this thread's workspace for it)."""
-        cores = getattr(self._local, "cores", None)
-        if cores is None:
+    def _cores(self) -> dict[Any, Any]:
+        """This thread's engines: name -> (engine, workspace, (name, workspace)), and
+        ``_LAST`` -> the last run's (name, workspace)."""
+        try:
+            return self._local.cores
+        except AttributeError:
             cores = self._local.cores = {}
+            return cores
+
+    def _entry(self, engine: str) -> tuple[Any, Any, tuple[str, Any]]:
+        """(engine, this thread's workspace for it, the record ``last_stats`` reads)."""
+        cores = self._cores()
         found = cores.get(engine)
         if found is None:
             try:
@@ -189,11 +199,17 @@ class Router:
                 raise ValueError(f"unknown engine {engine!r}; choose one of "
                                  f"{ENGINES + PREPROCESSED}") from None
             core = getattr(self, attr)
-            found = cores[engine] = (core, self.workspace(key, core.workspace))
+            ws = self.workspace(key, core.workspace)
+            found = cores[engine] = (core, ws, (engine, ws))
         return found
 
+    def _core(self, engine: str) -> tuple[Any, Any]:
+        """(engine, this thread's workspace for it)."""
+        core, ws, _ = self._entry(engine)
+        return core, ws
+
     def _record(self, engine: str, ws: Any) -> None:
-        self._local.last = (engine, ws)
+        self._cores()[_LAST] = (engine, ws)
 
     # -- earliest arrival -----------------------------------------------------------------
     def _forward(self, q: Query, engine: str | None, *,
@@ -205,20 +221,31 @@ class Router:
                              f"{EARLIEST_ARRIVAL}")
         if targets and len(q.targets) == 0:
             raise ValueError("at least one target is needed")
-        # _core and _record inlined: with the engines' own calls cut down, these two
-        # calls (each reading the thread-local) were half of a short query's overhead
-        local = self._local
-        try:
-            core, ws = local.cores[engine]
-        except (AttributeError, KeyError):
-            core, ws = self._core(engine)
+        core, ws, last = self._entry(engine)
         best = core.arrival(ws, q)
-        local.last = (engine, ws)
+        self._cores()[_LAST] = last
         return core, ws, best
 
     def arrival(self, q: Query, engine: str | None = None) -> int | None:
         """Earliest arrival at the destination, or None; no journey is built (fast path).
         ``engine`` None: :meth:`engine_for`'s choice."""
+        # what :meth:`_forward` does, inlined for a named engine already in use by this
+        # thread: on small feeds the whole search takes a few microseconds, and each
+        # helper frame and thread-local lookup on the way cost ~0.1-0.3 us of them
+        try:
+            cores = self._local.cores
+            core, ws, last = cores[engine]
+        except (AttributeError, KeyError):
+            return self._arrival_first(q, engine)
+        if engine not in _FORWARD:
+            return self._arrival_first(q, engine)
+        if len(q.targets) == 0:
+            raise ValueError("at least one target is needed")
+        best = core.arrival(ws, q)
+        cores[_LAST] = last
+        return None if best == INFINITY else best
+
+    def _arrival_first(self, q: Query, engine: str | None) -> int | None:
         _, _, best = self._forward(q, engine)
         return None if best == INFINITY else best
 
@@ -301,17 +328,22 @@ class Router:
     def raw(self, q: Query, engine: str = "raptor") -> list[RawJourney]:
         """Run one engine once on ``q``: its journeys as steps, no :class:`Journey` built
         (what :meth:`route` builds legs from; ``last_stats()`` has the counters)."""
-        if engine in EARLIEST_ARRIVAL and len(q.targets) == 0:
+        if engine in _FORWARD and len(q.targets) == 0:
             raise ValueError("at least one target is needed")
-        core, ws = self._core(engine)
+        try:  # as in arrival(): no helper frames once this thread ran the engine
+            cores = self._local.cores
+            core, ws, last = cores[engine]
+        except (AttributeError, KeyError):
+            core, ws, last = self._entry(engine)
+            cores = self._local.cores
         found = core.search(ws, q)
-        self._record(engine, ws)
+        cores[_LAST] = last
         return found
 
     def route(self, q: Query, engine: str = "raptor") -> RoutingResult:
         """Run one engine once on ``q``; journeys are built with their legs."""
         found = self.raw(q, engine)
-        ws = self._local.last[1]
+        ws = self._cores()[_LAST][1]
         stats = SearchStats(engine, *ws.counters())
         journeys = [self._journey(q, raw) for raw in found]
         if engine in ("raptor", "tripbased") and journeys:
