@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import shutil
@@ -391,23 +392,54 @@ def _ultra_count(log: str, what: str) -> int:
     raise Unsupported(f"ULTRA convert printed no 'Number of {what}'")
 
 
-def same_timetable(p: Prepared) -> str | None:
-    """None when ULTRA's converted data has as many connections as our timetable on
-    ULTRA's days, else the counts of both: a trip one side lost or added (an untimed stop
+def dominated_trips(tt: Timetable, trips: np.ndarray) -> tuple[int, int]:
+    """(trips, connections) among ``trips`` that ULTRA's ``Intermediate::Data::validate``
+    deletes as "duplicates": it sorts the trips by stop sequence, then per stop by
+    departure ascending and arrival descending, and drops a trip when the next one has
+    the same stops and departs no earlier and arrives no later at each (its first arrival
+    1 s before the departure, its last departure 1 s after the arrival). Such a trip is
+    never needed for an earliest arrival (nor a Pareto label over arrival, trips and
+    walking) when every stop lets riders board and alight, as in the prepared folders;
+    the planner keeps them."""
+    keyed = []
+    for t in trips.tolist():
+        r = int(tt.trip_route[t])
+        stops = tuple(tt.route_stops[tt.route_stop_offset[r]:tt.route_stop_offset[r + 1]]
+                      .tolist())
+        lo, hi = int(tt.trip_st_offset[t]), int(tt.trip_st_offset[t + 1])
+        arr, dep = tt.st_arr[lo:hi].tolist(), tt.st_dep[lo:hi].tolist()
+        arr[0], dep[-1] = dep[0] - 1, arr[-1] + 1
+        order = tuple(x for d, a in zip(dep, arr, strict=True) for x in (d, -a))
+        keyed.append((stops, order, dep, arr))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    dropped = connections = 0
+    for prev, this in itertools.pairwise(keyed):
+        if prev[0] == this[0] and all(d >= e for d, e in zip(this[2], prev[2], strict=True)) \
+                and all(a <= b for a, b in zip(this[3], prev[3], strict=True)):
+            dropped += 1
+            connections += len(prev[0]) - 1
+    return dropped, connections
+
+
+def same_timetable(p: Prepared) -> tuple[str | None, int]:
+    """(None when ULTRA's converted data has as many connections as our timetable on
+    ULTRA's days, less the trips it deletes as dominated (``dominated_trips``), else the
+    counts of both; the dominated trips). A trip one side lost or added (an untimed stop
     read as midnight, a frequency start at ``end_time``) shows here before any query
-    differs. (Trips are not compared: ULTRA keeps trips of one stop, ours has no use for
-    them.)"""
+    differs."""
     first = p.feed.day - timedelta(days=1 if p.shift else 0)
     last = p.feed.day + timedelta(days=1)
     days = [i for i, d in enumerate(p.tt.dates) if first <= d <= last]
-    on = np.isin(p.tt.trip_day, days)[p.tt.conn_trip]
-    ours = int(on.sum()), int(np.unique(p.tt.conn_trip[on]).size)
+    on = np.isin(p.tt.trip_day, days)
+    trips = np.nonzero(on & (np.diff(p.tt.trip_st_offset) > 1))[0]
+    dropped, dropped_connections = dominated_trips(p.tt, trips)
+    ours = int(on[p.tt.conn_trip].sum()) - dropped_connections, len(trips) - dropped
     log = Path(f"{p.prefix}.convert.txt").read_text()
     ultra = _ultra_count(log, "Connections"), _ultra_count(log, "Trips")
-    if ours[0] == ultra[0]:
-        return None
-    return (f"connections (trips) on {first}..{last}: ours {ours[0]} ({ours[1]}), "
-            f"ULTRA {ultra[0]} ({ultra[1]})")
+    if ours == ultra:
+        return None, dropped
+    return (f"connections (trips) on {first}..{last} without {dropped} dominated trips: "
+            f"ours {ours[0]} ({ours[1]}), ULTRA {ultra[0]} ({ultra[1]})", dropped)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -645,7 +677,9 @@ def main(argv: list[str] | None = None) -> int:
               f"queries={len(q.rows)} seed={args.seed} ultra_days="
               f"{'day-1..day+1' if p.shift else 'day..day+1'} rewritten: {p.rewrites}")
         notes = []
-        mismatch = same_timetable(p)
+        mismatch, dominated = same_timetable(p)
+        print(f"  same timetable: {'no' if mismatch else 'yes'} (ULTRA drops {dominated} "
+              "trips another trip of the same stops dominates)")
         if mismatch is not None:
             print(f"  timetables DIFFER, {mismatch}")
             notes.append("timetables differ")
