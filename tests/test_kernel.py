@@ -167,6 +167,17 @@ def test_an_unbounded_footpath_closure_covers_every_stop():
     assert tt.n_footpaths > 0 and np.asarray(router.arrays.fp_covers).all()
 
 
+
+def _arrives_by_csa_and_raptor(tt, day: date, target: str, seconds: int) -> Router:
+    """Both engines answer f:O at 07:50 -> ``target`` with the arrival ``seconds``."""
+    o, t = tt.stop_index("f:O"), tt.stop_index(target)
+    q = Query(np.array([[o, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32),
+              tt.time_of(day, 7 * 3600 + 50 * 60))
+    router = Router(tt)
+    for engine in ("csa", "raptor"):
+        assert router.arrival(q, engine) == tt.time_of(day, seconds), engine
+    return router
+
 def test_a_trip_reaching_a_stop_after_a_walk_did_still_walks_on_where_that_walk_cannot(
         tmp_path):
     """Footpaths X -> S and S -> U but not X -> U (the closure bounded at 100 s): the walk
@@ -187,12 +198,7 @@ def test_a_trip_reaching_a_stop_after_a_walk_did_still_walks_on_where_that_walk_
     day = date(2026, 5, 5)
     tt = compile_timetable([feed], day, CompileOptions(footpath_radius=0,
                                                        footpath_max_walk=100))
-    o, u = tt.stop_index("f:O"), tt.stop_index("f:U")
-    q = Query(np.array([[o, 0]], dtype=np.int32), np.array([[u, 0]], dtype=np.int32),
-              tt.time_of(day, 7 * 3600 + 50 * 60))
-    router = Router(tt)
-    for engine in ("csa", "raptor"):
-        assert router.arrival(q, engine) == tt.time_of(day, 8 * 3600 + 3 * 60), engine
+    router = _arrives_by_csa_and_raptor(tt, day, "f:U", 8 * 3600 + 3 * 60)
     assert np.asarray(router.arrays.fp_covers)[tt.stop_index("f:X")] == 0
 
 
@@ -216,10 +222,5 @@ def test_a_trip_reaching_a_stop_after_a_walk_did_may_still_walk_back_past_a_long
                   "X,S,2,60\nS,X,2,60\nX,X,2,600\n")
     day = date(2026, 5, 5)
     tt = compile_timetable([feed], day, CompileOptions(footpath_radius=0))
-    o, t = tt.stop_index("f:O"), tt.stop_index("f:T")
-    q = Query(np.array([[o, 0]], dtype=np.int32), np.array([[t, 0]], dtype=np.int32),
-              tt.time_of(day, 7 * 3600 + 50 * 60))
-    router = Router(tt)
-    for engine in ("csa", "raptor"):
-        assert router.arrival(q, engine) == tt.time_of(day, 8 * 3600 + 20 * 60), engine
+    router = _arrives_by_csa_and_raptor(tt, day, "f:T", 8 * 3600 + 20 * 60)
     assert np.asarray(router.arrays.fp_covers)[tt.stop_index("f:X")] == 1
