@@ -122,13 +122,13 @@ MUTATIONS: tuple[Mutation, ...] = (
       "if False:",
       "CSA: a change the scoped transfer rules allow (board key) is never made"),
     M("csa-walked-uncovered", CSA,
-      "and cover[e if e >= 0 else -1 - e]):",
-      "):",
+      "if cover[e if e >= 0 else -1 - e]:",
+      "if True:",
       "CSA: a stop walked to no later skips its footpaths where the walk's footpaths do "
       "not cover them (bounded closure)"),
     M("csa-walked-no-way-back", CSA,
-      "                            if fpt[j] == e:\n",
-      "                            if False:\n",
+      "                                if fpt[j] == e:\n",
+      "                                if False:\n",
       "CSA: a stop walked to no later skips the footpath back to where the walk began"),
     # -- RAPTOR -----------------------------------------------------------------------
     M("raptor-board-strict", RAPTOR,
