@@ -367,6 +367,29 @@ def test_one_to_all_csa_matches_raptor_on_every_stop(db: Timetable) -> None:
         assert csa[s] == dep
 
 
+def test_one_to_all_trips_are_the_fewest_trips_of_each_stops_earliest_arrival(
+        db: Timetable) -> None:
+    """Per stop, the trips reported beside the earliest arrival are the fewest any
+    journey arriving then takes: the first bound of ``arrivals_by_transfers`` reaching it."""
+    router = Router(db)
+    checked = 0
+    for s, _, dep in random_pairs(db, 5, seed=5):
+        arrivals, trips = router.one_to_all_trips(Query([(s, 0)], [], dep, max_transfers=8))
+        reached = np.flatnonzero(arrivals < INFINITY)
+        for t in np.random.default_rng(s).choice(reached, size=min(15, len(reached)),
+                                                 replace=False):
+            if t == s:
+                assert trips[t] == 0
+                continue
+            bests = router.arrivals_by_transfers(Query([(s, 0)], [(int(t), 0)], dep,
+                                                       max_transfers=8))
+            fewest = next(k + 1 for k, b in enumerate(bests) if b == arrivals[t])
+            if trips[t] > 0:  # 0: walked there no later
+                assert trips[t] == fewest, (s, t)
+                checked += 1
+    assert checked > 20
+
+
 def test_queries_in_a_thread_pool_match_sequential_answers(db: Timetable) -> None:
     router = Router(db)
     queries = random_pairs(db, 200, seed=4)
