@@ -185,7 +185,18 @@ def _searched_plan(page: Page, server: str) -> dict:
     widget = page.locator("owl-trip-planner")
     expect(widget.locator("li.itinerary").first).to_be_visible()
     expect(widget.locator(".map svg.map-view g.tiles image.loaded").first).to_be_attached()
+    _wait_for_all_tiles(page)
     return _view(page)
+
+
+def _wait_for_all_tiles(page: Page) -> None:
+    """A tile is logged by the server before its answer, so once every drawn tile has
+    loaded, every one of them has been requested; the first loaded tile says nothing
+    about the others (the race that made the tile checks flaky)."""
+    page.wait_for_function("""() => {
+        const imgs = [...document.querySelector('owl-trip-planner').shadowRoot
+            .querySelectorAll('.map svg g.tiles image')];
+        return imgs.length > 0 && imgs.every(i => i.classList.contains('loaded')); }""")
 
 
 # --- server side ------------------------------------------------------------------------------
@@ -267,8 +278,7 @@ def test_drag_wheel_buttons_and_keys_pan_and_zoom(
     page.mouse.wheel(0, -500)
     expect(svg).not_to_have_attribute("data-zoom", f"{v1['zoom']:.3f}")
     expect(widget.locator(".map svg.map-view g.tiles image.loaded").first).to_be_attached()
-    page.wait_for_function("""() => [...document.querySelector('owl-trip-planner').shadowRoot
-        .querySelectorAll('.map svg g.tiles image')].every(i => i.classList.contains('loaded'))""")
+    _wait_for_all_tiles(page)
     v2 = _view(page)
     assert v2["zoom"] == pytest.approx(v1["zoom"] + 1, abs=1e-3)
     assert {t[0] for t in tiles_a.requested[before:]} == {round(v2["zoom"])}
