@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.routing.journeys import Journey, TransitLeg, WalkLeg
+from planner.routing import router as router_module
+from planner.routing.journeys import Journey, TransitLeg, WalkLeg, transit_leg
 from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
 from planner.routing.router import Router
@@ -388,6 +389,24 @@ def test_one_to_all_trips_are_the_fewest_trips_of_each_stops_earliest_arrival(
                 assert trips[t] == fewest, (s, t)
                 checked += 1
     assert checked > 20
+
+
+def test_cached_legs_equal_fresh_ones_and_stay_within_the_visit_budget(
+        db: Timetable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The router reuses the legs of rides it found before; the cache is bounded by the
+    stop visits it holds (a routing process stays small), and a leg from it is the leg."""
+    monkeypatch.setattr(router_module, "LEG_CACHE_VISITS", 400)
+    router = Router(db)
+    cleared = 0
+    for s, t, dep in random_pairs(db, 40, seed=6):
+        before = len(router._leg_cache)
+        for j in router.pareto(Query([(s, 0)], [(t, 0)], dep, max_transfers=4)):
+            for leg in j.transit_legs:
+                assert leg == transit_leg(db, leg.trip, leg.board_pos, leg.alight_pos)
+        assert router._leg_visits == sum(len(leg.stops) for leg in router._leg_cache.values())
+        assert router._leg_visits <= 400
+        cleared += len(router._leg_cache) < before
+    assert cleared > 0  # the budget was reached and the cache started over
 
 
 def test_queries_in_a_thread_pool_match_sequential_answers(db: Timetable) -> None:

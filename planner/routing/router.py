@@ -62,9 +62,11 @@ _CORES = {"raptor": ("raptor", "raptor"), "csa": ("csa", "csa"),
           "reverse": ("reverse_raptor", "reverse"), "reverse_csa": ("arrive_by", "arriveby"),
           "tripbased": ("tripbased", "tripbased")}
 
-#: Rides whose legs a Router keeps (then it starts over; a leg is ~1-2 kB): enough for
-#: the rides a plan's searches find again, little memory.
-LEG_CACHE_SIZE = 4096
+#: Stop visits the legs a Router keeps may hold (then it starts over). A visit is ~150
+#: bytes, so this is ~2.5 MB: plenty for the rides a plan's searches find again. Counted
+#: in visits, not legs: HART's rides pass ~25 stops, and 4,096 of them cost 15 MB, a
+#: quarter of a routing process (issue 13 point 4).
+LEG_CACHE_VISITS = 16_384
 #: One journey as every engine returns it (see the module docstring).
 RawJourney = tuple[int, int, int, int, int, list]
 
@@ -103,6 +105,7 @@ class Router:
         self.tt = tt
         self._local = threading.local()
         self._leg_cache: dict[tuple[int, int, int], TransitLeg] = {}
+        self._leg_visits = 0
 
     # -- engines, built on first use over one set of arrays --------------------------------
     @cached_property
@@ -361,9 +364,12 @@ class Router:
         key = (trip, board, alight)
         leg = self._leg_cache.get(key)
         if leg is None:
-            if len(self._leg_cache) >= LEG_CACHE_SIZE:
+            leg = transit_leg(tt, trip, board, alight)
+            if self._leg_visits + len(leg.stops) > LEG_CACHE_VISITS:
                 self._leg_cache.clear()
-            leg = self._leg_cache[key] = transit_leg(tt, trip, board, alight)
+                self._leg_visits = 0
+            self._leg_cache[key] = leg
+            self._leg_visits += len(leg.stops)
         return leg
 
     def _journey(self, q: Query, raw: RawJourney) -> Journey:
