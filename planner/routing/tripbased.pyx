@@ -24,18 +24,21 @@ mask and no scoped transfers.txt rules (``supports``); other queries go to RAPTO
 (``planner.routing.router``).
 
 Query (:class:`TripBased`): Witt's breadth-first search over trip segments. Round ``n``
-holds segments ``(trip, begin, end)`` reached with ``n`` trips; the reached index of
-``t`` is the first position any segment of ``t`` or of an earlier trip of its route
-scans, so a later trip boarded no earlier adds nothing. As in Witt and ULTRA it is one
-16-bit label per trip, lowered for the later trips of the route on each enqueue (a
-contiguous run: the labels do not increase along a route's trips), so the check before
-an enqueue is one load; a query resets only the routes it touched. (A per-route list of
-(trip, index) pairs instead, tried before, chased pointers on every check: 1.7x slower
-on HART, 2.3x on the DB long-distance feed.) The target's best arrival prunes every
-scan, so round ``n`` only finds journeys strictly earlier than with fewer trips: per
-round, the Pareto set over (arrival, trips).
+holds segments (stop events ``begin..end`` of one trip) reached with ``n`` trips; the
+reached index of ``t`` is the first position any segment of ``t`` or of an earlier trip
+of its route scans, so a later trip boarded no earlier adds nothing. Witt and ULTRA keep
+it per trip and lower it for the later trips of the route on each enqueue; here it is
+kept per route position (``_enqueue``): the check is one load of a small array with no
+trip or route looked up, the update walks the positions the new segment scans instead of
+the route's later trips, and it yields the segment's end. Measured on HART against the
+per-trip labels: 12.3 vs 17.6 us per query, DB FV 55.6 vs 63.5 (one sitting, the queries
+of ``benchmarks/vs_reference.py``). The queue is allocated once for its worst case, one
+segment per stop event. The target's best arrival prunes every scan, so round ``n`` only
+finds journeys strictly earlier than with fewer trips: per round, the Pareto set over
+(arrival, trips).
 """
 
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 cdef extern from *:
@@ -54,19 +57,19 @@ from planner.routing.kernel import as_arrays
 
 
 cdef struct Seg:
-    int trip
-    int begin      # first position scanned (one after boarding)
-    int end        # one after the last position scanned
-    int ev         # trip_st_offset of the trip: its stop events
-    int rb         # route_stop_offset of its route: pickup/drop-off/stops
-    int parent     # queue index of the segment changed from, -1: boarded at the origin
-    int alight     # at the origin: the source stop walked from (else unused)
+    int begin      # first stop event scanned (one after boarding)
+    int end        # one after the last stop event scanned
+    int first      # its first entry in TripBasedWorkspace.first_reached
+    int count      # entries of first_reached this enqueue lowered (reset after the query)
+    int parent     # queue index of the segment changed from; at the origin -1 - the
+                   # source stop walked from
 
 
 cdef struct Hop:
-    # one kept transfer as the query reads it
-    int trip
-    int index      # first position to scan: the boarding position + 1
+    # one kept transfer as the query reads it: the stop event to scan from (the
+    # boarding position + 1) and its entry in TripBasedWorkspace.first_reached
+    int event
+    int first
 
 
 cdef struct Event:
@@ -267,40 +270,39 @@ cdef object _to_array(vector[int]* v):
 
 
 # -- query --------------------------------------------------------------------------------
-cdef inline void _enqueue(TripBasedWorkspace ws, const Net* n, const Event* ev, int u,
-                          int idx, int parent, int alight) noexcept nogil:
-    """Queue trip ``u`` from position ``idx`` up to its reached index, if before it, and
-    lower the reached index of ``u`` and of the later trips of its route that scan from
-    further on to ``idx`` (Witt's R(t), ULTRA's ``ReachedIndex``): a contiguous run, as
-    the indices do not increase along a route's trips (``alight``: the source stop at
-    the origin, else unused: :meth:`TripBased._alighted`). The segment's first stop
-    events are prefetched: the next round reads them, scattered over the timetable."""
-    cdef unsigned short* R = ws.reached.data()
-    cdef int end = R[u]
-    cdef int r, t1, i
-    cdef Seg g
-    if end <= idx:
+cdef inline void _enqueue(Seg* queue, int* size, int* first_reached, const Event* ev,
+                          int event, int first, int parent) noexcept nogil:
+    """Queue the trip of stop event ``event`` (route position ``first`` of
+    ``first_reached``) from there up to its reached index, if before it.
+
+    Witt's reached index R(t) (ULTRA's ``ReachedIndex``) is kept per route position
+    instead of per trip: ``first_reached[p]`` is the stop event at ``p`` of the earliest
+    trip of the route that some segment scans from ``p`` or before (INT_MAX: none; -1
+    past the route's end). As R does not increase along a route's trips, "R(u) <= p" is
+    "u's event at p >= first_reached[p]": one load, no trip or route looked up. Lowering
+    R for ``u`` and its later trips is lowering ``first_reached`` from ``p`` on to the
+    events of ``u``; it stops where an earlier trip was reached, which is R(u): the
+    segment's end. So the update walks the positions the segment will scan, where per
+    trip it walked the later trips of the route (up to ~115 on HART). The segment's
+    first stop events are prefetched: the next round reads them, scattered over the
+    timetable."""
+    cdef int d = 0
+    cdef Seg* g
+    if event >= first_reached[first]:
         return
-    r = n.trip_route[u]
-    g.trip = u
-    g.begin = idx
-    g.end = end
-    g.ev = n.tso[u]
-    g.rb = n.rso[r]
+    while first_reached[first + d] > event + d:
+        first_reached[first + d] = event + d
+        d += 1
+    g = &queue[size[0]]
+    size[0] += 1
+    g.begin = event
+    g.end = event + d
+    g.first = first
+    g.count = d
     g.parent = parent
-    g.alight = alight
-    ws.queue.push_back(g)
-    __builtin_prefetch(&ev[g.ev + idx])
-    if end - idx > 5:
-        __builtin_prefetch(&ev[g.ev + idx + 5])
-    if not ws.route_touched[r]:
-        ws.route_touched[r] = 1
-        ws.routes_touched.push_back(r)
-    t1 = n.rto[r + 1]
-    i = u
-    while i < t1 and R[i] > idx:
-        R[i] = <unsigned short>idx
-        i += 1
+    __builtin_prefetch(&ev[event])
+    if d > 5:
+        __builtin_prefetch(&ev[event + 5])
 
 
 cdef inline bint _lower(int* label, vector[int]* touched, int s, int t) noexcept nogil:
@@ -316,26 +318,37 @@ cdef inline bint _lower(int* label, vector[int]* touched, int s, int t) noexcept
 cdef class TripBasedWorkspace(Workspace):
     """Per-thread scratch state of a Trip-Based search (never share between threads)."""
 
-    # per trip: the first position any segment of it or of an earlier trip of its route
-    # scans (its route's length when none), non-increasing along a route's trips
-    cdef vector[unsigned short] reached
-    cdef vector[unsigned char] route_touched
-    cdef vector[int] routes_touched  # routes whose trips' reached differ from the start
-    cdef vector[Seg] queue
+    # per route position (and one past each route's end): see _enqueue
+    cdef vector[int] first_reached
+    # the segments of the last search: at most one per stop event (each enqueue lowers
+    # first_reached at a position to an earlier trip's event), so allocated once for
+    # the worst case; malloc leaves the pages untouched until a search reaches them
+    cdef Seg* queue
+    cdef int queue_size
     cdef vector[int] egress, egress_touched, src_ready, src_stop, src_touched
     cdef vector[int] round_best, label_seg, label_pos
     cdef int best_round
 
-    def __init__(self, int n_stops, int n_routes, const unsigned short[::1] reached):
+    def __cinit__(self, *args):
+        self.queue = NULL
+
+    def __init__(self, int n_stops, int n_routes, const int[::1] first_reached,
+                 int n_events):
         Workspace.__init__(self, n_stops, n_routes)
-        self.reached.resize(reached.shape[0])
+        self.first_reached.resize(first_reached.shape[0])
         cdef Py_ssize_t i
-        for i in range(reached.shape[0]):
-            self.reached[i] = reached[i]
-        self.route_touched.resize(n_routes, 0)
+        for i in range(first_reached.shape[0]):
+            self.first_reached[i] = first_reached[i]
+        self.queue = <Seg*>malloc((n_events + 1) * sizeof(Seg))
+        if self.queue == NULL:
+            raise MemoryError()
+        self.queue_size = 0
         self.egress.resize(n_stops + 1, INF)  # n_stops: "no drop-off", never a target
         self.src_ready.resize(n_stops, INF)
         self.src_stop.resize(n_stops, -1)
+
+    def __dealloc__(self):
+        free(self.queue)
 
     def round_bests(self):
         """Best destination arrival after round 0, 1, ... (0: walking only)."""
@@ -353,14 +366,18 @@ def supports_query(q, TimetableArrays a):
 
 def _query_layout(TimetableArrays a, offset, trip, pos):
     """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
-    HART): per transfer a ``Hop``, per stop event an ``Event``, so a scan reads one
-    stream instead of two or three."""
+    HART): per transfer a ``Hop`` (the stop event boarded after and its route position
+    in ``first_reached``), per stop event an ``Event``, so a scan reads one stream
+    instead of two or three; and ``first_reached``'s start (see ``_enqueue``)."""
     rso = np.asarray(a.route_stop_offset, dtype=np.int64)
-    route_of_trip = np.asarray(a.trip_route)
-    hops = np.empty((len(trip), 2), dtype=np.int32)
-    hops[:, 0] = trip
-    hops[:, 1] = pos + 1
+    route_of_trip = np.asarray(a.trip_route, dtype=np.int64)
     tso = np.asarray(a.trip_st_offset, dtype=np.int64)
+    # route r's positions start at rso[r] + r in first_reached (one more per route)
+    first_base = rso[:a.n_routes] + np.arange(a.n_routes)
+    hops = np.empty((len(trip), 2), dtype=np.int32)
+    trip = np.asarray(trip, dtype=np.int64)
+    hops[:, 0] = tso[trip] + pos + 1
+    hops[:, 1] = first_base[route_of_trip[trip]] + pos + 1
     event_trip = np.repeat(np.arange(a.n_trips), np.diff(tso))
     flat = rso[route_of_trip[event_trip]] + np.arange(len(event_trip)) - tso[event_trip]
     events = np.zeros((len(event_trip) + 1, 3), dtype=np.int32)  # + the end's offset
@@ -368,7 +385,9 @@ def _query_layout(TimetableArrays a, offset, trip, pos):
     events[:-1, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
                               np.asarray(a.route_stops)[flat], a.n_stops)
     events[:, 2] = offset
-    return hops, events
+    first_reached = np.full(int(rso[a.n_routes]) + a.n_routes, INF, dtype=np.int32)
+    first_reached[rso[1:] + np.arange(a.n_routes)] = -1  # past each route's end
+    return hops, events, first_reached
 
 
 cdef class TripBased:
@@ -378,8 +397,8 @@ cdef class TripBased:
     cdef readonly object transfer_offset, transfer_trip, transfer_pos
     cdef const int[::1] tr_off
     cdef const int[:, ::1] hops, events
-    cdef readonly object reached_start  # per trip: its route's length (uint16)
-    cdef const unsigned short[::1] reached0
+    cdef readonly object first_reached_start  # see _enqueue
+    cdef const int[::1] first0
     cdef readonly int n_stops, n_routes, n_trips
 
     def __init__(self, arrays, transfer_offset, transfer_trip, transfer_pos):
@@ -398,17 +417,13 @@ cdef class TripBased:
         self.transfer_trip = np.ascontiguousarray(transfer_trip, dtype=np.int32)
         self.transfer_pos = np.ascontiguousarray(transfer_pos, dtype=np.int32)
         self.tr_off = self.transfer_offset
-        self.hops, self.events = _query_layout(self.a, off, self.transfer_trip,
-                                               self.transfer_pos)
-        lengths = np.diff(np.asarray(self.a.route_stop_offset))[np.asarray(self.a.trip_route)]
-        if len(lengths) and int(lengths.max()) >= 65535:
-            raise ValueError("Trip-Based keeps route positions in 16 bits; a route has "
-                             f"{int(lengths.max())} stops")
-        self.reached_start = np.ascontiguousarray(lengths, dtype=np.uint16)
-        self.reached0 = self.reached_start
+        self.hops, self.events, self.first_reached_start = _query_layout(
+            self.a, off, self.transfer_trip, self.transfer_pos)
+        self.first0 = self.first_reached_start
 
     def workspace(self):
-        return TripBasedWorkspace(self.n_stops, self.n_routes, self.reached0)
+        return TripBasedWorkspace(self.n_stops, self.n_routes, self.first_reached_start,
+                                  self.events.shape[0])
 
     @property
     def n_transfers(self):
@@ -463,6 +478,18 @@ cdef class TripBased:
             return []
         return [self._journey(ws, q, ws.best_round)]
 
+    cdef int _trip_of(self, int event) noexcept:
+        """The trip of stop event ``event`` (the last trip starting at or before it)."""
+        cdef const int[::1] tso = self.a.trip_st_offset
+        cdef int lo = 0, hi = self.n_trips, mid
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if tso[mid] <= event:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
     cdef tuple _journey(self, TripBasedWorkspace ws, q, int n):
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
@@ -470,7 +497,7 @@ cdef class TripBased:
         cdef int arrival = ws.round_best[n]
         cdef int departure = q.time
         cdef list steps = []
-        cdef int row = -1, i, s, v, a, d, x, cur, seg, pos, trips = 0
+        cdef int row = -1, i, s, v, a, d, x, cur, seg, k, trip, e0, rb, trips = 0
         cdef Seg g
         if n == 0:  # walking only: the target row a source reaches in time
             for i in range(targets.shape[0]):
@@ -484,10 +511,11 @@ cdef class TripBased:
             steps.reverse()
             return (departure, arrival, 0, i, row, steps)
         seg = ws.label_seg[n]
-        pos = ws.label_pos[n]
+        k = ws.label_pos[n]  # the stop event alighted at
         g = ws.queue[seg]
-        s = A.route_stops[g.rb + pos]
-        a = A.st_arr[g.ev + pos]
+        s = A.route_stops[A.route_stop_offset[A.trip_route[self._trip_of(k)]] + k
+                          - A.trip_st_offset[self._trip_of(k)]]
+        a = A.st_arr[k]
         for i in range(targets.shape[0]):
             v = targets[i, 0]
             d = 0 if v == s else A.fp_duration(s, v)
@@ -499,30 +527,35 @@ cdef class TripBased:
         if targets[row, 0] != s:
             A.append_walk(steps, s, targets[row, 0], a)
         while True:
-            steps.append(("trip", g.trip, g.begin - 1, pos))
+            trip = self._trip_of(g.begin - 1)
+            e0 = A.trip_st_offset[trip]
+            rb = A.route_stop_offset[A.trip_route[trip]]
+            steps.append(("trip", trip, g.begin - 1 - e0, k - e0))
             trips += 1
-            cur = A.route_stops[g.rb + g.begin - 1]  # boarding stop
+            cur = A.route_stops[rb + g.begin - 1 - e0]  # boarding stop
             if g.parent < 0:
-                x = g.alight
+                x = -1 - g.parent
                 i = earliest_source_row(rows_ptr(sources), sources.shape[0], x)
                 A.append_origin(steps, x, cur, departure + sources[i, 1])
                 break
-            pos = self._alighted(ws.queue[g.parent], g.trip, g.begin)
+            k = self._alighted(ws.queue[g.parent], g.begin)
             g = ws.queue[g.parent]
-            s = A.route_stops[g.rb + pos]
+            trip = self._trip_of(k)
+            s = A.route_stops[A.route_stop_offset[A.trip_route[trip]] + k
+                              - A.trip_st_offset[trip]]
             if s != cur:
-                A.append_walk(steps, s, cur, A.st_arr[g.ev + pos])
+                A.append_walk(steps, s, cur, A.st_arr[k])
         steps.reverse()
         return (departure, arrival, trips, i, row, steps)
 
-    cdef int _alighted(self, Seg parent, int trip, int index) except -1:
-        """The position of ``parent``'s trip whose kept transfer boards ``trip`` to scan
-        from ``index`` (the first: any such one arrives there in time)."""
+    cdef int _alighted(self, Seg parent, int begin) except -1:
+        """The stop event of ``parent``'s trip whose kept transfer boards the segment
+        scanning from stop event ``begin`` (the first: any such one arrives in time)."""
         cdef int k, j
         cdef const int[:, ::1] hops = self.hops
         for k in range(parent.begin, parent.end):
-            for j in range(self.tr_off[parent.ev + k], self.tr_off[parent.ev + k + 1]):
-                if hops[j, 0] == trip and hops[j, 1] == index:
+            for j in range(self.tr_off[k], self.tr_off[k + 1]):
+                if hops[j, 0] == begin:
                     return k
         raise RuntimeError("Trip-Based: a segment's transfer was not found in its parent")
 
@@ -530,24 +563,23 @@ cdef class TripBased:
                   int n_tgt, int departure, int max_trips) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* n = &net_copy
-        cdef int S = self.n_stops
         cdef int best = INF
-        cdef int i, j, s, a, e, k, u, r, rnd, round_begin
-        cdef int round_end, q, begin, end
+        cdef int i, j, s, a, e, k, u, r, p, rnd, round_begin
+        cdef int round_end, q, end, size = 0
         cdef long long scanned = 0, segments = 0
         cdef size_t qi
         cdef int* egress = ws.egress.data()
         cdef int* ready = ws.src_ready.data()
-        cdef const Event* ev = <const Event*>&self.events[0, 0] if self.events.shape[0] else NULL
+        cdef int* first = ws.first_reached.data()
+        cdef Seg* queue = ws.queue
+        cdef const Event* ev = <const Event*>&self.events[0, 0]
         cdef const Hop* hop = <const Hop*>&self.hops[0, 0] if self.hops.shape[0] else NULL
         cdef Seg* g
-        cdef unsigned short* R = ws.reached.data()
         reset_stats(ws)
         # the last search's source labels stayed for its journeys; clear them now
         for qi in range(ws.src_touched.size()):
             ready[ws.src_touched[qi]] = INF
         ws.src_touched.clear()
-        ws.queue.clear()
         ws.round_best.clear()
         ws.label_seg.clear()
         ws.label_pos.clear()
@@ -586,27 +618,30 @@ cdef class TripBased:
             for j in range(n.sro[s], n.sro[s + 1]):
                 u = _boardable(n, j, a)
                 if u >= 0:
-                    _enqueue(ws, n, ev, u, n.srp[j] + 1, -1, ws.src_stop[s])
+                    r = n.srr[j]
+                    p = n.srp[j] + 1
+                    _enqueue(queue, &size, first, ev, n.tso[u] + p, n.rso[r] + r + p,
+                             -1 - ws.src_stop[s])
         round_begin = 0
         rnd = 0
-        while rnd < max_trips and round_begin < <int>ws.queue.size():
+        while rnd < max_trips and round_begin < size:
             rnd += 1
-            round_end = <int>ws.queue.size()
+            round_end = size
             segments += round_end - round_begin
             ws.label_seg.push_back(-1)
             ws.label_pos.push_back(-1)
             # arrivals at the destination
             for q in range(round_begin, round_end):
-                g = &ws.queue[q]
+                g = &queue[q]
                 if hop != NULL:  # the changes below read them
-                    __builtin_prefetch(&hop[ev[g.ev + g.begin].hops])
+                    __builtin_prefetch(&hop[ev[g.begin].hops])
                 for k in range(g.begin, g.end):
-                    a = ev[g.ev + k].arr
+                    a = ev[k].arr
                     if a >= best:
                         g.end = k  # nothing from here on arrives or changes in time
                         break
                     scanned += 1
-                    s = ev[g.ev + k].stop  # n_stops (egress INF) where no drop-off
+                    s = ev[k].stop  # n_stops (egress INF) where no drop-off
                     if egress[s] < INF and a + egress[s] < best:
                         best = a + egress[s]
                         ws.best_round = rnd
@@ -619,28 +654,31 @@ cdef class TripBased:
             # one run of hops per segment (the alighting event is found again only for
             # the journeys built, by _alighted)
             for q in range(round_begin, round_end):
-                g = &ws.queue[q]
-                e = g.ev
+                g = &queue[q]
                 k = g.end  # the best may have fallen since the scan above stopped there
-                while k > g.begin and ev[e + k - 1].arr >= best:
+                while k > g.begin and ev[k - 1].arr >= best:
                     k -= 1
-                end = ev[e + k].hops
-                for j in range(ev[e + g.begin].hops, end):
-                    _enqueue(ws, n, ev, hop[j].trip, hop[j].index, q, 0)
-                    g = &ws.queue[q]  # the queue may have grown (moved)
+                g.end = k
+                end = ev[k].hops
+                for j in range(ev[g.begin].hops, end):
+                    _enqueue(queue, &size, first, ev, hop[j].event, hop[j].first, q)
             round_begin = round_end
-        # reset what this query touched
-        for qi in range(ws.routes_touched.size()):
-            r = ws.routes_touched[qi]
-            ws.route_touched[r] = 0
-            u = n.rto[r]
-            memcpy(&R[u], &self.reached0[u], (n.rto[r + 1] - u) * sizeof(unsigned short))
-        ws.routes_touched.clear()
+        # reset what this query lowered: all of it in one copy where that is small
+        # beside the segments (each a short loop, its exit mispredicted), else by segment
+        # (every position lowered started at INF)
+        if <Py_ssize_t>self.first0.shape[0] <= 64 * <Py_ssize_t>size:
+            memcpy(first, &self.first0[0], self.first0.shape[0] * sizeof(int))
+        else:
+            for q in range(size):
+                g = &queue[q]
+                for k in range(g.first, g.first + g.count):
+                    first[k] = INF
+        ws.queue_size = size
         for qi in range(ws.egress_touched.size()):
             egress[ws.egress_touched[qi]] = INF
         ws.egress_touched.clear()
         ws.stats.rounds = rnd
         ws.stats.routes_scanned = segments
         ws.stats.connections_scanned = scanned
-        ws.stats.labels = <long long>ws.queue.size()
+        ws.stats.labels = size
         return best
