@@ -290,6 +290,9 @@ class RealtimeService:
             version = live.refresh(self.feeds, now, self._content_key(now))
             prepared = Prepared(version.tt, static.feedset)
             prepared.realtime, prepared.schedule = version, static
+            # Trip-Based for this version too: the schedule's transfers if it changed
+            # nothing they depend on, else built in the background (RAPTOR meanwhile)
+            prepared.router.prepare_tripbased(static.router)
             self._built = {k: v for k, v in self._built.items() if k in self._live}
             self._built[key] = (generation, prepared)
             return prepared

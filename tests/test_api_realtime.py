@@ -25,6 +25,7 @@ from feeds.gtfs import stop_sequences
 from feeds.realtime.messages import parse_feed
 from feeds.realtime.state import FeedContent
 from planner.realtime.live import LiveTimetable
+from planner.routing.query import Query
 from planner.timetable.compile import compile_timetable
 from tests.rtfeeds import header
 from tests.servers import JsonServer, etag_of, owl_planner_serve
@@ -108,6 +109,37 @@ def test_cache_entries_are_keyed_by_the_realtime_version(live: TestClient) -> No
     patched, _ = rt.prepared_for(datetime.fromisoformat(TIME))
     assert patched.version != static.version and patched.realtime is not None
     assert static.realtime is None  # the schedule stays available
+
+
+def test_the_realtime_version_routes_with_trip_based_of_its_own(live: TestClient) -> None:
+    """The served version has no disk-cache entry: its transfers are built for its own
+    times in the background, then the router picks Trip-Based, with RAPTOR's answers,
+    and plans keep the feed's times."""
+    rt = runtime_of(live.app)
+    patched, _ = rt.prepared_for(datetime.fromisoformat(TIME))
+    static, _ = rt.prepared_for(datetime.fromisoformat(TIME), realtime=False)
+    router = patched.router
+    assert router.tripbased_ready()  # waits for the build the version started
+    assert router.tripbased.transfer_trip is not static.router.tripbased.transfer_trip
+    tt = patched.tt
+    stops = [patched.resolve_stop(s) for s in ("ct:70052", "ct:70272", "ct:70231",
+                                                 "ct:70011", "ct:70171")]
+    start = tt.time_of(date(2023, 11, 7), 16 * 3600)
+    trips = 0
+    for a in stops:
+        for b in stops:
+            if a == b:
+                continue
+            for minutes in range(0, 180, 20):
+                q = Query([(a, 0)], [(b, 0)], start + 60 * minutes)
+                assert router.engine_for(q) == "tripbased"
+                j, ref = router.earliest(q), router.earliest(q, "raptor")
+                assert (j is None) == (ref is None)
+                if j is not None and ref is not None:
+                    assert (j.arrival, j.transfers) == (ref.arrival, ref.transfers)
+                    trips += len(j.transit_legs)
+    assert trips > 20
+    test_plans_show_the_feeds_times_beside_the_schedule(live)
 
 
 def test_a_stale_feed_gives_the_schedule_and_a_warning(tmp_path: Path) -> None:

@@ -6,7 +6,10 @@
   timetable's) they are rebuilt, never read;
 * the router's own choice is Trip-Based for plain earliest-arrival queries on a cached
   timetable, RAPTOR for what the transfers were not reduced for (slack, route mask,
-  scoped transfers.txt rules), with the same answers.
+  scoped transfers.txt rules), with the same answers;
+* a realtime version (no entry) gets transfers built for its own times in the
+  background (the real Caltrain and BART feeds), or shares the schedule's when the
+  reduction would read the same arrays.
 """
 
 from __future__ import annotations
@@ -20,23 +23,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from feeds.gtfs import stop_sequences
+from feeds.realtime.messages import parse_feed
+from feeds.realtime.state import FeedContent
+from planner.realtime.live import LiveTimetable, RealtimeVersion
 from planner.routing import trip_transfers
 from planner.routing.query import Query
 from planner.routing.router import Router
+from planner.timetable.compile import compile_timetable
 from planner.timetable.disk_cache import load_or_compile
 from planner.timetable.integrity import CHECKSUMS, DamagedTimetable, write_checksums
 from planner.timetable.model import Timetable
-from tests.shared_data import DEMO_FEED
+from tests.shared_data import DEMO_FEED, shared
 from tests.test_routing_core import at, ix, tiny
 
 DAY = date(2026, 4, 20)
 
 
-def plain_queries(tt: Timetable, n: int, seed: int) -> list[Query]:
+def plain_queries(tt: Timetable, n: int, seed: int, day: date = DAY) -> list[Query]:
     rng = np.random.default_rng(seed)
     served = np.nonzero(np.diff(tt.stop_route_offset) > 0)[0]
     return [Query([(int(s), 0)], [(int(t), 0)],
-                  tt.time_of(DAY, int(rng.integers(6 * 3600, 20 * 3600))))
+                  tt.time_of(day, int(rng.integers(6 * 3600, 20 * 3600))))
             for s, t in (rng.choice(served, 2, replace=False) for _ in range(n))]
 
 
@@ -187,3 +195,58 @@ def test_scoped_transfer_rules_fall_back_to_raptor(tmp_path: Path) -> None:
     plain.tripbased  # noqa: B018
     assert plain.engine_for(q) == "tripbased"
     assert plain.arrival(q) == at(tt, "08:30")
+
+
+# --- realtime versions: no disk-cache entry ---------------------------------------------
+
+
+def realtime_version(zip_rel: str, rt_rel: str, day: date) -> tuple[Router, LiveTimetable,
+                                                                     RealtimeVersion]:
+    """The schedule's router (its transfers built) and the feed's version of it."""
+    path = shared(zip_rel)
+    tt = compile_timetable([path], day)
+    schedule = Router(tt)
+    schedule.tripbased  # noqa: B018 - what a served day holds (Router.prebuild)
+    live = LiveTimetable(tt, stop_sequences([path]))
+    msg = parse_feed(shared(rt_rel).read_bytes())
+    return schedule, live, live.apply([(path.stem, FeedContent(msg.trip_updates))],
+                                      now=msg.timestamp)
+
+
+@pytest.mark.parametrize("zip_rel, rt_rel, day", [
+    ("us-caltrain-rt/ct.zip", "us-caltrain-rt/ct-trip-updates.pb", date(2023, 11, 7)),
+    ("us-bart-rt/bart-rt.zip", "us-bart-rt/bart-trip-updates.pb", date(2019, 8, 7)),
+])
+def test_a_realtime_version_gets_trip_based_built_for_its_own_times(
+        zip_rel: str, rt_rel: str, day: date) -> None:
+    schedule, _, version = realtime_version(zip_rel, rt_rel, day)
+    assert version.applied is not None and version.applied.updated  # the feed re-times
+    router = Router(version.tt)
+    assert router.engine_for(plain_queries(version.tt, 1, 1, day)[0]) == "raptor"
+    job = router.prepare_tripbased(schedule)
+    assert job is not None  # times changed: not the schedule's transfers, built again
+    assert router.tripbased_ready()
+    assert not trip_transfers.same_inputs(version.tt, schedule.tt)
+    qs = plain_queries(version.tt, 300, 2, day)
+    assert all(router.engine_for(q) == "tripbased" for q in qs)
+    got = answers(router, qs)
+    assert router.last_stats().engine == "tripbased"
+    assert got == answers(router, qs, "raptor")
+    assert sum(a is not None and a[1] > 0 for a in got) > 20  # changes were exercised
+
+
+def test_a_version_that_changes_nothing_shares_the_schedules_transfers() -> None:
+    """A stale feed (here: an empty message) puts every trip back on the schedule: the
+    reduction would read the same arrays, so the schedule's transfers serve as they are."""
+    schedule, live, _ = realtime_version("us-caltrain-rt/ct.zip",
+                                         "us-caltrain-rt/ct-trip-updates.pb",
+                                         date(2023, 11, 7))
+    unchanged = live.apply([])
+    router = Router(unchanged.tt)
+    assert router.prepare_tripbased(schedule) is None  # nothing to build
+    assert router.tripbased_ready(timeout=0)
+    assert router.tripbased.transfer_trip is schedule.tripbased.transfer_trip
+    qs = plain_queries(unchanged.tt, 100, 3, date(2023, 11, 7))
+    assert all(router.engine_for(q) == "tripbased" for q in qs)
+    assert answers(router, qs) == answers(router, qs, "raptor")
+

@@ -22,13 +22,17 @@ several times faster than RAPTOR, but only queries they were reduced for: no
 ``transfer_slack``, no ``route_mask``, no scoped transfers.txt rules. Where the caller
 names no engine, :meth:`Router.engine_for` picks it for such a query when its transfers
 are at hand (built in this router, or the timetable is a disk-cache entry, where they
-are stored on first use and memory-mapped by later processes), RAPTOR otherwise.
+are stored on first use and memory-mapped by later processes), RAPTOR otherwise. A
+realtime version has no entry: :meth:`Router.prepare_tripbased` shares the schedule's
+transfers where nothing they depend on changed, else builds them in the background.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import SimpleNamespace
@@ -45,7 +49,7 @@ from planner.routing.raptor import Raptor
 from planner.routing.reverse_csa import ArriveBy
 from planner.routing.reverse_raptor import ReverseRaptor
 from planner.routing.rraptor import RangeRaptor
-from planner.routing.trip_transfers import for_timetable
+from planner.routing.trip_transfers import build, for_timetable, same_inputs
 from planner.routing.tripbased import TripBased, supports_query
 from planner.timetable.model import INFINITY, Timetable, plain_arrays
 
@@ -98,6 +102,32 @@ class RoutingResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_BUILDER: ThreadPoolExecutor | None = None
+_BUILDER_LOCK = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """The one thread building Trip-Based transfers for :meth:`Router.prepare_tripbased`
+    (one at a time: a build takes a core for ~0.25 s on HART, and the searches the
+    other; the build releases the GIL)."""
+    global _BUILDER
+    with _BUILDER_LOCK:
+        if _BUILDER is None:
+            _BUILDER = ThreadPoolExecutor(1, thread_name_prefix="tripbased-build")
+        return _BUILDER
+
+
+def _build_tripbased(ref: weakref.ref[Router]) -> None:
+    router = ref()
+    if router is None or "tripbased" in router.__dict__:
+        return
+    tr = build(router.tt, router.arrays)
+    # published whole, in one assignment: engine_for picks it from the next query on
+    # (not through the cached property, whose lock in Python 3.11 is one per class)
+    router.__dict__.setdefault("tripbased", TripBased(router.arrays, tr.offset, tr.trip,
+                                                      tr.pos))
+
+
 class Router:
     """Routing queries on one :class:`Timetable` (thread-safe)."""
 
@@ -106,6 +136,7 @@ class Router:
         self._local = threading.local()
         self._leg_cache: dict[tuple[int, int, int], TransitLeg] = {}
         self._leg_visits = 0
+        self._tripbased_job: Future[None] | None = None
 
     # -- engines, built on first use over one set of arrays --------------------------------
     @cached_property
@@ -162,6 +193,40 @@ class Router:
         plain = SimpleNamespace(transfer_slack=0, route_mask=None)  # what supports_query reads
         if self.tt.extra.get("_entry") is not None and supports_query(plain, self.arrays):
             self.tripbased  # noqa: B018 - a cached property: built once, kept
+
+    def prepare_tripbased(self, schedule: Router | None = None) -> Future[None] | None:
+        """Make Trip-Based available for a timetable without a disk-cache entry (a
+        realtime version; ``schedule``: the router of the timetable it derives from):
+        the schedule's transfers where the reduction reads the same arrays from both
+        (``trip_transfers.same_inputs``: exact, no build), else built on a background
+        thread, one timetable at a time, while :meth:`engine_for` sends its queries to
+        RAPTOR; the build is skipped if the router is gone by its turn (a newer
+        version replaced it). With an entry this is :meth:`prebuild`. Returns the
+        background build, or None when nothing is left to do."""
+        plain = SimpleNamespace(transfer_slack=0, route_mask=None)  # what supports_query reads
+        if "tripbased" in self.__dict__ or not supports_query(plain, self.arrays):
+            return None
+        if self.tt.extra.get("_entry") is not None:
+            self.prebuild()
+            return None
+        theirs = schedule.__dict__.get("tripbased") if schedule is not None else None
+        if theirs is not None and schedule is not None and same_inputs(self.tt, schedule.tt):
+            self.__dict__["tripbased"] = TripBased(self.arrays, theirs.transfer_offset,
+                                                   theirs.transfer_trip, theirs.transfer_pos)
+            return None
+        job = self._tripbased_job = _background().submit(_build_tripbased, weakref.ref(self))
+        return job
+
+    def tripbased_ready(self, timeout: float | None = None) -> bool:
+        """Whether Trip-Based's transfers are at hand, after waiting up to ``timeout``
+        seconds for a build :meth:`prepare_tripbased` started (None: until it ends)."""
+        job = self._tripbased_job
+        if job is not None and "tripbased" not in self.__dict__:
+            try:
+                job.result(timeout)
+            except TimeoutError:
+                pass
+        return "tripbased" in self.__dict__
 
     def workspace(self, key: str, factory: Callable[[], Any]) -> Any:
         """This thread's scratch object ``key``, created by ``factory`` on first use."""

@@ -10,7 +10,8 @@ the query follows lands inside its array). A damaged or stale directory is rebui
 
 The entry is the one ``planner.timetable.disk_cache`` loaded or wrote the timetable from
 (``tt.extra["_entry"]``, never saved and dropped by derived timetables such as realtime
-versions); a timetable without one gets its transfers built in memory.
+versions); a timetable without one gets its transfers built in memory, or shares those
+of a timetable with the same inputs (:func:`same_inputs`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,22 @@ def for_timetable(tt: Timetable, arrays: TimetableArrays | None = None) -> TripT
         log.warning("Trip-Based transfers not stored in %s: %s", directory, exc)
         return built
     return TripTransfers(built.offset, built.trip, built.pos, "stored")
+
+
+#: What ``build_transfers`` reads of a timetable: equal arrays, equal transfers.
+INPUTS = ("stop_change_time", "route_stop_offset", "route_stops", "route_trip_offset",
+          "route_pickup", "route_dropoff", "trip_route", "trip_st_offset", "st_arr",
+          "st_dep", "stop_route_offset", "stop_route_route", "stop_route_pos", "fp_offset",
+          "fp_to", "fp_dur", "route_alight_rule", "route_board_rule")
+
+
+def same_inputs(a: Timetable, b: Timetable) -> bool:
+    """Whether the transfers of ``a`` are those of ``b``: every array the reduction reads
+    is equal (a realtime version whose feeds changed nothing, or are stale). A delay
+    anywhere changes which trip is the earliest of a change and which change dominates
+    another, so any difference means building them again."""
+    return a.n_stops == b.n_stops and all(
+        np.array_equal(getattr(a, name), getattr(b, name)) for name in INPUTS)
 
 
 def save(tr: TripTransfers, directory: Path, tt: Timetable) -> None:
