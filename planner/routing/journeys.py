@@ -13,9 +13,9 @@ Times are on the timetable axis (seconds since ``Timetable.t0``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from planner.timetable.model import Timetable
 
@@ -29,6 +29,60 @@ class StopVisit(NamedTuple):
     stop: int
     arrival: int
     departure: int
+
+
+class StopVisits(Sequence[StopVisit]):
+    """A leg's stop visits, read from the timetable when first used: a plan's searches
+    build many more legs (every range journey, every alternative) than it renders, and
+    the visits were most of a leg's cost. Equal (and hashed) as the tuple of visits."""
+
+    __slots__ = ("_tt", "_trip", "_board", "_alight", "_visits")
+
+    def __init__(self, tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> None:
+        self._tt = tt
+        self._trip = trip
+        self._board = board_pos
+        self._alight = alight_pos
+        self._visits: tuple[StopVisit, ...] | None = None
+
+    def _all(self) -> tuple[StopVisit, ...]:
+        visits = self._visits
+        if visits is None:  # two threads may both read it: the same tuple either way
+            tt = self._tt
+            stop_base = int(tt.route_stop_offset[int(tt.trip_route[self._trip])])
+            st_base = int(tt.trip_st_offset[self._trip])
+            lo, hi = self._board, self._alight + 1
+            visits = self._visits = tuple(map(
+                StopVisit, tt.route_stops[stop_base + lo: stop_base + hi].tolist(),
+                tt.st_arr[st_base + lo: st_base + hi].tolist(),
+                tt.st_dep[st_base + lo: st_base + hi].tolist()))
+        return visits
+
+    def __len__(self) -> int:
+        return self._alight - self._board + 1
+
+    @overload
+    def __getitem__(self, i: int) -> StopVisit: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[StopVisit, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> StopVisit | tuple[StopVisit, ...]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[StopVisit]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StopVisits):
+            return self._all() == other._all()
+        return self._all() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 @dataclass(frozen=True)
@@ -55,7 +109,7 @@ class TransitLeg:
     alight_pos: int
     departure: int
     arrival: int
-    stops: tuple[StopVisit, ...]  # board stop, intermediate stops, alight stop
+    stops: Sequence[StopVisit]  # board stop, intermediate stops, alight stop
 
     kind = "transit"
 
@@ -81,14 +135,11 @@ class Journey:
 
 
 def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> TransitLeg:
-    """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos``."""
+    """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos`` (its
+    stop visits are read when first used, :class:`StopVisits`)."""
     route = int(tt.trip_route[trip])
     stop_base = int(tt.route_stop_offset[route])
     st_base = int(tt.trip_st_offset[trip])
-    stops = tt.route_stops[stop_base + board_pos: stop_base + alight_pos + 1].tolist()
-    arrs = tt.st_arr[st_base + board_pos: st_base + alight_pos + 1].tolist()
-    deps = tt.st_dep[st_base + board_pos: st_base + alight_pos + 1].tolist()
-    visits = tuple(map(StopVisit, stops, arrs, deps))
     g = int(tt.trip_gtfs[trip])
     return TransitLeg(
         line=int(tt.route_line[route]),
@@ -96,13 +147,13 @@ def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> Tr
         trip=trip,
         gtfs_trip_id=str(tt.gtfs_trip_ids[g]),
         headsign=str(tt.gtfs_trip_headsign[g]),
-        board_stop=visits[0].stop,
-        alight_stop=visits[-1].stop,
+        board_stop=int(tt.route_stops[stop_base + board_pos]),
+        alight_stop=int(tt.route_stops[stop_base + alight_pos]),
         board_pos=board_pos,
         alight_pos=alight_pos,
-        departure=visits[0].departure,
-        arrival=visits[-1].arrival,
-        stops=visits,
+        departure=int(tt.st_dep[st_base + board_pos]),
+        arrival=int(tt.st_arr[st_base + alight_pos]),
+        stops=StopVisits(tt, trip, board_pos, alight_pos),
     )
 
 
