@@ -36,7 +36,7 @@ class StopVisits(Sequence[StopVisit]):
     build many more legs (every range journey, every alternative) than it renders, and
     the visits were most of a leg's cost. Equal (and hashed) as the tuple of visits."""
 
-    __slots__ = ("_tt", "_trip", "_board", "_alight", "_visits")
+    __slots__ = ("_tt", "_trip", "_board", "_alight", "_visits", "_columns")
 
     def __init__(self, tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> None:
         self._tt = tt
@@ -44,18 +44,26 @@ class StopVisits(Sequence[StopVisit]):
         self._board = board_pos
         self._alight = alight_pos
         self._visits: tuple[StopVisit, ...] | None = None
+        self._columns: tuple[list[int], list[int], list[int]] | None = None
 
-    def _all(self) -> tuple[StopVisit, ...]:
-        visits = self._visits
-        if visits is None:  # two threads may both read it: the same tuple either way
+    def columns(self) -> tuple[list[int], list[int], list[int]]:
+        """(stops, arrivals, departures) of the visits (a renderer's view: no tuple per
+        visit; do not change the lists)."""
+        cols = self._columns
+        if cols is None:  # two threads may both read them: the same lists either way
             tt = self._tt
             stop_base = int(tt.route_stop_offset[int(tt.trip_route[self._trip])])
             st_base = int(tt.trip_st_offset[self._trip])
             lo, hi = self._board, self._alight + 1
-            visits = self._visits = tuple(map(
-                StopVisit, tt.route_stops[stop_base + lo: stop_base + hi].tolist(),
-                tt.st_arr[st_base + lo: st_base + hi].tolist(),
-                tt.st_dep[st_base + lo: st_base + hi].tolist()))
+            cols = self._columns = (tt.route_stops[stop_base + lo: stop_base + hi].tolist(),
+                                    tt.st_arr[st_base + lo: st_base + hi].tolist(),
+                                    tt.st_dep[st_base + lo: st_base + hi].tolist())
+        return cols
+
+    def _all(self) -> tuple[StopVisit, ...]:
+        visits = self._visits
+        if visits is None:
+            visits = self._visits = tuple(map(StopVisit, *self.columns()))
         return visits
 
     def __len__(self) -> int:
