@@ -738,6 +738,27 @@ def cursor_moment(page_cursor: str) -> tuple[datetime, bool, bool]:
     return moment, arrive, earlier
 
 
+#: JSON text of request parameter values already written (by type and value: True
+#: and 1 are equal keys otherwise); a plan wrote ~30 with json.dumps.
+_PARAMETER_TEXT: dict[tuple[type, object], str] = {}
+
+
+def parameter_text(value: object) -> str:
+    """A ``requestParameters`` value: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    # only where equal keys mean equal JSON: scalars by type, tuples of strings
+    if not (value is None or type(value) in (bool, int, float) or (
+            type(value) is tuple and all(type(x) is str for x in value))):
+        return json.dumps(value, default=str)  # rental filters (dicts) and the rest
+    key = (type(value), value)
+    text = _PARAMETER_TEXT.get(key)
+    if text is None:
+        text = json.dumps(value, default=str)
+        _bounded(_PARAMETER_TEXT)[key] = text
+    return text
+
+
 #: Share of the request's time budget the search may use: it stops there with what it
 #: has (answered with a warning, never cached), before the 503 at the full deadline.
 SEARCH_SHARE = 0.8
@@ -788,8 +809,7 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
         out, complete = compute_plan(rt, prepared, req, origin, dest, t, inputs.deadline,
                                      systems)
         # the normalised request (the cache key's), so a cached answer says the same
-        out["requestParameters"] = {k: v if isinstance(v, str) else json.dumps(v, default=str)
-                                    for k, v in req.as_dict().items()}
+        out["requestParameters"] = {k: parameter_text(v) for k, v in req.as_dict().items()}
         body = dumps(out)
         if complete:  # a search cut short by the deadline is not the whole answer
             rt.cache.set(key, body)
