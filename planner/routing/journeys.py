@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple, overload
 
 from planner.timetable.model import Timetable
@@ -141,6 +142,12 @@ class Journey:
     def transit_legs(self) -> list[TransitLeg]:
         return [leg for leg in self.legs if isinstance(leg, TransitLeg)]
 
+    @cached_property
+    def leave(self) -> int:
+        """:func:`leave_time`, computed once (the search policy sorts, compares and pages
+        by it many times per journey; a frozen dataclass's cache is its ``__dict__``)."""
+        return _leave_time(self)
+
 
 def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> TransitLeg:
     """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos`` (its
@@ -210,6 +217,10 @@ def leave_time(j: Journey) -> int:
     """When the traveller really leaves the origin: the access and the walks before the
     first trip end at boarding (an engine's departure may be earlier, e.g. the query
     time of an earliest-arrival search)."""
+    return j.leave
+
+
+def _leave_time(j: Journey) -> int:
     first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
     if first is None:
         walks = sum(leg.duration for leg in j.legs if isinstance(leg, WalkLeg))
