@@ -8,6 +8,7 @@ per-request deadline, so the event loop stays free and one request cannot hold a
 
 
 import asyncio
+import gc
 import hmac
 import logging
 import os
@@ -107,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.warm_start:  # the default day, before the first request
             await asyncio.to_thread(rt.store.warm)
         rt.realtime.start()  # no thread without GTFS-RT feeds
+        # What start-up built (the app, a prepared day's objects) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it.
+        # It did every ~100 HART plans for ~50 ms, 0.5 ms per plan (issue 13 point 5).
+        gc.freeze()
         try:
             yield
         finally:

@@ -70,10 +70,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"on http://{args.host}:{args.port} (docs at /docs); default day {day}"
           + (f" ({note})" if note else ""), file=sys.stderr)
     # What uvicorn itself bounds (docs/PRODUCTION.md: what the reverse proxy must add):
-    # the h11 parser refuses headers beyond max_header_bytes (httptools has no limit, a
-    # 50 MB header was read whole), connections beyond max_connections get 503.
+    # request heads beyond max_header_bytes are refused (httptools with the bound of
+    # uvicorn's h11 parser, api.http_protocol: h11 cost ~0.2 ms per request more),
+    # connections beyond max_connections get 503. The access log is off unless asked
+    # for (--access-log): one log record per request is CPU the proxy's log already spends.
+    from api.http_protocol import PROTOCOL
+
     server = {"host": args.host, "port": args.port, "log_level": args.log_level,
-              "http": "h11", "h11_max_incomplete_event_size": settings.max_header_bytes,
+              "access_log": args.access_log,
+              "http": PROTOCOL, "h11_max_incomplete_event_size": settings.max_header_bytes,
               "limit_concurrency": settings.max_connections,
               "timeout_keep_alive": settings.keep_alive_timeout,
               "forwarded_allow_ips": ",".join(settings.trusted_proxies) or None}
@@ -138,6 +143,9 @@ def add_api_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gtfs-rt-epoch", type=float, default=None, metavar="UNIX",
                    help="start the realtime clock at this time (replay archived feeds)")
     p.add_argument("--log-level", default="info")
+    p.add_argument("--access-log", action="store_true",
+                   help="log every request (uvicorn's access log; off by default, the "
+                        "reverse proxy logs them: docs/PRODUCTION.md)")
     p.set_defaults(func=cmd_serve)
 
     u = sub.add_parser("update", help="download, validate, clip, compile and publish the feeds")

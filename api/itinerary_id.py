@@ -14,6 +14,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 #: One leg as encoded: (mode, tripId or "", from place, to place, start, end POSIX)
 EncodedLeg = tuple[str, str, str, str, int, int]
 
@@ -32,7 +34,7 @@ def encode(legs: list[dict[str, Any]]) -> str:
     """The id of rendered legs (MOTIS ``Leg`` objects)."""
     rows = [[x["mode"], x.get("tripId") or "", _place(x["from"]), _place(x["to"]),
              _posix(x["startTime"]), _posix(x["endTime"])] for x in legs]
-    raw = json.dumps(rows, separators=(",", ":")).encode()
+    raw = orjson.dumps(rows)  # the JSON json.dumps wrote, UTF-8 instead of \u escapes
     # A 1 KiB window and small hash tables: an id's JSON is a few hundred bytes, and
     # zlib's default 32 KiB state took ~10x longer to set up than to compress it (same
     # output length); zlib.decompress reads any window size from the header.

@@ -82,7 +82,7 @@ from planner.multimodal.search import (
     plan_trip,
 )
 from planner.multimodal.streets import FORM_FACTOR_MODE, StreetPath, Streets
-from planner.routing.journeys import TransitLeg, leave_time, transit_leg
+from planner.routing.journeys import StopVisits, TransitLeg, leave_time, transit_leg
 from planner.routing.modes import TRANSIT_FILTERS, bike_route_mask, route_mask
 from planner.routing.query import DEFAULT_MAX_TRANSFERS, MAX_TRANSFERS
 from planner.routing.search import Page
@@ -184,6 +184,15 @@ def check_rental(rt: "Runtime", modes: tuple[tuple[str, ...], ...],
 #: Entries a per-timetable rendering cache holds before it starts over (a feed with
 #: many trips would otherwise keep every trip a plan ever rode).
 RENDER_CACHE_SIZE = 100_000
+
+
+def visit_columns(leg: TransitLeg) -> tuple[list[int], list[int], list[int]]:
+    """(stops, arrivals, departures) of a leg's visits, read as columns where the leg
+    reads them lazily (no named tuple per visit)."""
+    if isinstance(leg.stops, StopVisits):
+        return leg.stops.columns()
+    stops = leg.stops
+    return [v.stop for v in stops], [v.arrival for v in stops], [v.departure for v in stops]
 
 
 def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
@@ -328,40 +337,53 @@ class ItineraryBuilder:
         else:  # MOTIS: no geometry asked for, none sent
             points, n_points = "", 0
             distance = self.geometry(leg)[2]
-        stops = leg.stops
-        last = len(stops) - 1
-        iso_ = self._iso
-        times = [(iso_(v.arrival), iso_(v.departure)) for v in stops]
+        ids, arrs, deps = visit_columns(leg)
+        last = len(ids) - 1
+        # cache lookups inline (a C call per time, a Python call only on a miss; no
+        # cached text is empty)
+        iso_, known = self._iso, self._iso_cache.get
+        arr_iso = [known(a) or iso_(a) for a in arrs]
+        dep_iso = [known(d) or iso_(d) for d in deps]
         live = LegTimes(self.p.realtime, leg)
-        sched = times if live.from_schedule else \
-            [(iso_(a), iso_(d)) for a, d in live.scheduled]
+        if live.from_schedule:
+            s_arr, s_dep = arr_iso, dep_iso
+        else:
+            s_arr = [known(a) or iso_(a) for a, _ in live.scheduled]
+            s_dep = [known(d) or iso_(d) for _, d in live.scheduled]
         pos = int(tt.route_stop_offset[leg.route]) + leg.board_pos
-        pickup = tt.route_pickup[pos:pos + last + 1].tolist()
-        dropoff = tt.route_dropoff[pos:pos + last + 1].tolist()
+        pickup = ["NORMAL" if x else "NOT_ALLOWED"
+                  for x in tt.route_pickup[pos:pos + last + 1].tolist()]
+        dropoff = ["NORMAL" if x else "NOT_ALLOWED"
+                   for x in tt.route_dropoff[pos:pos + last + 1].tolist()]
         skipped = live.skipped_stops
+        base_of, known_base = self._base, (self.p.level_free_places if self._level_unset
+                                           else self.p.place_cache).get
+        places = [known_base(x) or base_of(x) for x in ids]
+        # one dict display per stop, its keys in the order the fields were set one by one
+        visits = [{**places[0], "pickupType": pickup[0], "dropoffType": dropoff[0],
+                   "cancelled": False}]
+        if last > 0:
+            visits[0]["departure"], visits[0]["scheduledDeparture"] = dep_iso[0], s_dep[0]
+        visits += [{**places[k], "pickupType": pickup[k], "dropoffType": dropoff[k],
+                    "cancelled": skipped[k], "arrival": arr_iso[k],
+                    "scheduledArrival": s_arr[k], "departure": dep_iso[k],
+                    "scheduledDeparture": s_dep[k]} for k in range(1, last)]
+        if last > 0:
+            visits.append({**places[last], "pickupType": pickup[last],
+                           "dropoffType": dropoff[last], "cancelled": False,
+                           "arrival": arr_iso[last], "scheduledArrival": s_arr[last]})
         alerts = self._alerts
-        base = self._base
-        visits = []
-        for k, v in enumerate(stops):
-            place = dict(base(v.stop))
-            place["pickupType"] = "NORMAL" if pickup[k] else "NOT_ALLOWED"
-            place["dropoffType"] = "NORMAL" if dropoff[k] else "NOT_ALLOWED"
-            place["cancelled"] = skipped[k] if 0 < k < last else False
-            if k > 0:
-                place["arrival"], place["scheduledArrival"] = times[k][0], sched[k][0]
-            if k < last:
-                place["departure"], place["scheduledDeparture"] = times[k][1], sched[k][1]
-            if alerts:
-                self._visit_alerts(place, v.stop, v.departure)
-            visits.append(place)
-        dep, arr = times[0][1], times[last][0]
+        if alerts:
+            for k, place in enumerate(visits):
+                self._visit_alerts(place, ids[k], deps[k])
+        dep, arr = dep_iso[0], arr_iso[last]
         about = self._trip_fields(leg, g)
         return {
             "mode": about["mode"],
             "from": visits[0],
             "to": visits[last],
             "startTime": dep, "endTime": arr,
-            "scheduledStartTime": sched[0][1], "scheduledEndTime": sched[last][0],
+            "scheduledStartTime": s_dep[0], "scheduledEndTime": s_arr[last],
             "duration": leg.arrival - leg.departure,
             "distance": distance,
             "realTime": live.realtime,
@@ -369,7 +391,7 @@ class ItineraryBuilder:
             "cancelled": False,
             "alerts": [] if not alerts else leg_alerts(
                 self.p.realtime, str(tt.gtfs_trip_ids[g]), str(tt.line_ids[leg.line]),
-                [str(tt.stop_ids[v.stop]) for v in stops], tt.t0 + leg.departure),
+                [str(tt.stop_ids[x]) for x in ids], tt.t0 + leg.departure),
             "interlineWithPreviousLeg": False,
             **about,
             "tripFrom": self._trip_end(leg, last=False),
@@ -716,6 +738,27 @@ def cursor_moment(page_cursor: str) -> tuple[datetime, bool, bool]:
     return moment, arrive, earlier
 
 
+#: JSON text of request parameter values already written (by type and value: True
+#: and 1 are equal keys otherwise); a plan wrote ~30 with json.dumps.
+_PARAMETER_TEXT: dict[tuple[type, object], str] = {}
+
+
+def parameter_text(value: object) -> str:
+    """A ``requestParameters`` value: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    # only where equal keys mean equal JSON: scalars by type, tuples of strings
+    if not (value is None or type(value) in (bool, int, float) or (
+            type(value) is tuple and all(type(x) is str for x in value))):
+        return json.dumps(value, default=str)  # rental filters (dicts) and the rest
+    key = (type(value), value)
+    text = _PARAMETER_TEXT.get(key)
+    if text is None:
+        text = json.dumps(value, default=str)
+        _bounded(_PARAMETER_TEXT)[key] = text
+    return text
+
+
 #: Share of the request's time budget the search may use: it stops there with what it
 #: has (answered with a warning, never cached), before the 503 at the full deadline.
 SEARCH_SHARE = 0.8
@@ -766,8 +809,7 @@ async def answer_plan(rt: "Runtime", inputs: PlanInputs) -> Response:
         out, complete = compute_plan(rt, prepared, req, origin, dest, t, inputs.deadline,
                                      systems)
         # the normalised request (the cache key's), so a cached answer says the same
-        out["requestParameters"] = {k: v if isinstance(v, str) else json.dumps(v, default=str)
-                                    for k, v in req.as_dict().items()}
+        out["requestParameters"] = {k: parameter_text(v) for k, v in req.as_dict().items()}
         body = dumps(out)
         if complete:  # a search cut short by the deadline is not the whole answer
             rt.cache.set(key, body)

@@ -414,16 +414,16 @@ class LegTimes:
     realtime version the leg's trip is looked up in the static timetable it came from."""
 
     def __init__(self, version: RealtimeVersion | None, leg: TransitLeg) -> None:
-        actual = [(v.arrival, v.departure) for v in leg.stops]
-        self.scheduled: list[tuple[int, int]] = actual
+        n = len(leg.stops)
         self.realtime = False
         self.scheduled_trip = True  # false for a trip the realtime feed added
-        self._skipped: list[bool] = [False] * len(actual)
+        self._skipped: list[bool] = [False] * n
         #: The times are the schedule's (no realtime version applied): ``scheduled`` is
-        #: the leg's own times.
+        #: the leg's own times (then not copied: the renderer reads the leg's).
         self.from_schedule = True
         if version is None or version.applied is None:
             return
+        self.scheduled: list[tuple[int, int]] = [(v.arrival, v.departure) for v in leg.stops]
         self.from_schedule = False
         origin = int(version.applied.trip_origin[leg.trip])
         if origin < 0:
@@ -433,12 +433,12 @@ class LegTimes:
         self.realtime = origin in version.applied.updated
         base = int(static.trip_st_offset[origin]) + leg.board_pos
         self.scheduled = [(int(static.st_arr[base + k]), int(static.st_dep[base + k]))
-                          for k in range(len(actual))]
+                          for k in range(n)]
         s_pos = int(static.route_stop_offset[static.trip_route[origin]]) + leg.board_pos
         r_pos = int(tt.route_stop_offset[leg.route]) + leg.board_pos
         self._skipped = [bool((static.route_pickup[s_pos + k] or static.route_dropoff[s_pos + k])
                               and not (tt.route_pickup[r_pos + k] or tt.route_dropoff[r_pos + k]))
-                         for k in range(len(actual))]
+                         for k in range(n)]
 
     @property
     def skipped_stops(self) -> list[bool]:

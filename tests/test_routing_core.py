@@ -123,6 +123,11 @@ def check_journey(tt: Timetable, j: Journey, sources: Sequence[tuple[int, int]],
             assert leg.arrival == tt.st_arr[st + leg.alight_pos]
             assert [v.stop for v in leg.stops] == \
                 tt.route_stops[base + leg.board_pos: base + leg.alight_pos + 1].tolist()
+            # the visits are read lazily (journeys.StopVisits): times and length as built
+            assert [(v.arrival, v.departure) for v in leg.stops] == list(zip(
+                tt.st_arr[st + leg.board_pos: st + leg.alight_pos + 1].tolist(),
+                tt.st_dep[st + leg.board_pos: st + leg.alight_pos + 1].tolist(), strict=True))
+            assert len(leg.stops) == leg.alight_pos - leg.board_pos + 1
             cur, t, last = leg.alight_stop, leg.arrival, "transit"
             alighted, walk = (base + leg.alight_pos, leg.arrival), None
     if walk is not None and last == "walk" and alighted is not None:  # the egress walk

@@ -13,9 +13,10 @@ Times are on the timetable axis (seconds since ``Timetable.t0``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import cached_property
+from typing import NamedTuple, overload
 
 from planner.timetable.model import Timetable
 
@@ -29,6 +30,68 @@ class StopVisit(NamedTuple):
     stop: int
     arrival: int
     departure: int
+
+
+class StopVisits(Sequence[StopVisit]):
+    """A leg's stop visits, read from the timetable when first used: a plan's searches
+    build many more legs (every range journey, every alternative) than it renders, and
+    the visits were most of a leg's cost. Equal (and hashed) as the tuple of visits."""
+
+    __slots__ = ("_tt", "_trip", "_board", "_alight", "_visits", "_columns")
+
+    def __init__(self, tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> None:
+        self._tt = tt
+        self._trip = trip
+        self._board = board_pos
+        self._alight = alight_pos
+        self._visits: tuple[StopVisit, ...] | None = None
+        self._columns: tuple[list[int], list[int], list[int]] | None = None
+
+    def columns(self) -> tuple[list[int], list[int], list[int]]:
+        """(stops, arrivals, departures) of the visits (a renderer's view: no tuple per
+        visit; do not change the lists)."""
+        cols = self._columns
+        if cols is None:  # two threads may both read them: the same lists either way
+            tt = self._tt
+            stop_base = int(tt.route_stop_offset[int(tt.trip_route[self._trip])])
+            st_base = int(tt.trip_st_offset[self._trip])
+            lo, hi = self._board, self._alight + 1
+            cols = self._columns = (tt.route_stops[stop_base + lo: stop_base + hi].tolist(),
+                                    tt.st_arr[st_base + lo: st_base + hi].tolist(),
+                                    tt.st_dep[st_base + lo: st_base + hi].tolist())
+        return cols
+
+    def _all(self) -> tuple[StopVisit, ...]:
+        visits = self._visits
+        if visits is None:
+            visits = self._visits = tuple(map(StopVisit, *self.columns()))
+        return visits
+
+    def __len__(self) -> int:
+        return self._alight - self._board + 1
+
+    @overload
+    def __getitem__(self, i: int) -> StopVisit: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[StopVisit, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> StopVisit | tuple[StopVisit, ...]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[StopVisit]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StopVisits):
+            return self._all() == other._all()
+        return self._all() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 @dataclass(frozen=True)
@@ -55,7 +118,7 @@ class TransitLeg:
     alight_pos: int
     departure: int
     arrival: int
-    stops: tuple[StopVisit, ...]  # board stop, intermediate stops, alight stop
+    stops: Sequence[StopVisit]  # board stop, intermediate stops, alight stop
 
     kind = "transit"
 
@@ -79,16 +142,19 @@ class Journey:
     def transit_legs(self) -> list[TransitLeg]:
         return [leg for leg in self.legs if isinstance(leg, TransitLeg)]
 
+    @cached_property
+    def leave(self) -> int:
+        """:func:`leave_time`, computed once (the search policy sorts, compares and pages
+        by it many times per journey; a frozen dataclass's cache is its ``__dict__``)."""
+        return _leave_time(self)
+
 
 def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> TransitLeg:
-    """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos``."""
+    """The leg riding ``trip`` from route position ``board_pos`` to ``alight_pos`` (its
+    stop visits are read when first used, :class:`StopVisits`)."""
     route = int(tt.trip_route[trip])
     stop_base = int(tt.route_stop_offset[route])
     st_base = int(tt.trip_st_offset[trip])
-    stops = tt.route_stops[stop_base + board_pos: stop_base + alight_pos + 1].tolist()
-    arrs = tt.st_arr[st_base + board_pos: st_base + alight_pos + 1].tolist()
-    deps = tt.st_dep[st_base + board_pos: st_base + alight_pos + 1].tolist()
-    visits = tuple(map(StopVisit, stops, arrs, deps))
     g = int(tt.trip_gtfs[trip])
     return TransitLeg(
         line=int(tt.route_line[route]),
@@ -96,13 +162,13 @@ def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> Tr
         trip=trip,
         gtfs_trip_id=str(tt.gtfs_trip_ids[g]),
         headsign=str(tt.gtfs_trip_headsign[g]),
-        board_stop=visits[0].stop,
-        alight_stop=visits[-1].stop,
+        board_stop=int(tt.route_stops[stop_base + board_pos]),
+        alight_stop=int(tt.route_stops[stop_base + alight_pos]),
         board_pos=board_pos,
         alight_pos=alight_pos,
-        departure=visits[0].departure,
-        arrival=visits[-1].arrival,
-        stops=visits,
+        departure=int(tt.st_dep[st_base + board_pos]),
+        arrival=int(tt.st_arr[st_base + alight_pos]),
+        stops=StopVisits(tt, trip, board_pos, alight_pos),
     )
 
 
@@ -151,6 +217,10 @@ def leave_time(j: Journey) -> int:
     """When the traveller really leaves the origin: the access and the walks before the
     first trip end at boarding (an engine's departure may be earlier, e.g. the query
     time of an earliest-arrival search)."""
+    return j.leave
+
+
+def _leave_time(j: Journey) -> int:
     first = next((leg for leg in j.legs if isinstance(leg, TransitLeg)), None)
     if first is None:
         walks = sum(leg.duration for leg in j.legs if isinstance(leg, WalkLeg))
