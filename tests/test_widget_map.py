@@ -189,14 +189,17 @@ def _searched_plan(page: Page, server: str) -> dict:
     return _view(page)
 
 
-def _wait_for_all_tiles(page: Page) -> None:
+def _wait_for_all_tiles(page: Page, tiles: TileServer | None = None) -> None:
     """A tile is logged by the server before its answer, so once every drawn tile has
     loaded, every one of them has been requested; the first loaded tile says nothing
-    about the others (the race that made the tile checks flaky)."""
-    page.wait_for_function("""() => {
+    about the others (the race that made the tile checks flaky). With ``tiles``, every
+    drawn tile must also come from that server."""
+    page.wait_for_function("""base => {
         const imgs = [...document.querySelector('owl-trip-planner').shadowRoot
             .querySelectorAll('.map svg g.tiles image')];
-        return imgs.length > 0 && imgs.every(i => i.classList.contains('loaded')); }""")
+        return imgs.length > 0 && imgs.every(i => i.classList.contains('loaded')
+            && (i.getAttribute('href') || '').startsWith(base)); }""",
+                           arg=tiles.base if tiles else "")
 
 
 # --- server side ------------------------------------------------------------------------------
@@ -265,6 +268,7 @@ def test_drag_wheel_buttons_and_keys_pan_and_zoom(
     page.mouse.move(x + 120, y - 40, steps=4)
     page.mouse.up()
     expect(svg).not_to_have_attribute("data-center", f"{v0['lat']:.5f},{v0['lon']:.5f}")
+    _wait_for_all_tiles(page)
     v1 = _view(page)
     k = v1["W"] / box["width"]
     assert abs(v1["start"][0] - v0["start"][0] - 120 * k) < 2
@@ -343,7 +347,7 @@ def test_a_towns_own_tiles_win_over_the_deployments(
     widget.get_by_role("option", name="Bielefeld Hbf").click()
     before = len(tiles_a.requested)
     widget.get_by_role("button", name="Suchen").click()
-    expect(widget.locator(".map svg.map-view g.tiles image.loaded").first).to_be_attached()
+    _wait_for_all_tiles(page, tiles_b)
     _expect_view_tiles(_view(page), tiles_b)
     expect(widget.locator(".map .attribution")).to_have_text(ATTRIBUTION_B)
     assert len(tiles_a.requested) == before
