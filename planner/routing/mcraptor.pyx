@@ -123,6 +123,7 @@ cdef class McRaptorWorkspace(Workspace):
     cdef vector[int] touched_star, touched_prev, touched_cur, in_star, in_cur
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
+    cdef vector[int] walkers  # _transfers: the vehicle labels some footpath may improve
 
     def __init__(self, int n_stops, int n_routes):
         Workspace.__init__(self, n_stops, n_routes)
@@ -166,12 +167,20 @@ cdef class McRaptor:
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes
+    cdef vector[int] fp_shortest  # per stop its shortest footpath's seconds (INF: none)
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
         self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
+        self.fp_shortest.resize(self.n_stops, INF)
+        cdef const Net* net = &self.a.net
+        cdef int s, j
+        for s in range(self.n_stops):
+            for j in range(net.fpo[s], net.fpo[s + 1]):
+                if net.fpd[j] < self.fp_shortest[s]:
+                    self.fp_shortest[s] = net.fpd[j]
 
     def workspace(self) -> McRaptorWorkspace:
         return McRaptorWorkspace(self.n_stops, self.n_routes)
@@ -533,7 +542,7 @@ cdef class McRaptor:
         cdef const SLabel* star = ws.veh_star[p].data()  # not changed here: ready bags only
         cdef const SLabel* e
         cdef int j, d, u, y, xk
-        cdef size_t m
+        cdef size_t m, z
         if rules:
             for m in range(lo, hi):
                 e = &star[m]
@@ -558,13 +567,25 @@ cdef class McRaptor:
                     continue
                 self._ready(ws, k, p, e.time + net.change[p] + slack, e.walk, e.extra, e.lid,
                             K_CHANGE, 0, 0, -1, mode)
+        if net.fpo[p] == net.fpo[p + 1]:
+            return
+        # a label the target dominates after the shortest footpath is dominated after
+        # every one: tested once here instead of once per footpath in _ready
+        d = self.fp_shortest[p]
+        ws.walkers.clear()
+        for m in range(lo, hi):
+            e = &star[m]
+            if rules and ws.labels[e.lid].key <= -2:
+                continue
+            if not self._target_dominates(ws, e.time + d + slack, e.walk + d, e.extra):
+                ws.walkers.push_back(<int>m)
+        if ws.walkers.size() == 0:
+            return
         for j in range(net.fpo[p], net.fpo[p + 1]):
             d = net.fpd[j]
             u = net.fpt[j]
-            for m in range(lo, hi):
-                e = &star[m]
-                if rules and ws.labels[e.lid].key <= -2:
-                    continue
+            for z in range(ws.walkers.size()):
+                e = &star[ws.walkers[z]]
                 self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
                             d, 0, -1, mode)
 
