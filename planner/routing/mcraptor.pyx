@@ -33,6 +33,7 @@ key ``y`` only, ``-2 - x`` a vehicle label of alight key ``x``; a label dominate
 labels it covers (same key, or -1 over a board key).
 """
 
+cimport cython
 from libcpp.vector cimport vector
 
 from planner.routing.kernel cimport (
@@ -40,6 +41,18 @@ from planner.routing.kernel cimport (
     add_boardable_routes_at, begin_routes, build_egress, clear_egress, earlier_trip, earliest_trip,
     reset_stats, rows_ptr, take_route,
 )
+
+cdef extern from *:
+    """
+    // a new last element, written field by field by the caller: a struct built on the
+    // stack and pushed was read back whole right after its fields were stored there,
+    // a store-forwarding stall on every label (a third of the footpath phase on WMATA)
+    template <class T> static inline T* owl_grow(std::vector<T>* v) {
+        v->emplace_back();
+        return &v->back();
+    }
+    """
+    T* owl_grow[T](vector[T]* v) noexcept nogil
 
 import numpy as np
 
@@ -110,6 +123,7 @@ cdef class McRaptorWorkspace(Workspace):
     cdef vector[int] touched_star, touched_prev, touched_cur, in_star, in_cur
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
+    cdef vector[int] walkers  # _transfers: the vehicle labels some footpath may improve
 
     def __init__(self, int n_stops, int n_routes):
         Workspace.__init__(self, n_stops, n_routes)
@@ -147,17 +161,26 @@ def extra_criterion(q, tuple journey) -> int:
             + (0 if q.target_extra is None else int(q.target_extra[trow])))
 
 
+@cython.final
 cdef class McRaptor:
     """The timetable's RAPTOR arrays, prebound for repeated McRAPTOR searches."""
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes
+    cdef vector[int] fp_shortest  # per stop its shortest footpath's seconds (INF: none)
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
         self.a = as_arrays(arrays)
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
+        self.fp_shortest.resize(self.n_stops, INF)
+        cdef const Net* net = &self.a.net
+        cdef int s, j
+        for s in range(self.n_stops):
+            for j in range(net.fpo[s], net.fpo[s + 1]):
+                if net.fpd[j] < self.fp_shortest[s]:
+                    self.fp_shortest[s] = net.fpd[j]
 
     def workspace(self) -> McRaptorWorkspace:
         return McRaptorWorkspace(self.n_stops, self.n_routes)
@@ -196,8 +219,13 @@ cdef class McRaptor:
         ws.target.push_back(tl)
 
     cdef inline int _insert(self, McRaptorWorkspace ws, vector[SLabel]* star, int* cur_lo,
-                            MLabel* lab, int stop, Rules* mode) noexcept nogil:
-        """Adds ``lab`` to ``star`` unless dominated; returns its id or -1. One pass, as
+                            int time, int walk, int extra, int key, int stop,
+                            Rules* mode) noexcept nogil:
+        """Adds a label of these criteria and ``key`` at ``stop`` to ``star`` unless
+        dominated; returns its id or -1 (the caller writes its parent and kind into
+        ``ws.labels[id]``: labels are written in place, never built on the stack and
+        copied, whose fields were then read back whole right after being stored, a
+        store-forwarding stall on every label). One pass, as
         ULTRA merges a bag: the bag never holds a label another one dominates (covering
         its key), so a label that dominates one cannot be dominated by another.
         ``cur_lo``: where the round's labels start in a ready bag (NULL: a vehicle bag)."""
@@ -208,14 +236,15 @@ cdef class McRaptor:
         cdef size_t kept = 0
         cdef size_t lo = cur_lo[0] if cur_lo != NULL else 0
         cdef size_t older = 0  # removed from before lo
-        cdef SLabel e
+        cdef SLabel* e
+        cdef MLabel* lab
         cdef int lid
         for i in range(n):
-            if (_dominated3(lab.time, lab.walk, lab.extra, d[i].time, d[i].walk, d[i].extra)
-                    and (not rules or _covers(ws.labels[d[i].lid].key, lab.key))):
+            if (_dominated3(time, walk, extra, d[i].time, d[i].walk, d[i].extra)
+                    and (not rules or _covers(ws.labels[d[i].lid].key, key))):
                 return -1
-            if (_dominated3(d[i].time, d[i].walk, d[i].extra, lab.time, lab.walk, lab.extra)
-                    and (not rules or _covers(lab.key, ws.labels[d[i].lid].key))):
+            if (_dominated3(d[i].time, d[i].walk, d[i].extra, time, walk, extra)
+                    and (not rules or _covers(key, ws.labels[d[i].lid].key))):
                 if i < lo:
                     older += 1
             else:
@@ -230,32 +259,35 @@ cdef class McRaptor:
             ws.in_star[stop] = 1
             ws.touched_star.push_back(stop)
         lid = <int>ws.labels.size()
+        lab = owl_grow[MLabel](&ws.labels)
+        lab.time = time
+        lab.walk = walk
+        lab.extra = extra
         lab.stop = stop
-        ws.labels.push_back(lab[0])
-        e.time = lab.time
-        e.walk = lab.walk
-        e.extra = lab.extra
+        lab.key = key
+        e = owl_grow[SLabel](star)
+        e.time = time
+        e.walk = walk
+        e.extra = extra
         e.lid = lid
-        star.push_back(e)
         return lid
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
                      int extra, int parent, int kind, int a, int b, int key,
                      Rules* mode) noexcept nogil:
-        cdef MLabel lab
+        cdef MLabel* lab
         cdef int lid
         if self._target_dominates(ws, time, walk, extra):
             return
-        lab.time = time
-        lab.walk = walk
-        lab.extra = extra
-        lab.parent = parent
-        lab.kind = kind
-        lab.trip = -1
-        lab.a = a
-        lab.b = b
-        lab.key = key
-        if self._insert(ws, &ws.ready_star[stop], &ws.cur_lo[stop], &lab, stop, mode) >= 0:
+        lid = self._insert(ws, &ws.ready_star[stop], &ws.cur_lo[stop], time, walk, extra, key,
+                           stop, mode)
+        if lid >= 0:
+            lab = &ws.labels[lid]
+            lab.parent = parent
+            lab.kind = kind
+            lab.trip = -1
+            lab.a = a
+            lab.b = b
             if ws.in_cur[stop] == 0:
                 ws.in_cur[stop] = 1
                 ws.touched_cur.push_back(stop)
@@ -332,7 +364,7 @@ cdef class McRaptor:
         cdef long long routes = 0
         cdef size_t q, m, z, lo, hi
         cdef RLabel rl
-        cdef MLabel lab
+        cdef MLabel* lab
         cdef SLabel* L
         cdef SLabel* star
         cdef SLabel* prev
@@ -430,19 +462,16 @@ cdef class McRaptor:
                             a = sarr[rl.row + pos]
                             if self._target_dominates(ws, a, rl.walk, rl.extra):
                                 continue
-                            lab.time = a
-                            lab.walk = rl.walk
-                            lab.extra = rl.extra
-                            lab.parent = rl.parent
-                            lab.kind = K_VEHICLE
-                            lab.trip = rl.trip
-                            lab.a = rl.pos
-                            lab.b = pos
                             xk = xal[off + pos] if rules else -1
-                            lab.key = -1 if xk < 0 else -2 - xk
-                            lid = self._insert(ws, &ws.veh_star[p], &ws.veh_lo[p], &lab, p,
-                                               mode)
+                            lid = self._insert(ws, &ws.veh_star[p], &ws.veh_lo[p], a, rl.walk,
+                                               rl.extra, -1 if xk < 0 else -2 - xk, p, mode)
                             if lid >= 0:
+                                lab = &ws.labels[lid]
+                                lab.parent = rl.parent
+                                lab.kind = K_VEHICLE
+                                lab.trip = rl.trip
+                                lab.a = rl.pos
+                                lab.b = pos
                                 self._egress(ws, lid, k)
                                 if ws.in_veh[p] == 0:
                                     ws.in_veh[p] = 1
@@ -513,7 +542,7 @@ cdef class McRaptor:
         cdef const SLabel* star = ws.veh_star[p].data()  # not changed here: ready bags only
         cdef const SLabel* e
         cdef int j, d, u, y, xk
-        cdef size_t m
+        cdef size_t m, z
         if rules:
             for m in range(lo, hi):
                 e = &star[m]
@@ -538,13 +567,25 @@ cdef class McRaptor:
                     continue
                 self._ready(ws, k, p, e.time + net.change[p] + slack, e.walk, e.extra, e.lid,
                             K_CHANGE, 0, 0, -1, mode)
+        if net.fpo[p] == net.fpo[p + 1]:
+            return
+        # a label the target dominates after the shortest footpath is dominated after
+        # every one: tested once here instead of once per footpath in _ready
+        d = self.fp_shortest[p]
+        ws.walkers.clear()
+        for m in range(lo, hi):
+            e = &star[m]
+            if rules and ws.labels[e.lid].key <= -2:
+                continue
+            if not self._target_dominates(ws, e.time + d + slack, e.walk + d, e.extra):
+                ws.walkers.push_back(<int>m)
+        if ws.walkers.size() == 0:
+            return
         for j in range(net.fpo[p], net.fpo[p + 1]):
             d = net.fpd[j]
             u = net.fpt[j]
-            for m in range(lo, hi):
-                e = &star[m]
-                if rules and ws.labels[e.lid].key <= -2:
-                    continue
+            for z in range(ws.walkers.size()):
+                e = &star[ws.walkers[z]]
                 self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
                             d, 0, -1, mode)
 
