@@ -61,12 +61,6 @@ cdef struct StopTimes:
     int ready
     int arr
 
-#: Up to this many connections a search keeps the GIL: releasing and taking it back cost
-#: ~0.1 us, 5 % of a query on Caltrain or BART (~2-3 us), and even a scan of all of them
-#: (~0.3 ms) is far below the interpreter's 5 ms switch interval, so the threads of a
-#: server lose nothing; larger timetables (HART, WMATA) release it.
-cdef int GIL_HELD_CONNECTIONS = 65536
-
 #: Footpath pairs the gate check may look at (per timetable) before it stops and leaves
 #: the remaining stops ungated: a bound on construction time for dense footpath graphs.
 cdef long long GATE_BUDGET = 50000000
@@ -261,9 +255,7 @@ cdef class CSA:
 
     cdef int _start(self, CSAWorkspace ws, const QueryArgs* qa, int departure) except? -1:
         cdef int best
-        if self.n_conns <= GIL_HELD_CONNECTIONS:
-            return self._dispatch(ws, qa, departure)
-        with nogil:
+        with nogil:  # even on small feeds: other threads run while a search does
             best = self._dispatch(ws, qa, departure)
         return best
 
