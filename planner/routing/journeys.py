@@ -37,13 +37,15 @@ class StopVisits(Sequence[StopVisit]):
     build many more legs (every range journey, every alternative) than it renders, and
     the visits were most of a leg's cost. Equal (and hashed) as the tuple of visits."""
 
-    __slots__ = ("_tt", "_trip", "_board", "_alight", "_visits", "_columns")
+    __slots__ = ("_tt", "_stop_lo", "_st_lo", "_n", "_visits", "_columns")
 
-    def __init__(self, tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> None:
+    def __init__(self, tt: Timetable, stop_lo: int, st_lo: int, n: int) -> None:
+        """``n`` visits from ``tt.route_stops[stop_lo]`` and ``tt.st_arr/st_dep[st_lo]``
+        (the offsets :func:`transit_leg` has already worked out)."""
         self._tt = tt
-        self._trip = trip
-        self._board = board_pos
-        self._alight = alight_pos
+        self._stop_lo = stop_lo
+        self._st_lo = st_lo
+        self._n = n
         self._visits: tuple[StopVisit, ...] | None = None
         self._columns: tuple[list[int], list[int], list[int]] | None = None
 
@@ -52,13 +54,9 @@ class StopVisits(Sequence[StopVisit]):
         visit; do not change the lists)."""
         cols = self._columns
         if cols is None:  # two threads may both read them: the same lists either way
-            tt = self._tt
-            stop_base = int(tt.route_stop_offset[int(tt.trip_route[self._trip])])
-            st_base = int(tt.trip_st_offset[self._trip])
-            lo, hi = self._board, self._alight + 1
-            cols = self._columns = (tt.route_stops[stop_base + lo: stop_base + hi].tolist(),
-                                    tt.st_arr[st_base + lo: st_base + hi].tolist(),
-                                    tt.st_dep[st_base + lo: st_base + hi].tolist())
+            tt, a, b, n = self._tt, self._stop_lo, self._st_lo, self._n
+            cols = self._columns = (tt.route_stops[a:a + n].tolist(),
+                                    tt.st_arr[b:b + n].tolist(), tt.st_dep[b:b + n].tolist())
         return cols
 
     def _all(self) -> tuple[StopVisit, ...]:
@@ -68,7 +66,7 @@ class StopVisits(Sequence[StopVisit]):
         return visits
 
     def __len__(self) -> int:
-        return self._alight - self._board + 1
+        return self._n
 
     @overload
     def __getitem__(self, i: int) -> StopVisit: ...
@@ -168,7 +166,8 @@ def transit_leg(tt: Timetable, trip: int, board_pos: int, alight_pos: int) -> Tr
         alight_pos=alight_pos,
         departure=int(tt.st_dep[st_base + board_pos]),
         arrival=int(tt.st_arr[st_base + alight_pos]),
-        stops=StopVisits(tt, trip, board_pos, alight_pos),
+        stops=StopVisits(tt, stop_base + board_pos, st_base + board_pos,
+                         alight_pos - board_pos + 1),
     )
 
 
