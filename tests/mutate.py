@@ -173,6 +173,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "order = np.arange(len(dur))",
       "RAPTOR: a stop's footpaths not shortest first, so a walk after the best arrival "
       "ends the stop's run before shorter ones are tried"),
+    M("raptor-live-walks-to-targets", RAPTOR,
+      "if not self.live_stop[tgt[2 * i]]:",
+      "if False:",
+      "RAPTOR: with targets, walks to stops where no trip boards dropped even where one "
+      "is a target"),
+    M("raptor-live-walks-inverted", RAPTOR,
+      "keep = live[np.asarray(to_sorted)] != 0",
+      "keep = live[np.asarray(to_sorted)] == 0",
+      "RAPTOR: with targets, only the walks to stops where no trip boards are kept"),
     # -- Trip-Based -------------------------------------------------------------------
     M("tripbased-board-strict", TRIPBASED,
       "u = earliest_trip(n, n.rto[r], t1, j, t1, ready)",
@@ -476,8 +485,9 @@ TESTS: dict[str, tuple[str, ...]] = {
     CSA: ("tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_arrays.py",
           "tests/test_compile_edge_cases.py", "tests/test_routing_reference.py",
           "tests/test_scoped_transfers.py", "tests/test_engine_properties.py"),
-    RAPTOR: (*ENGINE_TESTS, "tests/test_scoped_transfers.py", "tests/test_reverse_raptor.py",
-             "tests/test_arriveby.py", "tests/test_reachability.py"),
+    RAPTOR: ("tests/test_raptor.py", *ENGINE_TESTS, "tests/test_scoped_transfers.py",
+             "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
+             "tests/test_reachability.py"),
     MC: ("tests/test_engine_edges.py", "tests/test_mcraptor.py", "tests/test_search_policy.py",
          "tests/test_rental.py",
          "tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_scoped_transfers.py",

@@ -166,6 +166,13 @@ cdef class Raptor:
     # first: one cache line holds both, and a walk arriving after the best arrival ends
     # the stop's run (WMATA: 26 footpaths a stop)
     cdef vector[OwlWalk] walks
+    # the same without the walks to stops no trip can be boarded at (``live_stop`` 0,
+    # ``stop_route_last`` all ``-INFINITY``: WMATA's entrances, ~25 of its 26 footpaths
+    # a stop), CSR by ``live_offset``: with targets, a walk there can only matter where it
+    # is a target (checked once per query), since the footpaths are closed
+    cdef vector[OwlWalk] live_walks
+    cdef vector[int] live_offset
+    cdef vector[unsigned char] live_stop
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
@@ -183,6 +190,25 @@ cdef class Raptor:
         for j in range(to_sorted.shape[0]):
             self.walks[j].to = to_sorted[j]
             self.walks[j].dur = dur_sorted[j]
+        n = len(offset) - 1
+        srl = np.asarray(self.a.stop_route_last)
+        sro = np.asarray(self.a.stop_route_offset)
+        boardable = np.repeat(np.arange(n), np.diff(sro))[srl > -INF]
+        live = np.zeros(n, dtype=np.uint8)
+        live[boardable] = 1
+        keep = live[np.asarray(to_sorted)] != 0
+        cdef const long[::1] live_counts = np.ascontiguousarray(
+            np.bincount(stop[order][keep], minlength=n), dtype=np.int64)
+        cdef const unsigned char[::1] live_view = live
+        self.live_stop.resize(n)
+        self.live_offset.resize(n + 1, 0)
+        for j in range(n):
+            self.live_stop[j] = live_view[j]
+            self.live_offset[j + 1] = self.live_offset[j] + <int>live_counts[j]
+        self.live_walks.reserve(self.live_offset[n])
+        for j in range(to_sorted.shape[0]):
+            if live_view[to_sorted[j]]:
+                self.live_walks.push_back(self.walks[j])
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
         self.n_trips = self.a.n_trips
@@ -270,6 +296,7 @@ cdef class Raptor:
         cdef const int* fpt = net.fpt
         cdef const int* fpd = net.fpd
         cdef const OwlWalk* walk = self.walks.data()
+        cdef const int* wo = fpo  # walk's CSR offsets
         cdef int* tarr
         cdef int* ready
         cdef int* arr = ws.arr.data()
@@ -300,6 +327,15 @@ cdef class Raptor:
             for i in range(S):
                 ws.ymin[i] = INF
         set_target_offsets(ws.egress.data(), tgt, n_tgt)
+        if n_tgt > 0:
+            # only the targets' arrivals are read: walks to stops that board nothing
+            # are dropped unless one is a target
+            wo = self.live_offset.data()
+            for i in range(n_tgt):
+                if not self.live_stop[tgt[2 * i]]:
+                    wo = fpo
+            if wo != fpo:
+                walk = self.live_walks.data()
         tp = ws.tpar.data()
         # two stamps per round and one for the sources
         ws.stamp = fresh_stamps(ws.stamp, 2 * max_rounds + 2, &ws.stop_stamp,
@@ -482,7 +518,7 @@ cdef class Raptor:
                                               a + slack + fpd[j], rpar, stamp)
                                     break
                         continue
-                for j in range(fpo[s], fpo[s + 1]):
+                for j in range(wo[s], wo[s + 1]):
                     a_fp = a + walk[j].dur
                     # later than the best arrival: neither a target's arrival nor a
                     # boarding can improve, nor can a longer walk (equal kept: ties
