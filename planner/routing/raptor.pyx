@@ -200,6 +200,7 @@ cdef class Raptor:
         cdef const long[::1] live_counts = np.ascontiguousarray(
             np.bincount(stop[order][keep], minlength=n), dtype=np.int64)
         cdef const unsigned char[::1] live_view = live
+        cdef const unsigned char[::1] keep_view = keep.view(np.uint8)
         self.live_stop.resize(n)
         self.live_offset.resize(n + 1, 0)
         for j in range(n):
@@ -207,7 +208,7 @@ cdef class Raptor:
             self.live_offset[j + 1] = self.live_offset[j] + <int>live_counts[j]
         self.live_walks.reserve(self.live_offset[n])
         for j in range(to_sorted.shape[0]):
-            if live_view[to_sorted[j]]:
+            if keep_view[j]:
                 self.live_walks.push_back(self.walks[j])
         self.n_stops = self.a.n_stops
         self.n_routes = self.a.n_routes
