@@ -311,7 +311,7 @@ cdef inline void _enqueue(Seg* queue, int* size, int* first_reached, const Event
     cdef int* fr = first_reached + first
     cdef const Event* e = ev + event
     cdef int best = b.arr
-    cdef int x = event, a
+    cdef int x = event, a, w
     cdef Seg* g
     if event >= fr[0] or e.arr >= best:
         return
@@ -319,9 +319,9 @@ cdef inline void _enqueue(Seg* queue, int* size, int* first_reached, const Event
         a = e.arr
         if a >= best:
             break
-        # (64 bits: egress INF, and at n_stops where there is no drop-off, never fits)
-        if <long long>a + egress[e.stop] < best:
-            best = a + egress[e.stop]
+        w = egress[e.stop]  # INF at n_stops, where there is no drop-off
+        if w < INF and a + w < best:
+            best = a + w
             b.seg = size[0]
             b.pos = x
         fr[0] = x
