@@ -20,7 +20,7 @@ Pruning (all sound because trips only grow with rounds):
   round (its ready labels would board nothing). Vehicle labels reach targets at once,
   so the target bag prunes the rest of the round;
 * walks: a ready label at a stop where no trip can be boarded does nothing (targets are
-  reached from vehicle labels), so footpaths lead only to stops where one can, shortest
+  reached from vehicle labels), so a vehicle label walks only to stops where one can, shortest
   first, and a label walks no further than the first footpath the target dominates it
   after (on WMATA 5 % of the footpaths lead to such a stop).
 
@@ -324,17 +324,12 @@ cdef class McRaptor:
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
                      int extra, int parent, int kind, int a, int b, int key,
-                     Rules* mode) noexcept nogil:
-        if self._target_dominates(ws, time, walk, extra):
-            return
-        self._add_ready(ws, stop, time, walk, extra, parent, kind, a, b, key, mode)
-
-    cdef inline void _add_ready(self, McRaptorWorkspace ws, int stop, int time, int walk,
-                                int extra, int parent, int kind, int a, int b, int key,
-                                Rules* mode) noexcept nogil:
-        """``_ready`` once the target is known not to dominate the label."""
+                     Rules* mode, bint pruned=False) noexcept nogil:
+        """``pruned``: the caller knows the target does not dominate the label."""
         cdef MLabel* lab
         cdef int lid
+        if not pruned and self._target_dominates(ws, time, walk, extra):
+            return
         lid = self._insert(ws, &ws.ready_star[stop], &ws.cur_lo[stop], time, walk, extra, key,
                            stop, mode)
         if lid >= 0:
@@ -403,9 +398,9 @@ cdef class McRaptor:
         cdef Net net_copy = self.a.net
         cdef bint rules = Rules is ScopedRules  # compile-time: two copies of this loop
         cdef const Net* net = &net_copy
-        cdef const int* fp_off = self.fp_off.data()
-        cdef const int* fp_to = self.fp_to.data()
-        cdef const int* fp_dur = self.fp_dur.data()
+        cdef const int* fpo = net.fpo
+        cdef const int* fpt = net.fpt
+        cdef const int* fpd = net.fpd
         cdef const int* rso = net.rso
         cdef const int* rto = net.rto
         cdef const int* rstops = net.rstops
@@ -457,9 +452,9 @@ cdef class McRaptor:
             s = src[2 * i]
             t = departure + src[2 * i + 1]
             x = sx[i] if sx != NULL else 0
-            for j in range(fp_off[s], fp_off[s + 1]):
-                self._ready(ws, 0, fp_to[j], t + fp_dur[j], src[2 * i + 1] + fp_dur[j], x, -1,
-                            K_SOURCE_FP, fp_dur[j], i, -1, mode)
+            for j in range(fpo[s], fpo[s + 1]):
+                self._ready(ws, 0, fpt[j], t + fpd[j], src[2 * i + 1] + fpd[j], x, -1,
+                            K_SOURCE_FP, fpd[j], i, -1, mode)
         # walking only: a source label reaching a target (directly or by one footpath);
         # a round's live labels are its entries in the bags, in the order they came
         for q in range(ws.touched_cur.size()):
@@ -660,8 +655,8 @@ cdef class McRaptor:
             for z in range(nw):
                 if d < limits[z]:
                     e = &star[walkers[z]]
-                    self._add_ready(ws, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
-                                    d, 0, -1, mode)
+                    self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
+                                d, 0, -1, mode, True)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):
