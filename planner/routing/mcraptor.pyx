@@ -18,7 +18,11 @@ Pruning (all sound because trips only grow with rounds):
 * transfers wait for the round's route scan (as in ULTRA's McRAPTOR): only the vehicle
   labels no later route of the round dominated change or walk, and none in the last
   round (its ready labels would board nothing). Vehicle labels reach targets at once,
-  so the target bag prunes the rest of the round.
+  so the target bag prunes the rest of the round;
+* walks: a ready label at a stop where no trip can be boarded does nothing (targets are
+  reached from vehicle labels), so a vehicle label walks only to stops where one can, shortest
+  first, and a label walks no further than the first footpath the target dominates it
+  after (on WMATA 5 % of the footpaths lead to such a stop).
 
 Walking = access offsets + footpaths + egress offsets. ``extra`` is the caller's
 per-source/target value (e.g. rental seconds), summed, 0 by default, so journeys
@@ -124,6 +128,7 @@ cdef class McRaptorWorkspace(Workspace):
     cdef vector[TLabel] target
     cdef vector[RLabel] rbag
     cdef vector[int] walkers  # _transfers: the vehicle labels some footpath may improve
+    cdef vector[int] limits   # and per walker the shortest walk the target dominates
 
     def __init__(self, int n_stops, int n_routes):
         Workspace.__init__(self, n_stops, n_routes)
@@ -167,7 +172,12 @@ cdef class McRaptor:
 
     cdef readonly TimetableArrays a  # the Router's, shared with its other engines
     cdef readonly int n_stops, n_routes
-    cdef vector[int] fp_shortest  # per stop its shortest footpath's seconds (INF: none)
+    cdef vector[int] fp_shortest  # per stop its shortest walk's seconds (INF: none)
+    # the walks of _transfers: the footpaths (net.fpo's) to stops where some trip can be
+    # boarded (a ready label elsewhere boards nothing, and only vehicle labels reach
+    # targets: on WMATA 5 % of the footpaths), per stop by duration (a label the target
+    # dominates after one footpath it dominates after every longer one)
+    cdef vector[int] fp_off, fp_to, fp_dur
 
     def __init__(self, arrays):
         """``arrays``: the Router's ``TimetableArrays`` (or a ``Timetable``)."""
@@ -176,11 +186,33 @@ cdef class McRaptor:
         self.n_routes = self.a.n_routes
         self.fp_shortest.resize(self.n_stops, INF)
         cdef const Net* net = &self.a.net
-        cdef int s, j
+        cdef int s, j, first, t, d, i
+        cdef vector[char] boards
+        boards.resize(self.n_stops, 0)
         for s in range(self.n_stops):
+            for j in range(net.sro[s], net.sro[s + 1]):
+                if net.srl[j] > -INF:
+                    boards[s] = 1
+        self.fp_off.resize(self.n_stops + 1, 0)
+        for s in range(self.n_stops):
+            first = self.fp_to.size()
             for j in range(net.fpo[s], net.fpo[s + 1]):
-                if net.fpd[j] < self.fp_shortest[s]:
-                    self.fp_shortest[s] = net.fpd[j]
+                if boards[net.fpt[j]]:
+                    self.fp_to.push_back(net.fpt[j])
+                    self.fp_dur.push_back(net.fpd[j])
+                    if net.fpd[j] < self.fp_shortest[s]:
+                        self.fp_shortest[s] = net.fpd[j]
+            # by duration, stable (insertion sort: a stop has a few dozen footpaths)
+            for j in range(first + 1, self.fp_to.size()):
+                t, d = self.fp_to[j], self.fp_dur[j]
+                i = j
+                while i > first and self.fp_dur[i - 1] > d:
+                    self.fp_to[i] = self.fp_to[i - 1]
+                    self.fp_dur[i] = self.fp_dur[i - 1]
+                    i -= 1
+                self.fp_to[i] = t
+                self.fp_dur[i] = d
+            self.fp_off[s + 1] = self.fp_to.size()
 
     def workspace(self) -> McRaptorWorkspace:
         return McRaptorWorkspace(self.n_stops, self.n_routes)
@@ -195,6 +227,24 @@ cdef class McRaptor:
             if tl.arr <= t and tl.walk <= w and tl.extra <= x:
                 return True
         return False
+
+    cdef inline int _walk_limit(self, McRaptorWorkspace ws, int t, int w,
+                                int x) noexcept nogil:
+        """The shortest walk ``d`` for which the target dominates ``(t + d, w + d, x)``
+        (it dominates every longer one too; INF: none)."""
+        cdef size_t i
+        cdef TLabel* tl
+        cdef int lim = INF
+        cdef int v
+        for i in range(ws.target.size()):
+            tl = &ws.target[i]
+            if tl.extra <= x:
+                v = tl.arr - t
+                if tl.walk - w > v:
+                    v = tl.walk - w
+                if v < lim:
+                    lim = v
+        return lim
 
     cdef inline void _add_target(self, McRaptorWorkspace ws, int t, int w, int x, int trips,
                                  int label, int eg) noexcept nogil:
@@ -274,10 +324,11 @@ cdef class McRaptor:
 
     cdef void _ready(self, McRaptorWorkspace ws, int rnd, int stop, int time, int walk,
                      int extra, int parent, int kind, int a, int b, int key,
-                     Rules* mode) noexcept nogil:
+                     Rules* mode, bint pruned=False) noexcept nogil:
+        """``pruned``: the caller knows the target does not dominate the label."""
         cdef MLabel* lab
         cdef int lid
-        if self._target_dominates(ws, time, walk, extra):
+        if not pruned and self._target_dominates(ws, time, walk, extra):
             return
         lid = self._insert(ws, &ws.ready_star[stop], &ws.cur_lo[stop], time, walk, extra, key,
                            stop, mode)
@@ -541,8 +592,12 @@ cdef class McRaptor:
         cdef const Net* net = &self.a.net
         cdef const SLabel* star = ws.veh_star[p].data()  # not changed here: ready bags only
         cdef const SLabel* e
-        cdef int j, d, u, y, xk
-        cdef size_t m, z
+        cdef int j, d, u, y, xk, lim, dmax, end
+        cdef size_t m, z, nw
+        cdef const int* fp_to = self.fp_to.data()
+        cdef const int* fp_dur = self.fp_dur.data()
+        cdef const int* walkers
+        cdef const int* limits
         if rules:
             for m in range(lo, hi):
                 e = &star[m]
@@ -567,27 +622,41 @@ cdef class McRaptor:
                     continue
                 self._ready(ws, k, p, e.time + net.change[p] + slack, e.walk, e.extra, e.lid,
                             K_CHANGE, 0, 0, -1, mode)
-        if net.fpo[p] == net.fpo[p + 1]:
+        if self.fp_off[p] == self.fp_off[p + 1]:
             return
-        # a label the target dominates after the shortest footpath is dominated after
-        # every one: tested once here instead of once per footpath in _ready
+        # the target bag does not change in this phase: per label the shortest walk the
+        # target dominates after it (so after every longer one) is found once, and the
+        # footpaths, shortest first, end at the longest such walk
         d = self.fp_shortest[p]
+        dmax = -1
         ws.walkers.clear()
+        ws.limits.clear()
         for m in range(lo, hi):
             e = &star[m]
             if rules and ws.labels[e.lid].key <= -2:
                 continue
-            if not self._target_dominates(ws, e.time + d + slack, e.walk + d, e.extra):
+            lim = self._walk_limit(ws, e.time + slack, e.walk, e.extra)
+            if d < lim:
                 ws.walkers.push_back(<int>m)
-        if ws.walkers.size() == 0:
+                ws.limits.push_back(lim)
+                if lim > dmax:
+                    dmax = lim
+        nw = ws.walkers.size()
+        if nw == 0:
             return
-        for j in range(net.fpo[p], net.fpo[p + 1]):
-            d = net.fpd[j]
-            u = net.fpt[j]
-            for z in range(ws.walkers.size()):
-                e = &star[ws.walkers[z]]
-                self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
-                            d, 0, -1, mode)
+        walkers = ws.walkers.data()
+        limits = ws.limits.data()
+        end = self.fp_off[p + 1]
+        for j in range(self.fp_off[p], end):
+            d = fp_dur[j]
+            if d >= dmax:
+                break
+            u = fp_to[j]
+            for z in range(nw):
+                if d < limits[z]:
+                    e = &star[walkers[z]]
+                    self._ready(ws, k, u, e.time + d + slack, e.walk + d, e.extra, e.lid, K_FOOT,
+                                d, 0, -1, mode, True)
 
     cdef tuple _steps(self, McRaptorWorkspace ws, int lid, int departure,
                       const int[:, ::1] sources):
