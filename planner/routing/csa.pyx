@@ -47,13 +47,23 @@ from planner.routing.kernel import as_arrays
 
 cdef extern from *:
     """
+    #include <algorithm>
     struct OwlConn { int dep; int trip; int dep_stop; int arr_stop; };
+    struct OwlWalk { int to; int dur; };
+    static void owl_sort_walks(OwlWalk* first, OwlWalk* last) {
+        std::stable_sort(first, last, [](const OwlWalk& x, const OwlWalk& y) {
+            return x.dur < y.dur; });
+    }
     """
     cdef struct OwlConn:
         int dep
         int trip
         int dep_stop
         int arr_stop
+    cdef struct OwlWalk:
+        int to
+        int dur
+    void owl_sort_walks(OwlWalk* first, OwlWalk* last) noexcept nogil
 
 
 cdef struct StopTimes:
@@ -127,6 +137,28 @@ cdef inline int _reach(StopTimes* at, int* arr_par, const int* egress, int s, in
     return best
 
 
+cdef inline int _earliest(const int* src, int n_src, int departure) noexcept nogil:
+    """The earliest time at a source row (INF: none)."""
+    cdef int i, t = INF
+    for i in range(n_src):
+        if departure + src[2 * i + 1] < t:
+            t = departure + src[2 * i + 1]
+    return t
+
+
+cdef inline int _reach_plain(StopTimes* at, int* arr_par, int s, int t, int par,
+                             int best) noexcept nogil:
+    """``_reach`` for ``_run_plain``, whose ``at[s].ready`` is the target offset."""
+    cdef int e
+    if t < at[s].arr:
+        at[s].arr = t
+        arr_par[s] = par
+        e = at[s].ready
+        if e >= 0 and t + e < best:
+            return t + e
+    return best
+
+
 cdef class CSAWorkspace(Workspace):
     """Per-thread scratch state of a CSA search (never share between threads)."""
 
@@ -146,8 +178,13 @@ cdef class CSAWorkspace(Workspace):
         cdef StopTimes never
         never.ready = INF
         never.arr = INF
-        self.at.resize(n_stops, never)
-        self.tarr.resize(n_stops, INF)
+        # two stops more, never reset: ``n_stops`` stands for a connection's departure
+        # without pickup (never ready) and ``n_stops + 1`` for an arrival without drop-off
+        # (its labels beat every arrival), so the scans test no flags
+        self.at.resize(n_stops + 2, never)
+        self.at[n_stops + 1].arr = -INF
+        self.tarr.resize(n_stops + 2, INF)
+        self.tarr[n_stops + 1] = -INF
         self.arr_par.resize(n_stops, 0)
         self.ready_par.resize(n_stops, 0)
         self.tarr_exit.resize(n_stops, -1)
@@ -167,10 +204,25 @@ cdef class CSAWorkspace(Workspace):
         return out
 
 
+cdef inline unsigned char _begin(CSAWorkspace ws) noexcept nogil:
+    """A search's start: the stats reset and its trip stamp (the byte stamps are cleared
+    once every 255 searches)."""
+    cdef int i
+    reset_stats(ws)
+    if ws.epoch >= 255:
+        for i in range(<int>ws.trip_epoch.size()):
+            ws.trip_epoch[i] = 0
+        ws.epoch = 0
+    ws.epoch += 1
+    return <unsigned char>ws.epoch
+
+
 cdef class CSA:
     """The timetable's connections and footpaths, prebound for repeated searches."""
 
     cdef vector[OwlConn] conns
+    cdef vector[OwlWalk] walks  # the footpaths (offsets fpo), each stop's shortest first
+    cdef bint plain  # every change time 0 and every stop gated: see _run_plain
     cdef vector[unsigned char] gate  # per stop: see _footpath_gates
     cdef vector[int] minute_first  # first connection departing at or after minute m
     cdef const unsigned char* cover  # TimetableArrays.footpath_cover (held by self.a)
@@ -186,20 +238,32 @@ cdef class CSA:
         cdef TimetableArrays a = self.a
         self.cover = a.footpath_cover()
         self.conns.resize(self.n_conns + 1)  # and a sentinel departing never: ends the scan
+        cdef int s, S = self.n_stops
         self.conns[self.n_conns].dep = INF
         self.conns[self.n_conns].trip = 0
-        self.conns[self.n_conns].dep_stop = -1
-        self.conns[self.n_conns].arr_stop = -1
+        self.conns[self.n_conns].dep_stop = S
+        self.conns[self.n_conns].arr_stop = S + 1
         cdef Py_ssize_t i
         for i in range(self.n_conns):
             self.conns[i].dep = a.conn_dep[i]
-            self.conns[i].dep_stop = a.conn_dep_stop[i] if a.conn_pickup[i] else -1
-            self.conns[i].arr_stop = a.conn_arr_stop[i] if a.conn_dropoff[i] else -1
+            # the workspace's two extra stops stand for no pickup and no drop-off
+            self.conns[i].dep_stop = a.conn_dep_stop[i] if a.conn_pickup[i] else S
+            self.conns[i].arr_stop = a.conn_arr_stop[i] if a.conn_dropoff[i] else S + 1
             self.conns[i].trip = a.conn_trip[i]
         self.gate.resize(self.n_stops, 0)
         cdef Net net = a.net
         with nogil:
             _footpath_gates(&net, self.gate.data())
+        self.walks.resize(net.fpo[S] if S > 0 and net.fpo != NULL else 0)
+        for s in range(S):
+            for i in range(net.fpo[s], net.fpo[s + 1]):
+                self.walks[i].to = net.fpt[i]
+                self.walks[i].dur = net.fpd[i]
+            owl_sort_walks(self.walks.data() + net.fpo[s], self.walks.data() + net.fpo[s + 1])
+        self.plain = net.xal == NULL
+        for s in range(S):
+            if net.change[s] != 0 or not self.gate[s]:
+                self.plain = False
         # the scan's start by departure: one minute's connections searched, not all
         cdef int n_minutes = (a.conn_dep[self.n_conns - 1] // 60 + 2) if self.n_conns > 0 else 1
         cdef int m, j = 0
@@ -261,6 +325,8 @@ cdef class CSA:
 
     cdef inline int _dispatch(self, CSAWorkspace ws, const QueryArgs* qa,
                               int departure) noexcept nogil:
+        if self.plain and qa.slack == 0:
+            return self._run_plain(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.mask)
         if self.a.net.xal == NULL:
             return self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, departure, qa.slack,
                              qa.mask, <NoRules*>NULL)
@@ -282,12 +348,104 @@ cdef class CSA:
         self._start(ws, &qa, departure)
         return self._results(ws, sources, targets, departure)
 
+    cdef int _run_plain(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
+                        int n_tgt, int departure, const unsigned char* mask) noexcept nogil:
+        """``_run`` where every change time is 0, every stop gated and the slack 0 (the
+        reference's protocol), as ULTRA scans: ``ready`` is then ``arr`` (and
+        ``ready_par`` ``arr_par``), so one label per stop, and a trip arrival relaxes its
+        footpaths only when it improves ``arr`` (the gates: a later one improves nothing,
+        ``tarr`` is not needed). ``at[s].ready`` holds the target offset instead (-1: no
+        target), read in the cache line of ``arr``; the footpaths are walked shortest
+        first and left at the first reaching nothing before the best arrival. The answers
+        and ``arr`` before the best arrival are ``_run``'s."""
+        cdef int best = INF
+        cdef int i, j, s, u, t, a, e, start_time, trip, lo
+        cdef int S = self.n_stops
+        cdef unsigned char epoch
+        cdef long long labels = 0
+        cdef OwlConn* cs = self.conns.data()
+        cdef OwlConn* c
+        cdef const int* carr = iptr(self.a.conn_arr)  # read for boarded trips only
+        cdef StopTimes* at = ws.at.data()  # .ready: the target offset, .arr: the label
+        cdef unsigned char* trip_epoch = ws.trip_epoch.data()
+        cdef int* arr_par = ws.arr_par.data()
+        cdef int* tarr_exit = ws.tarr_exit.data()
+        cdef int* trip_enter = ws.trip_enter.data()
+        cdef int* trip_par = ws.trip_par.data()
+        cdef const int* fpo = self.a.net.fpo
+        cdef const OwlWalk* walks = self.walks.data()
+        cdef const int* trip_route = self.a.net.trip_route
+        epoch = _begin(ws)
+        for i in range(S):
+            at[i].ready = -1
+            at[i].arr = INF
+        for i in range(n_tgt):
+            s = tgt[2 * i]
+            if at[s].ready < 0 or tgt[2 * i + 1] < at[s].ready:
+                at[s].ready = tgt[2 * i + 1]
+        start_time = _earliest(src, n_src, departure)
+        for i in range(n_src):
+            s = src[2 * i]
+            a = departure + src[2 * i + 1]
+            best = _reach_plain(at, arr_par, s, a, -1 - s, best)
+            for j in range(fpo[s], fpo[s + 1]):
+                best = _reach_plain(at, arr_par, walks[j].to, a + walks[j].dur, -1 - s, best)
+        lo = self._first_connection(start_time)
+        c = cs + lo
+        while c.dep < best:  # the sentinel's INF ends it at the latest (best <= INF)
+            trip = c.trip
+            if trip_epoch[trip] != epoch:
+                s = c.dep_stop  # S (no pickup): never reached
+                if at[s].arr > c.dep:
+                    c += 1
+                    continue
+                if mask != NULL and not mask[trip_route[trip]]:  # a mode not asked for
+                    c += 1
+                    continue
+                trip_epoch[trip] = epoch
+                trip_enter[trip] = <int>(c - cs)
+                trip_par[trip] = arr_par[s]
+            s = c.arr_stop  # S + 1 (no drop-off): beats every arrival
+            a = carr[c - cs]
+            if a < at[s].arr:
+                at[s].arr = a
+                arr_par[s] = s
+                tarr_exit[s] = <int>(c - cs)
+                labels += 1
+                e = at[s].ready
+                if e >= 0 and a + e < best:
+                    best = a + e
+                for j in range(fpo[s], fpo[s + 1]):
+                    t = a + walks[j].dur
+                    if t >= best:
+                        break  # and every longer one
+                    u = walks[j].to
+                    if t < at[u].arr:
+                        at[u].arr = t
+                        arr_par[u] = s
+                        e = at[u].ready
+                        if e >= 0 and t + e < best:
+                            best = t + e
+            c += 1
+        ws.stats.connections_scanned = <int>(c - cs) - lo
+        ws.stats.labels += labels
+        return best
+
+    cdef inline int _first_connection(self, int start_time) noexcept nogil:
+        """The first connection departing at or after ``start_time``."""
+        if start_time <= 0:
+            return 0
+        if start_time // 60 + 1 >= <int>self.minute_first.size():
+            return self.n_conns
+        return lower_bound(iptr(self.a.conn_dep), 1, self.minute_first[start_time // 60],
+                           self.minute_first[start_time // 60 + 1], start_time)
+
     cdef int _run(self, CSAWorkspace ws, const int* src, int n_src, const int* tgt,
                   int n_tgt, int departure, int slack, const unsigned char* mask,
                   Rules* mode) noexcept nogil:
         cdef int best = INF
         cdef int i, j, s, u, t, a, r, e, start_time, trip, lo, y, board_par
-        cdef int n = self.n_conns
+        cdef int S = self.n_stops
         cdef unsigned char epoch
         cdef long long labels = 0
         cdef OwlConn* cs = self.conns.data()
@@ -316,13 +474,7 @@ cdef class CSA:
         if Rules is ScopedRules:  # compile-time: two copies of this loop
             cx = iptr(self.a.conn_alight_key)
             cy = iptr(self.a.conn_board_key)
-        reset_stats(ws)
-        if ws.epoch >= 255:  # byte stamps: cleared once every 255 searches
-            for i in range(<int>ws.trip_epoch.size()):
-                ws.trip_epoch[i] = 0
-            ws.epoch = 0
-        ws.epoch += 1
-        epoch = <unsigned char>ws.epoch
+        epoch = _begin(ws)
         for i in range(self.n_stops):
             at[i].ready = INF
             at[i].arr = INF
@@ -333,12 +485,10 @@ cdef class CSA:
             for i in range(<int>ws.yready.size()):
                 ws.yready[i] = INF
         set_target_offsets(ws.egress.data(), tgt, n_tgt)
-        start_time = INF
+        start_time = _earliest(src, n_src, departure)
         for i in range(n_src):
             s = src[2 * i]
             a = departure + src[2 * i + 1]
-            if a < start_time:
-                start_time = a
             best = _reach(at, arr_par, egress, s, a, -1 - s, best)
             if a < at[s].ready:
                 at[s].ready = a
@@ -349,14 +499,7 @@ cdef class CSA:
                 if a + fpd[j] < at[u].ready:
                     at[u].ready = a + fpd[j]
                     ready_par[u] = -1 - s
-        # first connection departing at or after the earliest ready time
-        if start_time <= 0:
-            lo = 0
-        elif start_time // 60 + 1 >= <int>self.minute_first.size():
-            lo = n
-        else:
-            lo = lower_bound(iptr(self.a.conn_dep), 1, self.minute_first[start_time // 60],
-                             self.minute_first[start_time // 60 + 1], start_time)
+        lo = self._first_connection(start_time)
         tarr = ws.tarr.data()
         trip_epoch = ws.trip_epoch.data()
         i = lo
@@ -368,8 +511,8 @@ cdef class CSA:
             if trip_epoch[trip] != epoch:
                 s = c.dep_stop
                 board_par = -1  # boarded from ready[s]; else from a board key's label
-                if s < 0 or at[s].ready > c.dep:
-                    if Rules is ScopedRules and s >= 0 and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:
+                if at[s].ready > c.dep:
+                    if Rules is ScopedRules and s < S and cy[i] >= 0 and ws.yready[cy[i]] <= c.dep:
                         board_par = self.n_stops + ws.yready_par[cy[i]]
                     else:
                         i += 1
@@ -382,9 +525,9 @@ cdef class CSA:
                 trip_par[trip] = ready_par[s] if board_par < 0 else board_par
             s = c.arr_stop
             a = carr[i]
-            if Rules is ScopedRules and s >= 0 and cx[i] >= 0:
+            if Rules is ScopedRules and s < S and cx[i] >= 0:
                 best = self._alight_keyed(ws, net, cx[i], s, a, i, slack, best)
-            elif s >= 0 and a < tarr[s]:
+            elif a < tarr[s]:
                 tarr[s] = a
                 labels += 1
                 tarr_exit[s] = i
@@ -471,9 +614,9 @@ cdef class CSA:
                 c = ws.xtarr_exit[x]
             else:
                 x = par
-                if x != cur:
-                    A.append_walk(steps, x, cur, ws.tarr[x])
                 c = ws.tarr_exit[x]
+                if x != cur:  # (the plain scan keeps no ``tarr``: the exit's arrival)
+                    A.append_walk(steps, x, cur, A.conn_arr[c])
             trip = A.conn_trip[c]
             c0 = ws.trip_enter[trip]
             steps.append(("trip", trip, A.conn_pos[c0], A.conn_pos[c] + 1))
