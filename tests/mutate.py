@@ -507,9 +507,10 @@ ENGINE_TESTS = ("tests/test_routing_core.py", "tests/test_search_policy.py",
                 "tests/test_kernel.py", "tests/test_arrays.py",
                 "tests/test_routing_reference.py", "tests/test_engine_properties.py")
 TESTS: dict[str, tuple[str, ...]] = {
-    CSA: ("tests/test_routing_core.py", "tests/test_kernel.py", "tests/test_arrays.py",
-          "tests/test_compile_edge_cases.py", "tests/test_routing_reference.py",
-          "tests/test_scoped_transfers.py", "tests/test_engine_properties.py"),
+    CSA: ("tests/test_csa_plain.py", "tests/test_routing_core.py", "tests/test_kernel.py",
+          "tests/test_arrays.py", "tests/test_compile_edge_cases.py",
+          "tests/test_routing_reference.py", "tests/test_scoped_transfers.py",
+          "tests/test_engine_properties.py"),
     RAPTOR: ("tests/test_raptor.py", *ENGINE_TESTS, "tests/test_scoped_transfers.py",
              "tests/test_reverse_raptor.py", "tests/test_arriveby.py",
              "tests/test_reachability.py"),
