@@ -251,20 +251,41 @@ class ItineraryBuilder:
 
     def walk(self, a: tuple[float, float], b: tuple[float, float], start: int, end: int,
              frm: dict[str, Any], to: dict[str, Any], path: StreetPath | None = None,
-             mode: str = "WALK") -> dict[str, Any]:
-        pts = [a, b] if path is None else path.points
-        metres = haversine_m(*a, *b) * DETOUR if path is None else path.meters
+             mode: str = "WALK", between_stops: bool = False) -> dict[str, Any]:
+        if path is None and between_stops:  # a footpath: its line once per pair of stops
+            geometry, distance = self._straight(a, b)
+        elif path is None:
+            geometry = self._geometry([a, b])
+            distance = round(haversine_m(*a, *b) * DETOUR, 1)
+        else:
+            geometry, distance = self._geometry(path.points), round(path.meters, 1)
+        begins, ends = self._iso(start), self._iso(end)
         return {
             "mode": mode,
             "from": frm, "to": to,
-            "startTime": iso(self.p, start), "endTime": iso(self.p, end),
-            "scheduledStartTime": iso(self.p, start), "scheduledEndTime": iso(self.p, end),
+            "startTime": begins, "endTime": ends,
+            "scheduledStartTime": begins, "scheduledEndTime": ends,
             "duration": end - start,
-            "distance": round(metres, 1),
+            "distance": distance,
             "realTime": False,
             "scheduled": True,
-            "legGeometry": self._geometry(pts),
+            "legGeometry": geometry,
         }
+
+    def _straight(self, a: tuple[float, float], b: tuple[float, float]
+                  ) -> tuple[dict[str, Any], float]:
+        """(legGeometry, distance) of a walk drawn as a straight line from ``a`` to ``b``,
+        built once per timetable and precision (footpaths between stops repeat; encoding
+        their polylines was a sixth of rendering a plan). Shared: callers copy it."""
+        key = ("straight", a, b, self.precision)
+        cache = self.p.geometry_cache
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) > 200_000:
+                cache.clear()
+            hit = cache[key] = (self._geometry([a, b]),
+                                round(haversine_m(*a, *b) * DETOUR, 1))
+        return dict(hit[0]), hit[1]
 
     def _street(self, mode: str, a: tuple[float, float], b: tuple[float, float],
                 seconds: int) -> StreetPath | None:
@@ -364,10 +385,14 @@ class ItineraryBuilder:
                    "cancelled": False}]
         if last > 0:
             visits[0]["departure"], visits[0]["scheduledDeparture"] = dep_iso[0], s_dep[0]
-        visits += [{**places[k], "pickupType": pickup[k], "dropoffType": dropoff[k],
-                    "cancelled": skipped[k], "arrival": arr_iso[k],
-                    "scheduledArrival": s_arr[k], "departure": dep_iso[k],
-                    "scheduledDeparture": s_dep[k]} for k in range(1, last)]
+        if last > 1:  # zipped slices: no index per field and visit
+            visits += [{**place, "pickupType": pu, "dropoffType": do, "cancelled": sk,
+                        "arrival": a, "scheduledArrival": sa, "departure": d,
+                        "scheduledDeparture": sd}
+                       for place, pu, do, sk, a, sa, d, sd in zip(
+                           places[1:last], pickup[1:last], dropoff[1:last],
+                           skipped[1:last], arr_iso[1:last], s_arr[1:last],
+                           dep_iso[1:last], s_dep[1:last], strict=True)]
         if last > 0:
             visits.append({**places[last], "pickupType": pickup[last],
                            "dropoffType": dropoff[last], "cancelled": False,
@@ -497,7 +522,7 @@ class ItineraryBuilder:
                 path = self._street("walk", a, b, leg.duration) \
                     if self.detailed_transfers else None
                 legs.append(self.walk(a, b, start, end, self.stop(leg.from_stop),
-                                      self.stop(leg.to_stop), path))
+                                      self.stop(leg.to_stop), path, between_stops=True))
                 t = end
         if egress is not None:
             legs += self.option_legs(egress, t)
@@ -508,7 +533,7 @@ class ItineraryBuilder:
                                       t, j.egress, self.stop(j.target),
                                       self._place(None, self.dest, "END"), mode))
             t += j.egress
-        return self._wrap(legs, j.arrival - leave, iso(self.p, leave), iso(self.p, j.arrival),
+        return self._wrap(legs, j.arrival - leave, self._iso(leave), self._iso(j.arrival),
                           j.transfers)
 
     def _wrap(self, legs: list[dict[str, Any]], duration: int, start: str, end: str,
@@ -635,8 +660,14 @@ def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Locati
                  prepared: Prepared, deadline: float) -> TripRequest:
     """The planner's request for an HTTP one (``t`` on the timetable axis)."""
     s = rt.settings
-    mask = route_mask(prepared.tt, req.transit_modes, prepared.line_modes) \
-        if req.transit_modes else None
+    mask = None
+    if req.transit_modes:
+        masks = prepared.route_masks
+        if req.transit_modes in masks:
+            mask = masks[req.transit_modes]
+        else:  # few distinct values: bounded by the modes' combinations
+            mask = masks[req.transit_modes] = route_mask(prepared.tt, req.transit_modes,
+                                                         prepared.line_modes)
     if req.require_bike:
         bikes = bike_route_mask(prepared.tt)
         mask = bikes if mask is None else np.ascontiguousarray(mask & bikes)

@@ -123,6 +123,8 @@ class Prepared:
         self.router = Router(tt)
         #: Mode of each line, for the route masks of ``transitModes``.
         self.line_modes = line_modes(tt)
+        #: ``route_mask`` by ``transitModes`` (a plan asked for it per request).
+        self.route_masks: dict[tuple[str, ...], np.ndarray | None] = {}
         #: The realtime version this timetable is (None: the static schedule), and the
         #: static Prepared it derives from.
         self.realtime: RealtimeVersion | None = None
