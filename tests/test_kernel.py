@@ -224,3 +224,37 @@ def test_a_trip_reaching_a_stop_after_a_walk_did_may_still_walk_back_past_a_long
     tt = compile_timetable([feed], day, CompileOptions(footpath_radius=0))
     router = _arrives_by_csa_and_raptor(tt, day, "f:T", 8 * 3600 + 20 * 60)
     assert np.asarray(router.arrays.fp_covers)[tt.stop_index("f:X")] == 1
+
+
+def test_derived_queries_are_read_with_their_own_time_and_bound(feed):
+    """The kernel reads a Query's packed fields (``_engine_args``): ``at`` and
+    ``with_max_transfers`` copies must be read with their own, on the Router's fast
+    path (engines already in use) as on a fresh query."""
+    router = Router(feed)
+    for q in queries(feed, 12, seed=29):
+        for engine in ("raptor", "csa", "tripbased"):
+            router.arrival(q, engine)  # the engine is in use: later calls take the fast path
+            for other in (q.at(q.time + 1800), q.at(q.time - 3600, window=600),
+                          q.with_max_transfers(0), q.with_max_transfers(2)):
+                fresh = Query(other.sources, other.targets, other.time,
+                              max_transfers=other.max_transfers, window=other.window)
+                assert router.arrival(other, engine) == router.arrival(fresh, engine), \
+                    (engine, other.time, other.max_transfers)
+
+
+def test_the_fast_path_still_checks_a_query_every_call(feed):
+    router = Router(feed)
+    q = queries(feed, 1, seed=5)[0]
+    empty = dataclasses.replace(q, targets=np.zeros((0, 2), dtype=np.int32))
+    for engine in ("raptor", "csa", "tripbased"):
+        for _ in range(2):  # the first call makes the engine, the second is the fast path
+            with pytest.raises(ValueError, match="at least one target"):
+                router.arrival(empty, engine)
+            router.arrival(q, engine)
+    bad = queries(feed, 1, seed=6)[0]
+    bad.targets[0, 0] = feed.n_stops  # changed in place after the Query checked it
+    for engine in ("raptor", "csa"):
+        with pytest.raises(ValueError, match="bad target row 0"):
+            router.arrival(bad, engine)
+    with pytest.raises(ValueError, match="bad target row 0"):
+        router.arrival(bad, "tripbased")

@@ -60,6 +60,9 @@ EARLIEST_ARRIVAL = ("raptor", "csa", "tripbased")
 _FORWARD = frozenset(EARLIEST_ARRIVAL)
 #: Key of the last run's (engine name, workspace) among a thread's engines.
 _LAST = object()
+#: A thread's entry for one engine: (engine, workspace, the record ``last_stats`` reads,
+#: the engine's bound ``arrival`` for an earliest-arrival engine, else None)
+_Entry = tuple[Any, Any, tuple[str, Any], Any]
 #: engine name -> (Router attribute of the engine, workspace key)
 _CORES = {"raptor": ("raptor", "raptor"), "csa": ("csa", "csa"),
           "mcraptor": ("mcraptor", "mcraptor"), "rraptor": ("range_raptor", "range"),
@@ -248,16 +251,16 @@ class Router:
         return SearchStats(last[0], *last[1].counters())
 
     def _cores(self) -> dict[Any, Any]:
-        """This thread's engines: name -> (engine, workspace, (name, workspace)), and
-        ``_LAST`` -> the last run's (name, workspace)."""
+        """This thread's engines: name -> ``_Entry``, and ``_LAST`` -> the last run's
+        (name, workspace)."""
         try:
             return self._local.cores
         except AttributeError:
             cores = self._local.cores = {}
             return cores
 
-    def _entry(self, engine: str) -> tuple[Any, Any, tuple[str, Any]]:
-        """(engine, this thread's workspace for it, the record ``last_stats`` reads)."""
+    def _entry(self, engine: str) -> _Entry:
+        """This thread's ``_Entry`` of ``engine``, made on first use."""
         cores = self._cores()
         found = cores.get(engine)
         if found is None:
@@ -268,12 +271,13 @@ class Router:
                                  f"{ENGINES + PREPROCESSED}") from None
             core = getattr(self, attr)
             ws = self.workspace(key, core.workspace)
-            found = cores[engine] = (core, ws, (engine, ws))
+            found = cores[engine] = (core, ws, (engine, ws),
+                                     core.arrival if engine in _FORWARD else None)
         return found
 
     def _core(self, engine: str) -> tuple[Any, Any]:
         """(engine, this thread's workspace for it)."""
-        core, ws, _ = self._entry(engine)
+        core, ws, _, _ = self._entry(engine)
         return core, ws
 
     def _record(self, engine: str, ws: Any) -> None:
@@ -289,7 +293,7 @@ class Router:
                              f"{EARLIEST_ARRIVAL}")
         if targets and len(q.targets) == 0:
             raise ValueError("at least one target is needed")
-        core, ws, last = self._entry(engine)
+        core, ws, last, _ = self._entry(engine)
         best = core.arrival(ws, q)
         self._cores()[_LAST] = last
         return core, ws, best
@@ -299,19 +303,25 @@ class Router:
         ``engine`` None: :meth:`engine_for`'s choice."""
         # what :meth:`_forward` does, inlined for a named engine already in use by this
         # thread: on small feeds the whole search takes a few microseconds, and each
-        # helper frame and thread-local lookup on the way cost ~0.1-0.3 us of them
+        # helper frame, lookup and check on the way cost ~0.05-0.3 us of them. The
+        # entry holds the bound ``arrival`` (None: not an earliest-arrival engine, which
+        # ``_forward`` refuses), and a query without targets, which the engines answer
+        # as one-to-all (never reaching one), is refused once its search found nothing
         try:
             cores = self._local.cores
-            core, ws, last = cores[engine]
+            _, ws, last, arrival = cores[engine]
         except (AttributeError, KeyError):
             return self._arrival_first(q, engine)
-        if engine not in _FORWARD:
+        if arrival is None:
             return self._arrival_first(q, engine)
-        if len(q.targets) == 0:
-            raise ValueError("at least one target is needed")
-        best = core.arrival(ws, q)
+        best = arrival(ws, q)
+        if best == INFINITY:
+            if len(q.targets) == 0:
+                raise ValueError("at least one target is needed")
+            cores[_LAST] = last
+            return None
         cores[_LAST] = last
-        return None if best == INFINITY else best
+        return best
 
     def _arrival_first(self, q: Query, engine: str | None) -> int | None:
         _, _, best = self._forward(q, engine)
@@ -400,9 +410,9 @@ class Router:
             raise ValueError("at least one target is needed")
         try:  # as in arrival(): no helper frames once this thread ran the engine
             cores = self._local.cores
-            core, ws, last = cores[engine]
+            core, ws, last, _ = cores[engine]
         except (AttributeError, KeyError):
-            core, ws, last = self._entry(engine)
+            core, ws, last, _ = self._entry(engine)
             cores = self._local.cores
         found = core.search(ws, q)
         cores[_LAST] = last
