@@ -154,8 +154,6 @@ cdef inline const int* rows_ptr(const int[:, ::1] rows) noexcept nogil:
     return &rows[0, 0] if rows.shape[0] > 0 else NULL
 
 
-cdef const int* query_rows(object rows, int n_stops, str what, int* n) except? NULL
-
 
 # -- searching sorted runs ---------------------------------------------------------------
 cdef inline int lower_bound(const int* a, int stride, int lo, int hi, int x) noexcept nogil:

@@ -379,24 +379,3 @@ cdef class Workspace:
                 self.stats.connections_scanned, self.stats.labels)
 
 
-cdef const int* query_rows(object rows, int n_stops, str what, int* n) except? NULL:
-    """A ``Query``'s ``(stop, seconds)`` rows (``int32[n, 2]``, C-contiguous: ``as_rows``)
-    as a flat pointer and their count, checked as ``TimetableArrays.check_rows`` does;
-    without a typed memoryview, whose acquisition cost more than a short search. Valid
-    while the caller holds the query."""
-    cdef int i, k
-    cdef const int* p
-    if not (cnp.PyArray_Check(rows) and cnp.PyArray_TYPE(<cnp.ndarray>rows) == cnp.NPY_INT32
-            and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 2
-            and cnp.PyArray_DIM(<cnp.ndarray>rows, 1) == 2
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>rows)):
-        raise ValueError(f"{what} rows must be a C-contiguous int32 array of (stop, seconds) "
-                         "(planner.routing.query.as_rows)")
-    k = <int>cnp.PyArray_DIM(<cnp.ndarray>rows, 0)
-    p = <const int*>cnp.PyArray_DATA(<cnp.ndarray>rows)
-    for i in range(k):
-        if p[2 * i] < 0 or p[2 * i] >= n_stops or p[2 * i + 1] < 0:
-            raise ValueError(
-                f"bad {what} row {i}: stop index out of range or negative offset")
-    n[0] = k
-    return p

@@ -55,7 +55,7 @@ from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, TimetableArrays, Workspace, earliest_source_row,
-    earliest_trip, query_rows, reset_stats, rows_ptr,
+    earliest_trip, QueryArgs, reset_stats, rows_ptr,
 )
 
 import numpy as np
@@ -471,18 +471,17 @@ cdef class TripBased:
         return supports_query(q, self.a)
 
     cdef int _start(self, TripBasedWorkspace ws, q) except? -1:
-        # supports_query, without its Python calls: this is most of a short query
-        if q.transfer_slack != 0 or q.route_mask is not None or self.a.net.xal != NULL:
+        # supports_query, without its Python calls: this is most of a short query; the
+        # fields come as every engine reads them (one lookup of a Query's packed tuple)
+        cdef QueryArgs qa
+        cdef int best
+        self.a.read_query(q, &qa)
+        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
             raise ValueError("Trip-Based answers queries without transfer_slack or "
                              "route_mask on timetables without scoped transfer rules; "
                              "use raptor")
-        cdef int n_src, n_tgt, best
-        cdef const int* src = query_rows(q.sources, self.n_stops, "source", &n_src)
-        cdef const int* tgt = query_rows(q.targets, self.n_stops, "target", &n_tgt)
-        cdef int k = q.max_transfers + 1  # Query.max_trips
-        cdef int dep = q.time
         with nogil:
-            best = self._run(ws, src, n_src, tgt, n_tgt, dep, k)
+            best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, qa.time, qa.max_trips)
         return best
 
     def arrival(self, TripBasedWorkspace ws, q):
