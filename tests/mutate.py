@@ -143,6 +143,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "pass",
       "CSA (change times 0): a stop's footpaths left in file order, so the walk loop "
       "stops before shorter ones"),
+    M("csa-plain-live-walks-to-any-target", CSA,
+      "            if not live[s]:\n                e = 0\n",
+      "",
+      "CSA (change times 0): a target where nothing departs gets only the walks to "
+      "boardable stops, so a walk to it is never taken"),
     M("csa-plain-for-slack", CSA,
       "if self.plain and qa.slack == 0:",
       "if self.plain:",

@@ -52,3 +52,26 @@ def test_plain_csa_never_boards_masked_routes(plain_tt: Timetable) -> None:
         assert got == masked.arrival(mq, "raptor")
         differs += got != masked.arrival(q, "csa")
     assert differs > 0  # the mask changed some answers
+
+
+def test_plain_csa_walks_to_a_target_where_nothing_departs(plain_tt: Timetable) -> None:
+    """A target where no connection departs is reached only by a walk: the scan must not
+    take the walks to boardable stops only for such a query."""
+    tt = plain_tt
+    dep_stops = np.asarray(tt.conn_dep_stop)[np.asarray(tt.conn_pickup).astype(bool)]
+    live = np.zeros(tt.n_stops, dtype=bool)
+    live[dep_stops] = True
+    fpo, fpt = np.asarray(tt.fp_offset), np.asarray(tt.fp_to)
+    dead = [s for s in range(tt.n_stops) if not live[s] and fpo[s + 1] > fpo[s]
+            and live[fpt[fpo[s]:fpo[s + 1]]].any()]
+    assert len(dead) >= 10
+    router = Router(tt)
+    rng = np.random.default_rng(17)
+    found = 0
+    for q in queries(tt, 120, seed=41, max_transfers=6)[:120]:
+        t = int(rng.choice(dead))
+        dq = dataclasses.replace(q, targets=np.array([[t, 0]], dtype=np.int32))
+        csa = router.arrival(dq, "csa")
+        assert csa == router.arrival(dq, "raptor"), (q.sources.tolist(), t, q.time)
+        found += csa is not None
+    assert found > 50
