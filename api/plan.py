@@ -281,7 +281,7 @@ class ItineraryBuilder:
         cache = self.p.geometry_cache
         hit = cache.get(key)
         if hit is None:
-            if len(cache) > 200_000:
+            if len(cache) >= GEOMETRIES_KEPT:
                 cache.clear()
             hit = cache[key] = (self._geometry([a, b]),
                                 round(haversine_m(*a, *b) * DETOUR, 1))
@@ -455,7 +455,7 @@ class ItineraryBuilder:
                 text, n, metres = pieces.piece(first, idx[leg.board_pos],
                                                idx[leg.alight_pos], last)
                 hit = (text, n, round(metres, 1))
-            if len(cache) > 200_000:
+            if len(cache) >= GEOMETRIES_KEPT:
                 cache.clear()
             cache[key] = hit
         return hit
@@ -656,6 +656,13 @@ def api_form_factor(gbfs: str) -> str:
     return _FORM_FACTORS.get(gbfs, gbfs.upper())
 
 
+#: Leg geometries a timetable keeps rendered (``Prepared.geometry_cache``: transit legs
+#: and straight footpath lines), cleared when full.
+GEOMETRIES_KEPT = 200_000
+#: ``transitModes`` values whose route masks a timetable keeps (``Prepared.route_masks``).
+ROUTE_MASKS_KEPT = 64
+
+
 def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Location, t: int,
                  prepared: Prepared, deadline: float) -> TripRequest:
     """The planner's request for an HTTP one (``t`` on the timetable axis)."""
@@ -665,9 +672,13 @@ def trip_request(rt: "Runtime", req: PlanRequest, origin: Location, dest: Locati
         masks = prepared.route_masks
         if req.transit_modes in masks:
             mask = masks[req.transit_modes]
-        else:  # few distinct values: bounded by the modes' combinations
+        else:  # few distinct values in practice; a client sending many cannot grow it
+            if len(masks) >= ROUTE_MASKS_KEPT:
+                masks.clear()
             mask = masks[req.transit_modes] = route_mask(prepared.tt, req.transit_modes,
                                                          prepared.line_modes)
+            if mask is not None:
+                mask.flags.writeable = False  # shared by every request with these modes
     if req.require_bike:
         bikes = bike_route_mask(prepared.tt)
         mask = bikes if mask is None else np.ascontiguousarray(mask & bikes)
