@@ -238,6 +238,11 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    g.end = x\n",
       "    g.end = x - 1\n",
       "Trip-Based: a queued segment ends one stop before its trip's reached index"),
+    M("tripbased-hop-arrival-of-next-stop", TRIPBASED,
+      "    hops[:, 2] = events[hops[:, 0], 0]",
+      "    hops[:, 2] = events[hops[:, 0] + 1, 0]",
+      "Trip-Based: a transfer is refused by the arrival at the stop after the one it "
+      "reaches first"),
     M("tripbased-shared-though-retimed", "planner/routing/trip_transfers.py",
       "    return a.n_stops == b.n_stops and all(",
       "    return a.n_stops == b.n_stops or all(",

@@ -74,9 +74,12 @@ cdef struct Seg:
 
 cdef struct Hop:
     # one kept transfer as the query reads it: the stop event to scan from (the
-    # boarding position + 1) and its entry in TripBasedWorkspace.first_reached
+    # boarding position + 1), its entry in TripBasedWorkspace.first_reached, and that
+    # event's arrival: most transfers are refused by one of the two checks, so neither
+    # needs the event itself (a random read into the events, which outgrow the caches)
     int event
     int first
+    int arr
 
 
 cdef struct Event:
@@ -402,15 +405,15 @@ def supports_query(q, TimetableArrays a):
 
 def _query_layout(TimetableArrays a, offset, trip, pos):
     """What a query reads, packed (derived in memory from the stored arrays, ~1 ms on
-    HART): per transfer a ``Hop`` (the stop event boarded after and its route position
-    in ``first_reached``), per stop event an ``Event``, so a scan reads one stream
-    instead of two or three; and ``first_reached``'s start (see ``_enqueue``)."""
+    HART): per transfer a ``Hop`` (the stop event boarded after, its route position in
+    ``first_reached`` and its arrival), per stop event an ``Event``, so a scan reads one
+    stream instead of two or three; and ``first_reached``'s start (see ``_enqueue``)."""
     rso = np.asarray(a.route_stop_offset, dtype=np.int64)
     route_of_trip = np.asarray(a.trip_route, dtype=np.int64)
     tso = np.asarray(a.trip_st_offset, dtype=np.int64)
     # route r's positions start at rso[r] + r in first_reached (one more per route)
     first_base = rso[:a.n_routes] + np.arange(a.n_routes)
-    hops = np.empty((len(trip), 2), dtype=np.int32)
+    hops = np.empty((len(trip), 3), dtype=np.int32)
     trip = np.asarray(trip, dtype=np.int64)
     hops[:, 0] = tso[trip] + pos + 1
     hops[:, 1] = first_base[route_of_trip[trip]] + pos + 1
@@ -421,6 +424,7 @@ def _query_layout(TimetableArrays a, offset, trip, pos):
     events[:-1, 1] = np.where(np.asarray(a.route_dropoff)[flat] > 0,
                               np.asarray(a.route_stops)[flat], a.n_stops)
     events[:, 2] = offset
+    hops[:, 2] = events[hops[:, 0], 0]
     first_reached = np.full(int(rso[a.n_routes]) + a.n_routes, INF, dtype=np.int32)
     first_reached[rso[1:] + np.arange(a.n_routes)] = -1  # past each route's end
     return hops, events, first_reached
@@ -697,8 +701,9 @@ cdef class TripBased:
                 g.end = k
                 end = ev[k].hops
                 for j in range(ev[g.begin].hops, end):
-                    _enqueue(queue, &size, first, ev, egress, &bst, hop[j].event,
-                             hop[j].first, q)
+                    if hop[j].event < first[hop[j].first] and hop[j].arr < bst.arr:
+                        _enqueue(queue, &size, first, ev, egress, &bst, hop[j].event,
+                                 hop[j].first, q)
             round_begin = round_end
             if size > round_end:
                 rnd += 1
