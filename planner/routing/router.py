@@ -453,6 +453,18 @@ class Router:
                              target=int(q.targets[target_row, 0]), leg_of=self._leg,
                              egress=int(q.targets[target_row, 1]))
 
+    def journey(self, q: Query, raw: RawJourney) -> Journey:
+        """The :class:`Journey` of one of :meth:`raw`'s journeys for ``q`` (the one
+        :meth:`route` builds), for a caller that picks which raw journeys to keep."""
+        return self._journey(q, raw)
+
+    def boarding(self, trip: int, pos: int) -> tuple[int, int]:
+        """(stop, scheduled departure) of ``trip`` at route position ``pos``: what a raw
+        journey's ride step says without building its leg."""
+        tt = self._legs
+        stop = tt.route_stops[int(tt.route_stop_offset[int(tt.trip_route[trip])]) + pos]
+        return int(stop), int(tt.st_dep[int(tt.trip_st_offset[trip]) + pos])
+
     # -- conveniences over route() ---------------------------------------------------------
     def pareto(self, q: Query) -> list[Journey]:
         """McRAPTOR: journeys Pareto-optimal in arrival, transfers, walking and ``extra``;

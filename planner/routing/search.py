@@ -27,6 +27,11 @@ handlers; here it is one module, driven by a :class:`~planner.routing.query.Quer
 
 Journeys without a transit leg are never itineraries here (direct walks are the
 multimodal search's); duplicates (same legs, departure and arrival) are dropped.
+
+The policy works on the engines' raw journeys (:class:`Candidate`, from
+:meth:`~planner.routing.router.Router.raw`) and builds a :class:`Journey` with its legs
+only for those it returns: a plan's range queries and alternatives find about twice as
+many journeys as it keeps.
 """
 
 from __future__ import annotations
@@ -35,10 +40,11 @@ import math
 import time as clock
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from planner.routing.journeys import Journey, WalkLeg, leave_time
 from planner.routing.query import Query
-from planner.routing.router import Router
+from planner.routing.router import RawJourney, Router
 
 #: Depart-at spans start at this many seconds per journey still missing, then double: a
 #: span's journeys are exactly the Pareto (departure, arrival) journeys of the whole
@@ -65,21 +71,94 @@ class SearchOutcome:
     searched: tuple[int, int]
 
 
-def signature(j: Journey) -> tuple[object, ...]:
+class Candidate:
+    """A raw journey of an engine with what the policy compares (leaving, arrival,
+    transfers, walking, :func:`signature`), read from its steps; :attr:`journey` builds
+    the :class:`Journey` (the same one :meth:`Router.route` builds) when it is kept."""
+
+    __slots__ = ("_router", "_q", "raw", "departure", "arrival", "transfers",
+                 "has_transit", "leave", "_walks", "_journey")
+
+    def __init__(self, router: Router, q: Query, raw: RawJourney) -> None:
+        self._router, self._q, self.raw = router, q, raw
+        departure, arrival, _, _, target_row, steps = raw
+        self.departure, self.arrival = departure, arrival
+        self._journey: Journey | None = None
+        trips = 0
+        lead = walks = access = 0
+        first: tuple[int, int] | None = None  # (trip, board position) of the first ride
+        for step in steps:
+            kind = step[0]
+            if kind == "trip":
+                trips += 1
+                if first is None:
+                    first = (int(step[1]), int(step[2]))
+            elif kind == "walk":
+                walks += int(step[4])
+                if first is None:
+                    lead += int(step[4])
+            elif kind == "origin":
+                access = int(step[2]) - departure
+        self.transfers = max(trips - 1, 0)
+        self.has_transit = trips > 0
+        egress = int(q.targets[target_row, 1])
+        self._walks = access + egress + walks
+        # leave_time of the built journey, from the same fields
+        if first is None:
+            self.leave = arrival - walks - access - egress
+        else:
+            self.leave = router.boarding(*first)[1] - lead - access
+
+    @property
+    def journey(self) -> Journey:
+        j = self._journey
+        if j is None:
+            j = self._journey = self._router.journey(self._q, self.raw)
+        return j
+
+    @property
+    def walk(self) -> int:
+        """:func:`walk_seconds` of the journey."""
+        return self._walks
+
+    def signature(self) -> tuple[object, ...]:
+        """:func:`signature` of the journey (the board stop read from the timetable)."""
+        legs: list[tuple[object, ...]] = []
+        for step in self.raw[5]:
+            kind = step[0]
+            if kind == "trip":
+                trip = int(step[1])
+                legs.append(("TransitLeg", trip, self._router.boarding(trip, int(step[2]))[0]))
+            elif kind == "walk":
+                legs.append(("WalkLeg", -1, int(step[1])))
+        return (*legs, self.leave, self.arrival)
+
+
+J = TypeVar("J", Journey, Candidate)
+
+
+def candidates(router: Router, q: Query, engine: str) -> list[Candidate]:
+    """``engine``'s journeys for ``q`` as candidates (no legs built)."""
+    return [Candidate(router, q, raw) for raw in router.raw(q, engine)]
+
+
+def signature(j: Journey | Candidate) -> tuple[object, ...]:
     """What makes two journeys the same itinerary: legs, leaving and arrival time."""
+    if isinstance(j, Candidate):
+        return j.signature()
     legs = tuple((type(x).__name__, getattr(x, "trip", -1),
                   x.from_stop if isinstance(x, WalkLeg) else x.board_stop) for x in j.legs)
     return (*legs, leave_time(j), j.arrival)
 
 
-class Found:
-    """Journeys in the order found, without duplicates."""
+class Found(Generic[J]):
+    """Journeys (or candidates) in the order found, without duplicates."""
 
     def __init__(self) -> None:
-        self.items: list[Journey] = []
+        self.items: list[J] = []
         self._seen: set[tuple[object, ...]] = set()
 
-    def add(self, j: Journey) -> bool:
+    def add(self, j: J) -> bool:
         sig = signature(j)
         if sig in self._seen:
             return False
@@ -93,11 +172,11 @@ def walk_seconds(j: Journey) -> int:
     return j.access + j.egress + sum(leg.duration for leg in j.legs if isinstance(leg, WalkLeg))
 
 
-def undominated(journeys: list[Journey]) -> list[Journey]:
+def undominated(journeys: list[Candidate]) -> list[Candidate]:
     """Journeys no other one beats in every criterion: leaving no earlier, arriving,
     transferring and walking no more (rRAPTOR picks one journey per (departure, arrival)
     pair; McRAPTOR alternatives may walk less on the same trips)."""
-    keys = [(-leave_time(j), j.arrival, j.transfers, walk_seconds(j)) for j in journeys]
+    keys = [(-j.leave, j.arrival, j.transfers, j.walk) for j in journeys]
     return [j for j, a in zip(journeys, keys, strict=True)
             if not any(b != a and all(x <= y for x, y in zip(b, a, strict=True))
                        for b in keys)]
@@ -120,12 +199,29 @@ def _widen(window: int, max_window: int) -> int:
     return min(max_window, max(2 * window, window + SPAN_PER_JOURNEY))
 
 
+def _earliest(router: Router, q: Query) -> Candidate | None:
+    """:meth:`Router.earliest` as a candidate."""
+    found = router.raw(q, router.engine_for(q))
+    return Candidate(router, q, found[0]) if found else None
+
+
+def _latest_departure(router: Router, q: Query) -> Candidate | None:
+    """:meth:`Router.latest_departure` as a candidate."""
+    found = router.raw(q, "reverse")
+    return Candidate(router, q, found[0]) if found else None
+
+
+def _by_leaving(items: list[Candidate]) -> list[Journey]:
+    """The kept candidates' journeys, by leaving time and arrival."""
+    return [c.journey for c in sorted(items, key=lambda c: (c.leave, c.arrival))]
+
+
 def search_later(router: Router, q: Query) -> SearchOutcome:
     """Depart-at from ``q.time``: spans of rRAPTOR, the window widened while too few."""
     n, t = q.min_journeys, q.time
     end = t + q.window
-    found = Found()
-    after: Journey | None = None
+    found: Found[Candidate] = Found()
+    after: Candidate | None = None
     lo, doubling = t, 0
     asked = t + q.window if q.whole_window else t - 1  # scanned whatever the count
     while (len(found.items) < n or lo <= asked) and _open(q):
@@ -135,12 +231,13 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
             end = t + _widen(end - t, q.max_window)
         width = min(end - lo,
                     (SPAN_PER_JOURNEY * max(1, n - len(found.items))) << doubling)
-        journeys = router.profile(q.at(lo, width)).journeys
+        span = q.at(lo, width)
+        journeys = candidates(router, span, "rraptor")
         if not journeys:
             break  # nothing departs at or after ``lo``
         after = None
         for j in journeys:
-            if not j.transit_legs:
+            if not j.has_transit:
                 continue
             if j.departure <= lo + width:
                 found.add(j)
@@ -153,47 +250,47 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
         found.add(_leaving_latest(router, q, after))
     if found.items and len(found.items) < n and _open(q):
         first = found.items[0].departure
-        for j in router.pareto(q.at(first, 0)):
+        for j in candidates(router, q.at(first, 0), "mcraptor"):
             if len(found.items) >= n:
                 break
-            if j.transit_legs and leave_time(j) <= end:
+            if j.has_transit and j.leave <= end:
                 found.add(j)
         found.items = undominated(found.items)
-    items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
+    items = _by_leaving(found.items)
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t, end))
 
 
-def _with_fewer_transfers(router: Router, q: Query, journeys: list[Journey],
-                          n: int | None) -> list[Journey]:
+def _with_fewer_transfers(router: Router, q: Query, journeys: list[Candidate],
+                          n: int | None) -> list[Candidate]:
     """The first ``n`` (None: all) of: each departure's journey followed by its Pareto
     alternatives over (arrival, transfers), departures in order (see the module
     docstring)."""
-    out = Found()
+    out: Found[Candidate] = Found()
     room = math.inf if n is None else n
-    for j in sorted(journeys, key=lambda j: (leave_time(j), j.arrival)):
+    for j in sorted(journeys, key=lambda j: (j.leave, j.arrival)):
         if len(out.items) >= room:
             break
         out.add(j)
         best = j
         while best.transfers > 0 and len(out.items) < room and _open(q):
-            fewer = q.at(leave_time(j), 0).with_max_transfers(best.transfers - 1)
-            alt = router.earliest(fewer)
-            if alt is None or not alt.transit_legs or alt.arrival <= best.arrival:
+            fewer = q.at(j.leave, 0).with_max_transfers(best.transfers - 1)
+            alt = _earliest(router, fewer)
+            if alt is None or not alt.has_transit or alt.arrival <= best.arrival:
                 break  # no fewer-transfer journey, or one that arrives no later (none)
             best = _leaving_latest(router, fewer.with_max_transfers(alt.transfers), alt)
-            if leave_time(best) <= q.time + q.max_window:
+            if best.leave <= q.time + q.max_window:
                 out.add(best)
     return out.items
 
 
-def _leaving_latest(router: Router, q: Query, j: Journey) -> Journey:
+def _leaving_latest(router: Router, q: Query, j: Candidate) -> Candidate:
     """The journey that arrives as early as ``j`` but leaves latest (an earliest-arrival
     search boards the first trip that makes it; one reverse search finds the last)."""
-    back = router.latest_departure(Query(q.sources, q.targets, j.arrival, arrive_by=True,
-                                         max_transfers=q.max_transfers,
-                                         transfer_slack=q.transfer_slack,
-                                         route_mask=q.route_mask))
-    if back is None or not back.transit_legs or leave_time(back) < leave_time(j):
+    back = _latest_departure(router, Query(q.sources, q.targets, j.arrival, arrive_by=True,
+                                           max_transfers=q.max_transfers,
+                                           transfer_slack=q.transfer_slack,
+                                           route_mask=q.route_mask))
+    if back is None or not back.has_transit or back.leave < j.leave:
         return j
     return back
 
@@ -206,38 +303,39 @@ def search_earlier(router: Router, q: Query) -> SearchOutcome:
     if q.max_window < 1:
         return SearchOutcome([], NONE_DEPARTS, (t, t))
     window = max(window, 1)
-    found: list[Journey] = []
+    found: list[Candidate] = []
     hi = t - 1  # departures in [t - window, hi] are searched next
     while _open(q):
         lo = t - window
-        span = [j for j in router.profile(q.at(lo, hi - lo)).journeys
-                if j.transit_legs and j.departure <= hi]
+        span = [j for j in candidates(router, q.at(lo, hi - lo), "rraptor")
+                if j.has_transit and j.departure <= hi]
         found = span + found
         if len(found) >= n or window >= q.max_window:
             break
         hi = lo - 1
         window = _widen(window, q.max_window)
-    unique = Found()
+    unique: Found[Candidate] = Found()
     for j in found:
         unique.add(j)
-    items = sorted(unique.items, key=lambda j: (leave_time(j), j.arrival))
+    kept = sorted(unique.items, key=lambda j: (j.leave, j.arrival))
     if not q.whole_window:
-        items = items[-n:]
+        kept = kept[-n:]
+    items = [c.journey for c in kept]
     return SearchOutcome(items, "" if items else NONE_DEPARTS, (t - window, t))
 
 
 def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
     """Arrive by ``q.time``: latest departures, each the reverse engine's answer for a
     deadline one second before the previous itinerary's arrival."""
-    found = Found()
+    found: Found[Candidate] = Found()
     limit = q.time
     earliest_arrival = q.time - q.max_window
     asked = q.time - q.window if q.whole_window else q.time + 1  # covered whatever the count
     while (len(found.items) < q.min_journeys or limit >= asked) and _open(q):
-        back = router.latest_departure(q.at(limit))
-        if back is None or not back.transit_legs:
+        j = _latest_departure(router, q.at(limit))
+        if j is None or not j.has_transit:
             break
-        j = back  # the earliest arrival from the latest departure (Router.latest_departure)
+        # the earliest arrival from the latest departure (Router.latest_departure)
         if j.arrival > limit:
             break
         if found.items and j.arrival < earliest_arrival:
@@ -246,7 +344,7 @@ def search_arrive_by(router: Router, q: Query) -> SearchOutcome:
             break  # enough, and outside the asked window
         found.add(j)
         limit = j.arrival - 1
-    items = sorted(found.items, key=lambda j: (leave_time(j), j.arrival))
+    items = _by_leaving(found.items)
     return SearchOutcome(items, "" if items else NONE_ARRIVES, (earliest_arrival, q.time))
 
 
