@@ -77,7 +77,7 @@ class Candidate:
     the :class:`Journey` (the same one :meth:`Router.route` builds) when it is kept."""
 
     __slots__ = ("_router", "_q", "raw", "departure", "arrival", "transfers",
-                 "has_transit", "leave", "_walks", "_journey")
+                 "has_transit", "leave", "walk", "_journey")
 
     def __init__(self, router: Router, q: Query, raw: RawJourney) -> None:
         self._router, self._q, self.raw = router, q, raw
@@ -102,7 +102,7 @@ class Candidate:
         self.transfers = max(trips - 1, 0)
         self.has_transit = trips > 0
         egress = int(q.targets[target_row, 1])
-        self._walks = access + egress + walks
+        self.walk = access + egress + walks  # walk_seconds of the journey
         # leave_time of the built journey, from the same fields
         if first is None:
             self.leave = arrival - walks - access - egress
@@ -115,11 +115,6 @@ class Candidate:
         if j is None:
             j = self._journey = self._router.journey(self._q, self.raw)
         return j
-
-    @property
-    def walk(self) -> int:
-        """:func:`walk_seconds` of the journey."""
-        return self._walks
 
     def signature(self) -> tuple[object, ...]:
         """:func:`signature` of the journey (the board stop read from the timetable)."""

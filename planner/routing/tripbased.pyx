@@ -75,8 +75,8 @@ cdef struct Seg:
 cdef struct Hop:
     # one kept transfer as the query reads it: the stop event to scan from (the
     # boarding position + 1), its entry in TripBasedWorkspace.first_reached, and that
-    # event's arrival: most transfers are refused by one of the two checks, so neither
-    # needs the event itself (a random read into the events, which outgrow the caches)
+    # event's arrival: _enqueue refuses most transfers by those two, without reading
+    # the event (a random read into the events, which outgrow the caches)
     int event
     int first
     int arr
@@ -288,10 +288,10 @@ cdef struct Best:
 
 
 cdef inline void _enqueue(Seg* queue, int* size, int* first_reached, const Event* ev,
-                          const int* egress, Best* b, int event, int first,
+                          const int* egress, Best* b, int event, int arr, int first,
                           int parent) noexcept nogil:
-    """Queue the trip of stop event ``event`` (route position ``first`` of
-    ``first_reached``) from there up to its reached index or the first event no earlier
+    """Queue the trip of stop event ``event`` (arriving at ``arr``; route position
+    ``first`` of ``first_reached``) from there up to its reached index or the first event no earlier
     than the best arrival, if that is a segment at all; arriving at the destination from
     its events lowers ``b`` (the segment's round is the next one to be relaxed, so a
     best found here prunes only segments of as many trips or more).
@@ -316,7 +316,7 @@ cdef inline void _enqueue(Seg* queue, int* size, int* first_reached, const Event
     cdef int best = b.arr
     cdef int x = event, a, w
     cdef Seg* g
-    if event >= fr[0] or e.arr >= best:
+    if event >= fr[0] or arr >= best:  # most transfers: no event read
         return
     while True:
         a = e.arr
@@ -679,7 +679,8 @@ cdef class TripBased:
                     if u >= 0:
                         r = n.srr[j]
                         p = n.srp[j] + 1
-                        _enqueue(queue, &size, first, ev, egress, &bst, n.tso[u] + p,
+                        e = n.tso[u] + p
+                        _enqueue(queue, &size, first, ev, egress, &bst, e, ev[e].arr,
                                  n.rso[r] + r + p, -1 - ws.src_stop[s])
             if size > 0:
                 rnd = 1
@@ -701,9 +702,8 @@ cdef class TripBased:
                 g.end = k
                 end = ev[k].hops
                 for j in range(ev[g.begin].hops, end):
-                    if hop[j].event < first[hop[j].first] and hop[j].arr < bst.arr:
-                        _enqueue(queue, &size, first, ev, egress, &bst, hop[j].event,
-                                 hop[j].first, q)
+                    _enqueue(queue, &size, first, ev, egress, &bst, hop[j].event,
+                             hop[j].arr, hop[j].first, q)
             round_begin = round_end
             if size > round_end:
                 rnd += 1
