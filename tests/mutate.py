@@ -81,6 +81,7 @@ CSA = "planner/routing/csa.pyx"
 RAPTOR = "planner/routing/raptor.pyx"
 MC = "planner/routing/mcraptor.pyx"
 RANGE = "planner/routing/rraptor.pyx"
+KERNEL_PXD = "planner/routing/kernel.pxd"
 REV_CSA = "planner/routing/reverse_csa.pyx"
 REV_RAPTOR = "planner/routing/reverse_raptor.pyx"
 REACH = "planner/routing/reachability.py"
@@ -243,6 +244,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "    hops[:, 2] = events[hops[:, 0] + 1, 0]",
       "Trip-Based: a transfer is refused by the arrival at the stop after the one it "
       "reaches first"),
+    M("tripbased-range-walking-bounds", TRIPBASED,
+      "                              best, False)",
+      "                              best, True)",
+      "Trip-Based range: walking only bounds the runs (and cuts the first journey "
+      "after the window, which boards later than its run starts)"),
+    M("tripbased-range-after-leaves-at-window-end", TRIPBASED,
+      "        return jn if dep == tau else self._journey(ws, q, ws.best_round, dep)",
+      "        return jn",
+      "Trip-Based range: the first journey after the window leaves at the window's end"),
     M("tripbased-shared-though-retimed", "planner/routing/trip_transfers.py",
       "    return a.n_stops == b.n_stops and all(",
       "    return a.n_stops == b.n_stops or all(",
@@ -302,10 +312,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       "c = a + change[p] + slack",
       "c = a + slack",
       "rRAPTOR: the stop's change time ignored"),
-    M("range-window-start", RANGE,
+    M("range-window-start", KERNEL_PXD,
       "lo = lower_bound(col, 1, 0, t1 - t0, t + base)",
       "lo = lower_bound(col, 1, 0, t1 - t0, t + base + 1)",
-      "rRAPTOR: a departure exactly at the window's start is not a run"),
+      "range queries: a departure exactly at the window's start is not a run"),
+    M("range-no-footpath-departures", KERNEL_PXD,
+      "        for jj in range(-1, n.fpo[s + 1] - n.fpo[s]):",
+      "        for jj in range(-1, 0):",
+      "range queries: no departure times of trips one footpath from a source"),
     M("range-scoped-alight-plain", RANGE,
       "if trip >= 0 and drop[off + pos] and rules and xal[off + pos] >= 0:",
       "if False:",
@@ -545,6 +559,8 @@ TESTS: dict[str, tuple[str, ...]] = {
                  "tests/test_scoped_transfers.py", "tests/test_reachability.py"),
     REACH: ("tests/test_reachability.py", "tests/test_api_motis_reach.py"),
     PROPAGATE: ("tests/test_analysis.py",),
+    KERNEL_PXD: ("tests/test_minute_arrivals.py", "tests/test_engine_edges.py",
+                 "tests/test_range.py", "tests/test_tripbased.py", *ENGINE_TESTS),
     TRIPBASED: ("tests/test_trip_transfers.py", "tests/test_tripbased.py",
                 "tests/test_engine_properties.py"),
     "planner/routing/trip_transfers.py": ("tests/test_trip_transfers.py",),

@@ -10,6 +10,7 @@ them is also answered by the networkx reference, and journeys are checked leg by
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 
 from planner.routing.query import MAX_TRANSFERS, Query
 from planner.routing.reference import ReferenceRouter
-from planner.routing.router import Router
+from planner.routing.router import RANGE_RUNS_TRIPBASED, Router
 from planner.routing.trip_transfers import build
 from planner.timetable.compile import CompileOptions, compile_timetable
 from planner.timetable.model import INFINITY, NO_TRANSFER, Timetable
@@ -110,6 +111,70 @@ def test_answers_equal_raptor_csa_and_the_reference(feed: Feed) -> None:
                               q.targets.tolist())
                 checked += 1
     assert reachable > QUERIES // 4
+
+
+def test_range_search_equals_rraptor(feed: Feed) -> None:
+    """Trip-Based's range runs (``rtripbased``) give rRAPTOR's journeys: in the window the
+    same (departure, arrival, transfers) list and the same walking-only time; each
+    journey's arrival is RAPTOR's earliest arrival from its departure, with no fewer
+    transfers. After the window both give the earliest arrival by transit from the
+    window's end by some journey (which need not leave latest: the search policy makes it
+    so). Trip-Based may give one where rRAPTOR does not: rRAPTOR drops its journey if
+    walking from that journey's departure arrives as early, and its journey may leave
+    earlier; then it is a valid journey that walking does not beat."""
+    tt, router = feed.tt, feed.router
+    rng = np.random.default_rng(29)
+    found = checked = extra = 0
+    for i, q in enumerate(random_queries(tt, QUERIES, seed=17)):
+        q = q.at(q.time, int(rng.integers(0, 2 * 3600)))
+        want = router.route(q, "rraptor")
+        got = router.route(q, "rtripbased")
+        end = q.time + q.window
+        why = (i, q.sources.tolist(), q.targets.tolist(), q.time, q.window)
+        inside = [[(j.departure, j.arrival, j.transfers) for j in r.journeys
+                   if j.departure <= end] for r in (got, want)]
+        assert inside[0] == inside[1], why
+        assert got.walk_only == want.walk_only, why
+        after = [[j for j in r.journeys if j.departure > end] for r in (got, want)]
+        if after[1]:
+            assert [j.arrival for j in after[0]] == [after[1][0].arrival], why
+        elif after[0]:
+            (j,) = after[0]
+            extra += 1
+            assert j.arrival >= (router.arrival(q.at(end), "raptor") or INFINITY), why
+            assert got.walk_only is None or j.departure + got.walk_only > j.arrival, why
+            check_journey(tt, j, q.sources.tolist(), q.targets.tolist())
+        found += len(got.journeys)
+        for j in got.journeys[:2]:
+            if j.departure <= end:  # the earliest arrival from there, with fewest trips
+                assert router.arrival(q.at(j.departure), "raptor") == j.arrival, why
+                if j.transfers:
+                    fewer = q.at(j.departure).with_max_transfers(j.transfers - 1)
+                    assert (router.arrival(fewer, "raptor") or INFINITY) > j.arrival, why
+            if checked < CHECKED_JOURNEYS:
+                check_journey(tt, j, q.sources.tolist(), q.targets.tolist())
+                checked += 1
+    assert found > QUERIES // 2
+    assert extra < QUERIES // 20
+
+
+def test_range_queries_go_to_trip_based_unless_it_would_run_too_often(feed: Feed) -> None:
+    """Trip-Based's range runs where it answers the query and it has at most
+    ``RANGE_RUNS_TRIPBASED`` departure times; rRAPTOR for a slack (not what its transfers
+    were reduced for) and for a window with more departures than that."""
+    router = feed.router
+    q = random_queries(feed.tt, 1, seed=5)[0]
+    short = q.at(q.time, 600)
+    core, ws = router._core("rtripbased")
+    assert core.departures(ws, short) <= RANGE_RUNS_TRIPBASED
+    assert router.range_engine_for(short) == "rtripbased"
+    assert router.range_engine_for(replace(short, transfer_slack=60)) == "rraptor"
+    busiest = np.argsort(np.diff(feed.tt.stop_route_offset))[-10:]  # most routes
+    day = q.at(feed.tt.time_of(feed.tt.dates[1], 0), 86_400)
+    wide = replace(day, sources=np.array([[s, 0] for s in busiest], dtype=np.int32))
+    assert core.departures(ws, wide) > RANGE_RUNS_TRIPBASED
+    assert router.range_engine_for(wide) == "rraptor"
+    assert router.profile(wide).journeys == router.route(wide, "rraptor").journeys
 
 
 def test_reduction_keeps_far_fewer_transfers_than_generated(feed: Feed) -> None:

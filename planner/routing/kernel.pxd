@@ -5,6 +5,7 @@
 loop compiles them in place. See ``planner/routing/kernel.pyx`` for why each exists.
 """
 
+from libcpp.algorithm cimport sort
 from libcpp.vector cimport vector
 
 cdef enum:
@@ -488,3 +489,50 @@ cdef inline void reset_stats(Workspace ws) noexcept nogil:
     ws.stats.routes_scanned = 0
     ws.stats.connections_scanned = 0
     ws.stats.labels = 0
+
+
+cdef inline void range_departures(const Net* n, const int* src, int n_src, int t, int window,
+                                  const unsigned char* mask, vector[int]* out) noexcept nogil:
+    """A range query's departure times (rRAPTOR's and Trip-Based's range runs): ``t +
+    window`` and every trip leaving a source or one of its footpath neighbours in the
+    window where it picks up (not at its route's end), less the walk there; distinct,
+    ascending (``mask`` NULL: every route)."""
+    cdef const int* col
+    cdef int i, j, jj, s, u, d, r, pos, off, base, lo, t0, t1, dep
+    out.clear()
+    out.push_back(t + window)
+    for i in range(n_src):
+        s = src[2 * i]
+        for jj in range(-1, n.fpo[s + 1] - n.fpo[s]):
+            if jj < 0:
+                u = s
+                d = 0
+            else:
+                u = n.fpt[n.fpo[s] + jj]
+                d = n.fpd[n.fpo[s] + jj]
+            base = src[2 * i + 1] + d
+            for j in range(n.sro[u], n.sro[u + 1]):
+                r = n.srr[j]
+                pos = n.srp[j]
+                off = n.rso[r]
+                if not n.pick[off + pos] or (mask != NULL and mask[r] == 0):
+                    continue
+                if pos == n.rso[r + 1] - off - 1:
+                    continue
+                t0 = n.rto[r]
+                t1 = n.rto[r + 1]
+                col = trip_column(n, t0, t1, pos)
+                lo = lower_bound(col, 1, 0, t1 - t0, t + base)
+                while lo < t1 - t0:
+                    dep = col[lo] - base
+                    if dep >= t + window:
+                        break
+                    out.push_back(dep)
+                    lo += 1
+    sort(out.begin(), out.end())
+    j = 0
+    for i in range(<int>out.size()):
+        if j == 0 or out[0][i] != out[0][j - 1]:
+            out[0][j] = out[0][i]
+            j += 1
+    out.resize(j)

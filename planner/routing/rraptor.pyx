@@ -31,14 +31,13 @@ departures are read from the transposed layout, boarding searches the trips' row
 """
 
 from libcpp.vector cimport vector
-from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport INF as _INF, NO_TRANSFER as _NO_TRANSFER
 from planner.routing.kernel cimport (
     Egress, Net, NoRules, Rules, ScopedRules, TimetableArrays, Workspace, add_routes_at,
     begin_routes, bptr, build_egress, clear_egress, earlier_trip_in_rows,
-    earliest_trip_in_rows, fresh_stamps, iptr, lower_bound, reset_stats, rows_ptr,
-    rule_seconds, trip_column, take_route,
+    earliest_trip_in_rows, fresh_stamps, iptr, range_departures, reset_stats, rows_ptr,
+    rule_seconds, take_route,
 )
 
 from planner.routing.kernel import as_arrays
@@ -301,58 +300,11 @@ cdef class RangeRaptor:
                        const unsigned char* mask) noexcept nogil:
         cdef Net net_copy = self.a.net
         cdef const Net* net = &net_copy
-        cdef const int* col
-        cdef const int* fpo = iptr(self.a.fp_offset)
-        cdef const int* fpt = iptr(self.a.fp_to)
-        cdef const int* fpd = iptr(self.a.fp_dur)
-        cdef const int* sro = iptr(self.a.stop_route_offset)
-        cdef const int* srr = iptr(self.a.stop_route_route)
-        cdef const int* srp = iptr(self.a.stop_route_pos)
-        cdef const int* rso = iptr(self.a.route_stop_offset)
-        cdef const unsigned char* pick = bptr(self.a.route_pickup)
-        cdef const int* rto = iptr(self.a.route_trip_offset)
-        cdef int i, j, s, u, d, r, pos, lo, off, base, dep, jj, t0, t1
         self._reset(ws, K)
         build_egress(ws, net, rows_ptr(targets), targets.shape[0], NULL)
         # departure times: trips leaving a source (or a footpath neighbour) in the window
-        ws.departures.clear()
-        ws.departures.push_back(t + window)
-        for i in range(sources.shape[0]):
-            s = sources[i, 0]
-            for jj in range(-1, fpo[s + 1] - fpo[s]):
-                if jj < 0:
-                    u = s
-                    d = 0
-                else:
-                    u = fpt[fpo[s] + jj]
-                    d = fpd[fpo[s] + jj]
-                base = sources[i, 1] + d
-                for j in range(sro[u], sro[u + 1]):
-                    r = srr[j]
-                    pos = srp[j]
-                    off = rso[r]
-                    if not pick[off + pos] or (mask != NULL and mask[r] == 0):
-                        continue
-                    if pos == rso[r + 1] - off - 1:
-                        continue
-                    t0 = rto[r]
-                    t1 = rto[r + 1]
-                    col = trip_column(net, t0, t1, pos)
-                    lo = lower_bound(col, 1, 0, t1 - t0, t + base)
-                    while lo < t1 - t0:
-                        dep = col[lo] - base
-                        if dep >= t + window:
-                            break
-                        ws.departures.push_back(dep)
-                        lo += 1
-        # distinct, ascending (runs go from the back: latest first)
-        sort(ws.departures.begin(), ws.departures.end())
-        j = 0
-        for i in range(<int>ws.departures.size()):
-            if j == 0 or ws.departures[i] != ws.departures[j - 1]:
-                ws.departures[j] = ws.departures[i]
-                j += 1
-        ws.departures.resize(j)
+        range_departures(net, rows_ptr(sources), sources.shape[0], t, window, mask,
+                         &ws.departures)
 
     cdef int _walk_only(self, RangeWorkspace ws, const int[:, ::1] sources) noexcept nogil:
         cdef int best = INF

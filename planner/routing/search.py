@@ -3,7 +3,8 @@
 What nigiri's ``search`` does around its RAPTOR, and what the API used to do in HTTP
 handlers; here it is one module, driven by a :class:`~planner.routing.query.Query`:
 
-* **Depart-at** (``search_later``): rRAPTOR (``Router.profile``) over departures in
+* **Depart-at** (``search_later``): a range query (``Router.range_engine_for``:
+  Trip-Based's runs where it answers the query, else rRAPTOR) over departures in
   ``[time, time + window]`` in spans (short first, doubling), so one short range query
   answers most requests in a dense network. While fewer than ``min_journeys`` are found
   the window is **widened** (doubled) up to ``max_window``. Each journey is the latest
@@ -26,7 +27,8 @@ handlers; here it is one module, driven by a :class:`~planner.routing.query.Quer
 * Every loop stops at ``Query.deadline`` (monotonic clock) with what it has.
 
 Journeys without a transit leg are never itineraries here (direct walks are the
-multimodal search's); duplicates (same legs, departure and arrival) are dropped.
+multimodal search's); duplicates (same leaving time, arrival and transfers) are
+dropped.
 
 The policy works on the engines' raw journeys (:class:`Candidate`, from
 :meth:`~planner.routing.router.Router.raw`) and builds a :class:`Journey` with its legs
@@ -73,7 +75,7 @@ class SearchOutcome:
 
 class Candidate:
     """A raw journey of an engine with what the policy compares (leaving, arrival,
-    transfers, walking, :func:`signature`), read from its steps; :attr:`journey` builds
+    transfers and walking), read from its steps; :attr:`journey` builds
     the :class:`Journey` (the same one :meth:`Router.route` builds) when it is kept."""
 
     __slots__ = ("_router", "_q", "raw", "departure", "arrival", "transfers",
@@ -116,18 +118,6 @@ class Candidate:
             j = self._journey = self._router.journey(self._q, self.raw)
         return j
 
-    def signature(self) -> tuple[object, ...]:
-        """:func:`signature` of the journey (the board stop read from the timetable)."""
-        legs: list[tuple[object, ...]] = []
-        for step in self.raw[5]:
-            kind = step[0]
-            if kind == "trip":
-                trip = int(step[1])
-                legs.append(("TransitLeg", trip, self._router.boarding(trip, int(step[2]))[0]))
-            elif kind == "walk":
-                legs.append(("WalkLeg", -1, int(step[1])))
-        return (*legs, self.leave, self.arrival)
-
 
 J = TypeVar("J", Journey, Candidate)
 
@@ -137,13 +127,15 @@ def candidates(router: Router, q: Query, engine: str) -> list[Candidate]:
     return [Candidate(router, q, raw) for raw in router.raw(q, engine)]
 
 
-def signature(j: Journey | Candidate) -> tuple[object, ...]:
-    """What makes two journeys the same itinerary: legs, leaving and arrival time."""
+def signature(j: Journey | Candidate) -> tuple[int, int, int]:
+    """What makes two journeys the same itinerary: leaving time, arrival and transfers,
+    the criteria of the Pareto sets (as nigiri's, where an equal journey is dominated).
+    Engines break ties between equal journeys differently (Trip-Based's range runs,
+    RAPTOR's, the reverse search's), so the same itinerary found twice may ride other
+    trips; it is listed once, as first found."""
     if isinstance(j, Candidate):
-        return j.signature()
-    legs = tuple((type(x).__name__, getattr(x, "trip", -1),
-                  x.from_stop if isinstance(x, WalkLeg) else x.board_stop) for x in j.legs)
-    return (*legs, leave_time(j), j.arrival)
+        return (j.leave, j.arrival, j.transfers)
+    return (leave_time(j), j.arrival, j.transfers)
 
 
 class Found(Generic[J]):
@@ -227,7 +219,7 @@ def search_later(router: Router, q: Query) -> SearchOutcome:
         width = min(end - lo,
                     (SPAN_PER_JOURNEY * max(1, n - len(found.items))) << doubling)
         span = q.at(lo, width)
-        journeys = candidates(router, span, "rraptor")
+        journeys = candidates(router, span, router.range_engine_for(span))
         if not journeys:
             break  # nothing departs at or after ``lo``
         after = None
@@ -302,7 +294,8 @@ def search_earlier(router: Router, q: Query) -> SearchOutcome:
     hi = t - 1  # departures in [t - window, hi] are searched next
     while _open(q):
         lo = t - window
-        span = [j for j in candidates(router, q.at(lo, hi - lo), "rraptor")
+        wide = q.at(lo, hi - lo)
+        span = [j for j in candidates(router, wide, router.range_engine_for(wide))
                 if j.has_transit and j.departure <= hi]
         found = span + found
         if len(found) >= n or window >= q.max_window:

@@ -55,7 +55,7 @@ from libcpp.algorithm cimport sort
 
 from planner.routing.kernel cimport (
     INF, NO_TRANSFER, Net, TimetableArrays, Workspace, earliest_source_row,
-    earliest_trip, QueryArgs, reset_stats, rows_ptr,
+    earliest_trip, QueryArgs, range_departures, reset_stats, rows_ptr,
 )
 
 import numpy as np
@@ -367,6 +367,8 @@ cdef class TripBasedWorkspace(Workspace):
     cdef vector[int] egress, egress_touched, src_ready, src_stop, src_touched
     cdef vector[int] round_best, label_seg, label_pos
     cdef int best_round
+    cdef vector[int] departures  # a range search's departure times (ascending)
+    cdef int _walk_only          # and its walking-only seconds (INF: none)
 
     def __cinit__(self, *args):
         self.queue = NULL
@@ -385,6 +387,7 @@ cdef class TripBasedWorkspace(Workspace):
         self.egress.resize(n_stops + 1, INF)  # n_stops: "no drop-off", never a target
         self.src_ready.resize(n_stops, INF)
         self.src_stop.resize(n_stops, -1)
+        self._walk_only = INF
 
     def __dealloc__(self):
         free(self.queue)
@@ -392,6 +395,11 @@ cdef class TripBasedWorkspace(Workspace):
     def round_bests(self):
         """Best destination arrival after round 0, 1, ... (0: walking only)."""
         return [self.round_best[i] for i in range(self.round_best.size())]
+
+    @property
+    def walk_only(self):
+        """The last range search's walking-only seconds, source to target, or None."""
+        return None if self._walk_only == INF else self._walk_only
 
 
 def supports_query(q, TimetableArrays a):
@@ -485,7 +493,8 @@ cdef class TripBased:
                              "route_mask on timetables without scoped transfer rules; "
                              "use raptor")
         with nogil:
-            best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, qa.time, qa.max_trips)
+            best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, qa.time, qa.max_trips,
+                             INF, True)
         return best
 
     def arrival(self, TripBasedWorkspace ws, q):
@@ -508,14 +517,109 @@ cdef class TripBased:
         cdef int n
         for n in range(<int>ws.round_best.size()):
             if ws.round_best[n] < (ws.round_best[n - 1] if n > 0 else INF):
-                out.append(self._journey(ws, q, n))
+                out.append(self._journey(ws, q, n, q.time))
         return out
+
+    def range_search(self, TripBasedWorkspace ws, q):
+        """What ``RangeRaptor.search`` returns (``planner.routing.rraptor``): the Pareto
+        (departure, arrival) journeys departing in ``[q.time, q.time + q.window]`` with
+        at most ``q.max_trips`` trips, by departure, the first one after the window
+        included, none dominated by another or by walking (``ws.walk_only``).
+
+        One earliest-arrival run per departure time at the sources (rRAPTOR's), latest
+        first, each bounded by the best arrival of the later ones: a journey of an
+        earlier departure counts only if it arrives strictly earlier, and that bound
+        prunes a run to a fraction of a one-off query (Witt's profile search keeps the
+        reached indices per round between runs as well; the bound alone is exact, as
+        every run starts afresh). Each improving run's journey is the fewest trips
+        among its earliest arrivals, as rRAPTOR's ``kmin``; walking only neither counts
+        nor bounds (the run at the window's end may board later than it starts, so
+        walking from there would cut journeys that walking does not dominate)."""
+        cdef QueryArgs qa
+        cdef int window = q.window
+        cdef int best = INF, b, tau, walk = INF, i
+        cdef long long rounds = 0, segments = 0, scanned = 0, labels = 0
+        cdef size_t it, nd
+        cdef list found = []
+        self.a.read_query(q, &qa)
+        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
+            raise ValueError("Trip-Based answers queries without transfer_slack or "
+                             "route_mask on timetables without scoped transfer rules; "
+                             "use rraptor")
+        if window < 0:
+            raise ValueError("window must be >= 0")
+        with nogil:
+            self._departures(ws, qa.src, qa.n_src, qa.time, window)
+            nd = ws.departures.size()
+            for it in range(nd):
+                tau = ws.departures[nd - 1 - it]
+                b = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, tau, qa.max_trips,
+                              best, False)
+                rounds += ws.stats.rounds
+                segments += ws.stats.routes_scanned
+                scanned += ws.stats.connections_scanned
+                labels += ws.stats.labels
+                if it == 0:  # walking only: the sources' walks (one footpath) to a target
+                    for i in range(qa.n_tgt):
+                        if ws.src_ready[qa.tgt[2 * i]] < INF and \
+                                ws.src_ready[qa.tgt[2 * i]] - tau + qa.tgt[2 * i + 1] < walk:
+                            walk = ws.src_ready[qa.tgt[2 * i]] - tau + qa.tgt[2 * i + 1]
+                if b < best:
+                    best = b
+                    with gil:
+                        found.append(self._range_journey(ws, q, tau))
+        ws._walk_only = walk
+        ws.stats.rounds = rounds
+        ws.stats.routes_scanned = segments
+        ws.stats.connections_scanned = scanned
+        ws.stats.labels = labels
+        # rRAPTOR's filter on (departure, arrival); walking dominates what it beats
+        found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
+        out = []
+        cdef int best_arr = INF
+        for jn in found:
+            if jn[1] < best_arr and (walk == INF or jn[0] + walk > jn[1]):
+                out.append(jn)
+                best_arr = jn[1]
+        out.reverse()
+        return out
+
+    def range_departures(self, TripBasedWorkspace ws, q):
+        """How many runs :meth:`range_search` would make for ``q`` (its departure times):
+        a run costs about a bounded earliest-arrival query, where rRAPTOR's later runs
+        only relax what they improve, so with many departures rRAPTOR is faster."""
+        cdef QueryArgs qa
+        self.a.read_query(q, &qa)
+        cdef int window = q.window
+        with nogil:
+            self._departures(ws, qa.src, qa.n_src, qa.time, window)
+        return ws.departures.size()
+
+    cdef tuple _range_journey(self, TripBasedWorkspace ws, q, int tau):
+        """The last run's journey, leaving as late as its first trip allows (later than
+        ``tau`` only for the run at the window's end, which boards after it)."""
+        cdef tuple jn = self._journey(ws, q, ws.best_round, tau)
+        cdef const int[:, ::1] sources = q.sources
+        cdef int dep = tau, lead = sources[<int>jn[3], 1]
+        for step in jn[5]:
+            if step[0] == "walk":
+                lead += <int>step[4]
+            elif step[0] == "trip":
+                dep = self.a.st_dep[self.a.trip_st_offset[<int>step[1]] + <int>step[2]] - lead
+                break
+        return jn if dep == tau else self._journey(ws, q, ws.best_round, dep)
+
+    cdef void _departures(self, TripBasedWorkspace ws, const int* src, int n_src, int t,
+                          int window) noexcept nogil:
+        """rRAPTOR's departure times (``kernel.range_departures``)."""
+        cdef Net net_copy = self.a.net
+        range_departures(&net_copy, src, n_src, t, window, NULL, &ws.departures)
 
     def results(self, TripBasedWorkspace ws, q):
         """The journey of the last search on ``q`` (as :meth:`search` returns it)."""
         if ws.best_round < 0:
             return []
-        return [self._journey(ws, q, ws.best_round)]
+        return [self._journey(ws, q, ws.best_round, q.time)]
 
     cdef int _trip_of(self, int event) noexcept:
         """The trip of stop event ``event`` (the last trip starting at or before it)."""
@@ -529,12 +633,11 @@ cdef class TripBased:
                 hi = mid
         return lo
 
-    cdef tuple _journey(self, TripBasedWorkspace ws, q, int n):
+    cdef tuple _journey(self, TripBasedWorkspace ws, q, int n, int departure):
         cdef const int[:, ::1] sources = q.sources
         cdef const int[:, ::1] targets = q.targets
         cdef TimetableArrays A = self.a
         cdef int arrival = ws.round_best[n]
-        cdef int departure = q.time
         cdef list steps = []
         cdef int row = -1, i, s, v, a, d, x, cur, seg, k, trip, e0, rb, trips = 0
         cdef Seg g
@@ -612,10 +715,13 @@ cdef class TripBased:
         b.pos = -1
 
     cdef int _run(self, TripBasedWorkspace ws, const int* src, int n_src, const int* tgt,
-                  int n_tgt, int departure, int max_trips) noexcept nogil:
+                  int n_tgt, int departure, int max_trips, int bound,
+                  bint walking) noexcept nogil:
+        # bound: only arrivals earlier than it count (a range search's later departures);
+        # walking False: walking only is no journey (nor a bound), as in rRAPTOR
         cdef Net net_copy = self.a.net
         cdef const Net* n = &net_copy
-        cdef int best = INF
+        cdef int best = bound
         cdef int i, j, s, a, e, k, u, r, p, rnd, round_begin
         cdef int round_end, q, end, size = 0
         cdef long long scanned = 0, segments = 0
@@ -654,7 +760,7 @@ cdef class TripBased:
                 if _lower(ready, &ws.src_touched, n.fpt[j], a + n.fpd[j]):
                     ws.src_stop[n.fpt[j]] = s
         # round 0: walking only (arrival at a target stop itself)
-        for i in range(n_tgt):
+        for i in range(n_tgt if walking else 0):
             s = tgt[2 * i]
             if ready[s] < INF and ready[s] + tgt[2 * i + 1] < best:
                 best = ready[s] + tgt[2 * i + 1]
@@ -729,3 +835,22 @@ cdef class TripBased:
         ws.stats.connections_scanned = scanned
         ws.stats.labels = size
         return best
+
+
+cdef class TripBasedRange:
+    """Trip-Based answering rRAPTOR's range query (:meth:`TripBased.range_search`), an
+    engine of its own for the Router: its own workspace, ``search`` as rRAPTOR's."""
+
+    cdef readonly TripBased tb
+
+    def __init__(self, TripBased tb):
+        self.tb = tb
+
+    def workspace(self):
+        return self.tb.workspace()
+
+    def search(self, TripBasedWorkspace ws, q):
+        return self.tb.range_search(ws, q)
+
+    def departures(self, TripBasedWorkspace ws, q):
+        return self.tb.range_departures(ws, q)
