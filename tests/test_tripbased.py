@@ -158,6 +158,31 @@ def test_range_search_equals_rraptor(feed: Feed) -> None:
     assert extra < QUERIES // 20
 
 
+def test_latest_departure_by_an_arrival_equals_the_reverse_engines(feed: Feed) -> None:
+    """For an earliest-arrival journey, Trip-Based's runs back from its arrival find the
+    reverse engine's latest departure arriving by then, and the same (leaving, arrival,
+    trips) journey from it (``Router.latest_by``, what the search policy asks)."""
+    tt, router = feed.tt, feed.router
+    core, ws = router._core("rtripbased")
+    compared = 0
+    for i, q in enumerate(random_queries(tt, QUERIES, seed=23)):
+        found = router.raw(q, "tripbased")
+        if not found or found[0][2] == 0:
+            continue
+        j = found[0]
+        leave = q.time  # a departure the window holds: the journey itself fits
+        window = q.at(leave, j[1] - leave)
+        got = core.latest(ws, window, j[1])
+        back = router.raw(Query(q.sources, q.targets, j[1], arrive_by=True,
+                                max_transfers=q.max_transfers), "reverse")
+        why = (i, q.sources.tolist(), q.targets.tolist(), q.time)
+        assert back and got, why
+        assert [(x[0], x[1], x[2]) for x in got] == [(back[0][0], back[0][1], back[0][2])], why
+        assert got[0][0] >= q.time and got[0][1] <= j[1], why
+        compared += 1
+    assert compared > QUERIES // 4
+
+
 def test_range_queries_go_to_trip_based_unless_it_would_run_too_often(feed: Feed) -> None:
     """Trip-Based's range runs where it answers the query and it has at most
     ``RANGE_RUNS_TRIPBASED`` departure times; rRAPTOR for a slack (not what its transfers

@@ -209,6 +209,18 @@ class Router:
         core, ws, _, _ = self._entry("rtripbased")
         return "rtripbased" if core.departures(ws, q) <= RANGE_RUNS_TRIPBASED else "rraptor"
 
+    def latest_by(self, q: Query, deadline: int) -> list[RawJourney] | None:
+        """Trip-Based's journey leaving latest in ``[q.time, q.time + q.window]`` that
+        arrives by ``deadline`` (``TripBased.latest_search``; ``[]``: none), or None
+        where :meth:`range_engine_for` would not run Trip-Based for ``q`` (then the
+        reverse engine answers: ``Query(..., deadline, arrive_by=True)``)."""
+        if self.range_engine_for(q) != "rtripbased":
+            return None
+        core, ws, last, _ = self._entry("rtripbased")
+        found: list[RawJourney] = core.latest(ws, q, deadline)
+        self._cores()[_LAST] = last
+        return found
+
     def engine_for(self, q: Query) -> str:
         """The fastest engine for ``q``'s earliest arrival: Trip-Based where its transfers
         are at hand and were reduced for ``q``, else RAPTOR."""

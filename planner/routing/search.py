@@ -272,11 +272,18 @@ def _with_fewer_transfers(router: Router, q: Query, journeys: list[Candidate],
 
 def _leaving_latest(router: Router, q: Query, j: Candidate) -> Candidate:
     """The journey that arrives as early as ``j`` but leaves latest (an earliest-arrival
-    search boards the first trip that makes it; one reverse search finds the last)."""
-    back = _latest_departure(router, Query(q.sources, q.targets, j.arrival, arrive_by=True,
-                                           max_transfers=q.max_transfers,
-                                           transfer_slack=q.transfer_slack,
-                                           route_mask=q.route_mask))
+    search boards the first trip that makes it; Trip-Based's runs from ``j.arrival``
+    back to ``j.leave``, or one reverse search, find the last)."""
+    window = q.at(j.leave, max(j.arrival - j.leave, 0))
+    found = router.latest_by(window, j.arrival)
+    if found is not None:
+        back = Candidate(router, window, found[0]) if found else None
+    else:
+        back = _latest_departure(router, Query(q.sources, q.targets, j.arrival,
+                                               arrive_by=True,
+                                               max_transfers=q.max_transfers,
+                                               transfer_slack=q.transfer_slack,
+                                               route_mask=q.route_mask))
     if back is None or not back.has_transit or back.leave < j.leave:
         return j
     return back

@@ -584,6 +584,38 @@ cdef class TripBased:
         out.reverse()
         return out
 
+    def latest_search(self, TripBasedWorkspace ws, q, int deadline):
+        """The journey leaving latest in ``[q.time, q.time + q.window]`` that arrives by
+        ``deadline`` with at most ``q.max_trips`` trips, the earliest arrival (fewest
+        trips) from that departure: ``[]`` or ``[(departure, ...)]`` as :meth:`search`.
+        What the reverse engine answers for a journey known to arrive by ``deadline``
+        from ``q.time``: :meth:`range_search`'s runs from the latest departure down,
+        each bounded by ``deadline + 1``, until one arrives in time (a run that cannot is
+        cut as soon as its segments pass the deadline)."""
+        cdef QueryArgs qa
+        cdef int window = q.window
+        cdef int b = INF, tau = 0
+        cdef size_t it, nd
+        self.a.read_query(q, &qa)
+        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
+            raise ValueError("Trip-Based answers queries without transfer_slack or "
+                             "route_mask on timetables without scoped transfer rules; "
+                             "use reverse")
+        if window < 0 or deadline == INF:
+            raise ValueError("window must be >= 0 and the deadline finite")
+        with nogil:
+            self._departures(ws, qa.src, qa.n_src, qa.time, window)
+            nd = ws.departures.size()
+            for it in range(nd):
+                tau = ws.departures[nd - 1 - it]
+                b = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, tau, qa.max_trips,
+                              deadline + 1, False)
+                if b <= deadline:
+                    break
+        if b > deadline:
+            return []
+        return [self._range_journey(ws, q, tau)]
+
     def range_departures(self, TripBasedWorkspace ws, q):
         """How many runs :meth:`range_search` would make for ``q`` (its departure times):
         a run costs about a bounded earliest-arrival query, where rRAPTOR's later runs
@@ -854,3 +886,6 @@ cdef class TripBasedRange:
 
     def departures(self, TripBasedWorkspace ws, q):
         return self.tb.range_departures(ws, q)
+
+    def latest(self, TripBasedWorkspace ws, q, int deadline):
+        return self.tb.latest_search(ws, q, deadline)
