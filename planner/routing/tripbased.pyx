@@ -482,16 +482,22 @@ cdef class TripBased:
         :func:`supports_query`)."""
         return supports_query(q, self.a)
 
+    cdef int _read(self, q, QueryArgs* qa, str instead) except -1:
+        """``qa``: ``q`` read as every engine reads it, refused unless it is what the
+        transfers were reduced for (``supports_query``, without its Python calls)."""
+        self.a.read_query(q, qa)
+        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
+            raise ValueError("Trip-Based answers queries without transfer_slack or "
+                             "route_mask on timetables without scoped transfer rules; "
+                             f"use {instead}")
+        return 0
+
     cdef int _start(self, TripBasedWorkspace ws, q) except? -1:
         # supports_query, without its Python calls: this is most of a short query; the
         # fields come as every engine reads them (one lookup of a Query's packed tuple)
         cdef QueryArgs qa
         cdef int best
-        self.a.read_query(q, &qa)
-        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
-            raise ValueError("Trip-Based answers queries without transfer_slack or "
-                             "route_mask on timetables without scoped transfer rules; "
-                             "use raptor")
+        self._read(q, &qa, "raptor")
         with nogil:
             best = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, qa.time, qa.max_trips,
                              INF, True)
@@ -541,11 +547,7 @@ cdef class TripBased:
         cdef long long rounds = 0, segments = 0, scanned = 0, labels = 0
         cdef size_t it, nd
         cdef list found = []
-        self.a.read_query(q, &qa)
-        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
-            raise ValueError("Trip-Based answers queries without transfer_slack or "
-                             "route_mask on timetables without scoped transfer rules; "
-                             "use rraptor")
+        self._read(q, &qa, "rraptor")
         if window < 0:
             raise ValueError("window must be >= 0")
         with nogil:
@@ -596,11 +598,7 @@ cdef class TripBased:
         cdef int window = q.window
         cdef int b = INF, tau = 0
         cdef size_t it, nd
-        self.a.read_query(q, &qa)
-        if qa.slack != 0 or qa.mask != NULL or self.a.net.xal != NULL:
-            raise ValueError("Trip-Based answers queries without transfer_slack or "
-                             "route_mask on timetables without scoped transfer rules; "
-                             "use reverse")
+        self._read(q, &qa, "reverse")
         if window < 0 or deadline == INF:
             raise ValueError("window must be >= 0 and the deadline finite")
         with nogil:
