@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 
@@ -91,14 +92,9 @@ from planner.timetable.options import OutOfRangeError
 if TYPE_CHECKING:
     from api.runtime import Runtime
 
-try:  # orjson serialises a plan several times faster; plain json is the fallback
-    import orjson
-
-    def dumps(obj: object) -> bytes:
-        return orjson.dumps(obj)
-except ImportError:  # pragma: no cover - depends on the installation
-    def dumps(obj: object) -> bytes:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+#: JSON of a response: orjson (a dependency), which also writes the ``orjson.Fragment``
+#: pieces that rendering keeps as text.
+dumps = orjson.dumps
 
 
 @dataclass(frozen=True)
@@ -312,8 +308,9 @@ class ItineraryBuilder:
         if alerts:
             place["alerts"] = alerts
 
-    def _trip_end(self, leg: TransitLeg, last: bool) -> dict[str, Any]:
-        """``tripFrom``/``tripTo``: the trip's first or last stop, at its time."""
+    def _trip_end(self, leg: TransitLeg, last: bool) -> "orjson.Fragment":
+        """``tripFrom``/``tripTo``: the trip's first or last stop, at its time (JSON text:
+        the same for every leg of the trip)."""
         key = (leg.trip, last, self.version.number)
         cached = self.p.trip_end_cache.get(key)
         if cached is None:
@@ -323,13 +320,13 @@ class ItineraryBuilder:
             pos = n - 1 if last else 0
             t = int(tt.trip_st_offset[leg.trip]) + pos
             when = self._iso(int(tt.st_arr[t] if last else tt.st_dep[t]))
-            cached = dict(self._base(int(tt.route_stops[base + pos])))
+            place = dict(self._base(int(tt.route_stops[base + pos])))
             if last:
-                cached["arrival"] = cached["scheduledArrival"] = when
+                place["arrival"] = place["scheduledArrival"] = when
             else:
-                cached["departure"] = cached["scheduledDeparture"] = when
-            _bounded(self.p.trip_end_cache)[key] = cached
-        return dict(cached)
+                place["departure"] = place["scheduledDeparture"] = when
+            cached = _bounded(self.p.trip_end_cache)[key] = orjson.Fragment(dumps(place))
+        return cached
 
     def _trip_fields(self, leg: TransitLeg, g: int) -> dict[str, Any]:
         """What a leg says about its trip, line and agency (the same for every leg of
@@ -372,32 +369,42 @@ class ItineraryBuilder:
             s_arr = [known(a) or iso_(a) for a, _ in live.scheduled]
             s_dep = [known(d) or iso_(d) for _, d in live.scheduled]
         pos = int(tt.route_stop_offset[leg.route]) + leg.board_pos
-        pickup = ["NORMAL" if x else "NOT_ALLOWED"
-                  for x in tt.route_pickup[pos:pos + last + 1].tolist()]
-        dropoff = ["NORMAL" if x else "NOT_ALLOWED"
-                   for x in tt.route_dropoff[pos:pos + last + 1].tolist()]
+        pickup_at = tt.route_pickup[pos:pos + last + 1].tolist()
+        dropoff_at = tt.route_dropoff[pos:pos + last + 1].tolist()
+        pickup = ["NORMAL" if x else "NOT_ALLOWED" for x in pickup_at]
+        dropoff = ["NORMAL" if x else "NOT_ALLOWED" for x in dropoff_at]
         skipped = live.skipped_stops
         base_of, known_base = self._base, (self.p.level_free_places if self._level_unset
                                            else self.p.place_cache).get
-        places = [known_base(x) or base_of(x) for x in ids]
+        first_place = known_base(ids[0]) or base_of(ids[0])
         # one dict display per stop, its keys in the order the fields were set one by one
-        visits = [{**places[0], "pickupType": pickup[0], "dropoffType": dropoff[0],
+        visits = [{**first_place, "pickupType": pickup[0], "dropoffType": dropoff[0],
                    "cancelled": False}]
         if last > 0:
             visits[0]["departure"], visits[0]["scheduledDeparture"] = dep_iso[0], s_dep[0]
-        if last > 1:  # zipped slices: no index per field and visit
-            visits += [{**place, "pickupType": pu, "dropoffType": do, "cancelled": sk,
-                        "arrival": a, "scheduledArrival": sa, "departure": d,
-                        "scheduledDeparture": sd}
-                       for place, pu, do, sk, a, sa, d, sd in zip(
-                           places[1:last], pickup[1:last], dropoff[1:last],
-                           skipped[1:last], arr_iso[1:last], s_arr[1:last],
-                           dep_iso[1:last], s_dep[1:last], strict=True)]
+        alerts = self._alerts
+        middle: Any
+        if alerts:
+            places = [known_base(x) or base_of(x) for x in ids[1:last]]
+            middle = [{**place, "pickupType": pu, "dropoffType": do, "cancelled": sk,
+                       "arrival": a, "scheduledArrival": sa, "departure": d,
+                       "scheduledDeparture": sd}
+                      for place, pu, do, sk, a, sa, d, sd in zip(
+                          places, pickup[1:last], dropoff[1:last],
+                          skipped[1:last], arr_iso[1:last], s_arr[1:last],
+                          dep_iso[1:last], s_dep[1:last], strict=True)]
+            visits += middle
+        elif last > 1:  # the intermediate stops as JSON text: no dict per visit
+            middle = self._middle(ids[1:last], pickup_at[1:last], dropoff_at[1:last],
+                                  skipped[1:last], arr_iso[1:last], s_arr[1:last],
+                                  dep_iso[1:last], s_dep[1:last])
+        else:
+            middle = []
         if last > 0:
-            visits.append({**places[last], "pickupType": pickup[last],
+            last_place = known_base(ids[last]) or base_of(ids[last])
+            visits.append({**last_place, "pickupType": pickup[last],
                            "dropoffType": dropoff[last], "cancelled": False,
                            "arrival": arr_iso[last], "scheduledArrival": s_arr[last]})
-        alerts = self._alerts
         if alerts:
             for k, place in enumerate(visits):
                 self._visit_alerts(place, ids[k], deps[k])
@@ -406,7 +413,7 @@ class ItineraryBuilder:
         return {
             "mode": about["mode"],
             "from": visits[0],
-            "to": visits[last],
+            "to": visits[-1],
             "startTime": dep, "endTime": arr,
             "scheduledStartTime": s_dep[0], "scheduledEndTime": s_arr[last],
             "duration": leg.arrival - leg.departure,
@@ -421,10 +428,39 @@ class ItineraryBuilder:
             **about,
             "tripFrom": self._trip_end(leg, last=False),
             "tripTo": self._trip_end(leg, last=True),
-            "intermediateStops": visits[1:last],
+            "intermediateStops": middle,
             "legGeometry": {"points": points, "precision": self.precision,
                             "length": n_points},
         }
+
+    def _middle(self, ids: list[int], pickup: list[int], dropoff: list[int],
+                skipped: list[bool], arrs: list[str], s_arrs: list[str], deps: list[str],
+                s_deps: list[str]) -> "orjson.Fragment":
+        """A leg's ``intermediateStops`` as JSON text (without alerts): each visit is its
+        stop's head (place and stop types, serialised once per stop) and its times, the
+        bytes that the visit's dict gave; building and serialising ~20 dicts per leg was
+        the largest part of rendering a plan."""
+        heads, unset = self.p.visit_heads, self._level_unset
+        parts = []
+        for stop, pu, do, sk, a, sa, d, sd in zip(ids, pickup, dropoff, skipped, arrs,
+                                                  s_arrs, deps, s_deps, strict=True):
+            head = heads.get((stop, pu, do, unset))
+            if head is None:
+                head = self._visit_head(stop, pu, do)
+            parts.append(f'{head}{"true" if sk else "false"},"arrival":"{a}",'
+                         f'"scheduledArrival":"{sa}","departure":"{d}",'
+                         f'"scheduledDeparture":"{sd}"}}')
+        return orjson.Fragment(f"[{','.join(parts)}]")
+
+    def _visit_head(self, stop: int, pickup: int, dropoff: int) -> str:
+        """A visit's JSON up to ``"cancelled":`` (what follows it is per visit)."""
+        text = dumps({**self._base(stop), "pickupType": "NORMAL" if pickup else "NOT_ALLOWED",
+                      "dropoffType": "NORMAL" if dropoff else "NOT_ALLOWED",
+                      "cancelled": False}).decode()
+        assert text.endswith('"cancelled":false}'), text  # the fields added come last
+        head = text[:-len("false}")]
+        _bounded(self.p.visit_heads)[(stop, pickup, dropoff, self._level_unset)] = head
+        return head
 
     def geometry(self, leg: TransitLeg) -> tuple[str, int, float]:
         """(encoded polyline, points, metres) of a leg, once per timetable and precision:

@@ -117,7 +117,10 @@ class Prepared:
         #: A leg's trip, line and agency fields, and its trip's first and last stop, by
         #: (trip, ...) and API version.
         self.trip_fields_cache: dict[tuple[int, int], dict[str, Any]] = {}
-        self.trip_end_cache: dict[tuple[int, bool, int], dict[str, Any]] = {}
+        self.trip_end_cache: dict[tuple[int, bool, int], Any] = {}  # orjson.Fragment
+        #: JSON of an intermediate stop visit up to its ``cancelled`` value, by (stop,
+        #: pickup, dropoff, level unset): the visit's place and stop types, written once.
+        self.visit_heads: dict[tuple[int, bool, bool, bool], str] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
         #: The routing engines of this timetable (shared by the search threads).
         self.router = Router(tt)
