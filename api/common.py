@@ -94,10 +94,41 @@ def iso(prepared: Prepared, t: int) -> str:
     cache = prepared.iso_cache
     text = cache.get(t)
     if text is None:
-        text = prepared.tt.to_datetime(int(t)).isoformat()
+        text = iso_local(prepared.tt.t0 + int(t), prepared.zone, prepared.iso_hours)
         if len(cache) < 400_000:
             cache[t] = text
     return text
+
+
+#: ``date.toordinal()`` of 1970-01-01: POSIX days to dates.
+_EPOCH_ORDINAL = 719_163
+
+
+def iso_local(posix: int, zone: ZoneInfo, hours: dict[int, tuple[int, str] | None]) -> str:
+    """``datetime.fromtimestamp(posix, zone).isoformat()`` from the UTC offset of the
+    POSIX hour (zone conversions were most of a cold plan's time formatting): an hour with
+    one offset throughout is kept in ``hours`` as (offset seconds, offset text); an hour
+    with a change of offset takes the conversion."""
+    hour = posix // 3600
+    if hour in hours:
+        known = hours[hour]
+    else:
+        start = datetime.fromtimestamp(hour * 3600, zone)
+        offset = start.utcoffset()
+        same = offset is not None and \
+            datetime.fromtimestamp(hour * 3600 + 3599, zone).utcoffset() == offset
+        known = (int(offset.total_seconds()), start.isoformat()[19:]) \
+            if same and offset is not None and start.year >= 1000 else None
+        if len(hours) >= 100_000:
+            hours.clear()
+        hours[hour] = known
+    if known is None:
+        return datetime.fromtimestamp(posix, zone).isoformat()
+    days, second = divmod(posix + known[0], 86_400)
+    hh, rest = divmod(second, 3600)
+    mm, ss = divmod(rest, 60)
+    day = date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+    return f"{day}T{hh:02d}:{mm:02d}:{ss:02d}{known[1]}"
 
 
 def parse_modes(text: str | None, parameter: str, allowed: frozenset[str],

@@ -112,6 +112,8 @@ class Prepared:
         #: Response pieces that only depend on the timetable, built once per value.
         self.place_cache: dict[int, dict[str, object]] = {}
         self.iso_cache: dict[int, str] = {}
+        #: UTC offset of each POSIX hour seen (``api.common.iso_local``).
+        self.iso_hours: dict[int, tuple[int, str] | None] = {}
         #: ``place_cache`` as API versions without ``level`` send them (v6 on).
         self.level_free_places: dict[int, dict[str, object]] = {}
         #: A leg's trip, line and agency fields, and its trip's first and last stop, by
