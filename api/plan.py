@@ -360,62 +360,67 @@ class ItineraryBuilder:
         # cache lookups inline (a C call per time, a Python call only on a miss; no
         # cached text is empty)
         iso_, known = self._iso, self._iso_cache.get
-        arr_iso = [known(a) or iso_(a) for a in arrs]
-        dep_iso = [known(d) or iso_(d) for d in deps]
         live = LegTimes(self.p.realtime, leg)
-        if live.from_schedule:
-            s_arr, s_dep = arr_iso, dep_iso
-        else:
-            s_arr = [known(a) or iso_(a) for a, _ in live.scheduled]
-            s_dep = [known(d) or iso_(d) for _, d in live.scheduled]
+        alerts = self._alerts
         pos = int(tt.route_stop_offset[leg.route]) + leg.board_pos
         pickup_at = tt.route_pickup[pos:pos + last + 1].tolist()
         dropoff_at = tt.route_dropoff[pos:pos + last + 1].tolist()
-        pickup = ["NORMAL" if x else "NOT_ALLOWED" for x in pickup_at]
-        dropoff = ["NORMAL" if x else "NOT_ALLOWED" for x in dropoff_at]
-        skipped = live.skipped_stops
-        base_of, known_base = self._base, (self.p.level_free_places if self._level_unset
-                                           else self.p.place_cache).get
-        first_place = known_base(ids[0]) or base_of(ids[0])
+        middle: Any = []
+        if live.from_schedule and not alerts:  # the usual case: times only at the ends
+            # of dicts; the intermediate stops as JSON text (no dict per visit)
+            dep = s_dep0 = known(deps[0]) or iso_(deps[0])
+            arr = s_arr_last = known(arrs[last]) or iso_(arrs[last])
+            if last > 1:
+                middle = self._scheduled_middle(ids[1:last], pickup_at[1:last],
+                                                dropoff_at[1:last], arrs[1:last],
+                                                deps[1:last])
+        else:
+            arr_iso = [known(a) or iso_(a) for a in arrs]
+            dep_iso = [known(d) or iso_(d) for d in deps]
+            if live.from_schedule:
+                s_arr, s_dep = arr_iso, dep_iso
+            else:
+                s_arr = [known(a) or iso_(a) for a, _ in live.scheduled]
+                s_dep = [known(d) or iso_(d) for _, d in live.scheduled]
+            dep, s_dep0, arr, s_arr_last = dep_iso[0], s_dep[0], arr_iso[last], s_arr[last]
+            skipped = live.skipped_stops
+            if alerts:
+                middle = [{**self._base(x), "pickupType": "NORMAL" if pu else "NOT_ALLOWED",
+                           "dropoffType": "NORMAL" if do else "NOT_ALLOWED",
+                           "cancelled": sk, "arrival": a, "scheduledArrival": sa,
+                           "departure": d, "scheduledDeparture": sd}
+                          for x, pu, do, sk, a, sa, d, sd in zip(
+                              ids[1:last], pickup_at[1:last], dropoff_at[1:last],
+                              skipped[1:last], arr_iso[1:last], s_arr[1:last],
+                              dep_iso[1:last], s_dep[1:last], strict=True)]
+            elif last > 1:
+                middle = self._middle(ids[1:last], pickup_at[1:last], dropoff_at[1:last],
+                                      skipped[1:last], arr_iso[1:last], s_arr[1:last],
+                                      dep_iso[1:last], s_dep[1:last])
         # one dict display per stop, its keys in the order the fields were set one by one
-        visits = [{**first_place, "pickupType": pickup[0], "dropoffType": dropoff[0],
+        visits = [{**self._base(ids[0]),
+                   "pickupType": "NORMAL" if pickup_at[0] else "NOT_ALLOWED",
+                   "dropoffType": "NORMAL" if dropoff_at[0] else "NOT_ALLOWED",
                    "cancelled": False}]
         if last > 0:
-            visits[0]["departure"], visits[0]["scheduledDeparture"] = dep_iso[0], s_dep[0]
-        alerts = self._alerts
-        middle: Any
+            visits[0]["departure"], visits[0]["scheduledDeparture"] = dep, s_dep0
         if alerts:
-            places = [known_base(x) or base_of(x) for x in ids[1:last]]
-            middle = [{**place, "pickupType": pu, "dropoffType": do, "cancelled": sk,
-                       "arrival": a, "scheduledArrival": sa, "departure": d,
-                       "scheduledDeparture": sd}
-                      for place, pu, do, sk, a, sa, d, sd in zip(
-                          places, pickup[1:last], dropoff[1:last],
-                          skipped[1:last], arr_iso[1:last], s_arr[1:last],
-                          dep_iso[1:last], s_dep[1:last], strict=True)]
             visits += middle
-        elif last > 1:  # the intermediate stops as JSON text: no dict per visit
-            middle = self._middle(ids[1:last], pickup_at[1:last], dropoff_at[1:last],
-                                  skipped[1:last], arr_iso[1:last], s_arr[1:last],
-                                  dep_iso[1:last], s_dep[1:last])
-        else:
-            middle = []
         if last > 0:
-            last_place = known_base(ids[last]) or base_of(ids[last])
-            visits.append({**last_place, "pickupType": pickup[last],
-                           "dropoffType": dropoff[last], "cancelled": False,
-                           "arrival": arr_iso[last], "scheduledArrival": s_arr[last]})
+            visits.append({**self._base(ids[last]),
+                           "pickupType": "NORMAL" if pickup_at[last] else "NOT_ALLOWED",
+                           "dropoffType": "NORMAL" if dropoff_at[last] else "NOT_ALLOWED",
+                           "cancelled": False, "arrival": arr, "scheduledArrival": s_arr_last})
         if alerts:
             for k, place in enumerate(visits):
                 self._visit_alerts(place, ids[k], deps[k])
-        dep, arr = dep_iso[0], arr_iso[last]
         about = self._trip_fields(leg, g)
         return {
             "mode": about["mode"],
             "from": visits[0],
             "to": visits[-1],
             "startTime": dep, "endTime": arr,
-            "scheduledStartTime": s_dep[0], "scheduledEndTime": s_arr[last],
+            "scheduledStartTime": s_dep0, "scheduledEndTime": s_arr_last,
             "duration": leg.arrival - leg.departure,
             "distance": distance,
             "realTime": live.realtime,
@@ -450,6 +455,23 @@ class ItineraryBuilder:
             parts.append(f'{head}{"true" if sk else "false"},"arrival":"{a}",'
                          f'"scheduledArrival":"{sa}","departure":"{d}",'
                          f'"scheduledDeparture":"{sd}"}}')
+        return orjson.Fragment(f"[{','.join(parts)}]")
+
+    def _scheduled_middle(self, ids: list[int], pickup: list[int], dropoff: list[int],
+                          arrs: list[int], deps: list[int]) -> "orjson.Fragment":
+        """:meth:`_middle` of a leg on its schedule: no stop skipped, the scheduled times
+        are the times (each looked up once)."""
+        heads, unset = self.p.visit_heads, self._level_unset
+        iso_, known = self._iso, self._iso_cache.get
+        parts = []
+        for stop, pu, do, t_arr, t_dep in zip(ids, pickup, dropoff, arrs, deps, strict=True):
+            head = heads.get((stop, pu, do, unset))
+            if head is None:
+                head = self._visit_head(stop, pu, do)
+            a = known(t_arr) or iso_(t_arr)
+            d = known(t_dep) or iso_(t_dep)
+            parts.append(f'{head}false,"arrival":"{a}","scheduledArrival":"{a}",'
+                         f'"departure":"{d}","scheduledDeparture":"{d}"}}')
         return orjson.Fragment(f"[{','.join(parts)}]")
 
     def _visit_head(self, stop: int, pickup: int, dropoff: int) -> str:

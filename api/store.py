@@ -122,7 +122,7 @@ class Prepared:
         self.trip_end_cache: dict[tuple[int, bool, int], Any] = {}  # orjson.Fragment
         #: JSON of an intermediate stop visit up to its ``cancelled`` value, by (stop,
         #: pickup, dropoff, level unset): the visit's place and stop types, written once.
-        self.visit_heads: dict[tuple[int, bool, bool, bool], str] = {}
+        self.visit_heads: dict[tuple[int, int, int, bool], str] = {}
         self.geometry_cache: dict[tuple, tuple] = {}  # legs, and shape matches per pattern
         #: The routing engines of this timetable (shared by the search threads).
         self.router = Router(tt)

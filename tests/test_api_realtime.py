@@ -7,7 +7,10 @@ feed puts its trips back on the schedule with a warning.
 
 from __future__ import annotations
 
+import csv
+import io
 import time
+import zipfile
 from datetime import date, datetime
 from email.message import Message
 from pathlib import Path
@@ -81,6 +84,46 @@ def test_plans_show_the_feeds_times_beside_the_schedule(live: TestClient) -> Non
             assert leg["from"]["scheduledDeparture"] == leg["scheduledStartTime"]
             assert leg["alerts"] == []
     assert seen >= 2
+
+
+def scheduled_times() -> dict[tuple[str, str], tuple[str, str]]:
+    """(trip id, stop id) -> (arrival, departure) "HH:MM:SS" of the static schedule."""
+    with zipfile.ZipFile(shared("us-caltrain-rt/ct.zip")) as z, \
+            z.open("stop_times.txt") as f:
+        rows = csv.DictReader(io.TextIOWrapper(f, "utf-8-sig"))
+        return {(r["trip_id"], r["stop_id"]): (r["arrival_time"].zfill(8),
+                                               r["departure_time"].zfill(8)) for r in rows}
+
+
+def check_stop_visits(body: dict) -> int:
+    """Every transit leg's intermediate stops: times as the feed gives them, scheduled
+    times as the static schedule has them, in order; returns the visits that differ."""
+    schedule, departures = scheduled_times(), feed_departures()
+    differ = 0
+    for leg in transit_legs(body):
+        trip = str(leg["tripId"]).split("_")[-1].split(":")[-1]
+        visits = leg["intermediateStops"]
+        previous = leg["startTime"]
+        for v in visits:
+            stop = v["stopId"].split(":", 1)[1]
+            assert (v["scheduledArrival"][11:19], v["scheduledDeparture"][11:19]) == \
+                schedule[(trip, stop)]
+            given = departures.get((trip, stop))
+            if given is not None:
+                assert datetime.fromisoformat(v["departure"]).timestamp() == given
+            assert previous <= v["arrival"] <= v["departure"]
+            assert v["cancelled"] is False and v["pickupType"] == "NORMAL"
+            previous = v["departure"]
+            differ += v["departure"] != v["scheduledDeparture"]
+        assert previous <= leg["endTime"]
+    return differ
+
+
+def test_intermediate_stops_show_the_feeds_times_beside_the_schedule(
+        live: TestClient) -> None:
+    r = live.get("/api/v5/plan", params={"fromPlace": "ct:70052", "toPlace": "ct:70272",
+                                         "time": TIME})
+    assert check_stop_visits(r.json()) > 0
 
 
 def test_a_delayed_leg_differs_from_its_schedule(live: TestClient) -> None:
@@ -318,6 +361,7 @@ def test_alerts_reach_the_legs_and_places_they_inform(tmp_path: Path) -> None:
                                           "end": "2023-11-08T03:05:34Z"}]
         assert leg["from"]["alerts"] == [alert]
         assert "alerts" not in leg["to"]
+        assert check_stop_visits(body) > 0  # with alerts the visits are dicts: the same
 
 
 def test_departures_list_a_cancelled_trip_as_cancelled(tmp_path: Path) -> None:
