@@ -320,7 +320,7 @@ def main() -> int:
               f"{threads} search threads, {args.connections} connections, "
               f"numItineraries {args.num_itineraries or 'default'}, client {client}{detail}, "
               f"cache {'redis' if args.redis else 'in-process LRU'}, cores {os.cpu_count()}")
-        print("  (processes beat threads: two thirds of a plan's CPU holds the GIL; "
+        print("  (processes beat threads: most of a plan's CPU holds the GIL; "
               "docs/PRODUCTION.md, 'Threads or processes')")
         cpu0 = cpu_seconds(workers)
         res = phase(uncached, args.duration)
