@@ -407,7 +407,7 @@ cdef class CSA:
         cdef long long labels = 0
         cdef OwlConn* cs = self.conns.data()
         cdef const OwlConn* c
-        cdef const int* carr = iptr(self.a.conn_arr)  # read for boarded trips only
+        cdef const int* carr = iptr(self.a.conn_arr)  # read beside the connections (owl_plain_scan)
         cdef StopTimes* at = ws.at.data()  # .ready: the target offset, .arr: the label
         cdef unsigned char* trip_epoch = ws.trip_epoch.data()
         cdef int* arr_par = ws.arr_par.data()
