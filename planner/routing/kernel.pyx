@@ -379,3 +379,17 @@ cdef class Workspace:
                 self.stats.connections_scanned, self.stats.labels)
 
 
+def pareto_by_departure(list found, int walk_only):
+    """A range query's journeys (``(departure, arrival, trips, ...)``, one per improving
+    run) kept where no later departure arrives as early and walking from their departure
+    does not (``walk_only`` seconds, INF: none), by departure: rRAPTOR's and Trip-Based's
+    range answers."""
+    found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
+    out = []
+    cdef int best_arr = INF
+    for jn in found:
+        if jn[1] < best_arr and (walk_only == INF or jn[0] + walk_only > jn[1]):
+            out.append(jn)
+            best_arr = jn[1]
+    out.reverse()
+    return out

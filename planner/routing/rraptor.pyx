@@ -40,7 +40,7 @@ from planner.routing.kernel cimport (
     rule_seconds, take_route,
 )
 
-from planner.routing.kernel import as_arrays
+from planner.routing.kernel import as_arrays, pareto_by_departure
 
 # Module variables copied from the shared constants rather than the constants
 # themselves: with compile-time values GCC compiles ``_run`` differently and it
@@ -161,16 +161,7 @@ cdef class RangeRaptor:
                     with gil:
                         found.append(self._journey(ws, sources, targets, kmin))
             clear_egress(ws)
-        # Pareto filter on (departure, arrival); walking dominates what it beats.
-        found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
-        out = []
-        best_arr = INF
-        for jn in found:
-            if jn[1] < best_arr and (walk_only == INF or jn[0] + walk_only > jn[1]):
-                out.append(jn)
-                best_arr = jn[1]
-        out.reverse()
-        return out
+        return pareto_by_departure(found, walk_only)
 
     def minute_arrivals(self, RangeWorkspace ws, q, int step, int[:, ::1] out,
                         int[::1] trips=None):

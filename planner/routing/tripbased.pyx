@@ -60,7 +60,7 @@ from planner.routing.kernel cimport (
 
 import numpy as np
 
-from planner.routing.kernel import as_arrays
+from planner.routing.kernel import as_arrays, pareto_by_departure
 
 
 cdef struct Seg:
@@ -542,17 +542,12 @@ cdef class TripBased:
         nor bounds (the run at the window's end may board later than it starts, so
         walking from there would cut journeys that walking does not dominate)."""
         cdef QueryArgs qa
-        cdef int window = q.window
         cdef int best = INF, b, tau, walk = INF, i
         cdef long long rounds = 0, segments = 0, scanned = 0, labels = 0
-        cdef size_t it, nd
+        cdef size_t it
+        cdef size_t nd = self._range_start(ws, q, &qa, "rraptor")
         cdef list found = []
-        self._read(q, &qa, "rraptor")
-        if window < 0:
-            raise ValueError("window must be >= 0")
         with nogil:
-            self._departures(ws, qa.src, qa.n_src, qa.time, window)
-            nd = ws.departures.size()
             for it in range(nd):
                 tau = ws.departures[nd - 1 - it]
                 b = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, tau, qa.max_trips,
@@ -575,16 +570,7 @@ cdef class TripBased:
         ws.stats.routes_scanned = segments
         ws.stats.connections_scanned = scanned
         ws.stats.labels = labels
-        # rRAPTOR's filter on (departure, arrival); walking dominates what it beats
-        found.sort(key=lambda jn: (-jn[0], jn[1], jn[2]))
-        out = []
-        cdef int best_arr = INF
-        for jn in found:
-            if jn[1] < best_arr and (walk == INF or jn[0] + walk > jn[1]):
-                out.append(jn)
-                best_arr = jn[1]
-        out.reverse()
-        return out
+        return pareto_by_departure(found, walk)
 
     def latest_search(self, TripBasedWorkspace ws, q, int deadline):
         """The journey leaving latest in ``[q.time, q.time + q.window]`` that arrives by
@@ -595,15 +581,12 @@ cdef class TripBased:
         each bounded by ``deadline + 1``, until one arrives in time (a run that cannot is
         cut as soon as its segments pass the deadline)."""
         cdef QueryArgs qa
-        cdef int window = q.window
         cdef int b = INF, tau = 0
-        cdef size_t it, nd
-        self._read(q, &qa, "reverse")
-        if window < 0 or deadline == INF:
-            raise ValueError("window must be >= 0 and the deadline finite")
+        cdef size_t it
+        if deadline == INF:
+            raise ValueError("the deadline must be finite")
+        cdef size_t nd = self._range_start(ws, q, &qa, "reverse")
         with nogil:
-            self._departures(ws, qa.src, qa.n_src, qa.time, window)
-            nd = ws.departures.size()
             for it in range(nd):
                 tau = ws.departures[nd - 1 - it]
                 b = self._run(ws, qa.src, qa.n_src, qa.tgt, qa.n_tgt, tau, qa.max_trips,
@@ -619,8 +602,16 @@ cdef class TripBased:
         a run costs about a bounded earliest-arrival query, where rRAPTOR's later runs
         only relax what they improve, so with many departures rRAPTOR is faster."""
         cdef QueryArgs qa
-        self.a.read_query(q, &qa)
+        return self._range_start(ws, q, &qa, "rraptor")
+
+    cdef size_t _range_start(self, TripBasedWorkspace ws, q, QueryArgs* qa,
+                             str instead) except? 0:
+        """The range searches' entry: ``q`` read (:meth:`_read`) and its departure times
+        in ``ws.departures``; returns how many (the window's end is always one)."""
+        self._read(q, qa, instead)
         cdef int window = q.window
+        if window < 0:
+            raise ValueError("window must be >= 0")
         with nogil:
             self._departures(ws, qa.src, qa.n_src, qa.time, window)
         return ws.departures.size()
